@@ -1,0 +1,142 @@
+"""The command line, `apec-bot` (also `python -m bot`): a thin layer over the store and the handlers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.config import Config, ConfigError, parse_now
+from bot.stores import Stores
+from store.errors import StoreError
+
+log = logging.getLogger("apec")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="apec-bot", description="The APEC desk bot.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    sub.add_parser("build", help="(re)build the store at $APEC_DB from seeds/")
+    ingest = sub.add_parser("ingest", help="add source documents and print what they hold")
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    for name, what in (("command", "what `/apec TEXT` answers"), ("mention", "what `@bot TEXT` answers")):
+        c = sub.add_parser(name, help=what)
+        c.add_argument("text", nargs="*", metavar="TEXT")
+        c.add_argument("--now", help="the time to answer at (ISO-8601 with offset)")
+        c.add_argument("--json", action="store_true", help="print the Slack message payload")
+        c.add_argument("--user", default="", help="the Slack user ID asking")
+        c.add_argument("--channel", default="", help="the channel asked in")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; exit 0 for any answer, 2 for bad usage, 1 for a real failure."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = Config.from_env()
+        return COMMANDS[args.cmd](config, args)
+    except (ConfigError, StoreError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"apec-bot: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return text if "\n" not in text else text.replace("\n", " | ")
+
+
+def _now(config: Config, args: argparse.Namespace) -> datetime:
+    if getattr(args, "now", None):
+        return parse_now(args.now)
+    return Clock(config.now)()
+
+
+def _stores(config: Config) -> Stores:
+    stores = Stores(config.db_path, config.seeds)
+    built = stores.ensure_built()
+    if built:
+        log.info("%s", built)
+    return stores
+
+
+def cmd_build(config: Config, args: argparse.Namespace) -> int:
+    from store.build import build
+    from store.db import connect
+
+    db = connect(config.db_path)
+    try:
+        report = build(db, config.seeds)
+    finally:
+        db.close()
+    print(report.summary(str(config.db_path)))
+    return 0
+
+
+def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
+    from store.build import ingest
+    from store.db import connect
+
+    now = Clock(config.now)()
+    _stores(config)
+    db = connect(config.db_path)
+    try:
+        for path in args.files:
+            report = ingest(db, path, now, config.seeds)
+            state = "added" if report.new else "already in the store"
+            print(f"{path}: {state} as source {report.source_id!r}, {report.passages} passages, "
+                  f"read as of {report.reference_date.isoformat()}")  # fmt: skip
+            print(f"  title: {report.title}")
+            if not report.findings:
+                print("  found no dates, economies, people or meetings")
+            for kind in ("date", "economy", "person", "meeting"):
+                items = [f for f in report.findings if f.kind == kind]
+                if items:
+                    print(f"  {kind}s:")
+                for f in items:
+                    sentence = f.sentence if len(f.sentence) <= 160 else f.sentence[:157] + "..."
+                    print(f"    {f.value}\n      in: {sentence}")
+    finally:
+        db.close()
+    return 0
+
+
+def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
+    from handlers.answer import answer
+    from handlers.router import Ask, route
+
+    text = " ".join(args.text)
+    now = _now(config, args)
+    store = _stores(config).get()
+    if mention:
+        reply = answer(store, text, now, response_type="in_channel")
+    else:
+        reply = route(Ask(store=store, now=now, text=text, user=args.user, channel=args.channel,
+                          tz=config.tz, via="cli"))  # fmt: skip
+    if args.json:
+        print(json.dumps(reply, indent=2, ensure_ascii=False))
+    else:
+        print(reply["text"])
+    return 0
+
+
+COMMANDS = {
+    "build": cmd_build,
+    "ingest": cmd_ingest,
+    "command": lambda c, a: _ask(c, a, mention=False),
+    "mention": lambda c, a: _ask(c, a, mention=True),
+}

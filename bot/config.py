@@ -1,0 +1,78 @@
+"""Configuration: read once from the environment at start-up, then passed down. Nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed: the message is the one line the admin sees."""
+
+
+def parse_now(value: str, what: str = "--now") -> datetime:
+    """An ISO-8601 time with its offset (a bare date is midnight UTC); naive times are refused."""
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{what}: {value!r} is not an ISO-8601 time such as 2026-01-20T09:00+09:00") from exc
+    if moment.tzinfo is None:
+        if "T" in text or " " in text:
+            raise ConfigError(f"{what}: {value!r} has no UTC offset; write it as 2026-01-20T09:00+09:00")
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment
+
+
+def parse_tz(value: str, what: str = "APEC_TZ") -> ZoneInfo:
+    """An IANA time-zone name."""
+    try:
+        if not value or value.startswith(("/", ".")) or ".." in value:
+            raise ValueError(value)
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{what}: {value!r} is not an IANA time zone such as Asia/Seoul or UTC") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the bot is told by its environment."""
+
+    db_path: Path = Path("apec.db")
+    now: datetime | None = None
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    admins: frozenset[str] = frozenset()
+    reminder_channel: str = ""
+    bot_token: str = field(default="", repr=False)
+    signing_secret: str = field(default="", repr=False)
+    app_token: str = field(default="", repr=False)
+    api_url: str = DEFAULT_API_URL
+    seeds: Path = SEEDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Read the variables of INTERFACE.md; raises ConfigError naming the bad one."""
+        env = os.environ if env is None else env
+        now = env.get("APEC_NOW", "").strip()
+        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
+        if not api_url.endswith("/"):
+            api_url += "/"  # slack-sdk joins method names onto it
+        return cls(
+            db_path=Path(env.get("APEC_DB", "").strip() or "apec.db"),
+            now=parse_now(now, "APEC_NOW") if now else None,
+            tz=parse_tz(env.get("APEC_TZ", "").strip() or "UTC"),
+            admins=frozenset(a.strip() for a in env.get("APEC_ADMINS", "").split(",") if a.strip()),
+            reminder_channel=env.get("APEC_REMINDER_CHANNEL", "").strip(),
+            bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+            signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+            app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+            api_url=api_url,
+            seeds=Path(env["APEC_SEEDS"]) if env.get("APEC_SEEDS") else SEEDS,
+        )

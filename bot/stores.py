@@ -1,0 +1,34 @@
+"""The store as the bot uses it: built on first use, one connection per thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from store import schema
+from store.build import build, is_built
+from store.db import PerThread, connect
+from store.queries import Store
+
+
+class Stores:
+    """Hands each thread its own `Store` over the same file."""
+
+    def __init__(self, path: Path, seeds: Path) -> None:
+        self.path = path
+        self.seeds = seeds
+        self._conns = PerThread(path)
+
+    def ensure_built(self) -> str | None:
+        """Build the store when it holds no build yet; returns the build summary if it built."""
+        db = connect(self.path)
+        try:
+            schema.ensure(db)
+            if not is_built(db):
+                return build(db, self.seeds).summary(str(self.path))
+            return None
+        finally:
+            db.close()
+
+    def get(self) -> Store:
+        """This thread's store."""
+        return Store(self._conns.get())

@@ -1,0 +1,38 @@
+"""Help, generated from the registry, and the list of sources."""
+
+from __future__ import annotations
+
+from handlers.render import Card, Reply, esc
+from handlers.router import REGISTRY, Ask, command
+
+
+@command("help", example="help", aliases=("?", "commands"), share=False)
+def help_(ask: Ask) -> Reply:
+    """Every command, with an example of each."""
+    lines = [f"• `/apec {esc(c.usage)}` — {esc(c.summary)} _e.g._ `/apec {esc(c.example)}`"
+             for c in sorted(REGISTRY.values(), key=lambda c: c.name)]  # fmt: skip
+    card = Card().section("*What I can answer* (from the desk's sources, always cited)")
+    # Sections hold 3,000 characters: split the list in chunks.
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2800:
+            card.section("\n".join(chunk))
+            chunk = []
+        chunk.append(line)
+    card.section("\n".join(chunk))
+    card.context("Or mention me with a question: `@APEC who leads the US delegation?`")
+    return card.payload()
+
+
+@command("sources", example="sources", aliases=("source",))
+def sources(ask: Ask) -> Reply:
+    """The source documents everything I say comes from."""
+    found = ask.store.sources()
+    lines = [
+        f"• *{esc(s.title)}*" + (f", {esc(s.publisher)}" if s.publisher else "")
+        + f" — {esc(s.kind)}, read as of {s.reference_date.isoformat()}"
+        + (" _(added by the desk)_" if s.origin == "desk" else "")
+        for s in found
+    ]
+    card = Card().section(f"*{len(found)} sources*\n" + "\n".join(lines))
+    return card.payload()

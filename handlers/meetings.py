@@ -1,0 +1,199 @@
+"""Meetings: the next one, those in a period, one by name, and the countdown."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from handlers.render import STATUS_WORDS, Card, Reply, date_token, esc, opens, venue_time, when
+from handlers.router import Ask, UsageError, command
+from store.dates import read_period
+from store.dates import Span
+from store.queries import Meeting, Store
+
+KINDS = {
+    "som": "som", "soms": "som", "senior": "som",
+    "summit": "summit", "leaders": "summit", "leaders'": "summit", "aelm": "summit",
+    "ministerial": "ministerial", "ministerials": "ministerial", "minister": "ministerial",
+    "ministers": "ministerial",
+}  # fmt: skip
+KIND_WORDS = {"som": "Senior Officials' Meeting", "summit": "Leaders' Summit", "ministerial": "ministerial meeting"}
+
+
+def title(m: Meeting) -> str:
+    """"SOM1 — First Senior Officials' Meeting" or the name alone when the short name is the name."""
+    return m.name if m.short == m.name else f"{m.short} — {m.name}"
+
+
+def meeting_line(m: Meeting) -> str:
+    """One line per meeting in a list."""
+    where = f" · {esc(m.place)}" if m.place else ""
+    status = STATUS_WORDS.get(m.status, m.status)
+    return f"• *{esc(title(m))}* — {esc(when(m))}{where} · _{status}_"
+
+
+def meeting_card(card: Card, m: Meeting, store: Store, now: datetime | None = None) -> Card:
+    """Everything on record about one meeting, cited."""
+    card.section(f"*{esc(title(m))}*")
+    lines = [f"*When:* {esc(when(m))} ({STATUS_WORDS.get(m.status, m.status)})"]
+    if m.dated:
+        lines.append(f"*Opens:* {opens(m)}")
+    lines.append(f"*Where:* {esc(m.place) if m.place else 'no place on record'}")
+    if m.parent_id and (parent := next((p for p in store.meetings() if p.id == m.parent_id), None)):
+        lines.append(f"*Part of:* {esc(title(parent))}")
+    if m.note:
+        lines.append(f"_{esc(m.note)}_")
+    card.section("\n".join(lines))
+    parts = store.parts(m.id)
+    if parts:
+        card.section("*Held as part of it:*\n" + "\n".join(meeting_line(p) for p in parts))
+    card.cite(m.source, m.quote)
+    return card
+
+
+def days_until(m: Meeting, now: datetime) -> int:
+    """Whole days from today at the venue to the meeting's first day."""
+    assert m.span.start is not None
+    return (m.span.start - now.astimezone(m.zone).date()).days
+
+
+def in_days(n: int) -> str:
+    return "today" if n == 0 else "tomorrow" if n == 1 else f"in {n} days"
+
+
+@command("next-meeting", usage="next-meeting [som|summit|ministerial]", example="next-meeting som",
+         aliases=("next", "nextmeeting"))  # fmt: skip
+def next_meeting(ask: Ask) -> Reply:
+    """The next meeting on record, optionally of one kind (som, summit, ministerial)."""
+    kind = None
+    if ask.args:
+        kind = KINDS.get(ask.args.lower().split()[0])
+        if kind is None:
+            raise UsageError(f"I don't know the kind of meeting `{esc(ask.args[:40])}`: try som, summit or ministerial.")
+    card = Card()
+    for m in ask.store.ongoing(ask.now):
+        if kind is None and not m.parent_id or kind == m.kind:
+            card.section(f"Under way now: *{esc(title(m))}*, {esc(when(m))}, {esc(m.place)}.")
+    found = ask.store.next_meeting(after=ask.now, kind=kind)
+    if found is None:
+        return no_upcoming(card, ask, kind)
+    days = days_until(found, ask.now)
+    card.section(f"The next {KIND_WORDS.get(kind or '', 'meeting')} on record opens {in_days(days)}:")
+    meeting_card(card, found, ask.store, ask.now)
+    return card.payload()
+
+
+def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Reply:
+    """No upcoming meeting: say so plainly and name the last one."""
+    what = KIND_WORDS.get(kind or "", "meeting")
+    card.section(f"No upcoming {what} is on record.")
+    last = ask.store.last_meeting(before=ask.now, kind=kind)
+    if last is not None:
+        card.section(
+            f"The last was *{esc(title(last))}*, {esc(when(last))}"
+            + (f", {esc(last.place)}" if last.place else "")
+            + f" ({STATUS_WORDS.get(last.status, last.status)})."
+        )
+        card.cite(last.source, last.quote)
+    undated = [m for m in ask.store.meetings() if not m.placed and m.status in ("tbc", "scheduled")
+               and (kind is None or m.kind == kind) and not m.parent_id
+               and (m.span.end is None or m.span.end >= ask.now.date())]  # fmt: skip
+    if undated:
+        card.context(
+            f"{len(undated)} announced meeting(s) have no dates on record: `/apec meetings` lists them."
+        )
+    return card.payload()
+
+
+@command("meetings", usage="meetings [period]", example="meetings in May",
+         aliases=("calendar", "schedule"))  # fmt: skip
+def meetings(ask: Ask) -> Reply:
+    """Meetings in a period ("in May", "next month", "this week", "2026", "between March and June")."""
+    store = ask.store
+    card = Card()
+    if not ask.args:
+        dated = [m for m in store.meetings() if not m.parent_id and m.placed]
+        undated = [m for m in store.meetings() if not m.parent_id and m not in dated]
+        card.section("*Meetings on record*\n" + "\n".join(meeting_line(m) for m in dated))
+        if undated:
+            card.section("*Announced, no dates on record*\n" + "\n".join(meeting_line(m) for m in undated))
+        card.context("Narrow it: `/apec meetings in May`, `/apec meetings next month`.")
+        return _cite_all(card, dated + undated)
+    period = read_period(ask.args, ask.now)
+    if period is None or period.start is None or period.end is None:
+        raise UsageError(f"I can't read `{esc(ask.args[:60])}` as a period.")
+    found = store.meetings_between(period.start, period.end)
+    label = esc(period_label(period))
+    if not found:
+        card.section(f"No meetings on record for {label}.")
+        nxt = store.next_meeting(after=ask.now)
+        if nxt is not None:
+            card.context(f"The next on record: {esc(title(nxt))}, {esc(when(nxt))}.")
+        return card.payload()
+    card.section(f"*Meetings for {label}*\n" + "\n".join(meeting_line(m) for m in found))
+    return _cite_all(card, found)
+
+
+def period_label(period: Span) -> str:
+    """A period as the user meant it: "May 2026", "23–29 November 2026"."""
+    return period.describe().replace(", dates not confirmed", "").replace(", date not confirmed", "")
+
+
+def _cite_all(card: Card, found: list[Meeting]) -> Reply:
+    for source in dict.fromkeys(m.source for m in found):
+        card.cite(source)
+    return card.payload()
+
+
+@command("meeting", usage="meeting NAME", example="meeting SOM2")
+def meeting(ask: Ask) -> Reply:
+    """Everything on record about one meeting: dates, place, status, its parts, the source."""
+    if not ask.args:
+        raise UsageError("Which meeting?")
+    found = ask.store.meeting(ask.args)
+    if found is None:
+        found = next(iter(ask.store.meetings_in_text(ask.args)), None)
+    if found is None:
+        return not_found_meeting(ask.store, ask.args)
+    return meeting_card(Card(), found, ask.store, ask.now).payload()
+
+
+def not_found_meeting(store: Store, name: str) -> Reply:
+    """An unknown meeting: the closest names on record and an example."""
+    card = Card().section(f"I have no meeting called `{esc(name[:60])}` on record.")
+    close = store.meeting_suggestions(name)
+    if close:
+        card.section("Did you mean " + ", ".join(f"`{esc(c)}`" for c in close) + "?")
+    card.context("For example `/apec meeting SOM1`; `/apec meetings` lists them all.")
+    return card.payload()
+
+
+@command("countdown", example="countdown", aliases=("days",))
+def countdown(ask: Ask) -> Reply:
+    """Days to the next Senior Officials' Meeting and to the Leaders' Summit."""
+    card = Card()
+    for kind in ("som", "summit"):
+        nxt = ask.store.next_meeting(after=ask.now, kind=kind)
+        if nxt is None:
+            last = ask.store.last_meeting(before=ask.now, kind=kind)
+            tail = f" The last was {esc(title(last))}, {esc(when(last))}." if last else ""
+            card.section(f"*{KIND_WORDS[kind]}:* none upcoming on record.{tail}")
+            if last:
+                card.cite(last.source, last.quote)
+            continue
+        days = days_until(nxt, ask.now)
+        exact = "" if nxt.dated else " (month only: dates not confirmed)"
+        start = ""
+        if nxt.dated and nxt.starts_at is not None:
+            start = f", opening {date_token(nxt.starts_at, '{date_short_pretty} {time}', venue_time(nxt.starts_at, nxt))}"
+        card.section(
+            f"*{KIND_WORDS[kind]}:* {esc(title(nxt))} {in_days(days)}{exact} — {esc(when(nxt))}"
+            f"{', ' + esc(nxt.place) if nxt.place else ''}{start}"
+        )
+        card.cite(nxt.source, nxt.quote)
+    return card.payload()
+
+
+def upcoming(store: Store, now: datetime, days: int = 30) -> list[Meeting]:
+    """Meetings starting in the next `days` days (for the Home tab and digests)."""
+    end: date = (now + timedelta(days=days)).date()
+    return [m for m in store.meetings_between(now.date(), end) if not m.parent_id]

@@ -1,0 +1,177 @@
+"""Building Slack message payloads: Block Kit blocks with a plain-text fallback, dates, citations."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from store.queries import Meeting, Source
+
+Reply = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_QUOTE = 240
+
+_TOKEN = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+_LINK = re.compile(r"<(?:https?://|mailto:)[^|>]*\|([^>]*)>")
+_BARE_LINK = re.compile(r"<((?:https?://|mailto:)[^|>]*)>")
+
+STATUS_WORDS = {
+    "held": "held",
+    "scheduled": "scheduled",
+    "reported": "reported (not confirmed by an official release)",
+    "tbc": "to be confirmed",
+    "cancelled": "cancelled",
+}
+
+
+def esc(text: str) -> str:
+    """User or source text made safe for mrkdwn: Slack's three control characters escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(mrkdwn: str) -> str:
+    """What a reader without Slack sees: date tokens and links as their fallback text, unescaped."""
+    text = _TOKEN.sub(r"\1", mrkdwn)
+    text = _LINK.sub(r"\1", text)
+    text = _BARE_LINK.sub(r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def date_token(moment: datetime, fmt: str, fallback: str) -> str:
+    """Slack shows this in each reader's own zone; the fallback names the time it stands for."""
+    return f"<!date^{int(moment.timestamp())}^{fmt}|{esc(fallback)}>"
+
+
+def day_text(day: date) -> str:
+    """A day as a desk writes it: 1 February 2026."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def venue_time(moment: datetime, meeting: Meeting) -> str:
+    """A moment in the venue's time, naming the venue: "1 Feb 2026 00:00 Guangzhou time (UTC+08:00)"."""
+    local = moment.astimezone(meeting.zone)
+    where = meeting.city or meeting.host_name or "venue"
+    offset = local.strftime("%z")
+    return f"{local.day} {local:%b %Y %H:%M} {where} time (UTC{offset[:3]}:{offset[3:]})"
+
+
+def when(meeting: Meeting) -> str:
+    """The meeting's dates as known: "1–10 February 2026", "May 2026, dates not confirmed"."""
+    span = meeting.span
+    if span.precision == "month" and not meeting.month_only and span.start is not None:
+        return f"from {span.start:%B %Y}, no dates announced"
+    if span.precision == "unknown" and meeting.parent_id:
+        return "dates not given separately"
+    if span.precision == "unknown":
+        return "no dates on record"
+    return span.describe()
+
+
+def opens(meeting: Meeting) -> str:
+    """When a dated meeting opens, as a Slack date token with the venue's time as fallback."""
+    if not meeting.dated or meeting.starts_at is None:
+        return ""
+    fallback = venue_time(meeting.starts_at, meeting)
+    return date_token(meeting.starts_at, "{date_long_pretty} {time}", fallback)
+
+
+def citation(source: Source, quote: str = "") -> str:
+    """The line under an answer that says where it comes from."""
+    line = f"Source: _{esc(source.cite())}_"
+    if quote:
+        q = " ".join(quote.split())
+        if len(q) > MAX_QUOTE:
+            q = q[: MAX_QUOTE - 1].rstrip() + "…"
+        line += f" — “{esc(q)}”"
+    return line
+
+
+@dataclass
+class Card:
+    """A reply being put together, block by block; `payload()` gives the Slack message."""
+
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    _cited: set[tuple[str, str]] = field(default_factory=set)
+
+    def header(self, text: str) -> Card:
+        self.blocks.append(
+            {"type": "header", "text": {"type": "plain_text", "text": _cut(text, MAX_HEADER)}}
+        )
+        return self
+
+    def section(self, mrkdwn: str) -> Card:
+        if mrkdwn.strip():
+            self.blocks.append(
+                {"type": "section", "text": {"type": "mrkdwn", "text": _cut(mrkdwn, MAX_SECTION)}}
+            )
+        return self
+
+    def context(self, mrkdwn: str) -> Card:
+        if mrkdwn.strip():
+            self.blocks.append(
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(mrkdwn, MAX_SECTION)}]}
+            )
+        return self
+
+    def cite(self, source: Source, quote: str = "") -> Card:
+        """A citation, once per source and quote in one reply."""
+        key = (source.id, quote)
+        if key not in self._cited:
+            self._cited.add(key)
+            self.context(citation(source, quote))
+        return self
+
+    def divider(self) -> Card:
+        self.blocks.append({"type": "divider"})
+        return self
+
+    def text(self) -> str:
+        """The plain-text fallback: every block's words, dates as the venue's time."""
+        lines = []
+        for block in self.blocks:
+            if block["type"] == "header":
+                lines.append(block["text"]["text"])
+            elif block["type"] == "section":
+                lines.append(plain(block["text"]["text"]))
+            elif block["type"] == "context":
+                lines.extend(plain(e["text"]) for e in block["elements"] if "text" in e)
+        return "\n".join(lines)
+
+    def payload(self, response_type: str = "ephemeral") -> Reply:
+        """The Slack message: `text` always, and `blocks` within Slack's limits."""
+        blocks = list(self.blocks)
+        if len(blocks) > MAX_BLOCKS - 1:
+            blocks = blocks[: MAX_BLOCKS - 2] + [
+                {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": "(more left out: ask more narrowly)"}],
+                }
+            ]
+        text = self.text() or "I have nothing to say to that."
+        return {"response_type": response_type, "text": _cut(text, 39_000), "blocks": blocks}
+
+
+SHARE_ACTION = "post_to_channel"
+
+
+def with_share_button(reply: Reply, command_text: str) -> Reply:
+    """An ephemeral answer gets a button that posts the same answer to the channel."""
+    if reply.get("response_type") != "ephemeral" or not command_text or len(command_text) > 2000:
+        return reply
+    button = {
+        "type": "button",
+        "action_id": SHARE_ACTION,
+        "text": {"type": "plain_text", "text": "Post to channel"},
+        "value": command_text,
+    }
+    blocks = reply.get("blocks", [])[: MAX_BLOCKS - 1]
+    return {**reply, "blocks": [*blocks, {"type": "actions", "elements": [button]}]}
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

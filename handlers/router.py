@@ -1,0 +1,153 @@
+"""One router for the slash command, mentions, the console and the CLI: parse, dispatch, reply."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from handlers.render import Card, Reply, esc, with_share_button
+from store.errors import StoreError
+from store.queries import Store
+
+log = logging.getLogger(__name__)
+MAX_INPUT = 2000  # Slack caps slash-command text near this; longer is not a question
+
+
+class UsageError(Exception):
+    """A command used wrongly: the message says how to use it."""
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One question put to the bot: the words, who asks, where, and when."""
+
+    store: Store
+    now: datetime
+    text: str = ""
+    args: str = ""
+    user: str = ""
+    channel: str = ""
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    via: str = "command"  # command, mention, console, cli
+
+
+Handler = Callable[[Ask], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered command: its handler, and the help written once in its docstring."""
+
+    name: str
+    handler: Handler
+    usage: str
+    example: str
+    summary: str
+    aliases: tuple[str, ...] = ()
+    share: bool = True
+
+
+REGISTRY: dict[str, Command] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def command(
+    name: str, *, usage: str = "", example: str = "", aliases: tuple[str, ...] = (), share: bool = True
+) -> Callable[[Handler], Handler]:
+    """Register a handler under a command name; its docstring's first line is its help."""
+
+    def register(fn: Handler) -> Handler:
+        doc = inspect.getdoc(fn) or ""
+        REGISTRY[name] = Command(
+            name=name,
+            handler=fn,
+            usage=usage or name,
+            example=example or name,
+            summary=doc.splitlines()[0] if doc else "",
+            aliases=aliases,
+            share=share,
+        )
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return fn
+
+    return register
+
+
+def split(text: str) -> tuple[str, str]:
+    """The command word (lower case) and the rest."""
+    words = text.strip().split(maxsplit=1)
+    if not words:
+        return "", ""
+    return words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+
+
+def lookup(word: str) -> Command | None:
+    """The command for a word or one of its aliases."""
+    _load()
+    return REGISTRY.get(_ALIASES.get(word, word))
+
+
+def route(ask: Ask) -> Reply:
+    """Answer `/apec TEXT`: always a reply, never an exception."""
+    _load()
+    text = " ".join(ask.text.replace("\x00", " ").split())
+    if len(text) > MAX_INPUT:
+        return _short_reply(
+            f"That is {len(text):,} characters; I read questions of up to {MAX_INPUT:,}. "
+            "Try `/apec help`."
+        )
+    word, args = split(text)
+    if not word:
+        word = "help"
+    found = lookup(word)
+    if found is None:
+        return unknown_command(word)
+    ask = replace(ask, text=text, args=args)
+    try:
+        reply = found.handler(ask)
+    except UsageError as exc:
+        return usage_reply(found, str(exc))
+    except StoreError as exc:
+        log.error("store error answering %r: %s", found.name, exc)
+        return _short_reply(f"I could not read the store just now ({esc(str(exc))}). Try again shortly.")
+    return with_share_button(reply, text) if found.share else reply
+
+
+def unknown_command(word: str) -> Reply:
+    """A short reply naming the closest commands and an example."""
+    names = sorted(REGISTRY) + sorted(_ALIASES)
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.5)
+    card = Card().section(f"I don't know the command `{esc(word[:40])}`.")
+    if close:
+        suggestions = ", ".join(f"`{_ALIASES.get(c, c)}`" for c in dict.fromkeys(close))
+        card.section(f"Did you mean {suggestions}?")
+    card.context("Try `/apec next-meeting`, or `/apec help` for every command.")
+    return card.payload()
+
+
+def usage_reply(cmd: Command, message: str) -> Reply:
+    """A usage error: what was wrong, how to use the command, an example."""
+    card = Card().section(message)
+    card.context(f"Usage: `/apec {esc(cmd.usage)}` — for example `/apec {esc(cmd.example)}`")
+    return card.payload()
+
+
+def _short_reply(text: str) -> Reply:
+    return Card().section(text).payload()
+
+
+_loaded = False
+
+
+def _load() -> None:
+    """Import the handler modules, which register their commands."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from handlers import answer, meetings, members, people, info  # noqa: F401

@@ -1,0 +1,45 @@
+"""Opening the SQLite store: one connection per thread, WAL, a busy timeout."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import sqlite_utils
+
+from store.errors import StoreError
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: str | Path) -> sqlite_utils.Database:
+    """A new connection to the store at `path`, in WAL mode with a busy timeout."""
+    path = Path(path)
+    if str(path) != ":memory:" and not path.parent.exists():
+        raise StoreError(f"the store's folder does not exist: {path.parent}")
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+    return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+class PerThread:
+    """One connection per thread to the same store file (sqlite3 refuses cross-thread use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+
+    def get(self) -> sqlite_utils.Database:
+        """This thread's connection, opened on first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self.path)
+            self._local.db = db
+        return db

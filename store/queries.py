@@ -1,0 +1,594 @@
+"""The query layer everything else uses: meetings, members, delegations, people, facts, search."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlite_utils
+
+from store.dates import Span
+from store.names import alias_key, find_in_text
+from store.text import fold
+
+UTC = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source document: what the bot cites."""
+
+    id: str
+    title: str
+    publisher: str
+    kind: str
+    reference_date: date
+    file: str
+    origin: str
+
+    def cite(self) -> str:
+        """The citation shown under an answer."""
+        who = f", {self.publisher}" if self.publisher else ""
+        return f"{self.title}{who} ({self.reference_date.isoformat()})"
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A meeting with its dates as the source writes them and as read, and its venue's zone."""
+
+    id: str
+    name: str
+    short: str
+    kind: str
+    parent_id: str
+    span: Span
+    status: str
+    city: str
+    host_id: str
+    host_name: str
+    tz: str
+    source: Source
+    quote: str
+    note: str
+    origin: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The venue's time zone (UTC when the venue is unknown)."""
+        try:
+            return ZoneInfo(self.tz) if self.tz else UTC
+        except (ZoneInfoNotFoundError, ValueError):
+            return UTC
+
+    @property
+    def starts_at(self) -> datetime | None:
+        """Midnight at the venue on the first day (the first of the month when only that is known)."""
+        if not self.placed:
+            return None
+        return datetime.combine(self.span.start, time(0), self.zone)
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """Midnight at the venue after the last day."""
+        if not self.placed:
+            return None
+        return datetime.combine(self.span.end + timedelta(days=1), time(0), self.zone)
+
+    @property
+    def dated(self) -> bool:
+        """Known to the day: only such a meeting gets reminders at a real time."""
+        return self.span.precision == "day" and self.span.start is not None
+
+    @property
+    def month_only(self) -> bool:
+        """Known only to one month ("in August"); "From May" is not a month but a lower bound."""
+        s = self.span
+        return (
+            s.precision == "month"
+            and s.start is not None
+            and s.end is not None
+            and (s.start.year, s.start.month) == (s.end.year, s.end.month)
+        )
+
+    @property
+    def placed(self) -> bool:
+        """Placed on the calendar: known to the day, or to one month."""
+        return self.dated or self.month_only
+
+    @property
+    def place(self) -> str:
+        """City and host economy, as far as the source names them."""
+        return ", ".join(p for p in (self.city, self.host_name) if p)
+
+
+@dataclass(frozen=True)
+class Economy:
+    """A member economy under its official APEC name."""
+
+    id: str
+    name: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Role:
+    """Something a person did, where, with its source."""
+
+    role: str
+    meeting_id: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person the sources name, with their title and what they did."""
+
+    id: str
+    name: str
+    economy_id: str
+    title: str
+    organization: str
+    source: Source
+    quote: str
+    roles: tuple[Role, ...] = ()
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person in a delegation."""
+
+    person: Person
+    role: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A stated objective of a delegation."""
+
+    text: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """An economy's delegation to a meeting: its head, members and stated objectives."""
+
+    id: str
+    economy: Economy
+    meeting: Meeting
+    head: Person | None
+    members: tuple[Member, ...]
+    objectives: tuple[Objective, ...]
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A thing a desk officer asks about (theme, host, Bogor Goals...), answered from a source."""
+
+    id: str
+    topic: str
+    keywords: tuple[str, ...]
+    answer: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found by full-text search, with its source and its BM25 score (lower is better)."""
+
+    passage_id: int
+    heading: str
+    text: str
+    source: Source
+    also_in: tuple[Source, ...]
+    score: float
+    terms_matched: float = 0.0  # share of the question's words the passage holds
+
+
+@dataclass(frozen=True)
+class MemberAnswer:
+    """What `member X` finds: a member, a known non-member, or nothing."""
+
+    economy: Economy | None = None
+    non_member: str = ""
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset(
+    """a about after all also an and any are as at be been before being between both but by can
+    could did do does doing during each for from had has have having he her here hers him his how i
+    if in into is it its itself just me more most my no nor not now of off on once only or other our
+    out over own same she should so some such than that the their them then there these they this
+    those through to too under until up very was we were what when where which while who whom why
+    will with would you your tell please know give show explain describe list say said apec""".split()
+)
+
+
+# Words so common in these sources that a passage holding them says nothing about a question.
+GENERIC = frozenset({"2026", "meeting", "meetings", "economic", "cooperation", "asia", "pacific"})
+
+
+class Store:
+    """Queries over one store connection. Cheap to make; make one per thread."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self._sources: dict[str, Source] | None = None
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def sources(self) -> list[Source]:
+        """Every source, seeds first, then the desk's in the order added."""
+        return list(self._source_map().values())
+
+    def source(self, source_id: str) -> Source | None:
+        """One source by id."""
+        return self._source_map().get(source_id)
+
+    def _source_map(self) -> dict[str, Source]:
+        if self._sources is None:
+            self._sources = {
+                r["id"]: Source(
+                    id=r["id"],
+                    title=r["title"],
+                    publisher=r["publisher"],
+                    kind=r["kind"],
+                    reference_date=date.fromisoformat(r["reference_date"]),
+                    file=r["file"],
+                    origin=r["origin"],
+                )
+                for r in self.db.query(
+                    "SELECT * FROM sources ORDER BY origin = 'desk', added_at, file"
+                )
+            }
+        return self._sources
+
+    def _src(self, source_id: str) -> Source:
+        found = self._source_map().get(source_id)
+        if found is None:
+            return Source(source_id, source_id, "", "", date.min, "", "")
+        return found
+
+    # -- meetings ------------------------------------------------------------------------------
+
+    def meetings(self) -> list[Meeting]:
+        """Every meeting, dated ones in date order, then the rest."""
+        hosts = {r["id"]: r["name"] for r in self.db.query("SELECT id, name FROM economies")}
+        out = [self._meeting(r, hosts) for r in self.db.query("SELECT * FROM meetings")]
+        return sorted(out, key=_meeting_order)
+
+    def _meeting(self, r: dict, hosts: dict[str, str]) -> Meeting:
+        span = Span(
+            date.fromisoformat(r["start_date"]) if r["start_date"] else None,
+            date.fromisoformat(r["end_date"]) if r["end_date"] else None,
+            r["precision"],
+            r["date_text"],
+        )
+        return Meeting(
+            id=r["id"],
+            name=r["name"],
+            short=r["short"],
+            kind=r["kind"],
+            parent_id=r["parent_id"],
+            span=span,
+            status=r["status"],
+            city=r["city"],
+            host_id=r["host_id"],
+            host_name=hosts.get(r["host_id"], ""),
+            tz=r["tz"],
+            source=self._src(r["source_id"]),
+            quote=r["quote"],
+            note=r["note"],
+            origin=r["origin"],
+        )
+
+    def next_meeting(self, after: datetime, kind: str | None = None) -> Meeting | None:
+        """The first meeting starting after `after` (of one kind if given); parts of a meeting
+        only when asked for their kind, and month-only dates after dated ones of the same month."""
+        upcoming = [
+            m
+            for m in self.meetings()
+            if m.starts_at is not None
+            and m.starts_at > after
+            and m.status != "cancelled"
+            and (m.kind == kind if kind else not m.parent_id)
+        ]
+        return upcoming[0] if upcoming else None
+
+    def last_meeting(self, before: datetime, kind: str | None = None) -> Meeting | None:
+        """The meeting that most recently ended before `before`."""
+        past = [
+            m
+            for m in self.meetings()
+            if m.ends_at is not None
+            and m.ends_at <= before
+            and m.status != "cancelled"
+            and (m.kind == kind if kind else not m.parent_id)
+        ]
+        return max(past, key=lambda m: m.ends_at) if past else None
+
+    def ongoing(self, at: datetime) -> list[Meeting]:
+        """Meetings under way at `at` (known to the day)."""
+        return [
+            m
+            for m in self.meetings()
+            if m.dated and m.starts_at <= at < m.ends_at and m.status != "cancelled"
+        ]
+
+    def meetings_between(self, start: date, end: date) -> list[Meeting]:
+        """Meetings placed on the calendar (to the day or one month) that overlap start..end."""
+        return [m for m in self.meetings() if m.placed and m.span.overlaps(start, end)]
+
+    def meeting(self, name: str) -> Meeting | None:
+        """One meeting by id, short name, name or alias."""
+        key = alias_key(name)
+        row = self.db.execute(
+            "SELECT target FROM aliases WHERE kind = 'meeting' AND alias = ?", [key]
+        ).fetchone()
+        if row is None:
+            return None
+        return next((m for m in self.meetings() if m.id == row[0]), None)
+
+    def parts(self, meeting_id: str) -> list[Meeting]:
+        """The meetings held as part of another (SOM1's committee meetings)."""
+        return [m for m in self.meetings() if m.parent_id == meeting_id]
+
+    def meeting_suggestions(self, name: str, n: int = 3) -> list[str]:
+        """Names close to what was typed, for a helpful "did you mean"."""
+        return self._suggest("meeting", name, n)
+
+    def meetings_in_text(self, text: str) -> list[Meeting]:
+        """Meetings named anywhere in a sentence."""
+        ids = [t for _, t in find_in_text(text, self._names("meeting"))]
+        by_id = {m.id: m for m in self.meetings()}
+        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    # -- members -------------------------------------------------------------------------------
+
+    def members(self) -> list[Economy]:
+        """The member economies, by official name."""
+        return [
+            Economy(r["id"], r["name"], self._src(r["source_id"]), r["quote"])
+            for r in self.db.query("SELECT * FROM economies ORDER BY name COLLATE NOCASE")
+        ]
+
+    def economy(self, economy_id: str) -> Economy | None:
+        """One member economy by id."""
+        return next((e for e in self.members() if e.id == economy_id), None)
+
+    def member(self, name: str) -> MemberAnswer:
+        """Is `name` a member economy (by any alias), a known non-member, or unknown?"""
+        key = alias_key(name)
+        for row in self.db.query(
+            "SELECT kind, target FROM aliases WHERE kind IN ('economy', 'non_member') AND alias = ?",
+            [key],
+        ):
+            if row["kind"] == "economy":
+                return MemberAnswer(economy=self.economy(row["target"]))
+            return MemberAnswer(non_member=row["target"])
+        return MemberAnswer(suggestions=tuple(self._suggest("economy", name, 3)))
+
+    def economies_in_text(self, text: str) -> list[Economy]:
+        """Member economies named anywhere in a sentence."""
+        ids = [t for _, t in self.named_in_text("economy", text)]
+        by_id = {e.id: e for e in self.members()}
+        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    def named_in_text(self, kind: str, text: str) -> list[tuple[str, str]]:
+        """(words as typed, id) for each economy, meeting, person or non-member named in a text."""
+        return find_in_text(text, self._names(kind))
+
+    def non_members_in_text(self, text: str) -> list[str]:
+        """Known non-members named anywhere in a sentence."""
+        return list(dict.fromkeys(t for _, t in find_in_text(text, self._names("non_member"))))
+
+    # -- delegations ---------------------------------------------------------------------------
+
+    def delegations(
+        self, economy_id: str | None = None, meeting_id: str | None = None
+    ) -> list[Delegation]:
+        """Delegations on record, optionally of one economy and/or to one meeting."""
+        meetings = {m.id: m for m in self.meetings()}
+        economies = {e.id: e for e in self.members()}
+        out = []
+        for r in self.db.query("SELECT * FROM delegations ORDER BY id"):
+            if economy_id and r["economy_id"] != economy_id:
+                continue
+            if meeting_id and r["meeting_id"] != meeting_id:
+                continue
+            members = tuple(
+                Member(p, m["role"], self._src(m["source_id"]), m["quote"])
+                for m in self.db.query(
+                    "SELECT * FROM delegation_members WHERE delegation_id = ?", [r["id"]]
+                )
+                if (p := self.person_by_id(m["person_id"])) is not None
+            )
+            objectives = tuple(
+                Objective(o["text"], self._src(o["source_id"]), o["quote"])
+                for o in self.db.query(
+                    "SELECT * FROM objectives WHERE delegation_id = ? ORDER BY id", [r["id"]]
+                )
+            )
+            if r["meeting_id"] not in meetings or r["economy_id"] not in economies:
+                continue
+            out.append(
+                Delegation(
+                    id=r["id"],
+                    economy=economies[r["economy_id"]],
+                    meeting=meetings[r["meeting_id"]],
+                    head=self.person_by_id(r["head_id"]) if r["head_id"] else None,
+                    members=members,
+                    objectives=objectives,
+                    source=self._src(r["source_id"]),
+                    quote=r["quote"],
+                )
+            )
+        return sorted(out, key=lambda d: _meeting_order(d.meeting))
+
+    # -- people --------------------------------------------------------------------------------
+
+    def person_by_id(self, person_id: str) -> Person | None:
+        """One person by id, with their roles."""
+        r = self.db.execute("SELECT * FROM people WHERE id = ?", [person_id]).fetchone()
+        if r is None:
+            return None
+        cols = ["id", "name", "economy_id", "title", "organization", "source_id", "quote"]
+        row = dict(zip(cols, r, strict=True))
+        roles = tuple(
+            Role(x["role"], x["meeting_id"], self._src(x["source_id"]), x["quote"])
+            for x in self.db.query("SELECT * FROM roles WHERE person_id = ? ORDER BY id", [person_id])
+        )
+        return Person(
+            id=row["id"],
+            name=row["name"],
+            economy_id=row["economy_id"],
+            title=row["title"],
+            organization=row["organization"],
+            source=self._src(row["source_id"]),
+            quote=row["quote"],
+            roles=roles,
+        )
+
+    def person(self, name: str) -> Person | None:
+        """One person by name or alias ("Casey Mace", "Mace")."""
+        row = self.db.execute(
+            "SELECT target FROM aliases WHERE kind = 'person' AND alias = ?", [alias_key(name)]
+        ).fetchone()
+        return self.person_by_id(row[0]) if row else None
+
+    def people(self) -> list[Person]:
+        """Everyone the sources name."""
+        ids = [r["id"] for r in self.db.query("SELECT id FROM people ORDER BY name")]
+        return [p for i in ids if (p := self.person_by_id(i)) is not None]
+
+    def people_in_text(self, text: str) -> list[Person]:
+        """People named anywhere in a sentence."""
+        ids = [t for _, t in find_in_text(text, self._names("person"))]
+        return [p for i in dict.fromkeys(ids) if (p := self.person_by_id(i)) is not None]
+
+    def people_named(self, word: str) -> list[Person]:
+        """Everyone with `word` as one of their names ("Lee": Lee Ji-yoon and Lee Jae-myung)."""
+        key = alias_key(word)
+        if len(key) < 3:
+            return []
+        ids = [r["id"] for r in self.db.query("SELECT id, name FROM people ORDER BY name")
+               if key in alias_key(r["name"]).replace("-", " ").split()]  # fmt: skip
+        return [p for i in ids if (p := self.person_by_id(i)) is not None]
+
+    def person_suggestions(self, name: str, n: int = 3) -> list[str]:
+        """Names close to what was typed."""
+        return self._suggest("person", name, n)
+
+    # -- facts and search ----------------------------------------------------------------------
+
+    def facts(self) -> list[Fact]:
+        """Every fact record."""
+        return [
+            Fact(
+                r["id"],
+                r["topic"],
+                tuple(json.loads(r["keywords"])),
+                r["answer"],
+                self._src(r["source_id"]),
+                r["quote"],
+            )
+            for r in self.db.query("SELECT * FROM facts ORDER BY id")
+        ]
+
+    def search(self, text: str, limit: int = 5) -> list[Hit]:
+        """Passages that answer `text`, best first; any string is safe (it is quoted for MATCH)."""
+        words = content_words(text)
+        if not words:
+            return []
+        # Each word quoted on its own and OR-ed: user text never reaches MATCH unquoted.
+        match = " OR ".join(f'"{w}"' for w in words[:32])
+        rows = self.db.execute(
+            """SELECT p.id, p.heading, p.text, p.source_id, p.also_in, bm25(passages_fts) AS score
+               FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid
+               WHERE passages_fts MATCH ? ORDER BY score LIMIT ?""",
+            [match, max(limit * 4, 20)],
+        ).fetchall()
+        hits = []
+        # Generic words ("APEC", "meeting") are in most passages: judge a passage by the rest.
+        stems = {_stem(w) for w in words if w not in GENERIC} or {_stem(w) for w in words}
+        for pid, heading, body, source_id, also_in, score in rows:
+            have = {_stem(w) for w in _WORD.findall(fold(f"{heading} {body}"))}
+            hits.append(
+                Hit(
+                    passage_id=pid,
+                    heading=heading,
+                    text=body,
+                    source=self._src(source_id),
+                    also_in=tuple(self._src(s) for s in json.loads(also_in)),
+                    score=score,
+                    terms_matched=len(stems & have) / len(stems),
+                )
+            )
+        hits.sort(key=lambda h: (-round(h.terms_matched, 2), h.score))
+        return hits[:limit]
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def _names(self, kind: str) -> dict[str, str]:
+        return {
+            r["name"]: r["target"]
+            for r in self.db.query("SELECT name, target FROM aliases WHERE kind = ?", [kind])
+        }
+
+    def _suggest(self, kind: str, name: str, n: int) -> list[str]:
+        key = alias_key(name)
+        names = self._names(kind)
+        keys = {alias_key(a): a for a in names}
+        close = difflib.get_close_matches(key, list(keys), n=n * 3, cutoff=0.6)
+        close += [k for k in keys if key and len(key) >= 3 and key in k and k not in close]
+        out: list[str] = []
+        for k in close:
+            display = self._display(kind, names[keys[k]])
+            if display not in out:
+                out.append(display)
+        return out[:n]
+
+    def _display(self, kind: str, target: str) -> str:
+        table, col = {
+            "meeting": ("meetings", "short"),
+            "economy": ("economies", "name"),
+            "person": ("people", "name"),
+        }.get(kind, ("non_members", "name"))
+        key = "name" if table == "non_members" else "id"
+        row = self.db.execute(f"SELECT {col} FROM [{table}] WHERE {key} = ?", [target]).fetchone()
+        return row[0] if row else target
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a question that carry meaning, folded, de-duplicated, in order."""
+    words = [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
+    return list(dict.fromkeys(words))
+
+
+def _stem(word: str) -> str:
+    # Close enough to porter for comparing a question's words with a passage's.
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _meeting_order(m: Meeting) -> tuple:
+    kinds = ["summit", "som", "ministerial", "event", "committee"]
+    rank = kinds.index(m.kind) if m.kind in kinds else len(kinds)
+    start = m.span.start or date.max
+    precision = {"day": 0, "month": 1, "year": 2}.get(m.span.precision, 3)
+    return (start, precision, bool(m.parent_id), rank, m.name)

@@ -1,0 +1,179 @@
+"""The store's schema, in one place: the tables `build` owns apart from the tables the desk owns.
+
+`apec-bot build` empties and refills the BUILD tables from `seeds/` in one transaction. It never
+touches the DESK tables: what the desk added in Slack (subscriptions, edits, the delivery log,
+ingested documents) lives there and survives every rebuild.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+# Derived from seeds/ (and from the desk's own documents); replaced whole by every build.
+BUILD_TABLES: dict[str, str] = {
+    "sources": """
+        CREATE TABLE IF NOT EXISTS sources (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            publisher TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT '',
+            reference_date TEXT NOT NULL,
+            file TEXT NOT NULL,
+            original_name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            origin TEXT NOT NULL,          -- 'seed' or 'desk' (added with `apec-bot ingest`)
+            added_at TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+    "passages": """
+        CREATE TABLE IF NOT EXISTS passages (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            seq INTEGER NOT NULL,
+            heading TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,     -- folded text: the same passage in two sources is kept once
+            also_in TEXT NOT NULL DEFAULT '[]'
+        )""",
+    "economies": """
+        CREATE TABLE IF NOT EXISTS economies (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            quote TEXT NOT NULL
+        )""",
+    "non_members": """
+        CREATE TABLE IF NOT EXISTS non_members (
+            name TEXT PRIMARY KEY
+        )""",
+    "aliases": """
+        CREATE TABLE IF NOT EXISTS aliases (
+            kind TEXT NOT NULL,            -- 'economy', 'non_member', 'meeting', 'person'
+            alias TEXT NOT NULL,           -- folded: lower case, no punctuation
+            name TEXT NOT NULL,            -- as people write it ("US", "Viet Nam")
+            target TEXT NOT NULL,
+            PRIMARY KEY (kind, alias)
+        )""",
+    "meetings": """
+        CREATE TABLE IF NOT EXISTS meetings (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            short TEXT NOT NULL,
+            kind TEXT NOT NULL,            -- som, summit, ministerial, committee, event
+            parent_id TEXT NOT NULL DEFAULT '',
+            date_text TEXT NOT NULL DEFAULT '',
+            start_date TEXT,               -- ISO date, NULL when unknown
+            end_date TEXT,
+            precision TEXT NOT NULL,       -- day, month, year, unknown
+            status TEXT NOT NULL,          -- held, scheduled, reported, tbc, cancelled
+            city TEXT NOT NULL DEFAULT '',
+            host_id TEXT NOT NULL DEFAULT '',
+            tz TEXT NOT NULL DEFAULT '',
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            quote TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            origin TEXT NOT NULL DEFAULT 'seed'   -- 'seed' or 'desk'
+        )""",
+    "people": """
+        CREATE TABLE IF NOT EXISTS people (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            economy_id TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            organization TEXT NOT NULL DEFAULT '',
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            quote TEXT NOT NULL
+        )""",
+    "roles": """
+        CREATE TABLE IF NOT EXISTS roles (
+            id INTEGER PRIMARY KEY,
+            person_id TEXT NOT NULL REFERENCES people(id),
+            role TEXT NOT NULL,
+            meeting_id TEXT NOT NULL DEFAULT '',
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            quote TEXT NOT NULL
+        )""",
+    "delegations": """
+        CREATE TABLE IF NOT EXISTS delegations (
+            id TEXT PRIMARY KEY,
+            economy_id TEXT NOT NULL,
+            meeting_id TEXT NOT NULL,
+            head_id TEXT NOT NULL DEFAULT '',
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            quote TEXT NOT NULL
+        )""",
+    "delegation_members": """
+        CREATE TABLE IF NOT EXISTS delegation_members (
+            delegation_id TEXT NOT NULL REFERENCES delegations(id),
+            person_id TEXT NOT NULL REFERENCES people(id),
+            role TEXT NOT NULL DEFAULT '',
+            source_id TEXT NOT NULL DEFAULT '',
+            quote TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (delegation_id, person_id)
+        )""",
+    "objectives": """
+        CREATE TABLE IF NOT EXISTS objectives (
+            id INTEGER PRIMARY KEY,
+            delegation_id TEXT NOT NULL REFERENCES delegations(id),
+            text TEXT NOT NULL,
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            quote TEXT NOT NULL
+        )""",
+    "facts": """
+        CREATE TABLE IF NOT EXISTS facts (
+            id TEXT PRIMARY KEY,
+            topic TEXT NOT NULL,
+            keywords TEXT NOT NULL,        -- JSON list of lower-case words and phrases
+            answer TEXT NOT NULL,
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            quote TEXT NOT NULL
+        )""",
+    "build_info": """
+        CREATE TABLE IF NOT EXISTS build_info (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+}
+
+# What the desk added; `build` never writes here.
+DESK_TABLES: dict[str, str] = {
+    "desk_documents": """
+        CREATE TABLE IF NOT EXISTS desk_documents (
+            id TEXT PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            title TEXT NOT NULL,
+            reference_date TEXT NOT NULL,
+            text TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            added_at TEXT NOT NULL
+        )""",
+    "handled_events": """
+        CREATE TABLE IF NOT EXISTS handled_events (
+            event_id TEXT PRIMARY KEY,
+            received_at TEXT NOT NULL
+        )""",
+}
+
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS passages_source ON passages(source_id)",
+    "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start_date)",
+    "CREATE INDEX IF NOT EXISTS roles_person ON roles(person_id)",
+    "CREATE INDEX IF NOT EXISTS delegations_economy ON delegations(economy_id)",
+]
+
+
+def ensure(db: sqlite_utils.Database) -> None:
+    """Create every table, index and the full-text index that is missing; never drops anything."""
+    with db.atomic():
+        for ddl in (*BUILD_TABLES.values(), *DESK_TABLES.values(), *INDEXES):
+            db.execute(ddl)
+    if "passages_fts" not in db.table_names():
+        db["passages"].enable_fts(
+            ["heading", "text"], fts_version="FTS5", tokenize="porter", create_triggers=True
+        )
+    db.execute(
+        "INSERT OR IGNORE INTO build_info (key, value) VALUES ('schema_version', ?)",
+        [str(SCHEMA_VERSION)],
+    )
