@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 from bot.clock import Clock
@@ -26,19 +26,30 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("build", help="(re)build the store at $APEC_DB from seeds/")
     ingest = sub.add_parser("ingest", help="add source documents and print what they hold")
     ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    for name, what in (("command", "what `/apec TEXT` answers"), ("mention", "what `@bot TEXT` answers")):
+    for name, what in (
+        ("command", "what `/apec TEXT` answers"),
+        ("mention", "what `@bot TEXT` answers"),
+    ):
         c = sub.add_parser(name, help=what)
         c.add_argument("text", nargs="*", metavar="TEXT")
         c.add_argument("--now", help="the time to answer at (ISO-8601 with offset)")
         c.add_argument("--json", action="store_true", help="print the Slack message payload")
         c.add_argument("--user", default="", help="the Slack user ID asking")
         c.add_argument("--channel", default="", help="the channel asked in")
+    shell = sub.add_parser("shell", help="the console adapter: ask questions with no Slack")
+    shell.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; exit 0 for any answer, 2 for bad usage, 1 for a real failure."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "now", None):
+        try:
+            parse_now(args.now)
+        except ConfigError as exc:
+            parser.error(str(exc))  # bad usage: exit 2
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -46,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = Config.from_env()
         return COMMANDS[args.cmd](config, args)
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and nothing to complain about.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ConfigError, StoreError, OSError) as exc:
         if args.debug:
             raise
@@ -60,10 +75,11 @@ def _one_line(exc: BaseException) -> str:
     return text if "\n" not in text else text.replace("\n", " | ")
 
 
-def _now(config: Config, args: argparse.Namespace) -> datetime:
+def _clock(config: Config, args: argparse.Namespace) -> Clock:
+    """The injected clock: --now over APEC_NOW over the real one."""
     if getattr(args, "now", None):
-        return parse_now(args.now)
-    return Clock(config.now)()
+        return Clock(parse_now(args.now))
+    return Clock(config.now)
 
 
 def _stores(config: Config) -> Stores:
@@ -98,8 +114,10 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
         for path in args.files:
             report = ingest(db, path, now, config.seeds)
             state = "added" if report.new else "already in the store"
-            print(f"{path}: {state} as source {report.source_id!r}, {report.passages} passages, "
-                  f"read as of {report.reference_date.isoformat()}")  # fmt: skip
+            print(
+                f"{path}: {state} as source {report.source_id!r}, {report.passages} passages, "
+                f"read as of {report.reference_date.isoformat()}"
+            )
             print(f"  title: {report.title}")
             if not report.findings:
                 print("  found no dates, economies, people or meetings")
@@ -117,24 +135,42 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
 
 def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
     from handlers.answer import answer
+    from handlers.render import for_terminal
     from handlers.router import Ask, route
 
     text = " ".join(args.text)
-    now = _now(config, args)
+    now = _clock(config, args)()
     store = _stores(config).get()
     if mention:
         reply = answer(store, text, now, response_type="in_channel")
     else:
-        reply = route(Ask(store=store, now=now, text=text, user=args.user, channel=args.channel,
-                          tz=config.tz, via="cli"))  # fmt: skip
+        reply = route(
+            Ask(
+                store=store,
+                now=now,
+                text=text,
+                user=args.user,
+                channel=args.channel,
+                tz=config.tz,
+                via="cli",
+            )
+        )
     if args.json:
         print(json.dumps(reply, indent=2, ensure_ascii=False))
     else:
-        print(reply["text"])
+        print(for_terminal(reply["text"]))
     return 0
 
 
+def cmd_shell(config: Config, args: argparse.Namespace) -> int:
+    from bot import console
+
+    stores = _stores(config)
+    return console.run(stores.get, _clock(config, args), config.tz)
+
+
 COMMANDS = {
+    "shell": cmd_shell,
     "build": cmd_build,
     "ingest": cmd_ingest,
     "command": lambda c, a: _ask(c, a, mention=False),

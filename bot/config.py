@@ -23,10 +23,14 @@ def parse_now(value: str, what: str = "--now") -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ConfigError(f"{what}: {value!r} is not an ISO-8601 time such as 2026-01-20T09:00+09:00") from exc
+        raise ConfigError(
+            f"{what}: {value!r} is not an ISO-8601 time such as 2026-01-20T09:00+09:00"
+        ) from exc
     if moment.tzinfo is None:
         if "T" in text or " " in text:
-            raise ConfigError(f"{what}: {value!r} has no UTC offset; write it as 2026-01-20T09:00+09:00")
+            raise ConfigError(
+                f"{what}: {value!r} has no UTC offset; write it as 2026-01-20T09:00+09:00"
+            )
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     return moment
 
@@ -38,7 +42,9 @@ def parse_tz(value: str, what: str = "APEC_TZ") -> ZoneInfo:
             raise ValueError(value)
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{what}: {value!r} is not an IANA time zone such as Asia/Seoul or UTC") from exc
+        raise ConfigError(
+            f"{what}: {value!r} is not an IANA time zone such as Asia/Seoul or UTC"
+        ) from exc
 
 
 @dataclass(frozen=True)

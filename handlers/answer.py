@@ -23,24 +23,90 @@ from handlers.meetings import (
 )
 from handlers.members import member_reply
 from handlers.people import delegation_card, person_card
-from handlers.render import Card, Reply, esc, when
+from handlers.render import Card, Reply, esc
 from handlers.router import Ask, UsageError, command
 from store.dates import read_period
-from store.queries import GENERIC, Fact, Meeting, Store, content_words
+from store.queries import GENERIC, Fact, Meeting, Store, content_words, stem
 from store.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
-LEAD = {"lead", "leads", "led", "leading", "head", "heads", "headed", "heading", "spearhead", "spearheads", "spearheaded", "chief"}
-AIMS = {"objective", "objectives", "aim", "aims", "goal", "goals", "priorities", "priority", "want", "wants", "seek", "seeks", "push", "pushing", "agenda"}
-MEMBERSHIP = {"member", "members", "membership", "economies", "economy", "belong", "belongs", "join", "joined", "part"}
-WHEN = {"when", "date", "dates", "day", "days", "start", "starts", "begin", "begins", "open", "opens", "held", "schedule", "scheduled", "long", "end", "ends", "month"}
+LEAD = {
+    "lead",
+    "leads",
+    "led",
+    "leading",
+    "head",
+    "heads",
+    "headed",
+    "heading",
+    "spearhead",
+    "spearheads",
+    "spearheaded",
+    "chief",
+}
+AIMS = {
+    "objective",
+    "objectives",
+    "aim",
+    "aims",
+    "goal",
+    "goals",
+    "priorities",
+    "priority",
+    "want",
+    "wants",
+    "seek",
+    "seeks",
+    "push",
+    "pushing",
+    "agenda",
+}
+MEMBERSHIP = {
+    "member",
+    "members",
+    "membership",
+    "economies",
+    "economy",
+    "belong",
+    "belongs",
+    "join",
+    "joined",
+    "part",
+}
+WHEN = {
+    "when",
+    "date",
+    "dates",
+    "day",
+    "days",
+    "start",
+    "starts",
+    "begin",
+    "begins",
+    "open",
+    "opens",
+    "held",
+    "schedule",
+    "scheduled",
+    "long",
+    "end",
+    "ends",
+    "month",
+}
 WHERE = {"where", "city", "venue", "location", "place", "held", "hosted"}
 NEXT = {"next", "upcoming", "coming", "soon", "future"}
 KIND_HINTS = {
     "som": ("som", "soms", "senior officials", "senior official's", "senior officials'"),
-    "summit": ("summit", "leaders meeting", "leaders' meeting", "aelm", "leaders' summit", "leaders summit"),
+    "summit": (
+        "summit",
+        "leaders meeting",
+        "leaders' meeting",
+        "aelm",
+        "leaders' summit",
+        "leaders summit",
+    ),
     "ministerial": ("ministerial", "ministerials", "ministers meeting"),
 }
 # Words too common in these sources to make a passage relevant on their own.
@@ -52,7 +118,12 @@ def clean(text: str) -> str:
     return " ".join(text.split())[:2000]
 
 
-@command("ask", usage="ask QUESTION", example="ask who leads the US delegation?", aliases=("q", "question"))
+@command(
+    "ask",
+    usage="ask QUESTION",
+    example="ask who leads the US delegation?",
+    aliases=("q", "question"),
+)
 def ask_command(ask: Ask) -> Reply:
     """A question in plain words, answered from the sources (the same as mentioning me)."""
     if not ask.args:
@@ -64,10 +135,14 @@ def answer(store: Store, question: str, now: datetime, response_type: str = "eph
     """The best sourced answer to a question, or a plain "I have no source for that"."""
     q = clean(question)
     if not q:
-        return Card().section(
-            "Ask me about APEC meetings, delegations, members or what the sources say, "
-            "e.g. `who leads the US delegation?`. `/apec help` lists the commands."
-        ).payload(response_type)
+        return (
+            Card()
+            .section(
+                "Ask me about APEC meetings, delegations, members or what the sources say, "
+                "e.g. `who leads the US delegation?`. `/apec help` lists the commands."
+            )
+            .payload(response_type)
+        )
     card = _answer(store, q, now)
     if card is None:
         card = no_source(store, q)
@@ -84,20 +159,30 @@ def _answer(store: Store, q: str, now: datetime) -> Card | None:
     kind = next((k for k, hints in KIND_HINTS.items() if any(_has(low, h) for h in hints)), None)
 
     # Delegations: "who leads the US delegation?", "what does Korea want at SOM1?"
-    if ("delegation" in words or "delegations" in words or (words & (LEAD | AIMS) and economies)) and not people:
+    with_delegation = [e for e in economies if store.delegations(economy_id=e.id)]
+    asks_delegation = "delegation" in words or "delegations" in words
+    if not people and (
+        asks_delegation or (words & LEAD and economies) or (words & AIMS and with_delegation)
+    ):
         if economies:
             return _delegation(store, economies[0].id, meetings, words)
         if "delegations" in words or "delegation" in words:
             return _all_delegations(store, meetings)
     # Membership: "is India a member?", "official name of Taiwan", "how many members?"
-    if (words & MEMBERSHIP or "official name" in low or "in apec" in low) and not people and not meetings:
+    if (
+        (words & MEMBERSHIP or "official name" in low or "in apec" in low)
+        and not people
+        and not meetings
+    ):
         named = [w for w, _ in store.named_in_text("economy", q)] + non_members
         if named and not (words & (LEAD | AIMS)):
             return _card_of(member_reply(store, named[0]))
         if {"how", "many"} <= words or "members" in words or "list" in words or "which" in words:
             members = store.members()
             card = Card().section(
-                f"APEC has *{len(members)} member economies*: " + ", ".join(esc(e.name) for e in members) + "."
+                f"APEC has *{len(members)} member economies*: "
+                + ", ".join(esc(e.name) for e in members)
+                + "."
             )
             for source in dict.fromkeys(e.source for e in members):
                 card.cite(source)
@@ -112,18 +197,28 @@ def _answer(store: Store, q: str, now: datetime) -> Card | None:
         if len(people) > 1:
             card = Card().section(
                 f"{len(people)} people on record go by that name: "
-                + "; ".join(f"*{esc(p.name)}* ({esc(p.title)})" for p in people) + "."
+                + "; ".join(f"*{esc(p.name)}* ({esc(p.title)})" for p in people)
+                + "."
             )
             for p in people:
                 card.cite(p.source, p.quote)
             return card
+    if people and "who" not in words:
+        # "What happened in the call between Lee and Xi?" is about the call, not the callers.
+        facts = _fact_candidates(store, low)
+        if facts:
+            return _facts_card(facts)
     if people:
         card = Card()
         for p in people[:2]:
             person_card(card, p, store)
         return card
     # Countdown.
-    if "countdown" in words or ({"how", "many", "days"} <= words) or ({"how", "long", "until"} <= words):
+    if (
+        "countdown" in words
+        or ({"how", "many", "days"} <= words)
+        or ({"how", "long", "until"} <= words)
+    ):
         return _card_of(countdown(Ask(store=store, now=now)))
     # Dates and places of meetings.
     if meetings and (words & (WHEN | WHERE) or not _fact_candidates(store, low)):
@@ -140,18 +235,25 @@ def _answer(store: Store, q: str, now: datetime) -> Card | None:
             card = Card()
             if not found:
                 return card.section(f"No meetings on record for {esc(period_label(period))}.")
-            card.section(f"*Meetings for {esc(period_label(period))}*\n" + "\n".join(meeting_line(m) for m in found))
+            card.section(
+                f"*Meetings for {esc(period_label(period))}*\n"
+                + "\n".join(meeting_line(m) for m in found)
+            )
             for m in found:
                 card.cite(m.source)
             return card
     facts = _fact_candidates(store, low)
     if facts:
-        card = Card()
-        for fact in facts[:2]:
-            card.section(esc(fact.answer))
-            card.cite(fact.source, fact.quote)
-        return card
+        return _facts_card(facts)
     return _search(store, q)
+
+
+def _facts_card(facts: list[Fact]) -> Card:
+    card = Card()
+    for fact in facts[:2]:
+        card.section(esc(fact.answer))
+        card.cite(fact.source, fact.quote)
+    return card
 
 
 def _people_by_one_name(store: Store, q: str) -> list:
@@ -187,7 +289,9 @@ def _delegation(store: Store, economy_id: str, meetings: list[Meeting], words: s
     d = found[-1]
     if words & LEAD and d.head:
         lead = f"*{esc(d.head.name)}*" + (f" ({esc(d.head.title)})" if d.head.title else "")
-        card.section(f"{lead} leads the {esc(d.economy.name)} delegation to {esc(title(d.meeting))}.")
+        card.section(
+            f"{lead} leads the {esc(d.economy.name)} delegation to {esc(title(d.meeting))}."
+        )
     delegation_card(card, d)
     return card
 
@@ -199,9 +303,14 @@ def _all_delegations(store: Store, meetings: list[Meeting]) -> Card:
     card = Card()
     if not found:
         return card.section("I have no delegations on record.")
-    card.section("*Delegations on record*\n" + "\n".join(
-        f"• *{esc(d.economy.name)}* to {esc(d.meeting.short)}" + (f" — led by {esc(d.head.name)}" if d.head else "")
-        for d in found))  # fmt: skip
+    card.section(
+        "*Delegations on record*\n"
+        + "\n".join(
+            f"• *{esc(d.economy.name)}* to {esc(d.meeting.short)}"
+            + (f" — led by {esc(d.head.name)}" if d.head else "")
+            for d in found
+        )
+    )
     for d in found:
         card.cite(d.source, d.quote)
     return card
@@ -237,11 +346,16 @@ def _next(store: Store, now: datetime, kind: str | None) -> Card:
 
 
 def _fact_candidates(store: Store, low: str) -> list[Fact]:
+    """Facts whose keywords the question holds: whole phrases count most, a year it names decides."""
+    asked = {stem(w) for w in content_words(low)}
+    years = {w for w in asked if len(w) == 4 and w.isdigit()}
     scored = []
     for fact in store.facts():
-        score = sum(len(k.split()) for k in fact.keywords if _has(low, fold(k)))
-        if score:
-            scored.append((score, fact))
+        phrases = sum(len(k.split()) for k in fact.keywords if _has(low, fold(k)))
+        terms = {stem(w) for k in fact.keywords for w in content_words(k)}
+        shared = len(asked & terms)
+        if phrases or shared >= 2:
+            scored.append((phrases + shared + 3 * len(years & terms), fact))
     scored.sort(key=lambda sf: -sf[0])
     if not scored:
         return []

@@ -9,8 +9,10 @@ from handlers.router import REGISTRY, Ask, command
 @command("help", example="help", aliases=("?", "commands"), share=False)
 def help_(ask: Ask) -> Reply:
     """Every command, with an example of each."""
-    lines = [f"• `/apec {esc(c.usage)}` — {esc(c.summary)} _e.g._ `/apec {esc(c.example)}`"
-             for c in sorted(REGISTRY.values(), key=lambda c: c.name)]  # fmt: skip
+    lines = [
+        f"• `/apec {esc(c.usage)}` — {esc(c.summary)} _e.g._ `/apec {esc(c.example)}`"
+        for c in sorted(REGISTRY.values(), key=lambda c: c.name)
+    ]
     card = Card().section("*What I can answer* (from the desk's sources, always cited)")
     # Sections hold 3,000 characters: split the list in chunks.
     chunk: list[str] = []
@@ -29,7 +31,8 @@ def sources(ask: Ask) -> Reply:
     """The source documents everything I say comes from."""
     found = ask.store.sources()
     lines = [
-        f"• *{esc(s.title)}*" + (f", {esc(s.publisher)}" if s.publisher else "")
+        f"• *{esc(s.title)}*"
+        + (f", {esc(s.publisher)}" if s.publisher else "")
         + f" — {esc(s.kind)}, read as of {s.reference_date.isoformat()}"
         + (" _(added by the desk)_" if s.origin == "desk" else "")
         for s in found

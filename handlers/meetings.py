@@ -6,21 +6,31 @@ from datetime import date, datetime, timedelta
 
 from handlers.render import STATUS_WORDS, Card, Reply, date_token, esc, opens, venue_time, when
 from handlers.router import Ask, UsageError, command
-from store.dates import read_period
-from store.dates import Span
+from store.dates import Span, read_period
 from store.queries import Meeting, Store
 
 KINDS = {
-    "som": "som", "soms": "som", "senior": "som",
-    "summit": "summit", "leaders": "summit", "leaders'": "summit", "aelm": "summit",
-    "ministerial": "ministerial", "ministerials": "ministerial", "minister": "ministerial",
+    "som": "som",
+    "soms": "som",
+    "senior": "som",
+    "summit": "summit",
+    "leaders": "summit",
+    "leaders'": "summit",
+    "aelm": "summit",
+    "ministerial": "ministerial",
+    "ministerials": "ministerial",
+    "minister": "ministerial",
     "ministers": "ministerial",
-}  # fmt: skip
-KIND_WORDS = {"som": "Senior Officials' Meeting", "summit": "Leaders' Summit", "ministerial": "ministerial meeting"}
+}
+KIND_WORDS = {
+    "som": "Senior Officials' Meeting",
+    "summit": "Leaders' Summit",
+    "ministerial": "ministerial meeting",
+}
 
 
 def title(m: Meeting) -> str:
-    """"SOM1 — First Senior Officials' Meeting" or the name alone when the short name is the name."""
+    """ "SOM1 — First Senior Officials' Meeting" or the name alone when the short name is the name."""
     return m.name if m.short == m.name else f"{m.short} — {m.name}"
 
 
@@ -60,15 +70,21 @@ def in_days(n: int) -> str:
     return "today" if n == 0 else "tomorrow" if n == 1 else f"in {n} days"
 
 
-@command("next-meeting", usage="next-meeting [som|summit|ministerial]", example="next-meeting som",
-         aliases=("next", "nextmeeting"))  # fmt: skip
+@command(
+    "next-meeting",
+    usage="next-meeting [som|summit|ministerial]",
+    example="next-meeting som",
+    aliases=("next", "nextmeeting"),
+)
 def next_meeting(ask: Ask) -> Reply:
     """The next meeting on record, optionally of one kind (som, summit, ministerial)."""
     kind = None
     if ask.args:
         kind = KINDS.get(ask.args.lower().split()[0])
         if kind is None:
-            raise UsageError(f"I don't know the kind of meeting `{esc(ask.args[:40])}`: try som, summit or ministerial.")
+            raise UsageError(
+                f"I don't know the kind of meeting `{esc(ask.args[:40])}`: try som, summit or ministerial."
+            )
     card = Card()
     for m in ask.store.ongoing(ask.now):
         if kind is None and not m.parent_id or kind == m.kind:
@@ -77,7 +93,9 @@ def next_meeting(ask: Ask) -> Reply:
     if found is None:
         return no_upcoming(card, ask, kind)
     days = days_until(found, ask.now)
-    card.section(f"The next {KIND_WORDS.get(kind or '', 'meeting')} on record opens {in_days(days)}:")
+    card.section(
+        f"The next {KIND_WORDS.get(kind or '', 'meeting')} on record opens {in_days(days)}:"
+    )
     meeting_card(card, found, ask.store, ask.now)
     return card.payload()
 
@@ -94,9 +112,15 @@ def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Reply:
             + f" ({STATUS_WORDS.get(last.status, last.status)})."
         )
         card.cite(last.source, last.quote)
-    undated = [m for m in ask.store.meetings() if not m.placed and m.status in ("tbc", "scheduled")
-               and (kind is None or m.kind == kind) and not m.parent_id
-               and (m.span.end is None or m.span.end >= ask.now.date())]  # fmt: skip
+    undated = [
+        m
+        for m in ask.store.meetings()
+        if not m.placed
+        and m.status in ("tbc", "scheduled")
+        and (kind is None or m.kind == kind)
+        and not m.parent_id
+        and (m.span.end is None or m.span.end >= ask.now.date())
+    ]
     if undated:
         card.context(
             f"{len(undated)} announced meeting(s) have no dates on record: `/apec meetings` lists them."
@@ -104,8 +128,12 @@ def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Reply:
     return card.payload()
 
 
-@command("meetings", usage="meetings [period]", example="meetings in May",
-         aliases=("calendar", "schedule"))  # fmt: skip
+@command(
+    "meetings",
+    usage="meetings [period]",
+    example="meetings in May",
+    aliases=("calendar", "schedule"),
+)
 def meetings(ask: Ask) -> Reply:
     """Meetings in a period ("in May", "next month", "this week", "2026", "between March and June")."""
     store = ask.store
@@ -115,7 +143,9 @@ def meetings(ask: Ask) -> Reply:
         undated = [m for m in store.meetings() if not m.parent_id and m not in dated]
         card.section("*Meetings on record*\n" + "\n".join(meeting_line(m) for m in dated))
         if undated:
-            card.section("*Announced, no dates on record*\n" + "\n".join(meeting_line(m) for m in undated))
+            card.section(
+                "*Announced, no dates on record*\n" + "\n".join(meeting_line(m) for m in undated)
+            )
         card.context("Narrow it: `/apec meetings in May`, `/apec meetings next month`.")
         return _cite_all(card, dated + undated)
     period = read_period(ask.args, ask.now)
@@ -135,7 +165,9 @@ def meetings(ask: Ask) -> Reply:
 
 def period_label(period: Span) -> str:
     """A period as the user meant it: "May 2026", "23–29 November 2026"."""
-    return period.describe().replace(", dates not confirmed", "").replace(", date not confirmed", "")
+    return (
+        period.describe().replace(", dates not confirmed", "").replace(", date not confirmed", "")
+    )
 
 
 def _cite_all(card: Card, found: list[Meeting]) -> Reply:

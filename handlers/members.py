@@ -11,7 +11,10 @@ from store.queries import Store
 def members(ask: Ask) -> Reply:
     """The 21 member economies under their official APEC names."""
     found = ask.store.members()
-    card = Card().section(f"*APEC has {len(found)} member economies:*\n" + "\n".join(f"• {esc(e.name)}" for e in found))
+    card = Card().section(
+        f"*APEC has {len(found)} member economies:*\n"
+        + "\n".join(f"• {esc(e.name)}" for e in found)
+    )
     for source in dict.fromkeys(e.source for e in found):
         card.cite(source)
     return card.payload()

@@ -23,8 +23,11 @@ def person_card(card: Card, p: Person, store: Store) -> Card:
     for d in store.delegations():
         for m in d.members:
             if m.person.id == p.id:
-                card.section(f"• Member of the {esc(d.economy.name)} delegation to {esc(title(d.meeting))}"
-                             + (f" as {esc(m.role)}" if m.role else "") + ".")
+                card.section(
+                    f"• Member of the {esc(d.economy.name)} delegation to {esc(title(d.meeting))}"
+                    + (f" as {esc(m.role)}" if m.role else "")
+                    + "."
+                )
                 card.cite(m.source, m.quote)
     for role in p.roles:
         card.section(f"• {esc(role.role[:1].upper() + role.role[1:])}.")
@@ -57,8 +60,13 @@ def delegation_card(card: Card, d: Delegation) -> Card:
         card.section(f"*Head:* {esc(d.head.name)}" + (f" ({esc(head)})" if head else ""))
     card.cite(d.source, d.quote)
     if d.members:
-        card.section("*Members:*\n" + "\n".join(
-            f"• {esc(m.person.name)}" + (f" — {esc(m.role)}" if m.role else "") for m in d.members))
+        card.section(
+            "*Members:*\n"
+            + "\n".join(
+                f"• {esc(m.person.name)}" + (f" — {esc(m.role)}" if m.role else "")
+                for m in d.members
+            )
+        )
         for m in d.members:
             card.cite(m.source, m.quote)
     if d.objectives:
@@ -96,11 +104,17 @@ def delegation_reply(store: Store, text: str) -> Reply:
         delegations = [d for d in delegations if d.meeting.id in meeting_ids]
     card = Card()
     if not delegations:
-        card.section(f"I have no source on a {esc(economy.name)} delegation"
-                     + (" to that meeting." if meeting_ids else "."))
+        card.section(
+            f"I have no source on a {esc(economy.name)} delegation"
+            + (" to that meeting." if meeting_ids else ".")
+        )
         known = sorted({d.economy.name for d in store.delegations()})
         if known:
-            card.context("Delegations on record: " + ", ".join(esc(k) for k in known) + ". `/apec delegations` lists them.")
+            card.context(
+                "Delegations on record: "
+                + ", ".join(esc(k) for k in known)
+                + ". `/apec delegations` lists them."
+            )
         return card.payload()
     for i, d in enumerate(delegations):
         if i:
@@ -119,10 +133,21 @@ def delegations(ask: Ask) -> Reply:
             return not_found_meeting(ask.store, ask.args)
         found = [d for d in found if d.meeting.id == meeting.id]
     if not found:
-        return Card().section("I have no delegations on record" + (" for that meeting." if ask.args else ".")).payload()
-    card = Card().section("*Delegations on record*\n" + "\n".join(
-        f"• *{esc(d.economy.name)}* to {esc(d.meeting.short)}" + (f" — led by {esc(d.head.name)}" if d.head else "")
-        for d in found))
+        return (
+            Card()
+            .section(
+                "I have no delegations on record" + (" for that meeting." if ask.args else ".")
+            )
+            .payload()
+        )
+    card = Card().section(
+        "*Delegations on record*\n"
+        + "\n".join(
+            f"• *{esc(d.economy.name)}* to {esc(d.meeting.short)}"
+            + (f" — led by {esc(d.head.name)}" if d.head else "")
+            for d in found
+        )
+    )
     for d in found:
         card.cite(d.source, d.quote)
     card.context("Details: `/apec delegation US`.")

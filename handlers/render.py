@@ -42,6 +42,15 @@ def plain(mrkdwn: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
+
+
+def for_terminal(text: str) -> str:
+    """The plain-text answer without mrkdwn's emphasis marks, for the console and the CLI."""
+    return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
+
+
 def date_token(moment: datetime, fmt: str, fallback: str) -> str:
     """Slack shows this in each reader's own zone; the fallback names the time it stands for."""
     return f"<!date^{int(moment.timestamp())}^{fmt}|{esc(fallback)}>"
@@ -114,7 +123,10 @@ class Card:
     def context(self, mrkdwn: str) -> Card:
         if mrkdwn.strip():
             self.blocks.append(
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(mrkdwn, MAX_SECTION)}]}
+                {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": _cut(mrkdwn, MAX_SECTION)}],
+                }
             )
         return self
 

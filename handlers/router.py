@@ -57,7 +57,12 @@ _ALIASES: dict[str, str] = {}
 
 
 def command(
-    name: str, *, usage: str = "", example: str = "", aliases: tuple[str, ...] = (), share: bool = True
+    name: str,
+    *,
+    usage: str = "",
+    example: str = "",
+    aliases: tuple[str, ...] = (),
+    share: bool = True,
 ) -> Callable[[Handler], Handler]:
     """Register a handler under a command name; its docstring's first line is its help."""
 
@@ -115,7 +120,9 @@ def route(ask: Ask) -> Reply:
         return usage_reply(found, str(exc))
     except StoreError as exc:
         log.error("store error answering %r: %s", found.name, exc)
-        return _short_reply(f"I could not read the store just now ({esc(str(exc))}). Try again shortly.")
+        return _short_reply(
+            f"I could not read the store just now ({esc(str(exc))}). Try again shortly."
+        )
     return with_share_button(reply, text) if found.share else reply
 
 
@@ -150,4 +157,4 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from handlers import answer, meetings, members, people, info  # noqa: F401
+        from handlers import answer, info, meetings, members, people  # noqa: F401

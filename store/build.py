@@ -26,9 +26,20 @@ MEETING_KINDS = {"som", "summit", "ministerial", "committee", "event"}
 STATUSES = {"held", "scheduled", "reported", "tbc", "cancelled"}
 # Children before parents: the order rows are deleted in, reversed for inserting.
 _DELETE_ORDER = [
-    "objectives", "delegation_members", "delegations", "roles", "people", "facts",
-    "aliases", "non_members", "economies", "meetings", "passages", "sources", "build_info",
-]  # fmt: skip
+    "objectives",
+    "delegation_members",
+    "delegations",
+    "roles",
+    "people",
+    "facts",
+    "aliases",
+    "non_members",
+    "economies",
+    "meetings",
+    "passages",
+    "sources",
+    "build_info",
+]
 
 
 @dataclass
@@ -64,7 +75,9 @@ class BuildReport:
         for table, n in self.counts.items():
             lines.append(f"  {table:<19}{n:>7}")
         if self.duplicates:
-            lines.append(f"  {self.duplicates} repeated passages kept once (the same text in two sources)")
+            lines.append(
+                f"  {self.duplicates} repeated passages kept once (the same text in two sources)"
+            )
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -220,12 +233,19 @@ def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[
     for doc in docs:
         rows["sources"].append(
             {
-                "id": doc.id, "title": doc.title, "publisher": doc.publisher, "kind": doc.kind,
-                "reference_date": doc.reference_date.isoformat(), "file": doc.file,
-                "original_name": doc.original_name, "sha256": doc.sha256, "origin": doc.origin,
-                "added_at": doc.added_at, "note": doc.note,
+                "id": doc.id,
+                "title": doc.title,
+                "publisher": doc.publisher,
+                "kind": doc.kind,
+                "reference_date": doc.reference_date.isoformat(),
+                "file": doc.file,
+                "original_name": doc.original_name,
+                "sha256": doc.sha256,
+                "origin": doc.origin,
+                "added_at": doc.added_at,
+                "note": doc.note,
             }
-        )  # fmt: skip
+        )
     rows["passages"], duplicates = _passage_rows(docs)
 
     economies = {}
@@ -259,17 +279,25 @@ def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[
         check.ref(where, "host economy", rec.get("host", ""), economies)
         rows["meetings"].append(
             {
-                "id": rec["id"], "name": rec["name"], "short": rec.get("short") or rec["name"],
-                "kind": rec.get("kind", "event"), "parent_id": rec.get("parent", ""),
+                "id": rec["id"],
+                "name": rec["name"],
+                "short": rec.get("short") or rec["name"],
+                "kind": rec.get("kind", "event"),
+                "parent_id": rec.get("parent", ""),
                 "date_text": rec.get("dates", ""),
                 "start_date": span.start.isoformat() if span.start else None,
                 "end_date": span.end.isoformat() if span.end else None,
-                "precision": span.precision, "status": rec.get("status", "tbc"),
-                "city": rec.get("city", ""), "host_id": rec.get("host", ""),
-                "tz": rec.get("tz", ""), "source_id": source_id, "quote": quote,
-                "note": rec.get("note", ""), "origin": "seed",
+                "precision": span.precision,
+                "status": rec.get("status", "tbc"),
+                "city": rec.get("city", ""),
+                "host_id": rec.get("host", ""),
+                "tz": rec.get("tz", ""),
+                "source_id": source_id,
+                "quote": quote,
+                "note": rec.get("note", ""),
+                "origin": "seed",
             }
-        )  # fmt: skip
+        )
         for name in (rec["id"], rec.get("short", ""), rec["name"], *rec.get("aliases", [])):
             alias("meeting", name, rec["id"], where)
 
@@ -280,11 +308,15 @@ def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[
         check.ref(where, "economy", rec.get("economy", ""), economies)
         rows["people"].append(
             {
-                "id": rec["id"], "name": rec["name"], "economy_id": rec.get("economy", ""),
-                "title": rec.get("title", ""), "organization": rec.get("organization", ""),
-                "source_id": source_id, "quote": quote,
+                "id": rec["id"],
+                "name": rec["name"],
+                "economy_id": rec.get("economy", ""),
+                "title": rec.get("title", ""),
+                "organization": rec.get("organization", ""),
+                "source_id": source_id,
+                "quote": quote,
             }
-        )  # fmt: skip
+        )
         for name in (rec["name"], *rec.get("aliases", [])):
             alias("person", name, rec["id"], where)
 
@@ -295,10 +327,14 @@ def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[
         check.ref(where, "meeting", rec.get("meeting", ""), meeting_ids)
         rows["roles"].append(
             {
-                "id": n, "person_id": rec.get("person", ""), "role": rec.get("role", ""),
-                "meeting_id": rec.get("meeting", ""), "source_id": source_id, "quote": quote,
+                "id": n,
+                "person_id": rec.get("person", ""),
+                "role": rec.get("role", ""),
+                "meeting_id": rec.get("meeting", ""),
+                "source_id": source_id,
+                "quote": quote,
             }
-        )  # fmt: skip
+        )
 
     objective_id = 0
     for rec in desk.get("delegations", []):
@@ -309,11 +345,14 @@ def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[
         check.ref(where, "head", rec.get("head", ""), people)
         rows["delegations"].append(
             {
-                "id": rec["id"], "economy_id": rec.get("economy", ""),
-                "meeting_id": rec.get("meeting", ""), "head_id": rec.get("head", ""),
-                "source_id": source_id, "quote": quote,
+                "id": rec["id"],
+                "economy_id": rec.get("economy", ""),
+                "meeting_id": rec.get("meeting", ""),
+                "head_id": rec.get("head", ""),
+                "source_id": source_id,
+                "quote": quote,
             }
-        )  # fmt: skip
+        )
         for member in rec.get("members", []):
             check.ref(where, "member", member.get("person", ""), people)
             m_source, m_quote = (source_id, quote)
@@ -321,30 +360,39 @@ def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[
                 m_source, m_quote = check.cite(f"{where} member {member['person']!r}", member)
             rows["delegation_members"].append(
                 {
-                    "delegation_id": rec["id"], "person_id": member.get("person", ""),
-                    "role": member.get("role", ""), "source_id": m_source, "quote": m_quote,
+                    "delegation_id": rec["id"],
+                    "person_id": member.get("person", ""),
+                    "role": member.get("role", ""),
+                    "source_id": m_source,
+                    "quote": m_quote,
                 }
-            )  # fmt: skip
+            )
         for obj in rec.get("objectives", []):
             objective_id += 1
             o_source, o_quote = check.cite(f"{where} objective {obj.get('text', '')[:30]!r}", obj)
             rows["objectives"].append(
                 {
-                    "id": objective_id, "delegation_id": rec["id"], "text": obj.get("text", ""),
-                    "source_id": o_source, "quote": o_quote,
+                    "id": objective_id,
+                    "delegation_id": rec["id"],
+                    "text": obj.get("text", ""),
+                    "source_id": o_source,
+                    "quote": o_quote,
                 }
-            )  # fmt: skip
+            )
 
     for rec in desk.get("facts", []):
         where = f"fact {rec.get('id', '?')!r}"
         source_id, quote = check.cite(where, rec)
         rows["facts"].append(
             {
-                "id": rec["id"], "topic": rec.get("topic", ""),
+                "id": rec["id"],
+                "topic": rec.get("topic", ""),
                 "keywords": json.dumps([k.lower() for k in rec.get("keywords", [])]),
-                "answer": rec.get("answer", ""), "source_id": source_id, "quote": quote,
+                "answer": rec.get("answer", ""),
+                "source_id": source_id,
+                "quote": quote,
             }
-        )  # fmt: skip
+        )
 
     if check.errors:
         raise SourceError(
@@ -453,9 +501,7 @@ def analyse(db: sqlite_utils.Database, text: str, reference: date) -> list[Findi
     return findings
 
 
-def ingest(
-    db: sqlite_utils.Database, path: Path, now: datetime, seeds: Path
-) -> IngestReport:
+def ingest(db: sqlite_utils.Database, path: Path, now: datetime, seeds: Path) -> IngestReport:
     """Add a document to the desk's documents, rebuild, and report what it holds."""
     data = path.read_bytes()
     try:
@@ -475,11 +521,15 @@ def ingest(
     if not existing:
         db["desk_documents"].insert(
             {
-                "id": source_id, "file_name": path.name, "title": title,
-                "reference_date": reference.isoformat(), "text": text, "sha256": sha,
+                "id": source_id,
+                "file_name": path.name,
+                "title": title,
+                "reference_date": reference.isoformat(),
+                "text": text,
+                "sha256": sha,
                 "added_at": now.isoformat(timespec="seconds"),
             }
-        )  # fmt: skip
+        )
     build(db, seeds)
     count = db.execute("SELECT count(*) FROM passages WHERE source_id = ?", [source_id]).fetchone()
     return IngestReport(

@@ -28,16 +28,38 @@ class DateError(ValueError):
 
 # English names, not calendar.month_name: that one follows the process locale.
 _MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = {name[:3].lower(): number for number, name in enumerate(_MONTH_NAMES, 1)}
 _WEEKDAYS = {name[:3].lower(): number for number, name in enumerate(_DAY_NAMES)}
 _NUMBERS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-}  # fmt: skip
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
 
 # APEC began in 1989; a "year" far outside this is a number that is not a year.
 _FIRST_YEAR, _LAST_YEAR = 1900, 2199
@@ -98,7 +120,7 @@ def _day_month_year(day: date) -> str:
 # The grammar. Every pattern is compiled once, case-insensitive; "x" is the date phrase itself,
 # without a leading "in"/"during"/"for" that only told us a bare month or year is a date.
 
-# A space that is not a line break: a date does not run across lines, headings do.
+# A space that is not a line break: joined across lines, a heading and a list make false dates.
 _S = r"[^\S\r\n]"
 _SEP = (
     rf"(?:{_S}*(?P<sep>--?|[\u2010-\u2015\u2212]|\.\.){_S}*"
@@ -199,7 +221,7 @@ def _years_of_pair(
 _Reading = tuple[date | None, date | None, Precision]
 
 
-def _read_days(m: re.Match[str], ref: date, first: date, last: date) -> _Reading:
+def _read_days(m: re.Match[str], first: date, last: date) -> _Reading:
     _check_and(m, (last - first).days == 1)
     if last < first:
         raise DateError(f"ends before it starts: {m[0]}")
@@ -210,14 +232,14 @@ def _read_days(m: re.Match[str], ref: date, first: date, last: date) -> _Reading
 
 def _days_of_month(m: re.Match[str], ref: date) -> _Reading:
     year, month = _year_of(m["y"], ref), _month_of(m["m1"])
-    return _read_days(m, ref, _make(year, month, m["d1"]), _make(year, month, m["d2"]))
+    return _read_days(m, _make(year, month, m["d1"]), _make(year, month, m["d2"]))
 
 
 def _day_pair(m: re.Match[str], ref: date) -> _Reading:
     m1, m2 = _month_of(m["m1"]), _month_of(m["m2"])
     d1, d2 = int(m["d1"]), int(m["d2"])
     y1, y2 = _years_of_pair(m["y1"], m["y2"], (m1, d1), (m2, d2), ref)
-    return _read_days(m, ref, _make(y1, m1, d1), _make(y2, m2, d2))
+    return _read_days(m, _make(y1, m1, d1), _make(y2, m2, d2))
 
 
 def _iso_date(year: str, month: str, day: str, ref: date) -> date:
@@ -228,7 +250,7 @@ def _iso_date(year: str, month: str, day: str, ref: date) -> date:
 
 def _iso_pair(m: re.Match[str], ref: date) -> _Reading:
     first = _iso_date(m["y1"], m["n1"], m["d1"], ref)
-    return _read_days(m, ref, first, _iso_date(m["y2"], m["n2"], m["d2"], ref))
+    return _read_days(m, first, _iso_date(m["y2"], m["n2"], m["d2"], ref))
 
 
 def _month_pair(m: re.Match[str], ref: date) -> _Reading:
@@ -468,7 +490,7 @@ _FILLER = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]+")
 _EDGES = re.compile(r"^[\s\"'“”‘’«»()\[\]]+|[\s\"'“”‘’«»()\[\].,;:!?]+$")
-_DIGIT_FREE_WORDS = re.compile(
+_RELATIVE_WORDS = re.compile(
     r"\b(?:ago|now|today|tonight|tomorrow|yesterday|next|last|this|in|within|hours?|minutes?"
     r"|seconds?|days?|weeks?|months?|years?)\b",
     re.IGNORECASE,
@@ -599,9 +621,11 @@ def read_span(text: str, reference: date) -> Span:
     # nothing relative in them: its guesses at missing parts are how 2019-11-18 happened.
     core = _FILLER.sub("", phrase)
     year = re.search(r"(?<!\d)(\d{4})(?!\d)", core)
-    if year and not _DIGIT_FREE_WORDS.search(core):
-        settings = {"RELATIVE_BASE": datetime(ref.year, ref.month, ref.day),
-                    "REQUIRE_PARTS": ["day", "month", "year"]}  # fmt: skip
+    if year and not _RELATIVE_WORDS.search(core):
+        settings = {
+            "RELATIVE_BASE": datetime(ref.year, ref.month, ref.day),
+            "REQUIRE_PARTS": ["day", "month", "year"],
+        }
         parsed = _dateparser(core, settings)
         if parsed is not None and parsed.year == int(year[1]):
             return Span(parsed.date(), parsed.date(), "day", phrase)
@@ -637,8 +661,10 @@ def read_period(text: str, now: datetime) -> Span | None:
     if weekday:
         which = (weekday["q"] or "").lower()
         asked = f"{which} {weekday['d']}" if which in ("next", "this", "last") else weekday["d"]
-        settings = {"RELATIVE_BASE": now.replace(tzinfo=None),
-                    "PREFER_DATES_FROM": "past" if which == "last" else "future"}  # fmt: skip
+        settings = {
+            "RELATIVE_BASE": now.replace(tzinfo=None),
+            "PREFER_DATES_FROM": "past" if which == "last" else "future",
+        }
         parsed = _dateparser(asked, settings)
         if parsed is not None:
             return Span(parsed.date(), parsed.date(), "day", weekday[0])

@@ -449,7 +449,9 @@ class Store:
         row = dict(zip(cols, r, strict=True))
         roles = tuple(
             Role(x["role"], x["meeting_id"], self._src(x["source_id"]), x["quote"])
-            for x in self.db.query("SELECT * FROM roles WHERE person_id = ? ORDER BY id", [person_id])
+            for x in self.db.query(
+                "SELECT * FROM roles WHERE person_id = ? ORDER BY id", [person_id]
+            )
         )
         return Person(
             id=row["id"],
@@ -484,8 +486,11 @@ class Store:
         key = alias_key(word)
         if len(key) < 3:
             return []
-        ids = [r["id"] for r in self.db.query("SELECT id, name FROM people ORDER BY name")
-               if key in alias_key(r["name"]).replace("-", " ").split()]  # fmt: skip
+        ids = [
+            r["id"]
+            for r in self.db.query("SELECT id, name FROM people ORDER BY name")
+            if key in alias_key(r["name"]).replace("-", " ").split()
+        ]
         return [p for i in ids if (p := self.person_by_id(i)) is not None]
 
     def person_suggestions(self, name: str, n: int = 3) -> list[str]:
@@ -523,9 +528,9 @@ class Store:
         ).fetchall()
         hits = []
         # Generic words ("APEC", "meeting") are in most passages: judge a passage by the rest.
-        stems = {_stem(w) for w in words if w not in GENERIC} or {_stem(w) for w in words}
+        stems = {stem(w) for w in words if w not in GENERIC} or {stem(w) for w in words}
         for pid, heading, body, source_id, also_in, score in rows:
-            have = {_stem(w) for w in _WORD.findall(fold(f"{heading} {body}"))}
+            have = {stem(w) for w in _WORD.findall(fold(f"{heading} {body}"))}
             hits.append(
                 Hit(
                     passage_id=pid,
@@ -578,7 +583,7 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     # Close enough to porter for comparing a question's words with a passage's.
     for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:

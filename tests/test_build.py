@@ -20,7 +20,10 @@ SHARED_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 def _dump(path: Path) -> dict[str, list[tuple]]:
     conn = sqlite3.connect(path)
     try:
-        return {t: sorted(conn.execute(f"SELECT * FROM [{t}]").fetchall(), key=repr) for t in BUILD_TABLES}
+        return {
+            t: sorted(conn.execute(f"SELECT * FROM [{t}]").fetchall(), key=repr)
+            for t in BUILD_TABLES
+        }
     finally:
         conn.close()
 
@@ -39,7 +42,9 @@ def test_seed_files_are_the_originals_byte_for_byte(name):
 
 
 def test_six_sources_with_reference_dates_from_sources_md(store):
-    refs = {r["original_name"]: r["reference_date"] for r in store.db.query("SELECT * FROM sources")}
+    refs = {
+        r["original_name"]: r["reference_date"] for r in store.db.query("SELECT * FROM sources")
+    }
     assert refs == {
         "000_229267065c43bb82.txt": "2026-02-10",
         "001_656fde3bdad1ded6.txt": "2026-02-01",
@@ -73,7 +78,9 @@ def test_a_quote_not_in_its_source_fails_the_build_naming_the_record(seeds_copy,
     start = text.index('id = "som3-2026"')
     q = text.index("quote = ", start)
     end = text.index("\n", q)
-    (seeds_copy / "desk.toml").write_text(text[:q] + 'quote = "SOM3 in Dalian on August 10"' + text[end:])
+    (seeds_copy / "desk.toml").write_text(
+        text[:q] + 'quote = "SOM3 in Dalian on August 10"' + text[end:]
+    )
     db = connect(tmp_path / "x.db")
     with pytest.raises(SourceError, match="meeting 'som3-2026': quote not found"):
         build(db, seeds_copy)
@@ -92,7 +99,9 @@ def test_a_failed_build_leaves_the_previous_store_whole(db_path, seeds_copy):
 
 def test_a_date_phrase_not_in_the_source_fails_the_build(seeds_copy, tmp_path):
     text = (seeds_copy / "desk.toml").read_text()
-    (seeds_copy / "desk.toml").write_text(text.replace('dates = "in August"', 'dates = "August 10 to 21"'))
+    (seeds_copy / "desk.toml").write_text(
+        text.replace('dates = "in August"', 'dates = "August 10 to 21"')
+    )
     with pytest.raises(SourceError, match="date phrase 'August 10 to 21' not found"):
         build(connect(tmp_path / "x.db"), seeds_copy)
 

@@ -1,0 +1,522 @@
+"""Benchmark of the store: how long `build()` takes and how fast `Store.search()` answers.
+
+What it measures, each against a bare-SQLite baseline in the same run:
+
+* build: the real seeds/ built N times, each into a fresh SQLite file (median, min-max);
+  then a synthetic corpus (a copy of seeds/ plus --docs generated press releases, with a
+  desk.toml listing them all) built with the same `store.build.build()`. Baseline: the same
+  passages (text only) inserted into a bare FTS5 table with one executemany.
+* the store's size on disk (the .db plus its -wal after a TRUNCATE checkpoint) and passage count.
+* search: ~30 desk questions, hostile ones included, cycled to --queries calls of
+  `Store(db).search(q)` after a warm-up (p50, p99, max). Baseline: the same questions as a bare
+  `passages_fts MATCH` over the same store, quoted with `db.quote_fts`.
+
+Everything is written under a temporary directory that is removed afterwards; the corpus is
+deterministic (fixed random seed). The aims printed at the end are informational: the script
+exits 0 whatever the figures, and 1 only when something fails.
+
+Run:
+    python bench/store_bench.py                 # 10,000 documents, 300 queries (~1-2 minutes)
+    python bench/store_bench.py --quick         # 500 documents, 100 queries (smoke run)
+    python bench/store_bench.py --docs 2000 --queries 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+from rich.console import Console
+from rich.table import Table
+
+from store.build import DESK_FILE, build
+from store.db import connect
+from store.queries import Store
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+SEED = 20260511  # the corpus's random seed: the same corpus on every run
+SEEDS_RUNS = 7
+AIM_BUILD_S = 1.0
+AIM_SEARCH_P99_MS = 10.0
+AIM_DOCS = 10_000
+
+QUERIES = [
+    "who leads the US delegation",
+    "Putrajaya Vision 2040",
+    "illegal fishing marine debris",
+    "Bogor Goals",
+    "consensus decisions",
+    "SOM2 Shanghai dates",
+    "when is SOM1",
+    "where is the Leaders' Meeting in 2026",
+    "Shenzhen November 18 and 19",
+    "who is Casey Mace",
+    "Park Jong-han Korean delegation",
+    "Committee on Trade and Investment",
+    "digital and AI ministerial meeting",
+    "is Chinese Taipei a member",
+    "is India a member of APEC",
+    "how many member economies",
+    "America First trade agenda",
+    "supply chains free trade multilateralism",
+    "Lee Xi phone call",
+    "Digital Week",
+    "SOM3 Dalian August",
+    "what did China announce for 2026",
+    "Bureau of Oceans OES",
+    "food security energy women",
+    "Gyeongju summit 2025",
+    '"',
+    "NOT",
+    "NEAR(",
+    "*",
+    "a" * 5000,
+    "'; DROP TABLE passages; --",
+]
+
+console = Console(highlight=False)
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Latency:
+    """Per-call latencies in milliseconds."""
+
+    ms: list[float]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.ms)
+
+    @property
+    def p99(self) -> float:
+        if len(self.ms) < 2:
+            return self.ms[0]
+        return statistics.quantiles(self.ms, n=100, method="inclusive")[98]
+
+    @property
+    def max(self) -> float:
+        return max(self.ms)
+
+    def describe(self) -> str:
+        return f"p50 {self.p50:.2f}  p99 {self.p99:.2f}  max {self.max:.2f} ms"
+
+
+@dataclass
+class BuildResult:
+    """Repeated builds of one seeds directory: times, what the last one holds, where it is."""
+
+    seconds: list[float]
+    passages: int
+    documents: int
+    size_mb: float
+    path: Path
+
+    def describe(self) -> str:
+        return spread(self.seconds)
+
+
+@dataclass
+class SizeResult:
+    """Everything measured at one corpus size."""
+
+    label: str
+    build: BuildResult
+    baseline_build: list[float]
+    search: Latency
+    baseline_search: Latency
+    cold_search: Latency
+
+
+def spread(seconds: list[float]) -> str:
+    """Median and min-max of some durations in seconds."""
+    med = statistics.median(seconds)
+    if len(seconds) == 1:
+        return f"{med:.3f} s (1 run)"
+    return f"{med:.3f} s ({min(seconds):.3f}-{max(seconds):.3f}, {len(seconds)} runs)"
+
+
+# -- the synthetic corpus -------------------------------------------------------------------------
+
+ECONOMIES = [
+    "Australia",
+    "Brunei Darussalam",
+    "Canada",
+    "Chile",
+    "China",
+    "Hong Kong, China",
+    "Indonesia",
+    "Japan",
+    "Korea",
+    "Malaysia",
+    "Mexico",
+    "New Zealand",
+    "Papua New Guinea",
+    "Peru",
+    "The Philippines",
+    "Russia",
+    "Singapore",
+    "Chinese Taipei",
+    "Thailand",
+    "the United States",
+    "Viet Nam",
+]
+MEETINGS = [
+    "Senior Officials' Meeting",
+    "SOM1",
+    "SOM2",
+    "SOM3",
+    "Economic Leaders' Meeting",
+    "Ministers Responsible for Trade Meeting",
+    "Digital and AI Ministerial Meeting",
+    "Ocean and Fisheries Working Group",
+    "Committee on Trade and Investment",
+    "Economic Committee",
+    "Budget and Management Committee",
+    "Policy Partnership on Women",
+    "Small and Medium Enterprises Ministerial Meeting",
+    "Energy Working Group",
+]
+CITIES = [
+    "Shenzhen",
+    "Guangzhou",
+    "Shanghai",
+    "Dalian",
+    "Beijing",
+    "Xiamen",
+    "Lima",
+    "Gyeongju",
+    "Putrajaya",
+    "Auckland",
+    "Bangkok",
+    "San Francisco",
+    "Singapore",
+    "Hanoi",
+]
+TOPICS = [
+    "trade and investment",
+    "the digital economy",
+    "artificial intelligence",
+    "supply chains",
+    "illegal fishing",
+    "marine debris",
+    "food security",
+    "the energy transition",
+    "customs procedures",
+    "structural reform",
+    "the Bogor Goals",
+    "the Putrajaya Vision 2040",
+    "the Aotearoa Plan of Action",
+    "cross-border data flows",
+    "women's economic empowerment",
+    "small and medium-sized enterprises",
+    "sustainable tourism",
+    "connectivity",
+    "consensus decisions",
+    "free trade and multilateralism",
+]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+VERBS = ["discussed", "reviewed", "welcomed", "endorsed", "noted", "advanced", "highlighted"]
+PUBLISHERS = ["APEC Secretariat", "Ministry of Foreign Affairs", "Department of Trade", ""]
+SYLLABLES = ["ka", "lo", "mir", "ten", "sa", "vu", "gel", "dor", "pi", "xan", "qu", "ber", "ro"]
+
+
+def _pseudowords(rng: random.Random, n: int) -> list[str]:
+    """Made-up words, so that every generated passage is distinct."""
+    return ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(n)]
+
+
+def _date(rng: random.Random) -> str:
+    month, day = rng.choice(MONTHS), rng.randint(1, 20)
+    return rng.choice(
+        [
+            f"{month} {day} to {day + rng.randint(1, 6)}, 2026",
+            f"from {day} to {day + 2} {month} 2026",
+            f"on {month} {day}, 2026",
+        ]
+    )
+
+
+def _sentence(rng: random.Random, words: list[str]) -> str:
+    odd = " ".join(rng.sample(words, 3))
+    return rng.choice(
+        [
+            f"Officials from {rng.choice(ECONOMIES)} and {rng.choice(ECONOMIES)} "
+            f"{rng.choice(VERBS)} {rng.choice(TOPICS)} at the {rng.choice(MEETINGS)} in "
+            f"{rng.choice(CITIES)} {_date(rng)}.",
+            f"The {odd} initiative on {rng.choice(TOPICS)} was {rng.choice(VERBS)} by "
+            f"{rng.choice(ECONOMIES)}.",
+            f"Delegates {rng.choice(VERBS)} {rng.choice(TOPICS)}, {rng.choice(TOPICS)} and "
+            f"the {odd} programme ahead of the {rng.choice(MEETINGS)}.",
+            f"The {rng.choice(MEETINGS)} will be held in {rng.choice(CITIES)} {_date(rng)}, "
+            f"with work on {rng.choice(TOPICS)} and {odd}.",
+        ]
+    )
+
+
+def _document(rng: random.Random, words: list[str]) -> tuple[str, str]:
+    """(title, text) of one press release of 1-3 KB: a headline, then paragraphs."""
+    title = f"APEC {rng.choice(MEETINGS)} on {rng.choice(TOPICS)} in {rng.choice(CITIES)}"
+    title = title.replace("'", "")
+    target = rng.randint(1000, 2900)
+    paragraphs: list[str] = []
+    size = len(title)
+    while size < target:
+        para = " ".join(_sentence(rng, words) for _ in range(rng.randint(2, 4)))
+        paragraphs.append(para)
+        size += len(para) + 2
+    return title, "\n\n".join([title, *paragraphs]) + "\n"
+
+
+def _source_table(n: int, title: str, rng: random.Random) -> str:
+    name = f"doc_{n:05d}.txt"
+    fields = {
+        "id": f"synthetic-{n:05d}",
+        "file": f"synthetic/{name}",
+        "title": title,
+        "publisher": rng.choice(PUBLISHERS),
+        "kind": "press release",
+        "original_name": name,
+    }
+    lines = ["", "[[sources]]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in fields.items()]
+    lines.insert(-1, f"reference_date = 2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
+    return "\n".join(lines) + "\n"
+
+
+def make_corpus(root: Path, docs: int) -> Path:
+    """A copy of seeds/ plus `docs` generated documents, all listed in its desk.toml."""
+    rng = random.Random(SEED)
+    corpus = root / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "synthetic").mkdir()
+    words = _pseudowords(rng, 20_000)
+    tables = []
+    for n in range(docs):
+        title, text = _document(rng, words)
+        (corpus / "synthetic" / f"doc_{n:05d}.txt").write_text(text, encoding="utf-8")
+        tables.append(_source_table(n, title, rng))
+    desk = (SEEDS / DESK_FILE).read_text(encoding="utf-8")
+    (corpus / DESK_FILE).write_text(desk + "".join(tables), encoding="utf-8")
+    return corpus
+
+
+# -- build ----------------------------------------------------------------------------------------
+
+
+def store_size_mb(db: sqlite_utils.Database, path: Path) -> float:
+    """The store file plus its WAL after a TRUNCATE checkpoint, in MB."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    wal = path.with_name(path.name + "-wal")
+    total = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    return total / 1_000_000
+
+
+def build_runs(seeds: Path, workdir: Path, label: str, runs: int) -> BuildResult:
+    """`build()` of `seeds` `runs` times, each into a new file; the last file is kept."""
+    times: list[float] = []
+    for run in range(runs):
+        path = workdir / f"{label}-{run}.db"
+        db = connect(path)
+        try:
+            started = time.perf_counter()
+            report = build(db, seeds)
+            times.append(time.perf_counter() - started)
+            size = store_size_mb(db, path)
+        finally:
+            db.close()
+        if run < runs - 1:
+            _remove_db(path)
+    return BuildResult(times, report.counts["passages"], report.counts["sources"], size, path)
+
+
+def baseline_build(texts: list[str], workdir: Path, label: str, runs: int) -> list[float]:
+    """The same passages (text only) into a bare FTS5 table with one executemany, per run."""
+    times: list[float] = []
+    for run in range(runs):
+        path = workdir / f"{label}-baseline-{run}.db"
+        db = connect(path)
+        try:
+            started = time.perf_counter()
+            with db.conn:
+                db.execute("CREATE VIRTUAL TABLE bare USING fts5(text, tokenize='porter')")
+                db.conn.executemany("INSERT INTO bare (text) VALUES (?)", [(t,) for t in texts])
+            times.append(time.perf_counter() - started)
+        finally:
+            db.close()
+        _remove_db(path)
+    return times
+
+
+def _remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+
+def time_calls(fn: Callable[[str], object], queries: list[str], calls: int) -> Latency:
+    """Each query once to warm up, then `calls` timed calls cycling through the queries."""
+    for q in queries:
+        fn(q)
+    ms: list[float] = []
+    for n in range(calls):
+        q = queries[n % len(queries)]
+        started = time.perf_counter()
+        fn(q)
+        ms.append((time.perf_counter() - started) * 1000)
+    return Latency(ms)
+
+
+def bare_search(db: sqlite_utils.Database) -> tuple[Callable[[str], object], list[str]]:
+    """The baseline search and the queries it can take (those `quote_fts` leaves non-empty)."""
+    sql = "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT 20"
+    quoted = {q: db.quote_fts(q) for q in QUERIES}
+    usable = [q for q in QUERIES if quoted[q].strip()]
+    return (lambda q: db.execute(sql, [quoted[q]]).fetchall()), usable
+
+
+def cold_search(db: sqlite_utils.Database, q: str) -> object:
+    """A search on a new `Store`, as the bot makes one per request (its source map not loaded)."""
+    return Store(db).search(q)
+
+
+def measure_size(label: str, seeds: Path, workdir: Path, runs: int, calls: int) -> SizeResult:
+    """Build, baseline build, search and baseline search at one corpus size."""
+    console.log(f"[{label}] building {runs}x ...")
+    built = build_runs(seeds, workdir, label, runs)
+    console.log(f"[{label}] build {built.describe()}, {built.passages} passages")
+    db = connect(built.path)
+    try:
+        texts = [r[0] for r in db.execute("SELECT text FROM passages ORDER BY id").fetchall()]
+        base_build = baseline_build(texts, workdir, label, runs)
+        store = Store(db)
+        ours = time_calls(store.search, QUERIES, calls)
+        bare, usable = bare_search(db)
+        base = time_calls(bare, usable, calls)
+        cold = time_calls(lambda q: cold_search(db, q), QUERIES, max(len(QUERIES), calls // 10))
+    finally:
+        db.close()
+    console.log(f"[{label}] search {ours.describe()}; baseline {base.describe()}")
+    return SizeResult(label, built, base_build, ours, base, cold)
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def results_table(sizes: list[SizeResult]) -> Table:
+    """One column per corpus size."""
+    table = Table(title="store benchmark", show_lines=False)
+    table.add_column("measure")
+    for s in sizes:
+        table.add_column(f"{s.label} ({s.build.documents:,} docs)", justify="right")
+
+    def row(name: str, cell: Callable[[SizeResult], str]) -> None:
+        table.add_row(name, *(cell(s) for s in sizes))
+
+    row("build (ours)", lambda s: s.build.describe())
+    row("build (bare FTS5 executemany)", lambda s: spread(s.baseline_build))
+    row(
+        "build ratio ours/baseline (median)",
+        lambda s: (
+            f"{statistics.median(s.build.seconds) / statistics.median(s.baseline_build):.1f}x"
+        ),
+    )
+    row("passages", lambda s: f"{s.build.passages:,}")
+    row("store size (db + wal)", lambda s: f"{s.build.size_mb:.2f} MB")
+    row("search p50 / p99 / max (ours)", lambda s: _lat(s.search))
+    row("search p50 / p99 / max (bare FTS5)", lambda s: _lat(s.baseline_search))
+    row("search p50 ratio ours/baseline", lambda s: f"{s.search.p50 / s.baseline_search.p50:.1f}x")
+    row(
+        "search on a new Store p50 / p99",
+        lambda s: f"{s.cold_search.p50:.2f} / {s.cold_search.p99:.2f} ms",
+    )
+    return table
+
+
+def _lat(lat: Latency) -> str:
+    return f"{lat.p50:.2f} / {lat.p99:.2f} / {lat.max:.2f} ms"
+
+
+def print_aims(seeds: SizeResult, corpus: SizeResult, docs: int) -> None:
+    """The aims from the issue, each with PASS or MISS (informational only)."""
+    console.print(
+        f"Aim: seeds build under {AIM_BUILD_S:g} s, search p99 under {AIM_SEARCH_P99_MS:g} ms "
+        f"at {AIM_DOCS:,} documents"
+    )
+    build_s = statistics.median(seeds.build.seconds)
+    console.print(f"  seeds build median {build_s:.3f} s: {_verdict(build_s < AIM_BUILD_S)}")
+    p99 = corpus.search.p99
+    where = "" if docs >= AIM_DOCS else f" (measured at {docs:,} generated documents only)"
+    console.print(f"  search p99 {p99:.2f} ms: {_verdict(p99 < AIM_SEARCH_P99_MS)}{where}")
+
+
+def _verdict(ok: bool) -> str:
+    return "[green]PASS[/green]" if ok else "[red]MISS[/red]"
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=10_000, help="generated documents")
+    parser.add_argument("--queries", type=int, default=300, help="timed search calls")
+    parser.add_argument("--quick", action="store_true", help="500 documents, 100 queries")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.docs, args.queries = 500, 100
+    if args.docs < 1 or args.queries < 1:
+        parser.error("--docs and --queries must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="apec-store-bench-") as tmp:
+        workdir = Path(tmp)
+        seeds = measure_size("seeds", SEEDS, workdir, SEEDS_RUNS, args.queries)
+        t0 = time.perf_counter()
+        corpus_dir = make_corpus(workdir, args.docs)
+        console.log(f"generated {args.docs:,} documents in {time.perf_counter() - t0:.1f} s")
+        runs = 1 if args.docs >= AIM_DOCS else 3
+        corpus = measure_size("synthetic", corpus_dir, workdir, runs, args.queries)
+    console.print(results_table([seeds, corpus]))
+    print_aims(seeds, corpus, args.docs)
+    console.print(
+        f"{args.queries} timed searches per column; total run time "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
