@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--json", action="store_true", help="print the Slack message payload")
         c.add_argument("--user", default="", help="the Slack user ID asking")
         c.add_argument("--channel", default="", help="the channel asked in")
+    serve = sub.add_parser("serve", help="run for Slack: Socket Mode with SLACK_APP_TOKEN, else HTTP")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default 0.0.0.0)")
+    serve.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
     shell = sub.add_parser("shell", help="the console adapter: ask questions with no Slack")
     shell.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
     return p
@@ -169,7 +173,14 @@ def cmd_shell(config: Config, args: argparse.Namespace) -> int:
     return console.run(stores.get, _clock(config, args), config.tz)
 
 
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from bot.serve import serve
+
+    return serve(config, _clock(config, args), host=args.host, port=args.port)
+
+
 COMMANDS = {
+    "serve": cmd_serve,
     "shell": cmd_shell,
     "build": cmd_build,
     "ingest": cmd_ingest,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from store import schema
@@ -32,3 +33,12 @@ class Stores:
     def get(self) -> Store:
         """This thread's store."""
         return Store(self._conns.get())
+
+    def claim_event(self, event_id: str, now: datetime) -> bool:
+        """Record an event as handled; False when it already was (a retry)."""
+        db = self._conns.get()
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO handled_events (event_id, received_at) VALUES (?, ?)",
+            [event_id[:200], now.isoformat()],
+        )
+        return cursor.rowcount == 1

@@ -58,3 +58,126 @@ def seeds_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "seeds"
     shutil.copytree(SEEDS, dest)
     return dest
+
+
+# -- Slack: the Web API stand-in, signed requests, the real app served on loopback ---------------
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+
+
+@pytest.fixture
+def web_api():
+    """Slack's Web API, stood in for by a small local HTTP server that records calls."""
+    from tests.slack_stub import WebAPIStub
+
+    stub = WebAPIStub(token=BOT_TOKEN).start()
+    yield stub
+    stub.stop()
+
+
+class Clock:
+    """An injected clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(at("2026-01-20T09:00+09:00"))
+
+
+class Served:
+    """The real app behind the real HTTP server on a loopback port, and a way to talk to it."""
+
+    def __init__(self, base: str, secret: str) -> None:
+        self.base = base
+        self.secret = secret
+
+    def signed(self, body: str, timestamp: int | None = None, secret: str | None = None) -> dict[str, str]:
+        import time
+
+        from slack_sdk.signature import SignatureVerifier
+
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        sig = SignatureVerifier(secret or self.secret).generate_signature(timestamp=ts, body=body)
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
+
+    def post(self, body: str | bytes, content_type: str, headers: dict[str, str] | None = None,
+             sign: bool = True, path: str = "/slack/events"):  # fmt: skip
+        import http.client
+        from urllib.parse import urlsplit
+
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        all_headers = {"Content-Type": content_type, **(self.signed(text) if sign else {}), **(headers or {})}
+        url = urlsplit(self.base)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            conn.request("POST", path, body=body.encode() if isinstance(body, str) else body, headers=all_headers)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+
+    def get(self, path: str):
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=30) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def command(self, text: str, user: str = "U1", channel: str = "C1", response_url: str = ""):
+        from urllib.parse import urlencode
+
+        body = urlencode({"token": "legacy", "team_id": "T1", "channel_id": channel, "user_id": user,
+                          "command": "/apec", "text": text, "response_url": response_url,
+                          "trigger_id": "1.2.3"})  # fmt: skip
+        return self.post(body, "application/x-www-form-urlencoded")
+
+    def event(self, event: dict, event_id: str = "Ev1", retry: int | None = None):
+        import json
+
+        body = json.dumps({"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                           "event_id": event_id, "event_time": 1, "event": event})  # fmt: skip
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        return self.post(body, "application/json", headers)
+
+    def action(self, payload: dict):
+        import json
+        from urllib.parse import urlencode
+
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def server(db_path, web_api, clock):
+    """The real Bolt app under the real WSGI server (waitress) on a free loopback port."""
+    import threading
+
+    from bot.app import create_app
+    from bot.config import Config
+    from bot.server import SlackHTTP, make_server, run
+    from bot.stores import Stores
+
+    config = Config(db_path=db_path, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
+                    api_url=web_api.url, seeds=SEEDS)  # fmt: skip
+    stores = Stores(db_path, SEEDS)
+    app = create_app(config, stores, clock)
+    http = make_server(SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": True}), "127.0.0.1", 0)
+    thread = threading.Thread(target=run, args=(http,), daemon=True)
+    thread.start()
+    yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET)
+    http.close()
+    thread.join(timeout=5)

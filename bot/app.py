@@ -1,0 +1,107 @@
+"""The Bolt app: `/apec`, @-mentions, the Home tab and the share button, each a few lines.
+
+Built with no network at construction (`token_verification_enabled=False`) and a WebClient whose
+base URL comes from SLACK_API_URL. Store look-ups are answered before the HTTP response
+(`process_before_response=True`); Web API calls run in lazy listeners so Slack gets its ack at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.config import Config
+from bot.stores import Stores
+from handlers.answer import answer
+from handlers.home import home_view
+from handlers.render import SHARE_ACTION
+from handlers.router import Ask, route
+
+log = logging.getLogger("apec.app")
+
+
+class _NoTokenNotice(logging.Filter):
+    """Bolt warns that a token in the environment goes unused when given a client: by design here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_NoTokenNotice())
+
+
+def web_client(config: Config) -> WebClient:
+    """A Web API client for the bot token, that waits out 429s as Slack's Retry-After asks."""
+    client = WebClient(token=config.bot_token or None, base_url=config.api_url, timeout=10)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def create_app(config: Config, stores: Stores, clock: Callable[[], datetime]) -> App:
+    """The Bolt app with every listener registered; makes no network call."""
+    app = App(
+        client=web_client(config),
+        signing_secret=config.signing_secret or None,
+        token_verification_enabled=False,
+        process_before_response=True,
+        request_verification_enabled=True,
+        ignoring_self_events_enabled=True,
+        url_verification_enabled=True,
+        ssl_check_enabled=True,
+    )
+
+    def ask_from(text: str, user: str, channel: str) -> Ask:
+        return Ask(store=stores.get(), now=clock(), text=text, user=user, channel=channel,
+                   tz=config.tz, via="slack")  # fmt: skip
+
+    @app.middleware
+    def once_per_event(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        """Slack retries events it thinks were lost; answer each `event_id` once."""
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id and not stores.claim_event(event_id, clock()):
+            log.info("event %s already handled: acknowledged, not answered again", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.command("/apec")
+    def apec(ack, command):
+        ack(**route(ask_from(command.get("text", ""), command.get("user_id", ""),
+                             command.get("channel_id", ""))))  # fmt: skip
+
+    def mention_reply(event, client):
+        reply = answer(stores.get(), event.get("text", ""), clock(), response_type="in_channel")
+        client.chat_postMessage(
+            channel=event["channel"],
+            thread_ts=event.get("thread_ts") or event["ts"],
+            text=reply["text"],
+            blocks=reply["blocks"],
+        )
+
+    app.event("app_mention")(ack=lambda ack: ack(), lazy=[mention_reply])
+
+    def publish_home(event, client):
+        if event.get("tab", "home") == "home":
+            client.views_publish(user_id=event["user"], view=home_view(stores.get(), clock()))
+
+    app.event("app_home_opened")(ack=lambda ack: ack(), lazy=[publish_home])
+
+    @app.action(SHARE_ACTION)
+    def share(ack, body, respond):
+        ack()
+        action = body["actions"][0]
+        user = body.get("user", {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        reply = route(ask_from(action.get("value", ""), user, channel))
+        reply = {**reply, "blocks": [b for b in reply["blocks"] if b.get("type") != "actions"]}
+        respond(**{**reply, "response_type": "in_channel", "replace_original": False})
+
+    @app.event("message")
+    def ignore_messages():
+        """Channel messages that are not mentions: nothing to say."""
+
+    return app

@@ -1,0 +1,92 @@
+"""`apec-bot serve`: check the configuration, then run the app in Socket Mode or over HTTP."""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.app import create_app
+from bot.config import Config, ConfigError
+from bot.stores import Stores
+from store.dates import warm_up
+
+log = logging.getLogger("apec.serve")
+
+_BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]+$")
+_APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
+
+
+def check(config: Config) -> str:
+    """The mode to run in, "socket" or "http"; raises ConfigError with the one line to show."""
+    socket = bool(config.app_token)
+    missing = []
+    if not config.bot_token:
+        missing.append("SLACK_BOT_TOKEN")
+    if not socket and not config.signing_secret:
+        missing.append("SLACK_SIGNING_SECRET")
+    if missing:
+        raise ConfigError(
+            f"missing {' and '.join(missing)} (set SLACK_APP_TOKEN too for Socket Mode); "
+            "`apec-bot shell` runs without Slack"
+        )
+    if not _BOT_TOKEN.match(config.bot_token):
+        raise ConfigError("SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb-")
+    if socket and not _APP_TOKEN.match(config.app_token):
+        raise ConfigError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
+    return "socket" if socket else "http"
+
+
+def serve(config: Config, clock: Callable[[], datetime], host: str = "0.0.0.0", port: int = 3000) -> int:
+    """Run until SIGTERM or SIGINT; returns the exit status."""
+    mode = check(config)
+    stores = Stores(config.db_path, config.seeds)
+    built = stores.ensure_built()
+    if built:
+        log.warning("%s", built)
+    stores.get().meetings()  # the store opens and reads, before anything connects
+    warm_up()
+    app = create_app(config, stores, clock)
+    stop = threading.Event()
+
+    def health() -> dict[str, Any]:
+        try:
+            stores.get().db.execute("SELECT 1 FROM sources LIMIT 1").fetchone()
+            store_ok = True
+        except Exception as exc:  # noqa: BLE001 - health reports any failure
+            log.error("health: store does not open: %s", exc)
+            store_ok = False
+        return {"ok": store_ok, "store": "ok" if store_ok else "error", "mode": mode}
+
+    if mode == "socket":
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, config.app_token)
+        _on_signals(lambda: (stop.set(), handler.close()))
+        print("apec-bot: connecting to Slack in Socket Mode", file=sys.stderr, flush=True)
+        handler.connect()
+        stop.wait()
+        return 0
+
+    from bot.server import SlackHTTP, make_server, run
+
+    server = make_server(SlackHTTP(app, config.signing_secret, health), host, port)
+    _on_signals(server.close)
+    print(f"apec-bot: serving HTTP on http://{host}:{server.effective_port}/slack/events",
+          file=sys.stderr, flush=True)  # fmt: skip
+    run(server)
+    return 0
+
+
+def _on_signals(stop: Callable[[], object]) -> None:
+    def handle(signum: int, frame: object) -> None:
+        log.warning("signal %s: stopping", signum)
+        stop()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)

@@ -1,0 +1,407 @@
+"""A stand-in for Slack's Web API: a real HTTP server on loopback that answers and records calls.
+
+Point a real client at it::
+
+    stub = WebAPIStub().start()
+    client = slack_sdk.WebClient(token=stub.token, base_url=stub.url)
+    client.chat_postMessage(channel="C1", text="hi")
+    assert stub.posts("C1")[0]["text"] == "hi"
+    stub.stop()
+
+Nothing here is a mock: the client speaks HTTP to a ``ThreadingHTTPServer`` bound to
+``127.0.0.1`` on a free port. Methods the stub does not know answer ``{"ok": true}``.
+
+Run as its own process (for subprocess tests)::
+
+    python -m tests.slack_stub --port 0 --calls-file calls.jsonl
+
+prints its URL on the first line of stdout and appends every call to the file as one JSON
+line (``method``, ``params``, ``status``, ``at`` as ``time.time()``) until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T1"
+TEAM = "Test"
+
+# Fields slack-sdk (or a caller) may send as JSON text inside a form body; decoded to objects.
+_JSON_FIELDS = ("blocks", "metadata", "view", "attachments")
+
+
+@dataclass
+class Call:
+    """One request the stub answered."""
+
+    method: str  # e.g. "chat.postMessage"
+    params: dict  # query string merged with the form or JSON body (body wins); no `token`
+    token: str  # from "Authorization: Bearer ..." or a `token` param; "" when absent
+    at: float  # time.monotonic() when answered
+    status: int  # HTTP status answered
+    response: dict = field(default_factory=dict)  # the JSON body answered
+
+
+@dataclass
+class _Fault:
+    method: str
+    times: int
+    status: int
+    error: str
+    channel: str | None = None
+    retry_after: int | None = None
+
+
+def _truthy(value: Any) -> bool:
+    """Slack's reading of a boolean parameter: true, "true" or "1" (form bodies carry "1"/"0")."""
+    return value is True or value == 1 or str(value).lower() in ("true", "1")
+
+
+def _decode_json_fields(params: dict) -> dict:
+    for key in _JSON_FIELDS:
+        value = params.get(key)
+        if isinstance(value, str):
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                pass  # not JSON: leave as sent
+    return params
+
+
+class WebAPIStub:
+    """A local Slack Web API on ``127.0.0.1``; every call is kept in :attr:`calls`, in order."""
+
+    def __init__(
+        self, token: str = "xoxb-test-token", *, calls_file: str | Path | None = None
+    ) -> None:
+        """``token`` is the only bot token accepted; ``calls_file`` gets one JSON line per call."""
+        self.token = token
+        self.calls: list[Call] = []
+        self.url = ""
+        self._calls_file = Path(calls_file) if calls_file is not None else None
+        self._cond = threading.Condition()  # guards every piece of state below, notified per call
+        self._faults: list[_Fault] = []
+        self._users: dict[str, dict] = {}
+        self._channels: dict[str, list[dict]] = {}  # channel -> messages, oldest first
+        self._last_ts_us = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> WebAPIStub:
+        """Bind ``127.0.0.1:port`` (0: a free port) and serve in a daemon thread."""
+        handler = type("Handler", (_Handler,), {"stub": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server.daemon_threads = True
+        host, bound = self._server.server_address[:2]
+        self.url = f"http://{host}:{bound}/api/"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long stop() may wait for the loop to notice
+            name="slack-web-api-stub",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port. Safe to call twice."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> WebAPIStub:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what tests read -----------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Every call of ``method`` so far, in order."""
+        with self._cond:
+            return [call for call in self.calls if call.method == method]
+
+    def posts(self, channel: str | None = None) -> list[dict]:
+        """The params of chat.postMessage calls that succeeded (optionally to one channel)."""
+        with self._cond:
+            return [
+                call.params
+                for call in self.calls
+                if call.method == "chat.postMessage"
+                and call.response.get("ok")
+                and (channel is None or call.params.get("channel") == channel)
+            ]
+
+    def history(self, channel: str) -> list[dict]:
+        """Messages posted to ``channel``, newest first, as conversations.history returns them
+        (always with ``metadata``; thread replies included)."""
+        with self._cond:
+            return [dict(message) for message in reversed(self._channels.get(channel, []))]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until ``method`` has been called ``count`` times; return its calls.
+
+        Wakes on each call (no polling). Raises AssertionError naming what was seen on timeout.
+        """
+        with self._cond:
+            if self._cond.wait_for(lambda: len(self.calls_to(method)) >= count, timeout):
+                return self.calls_to(method)
+            seen = [call.method for call in self.calls]
+        raise AssertionError(
+            f"expected {count} call(s) to {method} within {timeout}s; "
+            f"saw {len([m for m in seen if m == method])}. All calls: {seen}"
+        )
+
+    # -- what tests arrange --------------------------------------------------------------------
+
+    def fail(self, method: str, error: str, times: int = 1, channel: str | None = None) -> None:
+        """Answer the next ``times`` calls of ``method`` (only those to ``channel``, if given)
+        with HTTP 200 ``{"ok": false, "error": error}``, e.g. "channel_not_found"."""
+        with self._cond:
+            self._faults.append(_Fault(method, times, 200, error, channel=channel))
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with HTTP 429, ``Retry-After`` and
+        ``{"ok": false, "error": "ratelimited"}``."""
+        with self._cond:
+            self._faults.append(_Fault(method, times, 429, "ratelimited", retry_after=retry_after))
+
+    def set_user(
+        self, user_id: str, *, is_admin: bool = False, is_owner: bool = False, tz: str = "UTC"
+    ) -> None:
+        """Make ``user_id`` known to users.info."""
+        with self._cond:
+            self._users[user_id] = {
+                "id": user_id,
+                "name": user_id.lower(),
+                "is_admin": is_admin,
+                "is_owner": is_owner,
+                "tz": tz,
+            }
+
+    # -- answering -----------------------------------------------------------------------------
+
+    def _answer(self, method: str, params: dict, token: str) -> tuple[int, dict, dict[str, str]]:
+        """Work out (status, body, extra headers) for one call, record it and wake waiters."""
+        with self._cond:
+            headers: dict[str, str] = {}
+            if not self._authorized(method, token):
+                status, body = 200, {"ok": False, "error": "invalid_auth"}
+            elif fault := self._take_fault(method, params):
+                status, body = fault.status, {"ok": False, "error": fault.error}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(fault.retry_after)
+            else:
+                try:
+                    status, body = 200, self._dispatch(method, params)
+                except Exception as exc:  # a bug in the stub: say so rather than hang the client
+                    status, body = 500, {"ok": False, "error": f"stub_error: {exc!r}"}
+            call = Call(method, params, token, time.monotonic(), status, body)
+            self.calls.append(call)
+            self._write_call_line(call)
+            self._cond.notify_all()
+            return status, body, headers
+
+    def _authorized(self, method: str, token: str) -> bool:
+        if token == self.token:
+            return True
+        return method == "apps.connections.open" and token.startswith("xapp-")
+
+    def _take_fault(self, method: str, params: dict) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method == method and (
+                fault.channel is None or params.get("channel") == fault.channel
+            ):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _next_ts(self) -> str:
+        """A message ts from the wall clock, strictly increasing: "1700000000.000100" style."""
+        self._last_ts_us = max(time.time_ns() // 1000, self._last_ts_us + 1)
+        seconds, micros = divmod(self._last_ts_us, 1_000_000)
+        return f"{seconds}.{micros:06d}"
+
+    def _dispatch(self, method: str, p: dict) -> dict:
+        ok: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            return {
+                **ok,
+                "url": "https://test.slack.com/",
+                "team": TEAM,
+                "user": "bot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER,
+                "bot_id": BOT_ID,
+            }
+        if method == "chat.postMessage":
+            channel = p.get("channel")
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            if not p.get("text") and not p.get("blocks"):
+                return {"ok": False, "error": "no_text"}
+            message = {
+                "type": "message",
+                "ts": self._next_ts(),
+                "text": p.get("text") or "",
+                "blocks": p.get("blocks"),
+                "metadata": p.get("metadata"),
+                "thread_ts": p.get("thread_ts"),
+                "bot_id": BOT_ID,
+                "user": BOT_USER,
+            }
+            message = {k: v for k, v in message.items() if v is not None}
+            self._channels.setdefault(channel, []).append(message)
+            return {**ok, "channel": channel, "ts": message["ts"], "message": dict(message)}
+        if method == "chat.postEphemeral":
+            return {**ok, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            for message in self._channels.get(p.get("channel", ""), []):
+                if message["ts"] == p.get("ts"):
+                    for key in ("text", "blocks", "metadata"):
+                        if p.get(key) is not None:
+                            message[key] = p[key]
+            return {**ok, "channel": p.get("channel"), "ts": p.get("ts"), "text": p.get("text")}
+        if method == "chat.delete":
+            messages = self._channels.get(p.get("channel", ""), [])
+            messages[:] = [m for m in messages if m["ts"] != p.get("ts")]
+            return {**ok, "channel": p.get("channel"), "ts": p.get("ts")}
+        if method == "conversations.history":
+            return {**ok, "messages": self._read_history(p), "has_more": False}
+        if method == "conversations.info":
+            return {**ok, "channel": {"id": p.get("channel"), "is_archived": False}}
+        if method == "users.info":
+            user = self._users.get(p.get("user", ""))
+            return {**ok, "user": dict(user)} if user else {"ok": False, "error": "user_not_found"}
+        if method in ("views.open", "views.publish", "views.update"):
+            view = p.get("view") if isinstance(p.get("view"), dict) else {}
+            return {**ok, "view": {"id": "V1", **view}}
+        if method == "apps.connections.open":
+            return {**ok, "url": "ws://127.0.0.1:1/"}
+        return ok
+
+    def _read_history(self, p: dict) -> list[dict]:
+        limit = int(p.get("limit") or 100)
+        inclusive = _truthy(p.get("inclusive", False))
+        oldest = float(p["oldest"]) if p.get("oldest") not in (None, "") else None
+        latest = float(p["latest"]) if p.get("latest") not in (None, "") else None
+        with_metadata = _truthy(p.get("include_all_metadata", False))
+        found = []
+        for message in reversed(self._channels.get(p.get("channel", ""), [])):
+            ts = float(message["ts"])
+            if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+                continue
+            if latest is not None and (ts > latest or (ts == latest and not inclusive)):
+                continue
+            shown = dict(message)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            found.append(shown)
+        return found[:limit]
+
+    def _write_call_line(self, call: Call) -> None:
+        if self._calls_file is None:
+            return
+        line = {"method": call.method, "params": call.params, "status": call.status}
+        line["at"] = time.time()
+        with self._calls_file.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(line, default=str) + "\n")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Parses one request into (method, params, token) and writes the stub's JSON answer."""
+
+    stub: WebAPIStub
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests should not see a line per request."""
+
+    def _handle(self) -> None:
+        parts = urlsplit(self.path)
+        method = parts.path.removeprefix("/api/") if parts.path.startswith("/api/") else parts.path
+        method = method.lstrip("/")
+        if not method or "/" in method:
+            self._send(404, {"ok": False, "error": "unknown_method"}, {})
+            return
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        params.update(self._read_body())
+        _decode_json_fields(params)
+        token = params.pop("token", "")
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth.removeprefix("Bearer ").strip()
+        status, body, headers = self.stub._answer(method, params, str(token))
+        self._send(status, body, headers)
+
+    def _read_body(self) -> dict:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return {}
+        kind = self.headers.get_content_type()
+        charset = self.headers.get_content_charset() or "utf-8"
+        text = raw.decode(charset)
+        if kind == "application/json":
+            data = json.loads(text)
+            return data if isinstance(data, dict) else {}
+        if kind == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(text, keep_blank_values=True))
+        return {}  # multipart (file uploads) and others: not simulated
+
+    def _send(self, status: int, body: dict, headers: dict[str, str]) -> None:
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; print the URL first, then append calls to --calls-file."""
+    parser = argparse.ArgumentParser(prog="python -m tests.slack_stub", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--calls-file", type=Path, help="append one JSON line per call here")
+    parser.add_argument("--token", default="xoxb-test-token", help="the bot token to accept")
+    args = parser.parse_args(argv)
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    # Blocked before any thread starts, so every thread inherits the mask and sigwait gets them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    stub = WebAPIStub(args.token, calls_file=args.calls_file).start(args.port)
+    print(stub.url, flush=True)
+    signal.sigwait(stop_signals)
+    stub.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
