@@ -441,7 +441,8 @@ def results_table(sizes: list[SizeResult]) -> Table:
     table = Table(
         title="store benchmark",
         caption="bare FTS5 search: quote_fts words, implicitly AND-ed; "
-        "Store.search ORs the words, then re-ranks",
+        "Store.search ANDs the meaningful words (then all but one), ranks at most 2,000 "
+        "matches by BM25, then re-ranks by words held",
     )
     table.add_column("measure")
     for s in sizes:

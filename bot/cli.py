@@ -36,9 +36,13 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--json", action="store_true", help="print the Slack message payload")
         c.add_argument("--user", default="", help="the Slack user ID asking")
         c.add_argument("--channel", default="", help="the channel asked in")
-    serve = sub.add_parser("serve", help="run for Slack: Socket Mode with SLACK_APP_TOKEN, else HTTP")
+    serve = sub.add_parser(
+        "serve", help="run for Slack: Socket Mode with SLACK_APP_TOKEN, else HTTP"
+    )
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
-    serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default 0.0.0.0)")
+    serve.add_argument(
+        "--host", default="0.0.0.0", help="HTTP address to listen on (default 0.0.0.0)"
+    )
     serve.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
     shell = sub.add_parser("shell", help="the console adapter: ask questions with no Slack")
     shell.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")

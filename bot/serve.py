@@ -42,7 +42,9 @@ def check(config: Config) -> str:
     return "socket" if socket else "http"
 
 
-def serve(config: Config, clock: Callable[[], datetime], host: str = "0.0.0.0", port: int = 3000) -> int:
+def serve(
+    config: Config, clock: Callable[[], datetime], host: str = "0.0.0.0", port: int = 3000
+) -> int:
     """Run until SIGTERM or SIGINT; returns the exit status."""
     mode = check(config)
     stores = Stores(config.db_path, config.seeds)

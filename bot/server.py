@@ -30,7 +30,10 @@ def _respond(start: StartResponse, status: int, body: str | bytes, ctype: str = 
     reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
               413: "Payload Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
               503: "Service Unavailable"}.get(status, "")  # fmt: skip
-    start(f"{status} {reason}", [("Content-Type", ctype), ("Content-Length", str(len(data))), *headers])
+    start(
+        f"{status} {reason}",
+        [("Content-Type", ctype), ("Content-Length", str(len(data))), *headers],
+    )
     return [data]
 
 
@@ -39,7 +42,9 @@ def _json(start: StartResponse, status: int, obj: Any) -> list[bytes]:
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    headers = {
+        k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+    }
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
     if environ.get("CONTENT_LENGTH"):
@@ -72,7 +77,9 @@ class SlackHTTP:
         self.app = app
         self.verifier = SignatureVerifier(signing_secret)
         self.health = health
-        self.routes: dict[tuple[str, str], Callable[[dict[str, Any], StartResponse], list[bytes]]] = {
+        self.routes: dict[
+            tuple[str, str], Callable[[dict[str, Any], StartResponse], list[bytes]]
+        ] = {
             ("GET", "/healthz"): self.healthz,
             ("POST", EVENTS_PATH): self.events,
         }
@@ -117,12 +124,22 @@ class SlackHTTP:
         if not self._signed(body, headers):
             return _respond(start, 401, "Invalid signature")
         ctype = headers.get("content-type", "")
-        if not (ctype.startswith("application/json") or ctype.startswith("application/x-www-form-urlencoded")):
+        if not (
+            ctype.startswith("application/json")
+            or ctype.startswith("application/x-www-form-urlencoded")
+        ):
             return _respond(start, 415, "Unsupported Media Type")
         if not _well_formed(ctype, body):
             return _respond(start, 400, "Body does not match its content type")
-        response = self.app.dispatch(BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers))
-        log.debug("POST %s -> %s in %.1f ms", EVENTS_PATH, response.status, (time.perf_counter() - started) * 1000)
+        response = self.app.dispatch(
+            BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
+        )
+        log.debug(
+            "POST %s -> %s in %.1f ms",
+            EVENTS_PATH,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
         out_headers = [(k, v) for k, values in response.headers.items() for v in values
                        if k.lower() not in ("content-length",)]  # fmt: skip
         data = response.body.encode() if isinstance(response.body, str) else (response.body or b"")

@@ -33,8 +33,7 @@ def home_view(store: Store, now: datetime) -> dict[str, Any]:
     card.divider()
     commands = sorted(REGISTRY.values(), key=lambda c: c.name)
     card.section(
-        "*Commands*\n"
-        + "\n".join(f"• `/apec {esc(c.usage)}` — {esc(c.summary)}" for c in commands)
+        "*Commands*\n" + "\n".join(f"• `/apec {esc(c.usage)}` — {esc(c.summary)}" for c in commands)
     )
     card.context("Mention me with a question: `@APEC who leads the US delegation?`")
     return {"type": "home", "blocks": card.blocks[:MAX_HOME_BLOCKS]}

@@ -549,12 +549,19 @@ class Store:
         return hits[:limit]
 
     def _match(self, match: str, limit: int) -> list[tuple]:
-        # Each word quoted on its own: user text never reaches MATCH unquoted.
+        # BM25 costs per matching row, and a question of common words can match most of a large
+        # store: past RANK_CAP matches, only the first RANK_CAP (seeds first: they are built
+        # first) are ranked. A rowid bound is a constraint FTS5 applies while it scans.
+        bound = self.db.execute(
+            "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1 OFFSET ?",
+            [match, RANK_CAP - 1],
+        ).fetchone()
         return self.db.execute(
             """SELECT p.id, p.heading, p.text, p.source_id, p.also_in, bm25(passages_fts) AS score
                FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid
-               WHERE passages_fts MATCH ? ORDER BY score LIMIT ?""",
-            [match, limit],
+               WHERE passages_fts MATCH ? AND passages_fts.rowid <= ?
+               ORDER BY score LIMIT ?""",
+            [match, bound[0] if bound else 2**62, limit],
         ).fetchall()
 
     # -- names ---------------------------------------------------------------------------------
@@ -590,6 +597,7 @@ class Store:
 
 
 MAX_TERMS = 8
+RANK_CAP = 2000
 
 
 def _and_groups(terms: list[str]) -> list[list[str]]:

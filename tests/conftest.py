@@ -103,7 +103,9 @@ class Served:
         self.base = base
         self.secret = secret
 
-    def signed(self, body: str, timestamp: int | None = None, secret: str | None = None) -> dict[str, str]:
+    def signed(
+        self, body: str, timestamp: int | None = None, secret: str | None = None
+    ) -> dict[str, str]:
         import time
 
         from slack_sdk.signature import SignatureVerifier
@@ -118,11 +120,20 @@ class Served:
         from urllib.parse import urlsplit
 
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        all_headers = {"Content-Type": content_type, **(self.signed(text) if sign else {}), **(headers or {})}
+        all_headers = {
+            "Content-Type": content_type,
+            **(self.signed(text) if sign else {}),
+            **(headers or {}),
+        }
         url = urlsplit(self.base)
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
         try:
-            conn.request("POST", path, body=body.encode() if isinstance(body, str) else body, headers=all_headers)
+            conn.request(
+                "POST",
+                path,
+                body=body.encode() if isinstance(body, str) else body,
+                headers=all_headers,
+            )
             resp = conn.getresponse()
             return resp.status, resp.read().decode("utf-8", "replace")
         finally:
@@ -151,14 +162,20 @@ class Served:
 
         body = json.dumps({"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
                            "event_id": event_id, "event_time": 1, "event": event})  # fmt: skip
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        headers = (
+            {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+            if retry
+            else {}
+        )
         return self.post(body, "application/json", headers)
 
     def action(self, payload: dict):
         import json
         from urllib.parse import urlencode
 
-        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        return self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
 
 
 @pytest.fixture

@@ -88,7 +88,9 @@ def test_a_429_from_slack_is_waited_out_and_retried(server, web_api):
 
 
 def test_home_tab_shows_next_meetings_countdown_and_commands(server, web_api):
-    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"}, event_id="EvH")
+    server.event(
+        {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"}, event_id="EvH"
+    )
     (call,) = web_api.wait_for("views.publish")
     view = call.params["view"]
     view = json.loads(view) if isinstance(view, str) else view
