@@ -8,11 +8,15 @@ base URL comes from SLACK_API_URL. Store look-ups are answered before the HTTP r
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Config
@@ -35,17 +39,52 @@ class _NoTokenNotice(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_NoTokenNotice())
 
 
-def web_client(config: Config) -> WebClient:
-    """A Web API client for the bot token, that waits out 429s as Slack's Retry-After asks."""
-    client = WebClient(token=config.bot_token or None, base_url=config.api_url, timeout=10)
+def web_client(config: Config, token: str | None = None) -> WebClient:
+    """A Web API client that waits out 429s as Slack's Retry-After asks."""
+    client = WebClient(token=token, base_url=config.api_url, timeout=10)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return client
 
 
+def authorizer(config: Config, client: WebClient) -> Callable[..., AuthorizeResult]:
+    """Bolt's authorize: the bot token, and the bot's identity from one `auth.test` on first need.
+
+    Bolt's own single-team path calls `auth.test` on the first request and fails every request
+    while Slack is unreachable; here a failure answers without the bot's identity, and is not
+    retried for a minute.
+    """
+    found: dict[str, AuthorizeResult] = {}
+    failed_at = [float("-inf")]
+    lock = threading.Lock()
+
+    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        with lock:
+            if "result" in found:
+                return found["result"]
+            if time.monotonic() - failed_at[0] > 60:
+                try:
+                    response = client.auth_test(token=config.bot_token)
+                    found["result"] = AuthorizeResult.from_auth_test_response(
+                        auth_test_response=response, bot_token=config.bot_token
+                    )
+                    return found["result"]
+                except (SlackApiError, OSError) as exc:
+                    failed_at[0] = time.monotonic()
+                    log.warning("auth.test failed (%s); answering without the bot's identity",
+                                type(exc).__name__)  # fmt: skip
+        return AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, bot_token=config.bot_token
+        )
+
+    return authorize
+
+
 def create_app(config: Config, stores: Stores, clock: Callable[[], datetime]) -> App:
     """The Bolt app with every listener registered; makes no network call."""
+    client = web_client(config)
     app = App(
-        client=web_client(config),
+        client=client,
+        authorize=authorizer(config, client),
         signing_secret=config.signing_secret or None,
         token_verification_enabled=False,
         process_before_response=True,

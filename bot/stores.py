@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ class Stores:
         self.path = path
         self.seeds = seeds
         self._conns = PerThread(path)
+        self._local = threading.local()
 
     def ensure_built(self) -> str | None:
         """Build the store when it holds no build yet; returns the build summary if it built."""
@@ -31,8 +33,11 @@ class Stores:
             db.close()
 
     def get(self) -> Store:
-        """This thread's store."""
-        return Store(self._conns.get())
+        """This thread's store, its cache dropped if the file changed since this thread last read."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self._conns.get())
+        return store.refresh()
 
     def claim_event(self, event_id: str, now: datetime) -> bool:
         """Record an event as handled; False when it already was (a retry)."""

@@ -5,8 +5,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
@@ -56,7 +59,7 @@ class Meeting:
     note: str
     origin: str
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
         """The venue's time zone (UTC when the venue is unknown)."""
         try:
@@ -64,26 +67,26 @@ class Meeting:
         except (ZoneInfoNotFoundError, ValueError):
             return UTC
 
-    @property
+    @cached_property
     def starts_at(self) -> datetime | None:
         """Midnight at the venue on the first day (the first of the month when only that is known)."""
         if not self.placed:
             return None
         return datetime.combine(self.span.start, time(0), self.zone)
 
-    @property
+    @cached_property
     def ends_at(self) -> datetime | None:
         """Midnight at the venue after the last day."""
         if not self.placed:
             return None
         return datetime.combine(self.span.end + timedelta(days=1), time(0), self.zone)
 
-    @property
+    @cached_property
     def dated(self) -> bool:
         """Known to the day: only such a meeting gets reminders at a real time."""
         return self.span.precision == "day" and self.span.start is not None
 
-    @property
+    @cached_property
     def month_only(self) -> bool:
         """Known only to one month ("in August"); "From May" is not a month but a lower bound."""
         s = self.span
@@ -94,12 +97,12 @@ class Meeting:
             and (s.start.year, s.start.month) == (s.end.year, s.end.month)
         )
 
-    @property
+    @cached_property
     def placed(self) -> bool:
         """Placed on the calendar: known to the day, or to one month."""
         return self.dated or self.month_only
 
-    @property
+    @cached_property
     def place(self) -> str:
         """City and host economy, as far as the source names them."""
         return ", ".join(p for p in (self.city, self.host_name) if p)
@@ -228,6 +231,29 @@ class Store:
         self.db = db
         self._sources: dict[str, Source] | None = None
         self._one_source: dict[str, Source] = {}
+        self._cache: dict[str, Any] = {}
+        self._version: tuple[int, int] | None = None
+
+    def refresh(self) -> Store:
+        """Forget what was read if the store changed since (another connection or this one wrote)."""
+        version = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes)
+        if version != self._version:
+            self._version = version
+            self._sources = None
+            self._one_source = {}
+            self._cache = {}
+        return self
+
+    def _cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts (a plain SELECT: no savepoint around it, unlike `db.query`)."""
+        cursor = self.db.conn.execute(sql, params)
+        cols = [c[0] for c in cursor.description]
+        return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -266,9 +292,12 @@ class Store:
 
     def meetings(self) -> list[Meeting]:
         """Every meeting, dated ones in date order, then the rest."""
-        hosts = {r["id"]: r["name"] for r in self.db.query("SELECT id, name FROM economies")}
-        out = [self._meeting(r, hosts) for r in self.db.query("SELECT * FROM meetings")]
-        return sorted(out, key=_meeting_order)
+        return list(self._cached("meetings", self._read_meetings))
+
+    def _read_meetings(self) -> tuple[Meeting, ...]:
+        hosts = {r["id"]: r["name"] for r in self._rows("SELECT id, name FROM economies")}
+        out = [self._meeting(r, hosts) for r in self._rows("SELECT * FROM meetings")]
+        return tuple(sorted(out, key=_meeting_order))
 
     def _meeting(self, r: dict, hosts: dict[str, str]) -> Meeting:
         span = Span(
@@ -360,10 +389,15 @@ class Store:
 
     def members(self) -> list[Economy]:
         """The member economies, by official name."""
-        return [
-            Economy(r["id"], r["name"], self._src(r["source_id"]), r["quote"])
-            for r in self.db.query("SELECT * FROM economies ORDER BY name COLLATE NOCASE")
-        ]
+        return list(
+            self._cached(
+                "members",
+                lambda: tuple(
+                    Economy(r["id"], r["name"], self._src(r["source_id"]), r["quote"])
+                    for r in self._rows("SELECT * FROM economies ORDER BY name COLLATE NOCASE")
+                ),
+            )
+        )
 
     def economy(self, economy_id: str) -> Economy | None:
         """One member economy by id."""
@@ -501,7 +535,10 @@ class Store:
 
     def facts(self) -> list[Fact]:
         """Every fact record."""
-        return [
+        return list(self._cached("facts", self._read_facts))
+
+    def _read_facts(self) -> tuple[Fact, ...]:
+        return tuple(
             Fact(
                 r["id"],
                 r["topic"],
@@ -510,8 +547,8 @@ class Store:
                 self._src(r["source_id"]),
                 r["quote"],
             )
-            for r in self.db.query("SELECT * FROM facts ORDER BY id")
-        ]
+            for r in self._rows("SELECT * FROM facts ORDER BY id")
+        )
 
     def search(self, text: str, limit: int = 5) -> list[Hit]:
         """Passages that answer `text`, best first; any string is safe (it is quoted for MATCH).
@@ -567,10 +604,13 @@ class Store:
     # -- names ---------------------------------------------------------------------------------
 
     def _names(self, kind: str) -> dict[str, str]:
-        return {
-            r["name"]: r["target"]
-            for r in self.db.query("SELECT name, target FROM aliases WHERE kind = ?", [kind])
-        }
+        return self._cached(
+            f"names:{kind}",
+            lambda: {
+                r["name"]: r["target"]
+                for r in self._rows("SELECT name, target FROM aliases WHERE kind = ?", [kind])
+            },
+        )
 
     def _suggest(self, kind: str, name: str, n: int) -> list[str]:
         key = alias_key(name)

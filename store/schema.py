@@ -154,6 +154,65 @@ DESK_TABLES: dict[str, str] = {
             event_id TEXT PRIMARY KEY,
             received_at TEXT NOT NULL
         )""",
+    "subscriptions": """
+        CREATE TABLE IF NOT EXISTS subscriptions (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL,             -- 'reminders' or 'digest'
+            tz TEXT NOT NULL,               -- IANA zone the channel's times are in
+            offsets TEXT NOT NULL DEFAULT '[]',   -- reminders: JSON list, e.g. ["7d", "1d", "0d"]
+            kinds TEXT NOT NULL DEFAULT '[]',     -- reminders: meeting kinds, e.g. ["som", "summit"]
+            cadence TEXT NOT NULL DEFAULT '',     -- digest: 'daily' or 'weekly'
+            weekday INTEGER NOT NULL DEFAULT 0,   -- digest: 0 = Monday
+            at_time TEXT NOT NULL DEFAULT '09:00',
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,       -- UTC ISO; nothing due before it is owed to the channel
+            UNIQUE (channel, kind)
+        )""",
+    "one_offs": """
+        CREATE TABLE IF NOT EXISTS one_offs (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            due_at TEXT NOT NULL,           -- UTC ISO
+            tz TEXT NOT NULL,
+            text TEXT NOT NULL,
+            meeting_id TEXT NOT NULL DEFAULT '',
+            offset_text TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            cancelled INTEGER NOT NULL DEFAULT 0
+        )""",
+    "pauses": """
+        CREATE TABLE IF NOT EXISTS pauses (
+            channel TEXT PRIMARY KEY,
+            until TEXT,                     -- UTC ISO, NULL: until resumed
+            paused_by TEXT NOT NULL DEFAULT '',
+            paused_at TEXT NOT NULL
+        )""",
+    "deliveries": """
+        CREATE TABLE IF NOT EXISTS deliveries (
+            key TEXT PRIMARY KEY,           -- claimed before the post is sent: exactly once
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL,             -- reminder, digest, one-off, alert
+            meeting_id TEXT NOT NULL DEFAULT '',
+            due_at TEXT NOT NULL,           -- UTC ISO
+            status TEXT NOT NULL,           -- claimed, sent, retry, failed, skipped, cancelled
+            holder TEXT NOT NULL DEFAULT '',      -- the scheduler instance holding the claim
+            claimed_at REAL NOT NULL DEFAULT 0,   -- wall-clock seconds
+            ts TEXT,                        -- Slack's ts of the post, recorded after it is sent
+            late INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL DEFAULT ''
+        )""",
+    "scheduler_lease": """
+        CREATE TABLE IF NOT EXISTS scheduler_lease (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            holder TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            expires REAL NOT NULL           -- wall-clock seconds
+        )""",
 }
 
 INDEXES = [
@@ -161,6 +220,8 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start_date)",
     "CREATE INDEX IF NOT EXISTS roles_person ON roles(person_id)",
     "CREATE INDEX IF NOT EXISTS delegations_economy ON delegations(economy_id)",
+    "CREATE INDEX IF NOT EXISTS deliveries_channel ON deliveries(channel, updated_at)",
+    "CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status)",
 ]
 
 

@@ -149,3 +149,29 @@ def test_hostile_command_text_is_answered(server):
 def test_clock_is_injected(server, clock):
     clock.now = at("2026-11-24T09:00+09:00")
     assert "No upcoming meeting" in json.loads(server.command("next-meeting")[1])["text"]
+
+
+def test_slash_commands_are_answered_while_slack_is_unreachable(db_path, clock):
+    """Bolt's own single-team auth calls auth.test on the first request; ours answers regardless."""
+    import threading
+
+    from bot.app import create_app
+    from bot.config import Config
+    from bot.server import SlackHTTP, make_server, run
+    from bot.stores import Stores
+    from tests.conftest import BOT_TOKEN, SEEDS, SIGNING_SECRET, Served
+
+    config = Config(db_path=db_path, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
+                    api_url="http://127.0.0.1:9/", seeds=SEEDS)  # fmt: skip
+    app = create_app(config, Stores(db_path, SEEDS), clock)
+    http = make_server(SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": True}), "127.0.0.1", 0)
+    thread = threading.Thread(target=run, args=(http,), daemon=True)
+    thread.start()
+    try:
+        served = Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET)
+        for _ in range(2):
+            status, body = served.command("next-meeting")
+            assert status == 200 and "SOM1" in json.loads(body)["text"]
+    finally:
+        http.close()
+        thread.join(timeout=5)
