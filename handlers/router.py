@@ -32,8 +32,10 @@ class Ask:
     args: str = ""
     user: str = ""
     channel: str = ""
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the desk's zone (APEC_TZ)
     via: str = "command"  # command, mention, console, cli
+    reminder_channel: str = ""  # APEC_REMINDER_CHANNEL
+    on_change: Callable[[], None] = lambda: None  # tell the scheduler the store's plan changed
 
 
 Handler = Callable[[Ask], Reply]

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from store import schema
 from store.dates import DateError, Span, find_dates, read_span
+from store.desk import iso
 from store.errors import SourceError
 from store.names import alias_key, find_in_text
 from store.text import clean_lines, fold_key, passages, stands_in
@@ -527,7 +528,7 @@ def ingest(db: sqlite_utils.Database, path: Path, now: datetime, seeds: Path) ->
                 "reference_date": reference.isoformat(),
                 "text": text,
                 "sha256": sha,
-                "added_at": now.isoformat(timespec="seconds"),
+                "added_at": iso(now),
             }
         )
     build(db, seeds)

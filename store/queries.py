@@ -32,6 +32,7 @@ class Source:
     reference_date: date
     file: str
     origin: str
+    added_at: str = ""  # UTC ISO, for the desk's own documents
 
     def cite(self) -> str:
         """The citation shown under an answer."""
@@ -667,6 +668,7 @@ def _source(r: dict) -> Source:
         reference_date=date.fromisoformat(r["reference_date"]),
         file=r["file"],
         origin=r["origin"],
+        added_at=r["added_at"],
     )
 
 

@@ -1,0 +1,345 @@
+"""The desk's own tables: subscriptions, one-off reminders, pauses, the delivery log, the scheduler lease.
+
+`apec-bot build` never touches these. The delivery log is how a post is made exactly once: its key is
+claimed here before the post is sent, and Slack's `ts` is recorded after.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+DEFAULT_OFFSETS = ("7d", "1d", "0d")
+DEFAULT_KINDS = ("som", "summit", "ministerial")
+
+
+def iso(moment: datetime) -> str:
+    """A UTC ISO-8601 string, the only form times are stored in."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_iso(text: str) -> datetime:
+    """An aware datetime from a stored string."""
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A channel's standing order: reminders before meetings, or a digest on a cadence."""
+
+    id: int
+    channel: str
+    kind: str  # reminders, digest
+    tz: str
+    offsets: tuple[str, ...]
+    kinds: tuple[str, ...]
+    cadence: str
+    weekday: int
+    at_time: str
+    created_by: str
+    since: datetime  # when it last changed: nothing due before it is owed to the channel
+
+
+@dataclass(frozen=True)
+class OneOff:
+    """A single post asked for with `/apec remind`."""
+
+    id: int
+    channel: str
+    due_at: datetime
+    tz: str
+    text: str
+    meeting_id: str
+    offset_text: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A channel that must stay quiet, until a time or until resumed."""
+
+    channel: str
+    until: datetime | None
+    paused_by: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One post's entry in the delivery log."""
+
+    key: str
+    channel: str
+    kind: str
+    meeting_id: str
+    due_at: datetime
+    status: str  # claimed, sent, retry, failed, skipped, cancelled
+    holder: str
+    claimed_at: float
+    ts: str | None
+    late: bool
+    attempts: int
+    error: str
+    updated_at: str
+
+
+class Desk:
+    """Reads and writes the desk's tables over one connection."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def _rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cursor = self.db.conn.execute(sql, params)
+        cols = [c[0] for c in cursor.description]
+        return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- subscriptions -------------------------------------------------------------------------
+
+    def subscribe_reminders(self, channel: str, tz: str, offsets: tuple[str, ...],
+                            kinds: tuple[str, ...], by: str, now: datetime) -> Subscription:  # fmt: skip
+        """Start (or change) a channel's reminders."""
+        self.db.execute(
+            """INSERT INTO subscriptions (channel, kind, tz, offsets, kinds, created_by, created_at)
+               VALUES (?, 'reminders', ?, ?, ?, ?, ?)
+               ON CONFLICT (channel, kind) DO UPDATE SET tz = excluded.tz, offsets = excluded.offsets,
+                   kinds = excluded.kinds, created_by = excluded.created_by,
+                   created_at = excluded.created_at""",
+            [channel, tz, json.dumps(list(offsets)), json.dumps(list(kinds)), by, iso(now)],
+        )
+        return self.subscription(channel, "reminders")  # type: ignore[return-value]
+
+    def subscribe_digest(self, channel: str, tz: str, cadence: str, weekday: int, at_time: str,
+                         by: str, now: datetime) -> Subscription:  # fmt: skip
+        """Start (or change) a channel's digest."""
+        self.db.execute(
+            """INSERT INTO subscriptions (channel, kind, tz, cadence, weekday, at_time, created_by, created_at)
+               VALUES (?, 'digest', ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (channel, kind) DO UPDATE SET tz = excluded.tz, cadence = excluded.cadence,
+                   weekday = excluded.weekday, at_time = excluded.at_time,
+                   created_by = excluded.created_by, created_at = excluded.created_at""",
+            [channel, tz, cadence, weekday, at_time, by, iso(now)],
+        )
+        return self.subscription(channel, "digest")  # type: ignore[return-value]
+
+    def unsubscribe(self, channel: str, kind: str | None = None) -> int:
+        """Stop a channel's reminders, digest, or both; the number stopped."""
+        if kind:
+            cursor = self.db.execute("DELETE FROM subscriptions WHERE channel = ? AND kind = ?", [channel, kind])
+        else:
+            cursor = self.db.execute("DELETE FROM subscriptions WHERE channel = ?", [channel])
+        return cursor.rowcount
+
+    def subscription(self, channel: str, kind: str) -> Subscription | None:
+        """One channel's subscription of one kind."""
+        rows = self._rows("SELECT * FROM subscriptions WHERE channel = ? AND kind = ?", [channel, kind])
+        return _subscription(rows[0]) if rows else None
+
+    def subscriptions(self, channel: str | None = None) -> list[Subscription]:
+        """Every subscription, or one channel's."""
+        if channel is None:
+            rows = self._rows("SELECT * FROM subscriptions ORDER BY channel, kind")
+        else:
+            rows = self._rows("SELECT * FROM subscriptions WHERE channel = ? ORDER BY kind", [channel])
+        return [_subscription(r) for r in rows]
+
+    # -- one-off reminders ---------------------------------------------------------------------
+
+    def add_one_off(self, channel: str, due_at: datetime, tz: str, text: str, by: str, now: datetime,
+                    meeting_id: str = "", offset_text: str = "") -> int:  # fmt: skip
+        """Queue a one-off post; its number."""
+        cursor = self.db.execute(
+            """INSERT INTO one_offs (channel, due_at, tz, text, meeting_id, offset_text, created_by, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            [channel, iso(due_at), tz, text, meeting_id, offset_text, by, iso(now)],
+        )
+        return int(cursor.lastrowid)
+
+    def one_offs(self, channel: str | None = None) -> list[OneOff]:
+        """One-off posts not cancelled (sent ones too: the delivery log says which)."""
+        sql = "SELECT * FROM one_offs WHERE cancelled = 0"
+        params: list[Any] = []
+        if channel is not None:
+            sql += " AND channel = ?"
+            params.append(channel)
+        return [_one_off(r) for r in self._rows(sql + " ORDER BY due_at, id", params)]
+
+    def cancel_one_off(self, channel: str, one_off_id: int) -> bool:
+        """Cancel a one-off of this channel that has not been sent; whether one was."""
+        cursor = self.db.execute(
+            """UPDATE one_offs SET cancelled = 1 WHERE id = ? AND channel = ? AND cancelled = 0
+               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE key = 'one-off:' || one_offs.id
+                               AND status IN ('sent', 'claimed'))""",
+            [one_off_id, channel],
+        )
+        return cursor.rowcount == 1
+
+    # -- pauses --------------------------------------------------------------------------------
+
+    def pause(self, channel: str, until: datetime | None, by: str, now: datetime) -> None:
+        """Keep a channel quiet until a time, or until resumed."""
+        self.db.execute(
+            """INSERT INTO pauses (channel, until, paused_by, paused_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (channel) DO UPDATE SET until = excluded.until,
+                   paused_by = excluded.paused_by, paused_at = excluded.paused_at""",
+            [channel, iso(until) if until else None, by, iso(now)],
+        )
+
+    def resume(self, channel: str) -> bool:
+        """End a channel's pause; whether it was paused."""
+        return self.db.execute("DELETE FROM pauses WHERE channel = ?", [channel]).rowcount == 1
+
+    def pauses(self) -> dict[str, Pause]:
+        """Every paused channel."""
+        return {
+            r["channel"]: Pause(r["channel"], from_iso(r["until"]) if r["until"] else None, r["paused_by"])
+            for r in self._rows("SELECT * FROM pauses")
+        }
+
+    # -- the delivery log ----------------------------------------------------------------------
+
+    def claim(self, key: str, channel: str, kind: str, meeting_id: str, due_at: datetime,
+              holder: str, wall: float) -> bool:  # fmt: skip
+        """Claim a post's key before sending it; False when it is another's, or done.
+
+        A key left for a retry is taken again; a claim of a scheduler that is gone is taken over
+        only through `take_over`, after looking for the post in the channel.
+        """
+        cursor = self.db.execute(
+            """INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, holder,
+                                       claimed_at, attempts, updated_at)
+               VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?, 1, ?)
+               ON CONFLICT (key) DO UPDATE SET status = 'claimed', holder = excluded.holder,
+                   claimed_at = excluded.claimed_at, attempts = deliveries.attempts + 1,
+                   updated_at = excluded.updated_at
+               WHERE deliveries.status = 'retry'""",
+            [key, channel, kind, meeting_id, iso(due_at), holder, wall, _now_iso()],
+        )
+        return cursor.rowcount == 1
+
+    def take_over(self, key: str, old_holder: str, holder: str, wall: float) -> bool:
+        """Take a claim left by a scheduler that is gone."""
+        cursor = self.db.execute(
+            """UPDATE deliveries SET holder = ?, claimed_at = ?, attempts = attempts + 1, updated_at = ?
+               WHERE key = ? AND status = 'claimed' AND holder = ?""",
+            [holder, wall, _now_iso(), key, old_holder],
+        )
+        return cursor.rowcount == 1
+
+    def record_sent(self, key: str, ts: str, late: bool) -> None:
+        """The post went out: keep Slack's ts."""
+        self.db.execute(
+            "UPDATE deliveries SET status = 'sent', ts = ?, late = ?, error = '', updated_at = ? WHERE key = ?",
+            [ts, int(late), _now_iso(), key],
+        )
+
+    def record_failed(self, key: str, error: str, retry: bool) -> None:
+        """Slack refused the post: to be tried again, or given up, with the reason."""
+        self.db.execute(
+            "UPDATE deliveries SET status = ?, error = ?, updated_at = ? WHERE key = ?",
+            ["retry" if retry else "failed", error[:500], _now_iso(), key],
+        )
+
+    def record_skipped(self, key: str, channel: str, kind: str, meeting_id: str, due_at: datetime,
+                       reason: str, status: str = "skipped") -> bool:  # fmt: skip
+        """A post that will not be made (missed while down, paused, cancelled), once."""
+        cursor = self.db.execute(
+            """INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, error, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (key) DO UPDATE SET status = excluded.status, error = excluded.error,
+                   updated_at = excluded.updated_at
+               WHERE deliveries.status = 'retry'""",
+            [key, channel, kind, meeting_id, iso(due_at), status, reason[:500], _now_iso()],
+        )
+        return cursor.rowcount == 1
+
+    def delivery(self, key: str) -> Delivery | None:
+        """One key's entry."""
+        rows = self._rows("SELECT * FROM deliveries WHERE key = ?", [key])
+        return _delivery(rows[0]) if rows else None
+
+    def deliveries(self, channel: str | None = None, status: str | None = None) -> list[Delivery]:
+        """Entries of the delivery log, oldest first."""
+        sql, params = "SELECT * FROM deliveries WHERE 1 = 1", []
+        if channel is not None:
+            sql += " AND channel = ?"
+            params.append(channel)
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status)
+        return [_delivery(r) for r in self._rows(sql + " ORDER BY due_at, key", params)]
+
+    def known_keys(self) -> set[str]:
+        """Every key in the log except those waiting for a retry."""
+        return {r[0] for r in self.db.conn.execute("SELECT key FROM deliveries WHERE status != 'retry'")}
+
+    def last_outcomes(self, channel: str) -> tuple[Delivery | None, Delivery | None]:
+        """A channel's last successful post and last failure."""
+        def last(status: str) -> Delivery | None:
+            rows = self._rows(
+                "SELECT * FROM deliveries WHERE channel = ? AND status = ? ORDER BY updated_at DESC LIMIT 1",
+                [channel, status],
+            )
+            return _delivery(rows[0]) if rows else None
+
+        return last("sent"), last("failed")
+
+    # -- the scheduler lease -------------------------------------------------------------------
+
+    def acquire_lease(self, holder: str, host: str, pid: int, wall: float, ttl: float,
+                      gone: bool = False) -> bool:  # fmt: skip
+        """Hold (or renew) the one scheduler lease; `gone` says the current holder's process is dead."""
+        with self.db.atomic():
+            row = self.db.conn.execute("SELECT holder, expires FROM scheduler_lease WHERE id = 1").fetchone()
+            if row is None or row[0] == holder or row[1] < wall or gone:
+                self.db.execute(
+                    """INSERT INTO scheduler_lease (id, holder, host, pid, expires) VALUES (1, ?, ?, ?, ?)
+                       ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host,
+                           pid = excluded.pid, expires = excluded.expires""",
+                    [holder, host, pid, wall + ttl],
+                )
+                return True
+            return False
+
+    def lease(self) -> tuple[str, str, int, float] | None:
+        """(holder, host, pid, expires) of the lease, if any."""
+        row = self.db.conn.execute("SELECT holder, host, pid, expires FROM scheduler_lease WHERE id = 1").fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
+
+    def release_lease(self, holder: str) -> None:
+        """Give the lease up (on a clean stop), so a standby takes over at once."""
+        self.db.execute("DELETE FROM scheduler_lease WHERE id = 1 AND holder = ?", [holder])
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _subscription(r: dict[str, Any]) -> Subscription:
+    return Subscription(
+        id=r["id"], channel=r["channel"], kind=r["kind"], tz=r["tz"],
+        offsets=tuple(json.loads(r["offsets"])), kinds=tuple(json.loads(r["kinds"])),
+        cadence=r["cadence"], weekday=r["weekday"], at_time=r["at_time"],
+        created_by=r["created_by"], since=from_iso(r["created_at"]),
+    )  # fmt: skip
+
+
+def _one_off(r: dict[str, Any]) -> OneOff:
+    return OneOff(
+        id=r["id"], channel=r["channel"], due_at=from_iso(r["due_at"]), tz=r["tz"], text=r["text"],
+        meeting_id=r["meeting_id"], offset_text=r["offset_text"], created_by=r["created_by"],
+        created_at=from_iso(r["created_at"]),
+    )  # fmt: skip
+
+
+def _delivery(r: dict[str, Any]) -> Delivery:
+    return Delivery(
+        key=r["key"], channel=r["channel"], kind=r["kind"], meeting_id=r["meeting_id"],
+        due_at=from_iso(r["due_at"]), status=r["status"], holder=r["holder"],
+        claimed_at=r["claimed_at"], ts=r["ts"], late=bool(r["late"]), attempts=r["attempts"],
+        error=r["error"], updated_at=r["updated_at"],
+    )  # fmt: skip
