@@ -105,8 +105,12 @@ def _bare(api_url: str):
 
     from bot.server import SlackHTTP
 
-    app = App(signing_secret=SECRET, token_verification_enabled=False, process_before_response=True,
-              client=WebClient(token="xoxb-x", base_url=api_url))  # fmt: skip
+    app = App(
+        signing_secret=SECRET,
+        token_verification_enabled=False,
+        process_before_response=True,
+        client=WebClient(token="xoxb-x", base_url=api_url),
+    )
 
     @app.command("/apec")
     def c(ack):
@@ -148,8 +152,15 @@ class FakeWebAPI:
                 calls[method] = calls.get(method, 0) + 1
                 body: dict[str, Any] = {"ok": True}
                 if method == "auth.test":
-                    body = {"ok": True, "url": "https://bench.slack.com/", "team": "Bench", "user": "bench",
-                            "team_id": "T0BENCH", "user_id": "U0BENCH", "bot_id": "B0BENCH"}  # fmt: skip
+                    body = {
+                        "ok": True,
+                        "url": "https://bench.slack.com/",
+                        "team": "Bench",
+                        "user": "bench",
+                        "team_id": "T0BENCH",
+                        "user_id": "U0BENCH",
+                        "bot_id": "B0BENCH",
+                    }
                 data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -262,21 +273,23 @@ _trigger = itertools.count(1)
 def signed_request() -> tuple[bytes, dict[str, str]]:
     """A `/apec next-meeting` form body as Slack sends it, with fresh signature headers."""
     n = next(_trigger)
-    body = urlencode({
-        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-        "team_id": "T0BENCH",
-        "team_domain": "bench",
-        "channel_id": "C0BENCH01",
-        "channel_name": "apec-desk",
-        "user_id": f"U0BENCH{n % 7:02d}",
-        "user_name": "bench",
-        "command": "/apec",
-        "text": "next-meeting",
-        "api_app_id": "A0BENCH",
-        "is_enterprise_install": "false",
-        "response_url": f"https://hooks.slack.com/commands/T0BENCH/{n}/b3nchR3sp0nseUrl",
-        "trigger_id": f"{n}.1234567890.abcdef0123456789abcdef0123456789",
-    })  # fmt: skip
+    body = urlencode(
+        {
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "team_id": "T0BENCH",
+            "team_domain": "bench",
+            "channel_id": "C0BENCH01",
+            "channel_name": "apec-desk",
+            "user_id": f"U0BENCH{n % 7:02d}",
+            "user_name": "bench",
+            "command": "/apec",
+            "text": "next-meeting",
+            "api_app_id": "A0BENCH",
+            "is_enterprise_install": "false",
+            "response_url": f"https://hooks.slack.com/commands/T0BENCH/{n}/b3nchR3sp0nseUrl",
+            "trigger_id": f"{n}.1234567890.abcdef0123456789abcdef0123456789",
+        }
+    )
     ts = str(int(time.time()))
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -451,11 +464,15 @@ def run(requests: int, api_url: str | None) -> int:
             if warm.failed:
                 raise BenchError(f"warm-up of {kind}: {warm.failed} failed ({warm.first_failure})")
 
-        print(f"/apec next-meeting over HTTP: waitress via bot.server.make_server, {SERVER_THREADS} threads, "
-              f"127.0.0.1; {requests} requests per level, cap {TIME_CAP_S:g} s; "
-              f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}")  # fmt: skip
-        print(f"store built from seeds/ in {build_s * 1000:.0f} ms; Web API: "
-              f"{'stand-in answering auth.test' if api_url is None else api_url}")  # fmt: skip
+        print(
+            f"/apec next-meeting over HTTP: waitress via bot.server.make_server, {SERVER_THREADS} threads, "
+            f"127.0.0.1; {requests} requests per level, cap {TIME_CAP_S:g} s; "
+            f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
+        )
+        print(
+            f"store built from seeds/ in {build_s * 1000:.0f} ms; Web API: "
+            f"{'stand-in answering auth.test' if api_url is None else api_url}"
+        )
         print()
         header = f"{'conns':>5}  {'app':<5} {'ok':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'req/s':>8}  failed  lost"
         print(header)
@@ -465,11 +482,15 @@ def run(requests: int, api_url: str | None) -> int:
             for kind in ("bare", "ours"):  # alternate, so drift hits both alike
                 lv = load(servers[kind], conns, requests)
                 results[kind, conns] = lv
-                print(f"{conns:>5}  {kind:<5} {len(lv.ms):>5} {fmt_ms(lv.p50)} {fmt_ms(lv.p99)} {fmt_ms(lv.max)} "
-                      f"{lv.rps:8.0f}  {lv.failed:>6}  {lv.lost:>4}")  # fmt: skip
+                print(
+                    f"{conns:>5}  {kind:<5} {len(lv.ms):>5} {fmt_ms(lv.p50)} {fmt_ms(lv.p99)} {fmt_ms(lv.max)} "
+                    f"{lv.rps:8.0f}  {lv.failed:>6}  {lv.lost:>4}"
+                )
                 if lv.failed:
-                    print(f"       {kind} failures: {lv.bad_status} status, {lv.bad_body} body, "
-                          f"{lv.conn_errors} connection; first: {lv.first_failure}")  # fmt: skip
+                    print(
+                        f"       {kind} failures: {lv.bad_status} status, {lv.bad_body} body, "
+                        f"{lv.conn_errors} connection; first: {lv.first_failure}"
+                    )
 
         print()
         print("ours / bare:")
@@ -488,14 +509,22 @@ def run(requests: int, api_url: str | None) -> int:
         worst = max(ratios, key=ratios.get)  # type: ignore[arg-type]
         at50 = results["ours", 50]
         p99_10 = results["ours", 10].p99
-        print(f"Aims: p50 within {AIM_P50_RATIO:g}x of the bare app, no lost or failed requests at 50 connections, "
-              f"p99 under {AIM_P99_AT_10_MS:g} ms at 10 (informational)")  # fmt: skip
-        print(f"  p50 within {AIM_P50_RATIO:g}x of bare: {_verdict(ratios[worst] <= AIM_P50_RATIO)} "
-              f"(worst x{ratios[worst]:.2f} at {worst} conns)")  # fmt: skip
-        print(f"  no lost or failed at 50 conns: {_verdict(at50.failed == 0 and at50.lost == 0)} "
-              f"({at50.failed} failed, {at50.lost} lost of {at50.planned})")  # fmt: skip
-        print(f"  p99 under {AIM_P99_AT_10_MS:g} ms at 10 conns: {_verdict(p99_10 < AIM_P99_AT_10_MS)} "
-              f"({p99_10:.2f} ms)")  # fmt: skip
+        print(
+            f"Aims: p50 within {AIM_P50_RATIO:g}x of the bare app, no lost or failed requests at 50 connections, "
+            f"p99 under {AIM_P99_AT_10_MS:g} ms at 10 (informational)"
+        )
+        print(
+            f"  p50 within {AIM_P50_RATIO:g}x of bare: {_verdict(ratios[worst] <= AIM_P50_RATIO)} "
+            f"(worst x{ratios[worst]:.2f} at {worst} conns)"
+        )
+        print(
+            f"  no lost or failed at 50 conns: {_verdict(at50.failed == 0 and at50.lost == 0)} "
+            f"({at50.failed} failed, {at50.lost} lost of {at50.planned})"
+        )
+        print(
+            f"  p99 under {AIM_P99_AT_10_MS:g} ms at 10 conns: {_verdict(p99_10 < AIM_P99_AT_10_MS)} "
+            f"({p99_10:.2f} ms)"
+        )
         return 0
     except BenchError as exc:
         print(f"load_bench: {exc}", file=sys.stderr)
@@ -524,8 +553,11 @@ def main(argv: list[str] | None = None) -> int:
         "--requests", type=int, default=None, help="requests per level (default 600)"
     )
     parser.add_argument("--quick", action="store_true", help="100 requests per level")
-    parser.add_argument("--api-url", default=None,
-                        help="the Web API base URL the apps use (default: a stand-in run by this script)")  # fmt: skip
+    parser.add_argument(
+        "--api-url",
+        default=None,
+        help="the Web API base URL the apps use (default: a stand-in run by this script)",
+    )
     parser.add_argument("--serve-ours", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)

@@ -70,8 +70,10 @@ def authorizer(config: Config, client: WebClient) -> Callable[..., AuthorizeResu
                     return found["result"]
                 except (SlackApiError, OSError) as exc:
                     failed_at[0] = time.monotonic()
-                    log.warning("auth.test failed (%s); answering without the bot's identity",
-                                type(exc).__name__)  # fmt: skip
+                    log.warning(
+                        "auth.test failed (%s); answering without the bot's identity",
+                        type(exc).__name__,
+                    )
         return AuthorizeResult(
             enterprise_id=enterprise_id, team_id=team_id, bot_token=config.bot_token
         )
@@ -79,7 +81,12 @@ def authorizer(config: Config, client: WebClient) -> Callable[..., AuthorizeResu
     return authorize
 
 
-def create_app(config: Config, stores: Stores, clock: Callable[[], datetime]) -> App:
+def create_app(
+    config: Config,
+    stores: Stores,
+    clock: Callable[[], datetime],
+    on_change: Callable[[], None] = lambda: None,
+) -> App:
     """The Bolt app with every listener registered; makes no network call."""
     client = web_client(config)
     app = App(
@@ -95,8 +102,17 @@ def create_app(config: Config, stores: Stores, clock: Callable[[], datetime]) ->
     )
 
     def ask_from(text: str, user: str, channel: str) -> Ask:
-        return Ask(store=stores.get(), now=clock(), text=text, user=user, channel=channel,
-                   tz=config.tz, via="slack")  # fmt: skip
+        return Ask(
+            store=stores.get(),
+            now=clock(),
+            text=text,
+            user=user,
+            channel=channel,
+            tz=config.tz,
+            via="slack",
+            reminder_channel=config.reminder_channel,
+            on_change=on_change,
+        )
 
     @app.middleware
     def once_per_event(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
@@ -109,8 +125,15 @@ def create_app(config: Config, stores: Stores, clock: Callable[[], datetime]) ->
 
     @app.command("/apec")
     def apec(ack, command):
-        ack(**route(ask_from(command.get("text", ""), command.get("user_id", ""),
-                             command.get("channel_id", ""))))  # fmt: skip
+        ack(
+            **route(
+                ask_from(
+                    command.get("text", ""),
+                    command.get("user_id", ""),
+                    command.get("channel_id", ""),
+                )
+            )
+        )
 
     def mention_reply(event, client):
         reply = answer(stores.get(), event.get("text", ""), clock(), response_type="in_channel")

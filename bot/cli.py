@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="0.0.0.0", help="HTTP address to listen on (default 0.0.0.0)"
     )
     serve.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
+    sched = sub.add_parser("schedule", help="the posts the scheduler will make in the next N days")
+    sched.add_argument("--now", help="the time to start from (ISO-8601 with offset)")
+    sched.add_argument("--days", type=int, default=30, help="how many days ahead (default 30)")
     shell = sub.add_parser("shell", help="the console adapter: ask questions with no Slack")
     shell.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
     return p
@@ -172,9 +175,57 @@ def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
 
 def cmd_shell(config: Config, args: argparse.Namespace) -> int:
     from bot import console
+    from bot.posting import ConsolePoster
+    from bot.serve import make_scheduler
 
     stores = _stores(config)
-    return console.run(stores.get, _clock(config, args), config.tz)
+    clock = _clock(config, args)
+    scheduler = make_scheduler(config, stores, clock, ConsolePoster(sys.stdout))
+    scheduler.start()
+    try:
+        return console.run(
+            stores.get,
+            clock,
+            config.tz,
+            on_change=scheduler.notify,
+            reminder_channel=config.reminder_channel,
+        )
+    finally:
+        scheduler.stop()
+
+
+def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
+    from datetime import UTC, timedelta
+
+    from handlers.schedule import plan
+    from store.desk import Desk
+
+    if not 0 < args.days <= 3660:
+        print("apec-bot: --days takes a whole number of days from 1 to 3660", file=sys.stderr)
+        return 2
+    now = _clock(config, args)()
+    store = _stores(config).get()
+    desk = Desk(store.db)
+    known = desk.known_keys()
+    pauses = desk.pauses()
+    short = {m.id: m.short for m in store.meetings()}
+    for post in plan(
+        store, desk, now, now + timedelta(days=args.days), config.tz, config.reminder_channel
+    ):
+        if post.key in known:
+            continue
+        local = post.local
+        extra = [f"local={local:%Y-%m-%d %H:%M} {post.tz}"]
+        if post.offset:
+            extra.append(f"offset={post.offset}")
+        pause = pauses.get(post.channel)
+        if pause and (pause.until is None or post.due < pause.until):
+            extra.append("paused")
+        extra.append(f"key={post.key}")
+        when = post.due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        name = short.get(post.meeting_id, "-").replace(" ", "-")  # one column, whatever the name
+        print(f"{when} {post.channel} {post.kind} {name} {' '.join(extra)}")
+    return 0
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
@@ -184,6 +235,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "schedule": cmd_schedule,
     "serve": cmd_serve,
     "shell": cmd_shell,
     "build": cmd_build,

@@ -20,7 +20,14 @@ CONSOLE_CHANNEL = "console"
 CONSOLE_USER = "console"
 
 
-def reply_for(line: str, store: Store, now: datetime, tz: ZoneInfo) -> str | None:
+def reply_for(
+    line: str,
+    store: Store,
+    now: datetime,
+    tz: ZoneInfo,
+    on_change: Callable[[], None] = lambda: None,
+    reminder_channel: str = "",
+) -> str | None:
     """The plain-text answer to one console line, or None for a blank line."""
     line = line.strip()
     if not line:
@@ -48,6 +55,8 @@ def run(
     tz: ZoneInfo,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    on_change: Callable[[], None] = lambda: None,
+    reminder_channel: str = "",
 ) -> int:
     """Read lines until end of input, answering each; a prompt only when a person is typing."""
     interactive = stdin.isatty()
@@ -59,7 +68,7 @@ def run(
         line = stdin.readline()
         if not line:
             break
-        text = reply_for(line, stores(), clock(), tz)
+        text = reply_for(line, stores(), clock(), tz, on_change, reminder_channel)
         if text is not None:
             print(text, file=stdout, flush=True)
             if interactive:

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.app import create_app
+from bot.app import create_app, web_client
 from bot.config import Config, ConfigError
+from bot.posting import Poster, SlackPoster
+from bot.scheduler import TICK, Engine, Scheduler
 from bot.stores import Stores
 from store.dates import warm_up
 
@@ -53,7 +55,10 @@ def serve(
         log.warning("%s", built)
     stores.get().meetings()  # the store opens and reads, before anything connects
     warm_up()
-    app = create_app(config, stores, clock)
+    scheduler = make_scheduler(
+        config, stores, clock, SlackPoster(web_client(config, config.bot_token))
+    )
+    app = create_app(config, stores, clock, on_change=scheduler.notify)
     stop = threading.Event()
 
     def health() -> dict[str, Any]:
@@ -63,26 +68,55 @@ def serve(
         except Exception as exc:  # noqa: BLE001 - health reports any failure
             log.error("health: store does not open: %s", exc)
             store_ok = False
-        return {"ok": store_ok, "store": "ok" if store_ok else "error", "mode": mode}
+        lag = scheduler.lag()
+        running = scheduler.running and lag is not None and lag < 3 * TICK
+        return {
+            "ok": store_ok and running,
+            "store": "ok" if store_ok else "error",
+            "scheduler": ("posting" if scheduler.engine.leader else "standby")
+            if running
+            else "not running",
+            "mode": mode,
+        }
 
     if mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         handler = SocketModeHandler(app, config.app_token)
-        _on_signals(lambda: (stop.set(), handler.close()))
+        _on_signals(stop.set)
         print("apec-bot: connecting to Slack in Socket Mode", file=sys.stderr, flush=True)
-        handler.connect()
-        stop.wait()
+        scheduler.start()
+        try:
+            handler.connect()
+            stop.wait()
+        finally:
+            scheduler.stop()
+            handler.close()
         return 0
 
     from bot.server import SlackHTTP, make_server, run
 
     server = make_server(SlackHTTP(app, config.signing_secret, health), host, port)
     _on_signals(server.close)
-    print(f"apec-bot: serving HTTP on http://{host}:{server.effective_port}/slack/events",
-          file=sys.stderr, flush=True)  # fmt: skip
-    run(server)
+    scheduler.start()
+    print(
+        f"apec-bot: serving HTTP on http://{host}:{server.effective_port}/slack/events",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        run(server)
+    finally:
+        scheduler.stop()
     return 0
+
+
+def make_scheduler(
+    config: Config, stores: Stores, clock: Callable[[], datetime], poster: Poster
+) -> Scheduler:
+    """The scheduler for this process, posting through `poster`."""
+    engine = Engine(stores, poster, clock, config.tz, config.reminder_channel, config.admins)
+    return Scheduler(engine)
 
 
 def _on_signals(stop: Callable[[], object]) -> None:

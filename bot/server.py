@@ -24,12 +24,25 @@ EVENTS_PATH = "/slack/events"
 StartResponse = Callable[..., Any]
 
 
-def _respond(start: StartResponse, status: int, body: str | bytes, ctype: str = "text/plain; charset=utf-8",
-             headers: Iterable[tuple[str, str]] = ()) -> list[bytes]:  # fmt: skip
+def _respond(
+    start: StartResponse,
+    status: int,
+    body: str | bytes,
+    ctype: str = "text/plain; charset=utf-8",
+    headers: Iterable[tuple[str, str]] = (),
+) -> list[bytes]:
     data = body.encode() if isinstance(body, str) else body
-    reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-              413: "Payload Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
-              503: "Service Unavailable"}.get(status, "")  # fmt: skip
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        401: "Unauthorized",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        413: "Payload Too Large",
+        415: "Unsupported Media Type",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }.get(status, "")
     start(
         f"{status} {reason}",
         [("Content-Type", ctype), ("Content-Length", str(len(data))), *headers],
@@ -140,11 +153,17 @@ class SlackHTTP:
             response.status,
             (time.perf_counter() - started) * 1000,
         )
-        out_headers = [(k, v) for k, values in response.headers.items() for v in values
-                       if k.lower() not in ("content-length",)]  # fmt: skip
+        out_headers = [
+            (k, v)
+            for k, values in response.headers.items()
+            for v in values
+            if k.lower() not in ("content-length",)
+        ]
         data = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
-        start(f"{response.status} {'OK' if response.status == 200 else ''}".strip(),
-              [*out_headers, ("Content-Length", str(len(data)))])  # fmt: skip
+        start(
+            f"{response.status} {'OK' if response.status == 200 else ''}".strip(),
+            [*out_headers, ("Content-Length", str(len(data)))],
+        )
         return [data]
 
 
@@ -163,6 +182,13 @@ def make_server(wsgi: Callable[..., Any], host: str, port: int, threads: int = 8
     from waitress.server import create_server
 
     return create_server(
-        wsgi, host=host, port=port, threads=threads, max_request_body_size=MAX_BODY,
-        ident="apec-bot", backlog=1024, channel_timeout=30, clear_untrusted_proxy_headers=True,
-    )  # fmt: skip
+        wsgi,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=MAX_BODY,
+        ident="apec-bot",
+        backlog=1024,
+        channel_timeout=30,
+        clear_untrusted_proxy_headers=True,
+    )

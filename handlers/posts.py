@@ -20,8 +20,9 @@ def _local(moment: datetime, tz: str) -> str:
     return f"{local.day} {local:%b %Y %H:%M} ({tz})"
 
 
-def message_for(post: Post, store: Store, now: datetime, last_digest: datetime | None = None,
-                late: bool = False) -> Reply:  # fmt: skip
+def message_for(
+    post: Post, store: Store, now: datetime, last_digest: datetime | None = None, late: bool = False
+) -> Reply:
     """The message a post makes; a late one says so."""
     if post.kind == "reminder":
         card = reminder_card(post, store)
@@ -29,23 +30,37 @@ def message_for(post: Post, store: Store, now: datetime, last_digest: datetime |
         card = digest_card(post, store, now, last_digest)
     else:
         card = Card().section(f":alarm_clock: *Reminder:* {esc(post.text)}")
-        card.context(f"Asked for {date_token(post.due, '{date_short_pretty} {time}', _local(post.due, post.tz))}"
-                     f" — one-off #{post.one_off_id}")  # fmt: skip
+        card.context(
+            f"Asked for {date_token(post.due, '{date_short_pretty} {time}', _local(post.due, post.tz))}"
+            f" — one-off #{post.one_off_id}"
+        )
     if late:
-        card.context(LATE_NOTE + f" (due {date_token(post.due, '{date_short_pretty} {time}', _local(post.due, post.tz))})_")
+        card.context(
+            LATE_NOTE
+            + f" (due {date_token(post.due, '{date_short_pretty} {time}', _local(post.due, post.tz))})_"
+        )
     return card.payload(response_type="in_channel")
 
 
 def reminder_card(post: Post, store: Store) -> Card:
-    """"SOM3 opens in 7 days": the meeting, its dates and place, and the source."""
+    """ "SOM3 opens in 7 days": the meeting, its dates and place, and the source."""
     meeting = next((m for m in store.meetings() if m.id == post.meeting_id), None)
     card = Card()
     if meeting is None:
-        return card.section(f":calendar: Reminder for a meeting no longer on record ({esc(post.meeting_id)}).")
-    days = (meeting.span.start - post.due.astimezone(ZoneInfo(post.tz)).date()).days if meeting.span.start else 0
+        return card.section(
+            f":calendar: Reminder for a meeting no longer on record ({esc(post.meeting_id)})."
+        )
+    days = (
+        (meeting.span.start - post.due.astimezone(ZoneInfo(post.tz)).date()).days
+        if meeting.span.start
+        else 0
+    )
     lead = "opens today" if days <= 0 else f"opens {in_days(days)}"
-    card.section(f":calendar: *{esc(title(meeting))}* {lead} — {esc(when(meeting))}"
-                 + (f", {esc(meeting.place)}" if meeting.place else "") + ".")  # fmt: skip
+    card.section(
+        f":calendar: *{esc(title(meeting))}* {lead} — {esc(when(meeting))}"
+        + (f", {esc(meeting.place)}" if meeting.place else "")
+        + "."
+    )
     if meeting.dated:
         card.context(f"Opens {opens(meeting)} · reminder {describe_offset(post.offset)}")
     card.cite(meeting.source, meeting.quote)
@@ -60,17 +75,34 @@ def digest_card(post: Post, store: Store, now: datetime, since: datetime | None)
         card.section("*Next 30 days*\n" + "\n".join(meeting_line(m) for m in soon))
     else:
         card.section("*Next 30 days:* no meetings on record.")
-    card.blocks.extend(b for b in countdown(Ask(store=store, now=post.due))["blocks"] if b["type"] != "actions")
+    card.blocks.extend(
+        b for b in countdown(Ask(store=store, now=post.due))["blocks"] if b["type"] != "actions"
+    )
     horizon = (post.due + timedelta(days=120)).date()
-    month_only = [m for m in store.meetings() if m.month_only and not m.parent_id
-                  and m.span.end is not None and m.span.end >= post.due.date() and m.span.start <= horizon]  # fmt: skip
+    month_only = [
+        m
+        for m in store.meetings()
+        if m.month_only
+        and not m.parent_id
+        and m.span.end is not None
+        and m.span.end >= post.due.date()
+        and m.span.start <= horizon
+    ]
     if month_only:
-        card.context("Known only to the month (no reminders until dated): "
-                     + "; ".join(f"{esc(m.short)}, {esc(when(m))}" for m in month_only))  # fmt: skip
-    added = [s for s in store.sources()
-             if s.origin == "desk" and since is not None and s.added_at > iso(since)]  # fmt: skip
+        card.context(
+            "Known only to the month (no reminders until dated): "
+            + "; ".join(f"{esc(m.short)}, {esc(when(m))}" for m in month_only)
+        )
+    added = [
+        s
+        for s in store.sources()
+        if s.origin == "desk" and since is not None and s.added_at > iso(since)
+    ]
     if added:
-        card.section("*Sources added since the last digest*\n" + "\n".join(f"• {esc(s.title)}" for s in added))
+        card.section(
+            "*Sources added since the last digest*\n"
+            + "\n".join(f"• {esc(s.title)}" for s in added)
+        )
     return card
 
 
@@ -81,7 +113,8 @@ def failure_notice(post: Post, error: str) -> Reply:
         "channel_not_found": "The channel is gone or the bot cannot see it; `/apec unsubscribe` there, or ignore.",
         "is_archived": "The channel is archived.",
     }.get(error, "")
-    card = Card().section(f":warning: I could not post a {esc(post.kind)} to <#{esc(post.channel)}>: `{esc(error)}`. {hint}")
+    card = Card().section(
+        f":warning: I could not post a {esc(post.kind)} to <#{esc(post.channel)}>: `{esc(error)}`. {hint}"
+    )
     card.context(f"{esc(post.why)} · due {_local(post.due, post.tz)} · key `{esc(post.key)}`")
     return card.payload(response_type="in_channel")
-

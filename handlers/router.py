@@ -159,4 +159,4 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from handlers import answer, info, meetings, members, people  # noqa: F401
+        from handlers import answer, info, meetings, members, people, reminders  # noqa: F401

@@ -87,9 +87,17 @@ def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
         return fallback
 
 
-def _reminders(channel: str, tz: ZoneInfo, offsets: tuple[str, ...], kinds: tuple[str, ...],
-               since: datetime, why: str, meetings: list[Meeting], start: datetime,
-               end: datetime) -> list[Post]:  # fmt: skip
+def _reminders(
+    channel: str,
+    tz: ZoneInfo,
+    offsets: tuple[str, ...],
+    kinds: tuple[str, ...],
+    since: datetime,
+    why: str,
+    meetings: list[Meeting],
+    start: datetime,
+    end: datetime,
+) -> list[Post]:
     posts = []
     for m in meetings:
         if m.kind not in kinds or not m.dated or m.parent_id or m.status == "cancelled":
@@ -99,14 +107,24 @@ def _reminders(channel: str, tz: ZoneInfo, offsets: tuple[str, ...], kinds: tupl
             due = reminder_time(m.span.start, offset, tz)
             if start <= due < end:
                 posts.append(
-                    Post(key=reminder_key(channel, m, offset), channel=channel, kind="reminder", due=due,
-                         tz=tz.key, since=since, why=f"{why}: {describe_offset(offset)} {m.short}",
-                         meeting_id=m.id, offset=offset)  # fmt: skip
+                    Post(
+                        key=reminder_key(channel, m, offset),
+                        channel=channel,
+                        kind="reminder",
+                        due=due,
+                        tz=tz.key,
+                        since=since,
+                        why=f"{why}: {describe_offset(offset)} {m.short}",
+                        meeting_id=m.id,
+                        offset=offset,
+                    )
                 )
     return posts
 
 
-def digest_times(sub: Subscription, zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+def digest_times(
+    sub: Subscription, zone: ZoneInfo, start: datetime, end: datetime
+) -> list[datetime]:
     """The times a digest subscription falls due between start and end."""
     hour, minute = (int(x) for x in sub.at_time.split(":"))
     day = start.astimezone(zone).date() - timedelta(days=1)
@@ -121,33 +139,80 @@ def digest_times(sub: Subscription, zone: ZoneInfo, start: datetime, end: dateti
     return out
 
 
-def plan(store: Store, desk: Desk, start: datetime, end: datetime, default_tz: ZoneInfo,
-         reminder_channel: str = "", channel: str | None = None) -> list[Post]:  # fmt: skip
+def plan(
+    store: Store,
+    desk: Desk,
+    start: datetime,
+    end: datetime,
+    default_tz: ZoneInfo,
+    reminder_channel: str = "",
+    channel: str | None = None,
+) -> list[Post]:
     """Every post due in [start, end), in time order (for one channel if given)."""
     meetings = store.meetings()
     posts: list[Post] = []
     if reminder_channel and channel in (None, reminder_channel):
-        posts += _reminders(reminder_channel, default_tz, DEFAULT_OFFSETS, REMINDER_CHANNEL_KINDS,
-                            ALWAYS, "APEC_REMINDER_CHANNEL", meetings, start, end)  # fmt: skip
+        posts += _reminders(
+            reminder_channel,
+            default_tz,
+            DEFAULT_OFFSETS,
+            REMINDER_CHANNEL_KINDS,
+            ALWAYS,
+            "APEC_REMINDER_CHANNEL",
+            meetings,
+            start,
+            end,
+        )
     for sub in desk.subscriptions(channel):
         zone = _zone(sub.tz, default_tz)
         if sub.kind == "reminders":
-            posts += _reminders(sub.channel, zone, sub.offsets, sub.kinds, sub.since,
-                                "reminders subscription", meetings, start, end)  # fmt: skip
+            posts += _reminders(
+                sub.channel,
+                zone,
+                sub.offsets,
+                sub.kinds,
+                sub.since,
+                "reminders subscription",
+                meetings,
+                start,
+                end,
+            )
         elif sub.kind == "digest":
-            when = "daily" if sub.cadence == "daily" else f"weekly on {WEEKDAYS[sub.weekday].title()}"
+            when = (
+                "daily" if sub.cadence == "daily" else f"weekly on {WEEKDAYS[sub.weekday].title()}"
+            )
             for due in digest_times(sub, zone, start, end):
                 local_day = due.astimezone(zone).date().isoformat()
-                posts.append(Post(key=f"digest:{sub.channel}:{local_day}", channel=sub.channel, kind="digest",
-                                  due=due, tz=zone.key, since=sub.since,
-                                  why=f"digest subscription ({when} at {sub.at_time})"))  # fmt: skip
+                posts.append(
+                    Post(
+                        key=f"digest:{sub.channel}:{local_day}",
+                        channel=sub.channel,
+                        kind="digest",
+                        due=due,
+                        tz=zone.key,
+                        since=sub.since,
+                        why=f"digest subscription ({when} at {sub.at_time})",
+                    )
+                )
     for one in desk.one_offs(channel):
         if start <= one.due_at < end:
-            posts.append(Post(key=f"one-off:{one.id}", channel=one.channel, kind="one-off", due=one.due_at,
-                              tz=_zone(one.tz, default_tz).key, since=one.created_at,
-                              why=f"one-off #{one.id} asked by <@{one.created_by}>" if one.created_by
-                              else f"one-off #{one.id}", meeting_id=one.meeting_id,
-                              offset=one.offset_text, one_off_id=one.id, text=one.text))  # fmt: skip
+            posts.append(
+                Post(
+                    key=f"one-off:{one.id}",
+                    channel=one.channel,
+                    kind="one-off",
+                    due=one.due_at,
+                    tz=_zone(one.tz, default_tz).key,
+                    since=one.created_at,
+                    why=f"one-off #{one.id} asked by <@{one.created_by}>"
+                    if one.created_by
+                    else f"one-off #{one.id}",
+                    meeting_id=one.meeting_id,
+                    offset=one.offset_text,
+                    one_off_id=one.id,
+                    text=one.text,
+                )
+            )
     # One key, one post: a channel that is APEC_REMINDER_CHANNEL and subscribed gets each reminder once.
     unique = {p.key: p for p in sorted(posts, key=lambda p: p.since, reverse=True)}
     return sorted(unique.values(), key=lambda p: (p.due, p.channel, p.key))

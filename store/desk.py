@@ -100,8 +100,15 @@ class Desk:
 
     # -- subscriptions -------------------------------------------------------------------------
 
-    def subscribe_reminders(self, channel: str, tz: str, offsets: tuple[str, ...],
-                            kinds: tuple[str, ...], by: str, now: datetime) -> Subscription:  # fmt: skip
+    def subscribe_reminders(
+        self,
+        channel: str,
+        tz: str,
+        offsets: tuple[str, ...],
+        kinds: tuple[str, ...],
+        by: str,
+        now: datetime,
+    ) -> Subscription:
         """Start (or change) a channel's reminders."""
         self.db.execute(
             """INSERT INTO subscriptions (channel, kind, tz, offsets, kinds, created_by, created_at)
@@ -113,8 +120,16 @@ class Desk:
         )
         return self.subscription(channel, "reminders")  # type: ignore[return-value]
 
-    def subscribe_digest(self, channel: str, tz: str, cadence: str, weekday: int, at_time: str,
-                         by: str, now: datetime) -> Subscription:  # fmt: skip
+    def subscribe_digest(
+        self,
+        channel: str,
+        tz: str,
+        cadence: str,
+        weekday: int,
+        at_time: str,
+        by: str,
+        now: datetime,
+    ) -> Subscription:
         """Start (or change) a channel's digest."""
         self.db.execute(
             """INSERT INTO subscriptions (channel, kind, tz, cadence, weekday, at_time, created_by, created_at)
@@ -129,14 +144,18 @@ class Desk:
     def unsubscribe(self, channel: str, kind: str | None = None) -> int:
         """Stop a channel's reminders, digest, or both; the number stopped."""
         if kind:
-            cursor = self.db.execute("DELETE FROM subscriptions WHERE channel = ? AND kind = ?", [channel, kind])
+            cursor = self.db.execute(
+                "DELETE FROM subscriptions WHERE channel = ? AND kind = ?", [channel, kind]
+            )
         else:
             cursor = self.db.execute("DELETE FROM subscriptions WHERE channel = ?", [channel])
         return cursor.rowcount
 
     def subscription(self, channel: str, kind: str) -> Subscription | None:
         """One channel's subscription of one kind."""
-        rows = self._rows("SELECT * FROM subscriptions WHERE channel = ? AND kind = ?", [channel, kind])
+        rows = self._rows(
+            "SELECT * FROM subscriptions WHERE channel = ? AND kind = ?", [channel, kind]
+        )
         return _subscription(rows[0]) if rows else None
 
     def subscriptions(self, channel: str | None = None) -> list[Subscription]:
@@ -144,13 +163,24 @@ class Desk:
         if channel is None:
             rows = self._rows("SELECT * FROM subscriptions ORDER BY channel, kind")
         else:
-            rows = self._rows("SELECT * FROM subscriptions WHERE channel = ? ORDER BY kind", [channel])
+            rows = self._rows(
+                "SELECT * FROM subscriptions WHERE channel = ? ORDER BY kind", [channel]
+            )
         return [_subscription(r) for r in rows]
 
     # -- one-off reminders ---------------------------------------------------------------------
 
-    def add_one_off(self, channel: str, due_at: datetime, tz: str, text: str, by: str, now: datetime,
-                    meeting_id: str = "", offset_text: str = "") -> int:  # fmt: skip
+    def add_one_off(
+        self,
+        channel: str,
+        due_at: datetime,
+        tz: str,
+        text: str,
+        by: str,
+        now: datetime,
+        meeting_id: str = "",
+        offset_text: str = "",
+    ) -> int:
         """Queue a one-off post; its number."""
         cursor = self.db.execute(
             """INSERT INTO one_offs (channel, due_at, tz, text, meeting_id, offset_text, created_by, created_at)
@@ -196,14 +226,24 @@ class Desk:
     def pauses(self) -> dict[str, Pause]:
         """Every paused channel."""
         return {
-            r["channel"]: Pause(r["channel"], from_iso(r["until"]) if r["until"] else None, r["paused_by"])
+            r["channel"]: Pause(
+                r["channel"], from_iso(r["until"]) if r["until"] else None, r["paused_by"]
+            )
             for r in self._rows("SELECT * FROM pauses")
         }
 
     # -- the delivery log ----------------------------------------------------------------------
 
-    def claim(self, key: str, channel: str, kind: str, meeting_id: str, due_at: datetime,
-              holder: str, wall: float) -> bool:  # fmt: skip
+    def claim(
+        self,
+        key: str,
+        channel: str,
+        kind: str,
+        meeting_id: str,
+        due_at: datetime,
+        holder: str,
+        wall: float,
+    ) -> bool:
         """Claim a post's key before sending it; False when it is another's, or done.
 
         A key left for a retry is taken again; a claim of a scheduler that is gone is taken over
@@ -244,8 +284,16 @@ class Desk:
             ["retry" if retry else "failed", error[:500], _now_iso(), key],
         )
 
-    def record_skipped(self, key: str, channel: str, kind: str, meeting_id: str, due_at: datetime,
-                       reason: str, status: str = "skipped") -> bool:  # fmt: skip
+    def record_skipped(
+        self,
+        key: str,
+        channel: str,
+        kind: str,
+        meeting_id: str,
+        due_at: datetime,
+        reason: str,
+        status: str = "skipped",
+    ) -> bool:
         """A post that will not be made (missed while down, paused, cancelled), once."""
         cursor = self.db.execute(
             """INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, error, updated_at)
@@ -275,10 +323,13 @@ class Desk:
 
     def known_keys(self) -> set[str]:
         """Every key in the log except those waiting for a retry."""
-        return {r[0] for r in self.db.conn.execute("SELECT key FROM deliveries WHERE status != 'retry'")}
+        return {
+            r[0] for r in self.db.conn.execute("SELECT key FROM deliveries WHERE status != 'retry'")
+        }
 
     def last_outcomes(self, channel: str) -> tuple[Delivery | None, Delivery | None]:
         """A channel's last successful post and last failure."""
+
         def last(status: str) -> Delivery | None:
             rows = self._rows(
                 "SELECT * FROM deliveries WHERE channel = ? AND status = ? ORDER BY updated_at DESC LIMIT 1",
@@ -290,11 +341,14 @@ class Desk:
 
     # -- the scheduler lease -------------------------------------------------------------------
 
-    def acquire_lease(self, holder: str, host: str, pid: int, wall: float, ttl: float,
-                      gone: bool = False) -> bool:  # fmt: skip
+    def acquire_lease(
+        self, holder: str, host: str, pid: int, wall: float, ttl: float, gone: bool = False
+    ) -> bool:
         """Hold (or renew) the one scheduler lease; `gone` says the current holder's process is dead."""
         with self.db.atomic():
-            row = self.db.conn.execute("SELECT holder, expires FROM scheduler_lease WHERE id = 1").fetchone()
+            row = self.db.conn.execute(
+                "SELECT holder, expires FROM scheduler_lease WHERE id = 1"
+            ).fetchone()
             if row is None or row[0] == holder or row[1] < wall or gone:
                 self.db.execute(
                     """INSERT INTO scheduler_lease (id, holder, host, pid, expires) VALUES (1, ?, ?, ?, ?)
@@ -307,7 +361,9 @@ class Desk:
 
     def lease(self) -> tuple[str, str, int, float] | None:
         """(holder, host, pid, expires) of the lease, if any."""
-        row = self.db.conn.execute("SELECT holder, host, pid, expires FROM scheduler_lease WHERE id = 1").fetchone()
+        row = self.db.conn.execute(
+            "SELECT holder, host, pid, expires FROM scheduler_lease WHERE id = 1"
+        ).fetchone()
         return tuple(row) if row else None  # type: ignore[return-value]
 
     def release_lease(self, holder: str) -> None:
@@ -321,25 +377,47 @@ def _now_iso() -> str:
 
 def _subscription(r: dict[str, Any]) -> Subscription:
     return Subscription(
-        id=r["id"], channel=r["channel"], kind=r["kind"], tz=r["tz"],
-        offsets=tuple(json.loads(r["offsets"])), kinds=tuple(json.loads(r["kinds"])),
-        cadence=r["cadence"], weekday=r["weekday"], at_time=r["at_time"],
-        created_by=r["created_by"], since=from_iso(r["created_at"]),
-    )  # fmt: skip
+        id=r["id"],
+        channel=r["channel"],
+        kind=r["kind"],
+        tz=r["tz"],
+        offsets=tuple(json.loads(r["offsets"])),
+        kinds=tuple(json.loads(r["kinds"])),
+        cadence=r["cadence"],
+        weekday=r["weekday"],
+        at_time=r["at_time"],
+        created_by=r["created_by"],
+        since=from_iso(r["created_at"]),
+    )
 
 
 def _one_off(r: dict[str, Any]) -> OneOff:
     return OneOff(
-        id=r["id"], channel=r["channel"], due_at=from_iso(r["due_at"]), tz=r["tz"], text=r["text"],
-        meeting_id=r["meeting_id"], offset_text=r["offset_text"], created_by=r["created_by"],
+        id=r["id"],
+        channel=r["channel"],
+        due_at=from_iso(r["due_at"]),
+        tz=r["tz"],
+        text=r["text"],
+        meeting_id=r["meeting_id"],
+        offset_text=r["offset_text"],
+        created_by=r["created_by"],
         created_at=from_iso(r["created_at"]),
-    )  # fmt: skip
+    )
 
 
 def _delivery(r: dict[str, Any]) -> Delivery:
     return Delivery(
-        key=r["key"], channel=r["channel"], kind=r["kind"], meeting_id=r["meeting_id"],
-        due_at=from_iso(r["due_at"]), status=r["status"], holder=r["holder"],
-        claimed_at=r["claimed_at"], ts=r["ts"], late=bool(r["late"]), attempts=r["attempts"],
-        error=r["error"], updated_at=r["updated_at"],
-    )  # fmt: skip
+        key=r["key"],
+        channel=r["channel"],
+        kind=r["kind"],
+        meeting_id=r["meeting_id"],
+        due_at=from_iso(r["due_at"]),
+        status=r["status"],
+        holder=r["holder"],
+        claimed_at=r["claimed_at"],
+        ts=r["ts"],
+        late=bool(r["late"]),
+        attempts=r["attempts"],
+        error=r["error"],
+        updated_at=r["updated_at"],
+    )

@@ -655,8 +655,19 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-_SOURCE_COLS = ["id", "title", "publisher", "kind", "reference_date", "file", "original_name",
-                "sha256", "origin", "added_at", "note"]  # fmt: skip
+_SOURCE_COLS = [
+    "id",
+    "title",
+    "publisher",
+    "kind",
+    "reference_date",
+    "file",
+    "original_name",
+    "sha256",
+    "origin",
+    "added_at",
+    "note",
+]
 
 
 def _source(r: dict) -> Source:

@@ -114,8 +114,14 @@ class Served:
         sig = SignatureVerifier(secret or self.secret).generate_signature(timestamp=ts, body=body)
         return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
 
-    def post(self, body: str | bytes, content_type: str, headers: dict[str, str] | None = None,
-             sign: bool = True, path: str = "/slack/events"):  # fmt: skip
+    def post(
+        self,
+        body: str | bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        sign: bool = True,
+        path: str = "/slack/events",
+    ):
         import http.client
         from urllib.parse import urlsplit
 
@@ -152,16 +158,34 @@ class Served:
     def command(self, text: str, user: str = "U1", channel: str = "C1", response_url: str = ""):
         from urllib.parse import urlencode
 
-        body = urlencode({"token": "legacy", "team_id": "T1", "channel_id": channel, "user_id": user,
-                          "command": "/apec", "text": text, "response_url": response_url,
-                          "trigger_id": "1.2.3"})  # fmt: skip
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": "T1",
+                "channel_id": channel,
+                "user_id": user,
+                "command": "/apec",
+                "text": text,
+                "response_url": response_url,
+                "trigger_id": "1.2.3",
+            }
+        )
         return self.post(body, "application/x-www-form-urlencoded")
 
     def event(self, event: dict, event_id: str = "Ev1", retry: int | None = None):
         import json
 
-        body = json.dumps({"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-                           "event_id": event_id, "event_time": 1, "event": event})  # fmt: skip
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": 1,
+                "event": event,
+            }
+        )
         headers = (
             {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
             if retry
@@ -188,8 +212,13 @@ def server(db_path, web_api, clock):
     from bot.server import SlackHTTP, make_server, run
     from bot.stores import Stores
 
-    config = Config(db_path=db_path, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
-                    api_url=web_api.url, seeds=SEEDS)  # fmt: skip
+    config = Config(
+        db_path=db_path,
+        bot_token=BOT_TOKEN,
+        signing_secret=SIGNING_SECRET,
+        api_url=web_api.url,
+        seeds=SEEDS,
+    )
     stores = Stores(db_path, SEEDS)
     app = create_app(config, stores, clock)
     http = make_server(SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": True}), "127.0.0.1", 0)

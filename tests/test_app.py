@@ -9,8 +9,13 @@ import pytest
 
 from tests.conftest import at
 
-MENTION = {"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1769000000.000100",
-           "text": "<@UBOT> who leads the US delegation?"}  # fmt: skip
+MENTION = {
+    "type": "app_mention",
+    "user": "U1",
+    "channel": "C1",
+    "ts": "1769000000.000100",
+    "text": "<@UBOT> who leads the US delegation?",
+}
 
 
 def test_slash_command_is_answered_in_the_http_response(server):
@@ -101,12 +106,25 @@ def test_home_tab_shows_next_meetings_countdown_and_commands(server, web_api):
 
 def test_share_button_posts_the_same_answer_to_the_channel(server, web_api):
     payload = {
-        "type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"}, "team": {"id": "T1"},
-        "api_app_id": "A1", "token": "x", "trigger_id": "1.2", "container": {"type": "message"},
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "container": {"type": "message"},
         "response_url": web_api.url + "hooks.response",
-        "actions": [{"action_id": "post_to_channel", "block_id": "b", "type": "button",
-                     "value": "next-meeting", "action_ts": "1"}],
-    }  # fmt: skip
+        "actions": [
+            {
+                "action_id": "post_to_channel",
+                "block_id": "b",
+                "type": "button",
+                "value": "next-meeting",
+                "action_ts": "1",
+            }
+        ],
+    }
     assert server.action(payload)[0] == 200
     (call,) = web_api.wait_for("hooks.response")
     assert call.params["response_type"] == "in_channel" and "SOM1" in call.params["text"]
@@ -161,8 +179,13 @@ def test_slash_commands_are_answered_while_slack_is_unreachable(db_path, clock):
     from bot.stores import Stores
     from tests.conftest import BOT_TOKEN, SEEDS, SIGNING_SECRET, Served
 
-    config = Config(db_path=db_path, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
-                    api_url="http://127.0.0.1:9/", seeds=SEEDS)  # fmt: skip
+    config = Config(
+        db_path=db_path,
+        bot_token=BOT_TOKEN,
+        signing_secret=SIGNING_SECRET,
+        api_url="http://127.0.0.1:9/",
+        seeds=SEEDS,
+    )
     app = create_app(config, Stores(db_path, SEEDS), clock)
     http = make_server(SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": True}), "127.0.0.1", 0)
     thread = threading.Thread(target=run, args=(http,), daemon=True)

@@ -12,7 +12,12 @@ from tests.conftest import ROOT
 
 @pytest.mark.parametrize("script", ["store_bench.py", "load_bench.py"])
 def test_bench_script_runs_quick_and_prints_its_aims(script):
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--quick"],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Aim" in result.stdout and ("PASS" in result.stdout or "MISS" in result.stdout)

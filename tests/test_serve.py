@@ -25,8 +25,12 @@ def start(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
     """Start `apec-bot serve` on a free port; returns the process and its base URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0", *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     for line in proc.stderr:
         found = re.search(r"serving HTTP on (http://[\d.]+:\d+)", line)
         if found:
@@ -48,8 +52,14 @@ def start(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
     ],
 )
 def test_serve_refuses_to_start_without_good_tokens(db_path, env, message):
-    result = subprocess.run([sys.executable, "-m", "bot", "serve"], env=_env(APEC_DB=str(db_path), **env),
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        env=_env(APEC_DB=str(db_path), **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 1
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert "apec-bot shell" in result.stderr or "malformed" in result.stderr
@@ -58,8 +68,13 @@ def test_serve_refuses_to_start_without_good_tokens(db_path, env, message):
 
 
 def test_serve_answers_a_signed_slash_command_and_stops_on_sigterm(db_path, web_api):
-    env = _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               SLACK_API_URL=web_api.url, APEC_NOW="2026-01-20T09:00+09:00")  # fmt: skip
+    env = _env(
+        APEC_DB=str(db_path),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=web_api.url,
+        APEC_NOW="2026-01-20T09:00+09:00",
+    )
     proc, base = start(env)
     try:
         served = Served(base, SIGNING_SECRET)
@@ -74,10 +89,20 @@ def test_serve_answers_a_signed_slash_command_and_stops_on_sigterm(db_path, web_
 
 
 def test_socket_mode_opens_its_connection_through_slack_api_url(db_path, web_api):
-    env = _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-1-test",
-               SLACK_API_URL=web_api.url)  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    env = _env(
+        APEC_DB=str(db_path),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN="xapp-1-test",
+        SLACK_API_URL=web_api.url,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         (call, *_) = web_api.wait_for("apps.connections.open", timeout=30)
         assert call.token == "xapp-1-test"
