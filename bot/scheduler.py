@@ -214,26 +214,14 @@ class Engine:
                 post, self.stores.get(), now, self._last_digest(desk, post), late=late
             )
             ts = self.poster.post(post.channel, payload, post.key)
+        except PostError as exc:
+            self._failed(desk, post, exc, now, outcome)
+            return
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the claim hanging
             log.exception("building or sending %s failed", post.key)
-            exc = (
-                PostError(f"internal: {type(exc).__name__}", transient=True)
-                if not isinstance(exc, PostError)
-                else exc
+            self._failed(
+                desk, post, PostError(f"internal: {type(exc).__name__}", True), now, outcome
             )
-            entry = desk.delivery(post.key)
-            retry = exc.transient and (entry is None or entry.attempts < MAX_ATTEMPTS)
-            desk.record_failed(post.key, exc.error, retry=retry)
-            log.warning(
-                "post %s to %s failed: %s (%s)",
-                post.key,
-                post.channel,
-                exc.error,
-                "will retry" if retry else "given up",
-            )
-            outcome.failed.append(post.key)
-            if not retry:
-                self._alert(desk, post, exc.error, now)
             return
         desk.record_sent(post.key, ts, late)
         outcome.sent.append(post.key)
@@ -245,6 +233,24 @@ class Engine:
             " (late)" if late else "",
             (time.perf_counter() - started) * 1000,
         )
+
+    def _failed(
+        self, desk: Desk, post: Post, exc: PostError, now: datetime, outcome: Outcome
+    ) -> None:
+        """Record a refused post: to retry later if Slack may change its mind, else tell the admins."""
+        entry = desk.delivery(post.key)
+        retry = exc.transient and (entry is None or entry.attempts < MAX_ATTEMPTS)
+        desk.record_failed(post.key, exc.error, retry=retry)
+        log.warning(
+            "post %s to %s failed: %s (%s)",
+            post.key,
+            post.channel,
+            exc.error,
+            "will retry" if retry else "given up",
+        )
+        outcome.failed.append(post.key)
+        if not retry:
+            self._alert(desk, post, exc.error, now)
 
     def _last_digest(self, desk: Desk, post: Post) -> datetime | None:
         if post.kind != "digest":
