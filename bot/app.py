@@ -7,6 +7,7 @@ base URL comes from SLACK_API_URL. Store look-ups are answered before the HTTP r
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -20,10 +21,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Config
+from bot.permissions import Permissions
 from bot.stores import Stores
-from handlers.answer import answer
+from handlers.answer import mention
+from handlers.edits import FORM, submit_form
 from handlers.home import home_view
-from handlers.render import SHARE_ACTION
+from handlers.render import SHARE_ACTION, Card
 from handlers.router import Ask, route
 
 log = logging.getLogger("apec.app")
@@ -101,6 +104,8 @@ def create_app(
         ssl_check_enabled=True,
     )
 
+    permissions = Permissions(config.admins, web_client(config, config.bot_token or None))
+
     def ask_from(text: str, user: str, channel: str) -> Ask:
         return Ask(
             store=stores.get(),
@@ -112,6 +117,9 @@ def create_app(
             via="slack",
             reminder_channel=config.reminder_channel,
             on_change=on_change,
+            can_edit=lambda: permissions.may_edit(user),
+            admins=tuple(sorted(config.admins)),
+            seeds=config.seeds,
         )
 
     @app.middleware
@@ -124,19 +132,57 @@ def create_app(
         return next()
 
     @app.command("/apec")
-    def apec(ack, command):
-        ack(
-            **route(
-                ask_from(
-                    command.get("text", ""),
-                    command.get("user_id", ""),
-                    command.get("channel_id", ""),
-                )
+    def apec(ack, command, client):
+        reply = route(
+            ask_from(
+                command.get("text", ""), command.get("user_id", ""), command.get("channel_id", "")
             )
         )
+        modal = reply.pop("modal", None)
+        if modal is not None:
+            try:
+                client.views_open(trigger_id=command.get("trigger_id", ""), view=modal)
+                ack()
+                return
+            except SlackApiError as exc:
+                log.warning("views.open failed: %s", exc.response.get("error"))
+                reply = (
+                    Card()
+                    .section(
+                        "I could not open the form; type the change instead, e.g. "
+                        '`/apec add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian`.'
+                    )
+                    .payload()
+                )
+        ack(**reply)
+
+    @app.view(FORM)
+    def meeting_form_submitted(ack, body, view, client):
+        user = body.get("user", {}).get("id", "")
+        meta = view.get("private_metadata", "")
+        try:
+            channel = json.loads(meta or "{}").get("channel", "")
+        except ValueError:
+            channel = ""
+        errors, reply = submit_form(
+            ask_from("", user, channel), view.get("state", {}).get("values", {}), meta
+        )
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        if reply and channel:
+            try:
+                client.chat_postEphemeral(
+                    channel=channel, user=user, text=reply["text"], blocks=reply["blocks"]
+                )
+            except SlackApiError as exc:
+                log.warning("could not confirm the form to %s: %s", user, exc.response.get("error"))
 
     def mention_reply(event, client):
-        reply = answer(stores.get(), event.get("text", ""), clock(), response_type="in_channel")
+        reply = mention(
+            ask_from(event.get("text", ""), event.get("user", ""), event.get("channel", ""))
+        )
         client.chat_postMessage(
             channel=event["channel"],
             thread_ts=event.get("thread_ts") or event["ts"],

@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="0.0.0.0", help="HTTP address to listen on (default 0.0.0.0)"
     )
     serve.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
+    ics = sub.add_parser("ics", help="the meetings calendar (iCalendar) on stdout")
+    ics.add_argument("--now", help="the time to stamp it with (ISO-8601 with offset)")
+    export = sub.add_parser(
+        "export", help="write the desk's calendar changes as a desk file for seeds/"
+    )
+    export.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
     sched = sub.add_parser("schedule", help="the posts the scheduler will make in the next N days")
     sched.add_argument("--now", help="the time to start from (ISO-8601 with offset)")
     sched.add_argument("--days", type=int, default=30, help="how many days ahead (default 30)")
@@ -145,27 +151,27 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
 
 
 def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
-    from handlers.answer import answer
+    from handlers.answer import mention as answer_mention
     from handlers.render import for_terminal
     from handlers.router import Ask, route
 
     text = " ".join(args.text)
     now = _clock(config, args)()
     store = _stores(config).get()
-    if mention:
-        reply = answer(store, text, now, response_type="in_channel")
-    else:
-        reply = route(
-            Ask(
-                store=store,
-                now=now,
-                text=text,
-                user=args.user,
-                channel=args.channel,
-                tz=config.tz,
-                via="cli",
-            )
-        )
+    ask = Ask(
+        store=store,
+        now=now,
+        text=text,
+        user=args.user,
+        channel=args.channel,
+        tz=config.tz,
+        via="cli",
+        reminder_channel=config.reminder_channel,
+        can_edit=lambda: True,  # whoever runs the CLI holds the store itself
+        admins=tuple(sorted(config.admins)),
+        seeds=config.seeds,
+    )
+    reply = answer_mention(ask) if mention else route(ask)
     if args.json:
         print(json.dumps(reply, indent=2, ensure_ascii=False))
     else:
@@ -189,6 +195,7 @@ def cmd_shell(config: Config, args: argparse.Namespace) -> int:
             config.tz,
             on_change=scheduler.notify,
             reminder_channel=config.reminder_channel,
+            seeds=config.seeds,
         )
     finally:
         scheduler.stop()
@@ -228,14 +235,37 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ics(config: Config, args: argparse.Namespace) -> int:
+    from handlers.calendar import calendar
+
+    now = _clock(config, args)()
+    sys.stdout.buffer.write(calendar(_stores(config).get(), now))
+    sys.stdout.buffer.flush()
+    return 0
+
+
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
     return serve(config, _clock(config, args), host=args.host, port=args.port)
 
 
+def cmd_export(config: Config, args: argparse.Namespace) -> int:
+    from store.edits import export_toml
+
+    text = export_toml(_stores(config).get().db)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote the desk's changes to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 COMMANDS = {
+    "export": cmd_export,
     "schedule": cmd_schedule,
+    "ics": cmd_ics,
     "serve": cmd_serve,
     "shell": cmd_shell,
     "build": cmd_build,

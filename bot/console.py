@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from handlers.answer import answer
+from handlers.answer import mention
 from handlers.render import for_terminal
 from handlers.router import Ask, route
 from store.queries import Store
@@ -27,15 +28,17 @@ def reply_for(
     tz: ZoneInfo,
     on_change: Callable[[], None] = lambda: None,
     reminder_channel: str = "",
+    seeds: Path | None = None,
 ) -> str | None:
     """The plain-text answer to one console line, or None for a blank line."""
     line = line.strip()
     if not line:
         return None
+    mentioned = False
     if line.startswith("@"):
-        question = line.split(maxsplit=1)[1] if " " in line else ""
-        return for_terminal(answer(store, question, now, response_type="in_channel")["text"])
-    if line.lower().startswith("/apec"):
+        line = line.split(maxsplit=1)[1] if " " in line else ""
+        mentioned = True
+    elif line.lower().startswith("/apec"):
         line = line[5:]
     ask = Ask(
         store=store,
@@ -45,8 +48,12 @@ def reply_for(
         channel=CONSOLE_CHANNEL,
         tz=tz,
         via="console",
+        on_change=on_change,
+        reminder_channel=reminder_channel,
+        can_edit=lambda: True,  # the console's user is the operator
+        seeds=seeds,
     )
-    return for_terminal(route(ask)["text"])
+    return for_terminal((mention(ask) if mentioned else route(ask))["text"])
 
 
 def run(
@@ -57,6 +64,7 @@ def run(
     stdout: TextIO = sys.stdout,
     on_change: Callable[[], None] = lambda: None,
     reminder_channel: str = "",
+    seeds: Path | None = None,
 ) -> int:
     """Read lines until end of input, answering each; a prompt only when a person is typing."""
     interactive = stdin.isatty()
@@ -68,7 +76,7 @@ def run(
         line = stdin.readline()
         if not line:
             break
-        text = reply_for(line, stores(), clock(), tz, on_change, reminder_channel)
+        text = reply_for(line, stores(), clock(), tz, on_change, reminder_channel, seeds)
         if text is not None:
             print(text, file=stdout, flush=True)
             if interactive:

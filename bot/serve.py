@@ -95,12 +95,17 @@ def serve(
         return 0
 
     from bot.server import SlackHTTP, make_server, run
+    from handlers.calendar import calendar
 
-    server = make_server(SlackHTTP(app, config.signing_secret, health), host, port)
+    wsgi = SlackHTTP(
+        app, config.signing_secret, health, calendar=lambda: calendar(stores.get(), clock())
+    )
+    server = make_server(wsgi, host, port)
     _on_signals(server.close)
     scheduler.start()
     print(
-        f"apec-bot: serving HTTP on http://{host}:{server.effective_port}/slack/events",
+        f"apec-bot: serving HTTP on http://{host}:{server.effective_port}/slack/events "
+        f"(calendar feed at /calendar.ics)",
         file=sys.stderr,
         flush=True,
     )

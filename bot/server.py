@@ -1,4 +1,4 @@
-"""Serving the app over HTTP: a small WSGI front for Bolt under waitress, with /healthz.
+"""Serving the app over HTTP: a small WSGI front for Bolt under waitress, /healthz, /calendar.ics.
 
 The front refuses what Bolt should never see: bodies over 1 MiB (413), bad or stale signatures (401),
 bodies that are not what their content type says (400). Everything else goes to `App.dispatch`.
@@ -6,6 +6,7 @@ bodies that are not what their content type says (400). Everything else goes to 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ log = logging.getLogger("apec.http")
 
 MAX_BODY = 1024 * 1024
 EVENTS_PATH = "/slack/events"
+CALENDAR_PATH = "/calendar.ics"
 StartResponse = Callable[..., Any]
 
 
@@ -34,6 +36,7 @@ def _respond(
     data = body.encode() if isinstance(body, str) else body
     reason = {
         200: "OK",
+        304: "Not Modified",
         400: "Bad Request",
         401: "Unauthorized",
         404: "Not Found",
@@ -84,18 +87,30 @@ def _well_formed(ctype: str, body: str) -> bool:
 
 
 class SlackHTTP:
-    """The WSGI application: POST /slack/events to Bolt, GET /healthz, and room for more routes."""
+    """The WSGI application: POST /slack/events to Bolt, GET /healthz, GET /calendar.ics."""
 
-    def __init__(self, app: App, signing_secret: str, health: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str,
+        health: Callable[[], dict[str, Any]],
+        calendar: Callable[[], bytes] | None = None,
+    ) -> None:
         self.app = app
         self.verifier = SignatureVerifier(signing_secret)
         self.health = health
+        self.calendar = calendar
+        self._feed: tuple[bytes, bytes] = (b"", b"")  # (the feed without DTSTAMP, as served)
         self.routes: dict[
             tuple[str, str], Callable[[dict[str, Any], StartResponse], list[bytes]]
         ] = {
             ("GET", "/healthz"): self.healthz,
             ("POST", EVENTS_PATH): self.events,
         }
+        if calendar is not None:
+            # Unsigned: calendar apps cannot sign, and the feed holds only what the bot answers.
+            self.routes[("GET", CALENDAR_PATH)] = self.calendar_feed
+            self.routes[("HEAD", CALENDAR_PATH)] = self.calendar_feed
 
     def __call__(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
@@ -119,6 +134,34 @@ class SlackHTTP:
     def healthz(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
         report = self.health()
         return _json(start, 200 if report.get("ok") else 503, report)
+
+    def calendar_feed(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
+        assert self.calendar is not None
+        body = self._unchanged(self.calendar())
+        etag = f'"{hashlib.sha256(body).hexdigest()}"'
+        headers = [
+            ("ETag", etag),
+            ("Cache-Control", "public, max-age=300"),
+            ("Content-Disposition", 'inline; filename="apec.ics"'),
+        ]
+        if _matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
+            start("304 Not Modified", headers)  # no body, and waitress sends no length
+            return []
+        data = _respond(start, 200, body, "text/calendar; charset=utf-8", headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else data
+
+    def _unchanged(self, body: bytes) -> bytes:
+        """The feed as last served while only its DTSTAMPs differ, so its ETag holds still."""
+        # Each build stamps DTSTAMP with the running clock: without this, every request would
+        # get a new ETag and calendar apps would download the whole feed every time.
+        content = b"\r\n".join(
+            line for line in body.split(b"\r\n") if not line.startswith(b"DTSTAMP")
+        )
+        last_content, last_body = self._feed
+        if content == last_content:
+            return last_body
+        self._feed = (content, body)
+        return body
 
     def events(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
         started = time.perf_counter()
@@ -165,6 +208,12 @@ class SlackHTTP:
             [*out_headers, ("Content-Length", str(len(data)))],
         )
         return [data]
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match against our ETag, by weak comparison as RFC 9110 asks."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
 
 
 def run(server: Any) -> None:

@@ -8,6 +8,7 @@ is good enough the answer says there is no source, and suggests a command: it ne
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from handlers.meetings import (
@@ -24,7 +25,7 @@ from handlers.meetings import (
 from handlers.members import member_reply
 from handlers.people import delegation_card, person_card
 from handlers.render import Card, Reply, esc
-from handlers.router import Ask, UsageError, command
+from handlers.router import Ask, UsageError, command, lookup, route, split
 from store.dates import read_period
 from store.queries import GENERIC, Fact, Meeting, Store, content_words, stem
 from store.text import fold
@@ -129,6 +130,40 @@ def ask_command(ask: Ask) -> Reply:
     if not ask.args:
         raise UsageError("What would you like to know?")
     return answer(ask.store, ask.args, ask.now)
+
+
+# Commands a mention may give too ("@APEC subscribe reminders"); other first words start questions
+# ("@APEC who leads ...", "@APEC meeting times?") and are answered as such.
+MENTION_COMMANDS = {
+    "help",
+    "subscribe",
+    "unsubscribe",
+    "subscriptions",
+    "remind",
+    "reminders",
+    "cancel",
+    "pause",
+    "resume",
+    "countdown",
+    "sources",
+    "next-meeting",
+    "delegations",
+    "history",
+    "ics",
+}
+
+
+def mention(ask: Ask) -> Reply:
+    """What `@bot TEXT` answers: a command if it starts with one (admin commands checked as in
+    `/apec`), else the question answered in words."""
+    text = clean(ask.text)
+    word, _ = split(text)
+    found = lookup(word)
+    if found is not None and (found.admin or found.name in MENTION_COMMANDS):
+        reply = route(replace(ask, text=text))
+        blocks = [b for b in reply.get("blocks", []) if b.get("type") != "actions"]
+        return {**reply, "response_type": "in_channel", "blocks": blocks}
+    return answer(ask.store, text, ask.now, response_type="in_channel")
 
 
 def answer(store: Store, question: str, now: datetime, response_type: str = "ephemeral") -> Reply:

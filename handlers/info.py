@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.render import Card, Reply, esc
-from handlers.router import REGISTRY, Ask, command
+from handlers.router import Ask, command, visible
 
 
 @command("help", example="help", aliases=("?", "commands"), share=False)
@@ -11,7 +11,7 @@ def help_(ask: Ask) -> Reply:
     """Every command, with an example of each."""
     lines = [
         f"• `/apec {esc(c.usage)}` — {esc(c.summary)} _e.g._ `/apec {esc(c.example)}`"
-        for c in sorted(REGISTRY.values(), key=lambda c: c.name)
+        for c in visible(ask)
     ]
     card = Card().section("*What I can answer* (from the desk's sources, always cited)")
     # Sections hold 3,000 characters: split the list in chunks.

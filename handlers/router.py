@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from handlers.render import Card, Reply, esc, with_share_button
@@ -36,6 +37,9 @@ class Ask:
     via: str = "command"  # command, mention, console, cli
     reminder_channel: str = ""  # APEC_REMINDER_CHANNEL
     on_change: Callable[[], None] = lambda: None  # tell the scheduler the store's plan changed
+    can_edit: Callable[[], bool] = lambda: False  # may this user change the calendar? asked lazily
+    admins: tuple[str, ...] = ()  # APEC_ADMINS, to name who can
+    seeds: Path | None = None  # seeds/, for re-deriving the records after an edit
 
 
 Handler = Callable[[Ask], Reply]
@@ -52,6 +56,7 @@ class Command:
     summary: str
     aliases: tuple[str, ...] = ()
     share: bool = True
+    admin: bool = False  # changes the calendar: only admins may run it
 
 
 REGISTRY: dict[str, Command] = {}
@@ -65,6 +70,7 @@ def command(
     example: str = "",
     aliases: tuple[str, ...] = (),
     share: bool = True,
+    admin: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler under a command name; its docstring's first line is its help."""
 
@@ -77,7 +83,8 @@ def command(
             example=example or name,
             summary=doc.splitlines()[0] if doc else "",
             aliases=aliases,
-            share=share,
+            share=share and not admin,  # re-running a change from a button would make it twice
+            admin=admin,
         )
         for alias in aliases:
             _ALIASES[alias] = name
@@ -116,6 +123,10 @@ def route(ask: Ask) -> Reply:
     if found is None:
         return unknown_command(word)
     ask = replace(ask, text=text, args=args)
+    if found.admin:
+        refusal = refuse_unless_admin(ask)
+        if refusal is not None:
+            return refusal
     try:
         reply = found.handler(ask)
     except UsageError as exc:
@@ -126,6 +137,28 @@ def route(ask: Ask) -> Reply:
             f"I could not read the store just now ({esc(str(exc))}). Try again shortly."
         )
     return with_share_button(reply, text) if found.share else reply
+
+
+def refuse_unless_admin(ask: Ask) -> Reply | None:
+    """One permission check for commands, mentions, buttons and forms: None if the user may edit."""
+    if ask.can_edit():
+        return None
+    who = ", ".join(f"<@{a}>" for a in ask.admins)
+    names = f"{who} and the workspace's admins" if who else "the workspace's admins"
+    card = Card().section(
+        f"Sorry: only the desk's calendar keepers can change it ({names}). Ask one of them."
+    )
+    card.context("Everything else is open to you: `/apec help` lists what you can ask.")
+    return card.payload()
+
+
+def visible(ask: Ask) -> list[Command]:
+    """The commands this user may run (help lists only these)."""
+    _load()
+    commands = sorted(REGISTRY.values(), key=lambda c: c.name)
+    if any(c.admin for c in commands) and not ask.can_edit():
+        return [c for c in commands if not c.admin]
+    return commands
 
 
 def unknown_command(word: str) -> Reply:
@@ -159,4 +192,13 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from handlers import answer, info, meetings, members, people, reminders  # noqa: F401
+        from handlers import (  # noqa: F401
+            answer,
+            calendar,  # noqa: F401
+            edits,
+            info,
+            meetings,
+            members,
+            people,
+            reminders,
+        )

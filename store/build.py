@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store import schema
+from store import edits, schema
 from store.dates import DateError, Span, find_dates, read_span
 from store.desk import iso
 from store.errors import SourceError
@@ -215,7 +215,9 @@ def _passage_rows(docs: list[SourceDoc]) -> tuple[list[dict[str, Any]], int]:
     return rows, duplicates
 
 
-def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[dict]], int]:
+def derive(
+    docs: list[SourceDoc], desk: dict[str, Any], with_passages: bool = True
+) -> tuple[dict[str, list[dict]], int]:
     """All rows of the build tables, checked; raises SourceError naming every bad record."""
     sources = {d.id: d for d in docs}
     check = _Checker(sources)
@@ -247,7 +249,7 @@ def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[
                 "note": doc.note,
             }
         )
-    rows["passages"], duplicates = _passage_rows(docs)
+    rows["passages"], duplicates = _passage_rows(docs) if with_passages else ([], 0)
 
     economies = {}
     for rec in desk.get("economies", []):
@@ -414,23 +416,35 @@ def derive(docs: list[SourceDoc], desk: dict[str, Any]) -> tuple[dict[str, list[
     return rows, duplicates
 
 
-def build(db: sqlite_utils.Database, seeds: Path) -> BuildReport:
-    """Replace everything derived from `seeds/` (and the desk's documents) in one transaction."""
+def build(db: sqlite_utils.Database, seeds: Path, records_only: bool = False) -> BuildReport:
+    """Replace everything derived from `seeds/` (and the desk's documents) in one transaction,
+    then the desk's own changes over it: where they disagree the desk's change wins, in a note.
+
+    `records_only` re-derives the structured records and leaves the sources' passages as they are:
+    what a desk edit needs, fast however many documents the store holds.
+    """
     started = time.perf_counter()
     schema.ensure(db)
     desk = load_desk(seeds)
     docs = read_sources(seeds, desk)
     docs += desk_sources(db)
-    rows, duplicates = derive(docs, desk)
+    rows, duplicates = derive(docs, desk, with_passages=not records_only)
+    notes = edits.apply(rows, edits.load(db))
+    tables = [t for t in _DELETE_ORDER if not records_only or t not in ("sources", "passages")]
     with db.atomic():
-        for table in _DELETE_ORDER:
+        for table in tables:
             db.execute(f"DELETE FROM [{table}]")
-        for table in reversed(_DELETE_ORDER):
+        if records_only:
+            db["sources"].upsert_all(
+                [r for r in rows["sources"] if r["id"] == edits.DESK_SOURCE], pk="id"
+            )
+        for table in reversed(tables):
             if rows[table]:
                 db[table].insert_all(rows[table], batch_size=500)
     report = BuildReport(
-        counts={t: len(rows[t]) for t in reversed(_DELETE_ORDER) if t != "build_info"},
+        counts={t: len(rows[t]) for t in reversed(tables) if t != "build_info"},
         duplicates=duplicates,
+        notes=notes,
     )
     report.seconds = time.perf_counter() - started
     return report

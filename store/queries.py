@@ -447,7 +447,8 @@ class Store:
             members = tuple(
                 Member(p, m["role"], self._src(m["source_id"]), m["quote"])
                 for m in self.db.query(
-                    "SELECT * FROM delegation_members WHERE delegation_id = ?", [r["id"]]
+                    "SELECT * FROM delegation_members WHERE delegation_id = ? ORDER BY rowid",
+                    [r["id"]],
                 )
                 if (p := self.person_by_id(m["person_id"])) is not None
             )

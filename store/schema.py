@@ -205,6 +205,34 @@ DESK_TABLES: dict[str, str] = {
             error TEXT NOT NULL DEFAULT '',
             updated_at TEXT NOT NULL DEFAULT ''
         )""",
+    "desk_meetings": """
+        CREATE TABLE IF NOT EXISTS desk_meetings (
+            id TEXT PRIMARY KEY,            -- the meeting's id: a seed meeting's, or a new one
+            record TEXT NOT NULL,           -- JSON, the fields of a [[meetings]] record in desk.toml
+            edited_by TEXT NOT NULL,
+            edited_at TEXT NOT NULL         -- UTC ISO
+        )""",
+    "desk_delegates": """
+        CREATE TABLE IF NOT EXISTS desk_delegates (
+            economy TEXT NOT NULL,
+            meeting TEXT NOT NULL,
+            name TEXT NOT NULL,             -- as the desk typed it
+            role TEXT NOT NULL DEFAULT '',
+            removed INTEGER NOT NULL DEFAULT 0,   -- 1: the desk took this person out
+            edited_by TEXT NOT NULL,
+            edited_at TEXT NOT NULL,
+            PRIMARY KEY (economy, meeting, name)
+        )""",
+    "audit": """
+        CREATE TABLE IF NOT EXISTS audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,               -- UTC ISO
+            user TEXT NOT NULL,
+            action TEXT NOT NULL,           -- add-meeting, edit-meeting, cancel-meeting, add-delegate, ...
+            target TEXT NOT NULL,           -- the meeting's id, or economy/meeting/name
+            before TEXT NOT NULL DEFAULT '',      -- JSON of the record before, '' if none
+            after TEXT NOT NULL DEFAULT ''        -- JSON of the record after, '' if removed
+        )""",
     "scheduler_lease": """
         CREATE TABLE IF NOT EXISTS scheduler_lease (
             id INTEGER PRIMARY KEY CHECK (id = 1),

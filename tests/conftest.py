@@ -202,8 +202,26 @@ class Served:
         )
 
 
+ADMIN = "UADMIN"  # in APEC_ADMINS for the served app
+
+
+class Changes:
+    """Counts the app's calls of its on_change hook (the scheduler's, in production)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def append_one(self) -> None:
+        self.count += 1
+
+
 @pytest.fixture
-def server(db_path, web_api, clock):
+def changes() -> Changes:
+    return Changes()
+
+
+@pytest.fixture
+def server(db_path, web_api, clock, changes):
     """The real Bolt app under the real WSGI server (waitress) on a free loopback port."""
     import threading
 
@@ -211,6 +229,7 @@ def server(db_path, web_api, clock):
     from bot.config import Config
     from bot.server import SlackHTTP, make_server, run
     from bot.stores import Stores
+    from handlers.calendar import calendar
 
     config = Config(
         db_path=db_path,
@@ -218,10 +237,14 @@ def server(db_path, web_api, clock):
         signing_secret=SIGNING_SECRET,
         api_url=web_api.url,
         seeds=SEEDS,
+        admins=frozenset({ADMIN}),
     )
     stores = Stores(db_path, SEEDS)
-    app = create_app(config, stores, clock)
-    http = make_server(SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": True}), "127.0.0.1", 0)
+    app = create_app(config, stores, clock, on_change=changes.append_one)
+    wsgi = SlackHTTP(
+        app, SIGNING_SECRET, lambda: {"ok": True}, calendar=lambda: calendar(stores.get(), clock())
+    )
+    http = make_server(wsgi, "127.0.0.1", 0)
     thread = threading.Thread(target=run, args=(http,), daemon=True)
     thread.start()
     yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET)

@@ -97,10 +97,16 @@ def test_delegation_of_economy_without_one_says_no_source(store):
     assert "no source" in say(store, "delegation Peru")["text"]
 
 
-def test_help_lists_every_command_with_an_example(store):
-    text = say(store, "help")["text"]
+def test_help_lists_every_command_with_an_example_for_an_admin(store):
+    text = route(Ask(store=store, now=TODAY, text="help", can_edit=lambda: True))["text"]
     for name in REGISTRY:
         assert f"/apec {REGISTRY[name].example}" in text
+
+
+def test_help_lists_only_what_the_user_may_run(store):
+    text = say(store, "help")["text"]
+    for command in REGISTRY.values():
+        assert (f"/apec {command.example}" in text) is not command.admin
 
 
 def test_countdown_after_the_summit_says_none_upcoming(store):

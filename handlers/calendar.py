@@ -1,0 +1,146 @@
+"""The calendar feed: every meeting known to the day as an all-day event (RFC 5545), and `/apec ics`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from icalendar import Calendar, Event
+
+from handlers.meetings import title
+from handlers.render import STATUS_WORDS, Card, Reply, esc, when
+from handlers.router import Ask, command
+from store.queries import Meeting, Store
+
+PRODID = "-//APEC desk bot//EN"
+CALNAME = "APEC meetings"
+FEED_PATH = "/calendar.ics"
+EXAMPLE_BASE = "https://apec-bot.example.org"  # a reserved example domain (RFC 2606)
+UID_DOMAIN = "apec-desk-bot"
+
+# iCalendar knows three states; "reported" and "tbc" are not yet confirmed by an official release.
+EVENT_STATUS = {
+    "held": "CONFIRMED",
+    "scheduled": "CONFIRMED",
+    "reported": "TENTATIVE",
+    "tbc": "TENTATIVE",
+    "cancelled": "CANCELLED",
+}
+
+
+def in_feed(store: Store) -> list[Meeting]:
+    """The meetings the feed holds: those known to the day, cancelled ones too (so apps drop them)."""
+    return [m for m in store.meetings() if m.dated]
+
+
+def left_out(store: Store) -> list[Meeting]:
+    """Meetings a calendar cannot place on a day: month-only, "from May", undated."""
+    return [m for m in store.meetings() if not m.dated]
+
+
+def uid(meeting: Meeting) -> str:
+    """The event's UID: the meeting's id, so a re-dated or edited meeting updates in place."""
+    return f"{meeting.id}@{UID_DOMAIN}"
+
+
+def feed_url(base: str) -> str:
+    """The feed's address under the bot's public base URL."""
+    return base.rstrip("/") + FEED_PATH
+
+
+def calendar(store: Store, now: datetime) -> bytes:
+    """The feed as an iCalendar file; the same store and `now` give the same bytes."""
+    meetings = in_feed(store)
+    by_id = {m.id: m for m in store.meetings()}
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", CALNAME)
+    cal.add("x-wr-caldesc", _caldesc(meetings))
+    # DTSTAMP is when this copy of the feed was made (RFC 5545 with METHOD); no microseconds.
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    for m in meetings:
+        cal.add_component(_event(m, by_id.get(m.parent_id), stamp))
+    return cal.to_ical()
+
+
+def _event(m: Meeting, parent: Meeting | None, stamp: datetime) -> Event:
+    assert m.span.start is not None  # dated
+    last = m.span.end or m.span.start
+    event = Event()
+    event.add("uid", uid(m))
+    event.add("dtstamp", stamp)
+    # All-day dates are the venue's own calendar days; RFC 5545's DTEND is the day after.
+    event.add("dtstart", m.span.start)
+    event.add("dtend", last + timedelta(days=1))
+    event.add("summary", title(m))
+    if m.place:
+        event.add("location", m.place)
+    event.add("description", _description(m, parent))
+    event.add("status", EVENT_STATUS.get(m.status, "TENTATIVE"))
+    event.add("categories", [m.kind])
+    # A stateless feed cannot count revisions, and a content hash can go down, which RFC 5546
+    # reads as an older revision; with SEQUENCE fixed, the newer DTSTAMP is what wins.
+    event.add("sequence", 0)
+    event.add("transp", "TRANSPARENT")  # a ten-day SOM should not mark subscribers busy
+    event.add("x-apec-venue-tz", m.tz or "UTC")
+    return event
+
+
+def _description(m: Meeting, parent: Meeting | None) -> str:
+    written = m.span.text or m.span.describe()
+    lines = [
+        f"Dates as the source writes them: {written} ({m.span.describe()})",
+        f"Status: {STATUS_WORDS.get(m.status, m.status)}",
+    ]
+    if parent is not None:
+        lines.append(f"Part of: {title(parent)}")
+    if m.note:
+        lines.append(m.note)
+    source = f"Source: {m.source.cite()}"
+    quote = " ".join(m.quote.split())
+    lines.append(f"{source} — “{quote}”" if quote else source)
+    lines.append(f"Venue time zone: {m.tz or 'UTC'}")
+    return "\n".join(lines)
+
+
+def _caldesc(meetings: list[Meeting]) -> str:
+    sources = "; ".join(dict.fromkeys(m.source.cite() for m in meetings))
+    return (
+        "APEC meetings known to the day, as all-day events on the venue's dates; meetings known "
+        f"only to the month or not yet dated are left out. Sources: {sources or 'none'}."
+    )
+
+
+@command("ics", usage="ics", example="ics", aliases=("ical", "feed"))
+def ics(ask: Ask) -> Reply:
+    """Where to subscribe to the meetings calendar, and which meetings it leaves out."""
+    store = ask.store
+    events = in_feed(store)
+    cancelled = sum(m.status == "cancelled" for m in events)
+    card = Card().section("*Subscribe to the APEC meetings calendar*")
+    card.section(
+        f"When the bot runs in HTTP mode it serves the calendar at its own address: "
+        f"`https://<the bot's address>{FEED_PATH}`, for example `{feed_url(EXAMPLE_BASE)}` "
+        "(ask your Slack admin for the address). Add it in your calendar app as a subscription "
+        '("From URL"); re-dated and cancelled meetings then update in place.\n'
+        "In Socket Mode, or for a file to import: `apec-bot ics > apec.ics`."
+    )
+    tail = f", {cancelled} of them cancelled (kept so calendars remove them)" if cancelled else ""
+    card.section(
+        f"*In the feed:* {len(events)} meeting(s) known to the day, as all-day events on the "
+        f"venue's dates{tail}."
+    )
+    out = left_out(store)
+    if out:
+        groups: dict[str, list[str]] = {}
+        for m in out:
+            groups.setdefault(when(m), []).append(m.short)
+        lines = [f"• _{esc(reason)}_: {esc(', '.join(names))}" for reason, names in groups.items()]
+        card.section(
+            f"*Left out ({len(out)}):* a calendar event needs its days, and these have none on "
+            "record yet.\n" + "\n".join(lines)
+        )
+        card.context("They join the feed once a source dates them; `/apec meetings` lists them.")
+    return card.payload()

@@ -1,0 +1,518 @@
+"""The desk keeps the calendar: meetings added, edited, cancelled; delegates added and taken out.
+
+Each change is kept in the desk's own tables and audited, then the records are re-derived at once,
+so answers, the Home tab and the scheduler follow it. Only admins may run these (router's check).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from handlers.meetings import not_found_meeting, title
+from handlers.render import STATUS_WORDS, Card, Reply, esc, when
+from handlers.router import Ask, UsageError, command, refuse_unless_admin
+from store import edits
+from store.build import MEETING_KINDS, STATUSES, build
+from store.dates import DateError, read_span
+from store.queries import Meeting, Store
+
+FORM = "meeting_form"
+KEYS = {"name", "short", "kind", "dates", "city", "host", "tz", "status", "note"}
+
+
+def record_of(m: Meeting) -> dict[str, Any]:
+    """A meeting as a desk record (the fields a form edits)."""
+    return {
+        "id": m.id, "name": m.name, "short": m.short, "kind": m.kind, "parent": m.parent_id,
+        "dates": m.span.text, "city": m.city, "host": m.host_id, "tz": m.tz, "status": m.status,
+        "note": m.note,
+    }  # fmt: skip
+
+
+class FieldError(Exception):
+    """A field the desk filled in wrongly: which one, and why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_record(
+    store: Store, rec: dict[str, Any], now: datetime, default_tz: ZoneInfo
+) -> dict[str, Any]:
+    """A record made whole and checked: dates read by the store's date module, host and zone known."""
+    rec = {k: (v.strip() if isinstance(v, str) else v) for k, v in rec.items()}
+    if not rec.get("name"):
+        raise FieldError("name", "A meeting needs a name.")
+    if len(rec["name"]) > 150:
+        raise FieldError("name", "Keep the name under 150 characters.")
+    rec["short"] = (rec.get("short") or rec["name"])[:40]
+    kind = (rec.get("kind") or _guess_kind(rec["name"])).lower()
+    if kind not in MEETING_KINDS:
+        raise FieldError("kind", f"Kind is one of {', '.join(sorted(MEETING_KINDS))}.")
+    rec["kind"] = kind
+    status = (rec.get("status") or "scheduled").lower()
+    if status not in STATUSES:
+        raise FieldError("status", f"Status is one of {', '.join(sorted(STATUSES))}.")
+    rec["status"] = status
+    if rec.get("dates"):
+        try:
+            span = read_span(rec["dates"], now.date())
+        except DateError as exc:
+            raise FieldError(
+                "dates",
+                f"I can't read {rec['dates']!r} as dates ({exc}). Try 2026-08-10..2026-08-21 or August 2026.",
+            ) from exc
+        if span.precision not in ("day", "month"):
+            raise FieldError(
+                "dates", "Give the days (2026-08-10..2026-08-21) or the month (August 2026)."
+            )
+    host = rec.get("host", "")
+    if host:
+        economy = store.member(host).economy
+        if economy is None:
+            raise FieldError("host", f"{host!r} is not a member economy I know.")
+        rec["host"] = economy.id
+    rec["tz"] = rec.get("tz") or _zone_for(store, rec, default_tz)
+    try:
+        ZoneInfo(rec["tz"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise FieldError("tz", f"{rec['tz']!r} is not a time zone such as Asia/Shanghai.") from exc
+    return rec
+
+
+def _guess_kind(name: str) -> str:
+    low = name.lower()
+    if "som" in low.split() or low.startswith("som") or "senior official" in low:
+        return "som"
+    if "summit" in low or "leaders" in low:
+        return "summit"
+    return "ministerial" if "minister" in low else "event"
+
+
+def _zone_for(store: Store, rec: dict[str, Any], default: ZoneInfo) -> str:
+    """The venue's zone: another meeting's in the same city, else one of the host's, else the desk's."""
+    meetings = store.meetings()
+    for same in ([m for m in meetings if rec.get("city") and m.city == rec["city"] and m.tz],
+                 [m for m in meetings if rec.get("host") and m.host_id == rec["host"] and m.tz]):  # fmt: skip
+        if same:
+            return same[0].tz
+    return default.key
+
+
+def apply_meeting(
+    ask: Ask, rec: dict[str, Any], action: str, before: dict[str, Any] | None
+) -> Meeting:
+    """Keep the change, audit it, re-derive the records, tell the scheduler; the meeting as now on record."""
+    db = ask.store.db
+    with db.atomic():
+        edits.save_meeting(db, rec, ask.user, ask.now, action, before)
+        if ask.seeds is not None:
+            build(db, ask.seeds, records_only=True)
+    ask.on_change()
+    store = ask.store.refresh()
+    found = next((m for m in store.meetings() if m.id == rec["id"]), None)
+    assert found is not None
+    return found
+
+
+def changed_card(verb: str, m: Meeting) -> Reply:
+    card = Card().section(f":white_check_mark: {verb} *{esc(title(m))}*: {esc(when(m))}"
+                          + (f", {esc(m.place)}" if m.place else "") + f" ({STATUS_WORDS.get(m.status, m.status)}).")  # fmt: skip
+    card.context("Answers, the Home tab and reminders follow at once. `/apec history "
+                 f"{esc(m.short)}` shows the change; `apec-bot export` writes the desk's changes out.")  # fmt: skip
+    return card.payload()
+
+
+def _split(args: str) -> tuple[list[str], dict[str, str]]:
+    """Positional words and key=value pairs, quotes allowed: `"SOM3" 2026-08-10..2026-08-21 Dalian host=CN`."""
+    try:
+        words = shlex.split(args)
+    except ValueError as exc:
+        raise UsageError(f"I can't read that ({exc}): check the quotes.") from exc
+    pairs = {}
+    positional = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        if sep and key.lower() in KEYS:
+            pairs[key.lower()] = value
+        else:
+            positional.append(word)
+    return positional, pairs
+
+
+@command("add-meeting", usage='add-meeting ["NAME" DATES CITY] [host=CN kind=som status=scheduled note="..."]',
+         example='add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian', admin=True)  # fmt: skip
+def add_meeting(ask: Ask) -> Reply:
+    """Add a meeting to the calendar (a form in Slack, or typed); a name on record is updated instead."""
+    if not ask.args:
+        return form_or_usage(ask, None)
+    positional, pairs = _split(ask.args)
+    if not positional and "name" not in pairs:
+        raise UsageError("Give at least the meeting's name.")
+    rec = {"name": pairs.pop("name", positional[0] if positional else "")}
+    if len(positional) > 1:
+        rec["dates"] = positional[1]
+    if len(positional) > 2:
+        rec["city"] = " ".join(positional[2:])
+    rec.update(pairs)
+    existing = ask.store.meeting(rec["name"])
+    if existing is not None:
+        merged = {**record_of(existing), **{k: v for k, v in rec.items() if k != "name"}}
+        return _save(ask, merged, "edit-meeting", record_of(existing), "Updated")
+    rec["id"] = _new_id(ask.store, rec["name"], rec.get("dates", ""), ask.now)
+    return _save(ask, rec, "add-meeting", None, "Added")
+
+
+def _new_id(store: Store, name: str, dates: str, now: datetime) -> str:
+    year = now.year
+    if dates:
+        try:
+            span = read_span(dates, now.date())
+            year = span.start.year if span.start else year
+        except DateError:
+            pass
+    base = f"{edits.slug(name)}-{year}"
+    taken = {m.id for m in store.meetings()}
+    n, candidate = 2, base
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def _save(
+    ask: Ask, rec: dict[str, Any], action: str, before: dict[str, Any] | None, verb: str
+) -> Reply:
+    try:
+        rec = check_record(ask.store, rec, ask.now, ask.tz)
+    except FieldError as exc:
+        raise UsageError(f"{exc.field}: {esc(exc.message)}") from exc
+    return changed_card(verb, apply_meeting(ask, rec, action, before))
+
+
+@command("edit-meeting", usage="edit-meeting NAME [dates=... city=... status=... host=... name=... note=...]",
+         example="edit-meeting SOM3 dates=2026-08-10..2026-08-21 status=scheduled", admin=True)  # fmt: skip
+def edit_meeting(ask: Ask) -> Reply:
+    """Change a meeting on the calendar (a form in Slack, or key=value typed)."""
+    positional, pairs = _split(ask.args)
+    if not positional:
+        raise UsageError("Which meeting?")
+    name = " ".join(positional)
+    found = ask.store.meeting(name)
+    if found is None:
+        return not_found_meeting(ask.store, name)
+    if not pairs:
+        return form_or_usage(ask, found)
+    before = record_of(found)
+    return _save(ask, {**before, **pairs}, "edit-meeting", before, "Changed")
+
+
+@command(
+    "cancel-meeting",
+    usage='cancel-meeting NAME [note="why"]',
+    example="cancel-meeting SOM3",
+    admin=True,
+)
+def cancel_meeting(ask: Ask) -> Reply:
+    """Mark a meeting cancelled: it stays on record, its reminders stop."""
+    positional, pairs = _split(ask.args)
+    if not positional:
+        raise UsageError("Which meeting?")
+    found = ask.store.meeting(" ".join(positional))
+    if found is None:
+        return not_found_meeting(ask.store, " ".join(positional))
+    if found.status == "cancelled":
+        return Card().section(f"*{esc(title(found))}* is already cancelled.").payload()
+    before = record_of(found)
+    return _save(ask, {**before, "status": "cancelled", "note": pairs.get("note", before["note"])},
+                 "cancel-meeting", before, "Cancelled")  # fmt: skip
+
+
+@command("add-delegate", usage='add-delegate ECONOMY MEETING "NAME" "ROLE"',
+         example='add-delegate US SOM3 "Jane Doe" "Deputy Senior Official"', admin=True)  # fmt: skip
+def add_delegate(ask: Ask) -> Reply:
+    """Add a person to an economy's delegation to a meeting."""
+    return _delegate(ask, removed=False)
+
+
+@command("remove-delegate", usage='remove-delegate ECONOMY MEETING "NAME"',
+         example='remove-delegate US SOM3 "Jane Doe"', admin=True)  # fmt: skip
+def remove_delegate(ask: Ask) -> Reply:
+    """Take a person out of a delegation (undoes add-delegate; also for a person the seeds name)."""
+    return _delegate(ask, removed=True)
+
+
+def _delegate(ask: Ask, removed: bool) -> Reply:
+    positional, _ = _split(ask.args)
+    need = 3 if removed else 4
+    if len(positional) < need:
+        raise UsageError(
+            "Give the economy, the meeting, the name"
+            + ("." if removed else " and the role, quoted.")
+        )
+    economy_name, meeting_name, name = positional[0], positional[1], positional[2]
+    role = " ".join(positional[3:])[:200]
+    economy = ask.store.member(economy_name).economy
+    if economy is None:
+        raise UsageError(f"{esc(economy_name)!s} is not a member economy I know.")
+    meeting = ask.store.meeting(meeting_name)
+    if meeting is None:
+        return not_found_meeting(ask.store, meeting_name)
+    if not name.strip() or len(name) > 120:
+        raise UsageError("Give the person's name (under 120 characters).")
+    current = [
+        m
+        for d in ask.store.delegations(economy_id=economy.id, meeting_id=meeting.id)
+        for m in d.members
+    ]
+    person = next((m for m in current if m.person.name.lower() == name.lower()), None)
+    if removed and person is None:
+        return (
+            Card()
+            .section(
+                f"{esc(name)} is not in the {esc(economy.name)} delegation to {esc(meeting.short)} on record."
+            )
+            .payload()
+        )
+    before = (
+        {
+            "economy": economy.id,
+            "meeting": meeting.id,
+            "name": person.person.name,
+            "role": person.role,
+        }
+        if person
+        else None
+    )
+    db = ask.store.db
+    with db.atomic():
+        edits.save_delegate(db, economy.id, meeting.id, person.person.name if person else name, role,
+                            removed, ask.user, ask.now, before)  # fmt: skip
+        if ask.seeds is not None:
+            build(db, ask.seeds, records_only=True)
+    ask.on_change()
+    verb = "Took out" if removed else "Added"
+    where = f"the {esc(economy.name)} delegation to {esc(title(meeting))}"
+    card = Card().section(f":white_check_mark: {verb} *{esc(name)}*" + (f" ({esc(role)})" if role else "")
+                          + (" of " if removed else " to ") + where + ".")  # fmt: skip
+    card.context(
+        f'Undo with `/apec {"add" if removed else "remove"}-delegate {esc(economy.id)} {esc(meeting.short)} "{esc(name)}"'
+        + ("" if removed else "`")
+        + ("" if not removed else ' "ROLE"`')
+    )
+    return card.payload()
+
+
+@command("history", usage="history [NAME]", example="history SOM3")
+def history(ask: Ask) -> Reply:
+    """Who changed what on the calendar, and when (of one meeting if named)."""
+    target = None
+    if ask.args:
+        found = ask.store.meeting(ask.args)
+        if found is None:
+            return not_found_meeting(ask.store, ask.args)
+        target = found.id
+    entries = edits.history(ask.store.db, target)
+    if not entries:
+        return (
+            Card()
+            .section("No changes on record" + (f" for {esc(ask.args)}." if target else "."))
+            .payload()
+        )
+    lines = []
+    for e in entries:
+        change = _diff(e.before, e.after)
+        lines.append(f"• {e.at:%Y-%m-%d %H:%M} UTC — <@{esc(e.user)}> {esc(e.action)} `{esc(e.target)}`"
+                     + (f": {change}" if change else ""))  # fmt: skip
+    return Card().section("*Calendar changes, newest first*\n" + "\n".join(lines)).payload()
+
+
+def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    if before is None and after is not None:
+        return "added " + ", ".join(
+            f"{k}={esc(str(v))!s}"
+            for k, v in after.items()
+            if v and k in ("name", "dates", "city", "status", "role")
+        )
+    if after is None:
+        return "removed"
+    assert before is not None
+    return "; ".join(f"{k}: {esc(str(before.get(k, '')))} → {esc(str(v))}" for k, v in after.items()
+                     if str(before.get(k, "")) != str(v))  # fmt: skip
+
+
+# -- the form (Slack modal) --------------------------------------------------------------------
+
+
+def form_or_usage(ask: Ask, meeting: Meeting | None) -> Reply:
+    """In Slack, a form (`modal` for the bot to open); elsewhere, how to type the change."""
+    if ask.via != "slack":
+        cmd = "edit-meeting" if meeting else "add-meeting"
+        example = ("edit-meeting SOM3 dates=2026-08-10..2026-08-21" if meeting
+                   else 'add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian')  # fmt: skip
+        return (
+            Card()
+            .section(f"Forms open in Slack. Here, type the change: `/apec {example}`")
+            .context(f"`/apec help` shows `{cmd}`'s fields.")
+            .payload()
+        )
+    reply = Card().section("Opening the form…").payload()
+    reply["modal"] = meeting_form(meeting, ask.channel)
+    return reply
+
+
+def _input(block_id: str, label: str, initial: str = "", optional: bool = False, multiline: bool = False,
+           hint: str = "") -> dict[str, Any]:  # fmt: skip
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+    }
+    if initial:
+        element["initial_value"] = initial[:3000]
+    block = {"type": "input", "block_id": block_id, "optional": optional,
+             "label": {"type": "plain_text", "text": label}, "element": element}  # fmt: skip
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def _select(block_id: str, label: str, options: list[str], initial: str) -> dict[str, Any]:
+    opts = [{"text": {"type": "plain_text", "text": o}, "value": o} for o in options]
+    element = {"type": "static_select", "action_id": "value", "options": opts}
+    if initial in options:
+        element["initial_option"] = opts[options.index(initial)]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+
+
+def meeting_form(meeting: Meeting | None, channel: str) -> dict[str, Any]:
+    """The modal for adding or editing a meeting (views.open)."""
+    rec = record_of(meeting) if meeting else {}
+    start = end = month = ""
+    if meeting and meeting.dated and meeting.span.start and meeting.span.end:
+        start, end = meeting.span.start.isoformat(), meeting.span.end.isoformat()
+    elif meeting and meeting.month_only and meeting.span.start:
+        month = f"{meeting.span.start:%B %Y}"
+    return {
+        "type": "modal",
+        "callback_id": FORM,
+        "private_metadata": json.dumps({"id": meeting.id if meeting else "", "channel": channel}),
+        "title": {"type": "plain_text", "text": "Edit meeting" if meeting else "Add meeting"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input("name", "Name", rec.get("name", "")),
+            _input("short", "Short name", rec.get("short", ""), optional=True, hint="e.g. SOM3"),
+            _select("kind", "Kind", sorted(MEETING_KINDS), rec.get("kind", "som")),
+            _input("start", "First day", start, optional=True, hint="2026-08-10, or August 10"),
+            _input("end", "Last day", end, optional=True, hint="leave empty for a one-day meeting"),
+            _input("month", "Or only the month", month, optional=True, hint="August 2026: no reminders until dated"),
+            _input("city", "City", rec.get("city", ""), optional=True),
+            _input("host", "Host economy", rec.get("host", ""), optional=True, hint="e.g. China, CN, PRC"),
+            _input("tz", "Venue time zone", rec.get("tz", ""), optional=True, hint="e.g. Asia/Shanghai; guessed from the city or host if empty"),
+            _select("status", "Status", sorted(STATUSES), rec.get("status", "scheduled")),
+            _input("note", "Source or note", rec.get("note", ""), multiline=True, hint="Where this comes from: it is cited with the meeting"),
+        ],
+    }  # fmt: skip
+
+
+def form_values(state: dict[str, Any]) -> dict[str, str]:
+    """The form's fields from a view_submission's `view.state.values`."""
+    out = {}
+    for block_id, actions in (state or {}).items():
+        value = (actions or {}).get("value") or {}
+        out[block_id] = (
+            value.get("value") or (value.get("selected_option") or {}).get("value") or ""
+        ).strip()
+    return out
+
+
+def submit_form(
+    ask: Ask, state: dict[str, Any], private_metadata: str
+) -> tuple[dict[str, str] | None, Reply | None]:
+    """A submitted form: (field errors to show in the form, None) or (None, the confirmation)."""
+    refusal = refuse_unless_admin(ask)
+    if refusal is not None:
+        return {"name": "Only the desk's calendar keepers can change it."}, None
+    values = form_values(state)
+    try:
+        meta = json.loads(private_metadata or "{}")
+    except ValueError:
+        meta = {}
+    meeting = ask.store.meeting(meta.get("id", "")) if meta.get("id") else None
+    start, end, month = values.get("start", ""), values.get("end", ""), values.get("month", "")
+    errors: dict[str, str] = {}
+    dates = ""
+    if start and month:
+        errors["month"] = "Give the days or the month, not both."
+    elif start:
+        try:
+            first = read_span(start, ask.now.date())
+            last = read_span(end, ask.now.date()) if end else first
+            if first.precision != "day" or last.precision != "day":
+                raise DateError("a day")
+            if last.end < first.start:
+                errors["end"] = "The last day is before the first."
+            dates = f"{first.start.isoformat()}..{last.end.isoformat()}"
+        except DateError:
+            errors["end" if end and _reads(start, ask) else "start"] = (
+                "I can't read that as a day: try 2026-08-10."
+            )
+    elif end:
+        errors["start"] = "Give the first day too."
+    elif month:
+        try:
+            span = read_span(month, ask.now.date())
+            if span.precision != "month":
+                raise DateError("a month")
+            dates = month
+        except DateError:
+            errors["month"] = "I can't read that as a month: try August 2026."
+    rec = {
+        k: values.get(k, "")
+        for k in ("name", "short", "kind", "city", "host", "tz", "status", "note")
+    }
+    rec["dates"] = dates
+    if not rec["note"]:
+        errors["note"] = "Say where this comes from: it is cited with the meeting."
+    if not errors:
+        try:
+            rec = check_record(ask.store, rec, ask.now, ask.tz)
+        except FieldError as exc:
+            errors[{"dates": "start"}.get(exc.field, exc.field)] = exc.message
+    if errors:
+        return errors, None
+    if meeting is not None:
+        before = record_of(meeting)
+        rec = {**before, **rec, "id": meeting.id}
+        return None, changed_card(
+            "Changed", apply_meeting(replace(ask), rec, "edit-meeting", before)
+        )
+    existing = ask.store.meeting(rec["name"])
+    if existing is not None:
+        before = record_of(existing)
+        return None, changed_card(
+            "Updated",
+            apply_meeting(ask, {**before, **rec, "id": existing.id}, "edit-meeting", before),
+        )
+    rec["id"] = _new_id(ask.store, rec["name"], dates, ask.now)
+    return None, changed_card("Added", apply_meeting(ask, rec, "add-meeting", None))
+
+
+def _reads(text: str, ask: Ask) -> bool:
+    try:
+        read_span(text, ask.now.date())
+        return True
+    except DateError:
+        return False

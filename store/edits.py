@@ -1,0 +1,279 @@
+"""The desk's changes to the calendar: kept in tables of their own, merged over the seeds by every
+build (the desk's change wins, and the build says so), audited, and exportable as a desk file."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlite_utils
+
+from store.dates import DateError, read_span
+from store.desk import iso
+from store.names import alias_key
+
+DESK_SOURCE = "desk"
+MEETING_FIELDS = (
+    "name",
+    "short",
+    "aliases",
+    "kind",
+    "parent",
+    "dates",
+    "city",
+    "host",
+    "tz",
+    "status",
+    "note",
+)
+
+
+@dataclass(frozen=True)
+class DeskChanges:
+    """Everything the desk changed, as records in desk.toml's shape."""
+
+    meetings: list[dict[str, Any]]
+    delegates: list[dict[str, Any]]
+
+    @property
+    def latest(self) -> str:
+        """When the desk last changed something (UTC ISO), '' if never."""
+        times = [m["edited_at"] for m in self.meetings] + [d["edited_at"] for d in self.delegates]
+        return max(times, default="")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change: who, when, what, before and after."""
+
+    id: int
+    at: datetime
+    user: str
+    action: str
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def load(db: sqlite_utils.Database) -> DeskChanges:
+    """The desk's changes, oldest first."""
+    if "desk_meetings" not in db.table_names():
+        return DeskChanges([], [])
+    meetings = [
+        {
+            **json.loads(r["record"]),
+            "id": r["id"],
+            "edited_by": r["edited_by"],
+            "edited_at": r["edited_at"],
+        }
+        for r in db.query("SELECT * FROM desk_meetings ORDER BY edited_at, id")
+    ]
+    delegates = list(
+        db.query("SELECT * FROM desk_delegates ORDER BY edited_at, economy, meeting, name")
+    )
+    return DeskChanges(meetings, delegates)
+
+
+def slug(text: str) -> str:
+    """An id from a name: "Jane Doe" -> "jane-doe"."""
+    return re.sub(r"[^a-z0-9]+", "-", alias_key(text)).strip("-") or "x"
+
+
+def desk_quote(rec: dict[str, Any]) -> str:
+    """What a desk record cites: its note, who made it and when."""
+    when = rec.get("edited_at", "")[:10]
+    who = rec.get("edited_by", "") or "the desk"
+    note = rec.get("note", "").strip() or rec.get("source_note", "").strip()
+    return f"{note} (desk edit by {who}, {when})" if note else f"Desk edit by {who}, {when}"
+
+
+def meeting_row(rec: dict[str, Any]) -> dict[str, Any]:
+    """A meetings-table row from a desk record; its dates read against the day it was made."""
+    reference = date.fromisoformat(rec.get("edited_at", "2000-01-01")[:10])
+    text = rec.get("dates", "")
+    span = read_span(text, reference) if text else None
+    return {
+        "id": rec["id"], "name": rec["name"], "short": rec.get("short") or rec["name"],
+        "kind": rec.get("kind", "event"), "parent_id": rec.get("parent", ""), "date_text": text,
+        "start_date": span.start.isoformat() if span and span.start else None,
+        "end_date": span.end.isoformat() if span and span.end else None,
+        "precision": span.precision if span else "unknown", "status": rec.get("status", "scheduled"),
+        "city": rec.get("city", ""), "host_id": rec.get("host", ""), "tz": rec.get("tz", ""),
+        "source_id": DESK_SOURCE, "quote": desk_quote(rec), "note": rec.get("note", ""), "origin": "desk",
+    }  # fmt: skip
+
+
+def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[str]:
+    """Merge the desk's changes over rows derived from the seeds; the notes a build prints."""
+    notes: list[str] = []
+    if not changes.meetings and not changes.delegates:
+        return notes
+    rows["sources"].append({
+        "id": DESK_SOURCE, "title": "Desk edits in Slack", "publisher": "the desk", "kind": "desk edit",
+        "reference_date": changes.latest[:10] or "2000-01-01", "file": "", "original_name": "",
+        "sha256": "", "origin": "desk", "added_at": changes.latest, "note": "Changes made with /apec in Slack",
+    })  # fmt: skip
+    meetings = {r["id"]: r for r in rows["meetings"]}
+    taken = {(a["kind"], a["alias"]): a["target"] for a in rows["aliases"]}
+    for rec in changes.meetings:
+        try:
+            row = meeting_row(rec)
+        except (DateError, KeyError) as exc:
+            notes.append(f"desk change to {rec.get('id')!r} not applied: {exc}")
+            continue
+        seed = meetings.get(row["id"])
+        if seed is not None and seed["origin"] == "seed":
+            differs = [f"{f}: {seed[f]!r} -> {row[f]!r}" for f in ("date_text", "city", "status", "name", "kind")
+                       if seed[f] != row[f]]  # fmt: skip
+            if differs:
+                notes.append(f"desk change wins over seeds for {row['id']} ({'; '.join(differs)})")
+        meetings[row["id"]] = row
+        for name in (row["id"], row["short"], row["name"], *rec.get("aliases", [])):
+            key = alias_key(name)
+            if key and taken.get(("meeting", key), row["id"]) == row["id"]:
+                taken[("meeting", key)] = row["id"]
+                rows["aliases"].append(
+                    {"kind": "meeting", "alias": key, "name": name, "target": row["id"]}
+                )
+    rows["meetings"] = list(meetings.values())
+    _apply_delegates(rows, changes, notes, taken)
+    # One row per alias: the last word on a name is the desk's.
+    rows["aliases"] = list({(a["kind"], a["alias"]): a for a in rows["aliases"]}.values())
+    return notes
+
+
+def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges, notes: list[str],
+                     taken: dict[tuple[str, str], str]) -> None:  # fmt: skip
+    people = {r["id"]: r for r in rows["people"]}
+    by_name = {alias_key(r["name"]): r["id"] for r in rows["people"]}
+    delegations = {(r["economy_id"], r["meeting_id"]): r for r in rows["delegations"]}
+    members = {(m["delegation_id"], m["person_id"]): m for m in rows["delegation_members"]}
+    for rec in changes.delegates:
+        person_id = by_name.get(alias_key(rec["name"])) or f"desk-{slug(rec['name'])}"
+        delegation = delegations.get((rec["economy"], rec["meeting"]))
+        quote = desk_quote(rec)
+        if rec["removed"]:
+            if (
+                delegation is not None
+                and members.pop((delegation["id"], person_id), None) is not None
+            ):
+                notes.append(
+                    f"desk change wins over seeds: {rec['name']} is out of {delegation['id']}"
+                )
+            continue
+        if person_id not in people:
+            people[person_id] = {"id": person_id, "name": rec["name"], "economy_id": rec["economy"],
+                                 "title": rec["role"], "organization": "", "source_id": DESK_SOURCE,
+                                 "quote": quote}  # fmt: skip
+            by_name[alias_key(rec["name"])] = person_id
+            key = alias_key(rec["name"])
+            if ("person", key) not in taken:
+                taken[("person", key)] = person_id
+                rows["aliases"].append(
+                    {"kind": "person", "alias": key, "name": rec["name"], "target": person_id}
+                )
+        if delegation is None:
+            delegation = {"id": f"{rec['economy'].lower()}-{rec['meeting']}", "economy_id": rec["economy"],
+                          "meeting_id": rec["meeting"], "head_id": "", "source_id": DESK_SOURCE, "quote": quote}  # fmt: skip
+            delegations[(rec["economy"], rec["meeting"])] = delegation
+        members[(delegation["id"], person_id)] = {"delegation_id": delegation["id"], "person_id": person_id,
+                                                  "role": rec["role"], "source_id": DESK_SOURCE, "quote": quote}  # fmt: skip
+    rows["people"] = list(people.values())
+    rows["delegations"] = list(delegations.values())
+    rows["delegation_members"] = list(members.values())
+
+
+# -- writing changes ---------------------------------------------------------------------------
+
+
+def save_meeting(db: sqlite_utils.Database, record: dict[str, Any], user: str, now: datetime,
+                 action: str, before: dict[str, Any] | None) -> None:  # fmt: skip
+    """Keep the desk's version of a meeting and audit it (in the caller's transaction)."""
+    fields = {k: record[k] for k in MEETING_FIELDS if k in record}
+    db.execute(
+        """INSERT INTO desk_meetings (id, record, edited_by, edited_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET record = excluded.record, edited_by = excluded.edited_by,
+               edited_at = excluded.edited_at""",
+        [record["id"], json.dumps(fields, ensure_ascii=False), user, iso(now)],
+    )
+    audit(db, user, now, action, record["id"], before, fields)
+
+
+def save_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name: str, role: str,
+                  removed: bool, user: str, now: datetime, before: dict[str, Any] | None) -> None:  # fmt: skip
+    """Keep a delegate the desk added or took out, and audit it."""
+    db.execute(
+        """INSERT INTO desk_delegates (economy, meeting, name, role, removed, edited_by, edited_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (economy, meeting, name) DO UPDATE SET role = excluded.role,
+               removed = excluded.removed, edited_by = excluded.edited_by, edited_at = excluded.edited_at""",
+        [economy, meeting, name, role, int(removed), user, iso(now)],
+    )
+    after = (
+        None if removed else {"economy": economy, "meeting": meeting, "name": name, "role": role}
+    )
+    audit(db, user, now, "remove-delegate" if removed else "add-delegate", f"{economy}/{meeting}/{name}",
+          before, after)  # fmt: skip
+
+
+def audit(db: sqlite_utils.Database, user: str, now: datetime, action: str, target: str,
+          before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:  # fmt: skip
+    """Write one line of the audit trail."""
+    db.execute(
+        "INSERT INTO audit (at, user, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+        [iso(now), user, action, target, json.dumps(before, ensure_ascii=False) if before else "",
+         json.dumps(after, ensure_ascii=False) if after else ""],
+    )  # fmt: skip
+
+
+def history(
+    db: sqlite_utils.Database, target: str | None = None, limit: int = 20
+) -> list[AuditEntry]:
+    """The audit trail, newest first (of one meeting, or one delegation's people, if given)."""
+    sql, params = "SELECT * FROM audit", []
+    if target:
+        sql += " WHERE target = ? OR target LIKE ?"
+        params = [target, f"%/{target}/%"]
+    rows = db.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+    return [
+        AuditEntry(r["id"], datetime.fromisoformat(r["at"]), r["user"], r["action"], r["target"],
+                   json.loads(r["before"]) if r["before"] else None, json.loads(r["after"]) if r["after"] else None)
+        for r in rows
+    ]  # fmt: skip
+
+
+def export_toml(db: sqlite_utils.Database) -> str:
+    """The desk's changes as a desk file to review and commit to seeds/ (TOML, records as desk.toml's)."""
+    changes = load(db)
+    out = [
+        "# The desk's changes made in Slack, exported by `apec-bot export`.",
+        "# Review, give each record a source and a quote from it, and move it into seeds/desk.toml.",
+        "# A record here with the id of a seed record is the desk's version of it: replace that record with it.",
+        "",
+    ]
+    for rec in changes.meetings:
+        out.append(f"# {rec['id']}: changed by {rec['edited_by']} at {rec['edited_at']}")
+        out.append("[[meetings]]")
+        out.append(f"id = {_toml(rec['id'])}")
+        out.extend(f"{k} = {_toml(rec[k])}" for k in MEETING_FIELDS if k in rec)
+        out.append('source = ""  # the document that states this')
+        out.append('quote = ""   # a short quote from it')
+        out.append("")
+    for rec in changes.delegates:
+        state = "took out" if rec["removed"] else "added"
+        out.append(f"# delegate {state} by {rec['edited_by']} at {rec['edited_at']}")
+        out.append("[[desk_delegates]]")
+        for k in ("economy", "meeting", "name", "role"):
+            out.append(f"{k} = {_toml(rec[k])}")
+        out.append(f"removed = {'true' if rec['removed'] else 'false'}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
