@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Config, ConfigError, parse_now
+from bot.observe import setup_logging
 from bot.stores import Stores
 from store.errors import StoreError
 
@@ -21,6 +22,12 @@ log = logging.getLogger("apec")
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="apec-bot", description="The APEC desk bot.")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text or as JSON objects for log shippers (default text)",
+    )
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     sub.add_parser("build", help="(re)build the store at $APEC_DB from seeds/")
@@ -50,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
         "export", help="write the desk's calendar changes as a desk file for seeds/"
     )
     export.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+    backup = sub.add_parser(
+        "backup", help="copy the store to PATH while the bot runs (SQLite online backup)"
+    )
+    backup.add_argument("path", type=Path, metavar="PATH")
     sched = sub.add_parser("schedule", help="the posts the scheduler will make in the next N days")
     sched.add_argument("--now", help="the time to start from (ISO-8601 with offset)")
     sched.add_argument("--days", type=int, default=30, help="how many days ahead (default 30)")
@@ -67,10 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             parse_now(args.now)
         except ConfigError as exc:
             parser.error(str(exc))  # bad usage: exit 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    secrets = [
+        os.environ.get(v, "")
+        for v in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+    ]
+    quiet = logging.INFO if args.cmd in ("serve", "shell") else logging.WARNING
+    setup_logging(logging.DEBUG if args.debug else quiet, args.log_format, secrets)
     try:
         config = Config.from_env()
         return COMMANDS[args.cmd](config, args)
@@ -85,6 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback (--debug shows it)
+        if args.debug:
+            raise
+        log.debug("unexpected failure", exc_info=True)
+        print(
+            f"apec-bot: unexpected failure: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr
+        )
+        return 1
 
 
 def _one_line(exc: BaseException) -> str:
@@ -262,7 +283,19 @@ def cmd_export(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(config: Config, args: argparse.Namespace) -> int:
+    from store.db import backup
+
+    if not config.db_path.exists():
+        print(f"apec-bot: no store at {config.db_path} to back up", file=sys.stderr)
+        return 1
+    pages = backup(config.db_path, args.path)
+    print(f"backed up {config.db_path} to {args.path} ({pages} pages)")
+    return 0
+
+
 COMMANDS = {
+    "backup": cmd_backup,
     "export": cmd_export,
     "schedule": cmd_schedule,
     "ics": cmd_ics,

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.observe import Metrics
 from bot.posting import Poster, PostError
 from bot.stores import Stores
 from handlers.posts import failure_notice, message_for
@@ -77,6 +78,7 @@ class Engine:
         reminder_channel: str = "",
         admins: frozenset[str] = frozenset(),
         wall: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.stores = stores
         self.poster = poster
@@ -84,11 +86,18 @@ class Engine:
         self.tz = tz
         self.reminder_channel = reminder_channel
         self.admins = admins
-        self.wall = wall  # leases and claims use real time: two processes may run different clocks
+        self.wall = wall
+        self.metrics = (
+            metrics  # leases and claims use real time: two processes may run different clocks
+        )
         self.host = socket.gethostname()
         self.holder = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leader = False
         self.lock = threading.RLock()  # one delivery run at a time; stop() waits on it
+
+    def _count(self, post: Post, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.posts.labels(post.kind, outcome).inc()
 
     def desk(self) -> Desk:
         return Desk(self.stores.get().db)
@@ -174,6 +183,7 @@ class Engine:
                     ):
                         log.info("skipped %s: channel %s is paused", post.key, post.channel)
                         outcome.skipped.append(post.key)
+                        self._count(post, "skipped")
                     continue
                 late = now - post.due > ON_TIME
                 reason = self.useful(post, now) if late else ""
@@ -193,6 +203,7 @@ class Engine:
                             reason,
                         )
                         outcome.skipped.append(post.key)
+                        self._count(post, "skipped")
                     continue
                 if not desk.claim(
                     post.key,
@@ -225,6 +236,7 @@ class Engine:
             return
         desk.record_sent(post.key, ts, late)
         outcome.sent.append(post.key)
+        self._count(post, "late" if late else "sent")
         log.info(
             "posted %s %s to %s%s in %.0f ms",
             post.kind,
@@ -249,6 +261,7 @@ class Engine:
             "will retry" if retry else "given up",
         )
         outcome.failed.append(post.key)
+        self._count(post, "retry" if retry else "failed")
         if not retry:
             self._alert(desk, post, exc.error, now)
 

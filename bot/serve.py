@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
+import tempfile
 import sys
-import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.app import create_app, web_client
 from bot.config import Config, ConfigError
+from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
 from bot.scheduler import TICK, Engine, Scheduler
+from bot.server import SlackHTTP, make_server, run
 from bot.stores import Stores
+from handlers.calendar import calendar
 from store.dates import warm_up
 
 log = logging.getLogger("apec.serve")
@@ -41,13 +46,36 @@ def check(config: Config) -> str:
         raise ConfigError("SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb-")
     if socket and not _APP_TOKEN.match(config.app_token):
         raise ConfigError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
+    _check_store_path(config.db_path)
     return "socket" if socket else "http"
+
+
+def _check_store_path(path: Path) -> None:
+    """The store's file (or its folder, before the first build) must be writable: tried for real,
+    since permission bits say nothing of a read-only mount (or of root)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"APEC_DB: the folder {folder} does not exist")
+    try:
+        if path.exists():
+            with path.open("ab"):
+                pass
+        # SQLite writes its journal beside the store: the folder must take new files too.
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".apec-write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"APEC_DB: cannot write the store at {path}: {exc.strerror or exc}") from exc
 
 
 def serve(
     config: Config, clock: Callable[[], datetime], host: str = "0.0.0.0", port: int = 3000
 ) -> int:
-    """Run until SIGTERM or SIGINT; returns the exit status."""
+    """Run until SIGTERM or SIGINT; returns the exit status.
+
+    HTTP mode serves Slack on /slack/events; both modes serve /healthz, /metrics and
+    /calendar.ics on the port. On SIGTERM the server stops taking requests and finishes those under
+    way, then the scheduler stops after any post under way is sent and recorded.
+    """
     mode = check(config)
     stores = Stores(config.db_path, config.seeds)
     built = stores.ensure_built()
@@ -55,11 +83,11 @@ def serve(
         log.warning("%s", built)
     stores.get().meetings()  # the store opens and reads, before anything connects
     warm_up()
+    metrics = Metrics()
     scheduler = make_scheduler(
-        config, stores, clock, SlackPoster(web_client(config, config.bot_token))
+        config, stores, clock, SlackPoster(web_client(config, config.bot_token)), metrics
     )
     app = create_app(config, stores, clock, on_change=scheduler.notify)
-    stop = threading.Event()
 
     def health() -> dict[str, Any]:
         try:
@@ -70,57 +98,52 @@ def serve(
             store_ok = False
         lag = scheduler.lag()
         running = scheduler.running and lag is not None and lag < 3 * TICK
+        state = ("posting" if scheduler.engine.leader else "standby") if running else "not running"
         return {
             "ok": store_ok and running,
             "store": "ok" if store_ok else "error",
-            "scheduler": ("posting" if scheduler.engine.leader else "standby")
-            if running
-            else "not running",
+            "scheduler": state,
             "mode": mode,
         }
 
-    if mode == "socket":
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler = SocketModeHandler(app, config.app_token)
-        _on_signals(stop.set)
-        print("apec-bot: connecting to Slack in Socket Mode", file=sys.stderr, flush=True)
-        scheduler.start()
-        try:
-            handler.connect()
-            stop.wait()
-        finally:
-            scheduler.stop()
-            handler.close()
-        return 0
-
-    from bot.server import SlackHTTP, make_server, run
-    from handlers.calendar import calendar
-
-    wsgi = SlackHTTP(
-        app, config.signing_secret, health, calendar=lambda: calendar(stores.get(), clock())
-    )
-    server = make_server(wsgi, host, port)
+    metrics.lag.set_function(lambda: scheduler.lag() or 0.0)
+    metrics.leader.set_function(lambda: 1.0 if scheduler.engine.leader else 0.0)
+    front = SlackHTTP(app, config.signing_secret, health, calendar=lambda: calendar(stores.get(), clock()),
+                      metrics=metrics, events=mode == "http")  # fmt: skip
+    server = make_server(front, host, port)
     _on_signals(server.close)
+    handler = None
     scheduler.start()
-    print(
-        f"apec-bot: serving HTTP on http://{host}:{server.effective_port}/slack/events "
-        f"(calendar feed at /calendar.ics)",
-        file=sys.stderr,
-        flush=True,
-    )
     try:
+        if mode == "socket":
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            handler = SocketModeHandler(app, config.app_token)
+            print("apec-bot: connecting to Slack in Socket Mode", file=sys.stderr, flush=True)
+            handler.connect()
+        what = "/slack/events, " if mode == "http" else ""
+        print(f"apec-bot: serving HTTP on http://{host}:{server.effective_port} "
+              f"({what}/healthz, /metrics, /calendar.ics)", file=sys.stderr, flush=True)  # fmt: skip
         run(server)
     finally:
+        log.warning("stopping: the scheduler finishes any post under way")
         scheduler.stop()
+        if handler is not None:
+            handler.close()
     return 0
 
 
 def make_scheduler(
-    config: Config, stores: Stores, clock: Callable[[], datetime], poster: Poster
+    config: Config,
+    stores: Stores,
+    clock: Callable[[], datetime],
+    poster: Poster,
+    metrics: Metrics | None = None,
 ) -> Scheduler:
     """The scheduler for this process, posting through `poster`."""
-    engine = Engine(stores, poster, clock, config.tz, config.reminder_channel, config.admins)
+    engine = Engine(
+        stores, poster, clock, config.tz, config.reminder_channel, config.admins, metrics=metrics
+    )
     return Scheduler(engine)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,6 +18,9 @@ from urllib.parse import parse_qs
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
+
+from bot.observe import Metrics
+from handlers.router import lookup
 
 log = logging.getLogger("apec.http")
 
@@ -86,6 +90,32 @@ def _well_formed(ctype: str, body: str) -> bool:
     return False
 
 
+_COMMAND_WORD = re.compile(r"[a-z][a-z-]{0,30}")
+
+
+def describe(ctype: str, body: str) -> tuple[str, str]:
+    """What a request is, for its log line and metrics: ("command", "next-meeting"),
+    ("event", "app_mention"), ("action", "post_to_channel"), ("view", "meeting_form"). No user text."""
+    if ctype.startswith("application/json"):
+        data = json.loads(body)
+        if data.get("type") == "event_callback":
+            return "event", str((data.get("event") or {}).get("type", ""))[:40]
+        return str(data.get("type", "json"))[:40], ""
+    form = parse_qs(body, keep_blank_values=True)
+    if "payload" in form:
+        payload = json.loads(form["payload"][0])
+        if payload.get("type") == "view_submission":
+            return "view", str((payload.get("view") or {}).get("callback_id", ""))[:40]
+        actions = payload.get("actions") or [{}]
+        return "action", str(actions[0].get("action_id", ""))[:40]
+    words = (form.get("text") or [""])[0].strip().lower().split()
+    word = words[0] if words else "help"
+    # Only a known shape of word reaches a label: the metrics must not grow with what users type.
+    return "command", word if _COMMAND_WORD.fullmatch(word) and lookup(word) else (
+        "help" if not words else "unknown"
+    )
+
+
 class SlackHTTP:
     """The WSGI application: POST /slack/events to Bolt, GET /healthz, GET /calendar.ics."""
 
@@ -95,9 +125,12 @@ class SlackHTTP:
         signing_secret: str,
         health: Callable[[], dict[str, Any]],
         calendar: Callable[[], bytes] | None = None,
+        metrics: Metrics | None = None,
+        events: bool = True,
     ) -> None:
         self.app = app
-        self.verifier = SignatureVerifier(signing_secret)
+        self.metrics = metrics
+        self.verifier = SignatureVerifier(signing_secret) if events else None
         self.health = health
         self.calendar = calendar
         self._feed: tuple[bytes, bytes] = (b"", b"")  # (the feed without DTSTAMP, as served)
@@ -105,8 +138,11 @@ class SlackHTTP:
             tuple[str, str], Callable[[dict[str, Any], StartResponse], list[bytes]]
         ] = {
             ("GET", "/healthz"): self.healthz,
-            ("POST", EVENTS_PATH): self.events,
         }
+        if events:  # Socket Mode gets its events over the socket: no signed endpoint to expose
+            self.routes[("POST", EVENTS_PATH)] = self.events
+        if metrics is not None:
+            self.routes[("GET", "/metrics")] = self.metrics_page
         if calendar is not None:
             # Unsigned: calendar apps cannot sign, and the feed holds only what the bot answers.
             self.routes[("GET", CALENDAR_PATH)] = self.calendar_feed
@@ -126,6 +162,8 @@ class SlackHTTP:
             return _respond(start, 500, "Internal Server Error")
 
     def _signed(self, body: str, headers: dict[str, str]) -> bool:
+        if self.verifier is None:
+            return False
         try:
             return self.verifier.is_valid_request(body, headers)
         except (ValueError, TypeError):  # a timestamp that is not a number
@@ -164,50 +202,68 @@ class SlackHTTP:
         return body
 
     def events(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
+        """POST /slack/events: checked, handed to Bolt, logged in one line and counted."""
         started = time.perf_counter()
+        status, headers, data, kind, what = self._events(environ)
+        elapsed = time.perf_counter() - started
+        outcome = "ok" if status < 400 else "rejected" if status < 500 else "error"
+        log.info("%s %s -> %s in %.1f ms", kind, what or "-", status, elapsed * 1000,
+                 extra={"kind": kind, "command": what, "status": status, "outcome": outcome,
+                        "latency_ms": round(elapsed * 1000, 2)})  # fmt: skip
+        if self.metrics is not None:
+            self.metrics.requests.labels(kind, what if kind == "command" else kind, outcome).inc()
+            self.metrics.latency.labels(kind).observe(elapsed)
+        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large",
+                  415: "Unsupported Media Type"}.get(status, "")  # fmt: skip
+        start(f"{status} {reason}".strip(), [*headers, ("Content-Length", str(len(data)))])
+        return [data]
+
+    def _events(
+        self, environ: dict[str, Any]
+    ) -> tuple[int, list[tuple[str, str]], bytes, str, str]:
+        """(status, headers, body, kind of request, its command or event) for one POST."""
+        plain = [("Content-Type", "text/plain; charset=utf-8")]
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return _respond(start, 400, "Bad Content-Length")
+            return 400, plain, b"Bad Content-Length", "rejected", ""
         if length > MAX_BODY:
-            return _respond(start, 413, "Payload Too Large")
+            return 413, plain, b"Payload Too Large", "rejected", ""
         raw = environ["wsgi.input"].read(length) if length > 0 else b""
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return _respond(start, 400, "Body is not UTF-8")
+            return 400, plain, b"Body is not UTF-8", "rejected", ""
         headers = _headers(environ)
         if not self._signed(body, headers):
-            return _respond(start, 401, "Invalid signature")
+            return 401, plain, b"Invalid signature", "rejected", ""
         ctype = headers.get("content-type", "")
         if not (
             ctype.startswith("application/json")
             or ctype.startswith("application/x-www-form-urlencoded")
         ):
-            return _respond(start, 415, "Unsupported Media Type")
+            return 415, plain, b"Unsupported Media Type", "rejected", ""
         if not _well_formed(ctype, body):
-            return _respond(start, 400, "Body does not match its content type")
+            return 400, plain, b"Body does not match its content type", "rejected", ""
+        kind, what = describe(ctype, body)
         response = self.app.dispatch(
             BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
         )
-        log.debug(
-            "POST %s -> %s in %.1f ms",
-            EVENTS_PATH,
-            response.status,
-            (time.perf_counter() - started) * 1000,
-        )
-        out_headers = [
+        out = [
             (k, v)
             for k, values in response.headers.items()
             for v in values
-            if k.lower() not in ("content-length",)
+            if k.lower() != "content-length"
         ]
         data = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
-        start(
-            f"{response.status} {'OK' if response.status == 200 else ''}".strip(),
-            [*out_headers, ("Content-Length", str(len(data)))],
+        return response.status, out, data, kind, what
+
+    def metrics_page(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
+        """GET /metrics: Prometheus' text format."""
+        assert self.metrics is not None
+        return _respond(
+            start, 200, self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"
         )
-        return [data]
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

@@ -43,3 +43,34 @@ class PerThread:
             db = connect(self.path)
             self._local.db = db
         return db
+
+
+def backup(source: str | Path, target: str | Path) -> int:
+    """Copy a live store with SQLite's online backup (consistent while others write); pages copied."""
+    target = Path(target)
+    if target.exists() and target.is_dir():
+        raise StoreError(
+            f"{target} is a folder: give a file name, e.g. {target / 'apec-backup.db'}"
+        )
+    if not target.parent.exists():
+        raise StoreError(f"the folder {target.parent} does not exist")
+    partial = target.with_name(target.name + ".partial")
+    src = sqlite3.connect(str(source), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        dst = sqlite3.connect(str(partial))
+        try:
+            src.backup(dst, pages=1024)
+            pages = dst.execute("PRAGMA page_count").fetchone()[0]
+            ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            dst.close()
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise StoreError(f"backup failed: {exc}") from exc
+    finally:
+        src.close()
+    if ok != "ok":
+        partial.unlink(missing_ok=True)
+        raise StoreError(f"the backup failed its integrity check: {ok}")
+    partial.replace(target)  # a backup file is whole or absent, never half-written
+    return int(pages)

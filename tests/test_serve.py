@@ -96,7 +96,7 @@ def test_socket_mode_opens_its_connection_through_slack_api_url(db_path, web_api
         SLACK_API_URL=web_api.url,
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -1,0 +1,97 @@
+"""Logs and metrics: one line per request and per post, JSON for log shippers, Prometheus counters.
+
+Secrets never reach a log line: a filter masks the configured tokens and anything shaped like a Slack
+token, whatever logged it (our code, Bolt, slack-sdk or waitress).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_TOKEN_SHAPE = re.compile(r"\b(xox[abpres]|xapp)-[A-Za-z0-9-]+")
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class Redact(logging.Filter):
+    """Mask the configured secrets and anything shaped like a Slack token."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _TOKEN_SHAPE.sub(r"\1-[redacted]", message)
+        for secret in self.secrets:
+            clean = clean.replace(secret, "[redacted]")
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            for secret in self.secrets:
+                text = text.replace(secret, "[redacted]")
+            record.exc_text = _TOKEN_SHAPE.sub(r"\1-[redacted]", text)
+            record.exc_info = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, and the record's extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        out.update(
+            {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+        )
+        if record.exc_text or record.exc_info:
+            out["error"] = record.exc_text or self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def setup_logging(level: int, fmt: str, secrets: Iterable[str]) -> None:
+    """Configure the root logger once: text or JSON to stderr, secrets masked on every handler."""
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redact(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class Metrics:
+    """The process's Prometheus metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("apec_requests_total", "Requests from Slack, by command and outcome",
+                                ["kind", "command", "outcome"], registry=self.registry)  # fmt: skip
+        self.latency = Histogram("apec_request_seconds", "Time to answer a request from Slack", ["kind"],
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                                 registry=self.registry)  # fmt: skip
+        self.posts = Counter("apec_posts_total", "Scheduled posts, by kind and outcome", ["kind", "outcome"],
+                             registry=self.registry)  # fmt: skip
+        self.lag = Gauge("apec_scheduler_lag_seconds", "Seconds since the scheduler's last tick",
+                         registry=self.registry)  # fmt: skip
+        self.leader = Gauge("apec_scheduler_posting", "1 when this process holds the scheduler lease",
+                            registry=self.registry)  # fmt: skip
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
