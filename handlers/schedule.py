@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from store.desk import DEFAULT_OFFSETS, Desk, Subscription
@@ -44,6 +45,7 @@ class Post:
         return self.due.astimezone(ZoneInfo(self.tz))
 
 
+@lru_cache(maxsize=1024)
 def parse_offset(text: str) -> timedelta | None:
     """ "7d", "2d", "1h", "30m" as a duration; None if it is not one."""
     match = _OFFSET.match(text.strip().lower())
@@ -64,6 +66,7 @@ def describe_offset(offset: str) -> str:
     return f"{n} {unit}{'' if n == 1 else 's'} before"
 
 
+@lru_cache(maxsize=65536)  # the same meeting, offset and zone for many channels: work it out once
 def reminder_time(first_day: date, offset: str, zone: ZoneInfo) -> datetime:
     """When a reminder falls: days are counted on the calendar (so 09:00 stays 09:00 across a
     daylight-saving change); hours and minutes are counted back from 09:00 on the first day."""
@@ -80,6 +83,7 @@ def reminder_key(channel: str, meeting: Meeting, offset: str) -> str:
     return f"reminder:{channel}:{meeting.id}:{meeting.span.start.isoformat()}:{offset}"
 
 
+@lru_cache(maxsize=512)
 def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
     try:
         return ZoneInfo(name)

@@ -344,20 +344,30 @@ class Desk:
     def acquire_lease(
         self, holder: str, host: str, pid: int, wall: float, ttl: float, gone: bool = False
     ) -> bool:
-        """Hold (or renew) the one scheduler lease; `gone` says the current holder's process is dead."""
-        with self.db.atomic():
-            row = self.db.conn.execute(
+        """Hold (or renew) the one scheduler lease; `gone` says the current holder's process is dead.
+
+        BEGIN IMMEDIATE takes the write lock before reading, so two schedulers deciding at the same
+        moment queue on the busy timeout instead of one failing with "database is locked".
+        """
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute(
                 "SELECT holder, expires FROM scheduler_lease WHERE id = 1"
             ).fetchone()
-            if row is None or row[0] == holder or row[1] < wall or gone:
-                self.db.execute(
+            mine = row is None or row[0] == holder or row[1] < wall or gone
+            if mine:
+                conn.execute(
                     """INSERT INTO scheduler_lease (id, holder, host, pid, expires) VALUES (1, ?, ?, ?, ?)
                        ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host,
                            pid = excluded.pid, expires = excluded.expires""",
                     [holder, host, pid, wall + ttl],
                 )
-                return True
-            return False
+            conn.execute("COMMIT")
+            return mine
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def lease(self) -> tuple[str, str, int, float] | None:
         """(holder, host, pid, expires) of the lease, if any."""

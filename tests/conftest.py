@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -250,3 +251,39 @@ def server(db_path, web_api, clock, changes):
     yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET)
     http.close()
     thread.join(timeout=5)
+
+
+class _Everything(logging.Handler):
+    """Keeps every log line of the test run, as formatted, to scan for secrets at the end."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a record that cannot format is not a leak
+            pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_is_ever_logged():
+    """Everything logged in this test run (our code, Bolt, slack-sdk, waitress, at DEBUG) is
+    scanned for the tokens the tests use; subprocess output is checked by the tests that read it."""
+    handler = _Everything()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    leaks = [
+        line
+        for line in handler.lines
+        for secret in (BOT_TOKEN, SIGNING_SECRET, "xapp-1-test")
+        if secret in line
+    ]
+    assert not leaks, f"secrets in {len(leaks)} log lines, e.g. {leaks[0][:300]}"

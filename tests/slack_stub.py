@@ -55,6 +55,13 @@ class Call:
 
 
 @dataclass
+class _Delay:
+    method: str
+    seconds: float
+    times: int
+
+
+@dataclass
 class _Fault:
     method: str
     times: int
@@ -93,6 +100,8 @@ class WebAPIStub:
         self._calls_file = Path(calls_file) if calls_file is not None else None
         self._cond = threading.Condition()  # guards every piece of state below, notified per call
         self._faults: list[_Fault] = []
+        self._delays: list[_Delay] = []
+        self._stopping = threading.Event()  # wakes answers held by `delay` when the stub stops
         self._users: dict[str, dict] = {}
         self._channels: dict[str, list[dict]] = {}  # channel -> messages, oldest first
         self._last_ts_us = 0
@@ -103,6 +112,7 @@ class WebAPIStub:
 
     def start(self, port: int = 0) -> WebAPIStub:
         """Bind ``127.0.0.1:port`` (0: a free port) and serve in a daemon thread."""
+        self._stopping.clear()
         handler = type("Handler", (_Handler,), {"stub": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
@@ -119,6 +129,7 @@ class WebAPIStub:
 
     def stop(self) -> None:
         """Stop serving and free the port. Safe to call twice."""
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -185,6 +196,16 @@ class WebAPIStub:
         with self._cond:
             self._faults.append(_Fault(method, times, 429, "ratelimited", retry_after=retry_after))
 
+    def delay(self, method: str, seconds: float, times: int = 1) -> None:
+        """Hold the answer to the next ``times`` calls of ``method`` for ``seconds``.
+
+        The call is handled first (recorded in :attr:`calls`, waiters woken, a posted message
+        stored in history), then the answer waits: a client killed meanwhile has made its post
+        but never sees the ``ts``. A held answer is released at once when the stub stops.
+        """
+        with self._cond:
+            self._delays.append(_Delay(method, seconds, times))
+
     def set_user(
         self, user_id: str, *, is_admin: bool = False, is_owner: bool = False, tz: str = "UTC"
     ) -> None:
@@ -219,7 +240,19 @@ class WebAPIStub:
             self.calls.append(call)
             self._write_call_line(call)
             self._cond.notify_all()
-            return status, body, headers
+            hold = self._take_delay(method)
+        if hold:
+            self._stopping.wait(hold)  # outside the lock: other calls are answered meanwhile
+        return status, body, headers
+
+    def _take_delay(self, method: str) -> float:
+        for delay in self._delays:
+            if delay.method == method:
+                delay.times -= 1
+                if delay.times <= 0:
+                    self._delays.remove(delay)
+                return delay.seconds
+        return 0.0
 
     def _authorized(self, method: str, token: str) -> bool:
         if token == self.token:
@@ -384,8 +417,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client is gone (killed while a `delay` held its answer): nothing to tell
 
 
 def main(argv: list[str] | None = None) -> int:
