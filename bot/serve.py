@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import signal
-import tempfile
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -64,7 +63,9 @@ def _check_store_path(path: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".apec-write-check-"):
             pass
     except OSError as exc:
-        raise ConfigError(f"APEC_DB: cannot write the store at {path}: {exc.strerror or exc}") from exc
+        raise ConfigError(
+            f"APEC_DB: cannot write the store at {path}: {exc.strerror or exc}"
+        ) from exc
 
 
 def serve(

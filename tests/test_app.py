@@ -148,7 +148,9 @@ def test_a_body_over_1_mib_gets_413_and_the_server_keeps_serving(server):
         conn.close()
     try:
         # Sent whole: 413 too, though the server may close while the client still writes.
-        status, _ = server.post("text=" + "a" * (1024 * 1024 + 10), "application/x-www-form-urlencoded")
+        status, _ = server.post(
+            "text=" + "a" * (1024 * 1024 + 10), "application/x-www-form-urlencoded"
+        )
         assert status == 413
     except (BrokenPipeError, ConnectionResetError):
         pass
