@@ -272,7 +272,7 @@ def _answer(store: Store, q: str, now: datetime) -> Card | None:
                 return card.section(f"No meetings on record for {esc(period_label(period))}.")
             card.section(
                 f"*Meetings for {esc(period_label(period))}*\n"
-                + "\n".join(meeting_line(m) for m in found)
+                + "\n".join(meeting_line(m, now) for m in found)
             )
             for m in found:
                 card.cite(m.source)

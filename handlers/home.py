@@ -19,11 +19,13 @@ def home_view(store: Store, now: datetime) -> dict[str, Any]:
     card = Card().header("APEC desk")
     soon = upcoming(store, now, days=90)
     if soon:
-        card.section("*Next meetings (90 days)*\n" + "\n".join(meeting_line(m) for m in soon[:10]))
+        card.section(
+            "*Next meetings (90 days)*\n" + "\n".join(meeting_line(m, now) for m in soon[:10])
+        )
     else:
         nxt = store.next_meeting(after=now)
         if nxt is not None:
-            card.section("*Next meeting on record*\n" + meeting_line(nxt))
+            card.section("*Next meeting on record*\n" + meeting_line(nxt, now))
         else:
             card.section("*No upcoming meeting is on record.*")
     card.divider()

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from handlers.render import STATUS_WORDS, Card, Reply, date_token, esc, opens, venue_time, when
+from handlers.render import (
+    Card,
+    Reply,
+    date_token,
+    esc,
+    opens,
+    status_word,
+    venue_time,
+    when,
+)
 from handlers.router import Ask, UsageError, command
 from store.dates import Span, read_period
 from store.queries import Meeting, Store
@@ -34,17 +43,17 @@ def title(m: Meeting) -> str:
     return m.name if m.short == m.name else f"{m.short} — {m.name}"
 
 
-def meeting_line(m: Meeting) -> str:
+def meeting_line(m: Meeting, now: datetime | None = None) -> str:
     """One line per meeting in a list."""
     where = f" · {esc(m.place)}" if m.place else ""
-    status = STATUS_WORDS.get(m.status, m.status)
+    status = status_word(m, now)
     return f"• *{esc(title(m))}* — {esc(when(m))}{where} · _{status}_"
 
 
 def meeting_card(card: Card, m: Meeting, store: Store, now: datetime | None = None) -> Card:
     """Everything on record about one meeting, cited."""
     card.section(f"*{esc(title(m))}*")
-    lines = [f"*When:* {esc(when(m))} ({STATUS_WORDS.get(m.status, m.status)})"]
+    lines = [f"*When:* {esc(when(m))} ({status_word(m, now)})"]
     if m.dated:
         lines.append(f"*Opens:* {opens(m)}")
     lines.append(f"*Where:* {esc(m.place) if m.place else 'no place on record'}")
@@ -55,7 +64,7 @@ def meeting_card(card: Card, m: Meeting, store: Store, now: datetime | None = No
     card.section("\n".join(lines))
     parts = store.parts(m.id)
     if parts:
-        card.section("*Held as part of it:*\n" + "\n".join(meeting_line(p) for p in parts))
+        card.section("*Held as part of it:*\n" + "\n".join(meeting_line(p, now) for p in parts))
     card.cite(m.source, m.quote)
     return card
 
@@ -109,7 +118,7 @@ def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Reply:
         card.section(
             f"The last was *{esc(title(last))}*, {esc(when(last))}"
             + (f", {esc(last.place)}" if last.place else "")
-            + f" ({STATUS_WORDS.get(last.status, last.status)})."
+            + f" ({status_word(last, ask.now)})."
         )
         card.cite(last.source, last.quote)
     undated = [
@@ -141,10 +150,11 @@ def meetings(ask: Ask) -> Reply:
     if not ask.args:
         dated = [m for m in store.meetings() if not m.parent_id and m.placed]
         undated = [m for m in store.meetings() if not m.parent_id and m not in dated]
-        card.section("*Meetings on record*\n" + "\n".join(meeting_line(m) for m in dated))
+        card.section("*Meetings on record*\n" + "\n".join(meeting_line(m, ask.now) for m in dated))
         if undated:
             card.section(
-                "*Announced, no dates on record*\n" + "\n".join(meeting_line(m) for m in undated)
+                "*Announced, no dates on record*\n"
+                + "\n".join(meeting_line(m, ask.now) for m in undated)
             )
         card.context("Narrow it: `/apec meetings in May`, `/apec meetings next month`.")
         return _cite_all(card, dated + undated)
@@ -159,7 +169,7 @@ def meetings(ask: Ask) -> Reply:
         if nxt is not None:
             card.context(f"The next on record: {esc(title(nxt))}, {esc(when(nxt))}.")
         return card.payload()
-    card.section(f"*Meetings for {label}*\n" + "\n".join(meeting_line(m) for m in found))
+    card.section(f"*Meetings for {label}*\n" + "\n".join(meeting_line(m, ask.now) for m in found))
     return _cite_all(card, found)
 
 

@@ -72,7 +72,7 @@ def digest_card(post: Post, store: Store, now: datetime, since: datetime | None)
     card = Card().header("APEC digest")
     soon = upcoming(store, post.due, days=30)
     if soon:
-        card.section("*Next 30 days*\n" + "\n".join(meeting_line(m) for m in soon))
+        card.section("*Next 30 days*\n" + "\n".join(meeting_line(m, post.due) for m in soon))
     else:
         card.section("*Next 30 days:* no meetings on record.")
     card.blocks.extend(

@@ -29,6 +29,19 @@ STATUS_WORDS = {
 }
 
 
+def status_word(meeting: Meeting, now: datetime | None = None) -> str:
+    """The status as of `now`: a source's "held" is not shown for a meeting still ahead, and a
+    "scheduled" one now past says that no source yet reports it held."""
+    word = STATUS_WORDS.get(meeting.status, meeting.status)
+    if now is None:
+        return word
+    if meeting.status == "held" and meeting.starts_at is not None and now < meeting.starts_at:
+        return "scheduled"
+    if meeting.status == "scheduled" and meeting.ends_at is not None and now >= meeting.ends_at:
+        return "scheduled; no source on record reports it held"
+    return word
+
+
 def esc(text: str) -> str:
     """User or source text made safe for mrkdwn: Slack's three control characters escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
