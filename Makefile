@@ -21,6 +21,8 @@ test: $(BIN)/apec-bot
 
 bench: $(BIN)/apec-bot
 	$(BIN)/python bench/store_bench.py
+	$(BIN)/python bench/load_bench.py
+	$(BIN)/python bench/schedule_bench.py
 
 lint: $(BIN)/apec-bot
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
