@@ -24,7 +24,7 @@ from handlers.schedule import (
     plan,
     reminder_time,
 )
-from store.dates import read_period, read_when
+from store.dates import NUMBER_WORDS, read_period, read_when
 from store.desk import DEFAULT_KINDS, DEFAULT_OFFSETS, Delivery, Desk, Pause, Subscription
 from store.queries import Meeting
 
@@ -38,22 +38,6 @@ DAY_NAMES = {name: n for n, name in enumerate(WEEKDAYS)}
 DAY_NAMES.update({name[:3]: n for n, name in enumerate(WEEKDAYS)})
 DAY_NAMES.update({f"{name}s": n for n, name in enumerate(WEEKDAYS)})  # "mondays"
 DAY_NAMES.update({"tues": 1, "thur": 3, "thurs": 3})
-NUMBER_WORDS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
 
 _OFFSET_SHAPE = re.compile(r"(\d+)([a-z]*)")
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?")

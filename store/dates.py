@@ -44,7 +44,7 @@ _MONTH_NAMES = (
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = {name[:3].lower(): number for number, name in enumerate(_MONTH_NAMES, 1)}
 _WEEKDAYS = {name[:3].lower(): number for number, name in enumerate(_DAY_NAMES)}
-_NUMBERS = {
+NUMBER_WORDS = {  # numbers people write as words ("three days before")
     "a": 1,
     "an": 1,
     "one": 1,
@@ -167,7 +167,7 @@ class _NotARange(DateError):
 
 
 def _number(text: str) -> int:
-    return int(text) if text.isdigit() else _NUMBERS[text.lower()]
+    return int(text) if text.isdigit() else NUMBER_WORDS[text.lower()]
 
 
 def _year_of(text: str | None, reference: date) -> int:
@@ -464,7 +464,7 @@ _RULES = (
     ),
     _rule(
         rf"(?<!\w)(?P<x>(?P<w>next|coming|past|last){_S}+"
-        rf"(?P<n>\d{{1,3}}|{'|'.join(_NUMBERS)}){_S}+(?P<u>days?|weeks?|months?))(?!\w)",
+        rf"(?P<n>\d{{1,3}}|{'|'.join(NUMBER_WORDS)}){_S}+(?P<u>days?|weeks?|months?))(?!\w)",
         _coming_days,
         in_documents=False,
     ),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -27,6 +29,13 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the store at {path}: {exc}") from exc
     return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+def rows(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """A SELECT's rows as dicts, without the savepoint `db.query` wraps around every read."""
+    cursor = db.conn.execute(sql, params)
+    cols = [c[0] for c in cursor.description]
+    return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
 
 
 class PerThread:

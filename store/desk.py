@@ -7,11 +7,14 @@ claimed here before the post is sent, and Slack's `ts` is recorded after.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
+
+from store.db import rows
 
 DEFAULT_OFFSETS = ("7d", "1d", "0d")
 DEFAULT_KINDS = ("som", "summit", "ministerial")
@@ -93,10 +96,8 @@ class Desk:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def _rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        cursor = self.db.conn.execute(sql, params)
-        cols = [c[0] for c in cursor.description]
-        return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return rows(self.db, sql, params)
 
     # -- subscriptions -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlite_utils
 
 from store.dates import Span
+from store.db import rows
 from store.names import alias_key, find_in_text
 from store.text import fold
 
@@ -251,10 +252,7 @@ class Store:
         return self._cache[key]
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows as dicts (a plain SELECT: no savepoint around it, unlike `db.query`)."""
-        cursor = self.db.conn.execute(sql, params)
-        cols = [c[0] for c in cursor.description]
-        return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+        return rows(self.db, sql, params)
 
     # -- sources -------------------------------------------------------------------------------
 
