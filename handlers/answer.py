@@ -110,7 +110,30 @@ KIND_HINTS = {
     ),
     "ministerial": ("ministerial", "ministerials", "ministers meeting"),
 }
-# Words too common in these sources to make a passage relevant on their own.
+# Adjectives of the member economies, for questions ("who led the Korean delegation?").
+DEMONYMS = {
+    "american": "US",
+    "australian": "AU",
+    "bruneian": "BN",
+    "canadian": "CA",
+    "chilean": "CL",
+    "chinese": "CN",
+    "indonesian": "ID",
+    "japanese": "JP",
+    "korean": "KR",
+    "malaysian": "MY",
+    "mexican": "MX",
+    "zealander": "NZ",
+    "peruvian": "PE",
+    "filipino": "PH",
+    "philippine": "PH",
+    "russian": "RU",
+    "singaporean": "SG",
+    "thai": "TH",
+    "vietnamese": "VN",
+}
+# Words that ask about an announcement or report, not for a list of meetings.
+REPORTING = {"announce", "announced", "announcement", "report", "reported", "said", "say"}
 
 
 def clean(text: str) -> str:
@@ -187,7 +210,7 @@ def answer(store: Store, question: str, now: datetime, response_type: str = "eph
 def _answer(store: Store, q: str, now: datetime) -> Card | None:
     low = fold(q)
     words = set(_WORD.findall(low.replace("'", "")))
-    economies = store.economies_in_text(q)
+    economies = store.economies_in_text(q) or _by_demonym(store, words)
     non_members = store.non_members_in_text(q)
     people = store.people_in_text(q)
     meetings = store.meetings_in_text(q)
@@ -200,7 +223,7 @@ def _answer(store: Store, q: str, now: datetime) -> Card | None:
         asks_delegation or (words & LEAD and economies) or (words & AIMS and with_delegation)
     ):
         if economies:
-            return _delegation(store, economies[0].id, meetings, words)
+            return _delegation(store, economies[0].id, meetings, words, now)
         if "delegations" in words or "delegation" in words:
             return _all_delegations(store, meetings)
     # Membership: "is India a member?", "official name of Taiwan", "how many members?"
@@ -223,7 +246,7 @@ def _answer(store: Store, q: str, now: datetime) -> Card | None:
                 card.cite(source)
             return card
     # "Who presided over the BMC meeting?": people with a role at the meeting named.
-    if "who" in words and meetings and not people:
+    if "who" in words and meetings and not people and not _strong_fact(store, low):
         card = _who_at(store, meetings[0])
         if card is not None:
             return card
@@ -263,7 +286,9 @@ def _answer(store: Store, q: str, now: datetime) -> Card | None:
         return card
     if words & NEXT or (kind and words & (WHEN | WHERE)):
         return _next(store, now, kind)
-    if "meetings" in words or "calendar" in words or "schedule" in words:
+    if (
+        "meetings" in words or "calendar" in words or "schedule" in words
+    ) and not words & REPORTING:
         period = read_period(q, now)
         if period is not None and period.start and period.end:
             found = [m for m in store.meetings_between(period.start, period.end) if not m.parent_id]
@@ -299,6 +324,19 @@ def _people_by_one_name(store: Store, q: str) -> list:
     return found
 
 
+def _by_demonym(store: Store, words: set[str]) -> list:
+    """ "the Korean delegation": economies named by their adjective, for questions only."""
+    ids = [DEMONYMS[w] for w in sorted(words) if w in DEMONYMS]
+    return [e for i in dict.fromkeys(ids) if (e := store.economy(i)) is not None]
+
+
+def _strong_fact(store: Store, low: str) -> bool:
+    """A fact whose keyword phrase (two words or more) the question holds: it is what is asked."""
+    return any(
+        len(k.split()) >= 2 and _has(low, fold(k)) for f in store.facts() for k in f.keywords
+    )
+
+
 def _has(low: str, phrase: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", low) is not None
 
@@ -307,7 +345,9 @@ def _card_of(reply: Reply) -> Card:
     return Card(blocks=[b for b in reply["blocks"] if b.get("type") != "actions"])
 
 
-def _delegation(store: Store, economy_id: str, meetings: list[Meeting], words: set[str]) -> Card:
+def _delegation(
+    store: Store, economy_id: str, meetings: list[Meeting], words: set[str], now: datetime
+) -> Card:
     found = store.delegations(economy_id=economy_id)
     ids = {m.id for m in meetings}
     if ids:
@@ -322,10 +362,12 @@ def _delegation(store: Store, economy_id: str, meetings: list[Meeting], words: s
             card.context("Delegations on record: " + ", ".join(esc(o) for o in others) + ".")
         return card
     d = found[-1]
+    ended = d.meeting.ends_at is not None and now >= d.meeting.ends_at
     if words & LEAD and d.head:
         lead = f"*{esc(d.head.name)}*" + (f" ({esc(d.head.title)})" if d.head.title else "")
         card.section(
-            f"{lead} leads the {esc(d.economy.name)} delegation to {esc(title(d.meeting))}."
+            f"{lead} {'led' if ended else 'leads'} the {esc(d.economy.name)} delegation"
+            f" to {esc(title(d.meeting))}."
         )
     delegation_card(card, d)
     return card

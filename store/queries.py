@@ -582,6 +582,8 @@ class Store:
                     terms_matched=len(stems & have) / len(stems),
                 )
             )
+        # A heading alone (a document's title over all its passages) does not make a passage an answer.
+        hits = [h for h in hits if {stem(w) for w in _WORD.findall(fold(h.text))} & stems]
         hits.sort(key=lambda h: (-round(h.terms_matched, 2), h.score))
         return hits[:limit]
 
@@ -687,7 +689,8 @@ def stem(word: str) -> str:
     for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
-    return word
+    # "announce" and "announced" alike ("announc"), as porter has it.
+    return word[:-1] if word.endswith("e") and len(word) >= 4 else word
 
 
 def _meeting_order(m: Meeting) -> tuple:

@@ -178,3 +178,24 @@ def test_any_command_text_gets_a_non_empty_reply(store, text):
 @given(text=st.text(max_size=300))
 def test_any_question_gets_a_non_empty_reply(store, text):
     assert answer(store, text, TODAY)["text"].strip()
+
+
+@pytest.mark.parametrize(
+    ("question", "needles"),
+    [
+        ("Who led the Korean delegation at SOM1?", ["Park Jong-han", "led"]),
+        ("What is the BMC and who chairs it?", ["Korea is chairing the Budget and Management Committee"]),
+        ("When did China announce the 2026 calendar?", ["December 12, 2025", "Guo Jiakun"]),
+        ("who leads the American delegation?", ["Casey Mace"]),
+    ],
+)
+def test_questions_in_other_words_are_answered(store, question, needles):
+    text = answer(store, question, TODAY)["text"]
+    for needle in needles:
+        assert needle in text, text
+
+
+def test_a_title_alone_does_not_make_a_passage_an_answer(store):
+    # Every passage of the desk note stands under its title "…what China announced…".
+    hits = store.search("announced calendar")
+    assert all("announc" in h.text.lower() or "calendar" in h.text.lower() for h in hits)
