@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     quiet = logging.INFO if args.cmd in ("serve", "shell") else logging.WARNING
     setup_logging(logging.DEBUG if args.debug else quiet, args.log_format, secrets)
+    if not args.debug:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise
     try:
         config = Config.from_env()
         return COMMANDS[args.cmd](config, args)
