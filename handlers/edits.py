@@ -34,6 +34,16 @@ def record_of(m: Meeting) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def editor(ask: Ask) -> str:
+    """Who made a change, for the audit trail: the Slack user, or where it came from (cli, console)."""
+    return ask.user or ask.via
+
+
+def who(user: str) -> str:
+    """A Slack user as a mention; anything else (cli, console) as it is."""
+    return f"<@{esc(user)}>" if user[:1] in ("U", "W") and user[1:].isalnum() else esc(user)
+
+
 class FieldError(Exception):
     """A field the desk filled in wrongly: which one, and why."""
 
@@ -112,7 +122,7 @@ def apply_meeting(
     """Keep the change, audit it, re-derive the records, tell the scheduler; the meeting as now on record."""
     db = ask.store.db
     with db.atomic():
-        edits.save_meeting(db, rec, ask.user, ask.now, action, before)
+        edits.save_meeting(db, rec, editor(ask), ask.now, action, before)
         if ask.seeds is not None:
             build(db, ask.seeds, records_only=True)
     ask.on_change()
@@ -293,14 +303,14 @@ def _delegate(ask: Ask, removed: bool) -> Reply:
     db = ask.store.db
     with db.atomic():
         edits.save_delegate(db, economy.id, meeting.id, person.person.name if person else name, role,
-                            removed, ask.user, ask.now, before)  # fmt: skip
+                            removed, editor(ask), ask.now, before)  # fmt: skip
         if ask.seeds is not None:
             build(db, ask.seeds, records_only=True)
     ask.on_change()
     verb = "Took out" if removed else "Added"
     where = f"the {esc(economy.name)} delegation to {esc(title(meeting))}"
     card = Card().section(f":white_check_mark: {verb} *{esc(name)}*" + (f" ({esc(role)})" if role else "")
-                          + (" of " if removed else " to ") + where + ".")  # fmt: skip
+                          + (" from " if removed else " to ") + where + ".")  # fmt: skip
     card.context(
         f'Undo with `/apec {"add" if removed else "remove"}-delegate {esc(economy.id)} {esc(meeting.short)} "{esc(name)}"'
         + ("" if removed else "`")
@@ -328,7 +338,7 @@ def history(ask: Ask) -> Reply:
     lines = []
     for e in entries:
         change = _diff(e.before, e.after)
-        lines.append(f"• {e.at:%Y-%m-%d %H:%M} UTC — <@{esc(e.user)}> {esc(e.action)} `{esc(e.target)}`"
+        lines.append(f"• {e.at:%Y-%m-%d %H:%M} UTC — {who(e.user)} {esc(e.action)} `{esc(e.target)}`"
                      + (f": {change}" if change else ""))  # fmt: skip
     return Card().section("*Calendar changes, newest first*\n" + "\n".join(lines)).payload()
 
