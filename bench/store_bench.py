@@ -26,6 +26,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import random
 import shutil
@@ -230,20 +231,7 @@ TOPICS = [
     "consensus decisions",
     "free trade and multilateralism",
 ]
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+MONTHS = list(calendar.month_name[1:])
 VERBS = ["discussed", "reviewed", "welcomed", "endorsed", "noted", "advanced", "highlighted"]
 PUBLISHERS = ["APEC Secretariat", "Ministry of Foreign Affairs", "Department of Trade", ""]
 MIN_DOC, MAX_DOC = 1000, 3000  # a generated document's size in characters

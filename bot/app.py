@@ -107,20 +107,8 @@ def create_app(
     permissions = Permissions(config.admins, web_client(config, config.bot_token or None))
 
     def ask_from(text: str, user: str, channel: str) -> Ask:
-        return Ask(
-            store=stores.get(),
-            now=clock(),
-            text=text,
-            user=user,
-            channel=channel,
-            tz=config.tz,
-            via="slack",
-            reminder_channel=config.reminder_channel,
-            on_change=on_change,
-            can_edit=lambda: permissions.may_edit(user),
-            admins=tuple(sorted(config.admins)),
-            seeds=config.seeds,
-        )
+        return config.ask(stores.get(), clock(), text, via="slack", user=user, channel=channel,
+                          on_change=on_change, can_edit=lambda: permissions.may_edit(user))  # fmt: skip
 
     @app.middleware
     def once_per_event(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
@@ -194,7 +182,9 @@ def create_app(
 
     def publish_home(event, client):
         if event.get("tab", "home") == "home":
-            client.views_publish(user_id=event["user"], view=home_view(stores.get(), clock()))
+            client.views_publish(
+                user_id=event["user"], view=home_view(ask_from("", event["user"], ""))
+            )
 
     app.event("app_home_opened")(ack=lambda ack: ack(), lazy=[publish_home])
 

@@ -176,23 +176,14 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
 def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
     from handlers.answer import mention as answer_mention
     from handlers.render import for_terminal
-    from handlers.router import Ask, route
+    from handlers.router import route
 
     text = " ".join(args.text)
     now = _clock(config, args)()
     store = _stores(config).get()
-    ask = Ask(
-        store=store,
-        now=now,
-        text=text,
-        user=args.user,
-        channel=args.channel,
-        tz=config.tz,
-        via="cli",
-        reminder_channel=config.reminder_channel,
-        can_edit=lambda: True,  # whoever runs the CLI holds the store itself
-        admins=tuple(sorted(config.admins)),
-        seeds=config.seeds,
+    # Whoever runs the CLI holds the store itself: it may edit.
+    ask = config.ask(
+        store, now, text, via="cli", user=args.user, channel=args.channel, can_edit=lambda: True
     )
     reply = answer_mention(ask) if mention else route(ask)
     if args.json:
@@ -213,12 +204,16 @@ def cmd_shell(config: Config, args: argparse.Namespace) -> int:
     scheduler.start()
     try:
         return console.run(
-            stores.get,
-            clock,
-            config.tz,
-            on_change=scheduler.notify,
-            reminder_channel=config.reminder_channel,
-            seeds=config.seeds,
+            lambda: config.ask(
+                stores.get(),
+                clock(),
+                "",
+                via="console",
+                user=console.CONSOLE_USER,
+                channel=console.CONSOLE_CHANNEL,
+                can_edit=lambda: True,  # the operator
+                on_change=scheduler.notify,
+            )
         )
     finally:
         scheduler.stop()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from handlers.router import Ask
+from store.queries import Store
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -81,4 +84,22 @@ class Config:
             app_token=env.get("SLACK_APP_TOKEN", "").strip(),
             api_url=api_url,
             seeds=Path(env["APEC_SEEDS"]) if env.get("APEC_SEEDS") else SEEDS,
+        )
+
+    def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],
+            user: str = "", channel: str = "", on_change: Callable[[], None] = lambda: None) -> Ask:  # fmt: skip
+        """A question to the handlers, carrying what this configuration tells them."""
+        return Ask(
+            store=store,
+            now=now,
+            text=text,
+            user=user,
+            channel=channel,
+            tz=self.tz,
+            via=via,
+            reminder_channel=self.reminder_channel,
+            on_change=on_change,
+            can_edit=can_edit,
+            admins=tuple(sorted(self.admins)),
+            seeds=self.seeds,
         )

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
+from dataclasses import replace
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
 from handlers.answer import mention
 from handlers.render import for_terminal
 from handlers.router import Ask, route
-from store.queries import Store
 
 BANNER = """APEC desk bot — console. Type `/apec help`, `/apec next-meeting`, or `@bot who leads the US delegation?`.
 A line without `/apec` or `@bot` is read as a command. End with Ctrl-D."""
@@ -21,52 +18,24 @@ CONSOLE_CHANNEL = "console"
 CONSOLE_USER = "console"
 
 
-def reply_for(
-    line: str,
-    store: Store,
-    now: datetime,
-    tz: ZoneInfo,
-    on_change: Callable[[], None] = lambda: None,
-    reminder_channel: str = "",
-    seeds: Path | None = None,
-) -> str | None:
-    """The plain-text answer to one console line, or None for a blank line."""
+def reply_for(line: str, ask: Ask) -> str | None:
+    """The plain-text answer to one console line (asked as `ask`), or None for a blank line."""
     line = line.strip()
     if not line:
         return None
-    mentioned = False
     if line.startswith("@"):
-        line = line.split(maxsplit=1)[1] if " " in line else ""
-        mentioned = True
-    elif line.lower().startswith("/apec"):
+        question = line.split(maxsplit=1)[1] if " " in line else ""
+        return for_terminal(mention(replace(ask, text=question))["text"])
+    if line.lower().startswith("/apec"):
         line = line[5:]
-    ask = Ask(
-        store=store,
-        now=now,
-        text=line,
-        user=CONSOLE_USER,
-        channel=CONSOLE_CHANNEL,
-        tz=tz,
-        via="console",
-        on_change=on_change,
-        reminder_channel=reminder_channel,
-        can_edit=lambda: True,  # the console's user is the operator
-        seeds=seeds,
-    )
-    return for_terminal((mention(ask) if mentioned else route(ask))["text"])
+    return for_terminal(route(replace(ask, text=line))["text"])
 
 
-def run(
-    stores: Callable[[], Store],
-    clock: Callable[[], datetime],
-    tz: ZoneInfo,
-    stdin: TextIO = sys.stdin,
-    stdout: TextIO = sys.stdout,
-    on_change: Callable[[], None] = lambda: None,
-    reminder_channel: str = "",
-    seeds: Path | None = None,
-) -> int:
-    """Read lines until end of input, answering each; a prompt only when a person is typing."""
+def run(ask: Callable[[], Ask], stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    """Read lines until end of input, answering each; a prompt only when a person is typing.
+
+    `ask()` gives a fresh question for each line: this thread's store, the clock's time, the
+    console's user and channel."""
     interactive = stdin.isatty()
     if interactive:
         print(BANNER, file=stdout)
@@ -76,7 +45,7 @@ def run(
         line = stdin.readline()
         if not line:
             break
-        text = reply_for(line, stores(), clock(), tz, on_change, reminder_channel, seeds)
+        text = reply_for(line, ask())
         if text is not None:
             print(text, file=stdout, flush=True)
             if interactive:

@@ -173,37 +173,12 @@ class Engine:
                     break
                 pause = pauses.get(post.channel)
                 if pause and (pause.until is None or now < pause.until):
-                    if desk.record_skipped(
-                        post.key,
-                        post.channel,
-                        post.kind,
-                        post.meeting_id,
-                        post.due,
-                        "channel paused",
-                    ):
-                        log.info("skipped %s: channel %s is paused", post.key, post.channel)
-                        outcome.skipped.append(post.key)
-                        self._count(post, "skipped")
+                    self._skip(desk, post, "channel paused", outcome)
                     continue
                 late = now - post.due > ON_TIME
                 reason = self.useful(post, now) if late else ""
                 if reason:
-                    if desk.record_skipped(
-                        post.key,
-                        post.channel,
-                        post.kind,
-                        post.meeting_id,
-                        post.due,
-                        f"missed while the bot was down: {reason}",
-                    ):
-                        log.warning(
-                            "skipped %s (due %s): missed while down, %s",
-                            post.key,
-                            post.due.isoformat(),
-                            reason,
-                        )
-                        outcome.skipped.append(post.key)
-                        self._count(post, "skipped")
+                    self._skip(desk, post, f"missed while the bot was down: {reason}", outcome)
                     continue
                 if not desk.claim(
                     post.key,
@@ -217,6 +192,15 @@ class Engine:
                     continue
                 self._send(desk, post, now, late, outcome)
         return outcome
+
+    def _skip(self, desk: Desk, post: Post, reason: str, outcome: Outcome) -> None:
+        """Record a post that will not be made, once, with its reason (logged: skips are news)."""
+        if desk.record_skipped(
+            post.key, post.channel, post.kind, post.meeting_id, post.due, reason
+        ):
+            log.warning("skipped %s (due %s): %s", post.key, post.due.isoformat(), reason)
+            outcome.skipped.append(post.key)
+            self._count(post, "skipped")
 
     def _send(self, desk: Desk, post: Post, now: datetime, late: bool, outcome: Outcome) -> None:
         started = time.perf_counter()

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from handlers.meetings import countdown, meeting_line, upcoming
 from handlers.render import Card, esc
-from handlers.router import REGISTRY, Ask, _load
-from store.queries import Store
+from handlers.router import Ask, visible
 
 MAX_HOME_BLOCKS = 100
 
 
-def home_view(store: Store, now: datetime) -> dict[str, Any]:
-    """The Home tab view (`views.publish`), within Slack's 100 blocks."""
-    _load()
+def home_view(ask: Ask) -> dict[str, Any]:
+    """The Home tab view (`views.publish`) for the user asking, within Slack's 100 blocks."""
+    store, now = ask.store, ask.now
     card = Card().header("APEC desk")
     soon = upcoming(store, now, days=90)
     if soon:
@@ -29,13 +27,10 @@ def home_view(store: Store, now: datetime) -> dict[str, Any]:
         else:
             card.section("*No upcoming meeting is on record.*")
     card.divider()
-    card.blocks.extend(
-        b for b in countdown(Ask(store=store, now=now))["blocks"] if b["type"] != "actions"
-    )
+    card.blocks.extend(b for b in countdown(ask)["blocks"] if b["type"] != "actions")
     card.divider()
-    commands = sorted(REGISTRY.values(), key=lambda c: c.name)
-    card.section(
-        "*Commands*\n" + "\n".join(f"• `/apec {esc(c.usage)}` — {esc(c.summary)}" for c in commands)
+    card.listing(
+        "*Commands*", [f"• `/apec {esc(c.usage)}` — {esc(c.summary)}" for c in visible(ask)]
     )
     card.context("Mention me with a question: `@APEC who leads the US delegation?`")
     return {"type": "home", "blocks": card.blocks[:MAX_HOME_BLOCKS]}

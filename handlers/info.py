@@ -13,15 +13,7 @@ def help_(ask: Ask) -> Reply:
         f"• `/apec {esc(c.usage)}` — {esc(c.summary)} _e.g._ `/apec {esc(c.example)}`"
         for c in visible(ask)
     ]
-    card = Card().section("*What I can answer* (from the desk's sources, always cited)")
-    # Sections hold 3,000 characters: split the list in chunks.
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > 2800:
-            card.section("\n".join(chunk))
-            chunk = []
-        chunk.append(line)
-    card.section("\n".join(chunk))
+    card = Card().listing("*What I can answer* (from the desk's sources, always cited)", lines)
     card.context("Or mention me with a question: `@APEC who leads the US delegation?`")
     return card.payload()
 
@@ -37,5 +29,5 @@ def sources(ask: Ask) -> Reply:
         + (" _(added by the desk)_" if s.origin == "desk" else "")
         for s in found
     ]
-    card = Card().section(f"*{len(found)} sources*\n" + "\n".join(lines))
+    card = Card().listing(f"*{len(found)} sources*", lines)
     return card.payload()

@@ -133,6 +133,16 @@ class Card:
             )
         return self
 
+    def listing(self, heading: str, lines: list[str]) -> Card:
+        """A heading and a list, split over as many sections as Slack's 3,000 characters need."""
+        chunk: list[str] = [heading] if heading else []
+        for line in lines:
+            if chunk and sum(len(x) + 1 for x in chunk) + len(line) > MAX_SECTION - 200:
+                self.section("\n".join(chunk))
+                chunk = []
+            chunk.append(line)
+        return self.section("\n".join(chunk))
+
     def context(self, mrkdwn: str) -> Card:
         if mrkdwn.strip():
             self.blocks.append(

@@ -403,32 +403,11 @@ def _subscription(r: dict[str, Any]) -> Subscription:
 
 
 def _one_off(r: dict[str, Any]) -> OneOff:
+    fields = {k: v for k, v in r.items() if k != "cancelled"}
     return OneOff(
-        id=r["id"],
-        channel=r["channel"],
-        due_at=from_iso(r["due_at"]),
-        tz=r["tz"],
-        text=r["text"],
-        meeting_id=r["meeting_id"],
-        offset_text=r["offset_text"],
-        created_by=r["created_by"],
-        created_at=from_iso(r["created_at"]),
+        **{**fields, "due_at": from_iso(r["due_at"]), "created_at": from_iso(r["created_at"])}
     )
 
 
 def _delivery(r: dict[str, Any]) -> Delivery:
-    return Delivery(
-        key=r["key"],
-        channel=r["channel"],
-        kind=r["kind"],
-        meeting_id=r["meeting_id"],
-        due_at=from_iso(r["due_at"]),
-        status=r["status"],
-        holder=r["holder"],
-        claimed_at=r["claimed_at"],
-        ts=r["ts"],
-        late=bool(r["late"]),
-        attempts=r["attempts"],
-        error=r["error"],
-        updated_at=r["updated_at"],
-    )
+    return Delivery(**{**r, "due_at": from_iso(r["due_at"]), "late": bool(r["late"])})

@@ -184,7 +184,10 @@ def test_any_question_gets_a_non_empty_reply(store, text):
     ("question", "needles"),
     [
         ("Who led the Korean delegation at SOM1?", ["Park Jong-han", "led"]),
-        ("What is the BMC and who chairs it?", ["Korea is chairing the Budget and Management Committee"]),
+        (
+            "What is the BMC and who chairs it?",
+            ["Korea is chairing the Budget and Management Committee"],
+        ),
         ("When did China announce the 2026 calendar?", ["December 12, 2025", "Guo Jiakun"]),
         ("who leads the American delegation?", ["Casey Mace"]),
     ],
