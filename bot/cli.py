@@ -17,6 +17,7 @@ from bot.stores import Stores
 from store.errors import StoreError
 
 log = logging.getLogger("apec")
+FINDINGS_SHOWN = 50  # of each kind: a long document's every mention helps nobody
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -165,9 +166,11 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
                 items = [f for f in report.findings if f.kind == kind]
                 if items:
                     print(f"  {kind}s:")
-                for f in items:
+                for f in items[:FINDINGS_SHOWN]:
                     sentence = f.sentence if len(f.sentence) <= 160 else f.sentence[:157] + "..."
                     print(f"    {f.value}\n      in: {sentence}")
+                if len(items) > FINDINGS_SHOWN:
+                    print(f"    ... and {len(items) - FINDINGS_SHOWN} more {kind} findings")
     finally:
         db.close()
     return 0

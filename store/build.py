@@ -500,19 +500,19 @@ def analyse(db: sqlite_utils.Database, text: str, reference: date) -> list[Findi
         "person": _alias_map(db, "person", "people", "name"),
         "meeting": _alias_map(db, "meeting", "meetings", "name"),
     }
-    for line in clean_lines(text):
-        for sentence in _SENTENCES.split(line):
-            for phrase, span in find_dates(sentence, reference):
-                item = ("date", f"{phrase} -> {span.describe()}", sentence)
+    sentences = dict.fromkeys(s for line in clean_lines(text) for s in _SENTENCES.split(line))
+    for sentence in sentences:  # a sentence repeated is read once
+        for phrase, span in find_dates(sentence, reference):
+            item = ("date", f"{phrase} -> {span.describe()}", sentence)
+            if item not in seen:
+                seen.add(item)
+                findings.append(Finding(*item))
+        for kind, names in maps.items():
+            for _, name in find_in_text(sentence, names):
+                item = (kind, name, sentence)
                 if item not in seen:
                     seen.add(item)
                     findings.append(Finding(*item))
-            for kind, names in maps.items():
-                for _, name in find_in_text(sentence, names):
-                    item = (kind, name, sentence)
-                    if item not in seen:
-                        seen.add(item)
-                        findings.append(Finding(*item))
     return findings
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from store.text import FOLD_TABLE, fold
 
@@ -26,12 +27,9 @@ def find_in_text(text: str, aliases: dict[str, str]) -> list[tuple[str, str]]:
     found: list[tuple[int, str, str]] = []
     taken: list[tuple[int, int]] = []
     for alias in sorted(aliases, key=len, reverse=True):
-        words = plain(alias).split()
-        if not words:
+        pattern = _pattern(alias)
+        if pattern is None:
             continue
-        exact = len(alias) <= 4 and alias.isupper()
-        body = r"\s+".join(re.escape(w) for w in words)
-        pattern = re.compile(rf"(?<![\w]){body}(?!\w)", 0 if exact else re.IGNORECASE)
         for match in pattern.finditer(haystack):
             start, end = match.span()
             if any(start < e and s < end for s, e in taken):
@@ -39,6 +37,17 @@ def find_in_text(text: str, aliases: dict[str, str]) -> list[tuple[str, str]]:
             taken.append((start, end))
             found.append((start, match.group(0), aliases[alias]))
     return [(words, target) for _, words, target in sorted(found)]
+
+
+@lru_cache(maxsize=8192)
+def _pattern(alias: str) -> re.Pattern[str] | None:
+    """An alias as a whole-words pattern, compiled once (a question is matched against hundreds)."""
+    words = plain(alias).split()
+    if not words:
+        return None
+    exact = len(alias) <= 4 and alias.isupper()
+    body = r"\s+".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![\w]){body}(?!\w)", 0 if exact else re.IGNORECASE)
 
 
 def plain(text: str) -> str:

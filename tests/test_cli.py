@@ -130,3 +130,19 @@ def test_shell_answers_piped_lines_and_exits_at_end_of_input(env):
     )
     assert result.returncode == 0
     assert "SOM1" in result.stdout and "Casey Mace" in result.stdout
+
+
+def test_ingest_of_a_long_document_reports_each_sentence_once_and_caps_the_listing(env, tmp_path):
+    doc = tmp_path / "long.txt"
+    lines = [
+        f"Delegates from Peru and Chile met in Lima on May {d % 28 + 1}, 2026." for d in range(28)
+    ]
+    doc.write_text("Long notes\n\n" + "\n".join(lines * 50))  # 1,400 lines, 28 distinct
+    result = run("ingest", str(doc), env=env)
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout.count("in: Delegates from Peru and Chile met in Lima on May 1, 2026.") == 3
+    )  # date, 2 economies
+    assert (
+        "... and 6 more economy findings" in result.stdout
+    )  # 28 sentences x 2 economies, 50 shown
