@@ -24,7 +24,14 @@ from handlers.schedule import (
     plan,
     reminder_time,
 )
-from store.dates import NUMBER_WORDS, read_period, read_when
+from store.dates import (
+    NUMBER_WORDS,
+    DateError,
+    TimePhrase,
+    find_time_phrase,
+    read_period,
+    read_when,
+)
 from store.desk import DEFAULT_KINDS, DEFAULT_OFFSETS, Delivery, Desk, Pause, Subscription
 from store.queries import Meeting
 
@@ -53,14 +60,9 @@ _BEFORE = re.compile(
 _TIME_OF_DAY = re.compile(
     r"\d:\d{2}|\d\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:noon|midnight|now)\b|^in\s", re.IGNORECASE
 )
-# dateparser reads "a" and "may" as dates; a time phrase has a number or one of these words.
-_TIME_WORD = re.compile(
-    r"\d|\b(?:today|tonight|tomorrow|yesterday|now|noon|midnight|next|this|week|weekend"
-    r"|hours?|minutes?|days?|mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday"
-    r"|friday|saturday|sunday)\b",
-    re.IGNORECASE,
-)
-_MAX_WHEN = 120  # read_when reads nothing longer
+# Before a reminder's text: "remind me to ...", "remind me that ..."; the time may come first.
+_ME = re.compile(r"me(?:\s+|\Z)", re.IGNORECASE)
+_LEAD_WORD = re.compile(r"\A(?:to|that)(?:\s+|\Z)", re.IGNORECASE)
 
 
 # -- small readers ---------------------------------------------------------------------------
@@ -169,11 +171,16 @@ def active_pause(desk: Desk, channel: str, now: datetime) -> Pause | None:
 # -- how things are written ------------------------------------------------------------------
 
 
-def local_text(moment: datetime, zone: ZoneInfo) -> str:
-    """ "Tue 17 Nov 2026 09:00 (Asia/Seoul)": the fallback a date token stands for."""
+def wall_text(moment: datetime, zone: ZoneInfo) -> str:
+    """ "Tue 17 Nov 2026 09:00": a moment on the clocks of a zone."""
     local = moment.astimezone(zone)
     day = WEEKDAYS[local.weekday()][:3].title()
-    return f"{day} {local.day} {local:%b %Y %H:%M} ({zone.key})"
+    return f"{day} {local.day} {local:%b %Y %H:%M}"
+
+
+def local_text(moment: datetime, zone: ZoneInfo) -> str:
+    """ "Tue 17 Nov 2026 09:00 (Asia/Seoul)": the fallback a date token stands for."""
+    return f"{wall_text(moment, zone)} ({zone.key})"
 
 
 def stamp(moment: datetime, zone: ZoneInfo) -> str:
@@ -588,16 +595,32 @@ def _meeting_offset(match: re.Match[str]) -> str:
     return offset
 
 
-def _leading_when(words: list[str], now: datetime) -> tuple[datetime, str, str] | None:
-    """The longest leading run of words read as a moment: (the moment, the phrase, the rest)."""
-    for k in range(len(words), 0, -1):
-        phrase = " ".join(words[:k])
-        if len(phrase) > _MAX_WHEN or not _TIME_WORD.search(phrase):
-            continue
-        moment = read_when(phrase, now)
-        if moment is not None:
-            return moment, phrase, " ".join(words[k:])
-    return None
+def _find_when(body: str, now: datetime) -> tuple[TimePhrase, str] | None:
+    """The time phrase at the start of the words, else at their end; and the text, as written."""
+    try:
+        found = find_time_phrase(body, now, "start")
+        if found is not None:
+            text = body[found.end :]
+        else:
+            found = find_time_phrase(body, now, "end")
+            text = body[: found.start] if found is not None else ""
+    except DateError as error:
+        raise UsageError(f"I can't use that date: {esc(str(error)[:80])}.") from None
+    if found is None:
+        return None
+    return found, _LEAD_WORD.sub("", text.strip(), count=1)
+
+
+def _ambiguous(said: str, at: int, found: TimePhrase) -> UsageError:
+    """ "Is that 9am or 9pm?", with the command written out again with the likelier one."""
+    assert found.bare_hour is not None
+    start, end = (at + n for n in found.bare_hour)
+    hour = int(said[start:end])
+    half = "am" if 7 <= hour <= 11 else "pm"  # office hours
+    fixed = f"remind {said[:start]}{hour}{half}{said[end:]}"
+    if len(fixed) > 120:
+        fixed = f"{found.text[: found.bare_hour[0] - found.start]}{hour}{half}"
+    return UsageError(f"Is that {hour}am or {hour}pm? Try `{esc(fixed)}`.")
 
 
 def _check_due(due: datetime, ask: Ask, zone: ZoneInfo) -> None:
@@ -633,6 +656,7 @@ def _queue_one_off(
     card = Card().section(
         f":alarm_clock: One-off #{number} queued for {stamp(due, zone)}: “{esc(text)}”"
     )
+    card.context(f"That is {wall_text(due, zone)} in {zone.key}, this channel's time zone.")
     if note:
         card.context(note)
     pause = active_pause(desk, ask.channel, ask.now)
@@ -664,50 +688,65 @@ def _remind_meeting(ask: Ask, desk: Desk, meeting: Meeting, offset: str, zone: Z
     return _queue_one_off(ask, desk, due, zone, text, meeting, offset)
 
 
+def _remind_at(ask: Ask, desk: Desk, zone: ZoneInfo, found: TimePhrase, text: str) -> Reply:
+    """Queue a one-off at the time a phrase names, or say why not."""
+    if not re.search(r"\w", text):
+        raise UsageError(
+            "What should the reminder say? Put it before or after the time: "
+            "`remind tomorrow 9am call Seoul` or `remind call Seoul in 2 hours`."
+        )
+    now = ask.now.astimezone(zone)
+    try:
+        due = found.moment(now, REMINDER_HOUR)
+    except (OverflowError, ValueError):
+        raise UsageError(f"`{esc(found.text[:60])}` is off the calendar.") from None
+    note = ""
+    if not found.has_time_of_day:
+        note = f"No time of day given: {REMINDER_HOUR:%H:%M}, as for meeting reminders."
+    elif found.rule == "time" and due.date() != now.date():
+        # Slack's /remind reads "at 3pm" as the next 3pm, and so do we; but say so.
+        note = f"`{esc(found.text)}` has passed today, so this is tomorrow's."
+    _check_due(due, ask, zone)
+    return _queue_one_off(ask, desk, due, zone, text, note=note)
+
+
 @command(
     "remind",
-    usage="remind WHEN TEXT | remind MEETING N days before",
+    usage="remind WHEN TEXT | remind TEXT WHEN | remind MEETING N days before",
     example="remind tomorrow 9am prepare SOM2 talking points",
     share=False,
 )
 def remind(ask: Ask) -> Reply:
-    """A one-off post here: at a time ("tomorrow 9am TEXT") or before a meeting ("SOM2 3 days before")."""
+    """A one-off post here: at a time ("tomorrow 9am TEXT", "TEXT in 2 hours") or before a meeting ("SOM2 3 days before")."""
     if not ask.channel:
         return _needs_channel()
-    words = ask.args.split()
-    if words and words[0].lower() == "me":
-        words = words[1:]
-    if not words:
+    me = _ME.match(ask.args)
+    at = me.end() if me else 0
+    body = ask.args[at:]
+    if not body:
         raise UsageError("When, and of what?")
     desk = Desk(ask.store.db)
     zone = channel_zone(desk, ask.channel, ask.tz)
-    before = _BEFORE.fullmatch(" ".join(words)) if len(ask.args) <= 200 else None
+    before = _BEFORE.fullmatch(body) if len(body) <= 200 else None
     if before is not None:
         meeting = ask.store.meeting(before["name"])
         if meeting is not None:
             return _remind_meeting(ask, desk, meeting, _meeting_offset(before), zone)
-    if read_when(" ".join(words), ask.now.astimezone(zone)) is not None:
-        raise UsageError("What should the reminder say? Put the text after the time.")
-    found = _leading_when(words, ask.now.astimezone(zone))
+    found = _find_when(body, ask.now.astimezone(zone))
     if found is not None:
-        due, phrase, text = found
-        if not re.search(r"\w", text):
-            raise UsageError("What should the reminder say? Put the text after the time.")
-        note = ""
-        if not _TIME_OF_DAY.search(phrase):
-            # "friday" alone reads as midnight and "tomorrow" as this minute tomorrow.
-            due = datetime.combine(due.astimezone(zone).date(), REMINDER_HOUR, zone)
-            note = f"No time of day given: {REMINDER_HOUR:%H:%M}, as for meeting reminders."
-        _check_due(due, ask, zone)
-        return _queue_one_off(ask, desk, due, zone, text, note=note)
+        phrase, text = found
+        if phrase.bare_hour is not None and re.search(r"\w", text):
+            raise _ambiguous(ask.args, at, phrase)
+        return _remind_at(ask, desk, zone, phrase, text)
     if before is not None:
         named = ask.store.meetings_in_text(before["name"])
         if named:
             return _remind_meeting(ask, desk, named[0], _meeting_offset(before), zone)
         return not_found_meeting(ask.store, before["name"])
     raise UsageError(
-        f"I can't read a time at the start of `{esc(' '.join(words)[:60])}`: try `tomorrow 9am`, "
-        "`in 2 hours`, `next friday 15:00`, or a meeting: `SOM2 3 days before`."
+        f"I can't read a time at the start or the end of `{esc(body[:60])}`: try "
+        "`tomorrow 9am TEXT`, `TEXT in 2 hours`, `next friday 15:00 TEXT`, or a meeting: "
+        "`SOM2 3 days before`."
     )
 
 

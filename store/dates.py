@@ -3,15 +3,17 @@
 dateparser reads no ranges ("from February 1 to 10" gives February 1 alone) and takes a day number
 after a month for a year ("November 18–19" came back as 2019-11-18), so dates written with a month
 name or in ISO form, alone or as ranges, are read by the small grammar below. dateparser is left the
-moments users type ("tomorrow 9am", "next friday 15:00") and odd single-date formats.
+moments users type ("tomorrow 9am", "next friday 15:00") and odd single-date formats. A reminder's
+time phrase ("remind call Seoul tomorrow at 9am") is found by a grammar of its own, at the end.
 """
 
 import calendar
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -712,3 +714,207 @@ def warm_up() -> None:
     base = datetime(2026, 1, 1, 9, 0)
     _dateparser("tomorrow 9am", {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future"})
     _dateparser("18-Nov-2026", {"RELATIVE_BASE": base})
+
+
+# ---------------------------------------------------------------------------------------------
+# Time phrases in reminders, in the words of Slack's /remind ("tomorrow at 9am", "in 20 minutes",
+# "next Friday 3pm", "march 5 at 9"). A reminder's text is anything at all, so the phrase is found
+# by explicit rules anchored at the start or the end of the text, never by handing the text's words
+# to dateparser (which reads "a" and "b" as parts of a date).
+
+_AMPM = r"(?P<h>1[0-2]|0?[1-9])(?::(?P<mi>[0-5]\d))?\s*(?P<ap>[ap])\.?m\.?(?!\w)"
+_H24 = r"(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)(?![\w:])"
+_CLOCK_WORD = r"(?P<word>noon|midday|midnight)(?!\w)"
+_BARE_HOUR = r"(?P<bare>[01]?\d|2[0-3])(?!\w|[:.]\d)"  # "at 9": only after "at"
+_CLOCK = rf"(?:(?:at\s+)?(?:{_AMPM}|{_H24}|{_CLOCK_WORD})|at\s+{_BARE_HOUR})"
+_WEEKDAY_WORD = (
+    r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|mon|tues?|wed|thu(?:rs?)?|fri)(?!\w)"  # "sat" and "sun" are words too
+)
+_ORDINAL = r"(?:st|nd|rd|th)?(?!\w|[:.]\d)"
+_DAY = (
+    rf"(?:on\s+)?(?:(?P<rel>today|tomorrow|tmrw|yesterday)(?!\w)"
+    rf"|(?:(?P<q>next|this)\s+)?{_WEEKDAY_WORD}"
+    rf"|(?:(?P<w>monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+)?"
+    rf"{_month('m')}\s+(?P<d>\d{{1,2}}){_ORDINAL}(?:,?\s+(?P<y>\d{{4}})(?!\w))?"
+    rf"|(?P<d2>\d{{1,2}}){_ORDINAL}(?:\s+of)?\s+{_month('m2')}(?:,?\s+(?P<y2>\d{{4}})(?!\w))?"
+    rf"|{_iso('y3', 'n3', 'd3')})"
+)
+_COUNT = rf"(?P<n>\d{{1,4}}|{'|'.join(NUMBER_WORDS)})"
+_UNIT = r"(?P<u>minutes?|mins?|hours?|hrs?|days?|weeks?|wks?)(?!\w)"
+
+
+@dataclass(frozen=True)
+class _WhenRule:
+    name: str
+    pattern: str
+    examples: tuple[str, ...]  # each reads whole by this rule (tests/test_dates.py checks)
+
+
+_WHEN_RULES = (
+    _WhenRule(
+        "in a while",
+        rf"in\s+{_COUNT}\s+{_UNIT}(?:,?\s+{_CLOCK})?",
+        ("in 20 minutes", "in 1 hour", "in an hour", "in 3 days", "in 2 weeks at 9am"),
+    ),
+    _WhenRule(
+        "day, then time",
+        rf"{_DAY},?\s+{_CLOCK}",
+        (
+            "tomorrow at 9am",
+            "tomorrow 9am",
+            "on March 5 at 9:00",
+            "march 5 at 9",
+            "next Friday 3pm",
+            "2026-11-05 10:00",
+            "20 November at 2:30 pm",
+        ),
+    ),
+    _WhenRule(
+        "time, then day",
+        rf"{_CLOCK}\s+{_DAY}",
+        ("9am tomorrow", "at 3pm on friday", "at noon on 2026-11-20"),
+    ),
+    _WhenRule("time", _CLOCK, ("at 3pm", "3pm", "at 21:00", "at noon", "at 9", "at 3 p.m.")),
+    _WhenRule("day", _DAY, ("friday", "tomorrow", "on March 5", "2026-12-01", "next monday")),
+)
+
+
+def _anchored(pattern: str, where: Literal["start", "end"]) -> re.Pattern[str]:
+    # At the start the phrase ends at a space; at the end it begins after one.
+    if where == "start":
+        return re.compile(rf"\A(?:{pattern})(?=\s|\Z)", re.IGNORECASE)
+    return re.compile(rf"(?<!\S)(?:{pattern})\Z", re.IGNORECASE)
+
+
+_WHEN_AT = {
+    where: [(rule, _anchored(rule.pattern, where)) for rule in _WHEN_RULES]
+    for where in ("start", "end")
+}
+
+
+@dataclass(frozen=True)
+class TimePhrase:
+    """A time phrase found at one end of a reminder's text: where it stands and what it says."""
+
+    text: str  # as written
+    start: int  # where it stands in the text searched
+    end: int
+    rule: str = ""
+    day: date | None = None  # a day named outright: today, tomorrow, March 5, 2026-11-05
+    weekday: int | None = None  # a weekday named (0 is Monday)
+    after_today: bool = False  # "next friday": not today's
+    clock: time | None = None  # the time of day, if one is given
+    bare_hour: tuple[int, int] | None = None  # where an hour 1-12 with no am/pm stands in the text
+    elapsed: timedelta | None = None  # "in 20 minutes": real time
+    days_on: int | None = None  # "in 3 days": days on the calendar, the time of day kept
+
+    @property
+    def has_time_of_day(self) -> bool:
+        """Whether the phrase fixes the time of day (a day alone does not)."""
+        return self.clock is not None or self.elapsed is not None or self.days_on is not None
+
+    def moment(self, now: datetime, default: time) -> datetime:
+        """When the phrase falls, read in now's zone; a day with no time of day falls at default."""
+        now = _aware(now)
+        zone = now.tzinfo or UTC
+        if self.elapsed is not None:  # elapsed time, also across a DST change
+            return (now.astimezone(UTC) + self.elapsed).astimezone(zone)
+        today = now.date()
+        if self.days_on is not None:
+            clock = self.clock or now.time().replace(tzinfo=None)
+            return _wall(today + timedelta(days=self.days_on), clock, zone)
+        clock = self.clock or default
+        if self.day is not None:
+            return _wall(self.day, clock, zone)
+        first = 1 if self.after_today else 0
+        # A weekday: the first such day still to come at that time; a time alone: the next one.
+        for ahead in range(first, first + 8):
+            day = today + timedelta(days=ahead)
+            if self.weekday is None or day.weekday() == self.weekday:
+                moment = _wall(day, clock, zone)
+                if moment > now:
+                    return moment
+        raise DateError(f"no moment ahead for {self.text!r}")  # not reached: 8 days hold one
+
+
+def _wall(day: date, clock: time, zone: tzinfo) -> datetime:
+    return _localize(datetime.combine(day, clock), zone)
+
+
+def find_time_phrase(
+    text: str, now: datetime, where: Literal["start", "end"] = "start"
+) -> TimePhrase | None:
+    """The longest time phrase at the start (or the end) of text, read against now; None if none.
+
+    Raises DateError for a phrase that names no such day ("feb 30 at 9am")."""
+    if not isinstance(text, str) or not isinstance(now, datetime):
+        return None
+    best: tuple[_WhenRule, re.Match[str]] | None = None
+    for rule, regex in _WHEN_AT[where]:
+        match = regex.search(text)
+        if match and (best is None or len(match[0]) > len(best[1][0])):
+            best = rule, match
+    if best is None:
+        return None
+    rule, match = best
+    try:
+        return _time_phrase(rule, match, _aware(now).date())
+    except (OverflowError, ValueError) as error:
+        if isinstance(error, DateError):
+            raise
+        raise DateError(f"out of the calendar: {match[0][:60]!r}") from None
+
+
+def _time_phrase(rule: _WhenRule, m: re.Match[str], today: date) -> TimePhrase:
+    # Every group a rule lacks, or that took no part, reads as "".
+    g: dict[str, str] = defaultdict(str, {k: v for k, v in m.groupdict().items() if v})
+    found = TimePhrase(m[0], m.start(), m.end(), rule.name, clock=_clock_of(g))
+    if g["bare"] and not g["bare"].startswith("0") and int(g["bare"]) <= 12:  # "at 09" is 24-hour
+        found = replace(found, bare_hour=m.span("bare"))
+    if g["u"]:
+        return _in_a_while(found, g)
+    if g["wd"]:
+        after = g["q"].lower() == "next"
+        return replace(found, weekday=_WEEKDAYS[g["wd"][:3].lower()], after_today=after)
+    return replace(found, day=_day_of(g, today))
+
+
+def _clock_of(g: dict[str, str]) -> time | None:
+    if g["h"]:
+        hour = int(g["h"]) % 12 + (12 if g["ap"].lower() == "p" else 0)
+        return time(hour, int(g["mi"] or 0))
+    if g["h24"]:
+        return time(int(g["h24"]), int(g["m24"]))
+    if g["word"]:
+        return time(0) if g["word"].lower() == "midnight" else time(12)
+    if g["bare"]:
+        return time(int(g["bare"]))
+    return None
+
+
+def _in_a_while(found: TimePhrase, g: dict[str, str]) -> TimePhrase:
+    count, unit = _number(g["n"]), g["u"].lower()
+    if unit.startswith(("d", "w")):
+        return replace(found, days_on=count * (7 if unit.startswith("w") else 1))
+    if found.clock is not None:
+        raise DateError(f"minutes or hours from now, or a time of day, not both: {found.text!r}")
+    minutes = count * (60 if unit.startswith("h") else 1)
+    return replace(found, elapsed=timedelta(minutes=minutes))
+
+
+def _day_of(g: dict[str, str], today: date) -> date | None:
+    if g["rel"]:
+        shift = {"today": 0, "tomorrow": 1, "tmrw": 1, "yesterday": -1}[g["rel"].lower()]
+        return today + timedelta(days=shift)
+    if g["y3"]:
+        return _iso_date(g["y3"], g["n3"], g["d3"], today)
+    if not (g["m"] or g["m2"]):
+        return None  # a time of day alone
+    month, number = _month_of(g["m"] or g["m2"]), int(g["d"] or g["d2"])
+    year = g["y"] or g["y2"]
+    # No year: this year's, unless that day has gone by; then next year's.
+    later = (month, number) < (today.month, today.day)
+    day = _make(_year_of(year, today) if year else today.year + later, month, number)
+    _check_weekday(g["w"], day)
+    return day

@@ -423,9 +423,22 @@ def test_remind_an_unknown_meeting_suggests_close_names(store, changes):
         # A day without a time of day falls at 09:00, as meeting reminders do.
         ("remind tomorrow prep", EVENING, "2026-11-02T09:00", "prep"),
         ("remind friday send notes", EVENING, "2026-11-06T09:00", "send notes"),
+        # The issue: dateparser took the text's words for parts of the date.
+        ("remind tomorrow 9am a & b", EVENING, "2026-11-02T09:00", "a & b"),
+        ("remind in 1 hour a b c", EVENING, "2026-11-01T21:00", "a b c"),
+        (
+            "remind march 5 at 9am review the agenda",
+            EVENING,
+            "2027-03-05T09:00",
+            "review the agenda",
+        ),
+        # The time at the end, and "to", as Slack's /remind takes them.
+        ("remind me to call Seoul tomorrow at 9am", EVENING, "2026-11-02T09:00", "call Seoul"),
+        ("remind tomorrow at 9am to call Seoul", EVENING, "2026-11-02T09:00", "call Seoul"),
+        ("remind call Seoul in 2 hours", EVENING, "2026-11-01T22:00", "call Seoul"),
     ],
 )
-def test_remind_at_a_time_reads_the_longest_leading_time_and_keeps_the_rest_as_text(
+def test_remind_at_a_time_reads_the_time_at_the_start_or_the_end_and_keeps_the_rest_as_text(
     store, changes, text, now, due, body
 ):
     reply = say(store, text, now, changes)
@@ -457,6 +470,14 @@ def test_remind_at_a_time_reads_it_in_the_channel_s_subscription_zone(store):
         ("remind", EVENING, "When, and of what?"),
         ("remind a call with Seoul", EVENING, "I can't read a time at the start"),
         ("remind <!channel> now", EVENING, "`&lt;!channel&gt; now`"),
+        # An hour with no am or pm is asked about, never guessed.
+        (
+            "remind march 5 at 9 review the agenda",
+            EVENING,
+            "Is that 9am or 9pm? Try `remind march 5 at 9am review the agenda`.",
+        ),
+        ("remind me to call Tokyo at 3", EVENING, "Try `remind me to call Tokyo at 3pm`"),
+        ("remind feb 30 at 9am x", EVENING, "no such day: 30 February 2027"),
     ],
 )
 def test_remind_refuses_past_far_empty_and_unreadable_times_with_usage(
@@ -466,6 +487,14 @@ def test_remind_refuses_past_far_empty_and_unreadable_times_with_usage(
     assert says in json.dumps(reply["blocks"])
     assert "Usage: `/apec remind" in reply["text"]
     assert Desk(store.db).one_offs() == [] and changes.count == 0
+
+
+def test_remind_names_the_channel_s_zone_and_says_when_a_time_today_has_passed(store):
+    reply = say(store, "remind at 3pm call Seoul", EVENING)
+    (one,) = Desk(store.db).one_offs("C1")
+    assert one.due_at == seoul("2026-11-02T15:00")  # the next 3pm, as Slack's /remind has it
+    assert "Mon 2 Nov 2026 15:00 in Asia/Seoul" in reply["text"]
+    assert "has passed today, so this is tomorrow's" in reply["text"]
 
 
 def test_remind_keeps_hostile_text_as_written_and_escapes_it_in_the_reply(store):
