@@ -6,7 +6,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
@@ -60,6 +60,7 @@ class Meeting:
     quote: str
     note: str
     origin: str
+    within: Span | None = None  # the parent's dates, for a part with none of its own
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -108,6 +109,25 @@ class Meeting:
     def place(self) -> str:
         """City and host economy, as far as the source names them."""
         return ", ".join(p for p in (self.city, self.host_name) if p)
+
+    @cached_property
+    def year(self) -> int | None:
+        """The APEC year it belongs to: its dates' year, else a year its names carry."""
+        for span in (self.span, self.within):
+            if span is not None and span.start is not None:
+                return span.start.year
+        found = _YEAR.search(f"{self.short} {self.name} {self.id}")
+        return int(found[0]) if found else None
+
+    def bounds(self) -> tuple[datetime, datetime] | None:
+        """The stretch it is held in, its own days or else its parent's, at the venue."""
+        span = self.span if self.placed else self.within
+        if span is None or span.start is None or span.end is None or span.precision == "unknown":
+            return None
+        end = span.end + timedelta(days=1)
+        return datetime.combine(span.start, time(0), self.zone), datetime.combine(
+            end, time(0), self.zone
+        )
 
 
 @dataclass(frozen=True)
@@ -203,6 +223,16 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence of a source's passage, for answers gathered statement by statement."""
+
+    text: str
+    source: Source
+    passage_id: int
+    seq: int  # its place in the passage
+
+
+@dataclass(frozen=True)
 class MemberAnswer:
     """What `member X` finds: a member, a known non-member, or nothing."""
 
@@ -212,6 +242,8 @@ class MemberAnswer:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
+_YEAR = re.compile(r"(?<!\d)(?:19[89]\d|20\d\d)(?!\d)")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'\u201c(])")
 STOPWORDS = frozenset(
     """a about after all also an and any are as at be been before being between both but by can
     could did do does doing during each for from had has have having he her here hers him his how i
@@ -221,6 +253,8 @@ STOPWORDS = frozenset(
     will with would you your tell please know give show explain describe list say said apec""".split()
 )
 
+
+MAX_PASSAGES = 400  # read for one gathered answer
 
 # Words so common in these sources that a passage holding them says nothing about a question.
 GENERIC = frozenset({"2026", "meeting", "meetings", "economic", "cooperation", "asia", "pacific"})
@@ -296,6 +330,11 @@ class Store:
     def _read_meetings(self) -> tuple[Meeting, ...]:
         hosts = {r["id"]: r["name"] for r in self._rows("SELECT id, name FROM economies")}
         out = [self._meeting(r, hosts) for r in self._rows("SELECT * FROM meetings")]
+        spans = {m.id: m.span for m in out}
+        out = [
+            replace(m, within=spans.get(m.parent_id)) if m.parent_id and not m.placed else m
+            for m in out
+        ]
         return tuple(sorted(out, key=_meeting_order))
 
     def _meeting(self, r: dict, hosts: dict[str, str]) -> Meeting:
@@ -370,6 +409,10 @@ class Store:
             return None
         return next((m for m in self.meetings() if m.id == row[0]), None)
 
+    def meeting_names(self, meeting_id: str) -> list[str]:
+        """Every name a meeting goes by."""
+        return [n for n, t in self.names("meeting").items() if t == meeting_id]
+
     def parts(self, meeting_id: str) -> list[Meeting]:
         """The meetings held as part of another (SOM1's committee meetings)."""
         return [m for m in self.meetings() if m.parent_id == meeting_id]
@@ -380,7 +423,7 @@ class Store:
 
     def meetings_in_text(self, text: str) -> list[Meeting]:
         """Meetings named anywhere in a sentence."""
-        ids = [t for _, t in find_in_text(text, self._names("meeting"))]
+        ids = [t for _, t in find_in_text(text, self.names("meeting"))]
         by_id = {m.id: m for m in self.meetings()}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
@@ -420,13 +463,15 @@ class Store:
         by_id = {e.id: e for e in self.members()}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
-    def named_in_text(self, kind: str, text: str) -> list[tuple[str, str]]:
+    def named_in_text(
+        self, kind: str, text: str, loose: Callable[[str], bool] | None = None
+    ) -> list[tuple[str, str]]:
         """(words as typed, id) for each economy, meeting, person or non-member named in a text."""
-        return find_in_text(text, self._names(kind))
+        return find_in_text(text, self.names(kind), loose)
 
     def non_members_in_text(self, text: str) -> list[str]:
         """Known non-members named anywhere in a sentence."""
-        return list(dict.fromkeys(t for _, t in find_in_text(text, self._names("non_member"))))
+        return list(dict.fromkeys(t for _, t in find_in_text(text, self.names("non_member"))))
 
     # -- delegations ---------------------------------------------------------------------------
 
@@ -512,8 +557,20 @@ class Store:
 
     def people_in_text(self, text: str) -> list[Person]:
         """People named anywhere in a sentence."""
-        ids = [t for _, t in find_in_text(text, self._names("person"))]
+        ids = [t for _, t in find_in_text(text, self.names("person"))]
         return [p for i in dict.fromkeys(ids) if (p := self.person_by_id(i)) is not None]
+
+    def name_parts(self) -> dict[str, tuple[str, ...]]:
+        """Each word of a person's name ("lee", "jae", "myung") to the people who bear it."""
+        return self._cached("name_parts", self._read_name_parts)
+
+    def _read_name_parts(self) -> dict[str, tuple[str, ...]]:
+        parts: dict[str, list[str]] = {}
+        for r in self._rows("SELECT id, name FROM people ORDER BY name"):
+            for word in dict.fromkeys(alias_key(r["name"]).replace("-", " ").split()):
+                if len(word) >= 2:
+                    parts.setdefault(word, []).append(r["id"])
+        return {w: tuple(ids) for w, ids in parts.items()}
 
     def people_named(self, word: str) -> list[Person]:
         """Everyone with `word` as one of their names ("Lee": Lee Ji-yoon and Lee Jae-myung)."""
@@ -587,6 +644,40 @@ class Store:
         hits.sort(key=lambda h: (-round(h.terms_matched, 2), h.score))
         return hits[:limit]
 
+    def sentences_naming(self, phrases: Sequence[str], limit: int = MAX_PASSAGES) -> list[Sentence]:
+        """The sentences of every passage that holds one of `phrases`, in document order."""
+        words = [" ".join(_WORD.findall(fold(p))) for p in phrases]
+        match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words) if w)
+        if not match:
+            return []
+        found = self.db.execute(
+            """SELECT p.id, p.text, p.source_id FROM passages_fts
+               JOIN passages p ON p.id = passages_fts.rowid
+               WHERE passages_fts MATCH ? ORDER BY p.id LIMIT ?""",
+            [match, limit],
+        ).fetchall()
+        return [
+            Sentence(text, self._src(source_id), pid, n)
+            for pid, body, source_id in found
+            for n, text in enumerate(_SENTENCE.split(body))
+        ]
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the records use: names, aliases, titles, roles, facts (for mending typos)."""
+        return self._cached("vocabulary", self._read_vocabulary)
+
+    def _read_vocabulary(self) -> frozenset[str]:
+        texts = [r[0] for r in self.db.execute("SELECT name FROM aliases")]
+        for sql in (
+            "SELECT name || ' ' || short || ' ' || city FROM meetings",
+            "SELECT name || ' ' || title || ' ' || organization FROM people",
+            "SELECT role FROM roles",
+            "SELECT topic || ' ' || keywords || ' ' || answer FROM facts",
+            "SELECT text FROM objectives",
+        ):
+            texts += [r[0] for r in self.db.execute(sql)]
+        return frozenset(w for t in texts for w in _WORD.findall(fold(t)))
+
     def _match(self, match: str, limit: int) -> list[tuple]:
         # BM25 costs per matching row, and a question of common words can match most of a large
         # store: past RANK_CAP matches, only the first RANK_CAP (seeds first: they are built
@@ -605,7 +696,8 @@ class Store:
 
     # -- names ---------------------------------------------------------------------------------
 
-    def _names(self, kind: str) -> dict[str, str]:
+    def names(self, kind: str) -> dict[str, str]:
+        """Every name of one kind (economy, non_member, meeting, person) as written, to its id."""
         return self._cached(
             f"names:{kind}",
             lambda: {
@@ -616,7 +708,7 @@ class Store:
 
     def _suggest(self, kind: str, name: str, n: int) -> list[str]:
         key = alias_key(name)
-        names = self._names(kind)
+        names = self.names(kind)
         keys = {alias_key(a): a for a in names}
         close = difflib.get_close_matches(key, list(keys), n=n * 3, cutoff=0.6)
         close += [k for k in keys if key and len(key) >= 3 and key in k and k not in close]
