@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.config import Config
 from bot.permissions import Permissions
 from bot.stores import Stores
-from handlers.answer import mention
+from handlers.answer import MORE_ACTION, mention
 from handlers.edits import FORM, submit_form
 from handlers.home import home_view
 from handlers.render import SHARE_ACTION, Card
@@ -197,6 +197,16 @@ def create_app(
         reply = route(ask_from(action.get("value", ""), user, channel))
         reply = {**reply, "blocks": [b for b in reply["blocks"] if b.get("type") != "actions"]}
         respond(**{**reply, "response_type": "in_channel", "replace_original": False})
+
+    @app.action(MORE_ACTION)
+    def more(ack, body, respond):
+        """The whole card behind a short answer, shown to the one who asked for it."""
+        ack()
+        action = body["actions"][0]
+        user = body.get("user", {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        reply = route(ask_from(action.get("value", ""), user, channel))
+        respond(**{**reply, "response_type": "ephemeral", "replace_original": False})
 
     @app.event("message")
     def ignore_messages():

@@ -7,6 +7,7 @@ import re
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from bot.scheduler import TICK, Engine, Scheduler
 from bot.server import SlackHTTP, make_server, run
 from bot.stores import Stores
 from handlers.calendar import calendar
+from handlers.question import english
 from store.dates import warm_up
 
 log = logging.getLogger("apec.serve")
@@ -84,6 +86,8 @@ def serve(
         log.warning("%s", built)
     stores.get().meetings()  # the store opens and reads, before anything connects
     warm_up()
+    # The English word list that mends typos takes ~0.2 s to load: not on a user's question.
+    threading.Thread(target=english, name="warm-up", daemon=True).start()
     metrics = Metrics()
     scheduler = make_scheduler(
         config, stores, clock, SlackPoster(web_client(config, config.bot_token)), metrics

@@ -19,7 +19,7 @@ from handlers.router import Ask, UsageError, command, refuse_unless_admin
 from store import edits
 from store.build import MEETING_KINDS, STATUSES, build
 from store.dates import DateError, read_span
-from store.queries import Meeting, Store
+from store.queries import Economy, Meeting, Store
 
 FORM = "meeting_form"
 KEYS = {"name", "short", "kind", "dates", "city", "host", "tz", "status", "note"}
@@ -258,7 +258,8 @@ def remove_delegate(ask: Ask) -> Reply:
     return _delegate(ask, removed=True)
 
 
-def _delegate(ask: Ask, removed: bool) -> Reply:
+def _delegate_args(ask: Ask, removed: bool) -> tuple[Economy, Meeting | None, str, str, str]:
+    """(economy, meeting or None if unknown, name, role, the meeting as typed) of a delegate command."""
     positional, _ = _split(ask.args)
     need = 3 if removed else 4
     if len(positional) < need:
@@ -267,15 +268,19 @@ def _delegate(ask: Ask, removed: bool) -> Reply:
             + ("." if removed else " and the role, quoted.")
         )
     economy_name, meeting_name, name = positional[0], positional[1], positional[2]
-    role = " ".join(positional[3:])[:200]
     economy = ask.store.member(economy_name).economy
     if economy is None:
         raise UsageError(f"{esc(economy_name)!s} is not a member economy I know.")
-    meeting = ask.store.meeting(meeting_name)
-    if meeting is None:
-        return not_found_meeting(ask.store, meeting_name)
     if not name.strip() or len(name) > 120:
         raise UsageError("Give the person's name (under 120 characters).")
+    role = " ".join(positional[3:])[:200]
+    return economy, ask.store.meeting(meeting_name), name, role, meeting_name
+
+
+def _delegate(ask: Ask, removed: bool) -> Reply:
+    economy, meeting, name, role, typed = _delegate_args(ask, removed)
+    if meeting is None:
+        return not_found_meeting(ask.store, typed)
     current = [
         m
         for d in ask.store.delegations(economy_id=economy.id, meeting_id=meeting.id)
@@ -461,34 +466,8 @@ def submit_form(
     except ValueError:
         meta = {}
     meeting = ask.store.meeting(meta.get("id", "")) if meta.get("id") else None
-    start, end, month = values.get("start", ""), values.get("end", ""), values.get("month", "")
     errors: dict[str, str] = {}
-    dates = ""
-    if start and month:
-        errors["month"] = "Give the days or the month, not both."
-    elif start:
-        try:
-            first = read_span(start, ask.now.date())
-            last = read_span(end, ask.now.date()) if end else first
-            if first.precision != "day" or last.precision != "day":
-                raise DateError("a day")
-            if last.end < first.start:
-                errors["end"] = "The last day is before the first."
-            dates = f"{first.start.isoformat()}..{last.end.isoformat()}"
-        except DateError:
-            errors["end" if end and _reads(start, ask) else "start"] = (
-                "I can't read that as a day: try 2026-08-10."
-            )
-    elif end:
-        errors["start"] = "Give the first day too."
-    elif month:
-        try:
-            span = read_span(month, ask.now.date())
-            if span.precision != "month":
-                raise DateError("a month")
-            dates = month
-        except DateError:
-            errors["month"] = "I can't read that as a month: try August 2026."
+    dates = _form_dates(ask, values, errors)
     rec = {
         k: values.get(k, "")
         for k in ("name", "short", "kind", "city", "host", "tz", "status", "note")
@@ -503,21 +482,54 @@ def submit_form(
             errors[{"dates": "start"}.get(exc.field, exc.field)] = exc.message
     if errors:
         return errors, None
+    return None, _save_form(ask, meeting, rec)
+
+
+def _form_dates(ask: Ask, values: dict[str, str], errors: dict[str, str]) -> str:
+    """The form's days or month as a date phrase; what is wrong with them goes in `errors`."""
+    start, end, month = values.get("start", ""), values.get("end", ""), values.get("month", "")
+    if start and month:
+        errors["month"] = "Give the days or the month, not both."
+    elif start:
+        try:
+            first = read_span(start, ask.now.date())
+            last = read_span(end, ask.now.date()) if end else first
+            if first.precision != "day" or last.precision != "day":
+                raise DateError("a day")
+            if last.end < first.start:
+                errors["end"] = "The last day is before the first."
+            return f"{first.start.isoformat()}..{last.end.isoformat()}"
+        except DateError:
+            errors["end" if end and _reads(start, ask) else "start"] = (
+                "I can't read that as a day: try 2026-08-10."
+            )
+    elif end:
+        errors["start"] = "Give the first day too."
+    elif month:
+        try:
+            if read_span(month, ask.now.date()).precision != "month":
+                raise DateError("a month")
+            return month
+        except DateError:
+            errors["month"] = "I can't read that as a month: try August 2026."
+    return ""
+
+
+def _save_form(ask: Ask, meeting: Meeting | None, rec: dict[str, Any]) -> Reply:
+    """A checked form saved: the meeting it edits, one of that name, or a new one."""
     if meeting is not None:
         before = record_of(meeting)
         rec = {**before, **rec, "id": meeting.id}
-        return None, changed_card(
-            "Changed", apply_meeting(replace(ask), rec, "edit-meeting", before)
-        )
+        return changed_card("Changed", apply_meeting(replace(ask), rec, "edit-meeting", before))
     existing = ask.store.meeting(rec["name"])
     if existing is not None:
         before = record_of(existing)
-        return None, changed_card(
+        return changed_card(
             "Updated",
             apply_meeting(ask, {**before, **rec, "id": existing.id}, "edit-meeting", before),
         )
-    rec["id"] = _new_id(ask.store, rec["name"], dates, ask.now)
-    return None, changed_card("Added", apply_meeting(ask, rec, "add-meeting", None))
+    rec["id"] = _new_id(ask.store, rec["name"], rec["dates"], ask.now)
+    return changed_card("Added", apply_meeting(ask, rec, "add-meeting", None))
 
 
 def _reads(text: str, ask: Ask) -> bool:

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from handlers.render import (
-    Card,
-    Reply,
-    date_token,
-    esc,
-    opens,
-    status_word,
-    venue_time,
-    when,
-)
+from handlers.render import Card, Reply, esc, status_word, when
 from handlers.router import Ask, UsageError, command
 from store.dates import Span, read_period
 from store.queries import Meeting, Store
@@ -54,8 +45,6 @@ def meeting_card(card: Card, m: Meeting, store: Store, now: datetime | None = No
     """Everything on record about one meeting, cited."""
     card.section(f"*{esc(title(m))}*")
     lines = [f"*When:* {esc(when(m))} ({status_word(m, now)})"]
-    if m.dated:
-        lines.append(f"*Opens:* {opens(m)}")
     lines.append(f"*Where:* {esc(m.place) if m.place else 'no place on record'}")
     if m.parent_id and (parent := next((p for p in store.meetings() if p.id == m.parent_id), None)):
         lines.append(f"*Part of:* {esc(title(parent))}")
@@ -79,6 +68,13 @@ def in_days(n: int) -> str:
     return "today" if n == 0 else "tomorrow" if n == 1 else f"in {n} days"
 
 
+def opens_in(m: Meeting, now: datetime) -> str:
+    """ "opens in 12 days" for a meeting known to the day; a month-only date gets no count."""
+    if not m.dated:
+        return f"is in {when(m)}"
+    return f"opens {in_days(days_until(m, now))}"
+
+
 @command(
     "next-meeting",
     usage="next-meeting [som|summit|ministerial]",
@@ -87,13 +83,7 @@ def in_days(n: int) -> str:
 )
 def next_meeting(ask: Ask) -> Reply:
     """The next meeting on record, optionally of one kind (som, summit, ministerial)."""
-    kind = None
-    if ask.args:
-        kind = KINDS.get(ask.args.lower().split()[0])
-        if kind is None:
-            raise UsageError(
-                f"I don't know the kind of meeting `{esc(ask.args[:40])}`: try som, summit or ministerial."
-            )
+    kind = kind_asked(ask)
     card = Card()
     for m in ask.store.ongoing(ask.now):
         if kind is None and not m.parent_id or kind == m.kind:
@@ -101,12 +91,25 @@ def next_meeting(ask: Ask) -> Reply:
     found = ask.store.next_meeting(after=ask.now, kind=kind)
     if found is None:
         return no_upcoming(card, ask, kind)
-    days = days_until(found, ask.now)
-    card.section(
-        f"The next {KIND_WORDS.get(kind or '', 'meeting')} on record opens {in_days(days)}:"
-    )
+    what = KIND_WORDS.get(kind or "", "meeting")
+    card.section(f"The next {what} on record {esc(opens_in(found, ask.now))}:")
     meeting_card(card, found, ask.store, ask.now)
     return card.payload()
+
+
+def kind_asked(ask: Ask) -> str | None:
+    """The kind of meeting the words name, typos and punctuation forgiven ("SOM?", "smmit");
+    None for none ("meeting?"). Words that name no kind are a usage error."""
+    from handlers.question import parse
+
+    if not ask.args:
+        return None
+    q = parse(ask.store, ask.args, ask.now)
+    if q.kind is None and set(q.words) - {"meeting", "meetings", "apec", "the", "one"}:
+        raise UsageError(
+            f"I don't know the kind of meeting `{esc(ask.args[:40])}`: try som, summit or ministerial."
+        )
+    return q.kind
 
 
 def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Reply:
@@ -222,14 +225,10 @@ def countdown(ask: Ask) -> Reply:
             if last:
                 card.cite(last.source, last.quote)
             continue
-        days = days_until(nxt, ask.now)
-        exact = "" if nxt.dated else " (month only: dates not confirmed)"
-        start = ""
-        if nxt.dated and nxt.starts_at is not None:
-            start = f", opening {date_token(nxt.starts_at, '{date_short_pretty} {time}', venue_time(nxt.starts_at, nxt))}"
         card.section(
-            f"*{KIND_WORDS[kind]}:* {esc(title(nxt))} {in_days(days)}{exact} — {esc(when(nxt))}"
-            f"{', ' + esc(nxt.place) if nxt.place else ''}{start}"
+            f"*{KIND_WORDS[kind]}:* {esc(title(nxt))} {esc(opens_in(nxt, ask.now))}"
+            f"{' — ' + esc(when(nxt)) if nxt.dated else ''}"
+            f"{', ' + esc(nxt.place) if nxt.place else ''}"
         )
         card.cite(nxt.source, nxt.quote)
     return card.payload()

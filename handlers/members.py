@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers.render import Card, Reply, esc
 from handlers.router import Ask, UsageError, command
 from store.queries import Store
+from store.text import fold
 
 
 @command("members", example="members", aliases=("economies",))
@@ -35,9 +36,8 @@ def member_reply(store: Store, name: str) -> Reply:
     card = Card()
     if found.economy is not None:
         e = found.economy
-        same = name.strip().lower() == e.name.lower()
-        official = "" if same else f" Its official APEC name is *{esc(e.name)}*."
-        card.section(f"Yes: *{esc(name)}* is an APEC member economy.{official}")
+        asked = "" if fold(name) == fold(e.name) else f" (you asked about {esc(name)})"
+        card.section(f"Yes: *{esc(e.name)}*{asked} is an APEC member economy.")
         return card.cite(e.source, e.quote).payload()
     members_ = store.members()
     listing = members_[0].source if members_ else None

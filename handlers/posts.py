@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.meetings import countdown, in_days, meeting_line, title, upcoming
-from handlers.render import Card, Reply, date_token, esc, opens, when
+from handlers.render import Card, Reply, date_token, esc, when
 from handlers.router import Ask
 from handlers.schedule import Post, describe_offset
 from store.desk import iso
@@ -61,8 +61,7 @@ def reminder_card(post: Post, store: Store) -> Card:
         + (f", {esc(meeting.place)}" if meeting.place else "")
         + "."
     )
-    if meeting.dated:
-        card.context(f"Opens {opens(meeting)} · reminder {describe_offset(post.offset)}")
+    card.context(f"Reminder {describe_offset(post.offset)} the first day")
     card.cite(meeting.source, meeting.quote)
     return card
 

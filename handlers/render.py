@@ -35,9 +35,15 @@ def status_word(meeting: Meeting, now: datetime | None = None) -> str:
     word = STATUS_WORDS.get(meeting.status, meeting.status)
     if now is None:
         return word
-    if meeting.status == "held" and meeting.starts_at is not None and now < meeting.starts_at:
+    bounds = meeting.bounds()
+    if bounds is None or meeting.status == "cancelled":
+        return word
+    start, end = bounds
+    if start <= now < end:
+        return "under way" if meeting.status in ("held", "scheduled") else f"under way; {word}"
+    if meeting.status == "held" and now < start:
         return "scheduled"
-    if meeting.status == "scheduled" and meeting.ends_at is not None and now >= meeting.ends_at:
+    if meeting.status == "scheduled" and now >= end:
         return "scheduled; no source on record reports it held"
     return word
 
@@ -45,6 +51,27 @@ def status_word(meeting: Meeting, now: datetime | None = None) -> str:
 def esc(text: str) -> str:
     """User or source text made safe for mrkdwn: Slack's three control characters escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_ENTITY = re.compile(r"<([^<>]*)>")
+
+
+def from_slack(text: str) -> str:
+    """Text as Slack sends it, decoded once: mentions and broadcasts dropped, links and dates as
+    their label, `&amp;`, `&lt;` and `&gt;` as the characters they stand for."""
+
+    def entity(match: re.Match[str]) -> str:
+        target, _, label = match[1].partition("|")
+        if target.startswith("!date"):
+            return label
+        if target.startswith(("@", "!")):
+            return ""
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        return label or target
+
+    decoded = _ENTITY.sub(entity, text)
+    return decoded.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def plain(mrkdwn: str) -> str:
@@ -74,14 +101,6 @@ def day_text(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def venue_time(moment: datetime, meeting: Meeting) -> str:
-    """A moment in the venue's time, naming the venue: "1 Feb 2026 00:00 Guangzhou time (UTC+08:00)"."""
-    local = moment.astimezone(meeting.zone)
-    where = meeting.city or meeting.host_name or "venue"
-    offset = local.strftime("%z")
-    return f"{local.day} {local:%b %Y %H:%M} {where} time (UTC{offset[:3]}:{offset[3:]})"
-
-
 def when(meeting: Meeting) -> str:
     """The meeting's dates as known: "1–10 February 2026", "May 2026, dates not confirmed"."""
     span = meeting.span
@@ -92,14 +111,6 @@ def when(meeting: Meeting) -> str:
     if span.precision == "unknown":
         return "no dates on record"
     return span.describe()
-
-
-def opens(meeting: Meeting) -> str:
-    """When a dated meeting opens, as a Slack date token with the venue's time as fallback."""
-    if not meeting.dated or meeting.starts_at is None:
-        return ""
-    fallback = venue_time(meeting.starts_at, meeting)
-    return date_token(meeting.starts_at, "{date_long_pretty} {time}", fallback)
 
 
 def citation(source: Source, quote: str = "") -> str:
@@ -196,16 +207,28 @@ SHARE_ACTION = "post_to_channel"
 
 def with_share_button(reply: Reply, command_text: str) -> Reply:
     """An ephemeral answer gets a button that posts the same answer to the channel."""
-    if reply.get("response_type") != "ephemeral" or not command_text or len(command_text) > 2000:
+    if reply.get("response_type") != "ephemeral":
+        return reply
+    return with_button(reply, "Post to channel", SHARE_ACTION, command_text)
+
+
+def with_button(reply: Reply, label: str, action_id: str, value: str) -> Reply:
+    """A button that runs `value` as a command, in the reply's one row of buttons."""
+    if not value or len(value) > 2000:
         return reply
     button = {
         "type": "button",
-        "action_id": SHARE_ACTION,
-        "text": {"type": "plain_text", "text": "Post to channel"},
-        "value": command_text,
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": value,
     }
-    blocks = reply.get("blocks", [])[: MAX_BLOCKS - 1]
-    return {**reply, "blocks": [*blocks, {"type": "actions", "elements": [button]}]}
+    blocks = list(reply.get("blocks", []))
+    row = next((b for b in blocks if b.get("type") == "actions"), None)
+    if row is None:
+        blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "actions", "elements": [button]}]
+    else:
+        blocks = [{**b, "elements": [*b["elements"], button]} if b is row else b for b in blocks]
+    return {**reply, "blocks": blocks}
 
 
 def _cut(text: str, limit: int) -> str:

@@ -143,6 +143,46 @@ def digest_times(
     return out
 
 
+def _digests(sub: Subscription, zone: ZoneInfo, start: datetime, end: datetime) -> list[Post]:
+    when = "daily" if sub.cadence == "daily" else f"weekly on {WEEKDAYS[sub.weekday].title()}"
+    return [
+        Post(
+            key=f"digest:{sub.channel}:{due.astimezone(zone).date().isoformat()}",
+            channel=sub.channel,
+            kind="digest",
+            due=due,
+            tz=zone.key,
+            since=sub.since,
+            why=f"digest subscription ({when} at {sub.at_time})",
+        )
+        for due in digest_times(sub, zone, start, end)
+    ]
+
+
+def _one_offs(
+    desk: Desk, channel: str | None, start: datetime, end: datetime, default_tz: ZoneInfo
+) -> list[Post]:
+    return [
+        Post(
+            key=f"one-off:{one.id}",
+            channel=one.channel,
+            kind="one-off",
+            due=one.due_at,
+            tz=_zone(one.tz, default_tz).key,
+            since=one.created_at,
+            why=f"one-off #{one.id} asked by <@{one.created_by}>"
+            if one.created_by
+            else f"one-off #{one.id}",
+            meeting_id=one.meeting_id,
+            offset=one.offset_text,
+            one_off_id=one.id,
+            text=one.text,
+        )
+        for one in desk.one_offs(channel)
+        if start <= one.due_at < end
+    ]
+
+
 def plan(
     store: Store,
     desk: Desk,
@@ -182,41 +222,8 @@ def plan(
                 end,
             )
         elif sub.kind == "digest":
-            when = (
-                "daily" if sub.cadence == "daily" else f"weekly on {WEEKDAYS[sub.weekday].title()}"
-            )
-            for due in digest_times(sub, zone, start, end):
-                local_day = due.astimezone(zone).date().isoformat()
-                posts.append(
-                    Post(
-                        key=f"digest:{sub.channel}:{local_day}",
-                        channel=sub.channel,
-                        kind="digest",
-                        due=due,
-                        tz=zone.key,
-                        since=sub.since,
-                        why=f"digest subscription ({when} at {sub.at_time})",
-                    )
-                )
-    for one in desk.one_offs(channel):
-        if start <= one.due_at < end:
-            posts.append(
-                Post(
-                    key=f"one-off:{one.id}",
-                    channel=one.channel,
-                    kind="one-off",
-                    due=one.due_at,
-                    tz=_zone(one.tz, default_tz).key,
-                    since=one.created_at,
-                    why=f"one-off #{one.id} asked by <@{one.created_by}>"
-                    if one.created_by
-                    else f"one-off #{one.id}",
-                    meeting_id=one.meeting_id,
-                    offset=one.offset_text,
-                    one_off_id=one.id,
-                    text=one.text,
-                )
-            )
+            posts += _digests(sub, zone, start, end)
+    posts += _one_offs(desk, channel, start, end, default_tz)
     # One key, one post: a channel that is APEC_REMINDER_CHANNEL and subscribed gets each reminder once.
     unique = {p.key: p for p in sorted(posts, key=lambda p: p.since, reverse=True)}
     return sorted(unique.values(), key=lambda p: (p.due, p.channel, p.key))

@@ -280,6 +280,10 @@ class Store:
             self._cache = {}
         return self
 
+    def version(self) -> tuple[int, int] | None:
+        """What was read is good while this stays the same (see refresh)."""
+        return self._version
+
     def _cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
             self._cache[key] = compute()

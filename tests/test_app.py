@@ -131,6 +131,55 @@ def test_share_button_posts_the_same_answer_to_the_channel(server, web_api):
     assert not any(b.get("type") == "actions" for b in call.params.get("blocks", []))
 
 
+def _button(web_api, action_id: str, value: str) -> dict:
+    return {
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "container": {"type": "message"},
+        "response_url": web_api.url + "hooks.response",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": "1",
+            }
+        ],  # fmt: skip
+    }
+
+
+def test_a_mention_is_answered_short_and_its_more_button_shows_the_whole_card_to_the_asker(
+    server, web_api
+):
+    server.event(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "1.1",
+            "text": "<@UBOT> who leads the US delegation?",
+        },  # fmt: skip
+        event_id="EvMore",
+    )
+    (call,) = web_api.wait_for("chat.postMessage")
+    first = call.params["text"].splitlines()[0]
+    assert "Casey Mace" in first and "Stated objectives" not in call.params["text"]
+    blocks = call.params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    (row,) = [b for b in blocks if b["type"] == "actions"]
+    (more,) = [e for e in row["elements"] if e["action_id"] == "more"]
+    assert server.action(_button(web_api, "more", more["value"]))[0] == 200
+    (shown,) = web_api.wait_for("hooks.response")
+    assert shown.params["response_type"] == "ephemeral"
+    assert "Stated objectives" in shown.params["text"] and "Ruth Perry" in shown.params["text"]
+
+
 def test_a_body_over_1_mib_gets_413_and_the_server_keeps_serving(server):
     import http.client
     from urllib.parse import urlsplit

@@ -38,11 +38,27 @@ def test_next_som_in_june_is_som3_month_only(store):
     assert "SOM3" in reply["text"] and "August 2026, dates not confirmed" in reply["text"]
 
 
-def test_dates_use_slack_date_tokens_with_venue_time_fallback(store):
+def test_meeting_dates_carry_no_time_of_day_since_no_source_gives_one(store):
     reply = say(store, "next-meeting", BEFORE_SOM1)
-    blocks = json.dumps(reply["blocks"])
-    assert "<!date^1769875200^" in blocks  # 2026-02-01 00:00 in Guangzhou
-    assert "Guangzhou time (UTC+08:00)" in reply["text"]
+    assert "<!date^" not in json.dumps(reply["blocks"])
+    assert "00:00" not in reply["text"] and "1–10 February 2026" in reply["text"]
+
+
+@pytest.mark.parametrize("text", ["next-meeting som", "countdown"])
+def test_a_month_only_meeting_gets_no_day_count(store, text):
+    reply = say(store, text, at("2026-06-01T09:00+09:00"))
+    assert "SOM3" in reply["text"] and "August 2026" in reply["text"]
+    assert "days" not in reply["text"].split("SOM3", 1)[1].split("\n")[0]
+
+
+@pytest.mark.parametrize("args", ["SOM?", "som!", "Summit?", "smmit", "meeting?", ""])
+def test_next_meeting_reads_its_kind_through_punctuation_and_typos(store, args):
+    reply = say(store, f"next-meeting {args}", BEFORE_SOM1)
+    assert "don't know the kind" not in reply["text"]
+
+
+def test_next_meeting_of_an_unknown_kind_is_a_usage_reply(store):
+    assert "don't know the kind" in say(store, "next-meeting banquet", BEFORE_SOM1)["text"]
 
 
 def test_answers_are_ephemeral_with_a_button_to_post_them(store):

@@ -1,0 +1,191 @@
+"""A question read once (handlers/question.py), and the intent table that answers it (handlers/intents.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.answer import answer, respond
+from handlers.intents import INTENTS
+from handlers.question import mend, parse
+from handlers.render import for_terminal, from_slack
+from tests.conftest import at
+
+MID_2026 = at("2026-06-01T09:00+08:00")
+MID_2025 = at("2025-07-01T09:00+09:00")
+
+
+def first_line(store, text, now=MID_2026):
+    return for_terminal(answer(store, text, now)["text"]).splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("wen is the sumit", "when is the summit"),
+        ("who leads the deligation", "who leads the delegation"),
+        ("is SOM2 in Shanghia?", "is SOM2 in Shanghai?"),
+        ("how does APEC make decisions", "how does APEC make decisions"),  # "make" is no "Mace"
+        ("tell me about trade", "tell me about trade"),
+    ],
+)
+def test_typos_are_mended_against_the_store_s_words_and_real_words_are_left_alone(
+    store, typed, read
+):
+    assert mend(typed, store.vocabulary())[0] == read
+
+
+def test_slack_text_is_decoded_once_before_reading():
+    assert from_slack("<@U1> is &lt;b&gt; &amp; <https://x.org|this> <!here> ok") == (
+        " is <b> & this  ok"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "economy", "typed"),
+    [
+        ("usa member of apec?", "US", "usa"),
+        ("who leads the us delegation", "US", "US"),
+        ("did the U.S. delegation attend", "US", "US"),
+        ("the Korean delegation", "KR", "Korean"),
+        ("is Chinese Taipei in APEC", "TW", "Chinese Taipei"),
+    ],
+)
+def test_economies_are_found_by_any_name_the_desk_types(store, text, economy, typed):
+    q = parse(store, text, MID_2026)
+    assert [(t, e.id) for t, e in q.economies] == [(typed, economy)]
+
+
+def test_the_longest_name_wins_across_kinds(store):
+    q = parse(store, "is North Korea a member", MID_2026)
+    assert q.non_members == (("North Korea", "North Korea"),) and not q.economies
+    assert not parse(store, "let us know", MID_2026).economies
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "meeting"),
+    [
+        ("when is the summit", MID_2026, "aelm-2026"),
+        ("when is the summit", MID_2025, "aelm-2025"),
+        ("where was last year's summit", MID_2026, "aelm-2025"),
+        ("is the summit in korea this year?", MID_2026, "aelm-2026"),
+        ("the 2025 summit", MID_2026, "aelm-2025"),
+        ("the first budget committee meeting", MID_2026, "bmc1-2026"),
+        ("the senior officials' meeting in Guangzhou", MID_2026, "som1-2026"),
+        ("who leads the us delegation in dalian", MID_2026, "som3-2026"),
+    ],
+)
+def test_a_meeting_named_by_its_kind_is_the_one_of_the_year_meant(store, text, now, meeting):
+    assert parse(store, text, now).meetings[0].id == meeting
+
+
+def test_next_year_s_summit_is_not_on_record(store):
+    q = parse(store, "where is next year's summit?", MID_2026)
+    assert q.year == 2027 and not q.meetings
+
+
+@pytest.mark.parametrize(
+    ("text", "people"),
+    [
+        ("what did Lee and Xi discuss", ["Xi Jinping", "Lee Jae-myung"]),
+        ("who is lee ji-yon", ["Lee Ji-yoon"]),
+        ("who is Korea's Coordinator for Economic Diplomacy?", ["Park Jong-han"]),
+        ("what did the Korean and Chinese presidents discuss", ["Lee Jae-myung", "Xi Jinping"]),
+    ],
+)
+def test_people_are_found_by_name_part_or_title_where_that_is_plain(store, text, people):
+    assert sorted(p.name for p in parse(store, text, MID_2026).people) == sorted(people)
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("who chaired SOM1", {"chair"}),
+        ("what was agreed at SOM2", {"agreed"}),
+        ("what is the US trying to achieve", {"priorities"}),
+        ("how many days until the summit", {"countdown"}),
+        ("what are the exact dates of SOM3", {"day", "define"}),
+    ],
+)
+def test_the_attribute_asked_for(store, text, asks):
+    assert asks <= parse(store, text, MID_2026).asks
+
+
+def test_a_question_s_unexplained_words_are_its_topic(store):
+    assert parse(store, "what's the weather in Shenzhen tomorrow?", MID_2026).topic == ("weather",)
+    assert parse(store, "when is SOM2?", MID_2026).topic == ()
+
+
+@pytest.mark.parametrize("intent", INTENTS, ids=lambda i: i.__name__)
+def test_each_intent_answers_its_own_examples(store, intent):
+    for example in intent.examples:
+        q = parse(store, example, MID_2026)
+        chosen = next(i for i in INTENTS if i(q, store) is not None)
+        assert chosen is intent, f"{example!r} went to {chosen.__name__}"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("who chaired the SOM1 plenary?", "names who chaired"),
+        ("who will lead the US delegation to SOM3?", "names the head of the United States"),
+        ("what was agreed at SOM2?", "says what was agreed at"),
+        ("will trump attend the shenzhen summit?", "says whether Trump will attend"),
+        ("what are the exact dates of SOM3?", "gives the exact dates of"),
+        ("what time does the summit start?", "gives a time of day"),
+        ("which city hosted the 2025 summit?", "names the city of"),
+        ("What was the theme of APEC 2025?", "answers that for 2025"),
+        ("Did Xi accept Lee's invitation?", "says so"),
+    ],
+)
+def test_the_first_line_says_plainly_what_the_records_lack(store, text, says):
+    line = first_line(store, text)
+    assert line.startswith(("No source on record", "I have no source")) and says in line, line
+
+
+def test_nearby_facts_follow_under_their_own_label(store):
+    text = for_terminal(answer(store, "who will lead the US delegation to SOM3?", MID_2026)["text"])
+    lines = text.splitlines()
+    assert "On record:" in lines and "Casey Mace" in text.split("On record:", 1)[1]
+    assert "Casey Mace" not in lines[0]
+
+
+def test_a_yes_or_no_question_gets_yes_or_no_where_the_records_decide(store):
+    assert first_line(store, "is the summit in korea this year?").startswith("No: ")
+    assert first_line(store, "is the summit in korea?", MID_2025).startswith("Yes: ")
+    assert first_line(store, "is ruth perry on the US team?").startswith("Yes: ")
+    assert first_line(store, "Did Park Jong-han preside over the BMC meeting?").startswith("No: ")
+
+
+def test_official_names_lead_and_the_term_asked_is_noted(store):
+    line = first_line(store, "is taiwan in apec?")
+    assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."
+
+
+def test_whole_answers_gather_every_statement_of_the_sources(store):
+    text = answer(store, "what did Lee and Xi discuss?", MID_2025)["text"]
+    for said in ("denuclearization", "multilateralism", "supply chains", "invitation"):
+        assert said in text
+
+
+@pytest.mark.parametrize(
+    "text", ["when is SOM3", "how long until SOM3", "next SOM", "SOM3?", "countdown to SOM3"]
+)
+def test_a_month_only_meeting_never_gets_a_day_count_or_a_time(store, text):
+    found = answer(store, text, MID_2026)["text"]
+    assert "August 2026" in found and " days" not in found.split("Source:")[0]
+    assert "00:00" not in found
+
+
+def test_answers_are_short_with_the_whole_card_one_more_away(store):
+    reply = answer(store, "who leads the US delegation?", MID_2026)
+    assert "Stated objectives" not in reply["text"]
+    buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [(b["action_id"], b["value"]) for b in buttons] == [("more", "delegation US SOM1")]
+
+
+def test_facts_are_read_once_per_question(store):
+    from handlers.intents import _candidates
+
+    _candidates.cache_clear()
+    respond(parse(store, "How many events are expected in the China year?", MID_2026), store)
+    assert _candidates.cache_info().misses == 1

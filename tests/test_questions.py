@@ -1,0 +1,171 @@
+"""The question corpus: questions typed as desk officers type them, each with its expected answer
+written from the sources before anyone looked at what the bot says (tests/corpus/questions.toml).
+
+Each case is asked at its own `now`. The suite reports the share answered right per family (at the
+end of the run, and with `python -m tests.test_questions`) and fails below 95% overall.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from handlers.answer import answer
+from handlers.render import for_terminal
+from store.queries import Store
+from store.text import fold
+
+CORPUS = Path(__file__).parent / "corpus" / "questions.toml"
+HELD_OUT = Path(__file__).parent / "corpus" / "heldout.toml"
+AIM = 0.95
+
+
+@dataclass(frozen=True)
+class Case:
+    family: str
+    ask: str
+    now: datetime
+    way: str
+    first: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    starts: str = ""
+    no_source: bool = False
+    cites: tuple[str, ...] = ()
+
+
+def load(path: Path) -> list[Case]:
+    """Every case of a corpus file."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [
+        Case(
+            family=family["name"],
+            ask=case["ask"],
+            now=datetime.fromisoformat(case["now"]),
+            way=case.get("way", ""),
+            first=tuple(case.get("first", ())),
+            text=tuple(case.get("text", ())),
+            absent=tuple(case.get("absent", ())),
+            starts=case.get("starts", ""),
+            no_source=bool(case.get("no_source", False)),
+            cites=tuple(case.get("cites", ())),
+        )
+        for family in data["family"]
+        for case in family["case"]
+    ]
+
+
+def norm(text: str) -> str:
+    """Compared as the corpus says: case, spaces, dashes and quotes folded."""
+    return re.sub(r"-+", "-", fold(text))
+
+
+def judge(store: Store, case: Case) -> list[str]:
+    """What is wrong with the bot's answer to one case (nothing: it is right)."""
+    text = for_terminal(answer(store, case.ask, case.now)["text"])
+    first = norm(text.splitlines()[0] if text else "")
+    whole = norm(text)
+    wrong = [f"first line lacks {n!r}" for n in case.first if norm(n) not in first]
+    wrong += [f"lacks {n!r}" for n in case.text if norm(n) not in whole]
+    wrong += [f"holds {n!r}" for n in case.absent if norm(n) in whole]
+    if case.starts and not first.startswith(norm(case.starts)):
+        wrong.append(f"first line does not start {case.starts!r}")
+    if case.no_source and "no source" not in first:
+        wrong.append("first line does not say 'no source'")
+    cited = [s for s in case.cites if (src := store.source(s)) and norm(src.cite()) in whole]
+    if case.cites and not cited:
+        wrong.append(f"cites none of {list(case.cites)}")
+    return wrong
+
+
+def score(store: Store, cases: list[Case]) -> tuple[dict[str, list[bool]], list[str]]:
+    """Right or wrong per family, and a line for each wrong answer."""
+    results: dict[str, list[bool]] = defaultdict(list)
+    failures = []
+    for case in cases:
+        wrong = judge(store, case)
+        results[case.family].append(not wrong)
+        if wrong:
+            failures.append(
+                f"[{case.family}] {case.ask!r} at {case.now:%Y-%m-%d}: {'; '.join(wrong)}"
+            )
+    return results, failures
+
+
+def report(results: dict[str, list[bool]]) -> str:
+    """The share right per family, worst first, and overall."""
+    lines = []
+    for family, marks in sorted(results.items(), key=lambda kv: sum(kv[1]) / len(kv[1])):
+        lines.append(
+            f"  {family:<32} {sum(marks):>3}/{len(marks):<3} {sum(marks) / len(marks):6.1%}"
+        )
+    every = [m for marks in results.values() for m in marks]
+    lines.append(
+        f"  {'overall':<32} {sum(every):>3}/{len(every):<3} {sum(every) / len(every):6.1%}"
+    )
+    return "\n".join(lines)
+
+
+REPORTS: list[str] = []  # printed at the end of the run (tests/conftest.py)
+
+
+def test_the_corpus_is_answered_right_in_95_percent_of_cases(store):
+    results, failures = score(store, load(CORPUS))
+    every = [m for marks in results.values() for m in marks]
+    REPORTS.append(f"Question corpus ({CORPUS.name}), share right per family:\n{report(results)}")
+    assert sum(every) / len(every) >= AIM, "\n".join(failures)
+
+
+def test_the_corpus_asks_each_fact_five_ways_at_several_times():
+    cases = load(CORPUS)
+    assert len(cases) >= 250
+    ways: dict[str, set[str]] = defaultdict(set)
+    for case in cases:
+        ways[case.family].add(case.way)
+    answerable = [f for f, w in ways.items() if w != {"unanswerable"}]
+    assert all({"full", "terse", "typo", "punct", "synonym"} <= ways[f] for f in answerable)
+    assert len({c.now for c in cases}) >= 4
+    assert sum(c.no_source for c in cases) >= 50
+
+
+@pytest.mark.skipif(
+    not HELD_OUT.exists() or not os.environ.get("APEC_HELD_OUT"),
+    reason="the held-out set is kept apart until the answering is done",
+)
+def test_the_held_out_questions_are_answered_right_in_95_percent_of_cases(store):
+    results, failures = score(store, load(HELD_OUT))
+    every = [m for marks in results.values() for m in marks]
+    REPORTS.append(
+        f"Held-out questions ({HELD_OUT.name}), share right per family:\n{report(results)}"
+    )
+    assert sum(every) / len(every) >= AIM, "\n".join(failures)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.test_questions [FILE]`: the report and every wrong answer, on a fresh store."""
+    import tempfile
+
+    from store.build import build
+    from store.db import connect
+
+    path = Path(argv[0]) if argv else CORPUS
+    with tempfile.TemporaryDirectory() as tmp:
+        db = connect(Path(tmp) / "apec.db")
+        build(db, Path(__file__).resolve().parent.parent / "seeds")
+        results, failures = score(Store(db), load(path))
+        print("\n".join(failures))
+        print(report(results))
+        db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
