@@ -103,6 +103,9 @@ def search(q: Question, store: Store) -> Answer | None:
     if not good:
         return None
     first, *rest = good[:2]
+    if q.polar:  # a passage near the words is no yes or no
+        said = [Point(f"“{esc(h.text)}”", h.source) for h in good[:2]]
+        return Answer(f"No source on record says so: “{esc(q.raw.strip()[:200])}”", nearby=said)
     return Answer(
         f"“{esc(first.text)}”",
         cite=Point("", first.source),

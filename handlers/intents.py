@@ -219,6 +219,8 @@ def membership(q: Question, store: Store) -> Answer | None:
         typed, economy = q.economies[0]
         note = "" if fold(typed) == fold(economy.name) else f" (you asked about {esc(typed)})"
         line = f"Yes: *{esc(economy.name)}*{note} is an APEC member economy."
+        if "when" in q.asks:
+            return Answer(f"No source on record gives when *{esc(economy.name)}* joined APEC.", nearby=[Point(line[5:], economy.source, economy.quote)])  # fmt: skip
         return Answer(line, cite=_cite(economy.source, economy.quote), more="members")
     members = store.members()
     listing = _cite(members[0].source) if members else None
@@ -293,7 +295,12 @@ def _person(q: Question, store: Store) -> Answer:
     if len(q.people) > 1 and len({p.name.split()[0] for p in q.people}) == 1:
         names = "; ".join(f"*{esc(p.name)}* ({esc(p.title)})" for p in q.people)
         return Answer(f"{len(q.people)} people on record go by that name: {names}.", points=[Point("", p.source, p.quote) for p in q.people])  # fmt: skip
-    p = q.people[0]
+    telling = _telling(q)
+    p = max(q.people, key=lambda x: max((_overlap(r.role, telling) for r in x.roles), default=0))
+    best = max(p.roles, key=lambda r: _overlap(r.role, telling), default=None)
+    if best is not None and _overlap(best.role, telling):
+        line = f"*{esc(p.name)}* {esc(best.role)}."
+        return Answer(line, cite=_cite(best.source, best.quote), more=f"who {p.name}")
     economy = store.economy(p.economy_id)
     of = f" ({esc(economy.name)})" if economy else ""
     described = ", ".join(esc(x) for x in (p.title, p.organization) if x)
@@ -304,6 +311,13 @@ def _person(q: Question, store: Store) -> Answer:
     return answer
 
 
+def _telling(q: Question) -> tuple[str, ...]:
+    """The question's words that say something, its names and the plainest words aside."""
+    names = {w for p in q.people for w in re.findall(r"[a-z]+", fold(p.name))}
+    plain = STOPWORDS | names | {"who", "is", "s", "person", "about", "tell"}
+    return tuple(w for w in q.words if w not in plain and len(w) > 2)
+
+
 def _overlap(text: str, words: tuple[str, ...]) -> int:
     have = {stem(w) for w in content_words(text)}
     return sum(1 for w in words if stem(w) in have or any(s in have for s in SYNONYMS.get(w, ())))
@@ -312,7 +326,7 @@ def _overlap(text: str, words: tuple[str, ...]) -> int:
 # A few words the sources put otherwise ("meet" is "consultations" in the Korean release).
 SYNONYMS = {
     "meet": ("consult", "consultation", "bilateral", "met"),
-    "met": ("consult", "consultation", "bilateral"),
+    "force": ("impose",),
     "meeting": ("consult", "consultation"),
     "talk": ("discuss", "conversation", "consult"),
     "side": ("alongside",),
@@ -367,6 +381,12 @@ def _delegation_answer(q: Question, d: Delegation) -> Answer:
     line = f"{head} {verb} {name}" if d.head else f"No source on record names the head of {name}"
     if q.polar and q.people and d.head:
         line = _yes(d.head.id == q.people[0].id, line)
+    if (
+        "lead" not in q.asks
+        and q.has("members", "member", "other", "else", "who")
+        and not d.members
+    ):
+        return Answer(f"No source on record names other members of {name}.", nearby=[Point(f"{line}.", d.source, d.quote)])  # fmt: skip
     if d.members and "lead" not in q.asks:
         others = ", ".join(f"*{esc(m.person.name)}*" for m in d.members)
         line += f"; it {tense(d.meeting, now, 'included', 'includes', 'includes')} {others}"
@@ -534,7 +554,7 @@ def doers(q: Question, store: Store) -> Answer | None:
     m = q.meetings[0]
     found = _roles_doing(store, [m, *store.parts(m.id)] if "chair" not in q.asks else [m], verbs)
     facts = [(Point(esc(f.answer), f.source, f.quote), "") for f in store.facts() if _says(f.answer, verbs) and _fact_names(f, m)]  # fmt: skip
-    present = q.has("chairs", "chair", "chairing", "economy", "country", "member") or q.economies
+    present = q.has("chairs", "chairing", "economy", "country", "member") or q.economies and not q.people  # fmt: skip
     done = (facts + found) if present else (found + facts)
     if done:
         return _doer_answer(q, done, m)
@@ -553,8 +573,14 @@ def _doer_answer(q: Question, done: list[tuple[Point, str]], m: Meeting) -> Answ
     if q.polar:
         people = all(fold(p.name) in fold(line) for p in q.people)
         economies = all(e.id == doer or any(fold(n) in fold(line) for n in (e.name, typed)) for typed, e in q.economies)  # fmt: skip
+        if not (people and economies) and not _CHAIRED.search(line):
+            return Answer(f"No source on record says so: {_echo(q)}", nearby=[first, *rest])
         line = _yes(people and economies, line)
     return Answer(line, cite=first, points=rest, more=f"meeting {m.short}")
+
+
+# Roles only one holds at a time: someone else named in one means "no".
+_CHAIRED = re.compile(r"\b(?:presid\w*|chair\w*|led|leads)\b", re.IGNORECASE)
 
 
 def _says(text: str, verbs: list[str]) -> bool:
@@ -598,7 +624,8 @@ def statements(q: Question, store: Store) -> Answer | None:
     if asked is None and q.polar and q.people and q.topic:
         asked = "any"
     form = q.words[:1] in (("what",), ("whats",)) or q.polar or not set(q.words) & {"when", "where", "who", "how", "why", "which"}  # fmt: skip
-    if asked and not (q.meetings or q.people or q.economies) and q.has("host"):
+    form = form and "when" not in q.asks
+    if asked in ("priorities", "discussed") and not q.polar and not (q.meetings or q.people or q.economies) and q.has("host"):  # fmt: skip
         q = _with_host(q, store)
     if asked is None or not form or not (q.meetings or q.people or q.economies):
         return None
@@ -754,7 +781,8 @@ def host(q: Question, store: Store) -> Answer | None:
     summit = all(m.kind == "summit" for m in q.meetings)
     if not hosting or q.meetings and not (q.polar or summit) or q.topic or "count" in q.asks:
         return None
-    if q.economies and not q.polar:
+    claims = q.polar or not set(q.words) & {"when", "where", "who", "how", "why", "which", "what"}
+    if q.economies and not claims:
         return None
     if q.meetings and q.year is None:
         q = replace(q, year=q.meetings[0].year)
@@ -767,7 +795,7 @@ def host(q: Question, store: Store) -> Answer | None:
     facts = [f for f in store.facts() if "host" in f.id and str(year) in f.id]
     cite = _cite(facts[0].source, facts[0].quote) if facts else _cite(summit.source, summit.quote)
     line = f"*{esc(summit.host_name)}* {verb} APEC {year}."
-    if q.polar and q.economies:
+    if claims and q.economies:
         line = _yes(q.economies[0][1].id == summit.host_id, line)
     return Answer(line, cite=cite, points=[meeting_point(summit, now)])
 
@@ -904,7 +932,7 @@ def _exists(q: Question, store: Store, m: Meeting) -> Answer | None:
     return answer
 
 
-_ALONGSIDE = frozenset("alongside side events event else parts part related together".split())
+_ALONGSIDE = frozenset("alongside side events event else parts part related together margins sidelines fringes".split())  # fmt: skip
 
 
 @examples("summit side events", "what is held alongside the Leaders' Meeting?", "will foreign and trade ministers meet alongside AELM?")  # fmt: skip
@@ -995,6 +1023,8 @@ def fact_answer(q: Question, store: Store, found: list[Fact]) -> Answer:
     first, *rest = found
     line = esc(first.answer)
     verdict = _verdict(first.answer, q.topic, q) if q.polar else None
+    if q.polar and verdict is None and q.topic:
+        return Answer(f"No source on record says so: {_echo(q)}", nearby=[Point(esc(f.answer), f.source, f.quote) for f in found])  # fmt: skip
     if verdict is not None:
         line = _yes(verdict, line)
     return Answer(line, cite=_cite(first.source, first.quote), points=[Point(esc(f.answer), f.source, f.quote) for f in rest])  # fmt: skip
@@ -1032,7 +1062,7 @@ def _misfit(q: Question, store: Store, f: Fact) -> str:
     years = {int(y) for y in re.findall(r"\b(?:19|20)\d\d\b", f"{f.id} {f.topic}")}
     if q.year and years and q.year not in years:
         return f"No source on record answers that for {q.year}."
-    named = {i for _, i in store.named_in_text("economy", f.topic)}
+    named = {i for _, i in store.named_in_text("economy", f"{f.topic} {f.answer}")}
     asked = {e.id for _, e in q.economies}
     if asked and named and not asked & named:
         return f"No source on record answers that for {esc(q.economies[0][1].name)}."

@@ -45,7 +45,7 @@ ASKS: dict[str, frozenset[str]] = {
         "chair": "chair chairs chaired chairing chairman chairperson chairwoman preside presides "
         "presided presiding",
         "agreed": "agree agreed agreement agreements outcome outcomes result results decide "
-        "decided decision decisions adopted achieve achieved declaration concluded conclusion",
+        "decided decision decisions adopt adopted achieve achieved declaration concluded conclusion",
         "discussed": "discuss discussed discussing discussion discussions talk talked talks "
         "topic topics raised cover covered call conversation dialogue spoke say said announce "
         "announced introduce introduced outline outlined unveil unveiled",
@@ -96,6 +96,7 @@ DEMONYMS = {
     "Thai": "TH",
     "Vietnamese": "VN",
 }
+DEMONYMS.update({f"{n}s": i for n, i in list(DEMONYMS.items()) if not n.endswith(("s", "ese"))})
 _POLAR = frozenset("is are was were will would did does do has have can could should".split())
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -107,11 +108,38 @@ _WHO_ATTENDS = re.compile(
     r"(?:attend|attending|attended|go|going|come|coming|participate|participating|participated"
     r"|join|joining|be\s+(?:at|in|there))\b"
 )
-_WHO_IS = re.compile(r"^(?:who\s+is|who's|whos|who\s+was)\s+(?P<who>[a-z][a-z .'-]{1,60})$")
+_WHO_IS = re.compile(
+    r"^(?:who\s+is|who's|whos|who\s+was)\s+(?!(?:on|in|at|with|from|of|for|to|the|a|an)\b)(?P<who>[a-z][a-z .'-]{1,60})$"  # noqa: E501
+)
 # "the us delegation", "us team": the United States, though "us" is an English word.
 _US = re.compile(
     r"(?<=\bthe )us\b|\bus(?= (?:delegation|delegations|team|delegates|objectives|senior official|position|officials?)\b)",  # noqa: E501
 )
+# Chat shorthand no spelling corrector knows ("this yr", "som2 mtgs", "whos hosting").
+_SHORTHAND = {
+    "yr": "year",
+    "yrs": "years",
+    "mtg": "meeting",
+    "mtgs": "meetings",
+    "pls": "please",
+    "plz": "please",
+    "teh": "the",
+    "whos": "who is",
+    "whats": "what is",
+    "wat": "what",
+    "abt": "about",
+    "thx": "thanks",
+    "govt": "government",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "wk": "week",
+    "deleg": "delegation",
+    "delegn": "delegation",
+    "intl": "international",
+    "gathering": "meeting",
+    "gatherings": "meetings",
+}
+_SHORT = re.compile(r"(?<![\w'])(?:" + "|".join(_SHORTHAND) + r")(?![\w'])", re.IGNORECASE)
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,4}(?!\w)")
 _PERIOD_WORDS = (
     "(?:week|weekend|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
@@ -164,6 +192,7 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
     """Read a question once: everything the intents need to choose and answer."""
     text = " ".join(from_slack(raw).replace("\x00", " ").split())[:MAX_QUESTION]
     text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
+    text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)
     text, mended = mend(_US.sub("US", text), store.vocabulary())
     low = fold(text).replace("'s ", " ")
     words = tuple(_WORDS.findall(low.replace("'", "")))
@@ -452,7 +481,8 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
         asks.add("priorities")
         asks.discard("agreed")
     if any(f" {p} " in joined for p in ("in apec", "part of apec", "apec member", "apec members", "an apec", "of apec")):  # fmt: skip
-        asks.add("member") if {"is", "are", "member", "members"} & set(words) else None
+        if {"is", "are", "member", "members"} & set(words) or not set(words) & set(QUESTION_WORDS):
+            asks.add("member")
     if "amount" in asks and not {"much", "cost", "costs", "price", "spend", "spent", "funding", "money"} & set(words):  # fmt: skip
         if re.search(r"\bbudget (?:and|committee|management)\b", joined) or "bmc" in words:
             asks.discard("amount")
@@ -460,7 +490,7 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
         asks.discard("status")
     if words[:2] in (("who", "is"), ("who", "was"), ("who", "s")) or words[:1] == ("whos",):
         asks.add("who")
-    if words[:1] in (("what",), ("whats",)) and len(words) > 1 and words[1] in ("is", "are", "s", "does", "do", "was"):  # fmt: skip
+    if words[:1] in (("what",), ("whats",)) and len(words) > 1 and words[1] in ("is", "are", "s", "does", "do", "was", "a", "an"):  # fmt: skip
         asks.add("define")
     return frozenset(asks)
 
@@ -495,7 +525,8 @@ _FILLER = frozenset(
     meeting meetings summit summits som soms year years 2025 2026 leaders leader senior officials
     official economic cooperation asia pacific held take place took happen happened happens us
     make makes made making country countries economy economies right underway ongoing convene
-    convenes convened often things thing stuff reached part people many much""".split()
+    convenes convened often things thing stuff reached part people many much taken take takes
+    took yet please thanks""".split()
 )
 
 

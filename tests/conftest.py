@@ -26,6 +26,20 @@ def at(text: str) -> datetime:
     return moment
 
 
+REPORTS = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def reports(request: pytest.FixtureRequest) -> list[str]:
+    """Lines a test leaves for the end of the run (shares right per corpus family)."""
+    return request.config.stash.setdefault(REPORTS, [])
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    for text in config.stash.get(REPORTS, []):
+        terminalreporter.write_line(text)
+
+
 @pytest.fixture(scope="session")
 def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One store built from the real seeds, copied for each test that changes it."""

@@ -24,7 +24,9 @@ from store.queries import Store
 from store.text import fold
 
 CORPUS = Path(__file__).parent / "corpus" / "questions.toml"
-HELD_OUT = Path(__file__).parent / "corpus" / "heldout.toml"
+# The first held-out set: scored once untouched (72/92), then its misses studied, so now tuned to.
+SECOND = Path(__file__).parent / "corpus" / "heldout.toml"
+HELD_OUT = Path(__file__).parent / "corpus" / "fresh.toml"  # kept apart from tuning
 AIM = 0.95
 
 
@@ -114,13 +116,17 @@ def report(results: dict[str, list[bool]]) -> str:
     return "\n".join(lines)
 
 
-REPORTS: list[str] = []  # printed at the end of the run (tests/conftest.py)
-
-
-def test_the_corpus_is_answered_right_in_95_percent_of_cases(store):
+def test_the_corpus_is_answered_right_in_95_percent_of_cases(store, reports):
     results, failures = score(store, load(CORPUS))
     every = [m for marks in results.values() for m in marks]
-    REPORTS.append(f"Question corpus ({CORPUS.name}), share right per family:\n{report(results)}")
+    reports.append(f"Question corpus ({CORPUS.name}), share right per family:\n{report(results)}")
+    assert sum(every) / len(every) >= AIM, "\n".join(failures)
+
+
+def test_the_second_set_is_answered_right_in_95_percent_of_cases(store, reports):
+    results, failures = score(store, load(SECOND))
+    every = [m for marks in results.values() for m in marks]
+    reports.append(f"Question set 2 ({SECOND.name}), share right per family:\n{report(results)}")
     assert sum(every) / len(every) >= AIM, "\n".join(failures)
 
 
@@ -140,10 +146,10 @@ def test_the_corpus_asks_each_fact_five_ways_at_several_times():
     not HELD_OUT.exists() or not os.environ.get("APEC_HELD_OUT"),
     reason="the held-out set is kept apart until the answering is done",
 )
-def test_the_held_out_questions_are_answered_right_in_95_percent_of_cases(store):
+def test_the_held_out_questions_are_answered_right_in_95_percent_of_cases(store, reports):
     results, failures = score(store, load(HELD_OUT))
     every = [m for marks in results.values() for m in marks]
-    REPORTS.append(
+    reports.append(
         f"Held-out questions ({HELD_OUT.name}), share right per family:\n{report(results)}"
     )
     assert sum(every) / len(every) >= AIM, "\n".join(failures)
