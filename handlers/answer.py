@@ -16,6 +16,7 @@ from handlers.intents import INTENTS, Answer, Point
 from handlers.question import Question, parse
 from handlers.render import Card, Reply, esc, with_button
 from handlers.router import Ask, UsageError, command, lookup, route, split
+from store.dates import find_dates
 from store.queries import GENERIC, Store, content_words
 
 MORE_ACTION = "more"
@@ -103,6 +104,9 @@ def search(q: Question, store: Store) -> Answer | None:
     if not good:
         return None
     first, *rest = good[:2]
+    if "when" in q.asks and not find_dates(first.text, q.now.date() if q.now else first.source.reference_date):  # fmt: skip
+        said = [Point(f"“{esc(h.text)}”", h.source) for h in good[:2]]
+        return Answer("No source on record gives a date for that.", nearby=said)
     if q.polar:  # a passage near the words is no yes or no
         said = [Point(f"“{esc(h.text)}”", h.source) for h in good[:2]]
         return Answer(f"No source on record says so: “{esc(q.raw.strip()[:200])}”", nearby=said)

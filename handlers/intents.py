@@ -282,6 +282,11 @@ KIND_TOPIC = {"som": ("senior officials", "som"), "summit": ("summit",), "minist
 @examples("who is Casey Mace?", "who is Lee?", "Who is Korea's Coordinator for Economic Diplomacy?")
 def who_is(q: Question, store: Store) -> Answer | None:
     """Who someone is: their title and what the sources say they did."""
+    titled = _title_asked(q)
+    if titled and q.economies and not q.people:
+        return Answer(f"No source on record names the {esc(q.economies[0][1].name)} {esc(titled)}.")
+    if "title" in q.asks and q.people:
+        return _person(q, store)
     if "who" not in q.asks or q.polar or q.asks & {"lead", "chair", "attend", "host"} and not q.people:  # fmt: skip
         return None
     if q.people:
@@ -289,6 +294,18 @@ def who_is(q: Question, store: Store) -> Answer | None:
     if q.others:
         return Answer(f"No source on record names {esc(q.others[0])}.")
     return None
+
+
+_TITLES = ("senior official", "president", "prime minister", "foreign minister", "trade minister", "minister", "spokesperson", "ambassador")  # fmt: skip
+
+
+def _title_asked(q: Question) -> str:
+    """The title a question asks the holder of ("China's senior official", "who is Japan's
+    trade minister"), if it asks for a person by title."""
+    if not (q.has("who", "name", "whos") or "who" in q.asks):
+        return ""
+    joined = f" {' '.join(q.words)} "
+    return next((t for t in _TITLES if f" {t} " in joined or f" {t}s " in joined), "")
 
 
 def _person(q: Question, store: Store) -> Answer:
@@ -304,7 +321,7 @@ def _person(q: Question, store: Store) -> Answer:
     economy = store.economy(p.economy_id)
     of = f" ({esc(economy.name)})" if economy else ""
     described = ", ".join(esc(x) for x in (p.title, p.organization) if x)
-    line = f"*{esc(p.name)}*{of}" + (f": {described}." if described else ": the sources give no title.")  # fmt: skip
+    line = f"*{esc(p.name)}*{of}: {described}." if described else f"No source on record gives a title or employer for *{esc(p.name)}*."  # fmt: skip
     answer = Answer(line, cite=_cite(p.source, p.quote), more=f"who {p.name}")
     roles = sorted(p.roles, key=lambda r: -_overlap(r.role, q.topic))
     answer.points += [Point(f"{esc(r.role[:1].upper() + r.role[1:])}.", r.source, r.quote) for r in roles[:3]]  # fmt: skip
@@ -314,19 +331,27 @@ def _person(q: Question, store: Store) -> Answer:
 def _telling(q: Question) -> tuple[str, ...]:
     """The question's words that say something, its names and the plainest words aside."""
     names = {w for p in q.people for w in re.findall(r"[a-z]+", fold(p.name))}
+    names |= set(q.place.split()) | {w for m in q.meetings for w in re.findall(r"[a-z0-9]+", fold(f"{m.short} {m.city}"))}  # fmt: skip
     plain = STOPWORDS | names | {"who", "is", "s", "person", "about", "tell"}
     return tuple(w for w in q.words if w not in plain and len(w) > 2)
 
 
 def _overlap(text: str, words: tuple[str, ...]) -> int:
     have = {stem(w) for w in content_words(text)}
-    return sum(1 for w in words if stem(w) in have or any(s in have for s in SYNONYMS.get(w, ())))
+    return sum(
+        1
+        for w in words
+        if stem(w) in have
+        and stem(w) not in _NOUNS
+        or any(stem(s) in have for s in SYNONYMS.get(w, ()))
+    )
 
 
 # A few words the sources put otherwise ("meet" is "consultations" in the Korean release).
 SYNONYMS = {
     "meet": ("consult", "consultation", "bilateral", "met"),
     "force": ("impose",),
+    "ring": ("phone", "call", "spoke"),
     "meeting": ("consult", "consultation"),
     "talk": ("discuss", "conversation", "consult"),
     "side": ("alongside",),
@@ -801,9 +826,9 @@ def host(q: Question, store: Store) -> Answer | None:
 
 
 # What a question about a meeting may ask and still be answered by its dates and place.
-_MEETS = frozenset("meet meets met meeting convene convenes convened gather gathers".split())
+_MEETS = frozenset("meet meets met meeting convene convenes convened gather gathers number edition called".split())  # fmt: skip
 _MEETING_ASKS = frozenset({"when", "where", "status", "day", "define", "next", "venue", "host"})
-_STATUS = re.compile(r"\b(?:held|happen\w*|take place|took place|taken place|underway|under way|on now|ongoing|over|finished|started|begun|cancel\w*|confirmed|postponed|still on)\b")  # fmt: skip
+_STATUS = re.compile(r"\b(?:held|happen\w*|take place|took place|taken place|underway|under way|on now|ongoing|over|finished|started|begun|cancel\w*|confirmed|postponed|still on|(?:go|goes|went|gone|going) ahead)\b")  # fmt: skip
 
 
 @examples("wen is the sumit", "where is SOM3?", "is the summit in korea this year?", "SOM2?")
@@ -941,6 +966,8 @@ def parts(q: Question, store: Store) -> Answer | None:
     named = {w for m in q.meetings for n in store.meeting_names(m.id) for w in re.findall(r"[a-z0-9]+", fold(n))}  # fmt: skip
     if not q.meetings or not (set(q.words) & _ALONGSIDE) - named or set(q.topic) - _ALONGSIDE - _MEETS:  # fmt: skip
         return None
+    if q.delegation or q.has("who") or q.people:
+        return None
     whole = next((m for m in q.meetings if store.parts(m.id)), None)
     part = next((m for m in q.meetings if m.parent_id), None)
     if whole is None and part is None:
@@ -1072,11 +1099,22 @@ def _misfit(q: Question, store: Store, f: Fact) -> str:
         return f"No source on record answers that for *{esc(title(q.meetings[0]))}*."
     if "amount" in q.asks and not _AMOUNT.search(f.answer):
         return "No source on record gives that figure."
-    if q.asks & {"when"} and not q.meetings and not (find_dates(f.answer, date_of(q)) or re.search(r"\d+ years?\b|\b(?:19|20)\d\d\b", f.answer)):  # fmt: skip
+    if q.asks & {"when"} and not q.meetings and not find_dates(f.answer, date_of(q)) and not _prose_year(f.answer):  # fmt: skip
+        if _DURATION.search(f.answer):
+            return f"No source on record gives a date for that; on record: {esc(f.answer)}"
         return "No source on record gives a date for that."
     return ""
 
 
+def _prose_year(text: str) -> bool:
+    """A year said as a date ("at their 1994 meeting"), not as part of a name ("Vision 2040")."""
+    for found in re.finditer(r"(\S+)\s+((?:19|20)\d\d)\b", text):
+        if not found[1][:1].isupper():
+            return True
+    return False
+
+
+_DURATION = re.compile(r"\b\d+ (?:years?|months?|weeks?|days?)\b")
 _AMOUNT = re.compile(r"(?:\$|US\$|USD|€|£|¥)\s?\d|\d[\d,.]*\s?(?:million|billion|thousand|dollars|yuan|won|percent|%)", re.IGNORECASE)  # fmt: skip
 
 
@@ -1108,7 +1146,8 @@ def _candidates(store: Store, version: object, q: Question) -> tuple[Fact, ...]:
         if not phrases and len(shared) + len(named) < 2:
             continue
         content = shared - entity
-        if q.topic and not {stem(w) for w in q.topic} & terms and not any(len(k.split()) > 1 for k in phrases) and not content:  # fmt: skip
+        telling = [k for k in phrases if len(k.split()) > 1 and set(_stems(k)) - entity]
+        if q.topic and not {stem(w) for w in q.topic} & terms and not telling and not content:
             continue
         score = sum(weights.get(t, 0.0) for t in shared) + sum(len(k.split()) for k in phrases)
         scored.append((score + len(named), fact))

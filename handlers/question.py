@@ -35,12 +35,13 @@ ASKS: dict[str, frozenset[str]] = {
         "month time",
         "day": "exact exactly day days",
         "venue": "venue venues hotel building hall centre center",
+        "title": "title titles job position post role",
         "amount": "cost costs budget price spend spent funding money much",
         "where": "where city venue location located place",
         "lead": "lead leads led leading head heads headed heading leader spearhead spearheads "
         "spearheaded",
         "attend": "attend attends attended attending attendance participate participates "
-        "participated participating participant participants go going went come coming team "
+        "participated participating participant participants go going went coming team "
         "represent represents represented representing representative representatives",
         "chair": "chair chairs chaired chairing chairman chairperson chairwoman preside presides "
         "presided presiding",
@@ -73,6 +74,24 @@ KIND_WORDS = {
 }
 # Words of a name that says only the kind of meeting ("the summit"): its year decides which.
 GENERIC_MEETING = frozenset("the apec economic leaders leader summit meeting aelm s".split())
+# Capitals that stand for their economy when they act ("what did Seoul push"), not as places.
+CAPITALS = {
+    "Washington": "US",
+    "Seoul": "KR",
+    "Beijing": "CN",
+    "Tokyo": "JP",
+    "Canberra": "AU",
+    "Ottawa": "CA",
+    "Wellington": "NZ",
+    "Moscow": "RU",
+    "Jakarta": "ID",
+    "Hanoi": "VN",
+    "Manila": "PH",
+    "Bangkok": "TH",
+    "Santiago": "CL",
+    "Lima": "PE",
+    "Taipei": "TW",
+}
 # Economies by their adjective ("the Korean delegation"), for questions only.
 DEMONYMS = {
     "American": "US",
@@ -138,8 +157,14 @@ _SHORTHAND = {
     "intl": "international",
     "gathering": "meeting",
     "gatherings": "meetings",
+    "del": "delegation",
+    "dels": "delegations",
+    "usdel": "US delegation",
+    "wg": "working group",
+    "wgs": "working groups",
+    "who'd": "who would",
 }
-_SHORT = re.compile(r"(?<![\w'])(?:" + "|".join(_SHORTHAND) + r")(?![\w'])", re.IGNORECASE)
+_SHORT = re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w'])", re.IGNORECASE)  # fmt: skip
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,4}(?!\w)")
 _PERIOD_WORDS = (
     "(?:week|weekend|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
@@ -193,7 +218,7 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
     text = " ".join(from_slack(raw).replace("\x00", " ").split())[:MAX_QUESTION]
     text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
     text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)
-    text, mended = mend(_US.sub("US", text), store.vocabulary())
+    text, mended = mend(_unjoin(_US.sub("US", text), store), store.vocabulary())
     low = fold(text).replace("'s ", " ")
     words = tuple(_WORDS.findall(low.replace("'", "")))
     named = _named(store, text)
@@ -205,7 +230,7 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
         text=text,
         words=words,
         asks=_asks(words),
-        polar=bool(words) and words[0] in _POLAR,
+        polar=_polar(words, raw),
         year=year,
         kind=kind,
         economies=tuple(
@@ -230,6 +255,38 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
     question = replace(question, meetings=meetings, people=people, others=_others(low, people))
     question = replace(question, place=_place(low, question))
     return replace(question, topic=_topic(question, named))
+
+
+def _unjoin(text: str, store: Store) -> str:
+    """Names typed as one word ("parkjonghan", "leejiyoon") as the names they are."""
+    joined = _joined_names(store)
+    return _LONG_WORD.sub(lambda m: joined.get(m[0].lower(), m[0]), text)
+
+
+def _joined_names(store: Store) -> dict[str, str]:
+    return store.cached(
+        "joined_names",
+        lambda: {
+            re.sub(r"[^a-z0-9]", "", fold(n)): n
+            for kind in ("person", "meeting", "economy")
+            for n in store.names(kind)
+            if len(n.split()) > 1 or "-" in n
+        },
+    )
+
+
+_LONG_WORD = re.compile(r"\b[A-Za-z]{7,}\b")
+
+
+def _polar(words: tuple[str, ...], raw: str) -> bool:
+    """A yes-or-no question: it opens with "is", "did"...; or, with no question word, it asks
+    with a "?" what it states ("ceo summit is alongside the leaders mtg?")."""
+    if not words:
+        return False
+    if words[0] in _POLAR:
+        return True
+    asked = raw.rstrip().endswith("?") and not set(words) & set(QUESTION_WORDS)
+    return asked and bool(set(words[1:]) & {"is", "are", "was", "were", "will", "has", "have"})
 
 
 # -- mending typos ---------------------------------------------------------------------------
@@ -300,9 +357,17 @@ def _named(store: Store, text: str) -> dict[str, list[tuple[str, str]]]:
             aliases.setdefault(name, f"{kind}\t{target}")
     for name, target in DEMONYMS.items():
         aliases.setdefault(name, f"economy\t{target}")
+    for name, target in CAPITALS.items():
+        aliases.setdefault(name, f"capital\t{target}")
     found: dict[str, list[tuple[str, str]]] = {}
     for typed, target in find_in_text(text, aliases, loose):
         kind, _, ident = target.partition("\t")
+        if kind == "capital":
+            if re.search(
+                rf"\b(?:in|at|to|from|near|of)\s+{re.escape(typed)}\b", text, re.IGNORECASE
+            ):
+                continue  # "the summit in Beijing" is a place
+            kind = "economy"
         if (typed, ident) not in found.setdefault(kind, []):
             found[kind].append((typed, ident))
     return found
@@ -470,6 +535,13 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
         asks.add("countdown")
     elif any(f" {p} " in joined for p in ("how many", "number of", "how big", "how often", "size of")):  # fmt: skip
         asks.add("count")
+    if re.search(r" (?:go|goes|went|gone|going) ahead ", joined):
+        asks -= {"attend"}
+        asks.add("status")
+    if re.search(r" (?:which|what) (?:year|years|date|dates|day) ", joined):
+        asks.add("when")
+    if re.search(r" what (?:is|was|are|were) \w+(?: \w+)? after ", joined):
+        asks.add("priorities")
     if " coming up " in joined:
         asks -= {"attend"}
         asks.add("next")
@@ -488,7 +560,7 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
             asks.discard("amount")
     if "held" in asks and ({"when", "where"} & asks):
         asks.discard("status")
-    if words[:2] in (("who", "is"), ("who", "was"), ("who", "s")) or words[:1] == ("whos",):
+    if words[:1] in (("who",), ("whos",)):
         asks.add("who")
     if words[:1] in (("what",), ("whats",)) and len(words) > 1 and words[1] in ("is", "are", "s", "does", "do", "was", "a", "an"):  # fmt: skip
         asks.add("define")
@@ -526,7 +598,8 @@ _FILLER = frozenset(
     official economic cooperation asia pacific held take place took happen happened happens us
     make makes made making country countries economy economies right underway ongoing convene
     convenes convened often things thing stuff reached part people many much taken take takes
-    took yet please thanks""".split()
+    took yet please thanks actually name ahead else other others come comes into involved
+    involvement connection connected fit fits relevant relevance matter matters""".split()
 )
 
 

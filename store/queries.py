@@ -284,6 +284,10 @@ class Store:
         """What was read is good while this stays the same (see refresh)."""
         return self._version
 
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A value worked out from the store, kept until the store changes."""
+        return self._cached(key, compute)
+
     def _cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
             self._cache[key] = compute()
