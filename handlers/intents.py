@@ -213,11 +213,16 @@ _UNKNOWN_ECONOMY = re.compile(
 def membership(q: Question, store: Store) -> Answer | None:
     """Whether an economy is a member, under APEC's official name; how many members there are."""
     bare = q.polar and (q.economies or q.non_members) and not q.asks and not q.meetings and not q.topic  # fmt: skip
-    if not ("member" in q.asks or bare) or q.delegation or q.people or q.meetings:
+    named = "name" in q.asks and q.economies and not q.people and not _title_asked(q)
+    if not ("member" in q.asks or bare or named) or q.delegation or q.people or q.meetings:
         return None
+    if q.non_members and q.economies and q.text.lower().find(q.non_members[0][0].lower()) < q.text.lower().find(q.economies[0][0].lower()):  # fmt: skip
+        q = replace(q, economies=())  # the first named is the one asked about
     if q.economies:
         typed, economy = q.economies[0]
         note = "" if fold(typed) == fold(economy.name) else f" (you asked about {esc(typed)})"
+        if "name" in q.asks:
+            return Answer(f"The official APEC name{note.replace(' (you asked about', ' of').rstrip(')')} is *{esc(economy.name)}*.", cite=_cite(economy.source, economy.quote), more="members")  # fmt: skip
         line = f"Yes: *{esc(economy.name)}*{note} is an APEC member economy."
         if "when" in q.asks:
             return Answer(f"No source on record gives when *{esc(economy.name)}* joined APEC.", nearby=[Point(line[5:], economy.source, economy.quote)])  # fmt: skip
@@ -228,6 +233,8 @@ def membership(q: Question, store: Store) -> Answer | None:
         typed, name = q.non_members[0]
         line = f"No: *{esc(name)}* is not an APEC member economy; it is not among the {len(members)} members on record."  # fmt: skip
         return Answer(line, cite=listing, more="members")
+    if q.topic:
+        return None  # "how many original members": not what the list says
     if "count" in q.asks or q.has("which", "list", "members", "economies"):
         names = ", ".join(esc(e.name) for e in members)
         return Answer(f"APEC has *{len(members)} member economies*: {names}.", cite=listing)
@@ -332,12 +339,12 @@ def _telling(q: Question) -> tuple[str, ...]:
     """The question's words that say something, its names and the plainest words aside."""
     names = {w for p in q.people for w in re.findall(r"[a-z]+", fold(p.name))}
     names |= set(q.place.split()) | {w for m in q.meetings for w in re.findall(r"[a-z0-9]+", fold(f"{m.short} {m.city}"))}  # fmt: skip
-    plain = STOPWORDS | names | {"who", "is", "s", "person", "about", "tell"}
+    plain = (STOPWORDS - {"before", "after", "during"}) | names | {"who", "is", "s", "person", "about", "tell"}  # fmt: skip
     return tuple(w for w in q.words if w not in plain and len(w) > 2)
 
 
 def _overlap(text: str, words: tuple[str, ...]) -> int:
-    have = {stem(w) for w in content_words(text)}
+    have = {stem(w) for w in re.findall(r"[a-z0-9]+", fold(text))}
     return sum(
         1
         for w in words
@@ -349,6 +356,8 @@ def _overlap(text: str, words: tuple[str, ...]) -> int:
 
 # A few words the sources put otherwise ("meet" is "consultations" in the Korean release).
 SYNONYMS = {
+    "significance": ("purpose", "why", "matter", "first"),
+    "importance": ("purpose", "why", "matter"),
     "meet": ("consult", "consultation", "bilateral", "met"),
     "force": ("impose",),
     "ring": ("phone", "call", "spoke"),
@@ -375,7 +384,8 @@ def delegation(q: Question, store: Store) -> Answer | None:
     )
     if not asks_it or q.asks & {"agreed", "discussed", "chair"} or q.others:
         return None
-    if q.topic and not (q.polar and "priorities" in q.asks):
+    which_meetings = q.has("which") and q.has("meetings", "committee", "committees", "sessions")
+    if q.topic and "priorities" not in q.asks and not which_meetings:
         return None
     if q.people and not q.asks & {"lead"}:
         return None
@@ -401,11 +411,15 @@ def _delegation_answer(q: Question, d: Delegation) -> Answer:
         return _delegation_size(q, d, name)
     if "priorities" in q.asks and d.objectives:
         return _objectives(q, d, name)
+    if q.has("which") and q.has("meetings", "committee", "committees", "sessions"):
+        return _meetings_joined(q, d, name)
     verb = tense(d.meeting, now, "led", "leads", "is to lead")
     head = f"*{esc(d.head.name)}*" + (f" ({esc(d.head.title)})" if d.head and d.head.title else "")
     line = f"{head} {verb} {name}" if d.head else f"No source on record names the head of {name}"
     if q.polar and q.people and d.head:
         line = _yes(d.head.id == q.people[0].id, line)
+    elif q.polar and "lead" not in q.asks:
+        line = _yes(True, line)
     if (
         "lead" not in q.asks
         and q.has("members", "member", "other", "else", "who")
@@ -416,6 +430,20 @@ def _delegation_answer(q: Question, d: Delegation) -> Answer:
         others = ", ".join(f"*{esc(m.person.name)}*" for m in d.members)
         line += f"; it {tense(d.meeting, now, 'included', 'includes', 'includes')} {others}"
     return Answer(f"{line}.", cite=_cite(d.source, d.quote))
+
+
+def _meetings_joined(q: Question, d: Delegation, name: str) -> Answer:
+    """The meetings the delegation's people took part in, as the roles on record say."""
+    people = ([d.head] if d.head else []) + [m.person for m in d.members]
+    roles = [r for p in people if p for r in p.roles if r.meeting_id and _PRESENT.search(r.role)]
+    if not roles:
+        return Answer(f"No source on record names the meetings {name} took part in.")
+    said = "; ".join(esc(r.role) for r in roles)
+    answer = Answer(
+        f"Of {name}, the sources say: {said}.", cite=_cite(roles[0].source, roles[0].quote)
+    )
+    answer.points += [Point("", r.source, r.quote) for r in roles[1:]]
+    return answer
 
 
 def _objectives(q: Question, d: Delegation, name: str) -> Answer:
@@ -563,6 +591,8 @@ def _who_was_at(q: Question, store: Store) -> Answer:
     return answer
 
 
+# Verbs of what people did that the roles word otherwise ("met" the Japanese: consultations).
+ROLE_SYNONYMS = {"met": ("consult", "consultation", "bilateral")}
 _CHAIR_WORDS = ("presid", "chair")
 _NOUNS = frozenset(
     {"meet"}
@@ -610,7 +640,8 @@ _CHAIRED = re.compile(r"\b(?:presid\w*|chair\w*|led|leads)\b", re.IGNORECASE)
 
 def _says(text: str, verbs: list[str]) -> bool:
     have = {stem(w) for w in content_words(text)}
-    meant = {v for v in verbs if v not in _NOUNS} | {stem(s) for v in verbs for s in SYNONYMS.get(v, ())}  # fmt: skip
+    said = {**SYNONYMS, **ROLE_SYNONYMS}
+    meant = {v for v in verbs if v not in _NOUNS} | {stem(s) for v in verbs for s in said.get(v, ())}  # fmt: skip
     return any(v in have or len(v) >= 5 and any(h.startswith(v) for h in have) for v in meant)
 
 
@@ -646,14 +677,18 @@ _HEDGE = re.compile(r"\b(?:should|if|would|could|may|might|expect\w*|hopes?|plan
 def statements(q: Question, store: Store) -> Answer | None:
     """Everything the sources say was discussed, agreed or prioritised, sentence by sentence."""
     asked = next((a for a in ("agreed", "discussed", "priorities") if a in q.asks), None)
+    if "theme" in q.asks:
+        return None  # the theme is a fact on record
     if asked is None and q.polar and q.people and q.topic:
         asked = "any"
-    form = q.words[:1] in (("what",), ("whats",)) or q.polar or not set(q.words) & {"when", "where", "who", "how", "why", "which"}  # fmt: skip
+    form = q.words[:1] in (("what",), ("whats",), ("which",)) or q.polar or not set(q.words) & {"when", "where", "who", "how", "why", "which"}  # fmt: skip
     form = form and "when" not in q.asks
     if asked in ("priorities", "discussed") and not q.polar and not (q.meetings or q.people or q.economies) and q.has("host"):  # fmt: skip
         q = _with_host(q, store)
     if asked is None or not form or not (q.meetings or q.people or q.economies):
         return None
+    if q.polar and any(w.isdigit() and len(w) < 4 for w in q.words):
+        return None  # a number to check: the facts say it or not
     found = _gather(store, q, asked)
     if q.polar:
         return _said_so(q, found)
@@ -801,13 +836,22 @@ def _score(text: str, q: Question) -> float:
 def host(q: Question, store: Store) -> Answer | None:
     """The economy hosting APEC in a year: the host of that year's Leaders' Meeting."""
     hosting = "host" in q.asks or "chair" in q.asks and q.has("apec") and not q.meetings
-    hosting = hosting and not q.asks & {"where", "venue", "priorities", "discussed", "agreed"}
+    hosting = hosting and not q.asks & {
+        "where",
+        "venue",
+        "priorities",
+        "discussed",
+        "agreed",
+        "when",
+    }
     hosting = hosting and not q.has("city", "cities")
     summit = all(m.kind == "summit" for m in q.meetings)
-    if not hosting or q.meetings and not (q.polar or summit) or q.topic or "count" in q.asks:
+    counting = q.has("times", "twice", "once", "often") or any(w.isdigit() and len(w) < 4 for w in q.words)  # fmt: skip
+    if not hosting or q.meetings and not (q.polar or summit) or "count" in q.asks or counting:
         return None
     claims = q.polar or not set(q.words) & {"when", "where", "who", "how", "why", "which", "what"}
-    if q.economies and not claims:
+    asks_which = q.has("which", "who", "whos") or q.words[:1] == ("what",)
+    if q.economies and not claims and not asks_which:
         return None
     if q.meetings and q.year is None:
         q = replace(q, year=q.meetings[0].year)
@@ -820,7 +864,7 @@ def host(q: Question, store: Store) -> Answer | None:
     facts = [f for f in store.facts() if "host" in f.id and str(year) in f.id]
     cite = _cite(facts[0].source, facts[0].quote) if facts else _cite(summit.source, summit.quote)
     line = f"*{esc(summit.host_name)}* {verb} APEC {year}."
-    if claims and q.economies:
+    if claims and q.economies and not asks_which:
         line = _yes(q.economies[0][1].id == summit.host_id, line)
     return Answer(line, cite=cite, points=[meeting_point(summit, now)])
 
@@ -840,7 +884,7 @@ def meeting(q: Question, store: Store) -> Answer | None:
     check = _checks(q, store, m)
     if check is not None:
         return check
-    if "venue" in q.asks:
+    if "venue" in q.asks and (q.place or fold(m.city) in q.words or not q.asks & {"when", "day"}):
         return _no_venue(q, m)
     if "where" in q.asks and not m.city:
         host = f"; it is hosted by *{esc(m.host_name)}*" if m.host_name else ""
@@ -1007,6 +1051,8 @@ def period(q: Question, store: Store) -> Answer | None:
     """The meetings on record in a period."""
     if q.period is None or q.meetings or not q.has("meetings", "meeting", "calendar", "schedule", "on", "events"):  # fmt: skip
         return None
+    if q.polar or set(q.topic) - {"events", "event", "calendar", "schedule", "on"}:
+        return None
     p = q.period
     if p.start is None or p.end is None:
         return None
@@ -1023,6 +1069,8 @@ def period(q: Question, store: Store) -> Answer | None:
 def person(q: Question, store: Store) -> Answer | None:
     """Anything else about someone named: who they are and what the sources say they did."""
     if not q.people or q.topic and not any(_overlap(r.role, q.topic) for p in q.people for r in p.roles):  # fmt: skip
+        return None
+    if "when" in q.asks and not any(find_dates(r.role, date_of(q)) for p in q.people for r in p.roles if _overlap(r.role, q.topic)):  # fmt: skip
         return None
     if q.topic and fact_candidates(store, q):
         return None
@@ -1081,7 +1129,11 @@ def _verdict(text: str, topic: tuple[str, ...], q: Question | None = None) -> bo
         return None
     if any(_NEGATION.search(low[: at.start()]) for at in found):
         return False
-    return True if len(found) == len(words) else None
+    numbers = {n for n in re.findall(r"\d+", " ".join(q.words)) if not re.fullmatch(r"(?:19|20)\d\d", n)} if q is not None else set()  # fmt: skip
+    if numbers and not numbers <= set(re.findall(r"\d+", low)):
+        return None
+    enough = len(found) == len(words) or bool(numbers) and 2 * len(found) >= len(words)
+    return True if enough else None
 
 
 def _misfit(q: Question, store: Store, f: Fact) -> str:
@@ -1150,6 +1202,7 @@ def _candidates(store: Store, version: object, q: Question) -> tuple[Fact, ...]:
         if q.topic and not {stem(w) for w in q.topic} & terms and not telling and not content:
             continue
         score = sum(weights.get(t, 0.0) for t in shared) + sum(len(k.split()) for k in phrases)
+        score += 5 * len({k for k in fact.keywords if k in q.asks})  # "theme" asked: the theme
         scored.append((score + len(named), fact))
     scored.sort(key=lambda sf: -sf[0])
     if not scored:
@@ -1224,8 +1277,8 @@ INTENTS: tuple[Intent, ...] = (
     statements,
     host,
     parts,
-    meeting,
     kind_list,
+    meeting,
     period,
     person,
     facts,

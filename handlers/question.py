@@ -21,7 +21,7 @@ from rapidfuzz.distance import OSA
 from handlers.render import from_slack
 from store.dates import Span, read_period
 from store.names import find_in_text, is_short_caps
-from store.queries import Economy, Meeting, Person, Store
+from store.queries import STOPWORDS, Economy, Meeting, Person, Store
 from store.text import fold
 
 MAX_QUESTION = 2000
@@ -36,6 +36,7 @@ ASKS: dict[str, frozenset[str]] = {
         "day": "exact exactly day days",
         "venue": "venue venues hotel building hall centre center",
         "title": "title titles job position post role",
+        "name": "name names called spelling spell",
         "amount": "cost costs budget price spend spent funding money much",
         "where": "where city venue location located place",
         "lead": "lead leads led leading head heads headed heading leader spearhead spearheads "
@@ -48,7 +49,7 @@ ASKS: dict[str, frozenset[str]] = {
         "agreed": "agree agreed agreement agreements outcome outcomes result results decide "
         "decided decision decisions adopt adopted achieve achieved declaration concluded conclusion",
         "discussed": "discuss discussed discussing discussion discussions talk talked talks "
-        "topic topics raised cover covered call conversation dialogue spoke say said announce "
+        "topic topics raise raises raised cover covered call conversation dialogue spoke say said announce "
         "announced introduce introduced outline outlined unveil unveiled",
         "priorities": "priority priorities objective objectives aim aims goal goals want wants "
         "seek seeks plan plans planning agenda focus press pressing push pushing",
@@ -120,7 +121,9 @@ _POLAR = frozenset("is are was were will would did does do has have can could sh
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _WORDS = re.compile(r"[a-z0-9]+")
 _YEAR = re.compile(r"(?<![\d-])(19[89]\d|20\d\d)(?![\d-])")
-_RELATIVE_YEAR = re.compile(r"\b(this|current|last|previous|past|next|coming) year\b")
+_RELATIVE_YEAR = re.compile(
+    r"\b(this|current|present|last|previous|past|preceding|prior|next|coming|following) (?:\w+ ){0,2}?year\b"
+)
 # "will Trump attend", "is Ruth Perry going to": who is asked about, named or not.
 _WHO_ATTENDS = re.compile(
     r"\b(?:will|would|is|are|was|were|did|does|do|has|have)\s+(?P<who>[a-z][a-z .'-]{1,40}?)\s+"
@@ -217,6 +220,7 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
     """Read a question once: everything the intents need to choose and answer."""
     text = " ".join(from_slack(raw).replace("\x00", " ").split())[:MAX_QUESTION]
     text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
+    text, framed = unframe(first_question(text))
     text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)
     text, mended = mend(_unjoin(_US.sub("US", text), store), store.vocabulary())
     low = fold(text).replace("'s ", " ")
@@ -230,7 +234,7 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
         text=text,
         words=words,
         asks=_asks(words),
-        polar=_polar(words, raw),
+        polar=framed or _polar(words, text),
         year=year,
         kind=kind,
         economies=tuple(
@@ -251,10 +255,47 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
         named_words = {w for t, _ in named.get("meeting", []) for w in _WORDS.findall(fold(t))}
         if not meetings or len(_telling_words(store)[closer[0].id] & set(words) - named_words) >= 2:
             meetings = closer + meetings
-    people = people or _people_by_title(store, words, question.economies, "who" in question.asks)
+    meeting_words = {w for m in meetings for n in store.meeting_names(m.id) for w in _WORDS.findall(fold(n).replace("'", ""))}  # fmt: skip
+    asked = tuple(w for w in words if w not in meeting_words)
+    people = people or _people_by_title(store, asked, question.economies, "who" in question.asks)
     question = replace(question, meetings=meetings, people=people, others=_others(low, people))
-    question = replace(question, place=_place(low, question))
+    place = _place(low, question)
+    question = replace(question, place="" if set(place.split()) <= meeting_words else place)
     return replace(question, topic=_topic(question, named))
+
+
+# A sentence ends at "?" or "!", or at "." after a word of three letters or more ("Feb. 1" goes on).
+_SENTENCE = re.compile(r"(?<=[?!])\s+(?=\S)|(?<=[a-z]{3}\.)\s+(?=[A-Z])")
+# What a press officer wraps a claim in: "is it true that ...", "can I say ...", "confirm ...".
+_CLAIM = re.compile(
+    r"^(?:is it (?:true|correct|right|accurate)|can (?:i|we) (?:say|write|report|confirm)|"
+    r"(?:please |can you |could you |would you (?:be good enough to |kindly )?)?confirm|"
+    r"am i right|is it the case)(?: that| whether| if)?\s+",
+    re.IGNORECASE,
+)
+# Politeness around a question, without a claim: "could you remind me which ...".
+_POLITE = re.compile(
+    r"^(?:(?:could|can|would) you (?:please |kindly )?(?:remind me|tell me|let me know)|"
+    r"remind me|tell me|i need to know|do you know|(?:please )?let me know)(?: of)?\s+",
+    re.IGNORECASE,
+)
+
+
+def first_question(text: str) -> str:
+    """The sentence that asks ("Has SOM2 happened? Can I write it up?" asks the first): the first
+    ending in "?", else the whole text."""
+    sentences = _SENTENCE.split(text)
+    if len(sentences) < 2:
+        return text
+    return next((s for s in sentences if s.rstrip().endswith("?")), text)
+
+
+def unframe(text: str) -> tuple[str, bool]:
+    """The question without its frame, and whether the frame made it a yes-or-no question."""
+    claim = _CLAIM.sub("", text, count=1)
+    if claim != text and claim.strip():
+        return claim, True
+    return _POLITE.sub("", text, count=1) or text, False
 
 
 def _unjoin(text: str, store: Store) -> str:
@@ -310,7 +351,8 @@ def _targets(vocabulary: frozenset[str]) -> tuple[str, ...]:
     """What a typo may be mended to: question words first, so that "wen" is "when"."""
     asks = sorted({w for words in ASKS.values() for w in words})
     rest = sorted(w for w in vocabulary if len(w) >= 4 and not w.isdigit())
-    return tuple(dict.fromkeys([*QUESTION_WORDS, *asks, "delegation", "member", *rest]))
+    plain = sorted(w for w in STOPWORDS if len(w) >= 4)
+    return tuple(dict.fromkeys([*QUESTION_WORDS, *asks, "delegation", "member", *rest, *plain]))
 
 
 def mend(text: str, vocabulary: frozenset[str]) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -535,6 +577,8 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
         asks.add("countdown")
     elif any(f" {p} " in joined for p in ("how many", "number of", "how big", "how often", "size of")):  # fmt: skip
         asks.add("count")
+    if re.search(r" (?:take|takes|took|taking|taken) part ", joined):
+        asks.add("attend")
     if re.search(r" (?:go|goes|went|gone|going) ahead ", joined):
         asks -= {"attend"}
         asks.add("status")
@@ -569,9 +613,12 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
 
 def read_year(low: str, now: datetime) -> int | None:
     """The year a question names ("2025", "APEC 2026") or means ("this year", "last year")."""
+    if re.search(r"\byear (?:\w+ )?(?:preceding|before)\b", low):
+        return now.year - 1  # "the year immediately preceding the present host year"
     relative = _RELATIVE_YEAR.search(low)
     if relative:
-        return now.year + {"last": -1, "previous": -1, "past": -1, "next": 1, "coming": 1}.get(relative[1], 0)  # fmt: skip
+        shift = {"last": -1, "previous": -1, "past": -1, "preceding": -1, "prior": -1, "next": 1, "coming": 1, "following": 1}  # fmt: skip
+        return now.year + shift.get(relative[1], 0)
     for found in _YEAR.finditer(low):
         year = int(found[1])
         if 1989 <= year <= now.year + 5:  # "Vision 2040" names no year of meetings
@@ -599,7 +646,9 @@ _FILLER = frozenset(
     make makes made making country countries economy economies right underway ongoing convene
     convenes convened often things thing stuff reached part people many much taken take takes
     took yet please thanks actually name ahead else other others come comes into involved
-    involvement connection connected fit fits relevant relevance matter matters""".split()
+    involvement connection connected fit fits relevant relevance matter matters list lists
+    enumerate full complete presently currently kind enough might sent send sends sending course
+    served serve serves serving immediately""".split()
 )
 
 
@@ -621,6 +670,7 @@ def _topic(q: Question, named: dict[str, list[tuple[str, str]]]) -> tuple[str, .
     return tuple(w for w in dict.fromkeys(q.words) if w not in explained and not w.isdigit())
 
 
+_NOT_PLACES = frozenset("course time person total general principle fact practice particular short advance order charge".split())  # fmt: skip
 _IN_PLACE = re.compile(
     r"\b(?:in|at)\s+(?P<place>[a-z][a-z .'-]{1,40}?)(?:\s+(?:this|next|last|in|on|for|during)\b|$)"
 )  # noqa: E501
@@ -634,9 +684,9 @@ def _place(low: str, q: Question) -> str:
     found = _IN_PLACE.search(plain)
     if found is None:
         return ""
-    place = found["place"].strip()
-    if q.period is not None and set(place.split()) & set(_WORDS.findall(fold(q.period.text))):
+    place = " ".join(w for w in found["place"].split() if w not in ("the", "a", "an"))
+    if not place or q.period is not None and set(place.split()) & set(_WORDS.findall(fold(q.period.text))):  # fmt: skip
         return ""
-    if place in ("apec", "person", "the", "time") or place.split()[0] in ("the", "a"):
-        place = " ".join(w for w in place.split() if w not in ("the", "a"))
+    if place.split()[0] in _NOT_PLACES or place in ("apec", "person", "time"):
+        return ""
     return place if place and place not in _FILLER else ""

@@ -24,10 +24,11 @@ from store.queries import Store
 from store.text import fold
 
 CORPUS = Path(__file__).parent / "corpus" / "questions.toml"
-# Sets first kept apart and scored once untouched (heldout: 72/92; fresh: 91/109), then their misses
-# studied and mended: tuned to since, so they run with the corpus.
-SETS = [CORPUS, CORPUS.with_name("heldout.toml"), CORPUS.with_name("fresh.toml")]
-HELD_OUT = CORPUS.with_name("unseen.toml")  # kept apart from tuning
+# Sets written by others and kept apart from tuning, each scored once untouched (heldout 72/92,
+# fresh 91/109, unseen 96/120), then its misses studied and mended at their cause: tuned to
+# since, so they run with the corpus. A new set goes in HELD_OUT until it is scored.
+SETS = [CORPUS, *(CORPUS.with_name(f"{n}.toml") for n in ("heldout", "fresh", "unseen"))]
+HELD_OUT = CORPUS.with_name("kept-apart.toml")
 AIM = 0.95
 
 
