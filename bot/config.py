@@ -64,6 +64,8 @@ class Config:
     app_token: str = field(default="", repr=False)
     api_url: str = DEFAULT_API_URL
     seeds: Path = SEEDS
+    public_url: str = ""  # APEC_PUBLIC_URL: where users reach the bot's HTTP port (for the feed)
+    metrics_token: str = field(default="", repr=False)  # APEC_METRICS_TOKEN
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -84,6 +86,8 @@ class Config:
             app_token=env.get("SLACK_APP_TOKEN", "").strip(),
             api_url=api_url,
             seeds=Path(env["APEC_SEEDS"]) if env.get("APEC_SEEDS") else SEEDS,
+            public_url=env.get("APEC_PUBLIC_URL", "").strip().rstrip("/"),
+            metrics_token=env.get("APEC_METRICS_TOKEN", "").strip(),
         )
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],

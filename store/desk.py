@@ -6,7 +6,9 @@ claimed here before the post is sent, and Slack's `ts` is recorded after.
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -339,6 +341,40 @@ class Desk:
             return _delivery(rows[0]) if rows else None
 
         return last("sent"), last("failed")
+
+    # -- the calendar feed's secret ------------------------------------------------------------
+
+    def feed_token(self) -> str:
+        """The secret in the calendar feed's path, made on first need (one for the whole store)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "INSERT OR IGNORE INTO settings (key, value) VALUES ('feed_token', ?)",
+                [secrets.token_urlsafe(24)],
+            )
+            token = conn.execute("SELECT value FROM settings WHERE key = 'feed_token'").fetchone()
+            conn.execute("COMMIT")
+            return str(token[0])
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def rotate_feed_token(self) -> str:
+        """A new secret: the old feed address stops working at once."""
+        token = secrets.token_urlsafe(24)
+        with self.db.conn:
+            self.db.conn.execute(
+                """INSERT INTO settings (key, value) VALUES ('feed_token', ?)
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
+                [token],
+            )
+        return token
+
+    def is_feed_token(self, token: str) -> bool:
+        """Whether `token` opens the feed (compared in constant time)."""
+        row = self.db.conn.execute("SELECT value FROM settings WHERE key = 'feed_token'").fetchone()
+        return row is not None and bool(token) and hmac.compare_digest(str(row[0]), token)
 
     # -- the scheduler lease -------------------------------------------------------------------
 

@@ -233,6 +233,11 @@ DESK_TABLES: dict[str, str] = {
             before TEXT NOT NULL DEFAULT '',      -- JSON of the record before, '' if none
             after TEXT NOT NULL DEFAULT ''        -- JSON of the record after, '' if removed
         )""",
+    "settings": """
+        CREATE TABLE IF NOT EXISTS settings (
+            key TEXT PRIMARY KEY,           -- feed_token: the secret in the calendar feed's path
+            value TEXT NOT NULL
+        )""",
     "scheduler_lease": """
         CREATE TABLE IF NOT EXISTS scheduler_lease (
             id INTEGER PRIMARY KEY CHECK (id = 1),
