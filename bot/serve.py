@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import signal
+import sqlite3
 import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from bot.stores import Stores
 from handlers.calendar import calendar
 from handlers.question import english
 from store.dates import warm_up
+from store.errors import StoreError
 
 log = logging.getLogger("apec.serve")
 
@@ -70,16 +73,37 @@ def _check_store_path(path: Path) -> None:
         ) from exc
 
 
+def check_intact(path: Path) -> None:
+    """Raise StoreError with one line when the store's file fails SQLite's quick check."""
+    if not path.exists():
+        return  # built on first use
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            found = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
+        found = str(exc)
+    if found != "ok":
+        problem = " ".join(str(found).split())[:160]
+        raise StoreError(
+            f"the store at {path} is damaged ({problem}): restore it from a backup "
+            "(README, Operations)"
+        )
+
+
 def serve(
     config: Config, clock: Callable[[], datetime], host: str = "0.0.0.0", port: int = 3000
 ) -> int:
     """Run until SIGTERM or SIGINT; returns the exit status.
 
-    HTTP mode serves Slack on /slack/events; both modes serve /healthz, /metrics and
-    /calendar.ics on the port. On SIGTERM the server stops taking requests and finishes those under
-    way, then the scheduler stops after any post under way is sent and recorded.
+    HTTP mode serves Slack on /slack/events; both modes serve /healthz, /metrics and the feed at
+    /calendar/<token>.ics on the port. On SIGTERM the server stops taking requests and finishes
+    those under way, then the scheduler stops after any post under way is sent and recorded.
     """
     mode = check(config)
+    check_intact(config.db_path)
     stores = Stores(config.db_path, config.seeds)
     built = stores.ensure_built()
     if built:
@@ -94,27 +118,12 @@ def serve(
     )
     app = create_app(config, stores, clock, on_change=scheduler.notify)
 
-    def health() -> dict[str, Any]:
-        try:
-            stores.get().db.execute("SELECT 1 FROM sources LIMIT 1").fetchone()
-            store_ok = True
-        except Exception as exc:  # noqa: BLE001 - health reports any failure
-            log.error("health: store does not open: %s", exc)
-            store_ok = False
-        lag = scheduler.lag()
-        running = scheduler.running and lag is not None and lag < 3 * TICK
-        state = ("posting" if scheduler.engine.leader else "standby") if running else "not running"
-        return {
-            "ok": store_ok and running,
-            "store": "ok" if store_ok else "error",
-            "scheduler": state,
-            "mode": mode,
-        }
-
+    health = partial(health_report, stores, scheduler, mode)
     metrics.lag.set_function(lambda: scheduler.lag() or 0.0)
     metrics.leader.set_function(lambda: 1.0 if scheduler.engine.leader else 0.0)
     front = SlackHTTP(app, config.signing_secret, health, calendar=lambda: calendar(stores.get(), clock()),
-                      metrics=metrics, events=mode == "http")  # fmt: skip
+                      metrics=metrics, events=mode == "http", store=stores.get, seen=stores.seen,
+                      metrics_token=config.metrics_token)  # fmt: skip
     server = make_server(front, host, port)
     _on_signals(server.close)
     handler = None
@@ -128,7 +137,7 @@ def serve(
             handler.connect()
         what = "/slack/events, " if mode == "http" else ""
         print(f"apec-bot: serving HTTP on http://{host}:{server.effective_port} "
-              f"({what}/healthz, /metrics, /calendar.ics)", file=sys.stderr, flush=True)  # fmt: skip
+              f"({what}/healthz, /metrics, /calendar/<token>.ics)", file=sys.stderr, flush=True)  # fmt: skip
         run(server)
     finally:
         log.warning("stopping: the scheduler finishes any post under way")
@@ -136,6 +145,20 @@ def serve(
         if handler is not None:
             handler.close()
     return 0
+
+
+def health_report(stores: Stores, scheduler: Scheduler, mode: str) -> dict[str, Any]:
+    """What /healthz says: the store reads and takes a write, the scheduler ticks."""
+    problem = stores.problem()
+    lag = scheduler.lag()
+    running = scheduler.running and lag is not None and lag < 3 * TICK
+    state = ("posting" if scheduler.engine.leader else "standby") if running else "not running"
+    return {
+        "ok": problem is None and running,
+        "store": problem or "ok",
+        "scheduler": state,
+        "mode": mode,
+    }
 
 
 def make_scheduler(

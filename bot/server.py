@@ -1,15 +1,19 @@
-"""Serving the app over HTTP: a small WSGI front for Bolt under waitress, /healthz, /calendar.ics.
+"""Serving the app over HTTP: a small WSGI front for Bolt under waitress, /healthz, /metrics and
+the calendar feed at its secret path.
 
 The front refuses what Bolt should never see: bodies over 1 MiB (413), bad or stale signatures (401),
-bodies that are not what their content type says (400). Everything else goes to `App.dispatch`.
+a signed request seen before (401), bodies that are not what their content type says or that nest
+too deep (400). Everything else goes to `App.dispatch`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,14 +24,26 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.observe import Metrics
+from bot.seen import Seen
 from handlers.router import lookup
+from store.desk import Desk
+from store.queries import Store
 
 log = logging.getLogger("apec.http")
 
 MAX_BODY = 1024 * 1024
+MAX_DEPTH = 64  # Slack's deepest payloads (rich text in a submitted view) nest under 20 levels
 EVENTS_PATH = "/slack/events"
-CALENDAR_PATH = "/calendar.ics"
+CALENDAR_PREFIX = "/calendar/"  # the feed is at /calendar/<token>.ics
+_FEED_PATH = re.compile(r"/calendar/([A-Za-z0-9_-]{1,128})\.ics")
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 StartResponse = Callable[..., Any]
+
+# waitress, tuned for connections that trickle (see make_server)
+CONNECTION_LIMIT = 2000
+CHANNEL_TIMEOUT = 10  # seconds a connection may sit idle, mid-headers included
+CLEANUP_INTERVAL = 2  # how often idle connections are looked for
+MAX_HEADER_BYTES = 8 * 1024  # Slack's request headers are well under 2 KiB
 
 
 def _respond(
@@ -43,6 +59,7 @@ def _respond(
         304: "Not Modified",
         400: "Bad Request",
         401: "Unauthorized",
+        403: "Forbidden",
         404: "Not Found",
         405: "Method Not Allowed",
         413: "Payload Too Large",
@@ -75,19 +92,35 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
 def _well_formed(ctype: str, body: str) -> bool:
     """Whether the body is what its content type says (Bolt would fail on it otherwise)."""
     if ctype.startswith("application/json"):
-        try:
-            return isinstance(json.loads(body), dict)
-        except ValueError:
-            return False
+        return _json_object(body)
     if ctype.startswith("application/x-www-form-urlencoded"):
         form = parse_qs(body, keep_blank_values=True)
-        if "payload" in form:
-            try:
-                return isinstance(json.loads(form["payload"][0]), dict)
-            except ValueError:
-                return False
-        return True
+        return "payload" not in form or _json_object(form["payload"][0])
     return False
+
+
+def _json_object(text: str) -> bool:
+    """Whether `text` is a JSON object nested no deeper than MAX_DEPTH."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's limit
+        return False
+    # Bolt parses the body again further down the stack: a body that only just parsed here could
+    # blow the limit there, so anything deeper than a real Slack payload is refused now.
+    return isinstance(data, dict) and _depth(data) <= MAX_DEPTH
+
+
+def _depth(value: Any) -> int:
+    """How deep a parsed JSON value nests, walked without recursion; stops past MAX_DEPTH."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_DEPTH:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 _COMMAND_WORD = re.compile(r"[a-z][a-z-]{0,30}")
@@ -117,7 +150,12 @@ def describe(ctype: str, body: str) -> tuple[str, str]:
 
 
 class SlackHTTP:
-    """The WSGI application: POST /slack/events to Bolt, GET /healthz, GET /calendar.ics."""
+    """The WSGI application: POST /slack/events to Bolt, GET /healthz, GET /metrics, the feed.
+
+    `calendar` makes the feed's bytes and `store` gets the store that holds its token: the feed is
+    served at /calendar/<token>.ics when both are given. `seen` refuses replayed signatures; the
+    metrics answer loopback, or a request bearing `metrics_token`.
+    """
 
     def __init__(
         self,
@@ -127,12 +165,19 @@ class SlackHTTP:
         calendar: Callable[[], bytes] | None = None,
         metrics: Metrics | None = None,
         events: bool = True,
+        *,
+        store: Callable[[], Store] | None = None,
+        seen: Seen | None = None,
+        metrics_token: str = "",
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.verifier = SignatureVerifier(signing_secret) if events else None
         self.health = health
-        self.calendar = calendar
+        self.calendar = calendar if store is not None else None
+        self.store = store
+        self.seen = seen
+        self._metrics_token = metrics_token.encode()
         self._feed: tuple[bytes, bytes] = (b"", b"")  # (the feed without DTSTAMP, as served)
         self.routes: dict[
             tuple[str, str], Callable[[dict[str, Any], StartResponse], list[bytes]]
@@ -143,22 +188,20 @@ class SlackHTTP:
             self.routes[("POST", EVENTS_PATH)] = self.events
         if metrics is not None:
             self.routes[("GET", "/metrics")] = self.metrics_page
-        if calendar is not None:
-            # Unsigned: calendar apps cannot sign, and the feed holds only what the bot answers.
-            self.routes[("GET", CALENDAR_PATH)] = self.calendar_feed
-            self.routes[("HEAD", CALENDAR_PATH)] = self.calendar_feed
 
     def __call__(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
-        handler = self.routes.get((method, path))
-        if handler is None:
-            if any(p == path for _, p in self.routes):
-                return _respond(start, 405, "Method Not Allowed")
-            return _respond(start, 404, "Not Found")
         try:
+            if path.startswith(CALENDAR_PREFIX):
+                return self.calendar_path(environ, start)
+            handler = self.routes.get((method, path))
+            if handler is None:
+                if any(p == path for _, p in self.routes):
+                    return _respond(start, 405, "Method Not Allowed")
+                return _respond(start, 404, "Not Found")
             return handler(environ, start)
         except Exception:
-            log.exception("%s %s failed", method, path)
+            log.exception("%s %s failed", method, _loggable(path))
             return _respond(start, 500, "Internal Server Error")
 
     def _signed(self, body: str, headers: dict[str, str]) -> bool:
@@ -169,17 +212,42 @@ class SlackHTTP:
         except (ValueError, TypeError):  # a timestamp that is not a number
             return False
 
+    def _first_time(self, headers: dict[str, str]) -> bool:
+        """Whether this signed request's (timestamp, signature) pair is new within 5 minutes."""
+        if self.seen is None:
+            return True
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        return self.seen.signature(timestamp, headers.get("x-slack-signature", ""), time.time())
+
     def healthz(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
+        """GET /healthz: 200 with the report when all is well, 503 with it when not."""
         report = self.health()
         return _json(start, 200 if report.get("ok") else 503, report)
 
+    def calendar_path(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
+        """/calendar/<token>.ics: the feed for its token; any other is 404, as for no such path."""
+        found = _FEED_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        if found is None or not self._feed_token(found.group(1)):
+            return _respond(start, 404, "Not Found")
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return _respond(start, 405, "Method Not Allowed", headers=[("Allow", "GET, HEAD")])
+        return self.calendar_feed(environ, start)
+
+    def _feed_token(self, token: str) -> bool:
+        """Whether `token` opens the feed (compared in constant time by the store)."""
+        if self.calendar is None or self.store is None:
+            return False
+        return Desk(self.store().db).is_feed_token(token)
+
     def calendar_feed(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
+        """The feed, with an ETag that holds while only its DTSTAMPs change; 304 when it matches."""
         assert self.calendar is not None
         body = self._unchanged(self.calendar())
         etag = f'"{hashlib.sha256(body).hexdigest()}"'
         headers = [
             ("ETag", etag),
-            ("Cache-Control", "public, max-age=300"),
+            # private: its address is a secret, so no shared cache should keep a copy
+            ("Cache-Control", "private, max-age=300"),
             ("Content-Disposition", 'inline; filename="apec.ics"'),
         ]
         if _matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
@@ -214,7 +282,7 @@ class SlackHTTP:
             self.metrics.requests.labels(kind, what if kind == "command" else kind, outcome).inc()
             self.metrics.latency.labels(kind).observe(elapsed)
         reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large",
-                  415: "Unsupported Media Type"}.get(status, "")  # fmt: skip
+                  415: "Unsupported Media Type", 503: "Service Unavailable"}.get(status, "")  # fmt: skip
         start(f"{status} {reason}".strip(), [*headers, ("Content-Length", str(len(data)))])
         return [data]
 
@@ -237,6 +305,12 @@ class SlackHTTP:
         headers = _headers(environ)
         if not self._signed(body, headers):
             return 401, plain, b"Invalid signature", "rejected", ""
+        try:
+            if not self._first_time(headers):
+                return 401, plain, b"Request already received", "replay", ""
+        except sqlite3.Error as exc:  # the record is unreadable: refuse rather than risk a replay
+            log.error("the record of signed requests failed: %s", exc)
+            return 503, plain, b"Service Unavailable", "error", ""
         ctype = headers.get("content-type", "")
         if not (
             ctype.startswith("application/json")
@@ -259,11 +333,30 @@ class SlackHTTP:
         return response.status, out, data, kind, what
 
     def metrics_page(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
-        """GET /metrics: Prometheus' text format."""
+        """GET /metrics: Prometheus' text format, for loopback or the metrics token only."""
         assert self.metrics is not None
+        if not self._may_see_metrics(environ):
+            return _respond(start, 403, "Forbidden")
         return _respond(
             start, 200, self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"
         )
+
+    def _may_see_metrics(self, environ: dict[str, Any]) -> bool:
+        """From this host's loopback address, or with `Authorization: Bearer <metrics token>`."""
+        # REMOTE_ADDR is the socket's peer: waitress trusts no proxy header (see make_server).
+        if environ.get("REMOTE_ADDR", "") in LOOPBACK:
+            return True
+        scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return (
+            bool(self._metrics_token)
+            and scheme.lower() == "bearer"
+            and hmac.compare_digest(given.strip().encode(), self._metrics_token)
+        )
+
+
+def _loggable(path: str) -> str:
+    """A request path fit for a log line: the feed's token left out."""
+    return CALENDAR_PREFIX + "…" if path.startswith(CALENDAR_PREFIX) else path[:200]
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -282,8 +375,13 @@ def run(server: Any) -> None:
             raise
 
 
-def make_server(wsgi: Callable[..., Any], host: str, port: int, threads: int = 8):
-    """A waitress server (not `app.start()`: one thread and a backlog of 5 lose requests)."""
+def make_server(wsgi: Callable[..., Any], host: str, port: int, threads: int = 8) -> Any:
+    """A waitress server that keeps answering while many connections trickle their headers."""
+    # Not `app.start()`: one thread and a backlog of 5 lose requests. A connection sending a header
+    # line now and then holds a channel without a thread; at waitress' default limit of 100 such
+    # channels it accepts nothing more, /healthz included. So: a high limit, poll() (select() fails
+    # past descriptor 1024), idle connections closed quickly, small headers. The reverse proxy in
+    # deploy/ is what times out a slow sender for good (client_header_timeout).
     from waitress.server import create_server
 
     return create_server(
@@ -291,9 +389,26 @@ def make_server(wsgi: Callable[..., Any], host: str, port: int, threads: int = 8
         host=host,
         port=port,
         threads=threads,
+        connection_limit=_connection_limit(CONNECTION_LIMIT),
+        asyncore_use_poll=True,
+        channel_timeout=CHANNEL_TIMEOUT,
+        cleanup_interval=CLEANUP_INTERVAL,
+        max_request_header_size=MAX_HEADER_BYTES,
         max_request_body_size=MAX_BODY,
         ident="apec-bot",
         backlog=1024,
-        channel_timeout=30,
         clear_untrusted_proxy_headers=True,
     )
+
+
+def _connection_limit(wanted: int) -> int:
+    """Raise this process' open-file limit toward `wanted` connections; the limit it allows."""
+    import resource
+
+    spare = 256  # the store, the record of requests, logs, Slack's sockets, a body in a temp file
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + spare
+    if soft != resource.RLIM_INFINITY and soft < need:
+        soft = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return wanted if soft == resource.RLIM_INFINITY else max(1, min(wanted, soft - spare))

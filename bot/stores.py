@@ -1,25 +1,42 @@
-"""The store as the bot uses it: built on first use, one connection per thread."""
+"""The store as the bot uses it: built on first use, one connection per thread, probed for health."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
-from datetime import datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.seen import Seen, seen_path
 from store import schema
 from store.build import build, is_built
 from store.db import PerThread, connect
+from store.errors import StoreError
 from store.queries import Store
+
+log = logging.getLogger("apec.store")
+
+PROBE_EVERY = 5.0  # seconds: each probe writes to the store, and a write drops every read cache
+PROBE_BUSY_MS = 2000
 
 
 class Stores:
     """Hands each thread its own `Store` over the same file."""
 
-    def __init__(self, path: Path, seeds: Path) -> None:
+    def __init__(
+        self, path: Path, seeds: Path, ticks: Callable[[], float] = time.monotonic
+    ) -> None:
         self.path = path
         self.seeds = seeds
+        self.seen = Seen(seen_path(path))
         self._conns = PerThread(path)
         self._local = threading.local()
+        self._ticks = ticks
+        self._probe_lock = threading.Lock()
+        self._probed: tuple[float, str | None] | None = None  # (when, the problem or None)
 
     def ensure_built(self) -> str | None:
         """Build the store when it holds no build yet; returns the build summary if it built."""
@@ -41,9 +58,51 @@ class Stores:
 
     def claim_event(self, event_id: str, now: datetime) -> bool:
         """Record an event as handled; False when it already was (a retry)."""
-        db = self._conns.get()
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO handled_events (event_id, received_at) VALUES (?, ?)",
-            [event_id[:200], now.isoformat()],
-        )
-        return cursor.rowcount == 1
+        return self.seen.event(event_id, now.timestamp())
+
+    def problem(self) -> str | None:
+        """None when the store reads and takes a write, else what failed; probed every few seconds."""
+        with self._probe_lock:
+            now = self._ticks()
+            if self._probed is None or now - self._probed[0] >= PROBE_EVERY:
+                self._probed = (now, self._probe())
+            return self._probed[1]
+
+    def _probe(self) -> str | None:
+        """Read the store and write a row to `health_probe`, on a connection of its own."""
+        # A fresh connection: a thread's long-open one would not notice a file replaced or damaged.
+        if not self.path.is_file():  # connecting would make an empty store in its place
+            log.error("health: the store is missing at %s", self.path)
+            return "missing"
+        try:
+            db = connect(self.path)
+        except StoreError as exc:
+            log.error("health: the store does not open: %s", exc)
+            return "does not open"
+        try:
+            # A lock held longer than this is itself a failure to report, and health checks time out.
+            db.conn.execute(f"PRAGMA busy_timeout = {PROBE_BUSY_MS}")
+            db.conn.execute("SELECT count(*) FROM sources").fetchone()
+            return _write_probe(db.conn)
+        except sqlite3.Error as exc:
+            log.error("health: the store cannot be read: %s", exc)
+            return "cannot be read"
+        finally:
+            db.close()
+
+
+def _write_probe(conn: sqlite3.Connection) -> str | None:
+    """One real write in a transaction; None when it committed, else what failed."""
+    try:
+        with conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL)"
+            )
+            cursor = conn.execute(
+                "INSERT INTO health_probe (at) VALUES (?)", [datetime.now(UTC).isoformat()]
+            )
+            conn.execute("DELETE FROM health_probe WHERE id < ?", [cursor.lastrowid])
+        return None
+    except sqlite3.Error as exc:
+        log.error("health: the store cannot be written: %s", exc)
+        return "cannot be written"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,14 +23,30 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     if str(path) != ":memory:" and not path.parent.exists():
         raise StoreError(f"the store's folder does not exist: {path.parent}")
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn = open_sqlite(path)
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the store at {path}: {exc}") from exc
     return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+def open_sqlite(path: str | Path, **kwargs: Any) -> sqlite3.Connection:
+    """A connection in WAL mode with a busy timeout. Switching a file to WAL takes a lock that
+    SQLite does not wait for, so processes opening one file at once retry that step briefly."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, **kwargs)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    for attempt in itertools.count():
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                conn.close()
+                raise
+            time.sleep(min(0.2, 0.005 * 2**attempt))  # another process is switching it
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
 
 
 def rows(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -149,11 +149,6 @@ DESK_TABLES: dict[str, str] = {
             sha256 TEXT NOT NULL UNIQUE,
             added_at TEXT NOT NULL
         )""",
-    "handled_events": """
-        CREATE TABLE IF NOT EXISTS handled_events (
-            event_id TEXT PRIMARY KEY,
-            received_at TEXT NOT NULL
-        )""",
     "subscriptions": """
         CREATE TABLE IF NOT EXISTS subscriptions (
             id INTEGER PRIMARY KEY,

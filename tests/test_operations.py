@@ -163,7 +163,7 @@ def test_a_backup_to_a_missing_folder_is_one_line(db_path, tmp_path):
 def test_backup_while_another_connection_writes(db_path, tmp_path):
     db = connect(db_path)
     db.execute("BEGIN")
-    db.execute("INSERT INTO handled_events VALUES ('Ev-in-flight', 'x')")
+    db.execute("INSERT INTO settings VALUES ('in-flight', 'x')")
     pages = backup(
         db_path, tmp_path / "b.db"
     )  # the open transaction is not in it, and nothing waits
@@ -173,7 +173,7 @@ def test_backup_while_another_connection_writes(db_path, tmp_path):
     copy = sqlite3.connect(tmp_path / "b.db")
     assert (
         copy.execute(
-            "SELECT count(*) FROM handled_events WHERE event_id = 'Ev-in-flight'"
+            "SELECT count(*) FROM settings WHERE key = 'in-flight'"
         ).fetchone()[0]
         == 0
     )

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET, Served
+from tests.slack_stub import WebAPIStub
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -123,3 +124,123 @@ def test_manifests_declare_the_command_events_and_scopes(name):
     )
     assert manifest["settings"]["socket_mode_enabled"] is (name == "manifest.yml")
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+# -- the HTTP front as `serve` wires it: the feed, /metrics, replays, the store's health ----------
+
+
+def _http_env(db_path: Path, web_api: WebAPIStub, **extra: str) -> dict[str, str]:
+    """The environment of an HTTP-mode `serve` over the store at `db_path`."""
+    return _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_URL=web_api.url, APEC_NOW="2026-01-20T09:00+09:00", **extra)  # fmt: skip
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    """SIGTERM a `serve` and return what it said on stderr."""
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+    return proc.stderr.read()
+
+
+def test_serve_wires_the_feed_token_the_metrics_token_and_the_record_of_requests(db_path, web_api):
+    from tests.test_http_edge import feed_token, request
+
+    token = feed_token(db_path)
+    proc, base = start(_http_env(db_path, web_api, APEC_METRICS_TOKEN="serve-metrics-token"))
+    try:
+        assert request(base, "GET", f"/calendar/{token}.ics")[0] == 200
+        assert request(base, "GET", "/calendar.ics")[0] == 404
+        assert request(base, "GET", "/metrics")[0] == 200  # loopback
+        assert request(base, "GET", "/metrics", source="127.0.0.2")[0] == 403
+        bearer = {"Authorization": "Bearer serve-metrics-token"}
+        assert request(base, "GET", "/metrics", bearer, source="127.0.0.2")[0] == 200
+        served = Served(base, SIGNING_SECRET)
+        body = "command=%2Fapec&text=members&user_id=U1&channel_id=C1&team_id=T1"
+        headers = served.signed(body)
+        ctype = "application/x-www-form-urlencoded"
+        statuses = [served.post(body, ctype, headers, sign=False)[0] for _ in range(2)]
+        assert statuses == [200, 401]
+    finally:
+        out = _stop(proc)
+    assert token not in out and "serve-metrics-token" not in out and SIGNING_SECRET not in out
+
+
+def test_two_serve_processes_on_one_store_refuse_each_other_s_replays(db_path, web_api):
+    first, first_base = start(_http_env(db_path, web_api))
+    try:
+        second, second_base = start(_http_env(db_path, web_api))
+        try:
+            body = "command=%2Fapec&text=members&user_id=U1&channel_id=C1&team_id=T1"
+            headers = Served(first_base, SIGNING_SECRET).signed(body)
+            ctype = "application/x-www-form-urlencoded"
+            statuses = [
+                Served(base, SIGNING_SECRET).post(body, ctype, headers, sign=False)[0]
+                for base in (first_base, second_base, first_base)
+            ]
+        finally:
+            _stop(second)
+    finally:
+        _stop(first)
+    assert statuses == [200, 401, 401]
+
+
+def _damage(path: Path, how: str) -> None:
+    """Damage a store file in place: cut it in half, or overwrite the head of every page but the first."""
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        if how == "truncated":
+            f.truncate(size // 2)
+            return
+        for offset in range(4096, size, 4096):
+            f.seek(offset)
+            f.write(b"\xff" * 16)
+
+
+@pytest.mark.parametrize("how", ["truncated", "pages overwritten"])
+def test_serve_refuses_a_damaged_store_with_one_line(db_path, web_api, how):
+    _damage(db_path, how)
+    result = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", "0"],
+                            env=_http_env(db_path, web_api), capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "is damaged" in result.stderr, result.stderr
+    assert "restore it from a backup" in result.stderr and "Traceback" not in result.stderr
+    assert web_api.calls == []  # nothing connected
+
+
+def test_healthz_says_503_when_the_store_is_damaged_under_a_running_serve(db_path, web_api):
+    proc, base = start(_http_env(db_path, web_api))
+    try:
+        with db_path.open("r+b") as f:  # the same file, overwritten: what a failing disk does
+            f.write(b"\0" * db_path.stat().st_size)
+        status, body = Served(base, SIGNING_SECRET).get("/healthz")
+    finally:
+        _stop(proc)
+    assert status == 503 and json.loads(body)["store"] != "ok", body
+
+
+def test_the_store_probe_writes_at_most_every_few_seconds_and_reports_damage(db_path):
+    from bot.stores import PROBE_EVERY, Stores
+    from store.db import connect
+    from tests.conftest import SEEDS
+
+    ticks = [100.0]
+    stores = Stores(db_path, SEEDS, ticks=lambda: ticks[0])
+    db = connect(db_path)
+    try:
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        assert stores.problem() is None
+        probed = db.execute("PRAGMA data_version").fetchone()[0]
+        assert probed != version  # a real write, seen by every reader
+        ticks[0] += PROBE_EVERY / 2
+        assert stores.problem() is None
+        assert db.execute("PRAGMA data_version").fetchone()[0] == probed  # cached: no write
+    finally:
+        db.close()
+    _damage(db_path, "pages overwritten")
+    assert stores.problem() is None  # still the cached answer
+    ticks[0] += PROBE_EVERY
+    assert stores.problem() in {"does not open", "cannot be read"}
+    db_path.unlink()
+    ticks[0] += PROBE_EVERY
+    assert stores.problem() == "missing" and not db_path.exists()
