@@ -1,8 +1,9 @@
-"""The Bolt app: `/apec`, @-mentions, the Home tab and the share button, each a few lines.
+"""The Bolt app: `/apec`, @-mentions, the Home tab and the buttons, each a few lines.
 
 Built with no network at construction (`token_verification_enabled=False`) and a WebClient whose
 base URL comes from SLACK_API_URL. Store look-ups are answered before the HTTP response
-(`process_before_response=True`); Web API calls run in lazy listeners so Slack gets its ack at once.
+(`process_before_response=True`); Web API calls (a form to open, a long answer's later parts, a
+mention's reply) run after the ack, so Slack gets it within its 3 seconds.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
@@ -21,15 +24,21 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Config
-from bot.permissions import Permissions
+from bot.permissions import Permissions, lookup_client
 from bot.stores import Stores
+from bot.workspace import Workspace
 from handlers.answer import MORE_ACTION, mention
 from handlers.edits import FORM, submit_form
 from handlers.home import home_view
-from handlers.render import SHARE_ACTION, Card
+from handlers.render import SHARE_ACTION, Card, from_slack
 from handlers.router import Ask, route
 
 log = logging.getLogger("apec.app")
+NO_FORM = (
+    "I could not open the form; type the change instead, e.g. "
+    '`/apec add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian`.'
+)
+ELSEWHERE = "This app answers only in the workspace it is installed in."
 
 
 class _NoTokenNotice(logging.Filter):
@@ -49,12 +58,14 @@ def web_client(config: Config, token: str | None = None) -> WebClient:
     return client
 
 
-def authorizer(config: Config, client: WebClient) -> Callable[..., AuthorizeResult]:
+def authorizer(
+    config: Config, client: WebClient, workspace: Workspace | None = None
+) -> Callable[..., AuthorizeResult]:
     """Bolt's authorize: the bot token, and the bot's identity from one `auth.test` on first need.
 
     Bolt's own single-team path calls `auth.test` on the first request and fails every request
     while Slack is unreachable; here a failure answers without the bot's identity, and is not
-    retried for a minute.
+    retried for a minute. The identity tells the workspace which team is ours.
     """
     found: dict[str, AuthorizeResult] = {}
     failed_at = [float("-inf")]
@@ -70,6 +81,8 @@ def authorizer(config: Config, client: WebClient) -> Callable[..., AuthorizeResu
                     found["result"] = AuthorizeResult.from_auth_test_response(
                         auth_test_response=response, bot_token=config.bot_token
                     )
+                    if workspace is not None:
+                        workspace.learn(response.get("team_id"), response.get("enterprise_id"))
                     return found["result"]
                 except (SlackApiError, OSError) as exc:
                     failed_at[0] = time.monotonic()
@@ -84,6 +97,44 @@ def authorizer(config: Config, client: WebClient) -> Callable[..., AuthorizeResu
     return authorize
 
 
+class Alarm:
+    """Tells the admins, by direct message, that the store failed: once an hour at most."""
+
+    def __init__(
+        self,
+        admins: frozenset[str],
+        client: WebClient,
+        later: ThreadPoolExecutor,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.admins, self.client, self.later, self.clock = admins, client, later, clock
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self, detail: str) -> None:
+        with self._lock:
+            if self.clock() - self._last < 3600:
+                return
+            self._last = self.clock()
+        self.later.submit(self._tell, detail)
+
+    def _tell(self, detail: str) -> None:
+        card = Card().section(
+            ":rotating_light: The desk's store failed under a request; users are told it is "
+            f"unavailable. Check the disk and `/healthz`.\n`{detail[:300]}`"
+        )
+        for admin in sorted(self.admins):
+            try:
+                channel = self.client.conversations_open(users=[admin])["channel"]["id"]
+                self.client.chat_postMessage(channel=channel, **_message(card.payload()))
+            except (SlackApiError, OSError) as exc:
+                log.error("could not tell admin %s the store failed: %s", admin, type(exc).__name__)
+
+
+def _message(page: dict[str, Any]) -> dict[str, Any]:
+    return {"text": page["text"], "blocks": page["blocks"]}
+
+
 def create_app(
     config: Config,
     stores: Stores,
@@ -92,9 +143,10 @@ def create_app(
 ) -> App:
     """The Bolt app with every listener registered; makes no network call."""
     client = web_client(config)
+    workspace = Workspace()
     app = App(
         client=client,
-        authorize=authorizer(config, client),
+        authorize=authorizer(config, client, workspace),
         signing_secret=config.signing_secret or None,
         token_verification_enabled=False,
         process_before_response=True,
@@ -103,12 +155,36 @@ def create_app(
         url_verification_enabled=True,
         ssl_check_enabled=True,
     )
-
-    permissions = Permissions(config.admins, web_client(config, config.bot_token or None))
+    later = ThreadPoolExecutor(max_workers=4, thread_name_prefix="later")
+    permissions = Permissions(
+        config.admins, lookup_client(config.api_url, config.bot_token or None), workspace
+    )
+    alarm = Alarm(config.admins, web_client(config, config.bot_token or None), later)
 
     def ask_from(text: str, user: str, channel: str) -> Ask:
         return config.ask(stores.get(), clock(), text, via="slack", user=user, channel=channel,
-                          on_change=on_change, can_edit=lambda: permissions.may_edit(user))  # fmt: skip
+                          on_change=on_change, can_edit=lambda: permissions.may_edit(user),
+                          on_store_error=alarm)  # fmt: skip
+
+    _register_middleware(app, stores, clock, workspace)
+    _register_command(app, ask_from, later)
+    _register_events(app, ask_from)
+    _register_buttons(app, ask_from)
+    return app
+
+
+def _register_middleware(
+    app: App, stores: Stores, clock: Callable[[], datetime], workspace: Workspace
+) -> None:
+    @app.middleware
+    def one_workspace(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        """A request from another team or enterprise is refused, and logged."""
+        why = workspace.foreign(body)
+        if why:
+            log.warning("refused a request from %s: this app serves one workspace", why)
+            is_command = isinstance(body, dict) and "command" in body
+            return BoltResponse(status=200, body=ELSEWHERE if is_command else "")
+        return next()
 
     @app.middleware
     def once_per_event(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
@@ -119,31 +195,68 @@ def create_app(
             return BoltResponse(status=200, body="")
         return next()
 
-    @app.command("/apec")
-    def apec(ack, command, client):
-        reply = route(
-            ask_from(
-                command.get("text", ""), command.get("user_id", ""), command.get("channel_id", "")
-            )
-        )
-        modal = reply.pop("modal", None)
-        if modal is not None:
-            try:
-                client.views_open(trigger_id=command.get("trigger_id", ""), view=modal)
-                ack()
-                return
-            except SlackApiError as exc:
-                log.warning("views.open failed: %s", exc.response.get("error"))
-                reply = (
-                    Card()
-                    .section(
-                        "I could not open the form; type the change instead, e.g. "
-                        '`/apec add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian`.'
-                    )
-                    .payload()
-                )
-        ack(**reply)
 
+def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor) -> None:
+    @app.command("/apec")
+    def apec(ack, command, client, respond):
+        """The answer in the ack; a form, or a long answer's later parts, right after it."""
+        text = from_slack(command.get("text", ""))  # Slack's escapes decoded once, here
+        card = route(ask_from(text, command.get("user_id", ""), command.get("channel_id", "")))
+        if card.modal is not None:
+            ack()
+            later.submit(_open_form, client, respond, command.get("trigger_id", ""), card.modal)
+            return
+        first, *rest = card.pages()
+        ack(**first)
+        if rest:
+            later.submit(_respond_all, respond, rest)
+
+
+def _open_form(client: WebClient, respond: Callable[..., Any], trigger: str, view: dict) -> None:
+    try:
+        client.views_open(trigger_id=trigger, view=view)
+    except SlackApiError as exc:
+        log.warning("views.open failed: %s", exc.response.get("error"))
+        respond(**Card().section(NO_FORM).payload(), replace_original=False)
+
+
+def _respond_all(respond: Callable[..., Any], pages: list[dict[str, Any]]) -> None:
+    for page in pages:
+        respond(**page, replace_original=False)
+
+
+def _register_events(app: App, ask_from: Callable[..., Ask]) -> None:
+    def mention_reply(event, client):
+        card = mention(
+            ask_from(
+                from_slack(event.get("text", ""), people=False),
+                event.get("user", ""),
+                event.get("channel", ""),
+            )  # fmt: skip
+        )
+        for page in card.pages():  # a long answer goes on in the thread, part by part
+            client.chat_postMessage(
+                channel=event["channel"],
+                thread_ts=event.get("thread_ts") or event["ts"],
+                **_message(page),
+            )
+
+    app.event("app_mention")(ack=lambda ack: ack(), lazy=[mention_reply])
+
+    def publish_home(event, client):
+        if event.get("tab", "home") == "home":
+            client.views_publish(
+                user_id=event["user"], view=home_view(ask_from("", event["user"], ""))
+            )
+
+    app.event("app_home_opened")(ack=lambda ack: ack(), lazy=[publish_home])
+
+    @app.event("message")
+    def ignore_messages():
+        """Channel messages that are not mentions: nothing to say."""
+
+
+def _register_buttons(app: App, ask_from: Callable[..., Ask]) -> None:
     @app.view(FORM)
     def meeting_form_submitted(ack, body, view, client):
         user = body.get("user", {}).get("id", "")
@@ -161,55 +274,30 @@ def create_app(
         ack()
         if reply and channel:
             try:
-                client.chat_postEphemeral(
-                    channel=channel, user=user, text=reply["text"], blocks=reply["blocks"]
-                )
+                client.chat_postEphemeral(channel=channel, user=user, **_message(reply.payload()))
             except SlackApiError as exc:
                 log.warning("could not confirm the form to %s: %s", user, exc.response.get("error"))
 
-    def mention_reply(event, client):
-        reply = mention(
-            ask_from(event.get("text", ""), event.get("user", ""), event.get("channel", ""))
-        )
-        client.chat_postMessage(
-            channel=event["channel"],
-            thread_ts=event.get("thread_ts") or event["ts"],
-            text=reply["text"],
-            blocks=reply["blocks"],
-        )
-
-    app.event("app_mention")(ack=lambda ack: ack(), lazy=[mention_reply])
-
-    def publish_home(event, client):
-        if event.get("tab", "home") == "home":
-            client.views_publish(
-                user_id=event["user"], view=home_view(ask_from("", event["user"], ""))
-            )
-
-    app.event("app_home_opened")(ack=lambda ack: ack(), lazy=[publish_home])
-
     @app.action(SHARE_ACTION)
     def share(ack, body, respond):
+        """The same answer again, posted for the channel to see."""
         ack()
-        action = body["actions"][0]
-        user = body.get("user", {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id", "")
-        reply = route(ask_from(action.get("value", ""), user, channel))
-        reply = {**reply, "blocks": [b for b in reply["blocks"] if b.get("type") != "actions"]}
-        respond(**{**reply, "response_type": "in_channel", "replace_original": False})
+        card = _pressed(ask_from, body)
+        card.buttons = []
+        for page in card.in_channel().pages():
+            respond(**page, replace_original=False)
 
     @app.action(MORE_ACTION)
     def more(ack, body, respond):
         """The whole card behind a short answer, shown to the one who asked for it."""
         ack()
-        action = body["actions"][0]
-        user = body.get("user", {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id", "")
-        reply = route(ask_from(action.get("value", ""), user, channel))
-        respond(**{**reply, "response_type": "ephemeral", "replace_original": False})
+        for page in _pressed(ask_from, body).pages():
+            respond(**page, replace_original=False)
 
-    @app.event("message")
-    def ignore_messages():
-        """Channel messages that are not mentions: nothing to say."""
 
-    return app
+def _pressed(ask_from: Callable[..., Ask], body: dict[str, Any]) -> Card:
+    """What a button's command answers (its value is our own text: nothing to decode)."""
+    action = body["actions"][0]
+    user = body.get("user", {}).get("id", "")
+    channel = (body.get("channel") or {}).get("id", "")
+    return route(ask_from(action.get("value", ""), user, channel))

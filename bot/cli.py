@@ -178,7 +178,6 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
 
 def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
     from handlers.answer import mention as answer_mention
-    from handlers.render import for_terminal
     from handlers.router import route
 
     text = " ".join(args.text)
@@ -188,11 +187,12 @@ def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
     ask = config.ask(
         store, now, text, via="cli", user=args.user, channel=args.channel, can_edit=lambda: True
     )
-    reply = answer_mention(ask) if mention else route(ask)
+    card = answer_mention(ask) if mention else route(ask)
     if args.json:
-        print(json.dumps(reply, indent=2, ensure_ascii=False))
+        pages = card.pages()
+        print(json.dumps(pages[0] if len(pages) == 1 else pages, indent=2, ensure_ascii=False))
     else:
-        print(for_terminal(reply["text"]))
+        print(card.plain())
     return 0
 
 

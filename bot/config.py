@@ -91,7 +91,8 @@ class Config:
         )
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],
-            user: str = "", channel: str = "", on_change: Callable[[], None] = lambda: None) -> Ask:  # fmt: skip
+            user: str = "", channel: str = "", on_change: Callable[[], None] = lambda: None,
+            on_store_error: Callable[[str], None] = lambda _: None) -> Ask:  # fmt: skip
         """A question to the handlers, carrying what this configuration tells them."""
         return Ask(
             store=store,
@@ -104,6 +105,8 @@ class Config:
             reminder_channel=self.reminder_channel,
             on_change=on_change,
             can_edit=can_edit,
+            on_store_error=on_store_error,
             admins=tuple(sorted(self.admins)),
             seeds=self.seeds,
+            public_url=self.public_url,
         )

@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import TextIO
 
 from handlers.answer import mention
-from handlers.render import for_terminal
 from handlers.router import Ask, route
 
 BANNER = """APEC desk bot — console. Type `/apec help`, `/apec next-meeting`, or `@bot who leads the US delegation?`.
@@ -25,10 +24,10 @@ def reply_for(line: str, ask: Ask) -> str | None:
         return None
     if line.startswith("@"):
         question = line.split(maxsplit=1)[1] if " " in line else ""
-        return for_terminal(mention(replace(ask, text=question))["text"])
+        return mention(replace(ask, text=question)).plain()
     if line.lower().startswith("/apec"):
         line = line[5:]
-    return for_terminal(route(replace(ask, text=line))["text"])
+    return route(replace(ask, text=line)).plain()
 
 
 def run(ask: Callable[[], Ask], stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:

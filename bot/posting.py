@@ -6,12 +6,12 @@ import itertools
 import threading
 import time
 import urllib.error
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.render import for_terminal
+from handlers.render import Card
 
 METADATA_TYPE = "apec_post"
 # Errors worth trying again later; anything else Slack says will not change by waiting.
@@ -36,9 +36,11 @@ class PostError(Exception):
 class Poster(Protocol):
     """Posts messages and finds a post again by its key (after a crash)."""
 
-    def post(self, channel: str, payload: dict[str, Any], key: str) -> str: ...
+    def post(self, channel: str, card: Card, key: str) -> str: ...
 
     def find(self, channel: str, key: str, since: float) -> str | None: ...
+
+    def dm(self, user: str, card: Card) -> tuple[str, str]: ...
 
 
 class SlackPoster:
@@ -47,8 +49,9 @@ class SlackPoster:
     def __init__(self, client: WebClient) -> None:
         self.client = client
 
-    def post(self, channel: str, payload: dict[str, Any], key: str) -> str:
+    def post(self, channel: str, card: Card, key: str) -> str:
         """Post; Slack's ts, or PostError."""
+        payload = card.payload()
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
@@ -64,6 +67,22 @@ class SlackPoster:
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             raise PostError(f"network: {type(exc).__name__}", transient=True) from exc
         return str(response["ts"])
+
+    def dm(self, user: str, card: Card) -> tuple[str, str]:
+        """A direct message to a user, through the D… channel `conversations.open` gives: (its
+        id, the message's ts)."""
+        try:
+            channel = str(self.client.conversations_open(users=[user])["channel"]["id"])
+            payload = card.payload()
+            response = self.client.chat_postMessage(
+                channel=channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) or f"http_{exc.response.status_code}"
+            raise PostError(error, transient=False) from exc
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            raise PostError(f"network: {type(exc).__name__}", transient=False) from exc
+        return channel, str(response["ts"])
 
     def find(self, channel: str, key: str, since: float) -> str | None:
         """The ts of a post with this key in the channel's history since a time; None if not there."""
@@ -103,13 +122,19 @@ class ConsolePoster:
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
 
-    def post(self, channel: str, payload: dict[str, Any], key: str) -> str:
+    def post(self, channel: str, card: Card, key: str) -> str:
         with self._lock:
             ts = f"{time.time():.0f}.{next(self._ts):06d}"
             self.sent[key] = ts
-            self.out.write(f"\n[posted to #{channel}]\n{for_terminal(payload['text'])}\n")
+            self.out.write(f"\n[posted to #{channel}]\n{card.plain()}\n")
             self.out.flush()
             return ts
+
+    def dm(self, user: str, card: Card) -> tuple[str, str]:
+        with self._lock:
+            self.out.write(f"\n[direct message to {user}]\n{card.plain()}\n")
+            self.out.flush()
+            return f"D-{user}", f"{time.time():.0f}.{next(self._ts):06d}"
 
     def find(self, channel: str, key: str, since: float) -> str | None:
         return self.sent.get(key)

@@ -266,9 +266,9 @@ class Engine:
             if not desk.claim(key, admin, "alert", post.meeting_id, now, self.holder, self.wall()):
                 continue
             try:
-                desk.record_sent(
-                    key, self.poster.post(admin, failure_notice(post, error), key), False
-                )
+                # Recorded with the D… channel it went to: a DM is never looked for in history.
+                channel, ts = self.poster.dm(admin, failure_notice(post, error))
+                desk.record_sent(key, ts, False, channel=channel)
             except PostError as exc:
                 desk.record_failed(key, exc.error, retry=False)
                 log.error("could not tell admin %s that %s failed: %s", admin, post.key, exc.error)
@@ -287,6 +287,9 @@ class Engine:
         resolved = []
         for entry in desk.deliveries(status="claimed"):
             if entry.holder == self.holder or not self._gone(entry.holder, entry.claimed_at):
+                continue
+            if entry.kind == "alert":  # a DM to an admin: not worth a second one if in doubt
+                desk.record_failed(entry.key, "outcome unknown after a crash", retry=False)
                 continue
             try:
                 ts = self.poster.find(entry.channel, entry.key, entry.claimed_at - 60)

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from handlers.intents import INTENTS, Answer, Point
 from handlers.question import Question, parse
-from handlers.render import Card, Reply, esc, with_button
-from handlers.router import Ask, UsageError, command, lookup, route, split
+from handlers.render import Card, esc
+from handlers.router import Ask, UsageError, command, guarded, lookup, route, split
 from store.dates import find_dates
 from store.queries import GENERIC, Store, content_words
 
@@ -32,7 +32,7 @@ EMPTY = (
     example="ask who leads the US delegation?",
     aliases=("q", "question"),
 )
-def ask_command(ask: Ask) -> Reply:
+def ask_command(ask: Ask) -> Card:
     """A question in plain words, answered from the sources (the same as mentioning me)."""
     if not ask.args:
         raise UsageError("What would you like to know?")
@@ -57,31 +57,26 @@ MENTION_COMMANDS = {
 }
 
 
-def mention(ask: Ask) -> Reply:
+def mention(ask: Ask) -> Card:
     """What `@bot TEXT` answers: a command if it starts with one (admin commands checked as in
     `/apec`), else the question answered in words."""
     text = " ".join(ask.text.replace("\x00", " ").split())
-    word, _ = split(_without_mentions(text))
+    word, _ = split(text)
     found = lookup(word)
     if found is not None and (found.admin or found.name in MENTION_COMMANDS):
-        reply = route(replace(ask, text=_without_mentions(text)))
-        blocks = [b for b in reply.get("blocks", []) if b.get("type") != "actions"]
-        return {**reply, "response_type": "in_channel", "blocks": blocks}
-    return answer(ask.store, text, ask.now, response_type="in_channel")
+        reply = route(replace(ask, text=text))
+        reply.buttons = []  # in the thread for all to see: nothing to post again
+        return reply.in_channel()
+    return guarded(ask, lambda: answer(ask.store, text, ask.now)).in_channel()
 
 
-def _without_mentions(text: str) -> str:
-    return " ".join(w for w in text.split() if not (w.startswith("<@") and w.endswith(">")))
-
-
-def answer(store: Store, question: str, now: datetime, response_type: str = "ephemeral") -> Reply:
+def answer(store: Store, question: str, now: datetime) -> Card:
     """The best sourced answer to a question, or a plain "I have no source for that"."""
     q = parse(store, question, now)
     if not q.words:
-        return Card().section(EMPTY).payload(response_type)
+        return Card().section(EMPTY)
     found = respond(q, store)
-    reply = card(found).payload(response_type)
-    return with_button(reply, "More", MORE_ACTION, found.more) if found.more else reply
+    return card(found).button("More", MORE_ACTION, found.more)
 
 
 def respond(q: Question, store: Store) -> Answer:

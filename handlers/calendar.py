@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Calendar, Event
 
 from handlers.meetings import title
-from handlers.render import STATUS_WORDS, Card, Reply, esc, when
-from handlers.router import Ask, command
+from handlers.render import STATUS_WORDS, Card, esc, when
+from handlers.router import Ask, command, refuse_unless_admin
+from store.desk import Desk
 from store.queries import Meeting, Store
 
 PRODID = "-//APEC desk bot//EN"
 CALNAME = "APEC meetings"
-FEED_PATH = "/calendar.ics"
-EXAMPLE_BASE = "https://apec-bot.example.org"  # a reserved example domain (RFC 2606)
+FEED_PATH = "/calendar/{token}.ics"
+PLACEHOLDER_BASE = "https://YOUR-BOT-HOST"
 UID_DOMAIN = "apec-desk-bot"
 
 # iCalendar knows three states; "reported" and "tbc" are not yet confirmed by an official release.
@@ -42,9 +43,14 @@ def uid(meeting: Meeting) -> str:
     return f"{meeting.id}@{UID_DOMAIN}"
 
 
-def feed_url(base: str) -> str:
-    """The feed's address under the bot's public base URL."""
-    return base.rstrip("/") + FEED_PATH
+def feed_url(base: str, token: str) -> str:
+    """The feed's secret address under the bot's public base URL."""
+    return (base or PLACEHOLDER_BASE).rstrip("/") + FEED_PATH.format(token=token)
+
+
+def internal(note: str) -> bool:
+    """A desk note marked for the desk's eyes only ("internal: ..."): never in the feed."""
+    return note.strip().lower().startswith("internal:")
 
 
 def calendar(store: Store, now: datetime) -> bytes:
@@ -96,11 +102,14 @@ def _description(m: Meeting, parent: Meeting | None) -> str:
     ]
     if parent is not None:
         lines.append(f"Part of: {title(parent)}")
-    if m.note:
+    if m.note and not internal(m.note):
         lines.append(m.note)
-    source = f"Source: {m.source.cite()}"
-    quote = " ".join(m.quote.split())
-    lines.append(f"{source} — “{quote}”" if quote else source)
+    if m.origin == "desk":  # the desk's own record: no editor's user ID, no internal note
+        lines.append("Source: the desk's records")
+    else:
+        quote = " ".join(m.quote.split())
+        source = f"Source: {m.source.cite()}"
+        lines.append(f"{source} — “{quote}”" if quote else source)
     lines.append(f"Venue time zone: {m.tz or 'UTC'}")
     return "\n".join(lines)
 
@@ -113,20 +122,40 @@ def _caldesc(meetings: list[Meeting]) -> str:
     )
 
 
-@command("ics", usage="ics", example="ics", aliases=("ical", "feed"))
-def ics(ask: Ask) -> Reply:
-    """Where to subscribe to the meetings calendar, and which meetings it leaves out."""
+@command("ics", usage="ics [rotate]", example="ics", aliases=("ical", "feed"), share=False)
+def ics(ask: Ask) -> Card:
+    """Where to subscribe to the meetings calendar (a secret address), and what it leaves out."""
     store = ask.store
+    desk = Desk(store.db)
+    if ask.args.strip().lower() == "rotate":
+        refusal = refuse_unless_admin(ask)
+        if refusal is not None:
+            return refusal
+        token = desk.rotate_feed_token()
+        card = Card().section(
+            ":key: New calendar address: the old one stops working now. Subscribers need the new one:"
+        )
+        return card.section(f"`{esc(feed_url(ask.public_url, token))}`")
     events = in_feed(store)
-    cancelled = sum(m.status == "cancelled" for m in events)
     card = Card().section("*Subscribe to the APEC meetings calendar*")
     card.section(
-        f"When the bot runs in HTTP mode it serves the calendar at its own address: "
-        f"`https://<the bot's address>{FEED_PATH}`, for example `{feed_url(EXAMPLE_BASE)}` "
-        "(ask your Slack admin for the address). Add it in your calendar app as a subscription "
-        '("From URL"); re-dated and cancelled meetings then update in place.\n'
-        "In Socket Mode, or for a file to import: `apec-bot ics > apec.ics`."
+        'Add this address in your calendar app as a subscription ("From URL"); re-dated and '
+        f"cancelled meetings then update in place:\n`{esc(feed_url(ask.public_url, desk.feed_token()))}`"
     )
+    if not ask.public_url:
+        card.context(
+            "Replace YOUR-BOT-HOST with the public address of the bot's HTTP port "
+            "(the admin sets APEC_PUBLIC_URL to show it here)."
+        )
+    card.context(
+        "The address is a secret: anyone with it can read the feed. An admin can change it with "
+        "`/apec ics rotate`. In Socket Mode, or for a file to import: `apec-bot ics > apec.ics`."
+    )
+    return _feed_summary(card, store, events)
+
+
+def _feed_summary(card: Card, store: Store, events: list[Meeting]) -> Card:
+    cancelled = sum(m.status == "cancelled" for m in events)
     tail = f", {cancelled} of them cancelled (kept so calendars remove them)" if cancelled else ""
     card.section(
         f"*In the feed:* {len(events)} meeting(s) known to the day, as all-day events on the "
@@ -143,4 +172,4 @@ def ics(ask: Ask) -> Reply:
             "record yet.\n" + "\n".join(lines)
         )
         card.context("They join the feed once a source dates them; `/apec meetings` lists them.")
-    return card.payload()
+    return card

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.meetings import not_found_meeting, title
-from handlers.render import STATUS_WORDS, Card, Reply, esc, when
+from handlers.render import STATUS_WORDS, Card, esc, when
 from handlers.router import Ask, UsageError, command, refuse_unless_admin
 from store import edits
 from store.build import MEETING_KINDS, STATUSES, build
@@ -132,12 +132,12 @@ def apply_meeting(
     return found
 
 
-def changed_card(verb: str, m: Meeting) -> Reply:
+def changed_card(verb: str, m: Meeting) -> Card:
     card = Card().section(f":white_check_mark: {verb} *{esc(title(m))}*: {esc(when(m))}"
                           + (f", {esc(m.place)}" if m.place else "") + f" ({STATUS_WORDS.get(m.status, m.status)}).")  # fmt: skip
     card.context("Answers, the Home tab and reminders follow at once. `/apec history "
                  f"{esc(m.short)}` shows the change; `apec-bot export` writes the desk's changes out.")  # fmt: skip
-    return card.payload()
+    return card
 
 
 def _split(args: str) -> tuple[list[str], dict[str, str]]:
@@ -159,7 +159,7 @@ def _split(args: str) -> tuple[list[str], dict[str, str]]:
 
 @command("add-meeting", usage='add-meeting ["NAME" DATES CITY] [host=CN kind=som status=scheduled note="..."]',
          example='add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian', admin=True)  # fmt: skip
-def add_meeting(ask: Ask) -> Reply:
+def add_meeting(ask: Ask) -> Card:
     """Add a meeting to the calendar (a form in Slack, or typed); a name on record is updated instead."""
     if not ask.args:
         return form_or_usage(ask, None)
@@ -198,7 +198,7 @@ def _new_id(store: Store, name: str, dates: str, now: datetime) -> str:
 
 def _save(
     ask: Ask, rec: dict[str, Any], action: str, before: dict[str, Any] | None, verb: str
-) -> Reply:
+) -> Card:
     try:
         rec = check_record(ask.store, rec, ask.now, ask.tz)
     except FieldError as exc:
@@ -208,7 +208,7 @@ def _save(
 
 @command("edit-meeting", usage="edit-meeting NAME [dates=... city=... status=... host=... name=... note=...]",
          example="edit-meeting SOM3 dates=2026-08-10..2026-08-21 status=scheduled", admin=True)  # fmt: skip
-def edit_meeting(ask: Ask) -> Reply:
+def edit_meeting(ask: Ask) -> Card:
     """Change a meeting on the calendar (a form in Slack, or key=value typed)."""
     positional, pairs = _split(ask.args)
     if not positional:
@@ -229,7 +229,7 @@ def edit_meeting(ask: Ask) -> Reply:
     example="cancel-meeting SOM3",
     admin=True,
 )
-def cancel_meeting(ask: Ask) -> Reply:
+def cancel_meeting(ask: Ask) -> Card:
     """Mark a meeting cancelled: it stays on record, its reminders stop."""
     positional, pairs = _split(ask.args)
     if not positional:
@@ -238,7 +238,7 @@ def cancel_meeting(ask: Ask) -> Reply:
     if found is None:
         return not_found_meeting(ask.store, " ".join(positional))
     if found.status == "cancelled":
-        return Card().section(f"*{esc(title(found))}* is already cancelled.").payload()
+        return Card().section(f"*{esc(title(found))}* is already cancelled.")
     before = record_of(found)
     return _save(ask, {**before, "status": "cancelled", "note": pairs.get("note", before["note"])},
                  "cancel-meeting", before, "Cancelled")  # fmt: skip
@@ -246,14 +246,14 @@ def cancel_meeting(ask: Ask) -> Reply:
 
 @command("add-delegate", usage='add-delegate ECONOMY MEETING "NAME" "ROLE"',
          example='add-delegate US SOM3 "Jane Doe" "Deputy Senior Official"', admin=True)  # fmt: skip
-def add_delegate(ask: Ask) -> Reply:
+def add_delegate(ask: Ask) -> Card:
     """Add a person to an economy's delegation to a meeting."""
     return _delegate(ask, removed=False)
 
 
 @command("remove-delegate", usage='remove-delegate ECONOMY MEETING "NAME"',
          example='remove-delegate US SOM3 "Jane Doe"', admin=True)  # fmt: skip
-def remove_delegate(ask: Ask) -> Reply:
+def remove_delegate(ask: Ask) -> Card:
     """Take a person out of a delegation (undoes add-delegate; also for a person the seeds name)."""
     return _delegate(ask, removed=True)
 
@@ -277,7 +277,7 @@ def _delegate_args(ask: Ask, removed: bool) -> tuple[Economy, Meeting | None, st
     return economy, ask.store.meeting(meeting_name), name, role, meeting_name
 
 
-def _delegate(ask: Ask, removed: bool) -> Reply:
+def _delegate(ask: Ask, removed: bool) -> Card:
     economy, meeting, name, role, typed = _delegate_args(ask, removed)
     if meeting is None:
         return not_found_meeting(ask.store, typed)
@@ -288,12 +288,8 @@ def _delegate(ask: Ask, removed: bool) -> Reply:
     ]
     person = next((m for m in current if m.person.name.lower() == name.lower()), None)
     if removed and person is None:
-        return (
-            Card()
-            .section(
-                f"{esc(name)} is not in the {esc(economy.name)} delegation to {esc(meeting.short)} on record."
-            )
-            .payload()
+        return Card().section(
+            f"{esc(name)} is not in the {esc(economy.name)} delegation to {esc(meeting.short)} on record."
         )
     before = (
         {
@@ -321,11 +317,11 @@ def _delegate(ask: Ask, removed: bool) -> Reply:
         + ("" if removed else "`")
         + ("" if not removed else ' "ROLE"`')
     )
-    return card.payload()
+    return card
 
 
 @command("history", usage="history [NAME]", example="history SOM3")
-def history(ask: Ask) -> Reply:
+def history(ask: Ask) -> Card:
     """Who changed what on the calendar, and when (of one meeting if named)."""
     target = None
     if ask.args:
@@ -335,17 +331,15 @@ def history(ask: Ask) -> Reply:
         target = found.id
     entries = edits.history(ask.store.db, target)
     if not entries:
-        return (
-            Card()
-            .section("No changes on record" + (f" for {esc(ask.args)}." if target else "."))
-            .payload()
+        return Card().section(
+            "No changes on record" + (f" for {esc(ask.args)}." if target else ".")
         )
     lines = []
     for e in entries:
         change = _diff(e.before, e.after)
         lines.append(f"• {e.at:%Y-%m-%d %H:%M} UTC — {who(e.user)} {esc(e.action)} `{esc(e.target)}`"
                      + (f": {change}" if change else ""))  # fmt: skip
-    return Card().section("*Calendar changes, newest first*\n" + "\n".join(lines)).payload()
+    return Card().section("*Calendar changes, newest first*\n" + "\n".join(lines))
 
 
 def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
@@ -365,7 +359,7 @@ def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
 # -- the form (Slack modal) --------------------------------------------------------------------
 
 
-def form_or_usage(ask: Ask, meeting: Meeting | None) -> Reply:
+def form_or_usage(ask: Ask, meeting: Meeting | None) -> Card:
     """In Slack, a form (`modal` for the bot to open); elsewhere, how to type the change."""
     if ask.via != "slack":
         cmd = "edit-meeting" if meeting else "add-meeting"
@@ -375,10 +369,9 @@ def form_or_usage(ask: Ask, meeting: Meeting | None) -> Reply:
             Card()
             .section(f"Forms open in Slack. Here, type the change: `/apec {example}`")
             .context(f"`/apec help` shows `{cmd}`'s fields.")
-            .payload()
         )
-    reply = Card().section("Opening the form…").payload()
-    reply["modal"] = meeting_form(meeting, ask.channel)
+    reply = Card().section("Opening the form…")
+    reply.modal = meeting_form(meeting, ask.channel)
     return reply
 
 
@@ -455,7 +448,7 @@ def form_values(state: dict[str, Any]) -> dict[str, str]:
 
 def submit_form(
     ask: Ask, state: dict[str, Any], private_metadata: str
-) -> tuple[dict[str, str] | None, Reply | None]:
+) -> tuple[dict[str, str] | None, Card | None]:
     """A submitted form: (field errors to show in the form, None) or (None, the confirmation)."""
     refusal = refuse_unless_admin(ask)
     if refusal is not None:
@@ -515,7 +508,7 @@ def _form_dates(ask: Ask, values: dict[str, str], errors: dict[str, str]) -> str
     return ""
 
 
-def _save_form(ask: Ask, meeting: Meeting | None, rec: dict[str, Any]) -> Reply:
+def _save_form(ask: Ask, meeting: Meeting | None, rec: dict[str, Any]) -> Card:
     """A checked form saved: the meeting it edits, one of that name, or a new one."""
     if meeting is not None:
         before = record_of(meeting)

@@ -27,7 +27,7 @@ def home_view(ask: Ask) -> dict[str, Any]:
         else:
             card.section("*No upcoming meeting is on record.*")
     card.divider()
-    card.blocks.extend(b for b in countdown(ask)["blocks"] if b["type"] != "actions")
+    card.blocks.extend(countdown(ask).blocks)
     card.divider()
     card.listing(
         "*Commands*", [f"• `/apec {esc(c.usage)}` — {esc(c.summary)}" for c in visible(ask)]

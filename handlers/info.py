@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from handlers.render import Card, Reply, esc
+from handlers.render import Card, esc
 from handlers.router import Ask, command, visible
 
 
 @command("help", example="help", aliases=("?", "commands"), share=False)
-def help_(ask: Ask) -> Reply:
+def help_(ask: Ask) -> Card:
     """Every command, with an example of each."""
     lines = [
         f"• `/apec {esc(c.usage)}` — {esc(c.summary)} _e.g._ `/apec {esc(c.example)}`"
@@ -15,11 +15,11 @@ def help_(ask: Ask) -> Reply:
     ]
     card = Card().listing("*What I can answer* (from the desk's sources, always cited)", lines)
     card.context("Or mention me with a question: `@APEC who leads the US delegation?`")
-    return card.payload()
+    return card
 
 
 @command("sources", example="sources", aliases=("source",))
-def sources(ask: Ask) -> Reply:
+def sources(ask: Ask) -> Card:
     """The source documents everything I say comes from."""
     found = ask.store.sources()
     lines = [
@@ -30,4 +30,4 @@ def sources(ask: Ask) -> Reply:
         for s in found
     ]
     card = Card().listing(f"*{len(found)} sources*", lines)
-    return card.payload()
+    return card

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from handlers.render import Card, Reply, esc, status_word, when
+from handlers.render import Card, esc, status_word, when
 from handlers.router import Ask, UsageError, command
 from store.dates import Span, read_period
 from store.queries import Meeting, Store
@@ -81,7 +81,7 @@ def opens_in(m: Meeting, now: datetime) -> str:
     example="next-meeting som",
     aliases=("next", "nextmeeting"),
 )
-def next_meeting(ask: Ask) -> Reply:
+def next_meeting(ask: Ask) -> Card:
     """The next meeting on record, optionally of one kind (som, summit, ministerial)."""
     kind = kind_asked(ask)
     card = Card()
@@ -94,7 +94,7 @@ def next_meeting(ask: Ask) -> Reply:
     what = KIND_WORDS.get(kind or "", "meeting")
     card.section(f"The next {what} on record {esc(opens_in(found, ask.now))}:")
     meeting_card(card, found, ask.store, ask.now)
-    return card.payload()
+    return card
 
 
 def kind_asked(ask: Ask) -> str | None:
@@ -112,7 +112,7 @@ def kind_asked(ask: Ask) -> str | None:
     return q.kind
 
 
-def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Reply:
+def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Card:
     """No upcoming meeting: say so plainly and name the last one."""
     what = KIND_WORDS.get(kind or "", "meeting")
     card.section(f"No upcoming {what} is on record.")
@@ -137,7 +137,7 @@ def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Reply:
         card.context(
             f"{len(undated)} announced meeting(s) have no dates on record: `/apec meetings` lists them."
         )
-    return card.payload()
+    return card
 
 
 @command(
@@ -146,7 +146,7 @@ def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Reply:
     example="meetings in May",
     aliases=("calendar", "schedule"),
 )
-def meetings(ask: Ask) -> Reply:
+def meetings(ask: Ask) -> Card:
     """Meetings in a period ("in May", "next month", "this week", "2026", "between March and June")."""
     store = ask.store
     card = Card()
@@ -171,7 +171,7 @@ def meetings(ask: Ask) -> Reply:
         nxt = store.next_meeting(after=ask.now)
         if nxt is not None:
             card.context(f"The next on record: {esc(title(nxt))}, {esc(when(nxt))}.")
-        return card.payload()
+        return card
     card.section(f"*Meetings for {label}*\n" + "\n".join(meeting_line(m, ask.now) for m in found))
     return _cite_all(card, found)
 
@@ -183,14 +183,14 @@ def period_label(period: Span) -> str:
     )
 
 
-def _cite_all(card: Card, found: list[Meeting]) -> Reply:
+def _cite_all(card: Card, found: list[Meeting]) -> Card:
     for source in dict.fromkeys(m.source for m in found):
         card.cite(source)
-    return card.payload()
+    return card
 
 
 @command("meeting", usage="meeting NAME", example="meeting SOM2")
-def meeting(ask: Ask) -> Reply:
+def meeting(ask: Ask) -> Card:
     """Everything on record about one meeting: dates, place, status, its parts, the source."""
     if not ask.args:
         raise UsageError("Which meeting?")
@@ -199,21 +199,21 @@ def meeting(ask: Ask) -> Reply:
         found = next(iter(ask.store.meetings_in_text(ask.args)), None)
     if found is None:
         return not_found_meeting(ask.store, ask.args)
-    return meeting_card(Card(), found, ask.store, ask.now).payload()
+    return meeting_card(Card(), found, ask.store, ask.now)
 
 
-def not_found_meeting(store: Store, name: str) -> Reply:
+def not_found_meeting(store: Store, name: str) -> Card:
     """An unknown meeting: the closest names on record and an example."""
     card = Card().section(f"I have no meeting called `{esc(name[:60])}` on record.")
     close = store.meeting_suggestions(name)
     if close:
         card.section("Did you mean " + ", ".join(f"`{esc(c)}`" for c in close) + "?")
     card.context("For example `/apec meeting SOM1`; `/apec meetings` lists them all.")
-    return card.payload()
+    return card
 
 
 @command("countdown", example="countdown", aliases=("days",))
-def countdown(ask: Ask) -> Reply:
+def countdown(ask: Ask) -> Card:
     """Days to the next Senior Officials' Meeting and to the Leaders' Summit."""
     card = Card()
     for kind in ("som", "summit"):
@@ -231,7 +231,7 @@ def countdown(ask: Ask) -> Reply:
             f"{', ' + esc(nxt.place) if nxt.place else ''}"
         )
         card.cite(nxt.source, nxt.quote)
-    return card.payload()
+    return card
 
 
 def upcoming(store: Store, now: datetime, days: int = 30) -> list[Meeting]:

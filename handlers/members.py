@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from handlers.render import Card, Reply, esc
+from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command
 from store.queries import Store
 from store.text import fold
 
 
 @command("members", example="members", aliases=("economies",))
-def members(ask: Ask) -> Reply:
+def members(ask: Ask) -> Card:
     """The 21 member economies under their official APEC names."""
     found = ask.store.members()
     card = Card().section(
@@ -18,18 +18,18 @@ def members(ask: Ask) -> Reply:
     )
     for source in dict.fromkeys(e.source for e in found):
         card.cite(source)
-    return card.payload()
+    return card
 
 
 @command("member", usage="member ECONOMY", example="member South Korea", aliases=("is-member",))
-def member(ask: Ask) -> Reply:
+def member(ask: Ask) -> Card:
     """Is an economy a member, and its official APEC name (US, ROK, Taiwan, Viet Nam...)."""
     if not ask.args:
         raise UsageError("Which economy?")
     return member_reply(ask.store, ask.args)
 
 
-def member_reply(store: Store, name: str) -> Reply:
+def member_reply(store: Store, name: str) -> Card:
     """The answer for one name: member with official name, known non-member, or unknown."""
     name = name.strip().rstrip("?").strip()
     found = store.member(name)
@@ -38,7 +38,7 @@ def member_reply(store: Store, name: str) -> Reply:
         e = found.economy
         asked = "" if fold(name) == fold(e.name) else f" (you asked about {esc(name)})"
         card.section(f"Yes: *{esc(e.name)}*{asked} is an APEC member economy.")
-        return card.cite(e.source, e.quote).payload()
+        return card.cite(e.source, e.quote)
     members_ = store.members()
     listing = members_[0].source if members_ else None
     if found.non_member:
@@ -49,9 +49,9 @@ def member_reply(store: Store, name: str) -> Reply:
         if listing:
             card.cite(listing)
         card.context("`/apec members` lists them all.")
-        return card.payload()
+        return card
     card.section(f"I don't know an economy called `{esc(name[:60])}`.")
     if found.suggestions:
         card.section("Did you mean " + ", ".join(f"`{esc(s)}`" for s in found.suggestions) + "?")
     card.context("For example `/apec member Viet Nam`; `/apec members` lists all 21.")
-    return card.payload()
+    return card

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.meetings import not_found_meeting, title
 from handlers.members import member_reply
-from handlers.render import Card, Reply, esc
+from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command
 from store.queries import Delegation, Person, Store
 
@@ -36,7 +36,7 @@ def person_card(card: Card, p: Person, store: Store) -> Card:
 
 
 @command("who", usage="who PERSON", example="who Casey Mace", aliases=("person",))
-def who(ask: Ask) -> Reply:
+def who(ask: Ask) -> Card:
     """Who a person is, their title and what the sources say they did."""
     if not ask.args:
         raise UsageError("Who?")
@@ -48,8 +48,8 @@ def who(ask: Ask) -> Reply:
         if close:
             card.section("Did you mean " + ", ".join(f"`{esc(c)}`" for c in close) + "?")
         card.context("For example `/apec who Casey Mace`; `/apec delegations` lists who led what.")
-        return card.payload()
-    return person_card(Card(), found, ask.store).payload()
+        return card
+    return person_card(Card(), found, ask.store)
 
 
 def delegation_card(card: Card, d: Delegation) -> Card:
@@ -77,14 +77,14 @@ def delegation_card(card: Card, d: Delegation) -> Card:
 
 
 @command("delegation", usage="delegation ECONOMY [MEETING]", example="delegation US")
-def delegation(ask: Ask) -> Reply:
+def delegation(ask: Ask) -> Card:
     """An economy's delegation: who leads it, who is in it, what it seeks (optionally to one meeting)."""
     if not ask.args:
         raise UsageError("Which economy's delegation?")
     return delegation_reply(ask.store, ask.args)
 
 
-def delegation_reply(store: Store, text: str) -> Reply:
+def delegation_reply(store: Store, text: str) -> Card:
     """The delegations of the economy named in `text` (to the meeting named there, if any)."""
     words = text.strip().rstrip("?")
     found = store.member(words)
@@ -115,16 +115,16 @@ def delegation_reply(store: Store, text: str) -> Reply:
                 + ", ".join(esc(k) for k in known)
                 + ". `/apec delegations` lists them."
             )
-        return card.payload()
+        return card
     for i, d in enumerate(delegations):
         if i:
             card.divider()
         delegation_card(card, d)
-    return card.payload()
+    return card
 
 
 @command("delegations", example="delegations")
-def delegations(ask: Ask) -> Reply:
+def delegations(ask: Ask) -> Card:
     """Every delegation on record, with its head."""
     found = ask.store.delegations()
     if ask.args:
@@ -133,12 +133,8 @@ def delegations(ask: Ask) -> Reply:
             return not_found_meeting(ask.store, ask.args)
         found = [d for d in found if d.meeting.id == meeting.id]
     if not found:
-        return (
-            Card()
-            .section(
-                "I have no delegations on record" + (" for that meeting." if ask.args else ".")
-            )
-            .payload()
+        return Card().section(
+            "I have no delegations on record" + (" for that meeting." if ask.args else ".")
         )
     card = Card().section(
         "*Delegations on record*\n"
@@ -151,4 +147,4 @@ def delegations(ask: Ask) -> Reply:
     for d in found:
         card.cite(d.source, d.quote)
     card.context("Details: `/apec delegation US`.")
-    return card.payload()
+    return card

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.meetings import countdown, in_days, meeting_line, title, upcoming
-from handlers.render import Card, Reply, date_token, esc, when
+from handlers.render import Card, date_token, esc, when
 from handlers.router import Ask
 from handlers.schedule import Post, describe_offset
 from store.desk import iso
@@ -22,7 +22,7 @@ def _local(moment: datetime, tz: str) -> str:
 
 def message_for(
     post: Post, store: Store, now: datetime, last_digest: datetime | None = None, late: bool = False
-) -> Reply:
+) -> Card:
     """The message a post makes; a late one says so."""
     if post.kind == "reminder":
         card = reminder_card(post, store)
@@ -39,7 +39,7 @@ def message_for(
             LATE_NOTE
             + f" (due {date_token(post.due, '{date_short_pretty} {time}', _local(post.due, post.tz))})_"
         )
-    return card.payload(response_type="in_channel")
+    return card.in_channel()
 
 
 def reminder_card(post: Post, store: Store) -> Card:
@@ -74,9 +74,7 @@ def digest_card(post: Post, store: Store, now: datetime, since: datetime | None)
         card.section("*Next 30 days*\n" + "\n".join(meeting_line(m, post.due) for m in soon))
     else:
         card.section("*Next 30 days:* no meetings on record.")
-    card.blocks.extend(
-        b for b in countdown(Ask(store=store, now=post.due))["blocks"] if b["type"] != "actions"
-    )
+    card.blocks.extend(countdown(Ask(store=store, now=post.due)).blocks)
     horizon = (post.due + timedelta(days=120)).date()
     month_only = [
         m
@@ -105,7 +103,7 @@ def digest_card(post: Post, store: Store, now: datetime, since: datetime | None)
     return card
 
 
-def failure_notice(post: Post, error: str) -> Reply:
+def failure_notice(post: Post, error: str) -> Card:
     """The direct message an admin gets when Slack refuses a post."""
     hint = {
         "not_in_channel": "Invite the bot to the channel (`/invite @APEC`).",
@@ -116,4 +114,4 @@ def failure_notice(post: Post, error: str) -> Reply:
         f":warning: I could not post a {esc(post.kind)} to <#{esc(post.channel)}>: `{esc(error)}`. {hint}"
     )
     card.context(f"{esc(post.why)} · due {_local(post.due, post.tz)} · key `{esc(post.key)}`")
-    return card.payload(response_type="in_channel")
+    return card.in_channel()

@@ -18,7 +18,6 @@ from functools import cache, lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from handlers.render import from_slack
 from store.dates import Span, read_period
 from store.names import find_in_text, is_short_caps
 from store.queries import STOPWORDS, Economy, Meeting, Person, Store
@@ -218,7 +217,7 @@ class Question:
 
 def parse(store: Store, raw: str, now: datetime) -> Question:
     """Read a question once: everything the intents need to choose and answer."""
-    text = " ".join(from_slack(raw).replace("\x00", " ").split())[:MAX_QUESTION]
+    text = " ".join(raw.replace("\x00", " ").split())[:MAX_QUESTION]  # decoded at the edge
     text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
     text, framed = unframe(first_question(text))
     text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)

@@ -12,7 +12,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from handlers.meetings import KINDS, not_found_meeting, title
-from handlers.render import Card, Reply, date_token, day_text, esc, when
+from handlers.render import Card, date_token, day_text, esc, when
 from handlers.router import Ask, UsageError, command
 from handlers.schedule import (
     REMINDER_CHANNEL_KINDS,
@@ -254,14 +254,10 @@ def _pause_line(pause: Pause, zone: ZoneInfo) -> str:
     )
 
 
-def _needs_channel() -> Reply:
-    return (
-        Card()
-        .section(
-            "That belongs to a channel: run it in the channel it is for "
-            "(on the command line, add `--channel C123`)."
-        )
-        .payload()
+def _needs_channel() -> Card:
+    return Card().section(
+        "That belongs to a channel: run it in the channel it is for "
+        "(on the command line, add `--channel C123`)."
     )
 
 
@@ -316,7 +312,7 @@ def _month_only_note(card: Card, meetings: list[Meeting]) -> None:
 
 
 @command("reminders", usage="reminders", example="reminders", aliases=("queue", "queued"))
-def reminders(ask: Ask) -> Reply:
+def reminders(ask: Ask) -> Card:
     """What this channel will be sent in the next 30 days, numbered for `cancel`."""
     if not ask.channel:
         return _needs_channel()
@@ -340,11 +336,11 @@ def reminders(ask: Ask) -> Reply:
             )
     start = ask.now.astimezone(zone).date()
     _month_only_note(card, month_only(ask, followed_kinds(ask, desk), start, start + WINDOW))
-    return card.payload()
+    return card
 
 
 @command("cancel", usage="cancel N", example="cancel 2", share=False)
-def cancel(ask: Ask) -> Reply:
+def cancel(ask: Ask) -> Card:
     """Cancel post N of `/apec reminders`: a one-off, or one post of a subscription."""
     if not ask.channel:
         return _needs_channel()
@@ -356,7 +352,7 @@ def cancel(ask: Ask) -> Reply:
     posts = queued(ask, desk)
     number = int(match[1])
     if not posts:
-        return Card().section("Nothing is queued for this channel in the next 30 days.").payload()
+        return Card().section("Nothing is queued for this channel in the next 30 days.")
     if not 1 <= number <= len(posts):
         raise UsageError(
             f"There is no #{number}: `/apec reminders` lists {len(posts)} "
@@ -380,17 +376,15 @@ def cancel(ask: Ask) -> Reply:
         )
         what = f"the {post.kind} — {esc(post.why)}"
     if not done:
-        return (
-            Card()
-            .section(f"I could not cancel #{number}, {what}: it is being posted right now.")
-            .payload()
+        return Card().section(
+            f"I could not cancel #{number}, {what}: it is being posted right now."
         )
     ask.on_change()
     card = Card().section(f"Cancelled #{number}, due {stamp(post.due, zone)}: {what}.")
     if post.kind != "one-off":
         card.context("Only this post: the subscription stands (`/apec unsubscribe` ends it).")
     card.context("The numbers have moved up: check `/apec reminders` before cancelling another.")
-    return card.payload()
+    return card
 
 
 # -- subscriptions ---------------------------------------------------------------------------
@@ -458,7 +452,7 @@ def _next_post(ask: Ask, desk: Desk, kind: str) -> Post | None:
     aliases=("sub",),
     share=False,
 )
-def subscribe(ask: Ask) -> Reply:
+def subscribe(ask: Ask) -> Card:
     """Post reminders before meetings (or a digest of the weeks ahead) in this channel."""
     if not ask.channel:
         return _needs_channel()
@@ -494,7 +488,7 @@ def subscribe(ask: Ask) -> Reply:
     if pause is not None:
         card.context(_pause_line(pause, zone))
     card.context("`/apec subscriptions` shows this channel's settings; `/apec unsubscribe` stops.")
-    return card.payload()
+    return card
 
 
 @command(
@@ -504,7 +498,7 @@ def subscribe(ask: Ask) -> Reply:
     aliases=("unsub",),
     share=False,
 )
-def unsubscribe(ask: Ask) -> Reply:
+def unsubscribe(ask: Ask) -> Card:
     """Stop this channel's reminders, its digest, or (with no argument) both."""
     if not ask.channel:
         return _needs_channel()
@@ -534,7 +528,7 @@ def unsubscribe(ask: Ask) -> Reply:
             "This is APEC_REMINDER_CHANNEL: it still gets SOM and Leaders' Summit reminders "
             "from the bot's configuration."
         )
-    return card.payload()
+    return card
 
 
 def _outcome(label: str, entry: Delivery | None, zone: ZoneInfo) -> str:
@@ -545,7 +539,7 @@ def _outcome(label: str, entry: Delivery | None, zone: ZoneInfo) -> str:
 
 
 @command("subscriptions", usage="subscriptions", example="subscriptions", aliases=("subs",))
-def subscriptions(ask: Ask) -> Reply:
+def subscriptions(ask: Ask) -> Card:
     """This channel's subscriptions and settings, its last post and failure, and any pause."""
     if not ask.channel:
         return _needs_channel()
@@ -577,7 +571,7 @@ def subscriptions(ask: Ask) -> Reply:
     pause = active_pause(desk, ask.channel, ask.now)
     card.section(_pause_line(pause, zone) if pause else "Not paused.")
     card.context("`/apec reminders` lists what is queued here.")
-    return card.payload()
+    return card
 
 
 # -- one-offs --------------------------------------------------------------------------------
@@ -641,7 +635,7 @@ def _queue_one_off(
     meeting: Meeting | None = None,
     offset: str = "",
     note: str = "",
-) -> Reply:
+) -> Card:
     number = desk.add_one_off(
         ask.channel,
         due,
@@ -663,10 +657,10 @@ def _queue_one_off(
     if pause is not None and (pause.until is None or due < pause.until):
         card.context(_pause_line(pause, zone))
     card.context("`/apec reminders` lists what is queued; `/apec cancel N` cancels.")
-    return card.payload()
+    return card
 
 
-def _remind_meeting(ask: Ask, desk: Desk, meeting: Meeting, offset: str, zone: ZoneInfo) -> Reply:
+def _remind_meeting(ask: Ask, desk: Desk, meeting: Meeting, offset: str, zone: ZoneInfo) -> Card:
     if meeting.status == "cancelled":
         raise UsageError(f"{esc(title(meeting))} is cancelled: there is nothing to remind of.")
     if not meeting.dated or meeting.span.start is None:
@@ -679,7 +673,6 @@ def _remind_meeting(ask: Ask, desk: Desk, meeting: Meeting, offset: str, zone: Z
                 "time for a reminder. Ask again once it is dated."
             )
             .context("`/apec remind tomorrow 9am TEXT` sets a reminder at a time you choose.")
-            .payload()
         )
     due = reminder_time(meeting.span.start, offset, zone)
     _check_due(due, ask, zone)
@@ -688,7 +681,7 @@ def _remind_meeting(ask: Ask, desk: Desk, meeting: Meeting, offset: str, zone: Z
     return _queue_one_off(ask, desk, due, zone, text, meeting, offset)
 
 
-def _remind_at(ask: Ask, desk: Desk, zone: ZoneInfo, found: TimePhrase, text: str) -> Reply:
+def _remind_at(ask: Ask, desk: Desk, zone: ZoneInfo, found: TimePhrase, text: str) -> Card:
     """Queue a one-off at the time a phrase names, or say why not."""
     if not re.search(r"\w", text):
         raise UsageError(
@@ -716,7 +709,7 @@ def _remind_at(ask: Ask, desk: Desk, zone: ZoneInfo, found: TimePhrase, text: st
     example="remind tomorrow 9am prepare SOM2 talking points",
     share=False,
 )
-def remind(ask: Ask) -> Reply:
+def remind(ask: Ask) -> Card:
     """A one-off post here: at a time ("tomorrow 9am TEXT", "TEXT in 2 hours") or before a meeting ("SOM2 3 days before")."""
     if not ask.channel:
         return _needs_channel()
@@ -774,7 +767,7 @@ def _pause_end(phrase: str, ask: Ask, zone: ZoneInfo) -> tuple[datetime, date | 
 
 
 @command("pause", usage="pause [until DATE]", example="pause until friday", share=False)
-def pause(ask: Ask) -> Reply:
+def pause(ask: Ask) -> Card:
     """Keep this channel quiet until a day is over (or until `resume`): posts due meanwhile are skipped."""
     if not ask.channel:
         return _needs_channel()
@@ -788,7 +781,7 @@ def pause(ask: Ask) -> Reply:
             ":double_vertical_bar: Paused until someone runs `/apec resume`: reminders, digests "
             "and one-offs due meanwhile are skipped, not sent later."
         )
-        return card.payload()
+        return card
     until, last = _pause_end(phrase, ask, zone)
     if until <= ask.now:
         raise UsageError(f"{stamp(until, zone)} has passed: give a day still to come.")
@@ -802,19 +795,19 @@ def pause(ask: Ask) -> Reply:
         "Reminders, digests and one-offs due before then are skipped, not sent later."
     )
     card.context("`/apec resume` ends the pause sooner.")
-    return card.payload()
+    return card
 
 
 @command("resume", usage="resume", example="resume", aliases=("unpause",), share=False)
-def resume(ask: Ask) -> Reply:
+def resume(ask: Ask) -> Card:
     """End this channel's pause: posts due from now on are sent."""
     if not ask.channel:
         return _needs_channel()
     desk = Desk(ask.store.db)
     held = active_pause(desk, ask.channel, ask.now)
     if not desk.resume(ask.channel):
-        return Card().section("This channel is not paused.").payload()
+        return Card().section("This channel is not paused.")
     ask.on_change()
     if held is None:
-        return Card().section("This channel's pause had already ended; nothing is held.").payload()
-    return Card().section(":arrow_forward: Resumed: posts due from now on are sent here.").payload()
+        return Card().section("This channel's pause had already ended; nothing is held.")
+    return Card().section(":arrow_forward: Resumed: posts due from now on are sent here.")

@@ -56,18 +56,27 @@ def esc(text: str) -> str:
 _ENTITY = re.compile(r"<([^<>]*)>")
 
 
-def from_slack(text: str) -> str:
-    """Text as Slack sends it, decoded once: mentions and broadcasts dropped, links and dates as
-    their label, `&amp;`, `&lt;` and `&gt;` as the characters they stand for."""
+_USER = re.compile(r"<@[A-Z0-9]+(?:\|[^<>]*)?>")
+
+
+def from_slack(text: str, people: bool = True) -> str:
+    """Text as Slack sends it, decoded once, made inert: broadcasts and mentions as the words
+    they show (`@channel`, `@name`, `#channel`), links and dates as their label, `&amp;`, `&lt;`
+    and `&gt;` as the characters. What comes out is escaped again, once, where it is shown.
+    With `people=False` mentions of people (the bot's own, in a mention) are dropped."""
+    if not people:
+        text = _USER.sub(" ", text)
 
     def entity(match: re.Match[str]) -> str:
         target, _, label = match[1].partition("|")
         if target.startswith("!date"):
             return label
-        if target.startswith(("@", "!")):
-            return ""
-        if target.startswith("#"):
-            return "#" + (label or target[1:])
+        if target.startswith("!subteam^"):
+            return label or "@group"
+        if target.startswith("!"):
+            return "@" + target[1:]
+        if target.startswith(("@", "#")):
+            return target[0] + (label.lstrip("@#") or target[1:])
         return label or target
 
     decoded = _ENTITY.sub(entity, text)
@@ -124,44 +133,49 @@ def citation(source: Source, quote: str = "") -> str:
     return line
 
 
+@dataclass(frozen=True)
+class Button:
+    """A button that runs `value` as a command ("Post to channel", "More")."""
+
+    label: str
+    action_id: str
+    value: str
+
+
 @dataclass
 class Card:
-    """A reply being put together, block by block; `payload()` gives the Slack message."""
+    """A reply being put together, block by block: every text in it is escaped mrkdwn already.
+
+    `payload()` gives Slack the message (its fallback `text` escaped like the blocks, so nothing
+    typed reaches a notification as a live mention); `plain()` gives the console its words.
+    """
 
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    response_type: str = "ephemeral"
+    buttons: list[Button] = field(default_factory=list)
+    modal: dict[str, Any] | None = None  # a form to open instead of a message
     _cited: set[tuple[str, str]] = field(default_factory=set)
 
     def header(self, text: str) -> Card:
+        """A header; plain text, which Slack shows as typed."""
         self.blocks.append(
             {"type": "header", "text": {"type": "plain_text", "text": _cut(text, MAX_HEADER)}}
         )
         return self
 
     def section(self, mrkdwn: str) -> Card:
-        if mrkdwn.strip():
-            self.blocks.append(
-                {"type": "section", "text": {"type": "mrkdwn", "text": _cut(mrkdwn, MAX_SECTION)}}
-            )
+        """A section, split over several where Slack's 3,000 characters need it (never cut)."""
+        for piece in split_safely(mrkdwn, MAX_SECTION) if mrkdwn.strip() else []:
+            self.blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": piece}})
         return self
 
     def listing(self, heading: str, lines: list[str]) -> Card:
-        """A heading and a list, split over as many sections as Slack's 3,000 characters need."""
-        chunk: list[str] = [heading] if heading else []
-        for line in lines:
-            if chunk and sum(len(x) + 1 for x in chunk) + len(line) > MAX_SECTION - 200:
-                self.section("\n".join(chunk))
-                chunk = []
-            chunk.append(line)
-        return self.section("\n".join(chunk))
+        """A heading and a list, over as many sections as Slack's 3,000 characters need."""
+        return self.section("\n".join([heading, *lines] if heading else lines))
 
     def context(self, mrkdwn: str) -> Card:
-        if mrkdwn.strip():
-            self.blocks.append(
-                {
-                    "type": "context",
-                    "elements": [{"type": "mrkdwn", "text": _cut(mrkdwn, MAX_SECTION)}],
-                }
-            )
+        for piece in split_safely(mrkdwn, MAX_SECTION) if mrkdwn.strip() else []:
+            self.blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": piece}]})
         return self
 
     def cite(self, source: Source, quote: str = "") -> Card:
@@ -176,59 +190,114 @@ class Card:
         self.blocks.append({"type": "divider"})
         return self
 
+    def button(self, label: str, action_id: str, value: str) -> Card:
+        """A button in the reply's one row of buttons (a value Slack cannot carry is left out)."""
+        if value and len(value) <= MAX_BUTTON_VALUE:
+            self.buttons.append(Button(label, action_id, value))
+        return self
+
+    def in_channel(self) -> Card:
+        """Shown to the whole channel rather than to the asker alone."""
+        self.response_type = "in_channel"
+        return self
+
     def text(self) -> str:
-        """The plain-text fallback: every block's words, dates as the venue's time."""
+        """Every block's mrkdwn, one line each, escapes kept: Slack's notification text."""
         lines = []
         for block in self.blocks:
             if block["type"] == "header":
-                lines.append(block["text"]["text"])
+                lines.append(esc(block["text"]["text"]))
             elif block["type"] == "section":
-                lines.append(plain(block["text"]["text"]))
+                lines.append(block["text"]["text"])
             elif block["type"] == "context":
-                lines.extend(plain(e["text"]) for e in block["elements"] if "text" in e)
+                lines.extend(e["text"] for e in block["elements"] if "text" in e)
         return "\n".join(lines)
 
-    def payload(self, response_type: str = "ephemeral") -> Reply:
-        """The Slack message: `text` always, and `blocks` within Slack's limits."""
-        blocks = list(self.blocks)
-        if len(blocks) > MAX_BLOCKS - 1:
-            blocks = blocks[: MAX_BLOCKS - 2] + [
-                {
-                    "type": "context",
-                    "elements": [{"type": "mrkdwn", "text": "(more left out: ask more narrowly)"}],
-                }
-            ]
-        text = self.text() or "I have nothing to say to that."
-        return {"response_type": response_type, "text": _cut(text, 39_000), "blocks": blocks}
+    def plain(self) -> str:
+        """What a reader without Slack sees: no escapes, dates and links as their words."""
+        return for_terminal(plain(self.text())) or NOTHING
+
+    def pages(self) -> list[Reply]:
+        """The message as Slack can take it: one payload, or several where it has too many blocks
+        (each after the first says which part it is); nothing left out."""
+        room = MAX_BLOCKS - 2  # a row of buttons and a "part n of m" line
+        chunks = [self.blocks[i : i + room] for i in range(0, len(self.blocks), room)] or [[]]
+        pages = []
+        for n, chunk in enumerate(chunks, 1):
+            blocks = list(chunk)
+            if len(chunks) > 1:
+                note = f"Part {n} of {len(chunks)}" + (": continued below." if n < len(chunks) else ".")  # fmt: skip
+                blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+            if n == 1 and self.buttons:
+                blocks.append({"type": "actions", "elements": [_button(b) for b in self.buttons[:5]]})  # fmt: skip
+            text = Card(blocks=[b for b in blocks if b["type"] != "actions"]).text() or NOTHING
+            pages.append({"response_type": self.response_type, "text": cut_safely(text, MAX_TEXT), "blocks": blocks})  # fmt: skip
+        return pages
+
+    def payload(self) -> Reply:
+        """The Slack message; a card too long for one is its first part (see `pages`)."""
+        return self.pages()[0]
 
 
+NOTHING = "I have nothing to say to that."
+MAX_TEXT = 3000  # the notification text: the blocks carry the whole answer
+MAX_BUTTON_VALUE = 2000
 SHARE_ACTION = "post_to_channel"
 
 
-def with_share_button(reply: Reply, command_text: str) -> Reply:
-    """An ephemeral answer gets a button that posts the same answer to the channel."""
-    if reply.get("response_type") != "ephemeral":
-        return reply
-    return with_button(reply, "Post to channel", SHARE_ACTION, command_text)
-
-
-def with_button(reply: Reply, label: str, action_id: str, value: str) -> Reply:
-    """A button that runs `value` as a command, in the reply's one row of buttons."""
-    if not value or len(value) > 2000:
-        return reply
-    button = {
+def _button(b: Button) -> dict[str, Any]:
+    return {
         "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": label},
-        "value": value,
+        "action_id": b.action_id,
+        "text": {"type": "plain_text", "text": b.label},
+        "value": b.value,
     }
-    blocks = list(reply.get("blocks", []))
-    row = next((b for b in blocks if b.get("type") == "actions"), None)
-    if row is None:
-        blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "actions", "elements": [button]}]
-    else:
-        blocks = [{**b, "elements": [*b["elements"], button]} if b is row else b for b in blocks]
-    return {**reply, "blocks": blocks}
+
+
+# An escape (&amp;) or a Slack token (<!date^...|...>, <https://...|...>): never cut inside one.
+_UNIT = re.compile(r"&[a-z]+;|<[^<>]*>")
+
+
+def cut_safely(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a line end or a space, never inside an escape or a
+    token; "…" says it was cut."""
+    if len(text) <= limit:
+        return text
+    end = _safe_end(text, limit - 1)
+    return text[:end].rstrip() + "…"
+
+
+def split_safely(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, split at line ends where possible, at spaces
+    otherwise, never inside an escape or a token."""
+    pieces = []
+    while len(text) > limit:
+        end = _safe_end(text, limit)
+        pieces.append(text[:end].rstrip())
+        text = text[end:].lstrip("\n ")
+    if text.strip():
+        pieces.append(text)
+    return pieces
+
+
+def _safe_end(text: str, limit: int) -> int:
+    """Where to end a piece of at most `limit` characters: the last line end, else the last
+    space, else the last place outside an escape or token."""
+    inside = [(m.start(), m.end()) for m in _UNIT.finditer(text, 0, limit + 200)]
+
+    def clear(i: int) -> bool:
+        return not any(s < i < e for s, e in inside)
+
+    for mark in ("\n", " "):
+        at = text.rfind(mark, 0, limit + 1)
+        while at > limit // 2 and not clear(at):
+            at = text.rfind(mark, 0, at)
+        if at > limit // 2:
+            return at
+    at = limit
+    while at > 1 and not clear(at):
+        at -= 1
+    return at
 
 
 def _cut(text: str, limit: int) -> str:

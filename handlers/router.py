@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from handlers.render import Card, Reply, esc, with_share_button
+from handlers.render import SHARE_ACTION, Card, esc
 from store.errors import StoreError
 from store.queries import Store
 
@@ -38,11 +39,13 @@ class Ask:
     reminder_channel: str = ""  # APEC_REMINDER_CHANNEL
     on_change: Callable[[], None] = lambda: None  # tell the scheduler the store's plan changed
     can_edit: Callable[[], bool] = lambda: False  # may this user change the calendar? asked lazily
+    on_store_error: Callable[[str], None] = lambda _: None  # tell the admins the store failed
     admins: tuple[str, ...] = ()  # APEC_ADMINS, to name who can
     seeds: Path | None = None  # seeds/, for re-deriving the records after an edit
+    public_url: str = ""  # APEC_PUBLIC_URL: the bot's HTTP address as users reach it
 
 
-Handler = Callable[[Ask], Reply]
+Handler = Callable[[Ask], Card]
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,9 @@ def lookup(word: str) -> Command | None:
     return REGISTRY.get(_ALIASES.get(word, word))
 
 
-def route(ask: Ask) -> Reply:
-    """Answer `/apec TEXT`: always a reply, never an exception."""
+def route(ask: Ask) -> Card:
+    """Answer `/apec TEXT`: always a reply, never an exception. Slack's `.payload()` of it is
+    the one place text becomes a message; the console prints its `.plain()`."""
     _load()
     text = " ".join(ask.text.replace("\x00", " ").split())
     if len(text) > MAX_INPUT:
@@ -128,18 +132,31 @@ def route(ask: Ask) -> Reply:
         if refusal is not None:
             return refusal
     try:
-        reply = found.handler(ask)
+        reply = guarded(ask, lambda: found.handler(ask))
     except UsageError as exc:
         return usage_reply(found, str(exc))
-    except StoreError as exc:
-        log.error("store error answering %r: %s", found.name, exc)
-        return _short_reply(
-            f"I could not read the store just now ({esc(str(exc))}). Try again shortly."
-        )
-    return with_share_button(reply, text) if found.share else reply
+    if found.share and reply.response_type == "ephemeral":
+        reply.button("Post to channel", SHARE_ACTION, text)
+    return reply
 
 
-def refuse_unless_admin(ask: Ask) -> Reply | None:
+STORE_DOWN = (
+    "The desk's store is unavailable just now; the admins have been told. Try again shortly."
+)
+
+
+def guarded(ask: Ask, answer: Callable[[], Card]) -> Card:
+    """An answer, or, when the store fails under it (disk full, a damaged page, locked too
+    long), a plain sentence for the user and a word to the admins: never a 500 or a blank."""
+    try:
+        return answer()
+    except (StoreError, sqlite3.Error) as exc:
+        log.error("the store failed answering %r: %s: %s", ask.text[:40], type(exc).__name__, exc)
+        ask.on_store_error(f"{type(exc).__name__}: {exc}")
+        return Card().section(STORE_DOWN)
+
+
+def refuse_unless_admin(ask: Ask) -> Card | None:
     """One permission check for commands, mentions, buttons and forms: None if the user may edit."""
     if ask.can_edit():
         return None
@@ -149,7 +166,7 @@ def refuse_unless_admin(ask: Ask) -> Reply | None:
         f"Sorry: only the desk's calendar keepers can change it ({names}). Ask one of them."
     )
     card.context("Everything else is open to you: `/apec help` lists what you can ask.")
-    return card.payload()
+    return card
 
 
 def visible(ask: Ask) -> list[Command]:
@@ -161,7 +178,7 @@ def visible(ask: Ask) -> list[Command]:
     return commands
 
 
-def unknown_command(word: str) -> Reply:
+def unknown_command(word: str) -> Card:
     """A short reply naming the closest commands and an example."""
     names = sorted(REGISTRY) + sorted(_ALIASES)
     close = difflib.get_close_matches(word, names, n=3, cutoff=0.5)
@@ -170,18 +187,18 @@ def unknown_command(word: str) -> Reply:
         suggestions = ", ".join(f"`{_ALIASES.get(c, c)}`" for c in dict.fromkeys(close))
         card.section(f"Did you mean {suggestions}?")
     card.context("Try `/apec next-meeting`, or `/apec help` for every command.")
-    return card.payload()
+    return card
 
 
-def usage_reply(cmd: Command, message: str) -> Reply:
+def usage_reply(cmd: Command, message: str) -> Card:
     """A usage error: what was wrong, how to use the command, an example."""
     card = Card().section(message)
     card.context(f"Usage: `/apec {esc(cmd.usage)}` — for example `/apec {esc(cmd.example)}`")
-    return card.payload()
+    return card
 
 
-def _short_reply(text: str) -> Reply:
-    return Card().section(text).payload()
+def _short_reply(text: str) -> Card:
+    return Card().section(text)
 
 
 _loaded = False

@@ -273,11 +273,12 @@ class Desk:
         )
         return cursor.rowcount == 1
 
-    def record_sent(self, key: str, ts: str, late: bool) -> None:
-        """The post went out: keep Slack's ts."""
+    def record_sent(self, key: str, ts: str, late: bool, channel: str = "") -> None:
+        """The post went out: keep Slack's ts (and the channel it went to, for a direct message)."""
         self.db.execute(
-            "UPDATE deliveries SET status = 'sent', ts = ?, late = ?, error = '', updated_at = ? WHERE key = ?",
-            [ts, int(late), _now_iso(), key],
+            """UPDATE deliveries SET status = 'sent', ts = ?, late = ?, error = '', updated_at = ?,
+                   channel = CASE WHEN ? != '' THEN ? ELSE channel END WHERE key = ?""",
+            [ts, int(late), _now_iso(), channel, channel, key],
         )
 
     def record_failed(self, key: str, error: str, retry: bool) -> None:

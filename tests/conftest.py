@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 from datetime import datetime
@@ -78,6 +79,7 @@ def seeds_copy(tmp_path: Path) -> Path:
 # -- Slack: the Web API stand-in, signed requests, the real app served on loopback ---------------
 
 SIGNING_SECRET = "test-signing-secret"
+_TRIGGERS = itertools.count(1)
 BOT_TOKEN = "xoxb-test-token"
 
 
@@ -114,9 +116,11 @@ def clock() -> Clock:
 class Served:
     """The real app behind the real HTTP server on a loopback port, and a way to talk to it."""
 
-    def __init__(self, base: str, secret: str) -> None:
+    def __init__(self, base: str, secret: str, db_path: Path | None = None) -> None:
         self.base = base
         self.secret = secret
+        self.db_path = db_path  # the store it serves
+        self._signed_at: dict[str, int] = {}
 
     def signed(
         self, body: str, timestamp: int | None = None, secret: str | None = None
@@ -125,7 +129,11 @@ class Served:
 
         from slack_sdk.signature import SignatureVerifier
 
-        ts = str(int(time.time()) if timestamp is None else timestamp)
+        if timestamp is None:
+            # Slack signs each delivery anew: a retry of the same body comes a second later at least.
+            timestamp = max(int(time.time()), self._signed_at.get(body, 0) + 1)
+            self._signed_at[body] = timestamp
+        ts = str(timestamp)
         sig = SignatureVerifier(secret or self.secret).generate_signature(timestamp=ts, body=body)
         return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
 
@@ -170,19 +178,26 @@ class Served:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
 
-    def command(self, text: str, user: str = "U1", channel: str = "C1", response_url: str = ""):
+    def command(
+        self,
+        text: str,
+        user: str = "U1",
+        channel: str = "C1",
+        response_url: str = "",
+        team: str = "T1",
+    ):
         from urllib.parse import urlencode
 
         body = urlencode(
             {
                 "token": "legacy",
-                "team_id": "T1",
+                "team_id": team,
                 "channel_id": channel,
                 "user_id": user,
                 "command": "/apec",
                 "text": text,
                 "response_url": response_url,
-                "trigger_id": "1.2.3",
+                "trigger_id": f"{next(_TRIGGERS)}.2.3",  # Slack's differ every time
             }
         )
         return self.post(body, "application/x-www-form-urlencoded")
@@ -257,12 +272,17 @@ def server(db_path, web_api, clock, changes):
     stores = Stores(db_path, SEEDS)
     app = create_app(config, stores, clock, on_change=changes.append_one)
     wsgi = SlackHTTP(
-        app, SIGNING_SECRET, lambda: {"ok": True}, calendar=lambda: calendar(stores.get(), clock())
+        app,
+        SIGNING_SECRET,
+        lambda: {"ok": True},
+        calendar=lambda: calendar(stores.get(), clock()),
+        store=stores.get,
+        seen=stores.seen,  # replays refused here as in production
     )
     http = make_server(wsgi, "127.0.0.1", 0)
     thread = threading.Thread(target=run, args=(http,), daemon=True)
     thread.start()
-    yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET)
+    yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path)
     http.close()
     thread.join(timeout=5)
 

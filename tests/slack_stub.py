@@ -207,12 +207,19 @@ class WebAPIStub:
             self._delays.append(_Delay(method, seconds, times))
 
     def set_user(
-        self, user_id: str, *, is_admin: bool = False, is_owner: bool = False, tz: str = "UTC"
+        self,
+        user_id: str,
+        *,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        tz: str = "UTC",
+        team_id: str = TEAM_ID,
     ) -> None:
-        """Make ``user_id`` known to users.info."""
+        """Make ``user_id`` known to users.info (a user of another team: a Slack Connect guest)."""
         with self._cond:
             self._users[user_id] = {
                 "id": user_id,
+                "team_id": team_id,
                 "name": user_id.lower(),
                 "is_admin": is_admin,
                 "is_owner": is_owner,
@@ -324,6 +331,9 @@ class WebAPIStub:
             return {**ok, "channel": p.get("channel"), "ts": p.get("ts")}
         if method == "conversations.history":
             return {**ok, "messages": self._read_history(p), "has_more": False}
+        if method == "conversations.open":
+            users = str(p.get("users") or "").split(",")
+            return {**ok, "channel": {"id": "D" + users[0].lstrip("UW")}} if users[0] else {"ok": False, "error": "users_list_not_supplied"}  # fmt: skip
         if method == "conversations.info":
             return {**ok, "channel": {"id": p.get("channel"), "is_archived": False}}
         if method == "users.info":

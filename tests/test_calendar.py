@@ -15,10 +15,10 @@ import pytest
 from icalendar import Calendar
 
 from handlers.calendar import calendar, feed_url, ics
-from handlers.render import for_terminal
 from handlers.router import Ask, route
 from store.build import build
 from store.db import connect
+from store.desk import Desk
 from store.queries import Store
 from tests.conftest import SEEDS, at
 
@@ -223,9 +223,12 @@ def test_a_cancelled_meeting_stays_in_the_feed_as_cancelled(store, db_path):
     assert len(found) == len(DATED)  # kept, so calendar apps remove it rather than forget it
 
 
-def test_feed_url_joins_the_base_and_the_path():
-    assert feed_url("https://bot.example.org/") == "https://bot.example.org/calendar.ics"
-    assert feed_url("https://bot.example.org") == "https://bot.example.org/calendar.ics"
+def test_feed_url_is_a_secret_path_under_the_base():
+    assert (
+        feed_url("https://bot.example.org/", "s3cr3t")
+        == "https://bot.example.org/calendar/s3cr3t.ics"
+    )
+    assert feed_url("", "s3cr3t") == "https://YOUR-BOT-HOST/calendar/s3cr3t.ics"
 
 
 # -- /apec ics -----------------------------------------------------------------------------------
@@ -233,8 +236,11 @@ def test_feed_url_joins_the_base_and_the_path():
 
 def test_apec_ics_says_where_to_subscribe_and_what_is_left_out(store):
     assert ics  # registered by importing handlers.calendar (until router._load imports it)
-    text = for_terminal(route(Ask(store=store, now=NOW, text="ics"))["text"])
-    assert "/calendar.ics" in text and "apec-bot ics > apec.ics" in text
+    text = route(Ask(store=store, now=NOW, text="ics")).plain()
+    token = Desk(store.db).feed_token()
+    assert (
+        f"https://YOUR-BOT-HOST/calendar/{token}.ics" in text and "apec-bot ics > apec.ics" in text
+    )
     assert "Socket Mode" in text
     assert "In the feed: 5 meeting(s) known to the day" in text
     left = [m for m in store.meetings() if not m.dated]
@@ -245,16 +251,43 @@ def test_apec_ics_says_where_to_subscribe_and_what_is_left_out(store):
     assert "dates not given separately" in text and "CTI" in text
 
 
+def test_the_feed_address_is_escaped_and_never_offered_for_posting_to_a_channel(store):
+    card = route(Ask(store=store, now=NOW, text="ics", public_url="https://bot.example.org"))
+    payload = card.payload()
+    assert (
+        "<the bot" not in payload["text"] and "https://bot.example.org/calendar/" in payload["text"]
+    )
+    assert not card.buttons
+
+
+def test_only_an_admin_rotates_the_feed_address(store):
+    old = Desk(store.db).feed_token()
+    refused = route(Ask(store=store, now=NOW, text="ics rotate", can_edit=lambda: False)).plain()
+    assert "only the desk's calendar keepers" in refused and Desk(store.db).feed_token() == old
+    done = route(Ask(store=store, now=NOW, text="ics rotate", can_edit=lambda: True)).plain()
+    new = Desk(store.db).feed_token()
+    assert new != old and new in done and old not in done
+
+
 def test_apec_ics_counts_cancelled_meetings(store, db_path):
     set_status(db_path, "som2-2026", "cancelled")
-    text = for_terminal(route(Ask(store=store.refresh(), now=NOW, text="ics"))["text"])
+    text = route(Ask(store=store.refresh(), now=NOW, text="ics")).plain()
     assert "1 of them cancelled" in text
 
 
-# -- GET /calendar.ics ---------------------------------------------------------------------------
+# -- GET /calendar/<token>.ics -------------------------------------------------------------------
 
 
-def fetch(server, method: str = "GET", path: str = "/calendar.ics", headers=None):
+def feed_path(db_path) -> str:
+    db = connect(db_path)
+    try:
+        return f"/calendar/{Desk(db).feed_token()}.ics"
+    finally:
+        db.close()
+
+
+def fetch(server, method: str = "GET", path: str = "", headers=None):
+    path = path or feed_path(server.db_path)
     url = urlsplit(server.base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     try:
@@ -304,8 +337,29 @@ def test_head_calendar_ics_sends_headers_only(server):
     assert int(headers["Content-Length"]) == len(fetch(server)[2])
 
 
-def test_post_to_calendar_ics_is_not_allowed(server):
-    assert server.post("", "text/plain", sign=False, path="/calendar.ics")[0] == 405
+def test_post_to_the_feed_is_not_allowed(server):
+    assert server.post("", "text/plain", sign=False, path=feed_path(server.db_path))[0] == 405
+
+
+@pytest.mark.parametrize(
+    "path", ["/calendar.ics", "/calendar/wrong.ics", "/calendar/.ics", "/calendar/"]
+)
+def test_the_feed_is_not_found_without_its_secret(server, path):
+    assert fetch(server, path=path)[0] == 404
+
+
+def test_internal_notes_and_editors_never_reach_the_feed(store, db_path):
+    from store import edits
+    from store.build import build
+
+    record = {"id": "som4-2026", "name": "Fourth SOM", "short": "SOM4", "kind": "som",
+              "dates": "2026-10-01..2026-10-02", "city": "Xian", "host": "CN", "tz": "Asia/Shanghai",
+              "status": "scheduled", "note": "internal: heard from a MOFA contact"}  # fmt: skip
+    with store.db.conn:
+        edits.save_meeting(store.db, record, "UADMIN9", NOW, "add-meeting", None)
+    build(store.db, SEEDS, records_only=True)
+    body = calendar(store.refresh(), NOW).decode()
+    assert "SOM4" in body and "MOFA contact" not in body and "UADMIN9" not in body
 
 
 # -- apec-bot ics --------------------------------------------------------------------------------

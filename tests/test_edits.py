@@ -22,7 +22,7 @@ NOW = at("2026-07-01T09:00+09:00")
 
 
 def admin_says(store, text, now=NOW, changes=None):
-    return route(
+    card = route(
         Ask(
             store=store,
             now=now,
@@ -34,6 +34,10 @@ def admin_says(store, text, now=NOW, changes=None):
             on_change=(changes.append_one if changes else lambda: None),
         )
     )
+    return {
+        **card.payload(),
+        "text": card.plain(),
+    }  # the words as read; the blocks as Slack gets them
 
 
 def test_typed_add_meeting_gives_som3_its_dates_at_once(store):
@@ -47,7 +51,10 @@ def test_typed_add_meeting_gives_som3_its_dates_at_once(store):
         "Dalian",
     )
     assert m.source.id == "desk" and "MOFA notice" in m.quote
-    assert "10–21 August 2026" in route(Ask(store=store, now=NOW, text="meeting SOM3"))["text"]
+    assert (
+        "10–21 August 2026"
+        in route(Ask(store=store, now=NOW, text="meeting SOM3")).payload()["text"]
+    )
 
 
 def test_a_new_meeting_is_added_with_its_zone_from_the_city(store):
@@ -89,7 +96,7 @@ def test_everyone_else_is_refused_politely_with_who_can(store):
                  'add-delegate US SOM1 "A B" "c"', 'remove-delegate US SOM1 "Ruth Perry"']:  # fmt: skip
         reply = route(
             Ask(store=store, now=NOW, text=text, user="U2", can_edit=lambda: False, admins=(ADMIN,))
-        )
+        ).payload()
         assert (
             "only the desk's calendar keepers" in reply["text"] and f"<@{ADMIN}>" in reply["text"]
         )
@@ -141,8 +148,8 @@ def test_a_change_calls_on_change_once(store, changes):
 
 
 def test_help_lists_the_edit_commands_only_to_admins(store):
-    admin = route(Ask(store=store, now=NOW, text="help", can_edit=lambda: True))["text"]
-    other = route(Ask(store=store, now=NOW, text="help", can_edit=lambda: False))["text"]
+    admin = route(Ask(store=store, now=NOW, text="help", can_edit=lambda: True)).plain()
+    other = route(Ask(store=store, now=NOW, text="help", can_edit=lambda: False)).plain()
     assert "add-meeting" in admin and "add-meeting" not in other
 
 
@@ -173,8 +180,8 @@ def test_a_workspace_admin_may_edit_per_users_info(server, web_api):
 def test_add_meeting_opens_a_form_in_slack(server, web_api):
     status, _ = server.command("add-meeting", user=ADMIN)
     assert status == 200
-    (call,) = web_api.calls_to("views.open")
-    assert call.params["trigger_id"] == "1.2.3" and call.params["view"]["callback_id"] == FORM
+    (call,) = web_api.wait_for("views.open")  # opened right after the ack
+    assert call.params["trigger_id"].endswith(".2.3") and call.params["view"]["callback_id"] == FORM
 
 
 def _submission(user: str, values: dict, meeting_id: str = "") -> dict:

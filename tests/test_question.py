@@ -7,7 +7,7 @@ import pytest
 from handlers.answer import answer, respond
 from handlers.intents import INTENTS
 from handlers.question import mend, parse
-from handlers.render import for_terminal, from_slack
+from handlers.render import from_slack
 from tests.conftest import at
 
 MID_2026 = at("2026-06-01T09:00+08:00")
@@ -15,7 +15,7 @@ MID_2025 = at("2025-07-01T09:00+09:00")
 
 
 def first_line(store, text, now=MID_2026):
-    return for_terminal(answer(store, text, now)["text"]).splitlines()[0]
+    return answer(store, text, now).plain().splitlines()[0]
 
 
 @pytest.mark.parametrize(
@@ -34,10 +34,10 @@ def test_typos_are_mended_against_the_store_s_words_and_real_words_are_left_alon
     assert mend(typed, store.vocabulary())[0] == read
 
 
-def test_slack_text_is_decoded_once_before_reading():
-    assert from_slack("<@U1> is &lt;b&gt; &amp; <https://x.org|this> <!here> ok") == (
-        " is <b> & this  ok"
-    )
+def test_slack_text_is_decoded_once_and_made_inert():
+    text = "<@U1|ann> is &lt;b&gt; &amp; <https://x.org|this> <!here> <#C1|desk> <!subteam^S1|@ops>"
+    assert from_slack(text) == "@ann is <b> & this @here #desk @ops"
+    assert from_slack("<@UBOT> who leads", people=False) == "  who leads"
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_the_first_line_says_plainly_what_the_records_lack(store, text, says):
 
 
 def test_nearby_facts_follow_under_their_own_label(store):
-    text = for_terminal(answer(store, "who will lead the US delegation to SOM3?", MID_2026)["text"])
+    text = answer(store, "who will lead the US delegation to SOM3?", MID_2026).plain()
     lines = text.splitlines()
     assert "On record:" in lines and "Casey Mace" in text.split("On record:", 1)[1]
     assert "Casey Mace" not in lines[0]
@@ -162,7 +162,7 @@ def test_official_names_lead_and_the_term_asked_is_noted(store):
 
 
 def test_whole_answers_gather_every_statement_of_the_sources(store):
-    text = answer(store, "what did Lee and Xi discuss?", MID_2025)["text"]
+    text = answer(store, "what did Lee and Xi discuss?", MID_2025).payload()["text"]
     for said in ("denuclearization", "multilateralism", "supply chains", "invitation"):
         assert said in text
 
@@ -171,13 +171,13 @@ def test_whole_answers_gather_every_statement_of_the_sources(store):
     "text", ["when is SOM3", "how long until SOM3", "next SOM", "SOM3?", "countdown to SOM3"]
 )
 def test_a_month_only_meeting_never_gets_a_day_count_or_a_time(store, text):
-    found = answer(store, text, MID_2026)["text"]
+    found = answer(store, text, MID_2026).payload()["text"]
     assert "August 2026" in found and " days" not in found.split("Source:")[0]
     assert "00:00" not in found
 
 
 def test_answers_are_short_with_the_whole_card_one_more_away(store):
-    reply = answer(store, "who leads the US delegation?", MID_2026)
+    reply = answer(store, "who leads the US delegation?", MID_2026).payload()
     assert "Stated objectives" not in reply["text"]
     buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [(b["action_id"], b["value"]) for b in buttons] == [("more", "delegation US SOM1")]

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from handlers.answer import answer
-from handlers.render import for_terminal
 from store.queries import Store
 from store.text import fold
 
@@ -74,7 +73,7 @@ def norm(text: str) -> str:
 
 def judge(store: Store, case: Case) -> list[str]:
     """What is wrong with the bot's answer to one case (nothing: it is right)."""
-    text = for_terminal(answer(store, case.ask, case.now)["text"])
+    text = answer(store, case.ask, case.now).plain()
     first = norm(text.splitlines()[0] if text else "")
     whole = norm(text)
     wrong = [f"first line lacks {n!r}" for n in case.first if norm(n) not in first]

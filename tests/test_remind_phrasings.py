@@ -28,7 +28,7 @@ def outcome(store, number: int, case: dict[str, str]) -> str:
         channel=channel,
         tz=zone,
     )
-    reply = route(ask)
+    reply = route(ask).payload()
     said = reply["text"] + json.dumps(reply.get("blocks", []), ensure_ascii=False)
     queued = Desk(store.db).one_offs(channel)
     if not queued:

@@ -143,14 +143,17 @@ def test_slack_refusing_a_post_is_recorded_admins_told_once_and_others_still_pos
         desk.delivery(SUMMIT_KEY).status == "failed"
         and desk.delivery(SUMMIT_KEY).error == "not_in_channel"
     )
-    dms = web_api.posts("UADMIN")
+    (opened,) = web_api.calls_to("conversations.open")  # a DM goes to the D… channel Slack gives
+    dm = opened.response["channel"]["id"]
+    dms = web_api.posts(dm)
     assert len(dms) == 1 and "not_in_channel" in dms[0]["text"] and "C1" in dms[0]["text"]
+    assert [d.channel for d in desk.deliveries() if d.kind == "alert"] == [dm]
     desk.add_one_off(
         "C1", SUMMIT_7D + timedelta(hours=1), "UTC", "same day, same error", "U1", SUMMIT_7D
     )
     clock.now = SUMMIT_7D + timedelta(hours=1)
     assert engine.run_due().failed == ["one-off:1"]
-    assert len(web_api.posts("UADMIN")) == 1  # one notice a channel, error and day
+    assert len(web_api.posts(dm)) == 1  # one notice a channel, error and day
     last_sent, last_failed = desk.last_outcomes("C1")
     assert last_failed.error == "not_in_channel"
 

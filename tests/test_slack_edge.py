@@ -1,0 +1,117 @@
+"""The Slack edge: one workspace only, permission look-ups that hold no worker, forms acknowledged
+at once, a failed store answered plainly (and the admins told once), long answers in parts."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+from handlers.render import Card
+from store.db import connect
+from tests.conftest import ADMIN
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def test_a_command_from_another_workspace_is_refused_and_logged(server, web_api, caplog):
+    status, body = server.command('add-meeting "X" 2026-09-01 Y', user=ADMIN, team="T2")
+    assert status == 200 and "only in the workspace it is installed in" in body
+    assert "refused a request from team T2" in caplog.text
+    status, body = server.command("next-meeting", team="T1")
+    assert status == 200 and "SOM1" in body
+
+
+def test_a_mention_from_another_workspace_is_not_answered(server, web_api):
+    event = {"type": "app_mention", "user": "U9", "user_team": "T2", "channel": "C1", "ts": "1.1",
+             "text": "<@UBOT> next SOM?"}  # fmt: skip
+    assert server.event(event, event_id="EvForeign")[0] == 200
+    assert server.command("next-meeting")[0] == 200  # a request after it has been handled
+    assert web_api.calls_to("chat.postMessage") == []
+
+
+def test_an_admin_of_another_organisation_is_no_admin_here(server, web_api):
+    web_api.set_user("UGUEST", is_admin=True, team_id="T9")  # a Slack Connect guest's own admin
+    web_api.set_user("UHOME", is_admin=True)  # this workspace's admin
+    _, refused = server.command('add-meeting "X9" 2026-09-01 Xian note="n"', user="UGUEST")
+    _, allowed = server.command('add-meeting "X9" 2026-09-01 Xian note="n"', user="UHOME")
+    assert "only the desk's calendar keepers" in refused and "Added" in allowed
+
+
+def test_a_slow_users_info_holds_no_worker_and_delays_no_one(server, web_api, reports):
+    web_api.delay("users.info", 5.0, times=100)
+    threads = [
+        threading.Thread(
+            target=server.command, args=("cancel-meeting SOM3",), kwargs={"user": f"U{n}"}
+        )
+        for n in range(16)
+    ]
+    for t in threads:
+        t.start()
+    web_api.wait_for("users.info")  # the edits are waiting on Slack: now the unrelated answer
+    took = [timed(lambda: server.command("next-meeting")) for _ in range(5)]
+    for t in threads:
+        t.join(timeout=30)
+    reports.append(f"next-meeting while 16 edits wait on a 5 s users.info: median {statistics.median(took) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms")  # fmt: skip
+    assert max(took) < 1.0
+    assert len(web_api.calls_to("users.info")) <= 2  # after one times out, nobody asks for a while
+
+
+def test_the_form_is_acknowledged_at_once_while_views_open_is_slow(server, web_api, reports):
+    web_api.delay("views.open", 3.5)
+    took = timed(lambda: server.command("add-meeting", user=ADMIN))
+    (call,) = web_api.wait_for("views.open", timeout=10)
+    reports.append(f"add-meeting acknowledged in {took * 1000:.0f} ms while views.open took 3.5 s")
+    assert took < 1.0 and call.params["view"]["callback_id"] == "meeting_form"
+
+
+def test_a_failed_store_is_answered_plainly_and_the_admins_told_once(server, web_api, db_path):
+    db = connect(db_path)
+    db.execute(
+        "DROP TABLE deliveries"
+    )  # a store that fails under the request (as a damaged one does)
+    db.conn.commit()
+    db.close()
+    for _ in range(3):
+        status, body = server.command("reminders", channel="C1")
+        assert status == 200 and "store is unavailable" in body and "Traceback" not in body
+    (dm,) = web_api.wait_for("chat.postMessage")
+    (opened,) = web_api.wait_for("conversations.open")
+    assert dm.params["channel"] == opened.response["channel"]["id"] and "store failed" in dm.params["text"]  # fmt: skip
+
+
+def test_the_admins_are_told_of_a_failed_store_once_an_hour(web_api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.app import Alarm, web_client
+    from bot.config import Config
+    from tests.conftest import BOT_TOKEN
+
+    now = [0.0]
+    later = ThreadPoolExecutor(max_workers=4)
+    client = web_client(Config(bot_token=BOT_TOKEN, api_url=web_api.url), BOT_TOKEN)
+    alarm = Alarm(frozenset({"UA", "UB"}), client, later, clock=lambda: now[0])
+    for _ in range(5):
+        alarm("OperationalError: disk I/O error")
+    now[0] += 3601
+    alarm("OperationalError: disk I/O error")
+    later.shutdown(wait=True)  # every message it meant to send is sent
+    assert len(web_api.calls_to("chat.postMessage")) == 4  # two admins, twice in two hours
+
+
+def test_a_long_answer_goes_in_parts_and_nothing_is_left_out():
+    card = Card()
+    for n in range(120):
+        card.section(f"line {n}")
+    card.button("Post to channel", "post_to_channel", "meetings")
+    pages = card.pages()
+    assert len(pages) == 3 and all(len(p["blocks"]) <= 50 for p in pages)
+    said = [b["text"]["text"] for p in pages for b in p["blocks"] if b["type"] == "section"]
+    assert said == [f"line {n}" for n in range(120)]
+    assert "Part 1 of 3: continued below." in str(pages[0]["blocks"])
+    assert [b["type"] for b in pages[0]["blocks"]][-1] == "actions"
+    assert not any(b["type"] == "actions" for p in pages[1:] for b in p["blocks"])
