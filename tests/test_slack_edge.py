@@ -115,3 +115,10 @@ def test_a_long_answer_goes_in_parts_and_nothing_is_left_out():
     assert "Part 1 of 3: continued below." in str(pages[0]["blocks"])
     assert [b["type"] for b in pages[0]["blocks"]][-1] == "actions"
     assert not any(b["type"] == "actions" for p in pages[1:] for b in p["blocks"])
+
+
+def test_what_slack_sends_escaped_is_shown_as_typed_escaped_once(server, web_api):
+    # Slack sends "a & b <c>" typed in /apec as "a &amp; b &lt;c&gt;": shown once escaped, not twice.
+    status, body = server.command("remind tomorrow 9am a &amp; b &lt;c&gt;", channel="C1")
+    assert status == 200
+    assert "a &amp; b &lt;c&gt;" in body and "&amp;amp;" not in body and "&amp;lt;" not in body
