@@ -1,4 +1,4 @@
-"""Benchmark of the schedule: `handlers.schedule.plan` for 1,000 channels and 50 meetings, the
+"""Benchmark of the schedule: `store.schedule.plan` for 1,000 channels and 50 meetings, the
 scheduler's per-tick work, and the process's memory with it all loaded.
 
 The store (built by a child process, so that building leaves no trace in this one's memory):
@@ -81,11 +81,11 @@ AIM_CHANNELS = 1_000
 
 def make_store(path: Path, channels: int) -> None:
     """Build seeds/ into `path`, add the meetings, subscriptions and delivery log described above."""
-    from handlers.schedule import plan
     from store.build import build
     from store.db import connect
     from store.desk import Desk, iso
     from store.queries import Store
+    from store.schedule import plan
 
     db = connect(path)
     build(db, SEEDS)
@@ -216,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     from bot.scheduler import LOOKBACK, Engine
     from bot.stores import Stores
-    from handlers.schedule import plan
     from store.desk import Desk
+    from store.schedule import plan
 
     memory = [("after imports", rss_mb(), peak_mb())]
     with tempfile.TemporaryDirectory(prefix="apec-schedule-bench-") as tmp:

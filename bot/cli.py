@@ -225,8 +225,8 @@ def cmd_shell(config: Config, args: argparse.Namespace) -> int:
 def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
     from datetime import UTC, timedelta
 
-    from handlers.schedule import plan
     from store.desk import Desk
+    from store.schedule import plan
 
     if not 0 < args.days <= 3660:
         print("apec-bot: --days takes a whole number of days from 1 to 3660", file=sys.stderr)

@@ -31,8 +31,8 @@ from bot.observe import Metrics
 from bot.posting import Poster, PostError
 from bot.stores import Stores
 from handlers.posts import failure_notice, message_for
-from handlers.schedule import Post, plan
 from store.desk import Desk
+from store.schedule import Post, plan
 
 log = logging.getLogger("apec.scheduler")
 

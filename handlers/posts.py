@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from handlers.meetings import countdown, in_days, meeting_line, title, upcoming
 from handlers.render import Card, date_token, esc, when
 from handlers.router import Ask
-from handlers.schedule import Post, describe_offset
 from store.desk import iso
 from store.queries import Store
+from store.schedule import Post, describe_offset
 
 LATE_NOTE = "_Posted late: the bot was not running when this was due."
 

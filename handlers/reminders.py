@@ -1,7 +1,7 @@
 """A channel's schedule: subscriptions, one-off reminders, what is queued, cancelling, pausing.
 
 These commands write the desk's tables (store/desk.py); the scheduler (bot/scheduler.py) reads
-them through handlers.schedule.plan. Every change calls `ask.on_change()` so it re-plans at once.
+them through store.schedule.plan. Every change calls `ask.on_change()` so it re-plans at once.
 """
 
 from __future__ import annotations
@@ -14,16 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from handlers.meetings import KINDS, not_found_meeting, title
 from handlers.render import Card, date_token, day_text, esc, when
 from handlers.router import Ask, UsageError, command
-from handlers.schedule import (
-    REMINDER_CHANNEL_KINDS,
-    REMINDER_HOUR,
-    WEEKDAYS,
-    Post,
-    describe_offset,
-    parse_offset,
-    plan,
-    reminder_time,
-)
 from store.dates import (
     NUMBER_WORDS,
     DateError,
@@ -34,6 +24,16 @@ from store.dates import (
 )
 from store.desk import DEFAULT_KINDS, DEFAULT_OFFSETS, Delivery, Desk, Pause, Subscription
 from store.queries import Meeting
+from store.schedule import (
+    REMINDER_CHANNEL_KINDS,
+    REMINDER_HOUR,
+    WEEKDAYS,
+    Post,
+    describe_offset,
+    parse_offset,
+    plan,
+    reminder_time,
+)
 
 WINDOW = timedelta(days=30)  # what `/apec reminders` shows, and what `cancel N` numbers
 AHEAD = timedelta(days=366)  # a one-off or a pause further off than a year is a typo

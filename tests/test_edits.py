@@ -11,11 +11,11 @@ import pytest
 
 from handlers.edits import FORM
 from handlers.router import Ask, route
-from handlers.schedule import plan
 from store.build import build
 from store.db import connect
 from store.desk import Desk
 from store.edits import export_toml, history
+from store.schedule import plan
 from tests.conftest import ADMIN, SEEDS, at
 
 NOW = at("2026-07-01T09:00+09:00")

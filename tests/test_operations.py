@@ -171,12 +171,7 @@ def test_backup_while_another_connection_writes(db_path, tmp_path):
     db.close()
     assert pages > 0
     copy = sqlite3.connect(tmp_path / "b.db")
-    assert (
-        copy.execute(
-            "SELECT count(*) FROM settings WHERE key = 'in-flight'"
-        ).fetchone()[0]
-        == 0
-    )
+    assert copy.execute("SELECT count(*) FROM settings WHERE key = 'in-flight'").fetchone()[0] == 0
 
 
 def test_redact_masks_tokens_whatever_logs_them():

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from bot.scheduler import LEASE_TTL, Engine
 from bot.stores import Stores
-from handlers.schedule import Post
 from store.db import connect
 from store.desk import Desk
+from store.schedule import Post
 from tests.conftest import SEEDS, Clock, at
 
 ZONES = ["UTC", "Asia/Seoul", "America/New_York", "Europe/London", "Pacific/Auckland"]
