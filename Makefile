@@ -23,6 +23,7 @@ bench: $(BIN)/apec-bot
 	$(BIN)/python bench/store_bench.py
 	$(BIN)/python bench/load_bench.py
 	$(BIN)/python bench/schedule_bench.py
+	$(BIN)/python bench/edit_bench.py
 
 lint: $(BIN)/apec-bot
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

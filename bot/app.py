@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from handlers.answer import MORE_ACTION, mention
 from handlers.edits import FORM, submit_form
 from handlers.home import home_view
 from handlers.render import SHARE_ACTION, Card, from_slack
-from handlers.router import Ask, route
+from handlers.router import Ask, lookup, route, split
 
 log = logging.getLogger("apec.app")
 NO_FORM = (
@@ -155,7 +156,7 @@ def create_app(
         url_verification_enabled=True,
         ssl_check_enabled=True,
     )
-    later = ThreadPoolExecutor(max_workers=4, thread_name_prefix="later")
+    later = ThreadPoolExecutor(max_workers=8, thread_name_prefix="later")
     permissions = Permissions(
         config.admins, lookup_client(config.api_url, config.bot_token or None), workspace
     )
@@ -196,12 +197,29 @@ def _register_middleware(
         return next()
 
 
+ACK_WAIT = 0.3  # seconds a change may take before it is acknowledged first, answered after
+WORKING = "Working on it: the answer follows here in a moment."
+
+
 def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor) -> None:
     @app.command("/apec")
     def apec(ack, command, client, respond):
-        """The answer in the ack; a form, or a long answer's later parts, right after it."""
+        """The answer in the ack; a form, or a long answer's later parts, right after it. A change
+        that waits on the store's write lock is acknowledged first and answered after."""
         text = from_slack(command.get("text", ""))  # Slack's escapes decoded once, here
-        card = route(ask_from(text, command.get("user_id", ""), command.get("channel_id", "")))
+        user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        found = lookup(split(text)[0])
+        if found is not None and found.writes:
+            # Its own thread, its own connection: the listener's may not cross threads.
+            work = later.submit(lambda: route(ask_from(text, user, channel)))
+            try:
+                card = work.result(timeout=ACK_WAIT)
+            except FutureTimeout:
+                ack(text=WORKING)
+                work.add_done_callback(lambda done: _respond_all(respond, done.result().pages()))
+                return
+        else:
+            card = route(ask_from(text, user, channel))
         if card.modal is not None:
             ack()
             later.submit(_open_form, client, respond, command.get("trigger_id", ""), card.modal)

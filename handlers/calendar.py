@@ -122,7 +122,9 @@ def _caldesc(meetings: list[Meeting]) -> str:
     )
 
 
-@command("ics", usage="ics [rotate]", example="ics", aliases=("ical", "feed"), share=False)
+@command(
+    "ics", usage="ics [rotate]", example="ics", aliases=("ical", "feed"), share=False, writes=True
+)
 def ics(ask: Ask) -> Card:
     """Where to subscribe to the meetings calendar (a secret address), and what it leaves out."""
     store = ask.store

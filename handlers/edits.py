@@ -6,9 +6,9 @@ so answers, the Home tab and the scheduler follow it. Only admins may run these 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from handlers.meetings import not_found_meeting, title
 from handlers.render import STATUS_WORDS, Card, esc, when
 from handlers.router import Ask, UsageError, command, refuse_unless_admin
-from store import edits
-from store.build import MEETING_KINDS, STATUSES, build
+from store import changes, edits
+from store.build import MEETING_KINDS, STATUSES
 from store.dates import DateError, read_span
 from store.queries import Economy, Meeting, Store
 
@@ -54,47 +54,61 @@ class FieldError(Exception):
 
 
 def check_record(
-    store: Store, rec: dict[str, Any], now: datetime, default_tz: ZoneInfo
+    store: Store, rec: dict[str, Any], now: datetime, default_tz: ZoneInfo, new: bool = True
 ) -> dict[str, Any]:
-    """A record made whole and checked: dates read by the store's date module, host and zone known."""
+    """Fields checked (dates read by the store's date module, host and zone known); a new
+    meeting's record also made whole (short name, kind, the venue's zone guessed)."""
     rec = {k: (v.strip() if isinstance(v, str) else v) for k, v in rec.items()}
-    if not rec.get("name"):
+    if new and not rec.get("name") or "name" in rec and not rec["name"]:
         raise FieldError("name", "A meeting needs a name.")
-    if len(rec["name"]) > 150:
+    if len(rec.get("name", "")) > 150:
         raise FieldError("name", "Keep the name under 150 characters.")
-    rec["short"] = (rec.get("short") or rec["name"])[:40]
-    kind = (rec.get("kind") or _guess_kind(rec["name"])).lower()
-    if kind not in MEETING_KINDS:
-        raise FieldError("kind", f"Kind is one of {', '.join(sorted(MEETING_KINDS))}.")
-    rec["kind"] = kind
-    status = (rec.get("status") or "scheduled").lower()
-    if status not in STATUSES:
-        raise FieldError("status", f"Status is one of {', '.join(sorted(STATUSES))}.")
-    rec["status"] = status
+    if new:
+        rec["short"] = rec.get("short") or rec["name"]
+        rec["kind"] = rec.get("kind") or _guess_kind(rec["name"])
+        rec["status"] = rec.get("status") or "scheduled"
+    if rec.get("short"):
+        rec["short"] = rec["short"][:40]
+    _check_choices(rec)
     if rec.get("dates"):
-        try:
-            span = read_span(rec["dates"], now.date())
-        except DateError as exc:
-            raise FieldError(
-                "dates",
-                f"I can't read {rec['dates']!r} as dates ({exc}). Try 2026-08-10..2026-08-21 or August 2026.",
-            ) from exc
-        if span.precision not in ("day", "month"):
-            raise FieldError(
-                "dates", "Give the days (2026-08-10..2026-08-21) or the month (August 2026)."
-            )
-    host = rec.get("host", "")
-    if host:
-        economy = store.member(host).economy
+        _check_dates(rec["dates"], now)
+    if rec.get("host"):
+        economy = store.member(rec["host"]).economy
         if economy is None:
-            raise FieldError("host", f"{host!r} is not a member economy I know.")
+            raise FieldError("host", f"{rec['host']!r} is not a member economy I know.")
         rec["host"] = economy.id
-    rec["tz"] = rec.get("tz") or _zone_for(store, rec, default_tz)
-    try:
-        ZoneInfo(rec["tz"])
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise FieldError("tz", f"{rec['tz']!r} is not a time zone such as Asia/Shanghai.") from exc
+    if new:
+        rec["tz"] = rec.get("tz") or _zone_for(store, rec, default_tz)
+    if "tz" in rec:
+        _check_zone(rec["tz"])
     return rec
+
+
+def _check_choices(rec: dict[str, Any]) -> None:
+    for key, allowed in (("kind", MEETING_KINDS), ("status", STATUSES)):
+        if key in rec:
+            rec[key] = str(rec[key]).lower()
+            if rec[key] not in allowed:
+                raise FieldError(key, f"{key.title()} is one of {', '.join(sorted(allowed))}.")
+
+
+def _check_dates(text: str, now: datetime) -> None:
+    try:
+        span = read_span(text, now.date())
+    except DateError as exc:
+        raise FieldError(
+            "dates",
+            f"I can't read {text!r} as dates ({exc}). Try 2026-08-10..2026-08-21 or August 2026.",
+        ) from exc
+    if span.precision not in ("day", "month"):
+        raise FieldError("dates", "Give the days (2026-08-10..2026-08-21) or the month (August 2026).")  # fmt: skip
+
+
+def _check_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise FieldError("tz", f"{name!r} is not a time zone such as Asia/Shanghai.") from exc
 
 
 def _guess_kind(name: str) -> str:
@@ -116,18 +130,15 @@ def _zone_for(store: Store, rec: dict[str, Any], default: ZoneInfo) -> str:
     return default.key
 
 
-def apply_meeting(
-    ask: Ask, rec: dict[str, Any], action: str, before: dict[str, Any] | None
-) -> Meeting:
-    """Keep the change, audit it, re-derive the records, tell the scheduler; the meeting as now on record."""
-    db = ask.store.db
-    with db.atomic():
-        edits.save_meeting(db, rec, editor(ask), ask.now, action, before)
-        if ask.seeds is not None:
-            build(db, ask.seeds, records_only=True)
+def apply_meeting(ask: Ask, meeting_id: str | None, fields: dict[str, Any], action: str) -> Meeting:
+    """Make the change in one write transaction (store.changes), tell the scheduler; the meeting
+    as now on record."""
+    new_id = None if meeting_id else (lambda db: _new_id(db, fields["name"], fields.get("dates", ""), ask.now))  # fmt: skip
+    _, after = changes.change_meeting(ask.store.db, ask.seeds, meeting_id, fields, editor(ask),
+                                      ask.now, action, new_id)  # fmt: skip
     ask.on_change()
     store = ask.store.refresh()
-    found = next((m for m in store.meetings() if m.id == rec["id"]), None)
+    found = next((m for m in store.meetings() if m.id == after["id"]), None)
     assert found is not None
     return found
 
@@ -174,13 +185,13 @@ def add_meeting(ask: Ask) -> Card:
     rec.update(pairs)
     existing = ask.store.meeting(rec["name"])
     if existing is not None:
-        merged = {**record_of(existing), **{k: v for k, v in rec.items() if k != "name"}}
-        return _save(ask, merged, "edit-meeting", record_of(existing), "Updated")
-    rec["id"] = _new_id(ask.store, rec["name"], rec.get("dates", ""), ask.now)
-    return _save(ask, rec, "add-meeting", None, "Added")
+        changed = {k: v for k, v in rec.items() if k != "name"}
+        return _save(ask, existing.id, changed, "edit-meeting", "Updated")
+    return _save(ask, None, rec, "add-meeting", "Added")
 
 
-def _new_id(store: Store, name: str, dates: str, now: datetime) -> str:
+def _new_id(db: Any, name: str, dates: str, now: datetime) -> str:
+    """A new meeting's id, unique among those on record (read in the change's transaction)."""
     year = now.year
     if dates:
         try:
@@ -189,21 +200,20 @@ def _new_id(store: Store, name: str, dates: str, now: datetime) -> str:
         except DateError:
             pass
     base = f"{edits.slug(name)}-{year}"
-    taken = {m.id for m in store.meetings()}
+    taken = {r[0] for r in db.execute("SELECT id FROM meetings UNION SELECT id FROM desk_meetings")}
     n, candidate = 2, base
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
     return candidate
 
 
-def _save(
-    ask: Ask, rec: dict[str, Any], action: str, before: dict[str, Any] | None, verb: str
-) -> Card:
+def _save(ask: Ask, meeting_id: str | None, fields: dict[str, Any], action: str, verb: str) -> Card:
+    """Check the fields given (a new meeting's made whole), then change only those."""
     try:
-        rec = check_record(ask.store, rec, ask.now, ask.tz)
+        fields = check_record(ask.store, fields, ask.now, ask.tz, new=meeting_id is None)
     except FieldError as exc:
         raise UsageError(f"{exc.field}: {esc(exc.message)}") from exc
-    return changed_card(verb, apply_meeting(ask, rec, action, before))
+    return changed_card(verb, apply_meeting(ask, meeting_id, fields, action))
 
 
 @command("edit-meeting", usage="edit-meeting NAME [dates=... city=... status=... host=... name=... note=...]",
@@ -219,8 +229,7 @@ def edit_meeting(ask: Ask) -> Card:
         return not_found_meeting(ask.store, name)
     if not pairs:
         return form_or_usage(ask, found)
-    before = record_of(found)
-    return _save(ask, {**before, **pairs}, "edit-meeting", before, "Changed")
+    return _save(ask, found.id, pairs, "edit-meeting", "Changed")
 
 
 @command(
@@ -239,9 +248,8 @@ def cancel_meeting(ask: Ask) -> Card:
         return not_found_meeting(ask.store, " ".join(positional))
     if found.status == "cancelled":
         return Card().section(f"*{esc(title(found))}* is already cancelled.")
-    before = record_of(found)
-    return _save(ask, {**before, "status": "cancelled", "note": pairs.get("note", before["note"])},
-                 "cancel-meeting", before, "Cancelled")  # fmt: skip
+    fields = {"status": "cancelled", **({"note": pairs["note"]} if "note" in pairs else {})}
+    return _save(ask, found.id, fields, "cancel-meeting", "Cancelled")
 
 
 @command("add-delegate", usage='add-delegate ECONOMY MEETING "NAME" "ROLE"',
@@ -291,22 +299,8 @@ def _delegate(ask: Ask, removed: bool) -> Card:
         return Card().section(
             f"{esc(name)} is not in the {esc(economy.name)} delegation to {esc(meeting.short)} on record."
         )
-    before = (
-        {
-            "economy": economy.id,
-            "meeting": meeting.id,
-            "name": person.person.name,
-            "role": person.role,
-        }
-        if person
-        else None
-    )
-    db = ask.store.db
-    with db.atomic():
-        edits.save_delegate(db, economy.id, meeting.id, person.person.name if person else name, role,
-                            removed, editor(ask), ask.now, before)  # fmt: skip
-        if ask.seeds is not None:
-            build(db, ask.seeds, records_only=True)
+    changes.change_delegate(ask.store.db, ask.seeds, economy.id, meeting.id, name, role, removed,
+                            editor(ask), ask.now)  # fmt: skip
     ask.on_change()
     verb = "Took out" if removed else "Added"
     where = f"the {esc(economy.name)} delegation to {esc(title(meeting))}"
@@ -412,10 +406,12 @@ def meeting_form(meeting: Meeting | None, channel: str) -> dict[str, Any]:
         start, end = meeting.span.start.isoformat(), meeting.span.end.isoformat()
     elif meeting and meeting.month_only and meeting.span.start:
         month = f"{meeting.span.start:%B %Y}"
+    shown = {**{k: rec.get(k, "") for k in FORM_FIELDS}, "dates": f"{start}..{end}" if start else month}  # fmt: skip
+    meta = {"id": meeting.id if meeting else "", "channel": channel, "shown": _marks(shown)}
     return {
         "type": "modal",
         "callback_id": FORM,
-        "private_metadata": json.dumps({"id": meeting.id if meeting else "", "channel": channel}),
+        "private_metadata": json.dumps(meta),
         "title": {"type": "plain_text", "text": "Edit meeting" if meeting else "Add meeting"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -433,6 +429,15 @@ def meeting_form(meeting: Meeting | None, channel: str) -> dict[str, Any]:
             _input("note", "Source or note", rec.get("note", ""), multiline=True, hint="Where this comes from: it is cited with the meeting"),
         ],
     }  # fmt: skip
+
+
+FORM_FIELDS = ("name", "short", "kind", "city", "host", "tz", "status", "note")
+_GUESSED = frozenset({"short", "kind", "tz", "status"})  # an empty field of these keeps its value
+
+
+def _marks(fields: dict[str, Any]) -> dict[str, str]:
+    """A short mark of each field's value as the form showed it (the form's metadata is small)."""
+    return {k: hashlib.sha1(str(v or "").encode()).hexdigest()[:10] for k, v in fields.items()}
 
 
 def form_values(state: dict[str, Any]) -> dict[str, str]:
@@ -461,16 +466,16 @@ def submit_form(
     meeting = ask.store.meeting(meta.get("id", "")) if meta.get("id") else None
     errors: dict[str, str] = {}
     dates = _form_dates(ask, values, errors)
-    rec = {
-        k: values.get(k, "")
-        for k in ("name", "short", "kind", "city", "host", "tz", "status", "note")
-    }
-    rec["dates"] = dates
+    rec = {**{k: values.get(k, "") for k in FORM_FIELDS}, "dates": dates}
     if not rec["note"]:
         errors["note"] = "Say where this comes from: it is cited with the meeting."
+    if meeting is not None:  # only what the admin changed in the form: others' changes stand
+        shown = meta.get("shown") or {}
+        rec = {k: v for k, v in rec.items() if _marks({k: v})[k] != shown.get(k)}
+        rec = {k: v for k, v in rec.items() if v or k not in _GUESSED}  # left empty: kept
     if not errors:
         try:
-            rec = check_record(ask.store, rec, ask.now, ask.tz)
+            rec = check_record(ask.store, rec, ask.now, ask.tz, new=meeting is None)
         except FieldError as exc:
             errors[{"dates": "start"}.get(exc.field, exc.field)] = exc.message
     if errors:
@@ -508,21 +513,15 @@ def _form_dates(ask: Ask, values: dict[str, str], errors: dict[str, str]) -> str
     return ""
 
 
-def _save_form(ask: Ask, meeting: Meeting | None, rec: dict[str, Any]) -> Card:
+def _save_form(ask: Ask, meeting: Meeting | None, fields: dict[str, Any]) -> Card:
     """A checked form saved: the meeting it edits, one of that name, or a new one."""
     if meeting is not None:
-        before = record_of(meeting)
-        rec = {**before, **rec, "id": meeting.id}
-        return changed_card("Changed", apply_meeting(replace(ask), rec, "edit-meeting", before))
-    existing = ask.store.meeting(rec["name"])
+        return changed_card("Changed", apply_meeting(ask, meeting.id, fields, "edit-meeting"))
+    existing = ask.store.meeting(fields["name"])
     if existing is not None:
-        before = record_of(existing)
-        return changed_card(
-            "Updated",
-            apply_meeting(ask, {**before, **rec, "id": existing.id}, "edit-meeting", before),
-        )
-    rec["id"] = _new_id(ask.store, rec["name"], rec["dates"], ask.now)
-    return changed_card("Added", apply_meeting(ask, rec, "add-meeting", None))
+        changed = {k: v for k, v in fields.items() if k != "name"}
+        return changed_card("Updated", apply_meeting(ask, existing.id, changed, "edit-meeting"))
+    return changed_card("Added", apply_meeting(ask, None, fields, "add-meeting"))
 
 
 def _reads(text: str, ask: Ask) -> bool:

@@ -339,7 +339,13 @@ def reminders(ask: Ask) -> Card:
     return card
 
 
-@command("cancel", usage="cancel N", example="cancel 2", share=False)
+@command(
+    "cancel",
+    usage="cancel N",
+    example="cancel 2",
+    share=False,
+    writes=True,
+)
 def cancel(ask: Ask) -> Card:
     """Cancel post N of `/apec reminders`: a one-off, or one post of a subscription."""
     if not ask.channel:
@@ -451,6 +457,7 @@ def _next_post(ask: Ask, desk: Desk, kind: str) -> Post | None:
     example="subscribe reminders som summit 14d 2d tz Asia/Seoul",
     aliases=("sub",),
     share=False,
+    writes=True,
 )
 def subscribe(ask: Ask) -> Card:
     """Post reminders before meetings (or a digest of the weeks ahead) in this channel."""
@@ -497,6 +504,7 @@ def subscribe(ask: Ask) -> Card:
     example="unsubscribe digest",
     aliases=("unsub",),
     share=False,
+    writes=True,
 )
 def unsubscribe(ask: Ask) -> Card:
     """Stop this channel's reminders, its digest, or (with no argument) both."""
@@ -708,6 +716,7 @@ def _remind_at(ask: Ask, desk: Desk, zone: ZoneInfo, found: TimePhrase, text: st
     usage="remind WHEN TEXT | remind TEXT WHEN | remind MEETING N days before",
     example="remind tomorrow 9am prepare SOM2 talking points",
     share=False,
+    writes=True,
 )
 def remind(ask: Ask) -> Card:
     """A one-off post here: at a time ("tomorrow 9am TEXT", "TEXT in 2 hours") or before a meeting ("SOM2 3 days before")."""
@@ -766,7 +775,13 @@ def _pause_end(phrase: str, ask: Ask, zone: ZoneInfo) -> tuple[datetime, date | 
     return datetime.combine(last + timedelta(days=1), time(0), zone), last
 
 
-@command("pause", usage="pause [until DATE]", example="pause until friday", share=False)
+@command(
+    "pause",
+    usage="pause [until DATE]",
+    example="pause until friday",
+    share=False,
+    writes=True,
+)
 def pause(ask: Ask) -> Card:
     """Keep this channel quiet until a day is over (or until `resume`): posts due meanwhile are skipped."""
     if not ask.channel:
@@ -798,7 +813,7 @@ def pause(ask: Ask) -> Card:
     return card
 
 
-@command("resume", usage="resume", example="resume", aliases=("unpause",), share=False)
+@command("resume", usage="resume", example="resume", aliases=("unpause",), share=False, writes=True)
 def resume(ask: Ask) -> Card:
     """End this channel's pause: posts due from now on are sent."""
     if not ask.channel:

@@ -6,6 +6,7 @@ import difflib
 import inspect
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -60,6 +61,7 @@ class Command:
     aliases: tuple[str, ...] = ()
     share: bool = True
     admin: bool = False  # changes the calendar: only admins may run it
+    writes: bool = False  # changes the store: in Slack, acknowledged at once if it takes a while
 
 
 REGISTRY: dict[str, Command] = {}
@@ -74,6 +76,7 @@ def command(
     aliases: tuple[str, ...] = (),
     share: bool = True,
     admin: bool = False,
+    writes: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler under a command name; its docstring's first line is its help."""
 
@@ -88,6 +91,7 @@ def command(
             aliases=aliases,
             share=share and not admin,  # re-running a change from a button would make it twice
             admin=admin,
+            writes=writes or admin,
         )
         for alias in aliases:
             _ALIASES[alias] = name
@@ -202,20 +206,26 @@ def _short_reply(text: str) -> Card:
 
 
 _loaded = False
+_loading = threading.Lock()
 
 
 def _load() -> None:
-    """Import the handler modules, which register their commands."""
+    """Import the handler modules, which register their commands (once, whichever thread asks
+    first: the others wait, so no request sees a registry half filled)."""
     global _loaded
-    if not _loaded:
-        _loaded = True
-        from handlers import (  # noqa: F401
-            answer,
-            calendar,  # noqa: F401
-            edits,
-            info,
-            meetings,
-            members,
-            people,
-            reminders,
-        )
+    if _loaded:
+        return
+    with _loading:
+        if not _loaded:
+            from handlers import (  # noqa: F401
+                answer,
+                calendar,
+                edits,
+                info,
+                meetings,
+                members,
+                people,
+                reminders,
+            )
+
+            _loaded = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -10,6 +11,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import sqlite_utils
 
 from store import edits, schema
 from store.dates import DateError, Span, find_dates, read_span
+from store.db import immediate
 from store.desk import iso
 from store.errors import SourceError
 from store.names import alias_key, find_in_text
@@ -88,8 +91,18 @@ def _sha256(data: bytes) -> str:
 
 
 def load_desk(seeds: Path) -> dict[str, Any]:
-    """The desk file as TOML, with a clear error when it is missing or malformed."""
+    """The desk file as TOML, with a clear error when it is missing or malformed (parsed once
+    while the file is unchanged: every desk edit re-derives the records from it)."""
     path = seeds / DESK_FILE
+    try:
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise SourceError(f"no desk file at {path}") from exc
+    return copy.deepcopy(_parsed_desk(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=4)
+def _parsed_desk(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -420,27 +433,25 @@ def build(db: sqlite_utils.Database, seeds: Path, records_only: bool = False) ->
     """Replace everything derived from `seeds/` (and the desk's documents) in one transaction,
     then the desk's own changes over it: where they disagree the desk's change wins, in a note.
 
-    `records_only` re-derives the structured records and leaves the sources' passages as they are:
-    what a desk edit needs, fast however many documents the store holds.
+    The passages are derived before the write lock is taken (they are the slow part), then the
+    transaction checks that the desk's documents are still those it derived from (an ingest may
+    have added one: derive again) and reads the desk's edits inside, so an edit acknowledged
+    while a build runs is never left out. `records_only` re-derives the structured records and
+    leaves the passages as they are: what a desk edit needs, fast however many documents there are.
     """
     started = time.perf_counter()
     schema.ensure(db)
     desk = load_desk(seeds)
-    docs = read_sources(seeds, desk)
-    docs += desk_sources(db)
-    rows, duplicates = derive(docs, desk, with_passages=not records_only)
-    notes = edits.apply(rows, edits.load(db))
-    tables = [t for t in _DELETE_ORDER if not records_only or t not in ("sources", "passages")]
-    with db.atomic():
-        for table in tables:
-            db.execute(f"DELETE FROM [{table}]")
-        if records_only:
-            db["sources"].upsert_all(
-                [r for r in rows["sources"] if r["id"] == edits.DESK_SOURCE], pk="id"
-            )
-        for table in reversed(tables):
-            if rows[table]:
-                db[table].insert_all(rows[table], batch_size=500)
+    seed_docs = read_sources(seeds, desk)
+    while True:
+        docs = seed_docs + desk_sources(db)
+        rows, duplicates = derive(docs, desk, with_passages=not records_only)
+        with immediate(db):
+            if {d.id for d in desk_sources(db)} != {d.id for d in docs if d.origin == "desk"}:
+                continue  # a document was added meanwhile: derive again (the lock is let go)
+            notes = edits.apply(rows, edits.load(db))
+            tables = _replace(db, rows, records_only)
+            break
     report = BuildReport(
         counts={t: len(rows[t]) for t in reversed(tables) if t != "build_info"},
         duplicates=duplicates,
@@ -448,6 +459,21 @@ def build(db: sqlite_utils.Database, seeds: Path, records_only: bool = False) ->
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _replace(db: sqlite_utils.Database, rows: dict[str, list[dict[str, Any]]], records_only: bool) -> list[str]:  # fmt: skip
+    """Empty the derived tables and write the new rows (in the caller's transaction)."""
+    tables = [t for t in _DELETE_ORDER if not records_only or t not in ("sources", "passages")]
+    for table in tables:
+        db.execute(f"DELETE FROM [{table}]")
+    if records_only:
+        db["sources"].upsert_all(
+            [r for r in rows["sources"] if r["id"] == edits.DESK_SOURCE], pk="id"
+        )
+    for table in reversed(tables):
+        if rows[table]:
+            db[table].insert_all(rows[table], batch_size=500)
+    return tables
 
 
 def is_built(db: sqlite_utils.Database) -> bool:
@@ -530,21 +556,16 @@ def ingest(db: sqlite_utils.Database, path: Path, now: datetime, seeds: Path) ->
     match = _REFERENCE.search(text)
     reference = date.fromisoformat(match.group(1)) if match else now.date()
     schema.ensure(db)
-    existing = db.execute("SELECT id FROM desk_documents WHERE sha256 = ?", [sha]).fetchone()
-    source_id = existing[0] if existing else f"desk-{sha[:12]}"
     title = lines[0].lstrip("#").strip()[:200]
-    if not existing:
-        db["desk_documents"].insert(
-            {
-                "id": source_id,
-                "file_name": path.name,
-                "title": title,
-                "reference_date": reference.isoformat(),
-                "text": text,
-                "sha256": sha,
-                "added_at": iso(now),
-            }
-        )
+    with immediate(db):  # seen already? and kept, in one transaction: two ingests keep it once
+        existing = db.execute("SELECT id FROM desk_documents WHERE sha256 = ?", [sha]).fetchone()
+        source_id = existing[0] if existing else f"desk-{sha[:12]}"
+        if not existing:
+            db.execute(
+                """INSERT INTO desk_documents (id, file_name, title, reference_date, text, sha256, added_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                [source_id, path.name, title, reference.isoformat(), text, sha, iso(now)],
+            )
     build(db, seeds)
     count = db.execute("SELECT count(*) FROM passages WHERE source_id = ?", [source_id]).fetchone()
     return IngestReport(

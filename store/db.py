@@ -6,7 +6,8 @@ import itertools
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,38 @@ def open_sqlite(path: str | Path, **kwargs: Any) -> sqlite3.Connection:
             time.sleep(min(0.2, 0.005 * 2**attempt))  # another process is switching it
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+WRITE_WAIT = 60.0  # seconds a write waits for the store's write lock before it gives up
+
+
+@contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[None]:
+    """One write transaction that holds the write lock before it reads anything (BEGIN IMMEDIATE),
+    so what it reads cannot change before it writes. Inside another, it joins that one."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    _begin(conn)
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting past the busy timeout while other writers hold the lock."""
+    deadline = time.monotonic() + WRITE_WAIT
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise StoreError(f"the store is busy: {exc}") from exc
 
 
 def rows(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Typographic characters the sources use for the plain ones people type.
 FOLD_TABLE = str.maketrans(
@@ -74,7 +75,13 @@ def fold_key(text: str) -> str:
 def stands_in(quote: str, text: str) -> bool:
     """Whether a quote stands in a text, whitespace, quotes and dashes folded."""
     q = fold(quote)
-    return bool(q) and q in fold(text)
+    return bool(q) and q in _folded(text)
+
+
+@lru_cache(maxsize=64)
+def _folded(text: str) -> str:
+    """A source's whole text folded once: every record's quote is checked against it."""
+    return fold(text)
 
 
 def clean_lines(raw: str) -> list[str]:

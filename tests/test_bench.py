@@ -10,7 +10,9 @@ import pytest
 from tests.conftest import ROOT
 
 
-@pytest.mark.parametrize("script", ["store_bench.py", "load_bench.py", "schedule_bench.py"])
+@pytest.mark.parametrize(
+    "script", ["store_bench.py", "load_bench.py", "schedule_bench.py", "edit_bench.py"]
+)
 def test_bench_script_runs_quick_and_prints_its_aims(script):
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), "--quick"],

@@ -122,3 +122,33 @@ def test_what_slack_sends_escaped_is_shown_as_typed_escaped_once(server, web_api
     status, body = server.command("remind tomorrow 9am a &amp; b &lt;c&gt;", channel="C1")
     assert status == 200
     assert "a &amp; b &lt;c&gt;" in body and "&amp;amp;" not in body and "&amp;lt;" not in body
+
+
+def test_an_edit_waiting_on_the_store_is_acknowledged_first_and_answered_after(
+    server, web_api, db_path
+):
+    import threading as _threading
+
+    from store.db import connect as _connect
+
+    holder = _connect(db_path)
+    holder.conn.execute("BEGIN IMMEDIATE")  # another writer holds the store
+    done: list[tuple[int, str]] = []
+    ask = _threading.Thread(
+        target=lambda: done.append(
+            server.command(
+                'edit-meeting SOM3 city="Xian"',
+                user=ADMIN,
+                response_url=web_api.url + "hooks.response",
+            )  # fmt: skip
+        )
+    )
+    started = time.perf_counter()
+    ask.start()
+    ask.join(timeout=5)
+    acked = time.perf_counter() - started
+    assert done and done[0][0] == 200 and "Working on it" in done[0][1] and acked < 1.0
+    holder.conn.execute("ROLLBACK")  # the other writer is done: the change goes through
+    holder.close()
+    (answer,) = web_api.wait_for("hooks.response", timeout=30)
+    assert "Changed" in answer.params["text"] and "Xian" in answer.params["text"]

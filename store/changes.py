@@ -1,0 +1,78 @@
+"""Every change the desk makes to the calendar, one write transaction each.
+
+Inside one BEGIN IMMEDIATE a change reads the record as it stands, merges only the fields the desk
+changed over it (two admins changing different fields of one meeting both keep theirs), keeps the
+result and its audit line (before and after as read and written here), and re-derives the records,
+so an acknowledged change is in answers, the feed and the scheduler's plan when it returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from store import edits
+from store.build import build
+from store.db import immediate
+
+Record = dict[str, Any]
+
+
+def change_meeting(db: sqlite_utils.Database, seeds: Path | None, meeting_id: str | None,
+                   changes: Record, user: str, now: datetime, action: str,
+                   new_id: Callable[[sqlite_utils.Database], str] | None = None) -> tuple[Record | None, Record]:  # fmt: skip
+    """Change a meeting (or add one, with `new_id`): (the record before, the record after)."""
+    with immediate(db):
+        ident = meeting_id or (new_id(db) if new_id else "")
+        before = current_meeting(db, ident) if meeting_id else None
+        after = {**(before or {}), **changes, "id": ident}
+        edits.save_meeting(db, after, user, now, action, before)
+        if seeds is not None:
+            build(db, seeds, records_only=True)
+    return before, after
+
+
+def change_delegate(db: sqlite_utils.Database, seeds: Path | None, economy: str, meeting: str,
+                    name: str, role: str, removed: bool, user: str, now: datetime) -> Record | None:  # fmt: skip
+    """Add a person to a delegation or take one out: the person as they were on record, if at all."""
+    with immediate(db):
+        before = current_delegate(db, economy, meeting, name)
+        kept = before["name"] if before else name
+        edits.save_delegate(db, economy, meeting, kept, role, removed, user, now, before)
+        if seeds is not None:
+            build(db, seeds, records_only=True)
+    return before
+
+
+def current_meeting(db: sqlite_utils.Database, meeting_id: str) -> Record | None:
+    """A meeting as it stands (the fields a desk record keeps): the desk's record of it, else the
+    one derived from the seeds."""
+    row = db.execute("SELECT record FROM desk_meetings WHERE id = ?", [meeting_id]).fetchone()
+    if row is not None:
+        return dict(json.loads(row[0]))
+    cols = "name, short, kind, parent_id, date_text, city, host_id, tz, status, note"
+    found = db.execute(f"SELECT {cols} FROM meetings WHERE id = ?", [meeting_id]).fetchone()
+    if found is None:
+        return None
+    return dict(zip(_KEPT, found, strict=True))
+
+
+_KEPT = ("name", "short", "kind", "parent", "dates", "city", "host", "tz", "status", "note")
+
+
+def current_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name: str) -> Record | None:  # fmt: skip
+    """A member of a delegation as on record (any letter case of the name), if one."""
+    found = db.execute(
+        """SELECT p.name, m.role FROM delegation_members m
+           JOIN delegations d ON d.id = m.delegation_id JOIN people p ON p.id = m.person_id
+           WHERE d.economy_id = ? AND d.meeting_id = ? AND lower(p.name) = lower(?)""",
+        [economy, meeting, name],
+    ).fetchone()
+    if found is None:
+        return None
+    return {"economy": economy, "meeting": meeting, "name": found[0], "role": found[1]}
