@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,19 @@ def parse_tz(value: str, what: str = "APEC_TZ") -> ZoneInfo:
         ) from exc
 
 
+def parse_seconds(value: str, what: str, most: float = 3600) -> float | None:
+    """A number of seconds above 0 and at most `most`; None when not given."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= most:
+        raise ConfigError(f"{what}: {value!r} is not a number of seconds from 0 to {most:.0f}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the bot is told by its environment."""
@@ -66,6 +80,8 @@ class Config:
     seeds: Path = SEEDS
     public_url: str = ""  # APEC_PUBLIC_URL: where users reach the bot's HTTP port (for the feed)
     metrics_token: str = field(default="", repr=False)  # APEC_METRICS_TOKEN
+    host_id: str = ""  # APEC_HOST_ID: this host's name in the scheduler's lease and claims
+    lease_ttl: float | None = None  # APEC_LEASE_TTL: a shorter lease, for drills and tests
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -88,6 +104,8 @@ class Config:
             seeds=Path(env["APEC_SEEDS"]) if env.get("APEC_SEEDS") else SEEDS,
             public_url=env.get("APEC_PUBLIC_URL", "").strip().rstrip("/"),
             metrics_token=env.get("APEC_METRICS_TOKEN", "").strip(),
+            host_id=(env.get("APEC_HOST_ID", "").strip() or socket.gethostname()).replace(":", "-"),
+            lease_ttl=parse_seconds(env.get("APEC_LEASE_TTL", "").strip(), "APEC_LEASE_TTL"),
         )
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],

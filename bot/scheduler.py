@@ -1,14 +1,17 @@
 """Reminders and digests on APScheduler: on time, exactly once.
 
 The SQLite store is the one source of truth. APScheduler's jobs (memory job store) are derived from
-it: one job per moment something falls due in the next hours, plus a tick every TICK seconds that
-renews the lease, re-derives the jobs and sends anything due. Exactly once:
-- one scheduler posts per store: a lease in SQLite, renewed by the holder; a standby takes over when
-  it lapses (or at once when the holder's process on this host is gone);
-- each post's key is claimed in the delivery log before it is sent, its Slack `ts` recorded after,
-  and the key travels in the message's metadata;
-- a claim left without a `ts` (a crash mid-post) is resolved by looking for the key in the channel's
-  recent history: found, it is recorded; not found, it is sent (if still useful).
+it: one job per moment something falls due in the next hours, a tick every TICK seconds that
+re-derives the jobs and sends anything due or missed, and the lease's own job. Exactly once:
+- one scheduler posts per store: a lease in SQLite, renewed every third of its TTL by a job on an
+  executor of its own, so a delivery waiting on Slack never lets it lapse; a standby takes over
+  when it lapses (or at once when the holder's process on this host is gone);
+- each post's key is claimed in the delivery log before it is sent, only while this scheduler's
+  lease is live (checked in the claim's own statement), and its Slack `ts` recorded after, only
+  while the claim is still this scheduler's; the key travels in the message's metadata;
+- an outcome that is neither a `ts` nor a clear refusal (a timeout, a 5xx, a crash mid-post) is
+  resolved from the channel's recent history once an accepted post would show there: found, it is
+  recorded; not found, it is sent again (if still useful). Nothing is re-sent without looking.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,17 +31,19 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.observe import Metrics
-from bot.posting import Poster, PostError
+from bot.posting import Poster, PostError, waits_within
 from bot.stores import Stores
 from handlers.posts import failure_notice, message_for
-from store.desk import Desk
+from store.desk import Delivery, Desk
 from store.schedule import Post, plan
 
 log = logging.getLogger("apec.scheduler")
 
-TICK = 30.0  # seconds between ticks: lease renewal, re-deriving jobs, catching anything missed
-LEASE_TTL = 90.0  # a holder that has not renewed for this long is taken over
-POST_TIMEOUT = 60.0  # a claim younger than this may still be in flight in a live process
+TICK = 30.0  # seconds between ticks: re-deriving jobs, catching anything missed
+LEASE_TTL = 90.0  # a holder that has not renewed for this long is taken over; renewed every third
+# The longest one post may take (10 s client timeout x 3 requests + 2 waits of at most 10 s), and so
+# how long after an attempt its post may still appear in the channel: history is trusted after it.
+POST_TIMEOUT = 60.0
 LOOKBACK = timedelta(days=62)  # how far back a missed post is still considered
 HORIZON = timedelta(hours=6)  # how far ahead jobs are derived at each tick
 ON_TIME = timedelta(minutes=2)  # later than this, a post is marked late
@@ -57,17 +62,40 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Timing:
+    """The scheduler's waits, in wall-clock seconds."""
+
+    tick: float = TICK
+    lease_ttl: float = LEASE_TTL
+    post_timeout: float = POST_TIMEOUT
+
+    @property
+    def renew_every(self) -> float:
+        return self.lease_ttl / 3
+
+    @classmethod
+    def for_lease(cls, ttl: float | None) -> Timing:
+        """A lease of `ttl` seconds (APEC_LEASE_TTL, for drills); the post timeout stays two thirds."""
+        return (
+            cls()
+            if ttl is None
+            else cls(lease_ttl=ttl, post_timeout=ttl * POST_TIMEOUT / LEASE_TTL)
+        )
+
+
 @dataclass
 class Outcome:
     """What one run of `run_due` did, for logs and tests."""
 
-    sent: list[str]
-    skipped: list[str]
-    failed: list[str]
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
 
 
 class Engine:
-    """Decides and delivers: which posts are due, claiming, sending, recording, recovering."""
+    """Decides and delivers: which posts are due, claiming, sending, recording, resolving."""
 
     def __init__(
         self,
@@ -79,6 +107,8 @@ class Engine:
         admins: frozenset[str] = frozenset(),
         wall: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
+        host: str | None = None,
+        timing: Timing | None = None,
     ) -> None:
         self.stores = stores
         self.poster = poster
@@ -86,14 +116,17 @@ class Engine:
         self.tz = tz
         self.reminder_channel = reminder_channel
         self.admins = admins
-        self.wall = wall
-        self.metrics = (
-            metrics  # leases and claims use real time: two processes may run different clocks
-        )
-        self.host = socket.gethostname()
+        self.wall = wall  # leases and claims use real time: two processes may run different clocks
+        self.metrics = metrics
+        self.timing = timing or Timing()
+        self.host = host or socket.gethostname().replace(":", "-")
         self.holder = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leader = False
+        self.expires = 0.0  # when this scheduler's lease lapses unless renewed (wall)
+        self.lapses = 0  # renewals that found this scheduler's own lease had already lapsed
         self.lock = threading.RLock()  # one delivery run at a time; stop() waits on it
+        self._lease_lock = threading.Lock()
+        self._released = False
 
     def _count(self, post: Post, outcome: str) -> None:
         if self.metrics is not None:
@@ -106,26 +139,48 @@ class Engine:
 
     def hold_lease(self) -> bool:
         """Take or renew the lease; whether this process is the one that posts."""
-        desk = self.desk()
-        lease = desk.lease()
-        gone = bool(
-            lease and lease[0] != self.holder and lease[1] == self.host and not pid_alive(lease[2])
-        )
-        was = self.leader
-        self.leader = desk.acquire_lease(
-            self.holder, self.host, os.getpid(), self.wall(), LEASE_TTL, gone
-        )
+        with self._lease_lock:
+            if self._released:
+                return False
+            desk, wall = self.desk(), self.wall()
+            lease = desk.lease()
+            self._note_lapse(lease, wall)
+            gone = bool(
+                lease
+                and lease[0] != self.holder
+                and lease[1] == self.host
+                and not pid_alive(lease[2])
+            )
+            was = self.leader
+            ttl = self.timing.lease_ttl
+            self.leader = desk.acquire_lease(self.holder, self.host, os.getpid(), wall, ttl, gone)
+            if self.leader:
+                self.expires = wall + ttl
         if self.leader and not was:
             log.info("scheduler %s holds the lease: it posts", self.holder)
         elif was and not self.leader:
             log.warning("scheduler %s lost the lease: standing by", self.holder)
         return self.leader
 
+    def _note_lapse(self, lease: tuple[str, str, int, float] | None, wall: float) -> None:
+        """Count (and log) a renewal that comes after this scheduler's own lease ran out."""
+        if self.leader and lease is not None and lease[0] == self.holder and lease[3] <= wall:
+            self.lapses += 1
+            log.warning(
+                "scheduler %s: its lease lapsed %.1f s before renewal", self.holder, wall - lease[3]
+            )
+
+    def lease_left(self) -> float:
+        """Seconds before this scheduler's lease lapses unless renewed (0 when it holds none)."""
+        return max(0.0, self.expires - self.wall()) if self.leader else 0.0
+
     def release(self) -> None:
-        """Give the lease up on a clean stop."""
-        if self.leader:
-            self.desk().release_lease(self.holder)
-            self.leader = False
+        """Give the lease up on a clean stop, for good: a renewal under way cannot take it back."""
+        with self._lease_lock:
+            self._released = True
+            if self.leader:
+                self.desk().release_lease(self.holder)
+                self.leader = False
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -158,10 +213,10 @@ class Engine:
 
     def run_due(self, now: datetime | None = None) -> Outcome:
         """Send everything due by now that is not done; skip (and say why) what is no longer useful."""
-        outcome = Outcome([], [], [])
+        outcome = Outcome()
         if not self.leader:
             return outcome
-        with self.lock:
+        with self.lock, waits_within(self.lease_left):
             now = now or self.clock()
             desk = self.desk()
             known = desk.known_keys()
@@ -180,45 +235,68 @@ class Engine:
                 if reason:
                     self._skip(desk, post, f"missed while the bot was down: {reason}", outcome)
                     continue
-                if not desk.claim(
-                    post.key,
-                    post.channel,
-                    post.kind,
-                    post.meeting_id,
-                    post.due,
-                    self.holder,
-                    self.wall(),
-                ):
-                    continue
-                self._send(desk, post, now, late, outcome)
+                if self._claim(desk, post):
+                    self._send(desk, post, now, late, outcome)
         return outcome
+
+    def _claim(self, desk: Desk, post: Post) -> bool:
+        """Claim a post's key, only while this scheduler's lease is live."""
+        return desk.claim(
+            post.key,
+            post.channel,
+            post.kind,
+            post.meeting_id,
+            post.due,
+            self.holder,
+            self.wall(),
+            leased=True,
+        )
 
     def _skip(self, desk: Desk, post: Post, reason: str, outcome: Outcome) -> None:
         """Record a post that will not be made, once, with its reason (logged: skips are news)."""
         if desk.record_skipped(
-            post.key, post.channel, post.kind, post.meeting_id, post.due, reason
+            post.key,
+            post.channel,
+            post.kind,
+            post.meeting_id,
+            post.due,
+            reason,
+            holder=self.holder,
+            wall=self.wall(),
         ):
             log.warning("skipped %s (due %s): %s", post.key, post.due.isoformat(), reason)
             outcome.skipped.append(post.key)
             self._count(post, "skipped")
 
     def _send(self, desk: Desk, post: Post, now: datetime, late: bool, outcome: Outcome) -> None:
+        """Send a claimed post and record what came of it: sent, refused, or unknown."""
         started = time.perf_counter()
         try:
             payload = message_for(
                 post, self.stores.get(), now, self._last_digest(desk, post), late=late
             )
-            ts = self.poster.post(post.channel, payload, post.key)
-        except PostError as exc:
-            self._failed(desk, post, exc, now, outcome)
-            return
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the claim hanging
-            log.exception("building or sending %s failed", post.key)
+            log.exception("building %s failed", post.key)
             self._failed(
                 desk, post, PostError(f"internal: {type(exc).__name__}", True), now, outcome
             )
             return
-        desk.record_sent(post.key, ts, late)
+        try:
+            ts = self.poster.post(post.channel, payload, post.key)
+        except PostError as exc:
+            if exc.unknown:
+                self._unknown(desk, post, exc, outcome)
+            else:
+                self._failed(desk, post, exc, now, outcome)
+            return
+        except Exception as exc:  # noqa: BLE001 - it may have gone out: look before sending again
+            log.exception("sending %s failed", post.key)
+            error = PostError(f"internal: {type(exc).__name__}", True, unknown=True)
+            self._unknown(desk, post, error, outcome)
+            return
+        if not desk.record_sent(post.key, ts, late, holder=self.holder):
+            self._dropped(post.key, f"sent as ts {ts}")
+            return
         outcome.sent.append(post.key)
         self._count(post, "late" if late else "sent")
         log.info(
@@ -230,13 +308,30 @@ class Engine:
             (time.perf_counter() - started) * 1000,
         )
 
+    def _unknown(self, desk: Desk, post: Post, exc: PostError, outcome: Outcome) -> None:
+        """A post that may be out: kept as unknown, looked for once it would show in the channel."""
+        if not desk.record_unknown(post.key, exc.error, self.holder, self.wall()):
+            self._dropped(post.key, f"outcome unknown: {exc.error}")
+            return
+        log.warning(
+            "post %s to %s: outcome unknown (%s); will look in the channel in %.0f s",
+            post.key,
+            post.channel,
+            exc.error,
+            self.timing.post_timeout,
+        )
+        outcome.unknown.append(post.key)
+        self._count(post, "unknown")
+
     def _failed(
         self, desk: Desk, post: Post, exc: PostError, now: datetime, outcome: Outcome
     ) -> None:
         """Record a refused post: to retry later if Slack may change its mind, else tell the admins."""
         entry = desk.delivery(post.key)
         retry = exc.transient and (entry is None or entry.attempts < MAX_ATTEMPTS)
-        desk.record_failed(post.key, exc.error, retry=retry)
+        if not desk.record_failed(post.key, exc.error, retry=retry, holder=self.holder):
+            self._dropped(post.key, f"refused: {exc.error}")
+            return
         log.warning(
             "post %s to %s failed: %s (%s)",
             post.key,
@@ -248,6 +343,10 @@ class Engine:
         self._count(post, "retry" if retry else "failed")
         if not retry:
             self._alert(desk, post, exc.error, now)
+
+    def _dropped(self, key: str, what: str) -> None:
+        """A result for a claim another scheduler took over meanwhile: logged, never recorded."""
+        log.warning("result for %s dropped (%s): another scheduler took its claim over", key, what)
 
     def _last_digest(self, desk: Desk, post: Post) -> datetime | None:
         if post.kind != "digest":
@@ -263,82 +362,136 @@ class Engine:
         """A direct message to each admin, once per channel, error and day."""
         for admin in sorted(self.admins):
             key = f"alert:{admin}:{post.channel}:{error}:{now.date().isoformat()}"
-            if not desk.claim(key, admin, "alert", post.meeting_id, now, self.holder, self.wall()):
+            if not desk.claim(
+                key, admin, "alert", post.meeting_id, now, self.holder, self.wall(), leased=True
+            ):
                 continue
             try:
                 # Recorded with the D… channel it went to: a DM is never looked for in history.
                 channel, ts = self.poster.dm(admin, failure_notice(post, error))
-                desk.record_sent(key, ts, False, channel=channel)
             except PostError as exc:
-                desk.record_failed(key, exc.error, retry=False)
+                desk.record_failed(key, exc.error, retry=False, holder=self.holder)
                 log.error("could not tell admin %s that %s failed: %s", admin, post.key, exc.error)
+                continue
+            desk.record_sent(key, ts, False, channel=channel, holder=self.holder)
 
-    # -- recovering ----------------------------------------------------------------------------
+    # -- resolving -----------------------------------------------------------------------------
 
     def recover(self, now: datetime | None = None) -> list[str]:
-        """Resolve claims left without a ts by a scheduler that is gone; the keys resolved."""
+        """Resolve claims left without an outcome (a crash) and unknown outcomes; the keys resolved."""
         if not self.leader:
             return []
-        with self.lock:
-            return self._recover(now or self.clock())
+        with self.lock, waits_within(self.lease_left):
+            now = now or self.clock()
+            desk = self.desk()
+            return [e.key for e in desk.unresolved() if self._resolve(desk, e, now)]
 
-    def _recover(self, now: datetime) -> list[str]:
-        desk = self.desk()
-        resolved = []
-        for entry in desk.deliveries(status="claimed"):
-            if entry.holder == self.holder or not self._gone(entry.holder, entry.claimed_at):
-                continue
-            if entry.kind == "alert":  # a DM to an admin: not worth a second one if in doubt
-                desk.record_failed(entry.key, "outcome unknown after a crash", retry=False)
-                continue
-            try:
-                ts = self.poster.find(entry.channel, entry.key, entry.claimed_at - 60)
-            except PostError as exc:
-                log.warning(
-                    "could not look for %s in %s: %s; will look again",
-                    entry.key,
-                    entry.channel,
-                    exc.error,
-                )
-                continue
-            if not desk.take_over(entry.key, entry.holder, self.holder, self.wall()):
-                continue
-            if ts is not None:
-                desk.record_sent(entry.key, ts, late=False)
-                log.warning(
-                    "found %s already posted in %s (ts %s) after a crash: recorded",
-                    entry.key,
-                    entry.channel,
-                    ts,
-                )
-                resolved.append(entry.key)
-                continue
-            post = next(
-                (
-                    p
-                    for p in self.plan(entry.due_at, entry.due_at + timedelta(microseconds=1))
-                    if p.key == entry.key
-                ),
-                None,
-            )
-            reason = "no longer on the plan" if post is None else self.useful(post, now)
-            if reason:
-                desk.record_failed(
-                    entry.key, f"claim left by a crash, not sent: {reason}", retry=False
-                )
-                log.warning("claim %s left by a crash: not sent, %s", entry.key, reason)
-            else:
-                assert post is not None
-                self._send(desk, post, now, now - post.due > ON_TIME, Outcome([], [], []))
-            resolved.append(entry.key)
-        return resolved
+    def next_look(self) -> float | None:
+        """The wall time at which the next unresolved claim may be resolved; None if none waits."""
+        wall = self.wall()
+        times = []
+        for entry in self.desk().unresolved():
+            state = self._holder_state(entry.holder)
+            if state != "alive":
+                at = max(entry.claimed_at, entry.attempted_at) + self._min_age(entry, state)
+                if at > wall:
+                    times.append(at)
+        return min(times, default=None)
 
-    def _gone(self, holder: str, claimed_at: float) -> bool:
+    def _holder_state(self, holder: str) -> str:
+        """ "idle": it cannot be posting now (this scheduler, whose posts are all done while it holds
+        its lock; a process of this host that is gone, or this process under a scheduler since
+        replaced); "alive": a live process of this host; "remote": another host's, known only by
+        its lease."""
+        if holder == self.holder:
+            return "idle"
         host, _, rest = holder.partition(":")
         pid = rest.partition(":")[0]
-        if host == self.host and pid.isdigit():
-            return not pid_alive(int(pid)) or int(pid) == os.getpid()
-        return self.wall() - claimed_at > POST_TIMEOUT
+        if host != self.host or not pid.isdigit():
+            return "remote"
+        return "idle" if int(pid) == os.getpid() or not pid_alive(int(pid)) else "alive"
+
+    def _min_age(self, entry: Delivery, state: str) -> float:
+        """How old a claim's last attempt must be before it is resolved: at once for a process
+        that is gone, else the post timeout (an accepted post has shown in history by then)."""
+        return 0.0 if state == "idle" and entry.holder != self.holder else self.timing.post_timeout
+
+    def _resolve(self, desk: Desk, entry: Delivery, now: datetime) -> bool:
+        """Find out whether an unresolved post went out, then finish it: recorded, sent again, or
+        given up. False when it is not this scheduler's to resolve yet."""
+        state = self._holder_state(entry.holder)
+        min_age = self._min_age(entry, state)
+        if state == "alive" or self.wall() - max(entry.claimed_at, entry.attempted_at) < min_age:
+            return False
+        why = "an unknown outcome" if entry.status == "unknown" else "a crash"
+        if entry.kind == "alert":  # a DM to an admin: never looked for, not worth a second one
+            if self._take(desk, entry, state, min_age):
+                desk.record_failed(entry.key, f"outcome unknown after {why}", False, self.holder)
+            return False
+        try:
+            ts = self.poster.find(entry.channel, entry.key, self._since(entry))
+        except PostError as exc:
+            log.warning(
+                "could not look for %s in %s: %s; will look again",
+                entry.key,
+                entry.channel,
+                exc.error,
+            )
+            return False
+        if not self._take(desk, entry, state, min_age):
+            return False
+        if ts is None:
+            self._send_again(desk, entry, now, why)
+        elif desk.record_sent(entry.key, ts, late=False, holder=self.holder):
+            log.warning(
+                "found %s already posted in %s (ts %s) after %s: recorded",
+                entry.key,
+                entry.channel,
+                ts,
+                why,
+            )
+        return True
+
+    def _take(self, desk: Desk, entry: Delivery, state: str, min_age: float) -> bool:
+        """Take the claim over, in one statement that checks the lease and the claim's age."""
+        return desk.take_over(
+            entry.key,
+            entry.holder,
+            self.holder,
+            self.wall(),
+            min_age=min_age,
+            dead=state == "idle",
+        )
+
+    def _since(self, entry: Delivery) -> float:
+        """Where to start looking in history: a minute before the claim, and before every earlier
+        attempt (each at most a post timeout apart), so a late-showing first post is still found."""
+        return entry.claimed_at - 60 - entry.attempts * self.timing.post_timeout
+
+    def _send_again(self, desk: Desk, entry: Delivery, now: datetime, why: str) -> None:
+        """Send a post not found in its channel, if still on the plan and useful; else say why not."""
+        post = next(
+            (
+                p
+                for p in self.plan(entry.due_at, entry.due_at + timedelta(microseconds=1))
+                if p.key == entry.key
+            ),
+            None,
+        )
+        late = post is not None and now - post.due > ON_TIME
+        reason = "no longer on the plan" if post is None else self.useful(post, now) if late else ""
+        if not reason and entry.attempts >= MAX_ATTEMPTS:
+            reason = f"given up after {entry.attempts} attempts"
+        if reason or post is None:
+            desk.record_failed(entry.key, f"not sent after {why}: {reason}", False, self.holder)
+            log.warning(
+                "%s not found in %s after %s: not sent, %s", entry.key, entry.channel, why, reason
+            )
+            if post is not None and entry.attempts >= MAX_ATTEMPTS:
+                self._alert(desk, post, "outcome unknown, given up", now)
+            return
+        log.warning("%s not found in %s after %s: sending it again", entry.key, entry.channel, why)
+        self._send(desk, post, now, late, Outcome())
 
 
 class Scheduler:
@@ -348,7 +501,8 @@ class Scheduler:
         self.engine = engine
         self.aps = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(1)},  # one delivery run at a time
+            # One delivery run at a time; the lease has a thread of its own, never held up by one.
+            executors={"default": ThreadPoolExecutor(1), "lease": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.last_tick: float | None = None
@@ -356,9 +510,13 @@ class Scheduler:
 
     def start(self) -> None:
         """Take the lease if free, recover, send what was missed, and start the jobs."""
+        timing = self.engine.timing
         self.aps.start()
         self.aps.add_job(
-            self.tick, "interval", seconds=TICK, id="tick", next_run_time=datetime.now(UTC)
+            self.renew, "interval", seconds=timing.renew_every, id="lease", executor="lease"
+        )
+        self.aps.add_job(
+            self.tick, "interval", seconds=timing.tick, id="tick", next_run_time=datetime.now(UTC)
         )
 
     def stop(self) -> None:
@@ -378,6 +536,19 @@ class Scheduler:
         """The store changed (a subscription, a one-off, an edit): re-derive now."""
         if self.aps.running and not self._stopping.is_set():
             self.aps.add_job(self.tick, id="changed", replace_existing=True)
+
+    def renew(self) -> None:
+        """The lease's own job: renew (or take) it whatever delivery is doing; just taken, tick now."""
+        if self._stopping.is_set():
+            return
+        was = self.engine.leader
+        try:
+            if self.engine.hold_lease() and not was:
+                self.notify()
+        except Exception:
+            log.exception(
+                "renewing the lease failed; trying again in %.0f s", self.engine.timing.renew_every
+            )
 
     def tick(self) -> None:
         """Renew the lease, recover, send what is due, and re-derive the jobs for the next hours."""
@@ -406,6 +577,10 @@ class Scheduler:
                 job.remove()
         for job_id, run_at in wanted.items():
             self.aps.add_job(self._due, "date", run_date=run_at, id=job_id, replace_existing=True)
+        look = self.engine.next_look()
+        if look is not None:  # an unknown outcome (or a claim) becomes resolvable: tick then
+            run_at = datetime.now(UTC) + timedelta(seconds=look - self.engine.wall())
+            self.aps.add_job(self.tick, "date", run_date=run_at, id="look", replace_existing=True)
 
     def _due(self) -> None:
         try:

@@ -19,7 +19,7 @@ from bot.app import create_app, web_client
 from bot.config import Config, ConfigError
 from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
-from bot.scheduler import TICK, Engine, Scheduler
+from bot.scheduler import TICK, Engine, Scheduler, Timing
 from bot.server import SlackHTTP, make_server, run
 from bot.stores import Stores
 from handlers.calendar import calendar
@@ -170,8 +170,9 @@ def make_scheduler(
 ) -> Scheduler:
     """The scheduler for this process, posting through `poster`."""
     engine = Engine(
-        stores, poster, clock, config.tz, config.reminder_channel, config.admins, metrics=metrics
-    )
+        stores, poster, clock, config.tz, config.reminder_channel, config.admins, metrics=metrics,
+        host=config.host_id, timing=Timing.for_lease(config.lease_ttl),
+    )  # fmt: skip
     return Scheduler(engine)
 
 

@@ -126,7 +126,7 @@ def read_clock(word: str) -> str | None:
     return f"{hour:02d}:{minute:02d}"
 
 
-def _take_zone(words: list[str], default: ZoneInfo) -> tuple[ZoneInfo, list[str]]:
+def _take_zone(words: list[str], default: ZoneInfo | None) -> tuple[ZoneInfo | None, list[str]]:
     """Pull `tz ZONE` out of the words: the zone (or the default), and the other words."""
     rest, zone = [], default
     it = iter(words)
@@ -469,18 +469,19 @@ def subscribe(ask: Ask) -> Card:
         said = f"I can't subscribe to `{esc(what[:40])}`. " if what else ""
         raise UsageError(said + "Subscribe to `reminders` (before meetings) or a `digest`.")
     desk = Desk(ask.store.db)
-    # A zone is the channel's: a subscription made without one keeps the zone already set here.
-    zone, rest = _take_zone(words[1:], channel_zone(desk, ask.channel, ask.tz))
+    # A zone is the channel's: one made without a zone keeps the zone set here when it is made.
+    given, rest = _take_zone(words[1:], None)
+    zone_name = given.key if given else None
     if what.startswith("reminder"):
         offsets, kinds = _reminder_settings(rest)
         sub = desk.subscribe_reminders(
-            ask.channel, zone.key, offsets, kinds, by=ask.user, now=ask.now
+            ask.channel, zone_name, offsets, kinds, by=ask.user, now=ask.now, default_tz=ask.tz.key
         )
     else:
         cadence, weekday, at_time = _digest_settings(rest)
-        sub = desk.subscribe_digest(
-            ask.channel, zone.key, cadence, weekday, at_time, by=ask.user, now=ask.now
-        )
+        sub = desk.subscribe_digest(ask.channel, zone_name, cadence, weekday, at_time,
+                                    by=ask.user, now=ask.now, default_tz=ask.tz.key)  # fmt: skip
+    zone = _zone_or(sub.tz, ask.tz)
     ask.on_change()
     card = Card().section(f":white_check_mark: This channel now gets: {describe_subscription(sub)}")
     nxt = _next_post(ask, desk, "reminder" if sub.kind == "reminders" else "digest")

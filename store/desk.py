@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store.db import rows
+from store.db import immediate, rows
 
 DEFAULT_OFFSETS = ("7d", "1d", "0d")
 DEFAULT_KINDS = ("som", "summit", "ministerial")
@@ -82,7 +82,7 @@ class Delivery:
     kind: str
     meeting_id: str
     due_at: datetime
-    status: str  # claimed, sent, retry, failed, skipped, cancelled
+    status: str  # claimed, unknown, sent, retry, failed, skipped, cancelled
     holder: str
     claimed_at: float
     ts: str | None
@@ -90,6 +90,7 @@ class Delivery:
     attempts: int
     error: str
     updated_at: str
+    attempted_at: float = 0.0  # when an attempt's outcome became unknown (wall-clock seconds)
 
 
 class Desk:
@@ -103,16 +104,32 @@ class Desk:
 
     # -- subscriptions -------------------------------------------------------------------------
 
+    def _zone(self, channel: str, tz: str | None, default_tz: str) -> str:
+        """The zone given, else the channel's (read in the caller's transaction), else the desk's."""
+        if tz:
+            return tz
+        row = self.db.execute(
+            "SELECT tz FROM subscriptions WHERE channel = ? ORDER BY kind DESC LIMIT 1", [channel]
+        ).fetchone()
+        return str(row[0]) if row else default_tz
+
     def subscribe_reminders(
         self,
         channel: str,
-        tz: str,
+        tz: str | None,
         offsets: tuple[str, ...],
         kinds: tuple[str, ...],
         by: str,
         now: datetime,
+        default_tz: str = "UTC",
     ) -> Subscription:
-        """Start (or change) a channel's reminders."""
+        """Start (or change) a channel's reminders; with no zone, in the channel's zone."""
+        with immediate(self.db):
+            self._upsert_reminders(channel, self._zone(channel, tz, default_tz), offsets, kinds, by, now)  # fmt: skip
+            return self.subscription(channel, "reminders")  # type: ignore[return-value]
+
+    def _upsert_reminders(self, channel: str, tz: str, offsets: tuple[str, ...],
+                          kinds: tuple[str, ...], by: str, now: datetime) -> None:  # fmt: skip
         self.db.execute(
             """INSERT INTO subscriptions (channel, kind, tz, offsets, kinds, created_by, created_at)
                VALUES (?, 'reminders', ?, ?, ?, ?, ?)
@@ -121,28 +138,30 @@ class Desk:
                    created_at = excluded.created_at""",
             [channel, tz, json.dumps(list(offsets)), json.dumps(list(kinds)), by, iso(now)],
         )
-        return self.subscription(channel, "reminders")  # type: ignore[return-value]
 
     def subscribe_digest(
         self,
         channel: str,
-        tz: str,
+        tz: str | None,
         cadence: str,
         weekday: int,
         at_time: str,
         by: str,
         now: datetime,
+        default_tz: str = "UTC",
     ) -> Subscription:
-        """Start (or change) a channel's digest."""
-        self.db.execute(
-            """INSERT INTO subscriptions (channel, kind, tz, cadence, weekday, at_time, created_by, created_at)
+        """Start (or change) a channel's digest; with no zone, in the channel's zone."""
+        with immediate(self.db):
+            tz = self._zone(channel, tz, default_tz)
+            self.db.execute(
+                """INSERT INTO subscriptions (channel, kind, tz, cadence, weekday, at_time, created_by, created_at)
                VALUES (?, 'digest', ?, ?, ?, ?, ?, ?)
                ON CONFLICT (channel, kind) DO UPDATE SET tz = excluded.tz, cadence = excluded.cadence,
                    weekday = excluded.weekday, at_time = excluded.at_time,
                    created_by = excluded.created_by, created_at = excluded.created_at""",
-            [channel, tz, cadence, weekday, at_time, by, iso(now)],
-        )
-        return self.subscription(channel, "digest")  # type: ignore[return-value]
+                [channel, tz, cadence, weekday, at_time, by, iso(now)],
+            )
+            return self.subscription(channel, "digest")  # type: ignore[return-value]
 
     def unsubscribe(self, channel: str, kind: str | None = None) -> int:
         """Stop a channel's reminders, digest, or both; the number stopped."""
@@ -206,7 +225,7 @@ class Desk:
         cursor = self.db.execute(
             """UPDATE one_offs SET cancelled = 1 WHERE id = ? AND channel = ? AND cancelled = 0
                AND NOT EXISTS (SELECT 1 FROM deliveries WHERE key = 'one-off:' || one_offs.id
-                               AND status IN ('sent', 'claimed'))""",
+                               AND status IN ('sent', 'claimed', 'unknown'))""",
             [one_off_id, channel],
         )
         return cursor.rowcount == 1
@@ -246,47 +265,111 @@ class Desk:
         due_at: datetime,
         holder: str,
         wall: float,
+        *,
+        leased: bool = False,
     ) -> bool:
         """Claim a post's key before sending it; False when it is another's, or done.
 
         A key left for a retry is taken again; a claim of a scheduler that is gone is taken over
-        only through `take_over`, after looking for the post in the channel.
+        only through `take_over`, after looking for the post in the channel. With `leased` (as the
+        scheduler claims) it is claimed only while `holder` holds a live lease at `wall`, checked in
+        the same statement: a process frozen and resumed cannot claim on what it last believed.
         """
+        live = _LIVE_LEASE if leased else "1"
         cursor = self.db.execute(
-            """INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, holder,
+            f"""INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, holder,
                                        claimed_at, attempts, updated_at)
-               VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?, 1, ?)
+               SELECT :key, :channel, :kind, :meeting, :due, 'claimed', :holder, :wall, 1, :now
+               WHERE {live}
                ON CONFLICT (key) DO UPDATE SET status = 'claimed', holder = excluded.holder,
                    claimed_at = excluded.claimed_at, attempts = deliveries.attempts + 1,
                    updated_at = excluded.updated_at
                WHERE deliveries.status = 'retry'""",
-            [key, channel, kind, meeting_id, iso(due_at), holder, wall, _now_iso()],
+            {
+                "key": key,
+                "channel": channel,
+                "kind": kind,
+                "meeting": meeting_id,
+                "due": iso(due_at),
+                "holder": holder,
+                "wall": wall,
+                "now": _now_iso(),
+            },
         )
         return cursor.rowcount == 1
 
-    def take_over(self, key: str, old_holder: str, holder: str, wall: float) -> bool:
-        """Take a claim left by a scheduler that is gone."""
+    def take_over(
+        self,
+        key: str,
+        old_holder: str,
+        holder: str,
+        wall: float,
+        *,
+        min_age: float = 0.0,
+        dead: bool = True,
+    ) -> bool:
+        """Take a claim (or an unknown outcome) to resolve it, while `holder`'s lease is live.
+
+        `dead` says the old holder cannot be posting it (its process is gone, or it is `holder`);
+        otherwise the old holder must hold no live lease. Either way its last attempt must be at
+        least `min_age` seconds old. All of it is checked in the one statement that takes it.
+        """
         cursor = self.db.execute(
-            """UPDATE deliveries SET holder = ?, claimed_at = ?, attempts = attempts + 1, updated_at = ?
-               WHERE key = ? AND status = 'claimed' AND holder = ?""",
-            [holder, wall, _now_iso(), key, old_holder],
+            f"""UPDATE deliveries SET holder = :holder, claimed_at = :wall, status = 'claimed',
+                   attempts = attempts + 1, updated_at = :now
+               WHERE key = :key AND holder = :old AND status IN ('claimed', 'unknown')
+                 AND {_LIVE_LEASE}
+                 AND (:dead OR NOT EXISTS (SELECT 1 FROM scheduler_lease
+                                           WHERE holder = :old AND expires > :wall))
+                 AND :wall - max(claimed_at, attempted_at) >= :min_age""",
+            {
+                "holder": holder,
+                "wall": wall,
+                "now": _now_iso(),
+                "key": key,
+                "old": old_holder,
+                "dead": int(dead),
+                "min_age": min_age,
+            },
         )
         return cursor.rowcount == 1
 
-    def record_sent(self, key: str, ts: str, late: bool, channel: str = "") -> None:
-        """The post went out: keep Slack's ts (and the channel it went to, for a direct message)."""
-        self.db.execute(
-            """UPDATE deliveries SET status = 'sent', ts = ?, late = ?, error = '', updated_at = ?,
-                   channel = CASE WHEN ? != '' THEN ? ELSE channel END WHERE key = ?""",
-            [ts, int(late), _now_iso(), channel, channel, key],
-        )
+    def record_sent(
+        self, key: str, ts: str, late: bool, channel: str = "", holder: str | None = None
+    ) -> bool:
+        """The post went out: keep Slack's ts (and the channel it went to, for a direct message).
 
-    def record_failed(self, key: str, error: str, retry: bool) -> None:
-        """Slack refused the post: to be tried again, or given up, with the reason."""
-        self.db.execute(
-            "UPDATE deliveries SET status = ?, error = ?, updated_at = ? WHERE key = ?",
-            ["retry" if retry else "failed", error[:500], _now_iso(), key],
+        With `holder`, only while the claim is still that scheduler's: False when it was taken over.
+        """
+        cursor = self.db.execute(
+            f"""UPDATE deliveries SET status = 'sent', ts = ?, late = ?, error = '', updated_at = ?,
+                   channel = CASE WHEN ? != '' THEN ? ELSE channel END
+               WHERE key = ? {_HELD if holder is not None else ""}""",
+            [ts, int(late), _now_iso(), channel, channel, key, *_held(holder)],
         )
+        return cursor.rowcount == 1
+
+    def record_failed(self, key: str, error: str, retry: bool, holder: str | None = None) -> bool:
+        """Slack refused the post: to be tried again, or given up, with the reason.
+
+        With `holder`, only while the claim is still that scheduler's: False when it was taken over.
+        """
+        cursor = self.db.execute(
+            f"""UPDATE deliveries SET status = ?, error = ?, updated_at = ?
+               WHERE key = ? {_HELD if holder is not None else ""}""",
+            ["retry" if retry else "failed", error[:500], _now_iso(), key, *_held(holder)],
+        )
+        return cursor.rowcount == 1
+
+    def record_unknown(self, key: str, error: str, holder: str, wall: float) -> bool:
+        """A post that may or may not have gone out (a timeout, a 5xx): the claim is kept, with the
+        time the attempt ended, to be resolved from the channel's history; False if taken over."""
+        cursor = self.db.execute(
+            f"""UPDATE deliveries SET status = 'unknown', error = ?, attempted_at = ?, updated_at = ?
+               WHERE key = ? {_HELD}""",
+            [error[:500], wall, _now_iso(), key, *_held(holder)],
+        )
+        return cursor.rowcount == 1
 
     def record_skipped(
         self,
@@ -297,15 +380,32 @@ class Desk:
         due_at: datetime,
         reason: str,
         status: str = "skipped",
+        holder: str | None = None,
+        wall: float = 0.0,
     ) -> bool:
-        """A post that will not be made (missed while down, paused, cancelled), once."""
+        """A post that will not be made (missed while down, paused, cancelled), once.
+
+        With `holder` (the scheduler), only while that holder's lease is live at `wall`.
+        """
+        live = _LIVE_LEASE if holder is not None else "1"
         cursor = self.db.execute(
-            """INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, error, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            f"""INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, error, updated_at)
+               SELECT :key, :channel, :kind, :meeting, :due, :status, :error, :now WHERE {live}
                ON CONFLICT (key) DO UPDATE SET status = excluded.status, error = excluded.error,
                    updated_at = excluded.updated_at
                WHERE deliveries.status = 'retry'""",
-            [key, channel, kind, meeting_id, iso(due_at), status, reason[:500], _now_iso()],
+            {
+                "key": key,
+                "channel": channel,
+                "kind": kind,
+                "meeting": meeting_id,
+                "due": iso(due_at),
+                "status": status,
+                "error": reason[:500],
+                "now": _now_iso(),
+                "holder": holder,
+                "wall": wall,
+            },
         )
         return cursor.rowcount == 1
 
@@ -324,6 +424,13 @@ class Desk:
             sql += " AND status = ?"
             params.append(status)
         return [_delivery(r) for r in self._rows(sql + " ORDER BY due_at, key", params)]
+
+    def unresolved(self) -> list[Delivery]:
+        """Claims whose post may be out or in flight: claimed (no outcome yet) or unknown."""
+        rows = self._rows(
+            "SELECT * FROM deliveries WHERE status IN ('claimed', 'unknown') ORDER BY due_at, key"
+        )
+        return [_delivery(r) for r in rows]
 
     def known_keys(self) -> set[str]:
         """Every key in the log except those waiting for a retry."""
@@ -417,6 +524,17 @@ class Desk:
     def release_lease(self, holder: str) -> None:
         """Give the lease up (on a clean stop), so a standby takes over at once."""
         self.db.execute("DELETE FROM scheduler_lease WHERE id = 1 AND holder = ?", [holder])
+
+
+# A claim is made, or taken over, only while its holder holds the lease: in the same statement.
+_LIVE_LEASE = """EXISTS (SELECT 1 FROM scheduler_lease
+                         WHERE id = 1 AND holder = :holder AND expires > :wall)"""
+# A result is recorded only while the claim is still its holder's (not taken over meanwhile).
+_HELD = "AND holder = ? AND status IN ('claimed', 'unknown')"
+
+
+def _held(holder: str | None) -> list[str]:
+    return [] if holder is None else [holder]
 
 
 def _now_iso() -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from store.db import immediate
+
 SCHEMA_VERSION = 1
 
 # Derived from seeds/ (and from the desk's own documents); replaced whole by every build.
@@ -191,14 +193,15 @@ DESK_TABLES: dict[str, str] = {
             kind TEXT NOT NULL,             -- reminder, digest, one-off, alert
             meeting_id TEXT NOT NULL DEFAULT '',
             due_at TEXT NOT NULL,           -- UTC ISO
-            status TEXT NOT NULL,           -- claimed, sent, retry, failed, skipped, cancelled
+            status TEXT NOT NULL,           -- claimed, unknown, sent, retry, failed, skipped, cancelled
             holder TEXT NOT NULL DEFAULT '',      -- the scheduler instance holding the claim
             claimed_at REAL NOT NULL DEFAULT 0,   -- wall-clock seconds
             ts TEXT,                        -- Slack's ts of the post, recorded after it is sent
             late INTEGER NOT NULL DEFAULT 0,
             attempts INTEGER NOT NULL DEFAULT 0,
             error TEXT NOT NULL DEFAULT '',
-            updated_at TEXT NOT NULL DEFAULT ''
+            updated_at TEXT NOT NULL DEFAULT '',
+            attempted_at REAL NOT NULL DEFAULT 0  -- wall-clock seconds an attempt's outcome became unknown
         )""",
     "desk_meetings": """
         CREATE TABLE IF NOT EXISTS desk_meetings (
@@ -243,6 +246,12 @@ DESK_TABLES: dict[str, str] = {
         )""",
 }
 
+# Columns added to a table after stores were first made with it: `ensure` adds each one an existing
+# store lacks (CREATE TABLE IF NOT EXISTS leaves an old table as it was). Constants, never user text.
+ADDED_COLUMNS: list[tuple[str, str, str]] = [
+    ("deliveries", "attempted_at", "REAL NOT NULL DEFAULT 0"),
+]
+
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS passages_source ON passages(source_id)",
     "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start_date)",
@@ -258,6 +267,7 @@ def ensure(db: sqlite_utils.Database) -> None:
     with db.atomic():
         for ddl in (*BUILD_TABLES.values(), *DESK_TABLES.values(), *INDEXES):
             db.execute(ddl)
+    _add_columns(db)
     if "passages_fts" not in db.table_names():
         db["passages"].enable_fts(
             ["heading", "text"], fts_version="FTS5", tokenize="porter", create_triggers=True
@@ -266,3 +276,13 @@ def ensure(db: sqlite_utils.Database) -> None:
         "INSERT OR IGNORE INTO build_info (key, value) VALUES ('schema_version', ?)",
         [str(SCHEMA_VERSION)],
     )
+
+
+def _add_columns(db: sqlite_utils.Database) -> None:
+    """ALTER TABLE for each added column a store lacks, under the write lock: two processes starting
+    on one old store at once add it once."""
+    with immediate(db):
+        for table, column, definition in ADDED_COLUMNS:
+            have = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")

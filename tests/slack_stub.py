@@ -27,6 +27,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -66,9 +67,11 @@ class _Fault:
     method: str
     times: int
     status: int
-    error: str
+    error: str  # "" with `posts`: the normal answer
     channel: str | None = None
     retry_after: int | None = None
+    posts: bool = False  # handle the call first (a message is posted), then answer as above
+    hold: float = 0.0  # seconds the answer is held, as `delay` does
 
 
 def _truthy(value: Any) -> bool:
@@ -102,6 +105,7 @@ class WebAPIStub:
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
         self._stopping = threading.Event()  # wakes answers held by `delay` when the stub stops
+        self._releases = 0  # `release_held` counts up: answers held before it are sent
         self._users: dict[str, dict] = {}
         self._channels: dict[str, list[dict]] = {}  # channel -> messages, oldest first
         self._last_ts_us = 0
@@ -130,6 +134,8 @@ class WebAPIStub:
     def stop(self) -> None:
         """Stop serving and free the port. Safe to call twice."""
         self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -168,6 +174,18 @@ class WebAPIStub:
         with self._cond:
             return [dict(message) for message in reversed(self._channels.get(channel, []))]
 
+    def posted_keys(self) -> Counter[str]:
+        """How many messages in every channel's history carry each key in their metadata
+        (``event_payload.key``): what Slack holds, whatever it answered."""
+        with self._cond:
+            return Counter(
+                str(message["metadata"]["event_payload"]["key"])
+                for messages in self._channels.values()
+                for message in messages
+                if isinstance(message.get("metadata"), dict)
+                and "key" in (message["metadata"].get("event_payload") or {})
+            )
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until ``method`` has been called ``count`` times; return its calls.
 
@@ -184,17 +202,67 @@ class WebAPIStub:
 
     # -- what tests arrange --------------------------------------------------------------------
 
-    def fail(self, method: str, error: str, times: int = 1, channel: str | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        error: str,
+        times: int = 1,
+        channel: str | None = None,
+        status: int = 200,
+    ) -> None:
         """Answer the next ``times`` calls of ``method`` (only those to ``channel``, if given)
-        with HTTP 200 ``{"ok": false, "error": error}``, e.g. "channel_not_found"."""
+        with HTTP ``status`` ``{"ok": false, "error": error}``, e.g. "channel_not_found".
+        Nothing is done: no message is posted."""
+        self.answer_with(method, status=status, error=error, times=times, channel=channel)
+
+    def fail_after_posting(
+        self,
+        method: str,
+        error: str = "internal_error",
+        status: int = 500,
+        times: int = 1,
+        channel: str | None = None,
+    ) -> None:
+        """Handle the next ``times`` calls of ``method`` (a message is posted, as Slack sometimes
+        does before failing), then answer HTTP ``status`` ``{"ok": false, "error": error}``."""
+        self.answer_with(
+            method, status=status, error=error, posts=True, times=times, channel=channel
+        )
+
+    def answer_late(self, method: str, seconds: float, times: int = 1) -> None:
+        """As `delay` (handled first, the answer held ``seconds``), but in the order of the other
+        faults: ``answer_late`` then ``fail`` holds the next call and fails the one after."""
+        self.answer_with(method, posts=True, hold=seconds, times=times)
+
+    def answer_with(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str = "",
+        posts: bool = False,
+        hold: float = 0.0,
+        retry_after: int | None = None,
+        times: int = 1,
+        channel: str | None = None,
+    ) -> None:
+        """The general form of the faults: the next ``times`` calls of ``method`` (to ``channel``,
+        if given) are handled first when ``posts`` (a message is stored, as if Slack did the work),
+        then answered with HTTP ``status`` and ``{"ok": false, "error": error}`` (the normal answer
+        when ``error`` is ""), with ``Retry-After`` if given, held ``hold`` seconds. Faults are
+        taken in the order they were arranged: ``answer_with(m, posts=True)`` is one normal answer."""
+        if not error and not posts:
+            raise ValueError("an answer that does not post needs an error")
+        fault = _Fault(method, times, status, error, channel, retry_after, posts, hold)
         with self._cond:
-            self._faults.append(_Fault(method, times, 200, error, channel=channel))
+            self._faults.append(fault)
 
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with HTTP 429, ``Retry-After`` and
         ``{"ok": false, "error": "ratelimited"}``."""
-        with self._cond:
-            self._faults.append(_Fault(method, times, 429, "ratelimited", retry_after=retry_after))
+        self.answer_with(
+            method, status=429, error="ratelimited", retry_after=retry_after, times=times
+        )
 
     def delay(self, method: str, seconds: float, times: int = 1) -> None:
         """Hold the answer to the next ``times`` calls of ``method`` for ``seconds``.
@@ -205,6 +273,12 @@ class WebAPIStub:
         """
         with self._cond:
             self._delays.append(_Delay(method, seconds, times))
+
+    def release_held(self) -> None:
+        """Send every answer held now (by `delay`, `answer_late` or a fault's `hold`) at once."""
+        with self._cond:
+            self._releases += 1
+            self._cond.notify_all()
 
     def set_user(
         self,
@@ -232,25 +306,37 @@ class WebAPIStub:
         """Work out (status, body, extra headers) for one call, record it and wake waiters."""
         with self._cond:
             headers: dict[str, str] = {}
+            held = 0.0
             if not self._authorized(method, token):
                 status, body = 200, {"ok": False, "error": "invalid_auth"}
             elif fault := self._take_fault(method, params):
-                status, body = fault.status, {"ok": False, "error": fault.error}
+                status, body = self._handle(method, params) if fault.posts else (200, {})
+                if fault.error or not fault.posts:
+                    status, body = fault.status, {"ok": False, "error": fault.error}
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(fault.retry_after)
+                held = fault.hold
             else:
-                try:
-                    status, body = 200, self._dispatch(method, params)
-                except Exception as exc:  # a bug in the stub: say so rather than hang the client
-                    status, body = 500, {"ok": False, "error": f"stub_error: {exc!r}"}
+                status, body = self._handle(method, params)
             call = Call(method, params, token, time.monotonic(), status, body)
             self.calls.append(call)
             self._write_call_line(call)
             self._cond.notify_all()
-            hold = self._take_delay(method)
+            hold = max(held, self._take_delay(method))
+            releases = self._releases
         if hold:
-            self._stopping.wait(hold)  # outside the lock: other calls are answered meanwhile
+            with self._cond:  # waiting releases the lock: other calls are answered meanwhile
+                self._cond.wait_for(
+                    lambda: self._releases != releases or self._stopping.is_set(), hold
+                )
         return status, body, headers
+
+    def _handle(self, method: str, params: dict) -> tuple[int, dict]:
+        """Do what the method does; (200, its answer)."""
+        try:
+            return 200, self._dispatch(method, params)
+        except Exception as exc:  # a bug in the stub: say so rather than hang the client
+            return 500, {"ok": False, "error": f"stub_error: {exc!r}"}
 
     def _take_delay(self, method: str) -> float:
         for delay in self._delays:

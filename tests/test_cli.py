@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -146,3 +148,17 @@ def test_ingest_of_a_long_document_reports_each_sentence_once_and_caps_the_listi
     assert (
         "... and 6 more economy findings" in result.stdout
     )  # 28 sentences x 2 economies, 50 shown
+
+
+@pytest.mark.parametrize("bad", ["0", "-5", "soon", "99999"])
+def test_a_bad_lease_ttl_is_one_line_and_exit_1(env, bad):
+    result = run("command", "help", env={**env, "APEC_LEASE_TTL": bad})
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "APEC_LEASE_TTL" in result.stderr
+
+
+def test_host_id_and_lease_ttl_come_from_the_environment():
+    config = Config.from_env({"APEC_HOST_ID": "desk:a", "APEC_LEASE_TTL": "3"})
+    assert config.host_id == "desk-a"  # ':' separates a holder's parts
+    assert config.lease_ttl == 3.0
+    assert Config.from_env({}).lease_ttl is None

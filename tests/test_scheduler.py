@@ -158,9 +158,9 @@ def test_slack_refusing_a_post_is_recorded_admins_told_once_and_others_still_pos
     assert last_failed.error == "not_in_channel"
 
 
-def test_a_transient_failure_is_retried_on_the_next_run(stores, desk, web_api):
+def test_a_transient_refusal_is_retried_on_the_next_run(stores, desk, web_api):
     subscribe(desk, offsets=("7d",))
-    web_api.fail("chat.postMessage", "internal_error", times=1)
+    web_api.fail("chat.postMessage", "service_unavailable", times=1)  # refused: nothing posted
     engine = engine_for(stores, web_api, Clock(SUMMIT_7D))
     assert engine.run_due().failed == [SUMMIT_KEY]
     assert desk.delivery(SUMMIT_KEY).status == "retry"

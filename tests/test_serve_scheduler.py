@@ -127,7 +127,8 @@ class Bots:
         self.api_url = api_url
         self.started: list[Bot] = []
 
-    def start(self, now: datetime) -> Bot:
+    def start(self, now: datetime, **env: str) -> Bot:
+        """A bot whose clock starts at `now`; `env` adds variables (APEC_HOST_ID=..., ...)."""
         base = {k: v for k, v in os.environ.items() if not k.startswith(("APEC_", "SLACK_"))}
         bot = Bot(
             {
@@ -137,6 +138,7 @@ class Bots:
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "SLACK_API_URL": self.api_url,
                 "APEC_NOW": now.isoformat(),
+                **env,
             }
         )
         self.started.append(bot)
