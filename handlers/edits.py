@@ -17,8 +17,8 @@ from handlers.meetings import not_found_meeting, title
 from handlers.render import STATUS_WORDS, Card, esc, when
 from handlers.router import Ask, UsageError, command, refuse_unless_admin
 from store import changes, edits
-from store.build import MEETING_KINDS, STATUSES
 from store.dates import DateError, read_span
+from store.edits import MEETING_KINDS, STATUSES
 from store.queries import Economy, Meeting, Store
 
 FORM = "meeting_form"

@@ -21,13 +21,12 @@ from store import edits, schema
 from store.dates import DateError, Span, find_dates, read_span
 from store.db import immediate
 from store.desk import iso
+from store.edits import MEETING_KINDS, STATUSES
 from store.errors import SourceError
 from store.names import alias_key, find_in_text
 from store.text import clean_lines, fold_key, passages, stands_in
 
 DESK_FILE = "desk.toml"
-MEETING_KINDS = {"som", "summit", "ministerial", "committee", "event"}
-STATUSES = {"held", "scheduled", "reported", "tbc", "cancelled"}
 # Children before parents: the order rows are deleted in, reversed for inserting.
 _DELETE_ORDER = [
     "objectives",

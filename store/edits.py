@@ -16,6 +16,8 @@ from store.desk import iso
 from store.names import alias_key
 
 DESK_SOURCE = "desk"
+MEETING_KINDS = {"som", "summit", "ministerial", "committee", "event"}
+STATUSES = {"held", "scheduled", "reported", "tbc", "cancelled"}
 MEETING_FIELDS = (
     "name",
     "short",
