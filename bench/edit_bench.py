@@ -7,7 +7,7 @@ thread sending signed `/apec edit-meeting SOM3 note=...` commands one after anot
 edit: the ack (the HTTP response Slack waits for; its limit is 3 s) and the answer (in the ack, or
 posted to response_url when the change took longer than the ack may wait). Edits per second count
 answered edits over the wall time of the level. The baseline, measured in the same run under the
-same front and server: a bare Bolt app that only acks (bench/load_bench.py's `--serve-bare`).
+same server: a bare Bolt app that only acks (bench/load_bench.py's floor, `start_floor`).
 
 Run:
     python bench/edit_bench.py            # 40 edits per admin at each level
@@ -36,7 +36,7 @@ from slack_sdk.signature import SignatureVerifier
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from bench.load_bench import BenchError, start  # noqa: E402 - the baseline server of that bench
+from bench.load_bench import BenchError, start_floor  # noqa: E402 - the floor of that bench
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 LEVELS = (1, 10, 50)
@@ -86,7 +86,7 @@ def serve_ours(tmp: Path, hooks: Hooks) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, "APEC_DB": str(tmp / "apec.db"), "SLACK_BOT_TOKEN": "xoxb-bench",
            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": hooks.url + "api/", "APEC_ADMINS": ADMIN,
-           "APEC_NOW": "2026-07-01T09:00+09:00"}  # fmt: skip
+           "APEC_NOW": "2026-07-01T09:00+09:00", "APEC_WORKERS": "1"}  # fmt: skip
     env.pop("SLACK_APP_TOKEN", None)
     log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - kept open for the child's life
     proc = subprocess.Popen(
@@ -161,8 +161,8 @@ def level(port: int, hooks: Hooks, admins: int, each: int, first: int) -> dict[s
 
 
 def bare_acks(tmp: Path, hooks: Hooks, requests: int) -> list[float]:
-    """The floor: the bare Bolt app's ack times, one connection, same front and server."""
-    server = start("bare", tmp, hooks.url + "api/", None, [])
+    """The floor: the bare Bolt app's ack times, one connection, under the same server."""
+    server = start_floor(tmp, hooks.url + "api/", 1)
     try:
         took = []
         for n in range(requests):

@@ -1,132 +1,96 @@
-"""Load test of `/apec next-meeting` through the real HTTP server, next to a bare Bolt app.
+"""Load test of the bot over HTTP, next to the floor: a bare Bolt app under the same server.
 
-Two servers run side by side, each in its own process (this script, re-run with `--serve-ours` or
-`--serve-bare`), so that the client and the servers do not share one GIL:
+What runs, each in processes of its own:
 
-* ours: the store built from seeds/ into a temporary directory, `create_app(config, stores, clock)`
-  with a fixed clock (2026-01-20 09:00 Asia/Seoul), wrapped in `SlackHTTP` and served by
-  `make_server` (waitress) on 127.0.0.1;
-* bare: `App(signing_secret=..., token_verification_enabled=False, process_before_response=True,
-  client=WebClient(...))` whose one listener acks "ok", under the same `SlackHTTP` front and the
-  same `make_server` with the same thread count. The only difference is our listener and store.
+* ours: `apec-bot serve --workers N`, as an admin runs it (HTTP mode, the store built from seeds/
+  into a temporary directory, APEC_NOW fixed at 2026-01-20 09:00 +09:00, logs at INFO to a file);
+* the floor: a Bolt `App(process_before_response=True)` whose listeners only ack (the `/apec`
+  command and the `app_mention` event), served by Bolt's own WSGI adapter
+  (`slack_bolt.adapter.wsgi.SlackRequestHandler`) under `bot.server.make_server` (waitress, the same
+  threads and settings). With N workers, N such processes share the port by SO_REUSEPORT, as ours do;
+* a stand-in for the Slack Web API (`auth.test`, and `chat.postMessage` for the mentions' replies).
 
-Both apps hold a bot token, so Bolt's single-team authorization calls `auth.test` on the first
-request that needs it and keeps the answer. With nothing listening at the Web API URL that call fails
-on every request (each one answers 500 after about a second of connection retries), so by default
-the apps' `base_url` points at a small stand-in for the Slack Web API run by this script, which
-answers `auth.test` (and counts the calls). `--api-url http://127.0.0.1:9/` reproduces the dead URL:
-the preflight request then fails and the script says so.
+The client is one asyncio loop in this process: keep-alive connections, every request signed as
+Slack signs it before the timed part. Two kinds of request: `/apec next-meeting` (the reply is in
+the response) and an `app_mention` event (acknowledged at once; ours answers in the thread after).
+Each (workers, kind, connections) level runs `--requests` requests, `--rounds` times; the table
+shows the median of the rounds with their range in brackets. Ratios are ours against the floor
+measured in the same run, and 2 workers against 1 of the same app.
 
-Each server is waited for with a /healthz poll, warmed up with 50 requests, then loaded at 1, 10
-and 50 concurrent keep-alive connections (`http.client.HTTPConnection`, one per client thread), N
-requests per level with a hard time cap per level. Each request is a slash command signed as Slack
-signs it; signing happens outside the timed section. A request fails when the status is not 200,
-the body lacks the expected text ("SOM1" for ours, "ok" for bare) or the connection broke (the
-thread reconnects and goes on); requests not sent before the time cap are "lost".
+Also measured: how long `apec-bot serve --workers 1` takes from its start to the first `/healthz`
+200 (median of `--starts` starts), next to the floor's process doing the same.
 
 The aims printed at the end are informational: the script exits 0 whatever the figures, and 1 only
-when something fails (a server that does not start or answer the preflight request).
+when something fails (a server that does not start, requests that fail).
 
 Run:
-    python bench/load_bench.py                  # 600 requests per level (a few seconds)
-    python bench/load_bench.py --quick          # 100 requests per level (smoke run)
-    python bench/load_bench.py --requests 2000
+    python bench/load_bench.py                  # 1 and 2 workers, 1/10/50 connections, 3 rounds
+    python bench/load_bench.py --quick          # a smoke run (a few seconds)
+    python bench/load_bench.py --requests 3000 --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
 import itertools
 import json
 import os
-import select
+import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
-from slack_sdk.signature import SignatureVerifier
-
 REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seeds"
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the signing secret of both servers and the client
-SERVER_THREADS = 8  # make_server's default: both servers get the same
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TOKEN = "xoxb-0000-bench"
+NOW = "2026-01-20T09:00:00+09:00"
 LEVELS = (1, 10, 50)
-WARM_UP = 50
-TIME_CAP_S = 60.0
-START_TIMEOUT_S = 60.0
-REQUEST_TIMEOUT_S = 10.0
-EXPECT = {"ours": "SOM1", "bare": "ok"}
-AIM_P50_RATIO = 1.5
-AIM_P99_AT_10_MS = 100.0
+KINDS = ("command", "mention")
+EXPECT = {("ours", "command"): b"SOM1", ("floor", "command"): b"ok"}
+START_TIMEOUT = 60.0
+TIME_CAP = 60.0  # seconds per level; requests not sent by then are "lost"
+AIM_P50 = 1.5  # ours' p50 at most this times the floor's (next-meeting, one worker)
+AIM_RPS = 0.7  # ours' req/s at least this times the floor's
+AIM_WORKERS = 1.4  # two workers' req/s at least this times one's
+AIM_MENTION_MS = 2.0  # a mention's p50 at one connection
+AIM_READY_S = 0.8  # `serve` answering /healthz
 
 
-# -- the servers (child processes) ----------------------------------------------------------------
+# -- the floor and the Web API stand-in (child processes) -----------------------------------------
 
 
-def _clean_env() -> None:
-    """Bolt falls back to these; the servers must use only what they are given."""
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        os.environ.pop(name, None)
-
-
-def _ours(db_path: Path, api_url: str):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from bot.app import create_app
-    from bot.clock import Clock
-    from bot.config import Config
-    from bot.server import SlackHTTP
-    from bot.stores import Stores
-    from store.dates import warm_up
-
-    config = Config(db_path=db_path, signing_secret=SECRET, bot_token="xoxb-bench", api_url=api_url)
-    stores = Stores(db_path, SEEDS)
-    stores.get().meetings()  # as `serve` does before it listens
-    warm_up()
-    clock = Clock(datetime(2026, 1, 20, 9, tzinfo=ZoneInfo("Asia/Seoul")))
-    app = create_app(config, stores, clock)
-    return SlackHTTP(app, SECRET, health=lambda: {"ok": True})
-
-
-def _bare(api_url: str):
+def serve_floor(port: int, api_url: str) -> int:
+    """A bare Bolt app that only acks, under the same waitress; prints when it listens."""
     from slack_bolt import App
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from slack_bolt.authorization import AuthorizeResult
     from slack_sdk import WebClient
 
-    from bot.server import SlackHTTP
+    from bot.server import make_server
 
     app = App(
         signing_secret=SECRET,
+        client=WebClient(base_url=api_url),
+        authorize=lambda enterprise_id, team_id: AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, bot_token=TOKEN
+        ),
         token_verification_enabled=False,
         process_before_response=True,
-        client=WebClient(token="xoxb-x", base_url=api_url),
     )
-
-    @app.command("/apec")
-    def c(ack):
-        ack("ok")
-
-    return SlackHTTP(app, SECRET, health=lambda: {"ok": True})
-
-
-def serve(kind: str, port: int, db_path: Path | None, api_url: str) -> int:
-    """Child process: build the app, listen on 127.0.0.1, print the port, serve until terminated."""
-    _clean_env()
-    from bot.server import make_server
-
-    wsgi = _ours(db_path, api_url) if kind == "ours" else _bare(api_url)  # type: ignore[arg-type]
-    server = make_server(wsgi, "127.0.0.1", port, threads=SERVER_THREADS)
+    app.command("/apec")(lambda ack: ack("ok"))
+    app.event("app_mention")(lambda ack: ack())
+    server = make_server(SlackRequestHandler(app), "127.0.0.1", port, reuse_port=True)
     print(f"LISTENING {server.effective_port}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.close())
     try:
         server.run()
     except (OSError, ValueError):
@@ -134,440 +98,429 @@ def serve(kind: str, port: int, db_path: Path | None, api_url: str) -> int:
     return 0
 
 
-# -- a stand-in for the Slack Web API (auth.test) -------------------------------------------------
+def serve_web_api(port_file: Path) -> int:
+    """Answers auth.test as Slack does, chat.postMessage with a ts, anything else ok; counts."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    calls: dict[str, int] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            method = self.path.rsplit("/", 1)[-1]
+            calls[method] = calls.get(method, 0) + 1
+            body: dict = {"ok": True}
+            if method == "auth.test":
+                body.update(team_id="T0BENCH", user_id="U0BOT", bot_id="B0BOT", user="bench")
+            elif method == "chat.postMessage":
+                body.update(channel="C0BENCH", ts=f"{time.time():.6f}")
+            elif method == "calls":
+                body = calls
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_file.write_text(str(server.server_address[1]))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server.serve_forever()
+    return 0
 
 
-class FakeWebAPI:
-    """Answers `auth.test` as Slack does and every other method with ok; counts the calls."""
-
-    def __init__(self) -> None:
-        calls: dict[str, int] = {}
-        self.calls = calls
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                method = self.path.rsplit("/", 1)[-1]
-                calls[method] = calls.get(method, 0) + 1
-                body: dict[str, Any] = {"ok": True}
-                if method == "auth.test":
-                    body = {
-                        "ok": True,
-                        "url": "https://bench.slack.com/",
-                        "team": "Bench",
-                        "user": "bench",
-                        "team_id": "T0BENCH",
-                        "user_id": "U0BENCH",
-                        "bot_id": "B0BENCH",
-                    }
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-# -- starting and stopping a server ---------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    kind: str
-    proc: subprocess.Popen
-    port: int
-    log: Path
-
-    def tail(self, lines: int = 6) -> str:
-        """The end of the server's stderr, traceback frames left out."""
-        try:
-            text = self.log.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join("  " + t for t in [t for t in text if t and not t[0].isspace()][-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+# -- starting and stopping ------------------------------------------------------------------------
 
 
 class BenchError(Exception):
     """Something that makes the figures meaningless: the message says what."""
 
 
-def start(
-    kind: str, tmp: Path, api_url: str, db_path: Path | None, procs: list[subprocess.Popen]
-) -> Server:
-    """Spawn this script in serve mode; wait for its port, then for /healthz to answer 200."""
-    log = tmp / f"{kind}.stderr.log"
-    args = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        f"--serve-{kind}",
-        "0",
-        "--api-url",
-        api_url,
-    ]
-    if db_path is not None:
-        args += ["--db", str(db_path)]
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    }
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=err, env=env)
-    procs.append(proc)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    port = 0
-    while not port:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            server = Server(kind, proc, 0, log)
-            raise BenchError(
-                f"the {kind} server did not start (exit {proc.poll()}):\n{server.tail()}"
-            )
-        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-        if ready:
-            line = proc.stdout.readline().decode().strip()  # type: ignore[union-attr]
-            if line.startswith("LISTENING "):
-                port = int(line.split()[1])
-    server = Server(kind, proc, port, log)
-    while True:
+@dataclass
+class Service:
+    """The processes of one app (ours, or the floor's workers), on one port."""
+
+    app: str
+    port: int
+    procs: list[subprocess.Popen]
+    log: Path
+    ready_s: float = 0.0
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def tail(self) -> str:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            resp = conn.getresponse()
-            resp.read()
-            conn.close()
-            if resp.status == 200:
-                return server
+            lines = self.log.read_text(errors="replace").splitlines()
         except OSError:
-            pass
+            return ""
+        return "\n".join("  " + line for line in lines[-8:])
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _wait(service: Service, ready: object, started: float) -> Service:
+    """Wait until `ready()` says the service answers; its time from `started`."""
+    deadline = started + START_TIMEOUT
+    while not ready():  # type: ignore[operator]
+        if any(p.poll() is not None for p in service.procs) or time.monotonic() > deadline:
+            service.stop()
+            raise BenchError(f"{service.app} did not start:\n{service.tail()}")
+        time.sleep(0.005)
+    service.ready_s = time.monotonic() - started
+    return service
+
+
+def start_ours(tmp: Path, api_url: str, workers: int, port: int = 0) -> Service:
+    """`apec-bot serve --workers N` on 127.0.0.1; waits for /healthz to answer 200."""
+    log = tmp / f"ours-{workers}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "APEC_"))}
+    env.update(APEC_DB=str(tmp / "apec.db"), APEC_NOW=NOW, APEC_TZ="Asia/Seoul",
+               SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api_url)  # fmt: skip
+    if not port:
+        port = _free_port()
+    args = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers)]  # fmt: skip
+    started = time.monotonic()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=out)
+    service = Service("ours", port, [proc], log)
+    return _wait(service, lambda: _healthy(port), started)
+
+
+def start_floor(tmp: Path, api_url: str, workers: int) -> Service:
+    """`workers` bare Bolt processes sharing one port; waits for each to listen."""
+    log = tmp / f"floor-{workers}.log"
+    port = _free_port()
+    started = time.monotonic()
+    procs = []
+    with open(log, "ab") as out:
+        for _ in range(workers):
+            args = [sys.executable, str(Path(__file__).resolve()), "--serve-floor", str(port),
+                    "--api-url", api_url]  # fmt: skip
+            procs.append(
+                subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=out, text=True)
+            )
+    service = Service("floor", port, procs, log)
+    lines = iter(lambda: [p.stdout.readline() for p in procs], None)  # type: ignore[union-attr]
+    return _wait(
+        service, lambda: all(line.startswith("LISTENING") for line in next(lines)), started
+    )
+
+
+def _free_port() -> int:
+    from bot.server import shared_socket
+
+    sock = shared_socket("127.0.0.1", 0)
+    try:
+        return sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def start_web_api(tmp: Path) -> tuple[subprocess.Popen, str]:
+    port_file = tmp / "web-api.port"
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--web-api", str(port_file)], cwd=REPO
+    )
+    deadline = time.monotonic() + START_TIMEOUT
+    while not port_file.exists() or not port_file.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise BenchError(f"the {kind} server's /healthz did not answer 200:\n{server.tail()}")
-        time.sleep(0.05)
+            raise BenchError("the Web API stand-in did not start")
+        time.sleep(0.01)
+    return proc, f"http://127.0.0.1:{port_file.read_text()}/api/"
+
+
+def web_api_calls(api_url: str) -> dict[str, int]:
+    with urllib.request.urlopen(urllib.request.Request(api_url + "calls", b"")) as response:
+        return json.loads(response.read())
+
+
+# -- requests as Slack sends them -----------------------------------------------------------------
+
+_n = itertools.count(1)
+
+
+def _signed(body: str, ctype: str) -> bytes:
+    import hashlib
+    import hmac
+
+    ts = str(int(time.time()))
+    sig = hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    data = body.encode()
+    head = (f"POST /slack/events HTTP/1.1\r\nHost: bench\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(data)}\r\nX-Slack-Request-Timestamp: {ts}\r\n"
+            f"X-Slack-Signature: v0={sig}\r\n\r\n")  # fmt: skip
+    return head.encode() + data
+
+
+def command_request() -> bytes:
+    n = next(_n)
+    body = urlencode({"token": "t", "team_id": "T0BENCH", "team_domain": "bench",
+                      "channel_id": "C0BENCH", "channel_name": "apec-desk", "user_id": f"U0{n % 7}",
+                      "user_name": "bench", "command": "/apec", "text": "next-meeting",
+                      "api_app_id": "A0BENCH", "is_enterprise_install": "false",
+                      "response_url": f"https://hooks.slack.com/commands/T0BENCH/{n}/x",
+                      "trigger_id": f"{n}.123.abc"})  # fmt: skip
+    return _signed(body, "application/x-www-form-urlencoded")
+
+
+def mention_request() -> bytes:
+    n = next(_n)
+    body = json.dumps({"token": "t", "team_id": "T0BENCH", "api_app_id": "A0BENCH",
+                       "type": "event_callback", "event_id": f"Ev{n:012d}", "event_time": 1,
+                       "authorizations": [{"team_id": "T0BENCH", "user_id": "U0BOT", "is_bot": True}],
+                       "event": {"type": "app_mention", "user": f"U0{n % 7}", "channel": "C0BENCH",
+                                 "text": "<@U0BOT> when is the next SOM?", "ts": f"1768000000.{n:06d}",
+                                 "event_ts": f"1768000000.{n:06d}"}})  # fmt: skip
+    return _signed(body, "application/json")
+
+
+MAKE = {"command": command_request, "mention": mention_request}
 
 
 # -- the client -----------------------------------------------------------------------------------
 
-_trigger = itertools.count(1)
-
-
-def signed_request() -> tuple[bytes, dict[str, str]]:
-    """A `/apec next-meeting` form body as Slack sends it, with fresh signature headers."""
-    n = next(_trigger)
-    body = urlencode(
-        {
-            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "team_id": "T0BENCH",
-            "team_domain": "bench",
-            "channel_id": "C0BENCH01",
-            "channel_name": "apec-desk",
-            "user_id": f"U0BENCH{n % 7:02d}",
-            "user_name": "bench",
-            "command": "/apec",
-            "text": "next-meeting",
-            "api_app_id": "A0BENCH",
-            "is_enterprise_install": "false",
-            "response_url": f"https://hooks.slack.com/commands/T0BENCH/{n}/b3nchR3sp0nseUrl",
-            "trigger_id": f"{n}.1234567890.abcdef0123456789abcdef0123456789",
-        }
-    )
-    ts = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
-    }
-    return body.encode(), headers
-
 
 @dataclass
 class Level:
-    """One app at one concurrency: latencies of good requests, failures, wall time."""
-
+    app: str
+    workers: int
     kind: str
     conns: int
-    planned: int
-    ms: list[float] = field(default_factory=list)
-    bad_status: int = 0
-    bad_body: int = 0
-    conn_errors: int = 0
-    wall_s: float = 0.0
-    first_failure: str = ""
+    latencies: list[float] = field(default_factory=list)
+    failed: int = 0
+    lost: int = 0
+    elapsed: float = 0.0
 
-    @property
-    def sent(self) -> int:
-        return len(self.ms) + self.bad_status + self.bad_body + self.conn_errors
-
-    @property
-    def failed(self) -> int:
-        return self.bad_status + self.bad_body + self.conn_errors
-
-    @property
-    def lost(self) -> int:
-        return self.planned - self.sent
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.ms) if self.ms else float("nan")
-
-    @property
-    def p99(self) -> float:
-        if len(self.ms) < 2:
-            return self.ms[0] if self.ms else float("nan")
-        return statistics.quantiles(self.ms, n=100, method="inclusive")[98]
-
-    @property
-    def max(self) -> float:
-        return max(self.ms) if self.ms else float("nan")
+    def p(self, q: float) -> float:
+        xs = sorted(self.latencies)
+        return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000 if xs else float("nan")
 
     @property
     def rps(self) -> float:
-        return len(self.ms) / self.wall_s if self.wall_s else 0.0
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
 
 
-def load(server: Server, conns: int, requests: int, cap_s: float = TIME_CAP_S) -> Level:
-    """`requests` signed slash commands over `conns` keep-alive connections, one thread each."""
-    level = Level(server.kind, conns, requests)
-    expect = EXPECT[server.kind]
-    tickets = iter(range(requests))
-    lock = threading.Lock()
-    barrier = threading.Barrier(conns + 1)
-    deadline = [0.0]
+_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
-    def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=REQUEST_TIMEOUT_S)
-        ms: list[float] = []
-        try:
-            conn.connect()
-        except OSError:
-            pass  # request() connects again
-        barrier.wait()
-        while True:
-            with lock:
-                ticket = next(tickets, None)
-            if ticket is None or time.monotonic() > deadline[0]:
-                break
-            body, headers = signed_request()
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", "/slack/events", body, headers)
-                resp = conn.getresponse()
-                data = resp.read()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                conn = http.client.HTTPConnection(
-                    "127.0.0.1", server.port, timeout=REQUEST_TIMEOUT_S
-                )
-                with lock:
-                    _fail(level, "conn_errors", f"connection: {exc!r}")
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> tuple[int, bytes]:  # fmt: skip
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    found = _LENGTH.search(head)
+    body = await reader.readexactly(int(found.group(1))) if found else b""
+    return int(head[9:12]), body
+
+
+async def _load(port: int, level: Level, requests: list[bytes], expect: bytes | None) -> None:
+    queue = iter(requests)
+    deadline = time.monotonic() + TIME_CAP
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for raw in queue:
+            if time.monotonic() > deadline:
+                level.lost += 1
                 continue
-            elapsed = (time.perf_counter() - t0) * 1000
-            if resp.status != 200:
-                with lock:
-                    _fail(level, "bad_status", f"status {resp.status}: {data[:200]!r}")
-            elif expect.encode() not in data:
-                with lock:
-                    _fail(level, "bad_body", f"body without {expect!r}: {data[:200]!r}")
+            started = time.perf_counter()
+            try:
+                status, body = await _exchange(reader, writer, raw)
+            except (OSError, asyncio.IncompleteReadError):
+                level.failed += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            if status != 200 or (expect is not None and expect not in body):
+                level.failed += 1
             else:
-                ms.append(elapsed)
-            if resp.will_close:
-                conn.close()
-        conn.close()
-        with lock:
-            level.ms.extend(ms)
+                level.latencies.append(time.perf_counter() - started)
+        writer.close()
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(conns)]
-    for t in threads:
-        t.start()
-    deadline[0] = time.monotonic() + cap_s
-    barrier.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join(cap_s + REQUEST_TIMEOUT_S + 5)
-    level.wall_s = time.perf_counter() - t0
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(level.conns)))
+    level.elapsed = time.perf_counter() - started
+
+
+def run_level(service: Service, workers: int, kind: str, conns: int, requests: int) -> Level:
+    level = Level(service.app, workers, kind, conns)
+    batch = [MAKE[kind]() for _ in range(requests)]
+    asyncio.run(_load(service.port, level, batch, EXPECT.get((service.app, kind))))
     return level
-
-
-def _fail(level: Level, kind: str, what: str) -> None:
-    setattr(level, kind, getattr(level, kind) + 1)
-    if not level.first_failure:
-        level.first_failure = what
-
-
-def preflight(server: Server) -> None:
-    """One request, checked in full before anything is timed."""
-    body, headers = signed_request()
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    try:
-        conn.request("POST", "/slack/events", body, headers)
-        resp = conn.getresponse()
-        data = resp.read()
-    finally:
-        conn.close()
-    if resp.status != 200 or EXPECT[server.kind].encode() not in data:
-        raise BenchError(
-            f"the {server.kind} server's first /apec next-meeting answered {resp.status} "
-            f"{data[:300]!r} (expected 200 and {EXPECT[server.kind]!r}); its log ends:\n{server.tail()}"
-        )
 
 
 # -- the run --------------------------------------------------------------------------------------
 
 
-def fmt_ms(x: float) -> str:
-    return f"{x:8.2f}"
+def _med(values: list[float]) -> str:
+    return f"{statistics.median(values):8.2f} [{min(values):.2f}–{max(values):.2f}]"
 
 
-def run(requests: int, api_url: str | None) -> int:
+def _ratio(a: list[float], b: list[float]) -> float:
+    return (
+        statistics.median(a) / statistics.median(b) if b and statistics.median(b) else float("nan")
+    )
+
+
+def _build(tmp: Path) -> None:
+    """The store built before anything is timed, as on a server that has run before."""
+    env = {**os.environ, "APEC_DB": str(tmp / "apec.db")}
+    subprocess.run([sys.executable, "-m", "bot", "build"], cwd=REPO, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def measure_starts(tmp: Path, api_url: str, starts: int) -> dict[str, list[float]]:
+    """Seconds from spawning to answering: ours to /healthz 200, the floor to listening."""
+    times: dict[str, list[float]] = {"ours": [], "floor": []}
+    for _ in range(starts):
+        for app, start in (("ours", start_ours), ("floor", start_floor)):
+            service = start(tmp, api_url, 1)
+            times[app].append(service.ready_s)
+            service.stop()
+    return times
+
+
+def run(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="apec-load-"))
-    procs: list[subprocess.Popen] = []
-    servers: dict[str, Server] = {}
-    fakes: dict[str, FakeWebAPI] = {}
+    web_api, api_url = start_web_api(tmp)
+    results: dict[tuple[str, int, str, int], list[Level]] = {}
     try:
-        from store.build import build
-        from store.db import connect
-
-        db_path = tmp / "apec.db"
-        t0 = time.perf_counter()
-        db = connect(db_path)
-        build(db, SEEDS)
-        db.close()
-        build_s = time.perf_counter() - t0
-
-        for kind in ("bare", "ours"):
-            url = api_url
-            if url is None:
-                fakes[kind] = FakeWebAPI()
-                url = fakes[kind].url
-            servers[kind] = start(kind, tmp, url, db_path if kind == "ours" else None, procs)
-            preflight(servers[kind])
-            warm = load(servers[kind], 10, WARM_UP)
-            if warm.failed:
-                raise BenchError(f"warm-up of {kind}: {warm.failed} failed ({warm.first_failure})")
-
-        print(
-            f"/apec next-meeting over HTTP: waitress via bot.server.make_server, {SERVER_THREADS} threads, "
-            f"127.0.0.1; {requests} requests per level, cap {TIME_CAP_S:g} s; "
-            f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
-        )
-        print(
-            f"store built from seeds/ in {build_s * 1000:.0f} ms; Web API: "
-            f"{'stand-in answering auth.test' if api_url is None else api_url}"
-        )
-        print()
-        header = f"{'conns':>5}  {'app':<5} {'ok':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'req/s':>8}  failed  lost"
-        print(header)
-        print("-" * len(header))
-        results: dict[tuple[str, int], Level] = {}
-        for conns in LEVELS:
-            for kind in ("bare", "ours"):  # alternate, so drift hits both alike
-                lv = load(servers[kind], conns, requests)
-                results[kind, conns] = lv
-                print(
-                    f"{conns:>5}  {kind:<5} {len(lv.ms):>5} {fmt_ms(lv.p50)} {fmt_ms(lv.p99)} {fmt_ms(lv.max)} "
-                    f"{lv.rps:8.0f}  {lv.failed:>6}  {lv.lost:>4}"
-                )
-                if lv.failed:
-                    print(
-                        f"       {kind} failures: {lv.bad_status} status, {lv.bad_body} body, "
-                        f"{lv.conn_errors} connection; first: {lv.first_failure}"
-                    )
-
-        print()
-        print("ours / bare:")
-        for conns in LEVELS:
-            o, b = results["ours", conns], results["bare", conns]
-            print(f"  {conns:>2} conns: p50 x{o.p50 / b.p50:.2f}   req/s x{o.rps / b.rps:.2f}")
-
-        if fakes:
-            calls = {k: dict(f.calls) for k, f in fakes.items()}
-            print(
-                f"Web API calls made by the servers: bare {calls['bare'] or 'none'}, ours {calls['ours'] or 'none'}"
-            )
-
-        print()
-        ratios = {c: results["ours", c].p50 / results["bare", c].p50 for c in LEVELS}
-        worst = max(ratios, key=ratios.get)  # type: ignore[arg-type]
-        at50 = results["ours", 50]
-        p99_10 = results["ours", 10].p99
-        print(
-            f"Aims: p50 within {AIM_P50_RATIO:g}x of the bare app, no lost or failed requests at 50 connections, "
-            f"p99 under {AIM_P99_AT_10_MS:g} ms at 10 (informational)"
-        )
-        print(
-            f"  p50 within {AIM_P50_RATIO:g}x of bare: {_verdict(ratios[worst] <= AIM_P50_RATIO)} "
-            f"(worst x{ratios[worst]:.2f} at {worst} conns)"
-        )
-        print(
-            f"  no lost or failed at 50 conns: {_verdict(at50.failed == 0 and at50.lost == 0)} "
-            f"({at50.failed} failed, {at50.lost} lost of {at50.planned})"
-        )
-        print(
-            f"  p99 under {AIM_P99_AT_10_MS:g} ms at 10 conns: {_verdict(p99_10 < AIM_P99_AT_10_MS)} "
-            f"({p99_10:.2f} ms)"
-        )
-        return 0
+        _build(tmp)
+        starts = measure_starts(tmp, api_url, args.starts)
+        for workers in args.workers:
+            for app, start in (("floor", start_floor), ("ours", start_ours)):
+                service = start(tmp, api_url, workers)
+                try:
+                    for kind in KINDS:
+                        run_level(service, workers, kind, 10, args.warm_up)
+                    for _ in range(args.rounds):
+                        for kind in KINDS:
+                            for conns in LEVELS:
+                                level = run_level(service, workers, kind, conns, args.requests)
+                                results.setdefault((app, workers, kind, conns), []).append(level)
+                finally:
+                    service.stop()
+        calls = web_api_calls(api_url)
     except BenchError as exc:
         print(f"load_bench: {exc}", file=sys.stderr)
         return 1
     finally:
-        for server in servers.values():
-            server.stop()
-        for proc in procs:  # servers that failed before they were recorded
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(5)
-            if proc.stdout:
-                proc.stdout.close()
-        for fake in fakes.values():
-            fake.close()
+        web_api.terminate()
+        web_api.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+    return report(args, results, starts, calls)
 
 
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
+def report(args: argparse.Namespace, results: dict, starts: dict[str, list[float]], calls: dict) -> int:  # fmt: skip
+    print(f"HTTP load: ours (`apec-bot serve --workers N`) and the floor (bare Bolt, acks only) "
+          f"under waitress, 8 threads a worker; {args.requests} requests a level, "
+          f"{args.rounds} rounds (median [range]); {os.cpu_count()} CPUs; Python "
+          f"{sys.version.split()[0]}\n")  # fmt: skip
+    print(
+        "workers kind     conns app         p50 ms                p99 ms            req/s   failed lost"
+    )
+    failed = 0
+    for (app, workers, kind, conns), levels in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][3], kv[0][0])):  # fmt: skip
+        f, lost = sum(x.failed for x in levels), sum(x.lost for x in levels)
+        failed += f + lost
+        print(f"{workers:7} {kind:8} {conns:5} {app:5} {_med([x.p(0.5) for x in levels])} "
+              f"{_med([x.p(0.99) for x in levels])} {statistics.median(x.rps for x in levels):8.0f} "
+              f"{f:6} {lost:4}")  # fmt: skip
+    p50 = {k: [x.p(0.5) for x in v] for k, v in results.items()}
+    rps = {k: [x.rps for x in v] for k, v in results.items()}
+    print("\nours / floor, same run (p50: lower is better; req/s: higher is better):")
+    for workers in args.workers:
+        for kind in KINDS:
+            for conns in LEVELS:
+                o, b = ("ours", workers, kind, conns), ("floor", workers, kind, conns)
+                print(f"  {workers} worker(s) {kind:8} {conns:3} conns: p50 x{_ratio(p50[o], p50[b]):.2f}"
+                      f"   req/s x{_ratio(rps[o], rps[b]):.2f}")  # fmt: skip
+    if 1 in args.workers and 2 in args.workers:
+        print("\n2 workers / 1 worker, req/s:")
+        for app in ("floor", "ours"):
+            for kind in KINDS:
+                line = "  ".join(f"{c} conns x{_ratio(rps[(app, 2, kind, c)], rps[(app, 1, kind, c)]):.2f}"
+                                 for c in LEVELS)  # fmt: skip
+                print(f"  {app:5} {kind:8} {line}")
+    print(
+        f"\nready: ours (serve to /healthz 200) {_med(starts['ours'])} s; floor (spawn to "
+        f"listening) {_med(starts['floor'])} s; ratio x{_ratio(starts['ours'], starts['floor']):.2f}"
+    )
+    print(f"Web API calls: {calls}")
+    _aims(args, p50, rps, starts)
+    return 1 if failed else 0
+
+
+def _aims(args: argparse.Namespace, p50: dict, rps: dict, starts: dict) -> None:
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "MISS"
+
+    print("\nAims (informational):")
+    one = [("ours", 1, "command", c) for c in LEVELS]
+    worst_p50 = max(_ratio(p50[k], p50[("floor", *k[1:])]) for k in one)
+    worst_rps = min(_ratio(rps[k], rps[("floor", *k[1:])]) for k in one)
+    print(f"  next-meeting, 1 worker, p50 at most x{AIM_P50} the floor: {verdict(worst_p50 <= AIM_P50)} "
+          f"(worst x{worst_p50:.2f})")  # fmt: skip
+    print(f"  next-meeting, 1 worker, req/s at least x{AIM_RPS} the floor: "
+          f"{verdict(worst_rps >= AIM_RPS)} (worst x{worst_rps:.2f})")  # fmt: skip
+    if 2 in args.workers and 1 in args.workers:
+        gain = _ratio(rps[("ours", 2, "command", 50)], rps[("ours", 1, "command", 50)])
+        print(
+            f"  two workers at least x{AIM_WORKERS} the req/s of one (50 conns): "
+            f"{verdict(gain >= AIM_WORKERS)} (x{gain:.2f})"
+        )
+    mention = statistics.median(p50[("ours", args.workers[0], "mention", 1)])
+    print(
+        f"  a mention's p50 at most {AIM_MENTION_MS} ms at 1 connection: "
+        f"{verdict(mention <= AIM_MENTION_MS)} ({mention:.2f} ms)"
+    )
+    ready = statistics.median(starts["ours"])
+    print(f"  serve ready within {AIM_READY_S} s: {verdict(ready <= AIM_READY_S)} ({ready:.2f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--requests", type=int, default=None, help="requests per level (default 600)"
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="100 requests per level")
-    parser.add_argument(
-        "--api-url",
-        default=None,
-        help="the Web API base URL the apps use (default: a stand-in run by this script)",
-    )
-    parser.add_argument("--serve-ours", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.serve_ours is not None:
-        return serve("ours", args.serve_ours, args.db, args.api_url)
-    if args.serve_bare is not None:
-        return serve("bare", args.serve_bare, None, args.api_url)
-    requests = args.requests or (100 if args.quick else 600)
-    return run(requests, args.api_url)
+    p.add_argument("--requests", type=int, default=1500, help="requests a level (default 1500)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of every level (default 3)")
+    p.add_argument("--warm-up", type=int, default=200, help="requests before measuring")
+    p.add_argument("--starts", type=int, default=5, help="starts timed for readiness")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--quick", action="store_true", help="a smoke run: few requests, one round")
+    p.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--web-api", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--api-url", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.serve_floor is not None:
+        return serve_floor(args.serve_floor, args.api_url)
+    if args.web_api is not None:
+        return serve_web_api(args.web_api)
+    if args.quick:
+        args.requests, args.rounds, args.warm_up, args.starts = 100, 1, 20, 1
+    return run(args)
 
 
 if __name__ == "__main__":

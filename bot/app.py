@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -117,7 +118,7 @@ class Alarm:
             if self.clock() - self._last < 3600:
                 return
             self._last = self.clock()
-        self.later.submit(self._tell, detail)
+        _after(self.later, self._tell, detail)
 
     def _tell(self, detail: str) -> None:
         card = Card().section(
@@ -162,14 +163,18 @@ def create_app(
     )
     alarm = Alarm(config.admins, web_client(config, config.bot_token or None), later)
 
+    def changed() -> None:
+        stores.changed()  # every thread of this process re-reads the store before it answers
+        on_change()
+
     def ask_from(text: str, user: str, channel: str) -> Ask:
-        return config.ask(stores.get(), clock(), text, via="slack", user=user, channel=channel,
-                          on_change=on_change, can_edit=lambda: permissions.may_edit(user),
+        return config.ask(stores.get(quick=True), clock(), text, via="slack", user=user, channel=channel,
+                          on_change=changed, can_edit=lambda: permissions.may_edit(user),
                           on_store_error=alarm)  # fmt: skip
 
     _register_middleware(app, stores, clock, workspace)
-    _register_command(app, ask_from, later)
-    _register_events(app, ask_from)
+    _register_command(app, ask_from, later, Replies(stores, clock), stores.changed)
+    _register_events(app, ask_from, later)
     _register_buttons(app, ask_from)
     return app
 
@@ -197,11 +202,45 @@ def _register_middleware(
         return next()
 
 
+class Replies:
+    """Replies kept per (words, store epoch, minute) for the commands whose reply depends on
+    nothing else (`Command.kept`): the next to ask the same in that minute gets them at once."""
+
+    SIZE = 512
+
+    def __init__(self, stores: Stores, clock: Callable[[], datetime]) -> None:
+        self.stores, self.clock = stores, clock
+        self._kept: OrderedDict[tuple[str, int, datetime], list[dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def pages(self, text: str, answer: Callable[[], Card]) -> list[dict[str, Any]]:
+        """The reply's pages, kept or made (and kept, unless it is about a passing trouble)."""
+        key = (
+            " ".join(text.split()),
+            self.stores.epoch(),
+            self.clock().replace(second=0, microsecond=0),
+        )
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        card = answer()
+        pages = card.pages()
+        if not card.transient:
+            with self._lock:
+                self._kept[key] = pages
+                if len(self._kept) > self.SIZE:
+                    self._kept.popitem(last=False)
+        return pages
+
+
 ACK_WAIT = 0.3  # seconds a change may take before it is acknowledged first, answered after
 WORKING = "Working on it: the answer follows here in a moment."
 
 
-def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor) -> None:
+def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor,
+                      replies: Replies, wrote: Callable[[], None]) -> None:  # fmt: skip
     @app.command("/apec")
     def apec(ack, command, client, respond):
         """The answer in the ack; a form, or a long answer's later parts, right after it. A change
@@ -209,9 +248,16 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         text = from_slack(command.get("text", ""))  # Slack's escapes decoded once, here
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         found = lookup(split(text)[0])
+        if found is not None and found.kept:
+            first, *rest = replies.pages(text, lambda: route(ask_from(text, user, channel)))
+            ack(**first)
+            if rest:
+                _after(later, _respond_all, respond, rest)
+            return
         if found is not None and found.writes:
-            # Its own thread, its own connection: the listener's may not cross threads.
-            work = later.submit(lambda: route(ask_from(text, user, channel)))
+            # Its own thread, its own connection: the listener's may not cross threads. Whatever
+            # it changed, every thread re-reads (a handler need not say so itself).
+            work = later.submit(_then, lambda: route(ask_from(text, user, channel)), wrote)
             try:
                 card = work.result(timeout=ACK_WAIT)
             except FutureTimeout:
@@ -222,12 +268,19 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
             card = route(ask_from(text, user, channel))
         if card.modal is not None:
             ack()
-            later.submit(_open_form, client, respond, command.get("trigger_id", ""), card.modal)
+            _after(later, _open_form, client, respond, command.get("trigger_id", ""), card.modal)
             return
         first, *rest = card.pages()
         ack(**first)
         if rest:
-            later.submit(_respond_all, respond, rest)
+            _after(later, _respond_all, respond, rest)
+
+
+def _then(work: Callable[[], Card], after: Callable[[], None]) -> Card:
+    try:
+        return work()
+    finally:
+        after()
 
 
 def _open_form(client: WebClient, respond: Callable[..., Any], trigger: str, view: dict) -> None:
@@ -243,35 +296,52 @@ def _respond_all(respond: Callable[..., Any], pages: list[dict[str, Any]]) -> No
         respond(**page, replace_original=False)
 
 
-def _register_events(app: App, ask_from: Callable[..., Ask]) -> None:
-    def mention_reply(event, client):
-        card = mention(
-            ask_from(
-                from_slack(event.get("text", ""), people=False),
-                event.get("user", ""),
-                event.get("channel", ""),
-            )  # fmt: skip
-        )
-        for page in card.pages():  # a long answer goes on in the thread, part by part
-            client.chat_postMessage(
-                channel=event["channel"],
-                thread_ts=event.get("thread_ts") or event["ts"],
-                **_message(page),
-            )
+def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor) -> None:
+    # Acknowledged at once, answered after on our pool: Bolt's lazy listeners would deep-copy the
+    # whole request for each event, which costs more than the answer.
+    @app.event("app_mention")
+    def mentioned(ack, event, client):
+        ack()
+        fields = {
+            k: str(event.get(k) or "") for k in ("text", "user", "channel", "ts", "thread_ts")
+        }
+        _after(later, _answer_mention, ask_from, client, fields)
 
-    app.event("app_mention")(ack=lambda ack: ack(), lazy=[mention_reply])
-
-    def publish_home(event, client):
-        if event.get("tab", "home") == "home":
-            client.views_publish(
-                user_id=event["user"], view=home_view(ask_from("", event["user"], ""))
-            )
-
-    app.event("app_home_opened")(ack=lambda ack: ack(), lazy=[publish_home])
+    @app.event("app_home_opened")
+    def home_opened(ack, event, client):
+        ack()
+        if event.get("tab", "home") == "home" and event.get("user"):
+            _after(later, _publish_home, ask_from, client, str(event["user"]))
 
     @app.event("message")
     def ignore_messages():
         """Channel messages that are not mentions: nothing to say."""
+
+
+def _answer_mention(ask_from: Callable[..., Ask], client: WebClient, event: dict[str, str]) -> None:
+    card = mention(
+        ask_from(from_slack(event["text"], people=False), event["user"], event["channel"])
+    )
+    for page in card.pages():  # a long answer goes on in the thread, part by part
+        client.chat_postMessage(
+            channel=event["channel"], thread_ts=event["thread_ts"] or event["ts"], **_message(page)
+        )
+
+
+def _publish_home(ask_from: Callable[..., Ask], client: WebClient, user: str) -> None:
+    client.views_publish(user_id=user, view=home_view(ask_from("", user, "")))
+
+
+def _after(later: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> None:
+    """Run `work` after the ack, on the pool; a failure is logged (a future would keep it quiet)."""
+
+    def run() -> None:
+        try:
+            work(*args)
+        except Exception:
+            log.exception("%s failed after the ack", getattr(work, "__name__", "work"))
+
+    later.submit(run)
 
 
 def _register_buttons(app: App, ask_from: Callable[..., Ask]) -> None:

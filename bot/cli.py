@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.clock import Clock
-from bot.config import Config, ConfigError, parse_now
+from bot.config import Config, ConfigError, parse_now, parse_workers
 from bot.observe import setup_logging
 from bot.stores import Stores
 from store.errors import StoreError
@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="0.0.0.0", help="HTTP address to listen on (default 0.0.0.0)"
     )
     serve.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
+    serve.add_argument(
+        "--workers",
+        help="processes sharing the port, one of which posts (default $APEC_WORKERS, else one per core)",
+    )
     ics = sub.add_parser("ics", help="the meetings calendar (iCalendar) on stdout")
     ics.add_argument("--now", help="the time to stamp it with (ISO-8601 with offset)")
     export = sub.add_parser(
@@ -74,11 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; exit 0 for any answer, 2 for bad usage, 1 for a real failure."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if getattr(args, "now", None):
-        try:
+    try:
+        if getattr(args, "now", None):
             parse_now(args.now)
-        except ConfigError as exc:
-            parser.error(str(exc))  # bad usage: exit 2
+        if getattr(args, "workers", None):
+            parse_workers(args.workers)
+    except ConfigError as exc:
+        parser.error(str(exc))  # bad usage: exit 2
     secrets = [
         os.environ.get(v, "")
         for v in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
@@ -266,8 +272,11 @@ def cmd_ics(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
-    from bot.serve import serve
+    from bot.serve import serve, serve_workers
 
+    workers = parse_workers(args.workers) if args.workers else config.workers
+    if workers > 1:
+        return serve_workers(config, _clock(config, args), args.host, args.port, workers)
     return serve(config, _clock(config, args), host=args.host, port=args.port)
 
 

@@ -64,6 +64,18 @@ def parse_seconds(value: str, what: str, most: float = 3600) -> float | None:
     return seconds
 
 
+MAX_WORKERS = 64
+
+
+def parse_workers(value: str, what: str = "--workers") -> int:
+    """A number of worker processes from 1 to MAX_WORKERS; not given, one per core."""
+    if not value:
+        return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise ConfigError(f"{what}: {value!r} is not a number of workers from 1 to {MAX_WORKERS}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the bot is told by its environment."""
@@ -82,6 +94,8 @@ class Config:
     metrics_token: str = field(default="", repr=False)  # APEC_METRICS_TOKEN
     host_id: str = ""  # APEC_HOST_ID: this host's name in the scheduler's lease and claims
     lease_ttl: float | None = None  # APEC_LEASE_TTL: a shorter lease, for drills and tests
+    workers: int = 1  # APEC_WORKERS (or serve --workers): processes sharing the port
+    metrics_dir: str = ""  # PROMETHEUS_MULTIPROC_DIR: set by `serve --workers` for its workers
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -106,6 +120,8 @@ class Config:
             metrics_token=env.get("APEC_METRICS_TOKEN", "").strip(),
             host_id=(env.get("APEC_HOST_ID", "").strip() or socket.gethostname()).replace(":", "-"),
             lease_ttl=parse_seconds(env.get("APEC_LEASE_TTL", "").strip(), "APEC_LEASE_TTL"),
+            workers=parse_workers(env.get("APEC_WORKERS", "").strip(), "APEC_WORKERS"),
+            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
         )
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],

@@ -18,6 +18,10 @@ _TOKEN_SHAPE = re.compile(r"\b(xox[abpres]|xapp)-[A-Za-z0-9-]+")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+def _may_hold_token(text: str) -> bool:
+    return "xox" in text or "xapp" in text
+
+
 class Redact(logging.Filter):
     """Mask the configured secrets and anything shaped like a Slack token."""
 
@@ -27,9 +31,11 @@ class Redact(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = _TOKEN_SHAPE.sub(r"\1-[redacted]", message)
+        # Plain substring tests first: most lines hold nothing to mask, and cost no regex.
+        clean = _TOKEN_SHAPE.sub(r"\1-[redacted]", message) if _may_hold_token(message) else message
         for secret in self.secrets:
-            clean = clean.replace(secret, "[redacted]")
+            if secret in clean:
+                clean = clean.replace(secret, "[redacted]")
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
@@ -76,9 +82,19 @@ def setup_logging(level: int, fmt: str, secrets: Iterable[str]) -> None:
 
 
 class Metrics:
-    """The process's Prometheus metrics, in a registry of its own."""
+    """The service's Prometheus metrics.
 
-    def __init__(self) -> None:
+    With `shared_dir` (PROMETHEUS_MULTIPROC_DIR, which `serve --workers N` sets for its workers),
+    each worker writes its values to files there and `render()` adds up every worker's: /metrics
+    says the same whichever worker answers it.
+    """
+
+    def __init__(self, shared_dir: str = "") -> None:
+        self.shared_dir = shared_dir
+        if shared_dir:  # a forked worker: its values go to files there, whenever the library loaded
+            from prometheus_client import values
+
+            values.ValueClass = values.MultiProcessValue()
         self.registry = CollectorRegistry()
         self.requests = Counter("apec_requests_total", "Requests from Slack, by command and outcome",
                                 ["kind", "command", "outcome"], registry=self.registry)  # fmt: skip
@@ -87,11 +103,22 @@ class Metrics:
                                  registry=self.registry)  # fmt: skip
         self.posts = Counter("apec_posts_total", "Scheduled posts, by kind and outcome", ["kind", "outcome"],
                              registry=self.registry)  # fmt: skip
-        self.lag = Gauge("apec_scheduler_lag_seconds", "Seconds since the scheduler's last tick",
-                         registry=self.registry)  # fmt: skip
-        self.leader = Gauge("apec_scheduler_posting", "1 when this process holds the scheduler lease",
-                            registry=self.registry)  # fmt: skip
+        self.last_tick = Gauge("apec_scheduler_last_tick_timestamp_seconds",
+                               "When a scheduler last ticked (Unix time): alert on time() minus this",
+                               registry=self.registry, multiprocess_mode="livemax")  # fmt: skip
+        self.leader = Gauge("apec_scheduler_posting",
+                            "Processes holding the scheduler lease: 1 when all is well",
+                            registry=self.registry, multiprocess_mode="livesum")  # fmt: skip
+        self.workers = Gauge("apec_workers", "Worker processes serving", registry=self.registry,
+                             multiprocess_mode="livesum")  # fmt: skip
+        self.workers.set(1)
 
     def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)
+        """The text exposition format: this process's values, or every worker's added up."""
+        if not self.shared_dir:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=self.shared_dir)
+        return generate_latest(registry)

@@ -15,6 +15,7 @@ from store.db import open_sqlite
 
 SIGNATURE_TTL = 300.0  # Slack's signatures are good for 5 minutes either side of their timestamp
 EVENT_TTL = 86_400.0  # Slack gives up retrying an event well within a day
+PRUNE_EVERY = 60.0  # seconds between clearing out keys past their time to live
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -37,6 +38,7 @@ class Seen:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._pruned: dict[str, float] = {}  # kind -> when it was last pruned
 
     def _conn(self) -> sqlite3.Connection:
         """This thread's connection, opened (and the table made) on first use."""
@@ -48,19 +50,20 @@ class Seen:
         return conn
 
     def first(self, kind: str, key: str, at: float, ttl: float) -> bool:
-        """Record `key` as seen at `at`; False when it already was. Prunes `kind` past `ttl`."""
+        """Record `key` as seen at `at`; False when it already was, within `ttl`.
+
+        One statement, so one short write per request: a key past its time to live counts as new
+        (and is taken again); the table is pruned of old keys now and then, not on every request.
+        """
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")  # the write lock first: no upgrade to fail half-way
-        try:
+        cursor = conn.execute(
+            """INSERT INTO seen (key, kind, at) VALUES (?, ?, ?)
+               ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE seen.at < excluded.at - ?""",
+            [f"{kind} {key}", kind, at, ttl],
+        )
+        if at - self._pruned.get(kind, float("-inf")) >= PRUNE_EVERY:
+            self._pruned[kind] = at
             conn.execute("DELETE FROM seen WHERE kind = ? AND at < ?", [kind, at - ttl])
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO seen (key, kind, at) VALUES (?, ?, ?)",
-                [f"{kind} {key}", kind, at],
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return cursor.rowcount == 1
 
     def signature(self, timestamp: str, signature: str, now: float) -> bool:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
 import signal
 import sqlite3
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -20,11 +24,14 @@ from bot.config import Config, ConfigError
 from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
 from bot.scheduler import TICK, Engine, Scheduler, Timing
-from bot.server import SlackHTTP, make_server, run
+from bot.server import SlackHTTP, make_server, run, shared_socket
 from bot.stores import Stores
+from bot.workers import supervise
 from handlers.calendar import calendar
 from handlers.question import english
+from handlers.router import lookup
 from store.dates import warm_up
+from store.desk import Desk
 from store.errors import StoreError
 
 log = logging.getLogger("apec.serve")
@@ -94,40 +101,43 @@ def check_intact(path: Path) -> None:
 
 
 def serve(
-    config: Config, clock: Callable[[], datetime], host: str = "0.0.0.0", port: int = 3000
+    config: Config,
+    clock: Callable[[], datetime],
+    host: str = "0.0.0.0",
+    port: int = 3000,
+    *,
+    ready_fd: int | None = None,
 ) -> int:
     """Run until SIGTERM or SIGINT; returns the exit status.
 
     HTTP mode serves Slack on /slack/events; both modes serve /healthz, /metrics and the feed at
     /calendar/<token>.ics on the port. On SIGTERM the server stops taking requests and finishes
     those under way, then the scheduler stops after any post under way is sent and recorded.
+    With `ready_fd` this is one of `serve_workers`' workers: it shares the port, and says on that
+    pipe when it listens.
     """
     mode = check(config)
-    check_intact(config.db_path)
     stores = Stores(config.db_path, config.seeds)
-    built = stores.ensure_built()
-    if built:
-        log.warning("%s", built)
+    if ready_fd is None:  # a worker's supervisor has done these
+        check_intact(config.db_path)
+        built = stores.ensure_built()
+        if built:
+            log.warning("%s", built)
     stores.get().meetings()  # the store opens and reads, before anything connects
-    warm_up()
-    # The English word list that mends typos takes ~0.2 s to load: not on a user's question.
-    threading.Thread(target=english, name="warm-up", daemon=True).start()
-    metrics = Metrics()
+    metrics = Metrics(config.metrics_dir)
     scheduler = make_scheduler(
         config, stores, clock, SlackPoster(web_client(config, config.bot_token)), metrics
     )
     app = create_app(config, stores, clock, on_change=scheduler.notify)
-
     health = partial(health_report, stores, scheduler, mode)
-    metrics.lag.set_function(lambda: scheduler.lag() or 0.0)
-    metrics.leader.set_function(lambda: 1.0 if scheduler.engine.leader else 0.0)
-    front = SlackHTTP(app, config.signing_secret, health, calendar=lambda: calendar(stores.get(), clock()),
-                      metrics=metrics, events=mode == "http", store=stores.get, seen=stores.seen,
+    front = SlackHTTP(app, config.signing_secret, health, calendar=lambda: calendar(stores.get(quick=True), clock()),
+                      metrics=metrics, events=mode == "http", store=partial(stores.get, quick=True), seen=stores.seen,
                       metrics_token=config.metrics_token)  # fmt: skip
-    server = make_server(front, host, port)
+    server = make_server(front, host, port, reuse_port=ready_fd is not None)
     _on_signals(server.close)
     handler = None
     scheduler.start()
+    _report(metrics, scheduler)
     try:
         if mode == "socket":
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -135,9 +145,15 @@ def serve(
             handler = SocketModeHandler(app, config.app_token)
             print("apec-bot: connecting to Slack in Socket Mode", file=sys.stderr, flush=True)
             handler.connect()
-        what = "/slack/events, " if mode == "http" else ""
-        print(f"apec-bot: serving HTTP on http://{host}:{server.effective_port} "
-              f"({what}/healthz, /metrics, /calendar/<token>.ics)", file=sys.stderr, flush=True)  # fmt: skip
+        if ready_fd is None:
+            print(f"apec-bot: serving HTTP on http://{host}:{server.effective_port} ({_paths(mode)})",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        else:
+            os.write(ready_fd, b"1")
+            os.close(ready_fd)
+        # Word lists that take a while to load (dates, typo mending): once the port answers, and
+        # not on a user's question.
+        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         run(server)
     finally:
         log.warning("stopping: the scheduler finishes any post under way")
@@ -147,18 +163,89 @@ def serve(
     return 0
 
 
+def serve_workers(
+    config: Config, clock: Callable[[], datetime], host: str, port: int, workers: int
+) -> int:
+    """`serve --workers N`: check and build once, then fork N workers onto one port (bot/workers.py)."""
+    mode = check(config)
+    check_intact(config.db_path)
+    built = Stores(config.db_path, config.seeds).ensure_built()
+    if built:
+        log.warning("%s", built)
+    reserved = shared_socket(host, port)  # the port, learned (when 0) and held for the workers
+    port = reserved.getsockname()[1]
+    shared_dir = tempfile.mkdtemp(prefix="apec-metrics-")
+    # prometheus-client's multiprocess mode reads its folder from the environment.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared_dir
+    config = replace(config, metrics_dir=shared_dir)
+
+    def ready() -> None:
+        print(f"apec-bot: serving HTTP on http://{host}:{port} with {workers} workers "
+              f"({_paths(mode)})", file=sys.stderr, flush=True)  # fmt: skip
+
+    try:
+        return supervise(
+            lambda fd: serve(config, clock, host, port, ready_fd=fd), workers, shared_dir, ready
+        )
+    finally:
+        reserved.close()
+        shutil.rmtree(shared_dir, ignore_errors=True)
+
+
+def _paths(mode: str) -> str:
+    what = "/slack/events, " if mode == "http" else ""
+    return f"{what}/healthz, /metrics, /calendar/<token>.ics"
+
+
+def _warm_up() -> None:
+    lookup("help")  # imports every handler module
+    warm_up()
+    english()
+
+
+REPORT_EVERY = 1.0  # seconds between updates of the scheduler's gauges (two writes to a file)
+
+
+def _report(metrics: Metrics, scheduler: Scheduler) -> None:
+    """Keep the scheduler's gauges current: every worker writes its own, /metrics adds them up."""
+
+    def loop() -> None:
+        while scheduler.running:
+            if scheduler.last_tick is not None:
+                metrics.last_tick.set(scheduler.last_tick)
+            metrics.leader.set(1.0 if scheduler.engine.leader else 0.0)
+            time.sleep(REPORT_EVERY)
+
+    threading.Thread(target=loop, name="gauges", daemon=True).start()
+
+
 def health_report(stores: Stores, scheduler: Scheduler, mode: str) -> dict[str, Any]:
-    """What /healthz says: the store reads and takes a write, the scheduler ticks."""
+    """What /healthz says, for the whole service whichever worker answers: the store reads and
+    takes a write, this worker's scheduler ticks, and some worker holds the lease to post."""
     problem = stores.problem()
     lag = scheduler.lag()
     running = scheduler.running and lag is not None and lag < 3 * TICK
     state = ("posting" if scheduler.engine.leader else "standby") if running else "not running"
+    leader = None if problem else _leader(stores)
     return {
-        "ok": problem is None and running,
+        "ok": problem is None and running and leader is not None,
         "store": problem or "ok",
-        "scheduler": state,
+        "scheduler": state,  # this worker's
+        "posting": leader,  # the worker that posts for the service, from the lease
         "mode": mode,
     }
+
+
+def _leader(stores: Stores) -> str | None:
+    """Who holds a live scheduler lease ("host pid N"), or None when no one does."""
+    try:
+        lease = Desk(stores.get().db).lease()
+    except sqlite3.Error as exc:
+        log.error("health: the scheduler lease cannot be read: %s", exc)
+        return None
+    if lease is None or lease[3] <= time.time():
+        return None
+    return f"{lease[1]} pid {lease[2]}"
 
 
 def make_scheduler(

@@ -13,11 +13,12 @@ import hmac
 import json
 import logging
 import re
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
@@ -89,25 +90,28 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def _well_formed(ctype: str, body: str) -> bool:
-    """Whether the body is what its content type says (Bolt would fail on it otherwise)."""
+def parse(ctype: str, body: str) -> dict[str, Any] | None:
+    """The body as Bolt reads it (a form's fields, or JSON), parsed once for the whole request;
+    None when it is not what its content type says, or nests deeper than a real Slack payload."""
     if ctype.startswith("application/json"):
         return _json_object(body)
-    if ctype.startswith("application/x-www-form-urlencoded"):
-        form = parse_qs(body, keep_blank_values=True)
-        return "payload" not in form or _json_object(form["payload"][0])
-    return False
+    if not ctype.startswith("application/x-www-form-urlencoded"):
+        return None
+    # As Bolt reads a form: the last value of each field, and a JSON `payload` in their place.
+    form: dict[str, Any] = dict(parse_qsl(body, keep_blank_values=True))
+    if "payload" in form:
+        return _json_object(form["payload"])
+    return form
 
 
-def _json_object(text: str) -> bool:
-    """Whether `text` is a JSON object nested no deeper than MAX_DEPTH."""
+def _json_object(text: str) -> dict[str, Any] | None:
+    """`text` parsed, if it is a JSON object nested no deeper than MAX_DEPTH."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's limit
-        return False
-    # Bolt parses the body again further down the stack: a body that only just parsed here could
-    # blow the limit there, so anything deeper than a real Slack payload is refused now.
-    return isinstance(data, dict) and _depth(data) <= MAX_DEPTH
+        return None
+    # Bolt's listeners walk the payload again: anything deeper than a real one is refused here.
+    return data if isinstance(data, dict) and _depth(data) <= MAX_DEPTH else None
 
 
 def _depth(value: Any) -> int:
@@ -126,22 +130,23 @@ def _depth(value: Any) -> int:
 _COMMAND_WORD = re.compile(r"[a-z][a-z-]{0,30}")
 
 
-def describe(ctype: str, body: str) -> tuple[str, str]:
+def describe(body: dict[str, Any]) -> tuple[str, str]:
     """What a request is, for its log line and metrics: ("command", "next-meeting"),
     ("event", "app_mention"), ("action", "post_to_channel"), ("view", "meeting_form"). No user text."""
-    if ctype.startswith("application/json"):
-        data = json.loads(body)
-        if data.get("type") == "event_callback":
-            return "event", str((data.get("event") or {}).get("type", ""))[:40]
-        return str(data.get("type", "json"))[:40], ""
-    form = parse_qs(body, keep_blank_values=True)
-    if "payload" in form:
-        payload = json.loads(form["payload"][0])
-        if payload.get("type") == "view_submission":
-            return "view", str((payload.get("view") or {}).get("callback_id", ""))[:40]
-        actions = payload.get("actions") or [{}]
-        return "action", str(actions[0].get("action_id", ""))[:40]
-    words = (form.get("text") or [""])[0].strip().lower().split()
+    kind = body.get("type")
+    if kind == "event_callback":
+        event = body.get("event")
+        return "event", str(event.get("type", "") if isinstance(event, dict) else "")[:40]
+    if kind == "view_submission":
+        view = body.get("view")
+        return "view", str(view.get("callback_id", "") if isinstance(view, dict) else "")[:40]
+    if kind == "block_actions":
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions else {}
+        return "action", str(first.get("action_id", "") if isinstance(first, dict) else "")[:40]
+    if "command" not in body:
+        return str(kind or "json")[:40], ""
+    words = str(body.get("text", "")).strip().lower().split()
     word = words[0] if words else "help"
     # Only a known shape of word reaches a label: the metrics must not grow with what users type.
     return "command", word if _COMMAND_WORD.fullmatch(word) and lookup(word) else (
@@ -317,12 +322,16 @@ class SlackHTTP:
             or ctype.startswith("application/x-www-form-urlencoded")
         ):
             return 415, plain, b"Unsupported Media Type", "rejected", ""
-        if not _well_formed(ctype, body):
+        parsed = parse(ctype, body)
+        if parsed is None:
             return 400, plain, b"Body does not match its content type", "rejected", ""
-        kind, what = describe(ctype, body)
+        kind, what = describe(parsed)
+        # Parsed and its signature checked once, here: Bolt takes the body as it takes one from
+        # Socket Mode (a dict, with no raw body to verify again).
         response = self.app.dispatch(
-            BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
-        )
+            BoltRequest(body=parsed, query=environ.get("QUERY_STRING", ""), headers=headers,
+                        mode="socket_mode")
+        )  # fmt: skip
         out = [
             (k, v)
             for k, values in response.headers.items()
@@ -375,8 +384,14 @@ def run(server: Any) -> None:
             raise
 
 
-def make_server(wsgi: Callable[..., Any], host: str, port: int, threads: int = 8) -> Any:
-    """A waitress server that keeps answering while many connections trickle their headers."""
+def make_server(
+    wsgi: Callable[..., Any], host: str, port: int, threads: int = 8, *, reuse_port: bool = False
+) -> Any:
+    """A waitress server that keeps answering while many connections trickle their headers.
+
+    With `reuse_port`, the port is shared with the other workers that bind it the same way
+    (SO_REUSEPORT): the kernel spreads new connections over them.
+    """
     # Not `app.start()`: one thread and a backlog of 5 lose requests. A connection sending a header
     # line now and then holds a channel without a thread; at waitress' default limit of 100 such
     # channels it accepts nothing more, /healthz included. So: a high limit, poll() (select() fails
@@ -384,10 +399,11 @@ def make_server(wsgi: Callable[..., Any], host: str, port: int, threads: int = 8
     # deploy/ is what times out a slow sender for good (client_header_timeout).
     from waitress.server import create_server
 
+    where: dict[str, Any] = (
+        {"sockets": [shared_socket(host, port)]} if reuse_port else {"host": host, "port": port}
+    )
     return create_server(
         wsgi,
-        host=host,
-        port=port,
         threads=threads,
         connection_limit=_connection_limit(CONNECTION_LIMIT),
         asyncore_use_poll=True,
@@ -398,7 +414,23 @@ def make_server(wsgi: Callable[..., Any], host: str, port: int, threads: int = 8
         ident="apec-bot",
         backlog=1024,
         clear_untrusted_proxy_headers=True,
+        **where,
     )
+
+
+def shared_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) with SO_REUSEPORT, not yet listening: every process that
+    binds the port this way shares it. Port 0 picks a free one (read it from `getsockname()`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _connection_limit(wanted: int) -> int:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from bot.seen import Seen, seen_path
 from store import schema
@@ -20,6 +21,7 @@ from store.queries import Store
 log = logging.getLogger("apec.store")
 
 PROBE_EVERY = 5.0  # seconds: each probe writes to the store, and a write drops every read cache
+LOOK_EVERY = 0.25  # seconds between looks at whether another connection changed the store
 PROBE_BUSY_MS = 2000
 
 
@@ -37,6 +39,14 @@ class Stores:
         self._ticks = ticks
         self._probe_lock = threading.Lock()
         self._probed: tuple[float, str | None] | None = None  # (when, the problem or None)
+        # The store's epoch goes up whenever it may have changed; each thread re-reads when the
+        # epoch it read at is behind. Learning that costs no query on a request: a write made
+        # in this process moves it at once, another process's within LOOK_EVERY.
+        self._epoch = 0
+        self._epoch_lock = threading.Lock()
+        self._looked = float("-inf")
+        self._watch: sqlite3.Connection | None = None
+        self._watched: int | None = None  # the watch connection's last data_version
 
     def ensure_built(self) -> str | None:
         """Build the store when it holds no build yet; returns the build summary if it built."""
@@ -49,12 +59,58 @@ class Stores:
         finally:
             db.close()
 
-    def get(self) -> Store:
-        """This thread's store, its cache dropped if the file changed since this thread last read."""
-        store = getattr(self._local, "store", None)
+    def get(self, quick: bool = False) -> Store:
+        """This thread's store, its cache dropped if the store changed since this thread last read.
+
+        `quick` (a request's path) asks SQLite nothing when nothing is known to have changed: a
+        write made in this process is seen at once, another process's within LOOK_EVERY. Without
+        it (the scheduler, the command line) every call asks.
+        """
+        local = self._local
+        store = getattr(local, "store", None)
         if store is None:
-            store = self._local.store = Store(self._conns.get())
-        return store.refresh()
+            store = local.store = Store(self._conns.get())
+            local.epoch = local.changes = None
+        changes = store.db.conn.total_changes  # this thread's own writes: an attribute, no query
+        if changes != local.changes and local.changes is not None:
+            self.changed()  # every other thread re-reads
+        if quick:
+            self._look()
+        if not quick or local.epoch != self._epoch or changes != local.changes:
+            local.epoch, local.changes = self._epoch, changes
+            store.refresh()  # one query
+        return store
+
+    def epoch(self) -> int:
+        """A number that goes up whenever the store may have changed (for keeping replies)."""
+        self._look()
+        return self._epoch
+
+    def changed(self) -> None:
+        """Something in this process wrote to the store: every thread re-reads before answering."""
+        with self._epoch_lock:
+            self._epoch += 1
+
+    def _look(self) -> None:
+        """Every LOOK_EVERY seconds, one thread asks SQLite whether another connection committed."""
+        now = self._ticks()
+        if now - self._looked < LOOK_EVERY or not self._epoch_lock.acquire(blocking=False):
+            return
+        version = None
+        try:
+            self._looked = now
+            if self._watch is None:  # read-write but never created: a missing store stays missing
+                uri = f"file:{quote(str(self.path.resolve()))}?mode=rw"
+                self._watch = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=1)
+            version = self._watch.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:  # the answer's own queries will meet it, and say so
+            log.warning("could not tell whether the store changed: %s", exc)
+            self._watch = None
+        finally:
+            if version != self._watched:
+                self._watched = version
+                self._epoch += 1
+            self._epoch_lock.release()
 
     def claim_event(self, event_id: str, now: datetime) -> bool:
         """Record an event as handled; False when it already was (a retry)."""

@@ -31,6 +31,7 @@ EMPTY = (
     usage="ask QUESTION",
     example="ask who leads the US delegation?",
     aliases=("q", "question"),
+    kept=True,
 )
 def ask_command(ask: Ask) -> Card:
     """A question in plain words, answered from the sources (the same as mentioning me)."""

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-
-from icalendar import Calendar, Event
+from typing import TYPE_CHECKING
 
 from handlers.meetings import title
 from handlers.render import STATUS_WORDS, Card, esc, when
 from handlers.router import Ask, command, refuse_unless_admin
 from store.desk import Desk
 from store.queries import Meeting, Store
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PRODID = "-//APEC desk bot//EN"
 CALNAME = "APEC meetings"
@@ -57,6 +59,8 @@ def calendar(store: Store, now: datetime) -> bytes:
     """The feed as an iCalendar file; the same store and `now` give the same bytes."""
     meetings = in_feed(store)
     by_id = {m.id: m for m in store.meetings()}
+    from icalendar import Calendar  # 80 ms to import: only when a feed is asked for
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -74,6 +78,8 @@ def calendar(store: Store, now: datetime) -> bytes:
 def _event(m: Meeting, parent: Meeting | None, stamp: datetime) -> Event:
     assert m.span.start is not None  # dated
     last = m.span.end or m.span.start
+    from icalendar import Event
+
     event = Event()
     event.add("uid", uid(m))
     event.add("dtstamp", stamp)

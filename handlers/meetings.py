@@ -80,6 +80,7 @@ def opens_in(m: Meeting, now: datetime) -> str:
     usage="next-meeting [som|summit|ministerial]",
     example="next-meeting som",
     aliases=("next", "nextmeeting"),
+    kept=True,
 )
 def next_meeting(ask: Ask) -> Card:
     """The next meeting on record, optionally of one kind (som, summit, ministerial)."""
@@ -145,6 +146,7 @@ def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Card:
     usage="meetings [period]",
     example="meetings in May",
     aliases=("calendar", "schedule"),
+    kept=True,
 )
 def meetings(ask: Ask) -> Card:
     """Meetings in a period ("in May", "next month", "this week", "2026", "between March and June")."""
@@ -189,7 +191,7 @@ def _cite_all(card: Card, found: list[Meeting]) -> Card:
     return card
 
 
-@command("meeting", usage="meeting NAME", example="meeting SOM2")
+@command("meeting", usage="meeting NAME", example="meeting SOM2", kept=True)
 def meeting(ask: Ask) -> Card:
     """Everything on record about one meeting: dates, place, status, its parts, the source."""
     if not ask.args:
@@ -212,7 +214,7 @@ def not_found_meeting(store: Store, name: str) -> Card:
     return card
 
 
-@command("countdown", example="countdown", aliases=("days",))
+@command("countdown", example="countdown", aliases=("days",), kept=True)
 def countdown(ask: Ask) -> Card:
     """Days to the next Senior Officials' Meeting and to the Leaders' Summit."""
     card = Card()

@@ -8,7 +8,7 @@ from store.queries import Store
 from store.text import fold
 
 
-@command("members", example="members", aliases=("economies",))
+@command("members", example="members", aliases=("economies",), kept=True)
 def members(ask: Ask) -> Card:
     """The 21 member economies under their official APEC names."""
     found = ask.store.members()
@@ -21,7 +21,13 @@ def members(ask: Ask) -> Card:
     return card
 
 
-@command("member", usage="member ECONOMY", example="member South Korea", aliases=("is-member",))
+@command(
+    "member",
+    usage="member ECONOMY",
+    example="member South Korea",
+    aliases=("is-member",),
+    kept=True,
+)
 def member(ask: Ask) -> Card:
     """Is an economy a member, and its official APEC name (US, ROK, Taiwan, Viet Nam...)."""
     if not ask.args:

@@ -35,7 +35,7 @@ def person_card(card: Card, p: Person, store: Store) -> Card:
     return card
 
 
-@command("who", usage="who PERSON", example="who Casey Mace", aliases=("person",))
+@command("who", usage="who PERSON", example="who Casey Mace", aliases=("person",), kept=True)
 def who(ask: Ask) -> Card:
     """Who a person is, their title and what the sources say they did."""
     if not ask.args:
@@ -76,7 +76,7 @@ def delegation_card(card: Card, d: Delegation) -> Card:
     return card
 
 
-@command("delegation", usage="delegation ECONOMY [MEETING]", example="delegation US")
+@command("delegation", usage="delegation ECONOMY [MEETING]", example="delegation US", kept=True)
 def delegation(ask: Ask) -> Card:
     """An economy's delegation: who leads it, who is in it, what it seeks (optionally to one meeting)."""
     if not ask.args:
@@ -123,7 +123,7 @@ def delegation_reply(store: Store, text: str) -> Card:
     return card
 
 
-@command("delegations", example="delegations")
+@command("delegations", example="delegations", kept=True)
 def delegations(ask: Ask) -> Card:
     """Every delegation on record, with its head."""
     found = ask.store.delegations()

@@ -474,7 +474,9 @@ def _meetings_by_words(store: Store, words: tuple[str, ...]) -> tuple[Meeting, .
     telling words with the question, two at least."""
     asked = set(words)
     telling = _telling_words(store)
-    unique = {w for w, ms in _word_meetings(store).items() if len(ms) == 1 and len(w) >= 4}
+    unique = store.cached("unique_words", lambda: frozenset(
+        w for w, ms in _word_meetings(store).items() if len(ms) == 1 and len(w) >= 4
+    ))  # fmt: skip
     best: tuple[int, Meeting | None] = (0, None)
     for m in store.meetings():
         shared = telling[m.id] & asked
@@ -486,6 +488,10 @@ def _meetings_by_words(store: Store, words: tuple[str, ...]) -> tuple[Meeting, .
 
 def _telling_words(store: Store) -> dict[str, frozenset[str]]:
     """Each meeting's telling words: those of its names and city, but the plainest."""
+    return store.cached("telling_words", lambda: _read_telling_words(store))
+
+
+def _read_telling_words(store: Store) -> dict[str, frozenset[str]]:
     economies = {w for n in store.names("economy") for w in _WORDS.findall(fold(n))}
     out = {}
     for m in store.meetings():
@@ -498,9 +504,14 @@ def _telling_words(store: Store) -> dict[str, frozenset[str]]:
 def _word_meetings(store: Store) -> dict[str, set[str]]:
     """Each telling word and the top-level meetings it names (a city names one meeting if one is
     held there, its parts aside)."""
+    return store.cached("word_meetings", lambda: _read_word_meetings(store))
+
+
+def _read_word_meetings(store: Store) -> dict[str, set[str]]:
+    telling = _telling_words(store)
     found: dict[str, set[str]] = {}
     for m in store.meetings():
-        for w in _telling_words(store)[m.id]:
+        for w in telling[m.id]:
             found.setdefault(w, set()).add(m.parent_id or m.id)
     return found
 

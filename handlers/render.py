@@ -154,6 +154,7 @@ class Card:
     response_type: str = "ephemeral"
     buttons: list[Button] = field(default_factory=list)
     modal: dict[str, Any] | None = None  # a form to open instead of a message
+    transient: bool = False  # about a passing trouble (the store down), not the records: never kept
     _cited: set[tuple[str, str]] = field(default_factory=set)
 
     def header(self, text: str) -> Card:

@@ -62,6 +62,9 @@ class Command:
     share: bool = True
     admin: bool = False  # changes the calendar: only admins may run it
     writes: bool = False  # changes the store: in Slack, acknowledged at once if it takes a while
+    # Its reply depends on nothing but the words, the records and the minute (not on who asks, or
+    # where): Slack's side may keep it for the next to ask the same within that minute.
+    kept: bool = False
 
 
 REGISTRY: dict[str, Command] = {}
@@ -77,6 +80,7 @@ def command(
     share: bool = True,
     admin: bool = False,
     writes: bool = False,
+    kept: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler under a command name; its docstring's first line is its help."""
 
@@ -92,6 +96,7 @@ def command(
             share=share and not admin,  # re-running a change from a button would make it twice
             admin=admin,
             writes=writes or admin,
+            kept=kept and not (writes or admin),
         )
         for alias in aliases:
             _ALIASES[alias] = name
@@ -157,7 +162,9 @@ def guarded(ask: Ask, answer: Callable[[], Card]) -> Card:
     except (StoreError, sqlite3.Error) as exc:
         log.error("the store failed answering %r: %s: %s", ask.text[:40], type(exc).__name__, exc)
         ask.on_store_error(f"{type(exc).__name__}: {exc}")
-        return Card().section(STORE_DOWN)
+        card = Card().section(STORE_DOWN)
+        card.transient = True
+        return card
 
 
 def refuse_unless_admin(ask: Ask) -> Card | None:

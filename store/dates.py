@@ -17,8 +17,6 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import dateparser
-
 log = logging.getLogger(__name__)
 
 Precision = Literal["day", "month", "year", "unknown"]
@@ -580,6 +578,8 @@ def _months_capitalised(match: re.Match[str]) -> bool:
 
 
 def _dateparser(text: str, settings: dict[str, object]) -> datetime | None:
+    import dateparser  # 50 ms to import: on the first odd date, or the warm-up after start
+
     try:
         return dateparser.parse(text, languages=_LANGUAGES, settings=settings)
     except Exception:  # a heuristic parser's odd failure on odd text must not fail a request

@@ -76,7 +76,7 @@ def test_metrics_count_requests_by_command_and_outcome(db_path, web_api):
         r'apec_requests_total\{command="rejected",kind="rejected",outcome="rejected"\} 1\.0', text
     )
     assert 'apec_request_seconds_bucket{kind="command",le="0.1"}' in text
-    assert "apec_scheduler_lag_seconds" in text and "apec_posts_total" in text
+    assert "apec_scheduler_last_tick_timestamp_seconds" in text and "apec_posts_total" in text
     assert "no-such-thing" not in text  # what users type never becomes a label
 
 

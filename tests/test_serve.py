@@ -18,8 +18,9 @@ from tests.slack_stub import WebAPIStub
 
 
 def _env(**extra: str) -> dict[str, str]:
+    """The environment of a `serve` under test: one process (tests of workers ask for more)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("APEC_", "SLACK_"))}
-    return {**base, **extra}
+    return {**base, "APEC_WORKERS": "1", **extra}
 
 
 def start(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:

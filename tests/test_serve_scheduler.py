@@ -138,6 +138,7 @@ class Bots:
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "SLACK_API_URL": self.api_url,
                 "APEC_NOW": now.isoformat(),
+                "APEC_WORKERS": "1",  # one process each: the tests freeze and kill it by its pid
                 **env,
             }
         )
