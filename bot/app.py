@@ -32,6 +32,7 @@ from bot.workspace import Workspace
 from handlers.answer import MORE_ACTION, mention
 from handlers.edits import FORM, submit_form
 from handlers.home import home_view
+from handlers.info import NEXT_ACTION, PREVIOUS_ACTION
 from handlers.render import SHARE_ACTION, Card, from_slack
 from handlers.router import Ask, lookup, route, split
 
@@ -380,6 +381,16 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask]) -> None:
         """The whole card behind a short answer, shown to the one who asked for it."""
         ack()
         for page in _pressed(ask_from, body).pages():
+            respond(**page, replace_original=False)
+
+    @app.action(PREVIOUS_ACTION)
+    @app.action(NEXT_ACTION)
+    def turn_page(ack, body, respond):
+        """Another page of a listing, in place of the one shown."""
+        ack()
+        first, *rest = _pressed(ask_from, body).pages()
+        respond(**first, replace_original=True)
+        for page in rest:
             respond(**page, replace_original=False)
 
 

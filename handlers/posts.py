@@ -90,11 +90,7 @@ def digest_card(post: Post, store: Store, now: datetime, since: datetime | None)
             "Known only to the month (no reminders until dated): "
             + "; ".join(f"{esc(m.short)}, {esc(when(m))}" for m in month_only)
         )
-    added = [
-        s
-        for s in store.sources()
-        if s.origin == "desk" and since is not None and s.added_at > iso(since)
-    ]
+    added = store.desk_sources_since(iso(since)) if since is not None else []
     if added:
         card.section(
             "*Sources added since the last digest*\n"

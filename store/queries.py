@@ -5,11 +5,12 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
@@ -17,9 +18,12 @@ import sqlite_utils
 from store.dates import Span
 from store.db import rows
 from store.names import alias_key, find_in_text
+from store.schema import SOURCE_ORDER
 from store.text import fold
 
 UTC = ZoneInfo("UTC")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -265,20 +269,24 @@ class Store:
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
-        self._sources: dict[str, Source] | None = None
-        self._one_source: dict[str, Source] = {}
         self._cache: dict[str, Any] = {}
         self._version: tuple[int, int] | None = None
+        self._forget()
 
     def refresh(self) -> Store:
         """Forget what was read if the store changed since (another connection or this one wrote)."""
         version = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes)
         if version != self._version:
             self._version = version
-            self._sources = None
-            self._one_source = {}
-            self._cache = {}
+            self._forget()
         return self
+
+    def _forget(self) -> None:
+        """Drop everything read from the store: it changed. Each cache here is bounded, so a
+        store of any size costs each thread the same memory."""
+        self._cache = {}
+        self._one_source: Lru[str, Source] = Lru(SOURCES_KEPT)
+        self._common: Lru[str, bool] = Lru(WORDS_KEPT)
 
     def version(self) -> tuple[int, int] | None:
         """What was read is good while this stays the same (see refresh)."""
@@ -299,35 +307,47 @@ class Store:
     # -- sources -------------------------------------------------------------------------------
 
     def sources(self) -> list[Source]:
-        """Every source, seeds first, then the desk's in the order added."""
-        return list(self._source_map().values())
+        """Every source, seeds first, then the desk's in the order added: the whole table, read
+        afresh and kept by nobody (a listing reads one page, see `source_page`)."""
+        return [_source(r) for r in self._rows(f"SELECT * FROM sources ORDER BY {SOURCE_ORDER}")]
+
+    def desk_sources_since(self, since: str) -> list[Source]:
+        """The desk's sources added after `since` (an ISO time), in the order added."""
+        found = self._rows(
+            f"SELECT * FROM sources WHERE origin = 'desk' AND added_at > ? ORDER BY {SOURCE_ORDER}",
+            [since],
+        )
+        return [_source(r) for r in found]
+
+    def source_count(self) -> int:
+        """How many sources the store holds."""
+        return self._cached(
+            "source_count", lambda: self.db.execute("SELECT count(*) FROM sources").fetchone()[0]
+        )
+
+    def source_page(self, offset: int, limit: int) -> list[Source]:
+        """`limit` sources from the `offset`-th on, in the order of `sources()`."""
+        found = self._rows(
+            f"SELECT * FROM sources ORDER BY {SOURCE_ORDER} LIMIT ? OFFSET ?",
+            [max(0, limit), max(0, offset)],
+        )
+        return [_source(r) for r in found]
 
     def source(self, source_id: str) -> Source | None:
         """One source by id."""
-        return self._source_map().get(source_id)
-
-    def _source_map(self) -> dict[str, Source]:
-        if self._sources is None:
-            self._sources = {
-                r["id"]: _source(r)
-                for r in self.db.query(
-                    "SELECT * FROM sources ORDER BY origin = 'desk', added_at, file"
-                )
-            }
-        return self._sources
-
-    def _src(self, source_id: str) -> Source:
-        """One source, read on first need (a store may hold thousands)."""
-        if self._sources is not None and source_id in self._sources:
-            return self._sources[source_id]
         found = self._one_source.get(source_id)
         if found is None:
-            row = self.db.execute("SELECT * FROM sources WHERE id = ?", [source_id]).fetchone()
-            if row is None:
-                return Source(source_id, source_id, "", "", date.min, "", "")
-            found = _source(dict(zip(_SOURCE_COLS, row, strict=False)))
-            self._one_source[source_id] = found
+            row = self._rows("SELECT * FROM sources WHERE id = ?", [source_id])
+            if not row:
+                return None
+            found = _source(row[0])
+            self._one_source.put(source_id, found)
         return found
+
+    def _src(self, source_id: str) -> Source:
+        """One source, read on first need and kept among the last few used (a store may hold
+        100,000 and more: answers cite a handful)."""
+        return self.source(source_id) or Source(source_id, source_id, "", "", date.min, "", "")
 
     # -- meetings ------------------------------------------------------------------------------
 
@@ -419,7 +439,13 @@ class Store:
 
     def meeting_names(self, meeting_id: str) -> list[str]:
         """Every name a meeting goes by."""
-        return [n for n, t in self.names("meeting").items() if t == meeting_id]
+        return list(self._cached("meeting_names", self._read_meeting_names).get(meeting_id, ()))
+
+    def _read_meeting_names(self) -> dict[str, tuple[str, ...]]:
+        by_meeting: dict[str, list[str]] = {}
+        for name, target in self.names("meeting").items():
+            by_meeting.setdefault(target, []).append(name)
+        return {m: tuple(names) for m, names in by_meeting.items()}
 
     def parts(self, meeting_id: str) -> list[Meeting]:
         """The meetings held as part of another (SOM1's committee meetings)."""
@@ -618,24 +644,29 @@ class Store:
     def search(self, text: str, limit: int = 5) -> list[Hit]:
         """Passages that answer `text`, best first; any string is safe (it is quoted for MATCH).
 
-        Passages holding every meaningful word come first; then those missing one of them. Ranking
-        only those keeps a question made of common words fast on a large store (bench/store_bench.py).
+        Passages holding every meaningful word come first; then those missing one of them. What
+        a search costs is bounded, however many documents the store holds (see `_ranked`, and
+        bench/store_bench.py).
         """
         words = content_words(text)
         # Generic words ("APEC", "meeting") are in most passages: judge a passage by the rest.
         terms = [w for w in words if w not in GENERIC][:MAX_TERMS] or words[:MAX_TERMS]
         if not terms:
             return []
-        found: dict[int, tuple] = {}
+        found: dict[int, float] = {}  # passage id: its score, in the order found
         for group in _and_groups(terms):
-            for row in self._match(" AND ".join(f'"{w}"' for w in group), limit * 3):
-                found.setdefault(row[0], row)
+            for pid, score in self._ranked(group, limit * 3):
+                found.setdefault(pid, score)
             if len(found) >= limit:
                 break
         stems = {stem(w) for w in terms}
+        passages = self._passages(list(found))
         hits = []
-        for pid, heading, body, source_id, also_in, score in found.values():
-            have = {stem(w) for w in _WORD.findall(fold(f"{heading} {body}"))}
+        for pid, score in found.items():
+            heading, body, source_id, also_in = passages[pid]
+            in_text = _stems(body) & stems
+            if not in_text:
+                continue  # a heading alone (a title over all its passages) makes no answer
             hits.append(
                 Hit(
                     passage_id=pid,
@@ -644,11 +675,9 @@ class Store:
                     source=self._src(source_id),
                     also_in=tuple(self._src(s) for s in json.loads(also_in)),
                     score=score,
-                    terms_matched=len(stems & have) / len(stems),
+                    terms_matched=len(in_text | (_stems(heading) & stems)) / len(stems),
                 )
             )
-        # A heading alone (a document's title over all its passages) does not make a passage an answer.
-        hits = [h for h in hits if {stem(w) for w in _WORD.findall(fold(h.text))} & stems]
         hits.sort(key=lambda h: (-round(h.terms_matched, 2), h.score))
         return hits[:limit]
 
@@ -686,21 +715,75 @@ class Store:
             texts += [r[0] for r in self.db.execute(sql)]
         return frozenset(w for t in texts for w in _WORD.findall(fold(t)))
 
-    def _match(self, match: str, limit: int) -> list[tuple]:
-        # BM25 costs per matching row, and a question of common words can match most of a large
-        # store: past RANK_CAP matches, only the first RANK_CAP (seeds first: they are built
-        # first) are ranked. A rowid bound is a constraint FTS5 applies while it scans.
+    def _ranked(self, group: list[str], limit: int) -> list[tuple[int, float]]:
+        """The best `limit` passages holding every word of `group`: (id, BM25 score, lower is
+        better), at a cost bounded however many passages the store holds.
+
+        FTS5's bm25() first counts every passage holding each word (for its IDF): a word in most
+        of a large store costs a scan of them all, in every query. So only words in at most
+        RANK_CAP passages (every word, on the seeds) go to bm25(). Words all as rare as that:
+        FTS5's own ranking, exactly. A common word among rare ones: the passages holding every
+        word (no more than the rarest holds), ranked by bm25() of the rare words, the ones that
+        tell passages apart. Common words only: the first passages holding all of them among
+        the first RANK_CAP that hold one (seeds first: they are built first), unranked (score 0,
+        after every ranked passage of the same share of words).
+        """
+        rare = [w for w in group if not self._common_word(w)]
+        if len(rare) == len(group):
+            return self.db.execute(
+                """SELECT rowid, bm25(passages_fts) AS score FROM passages_fts
+                   WHERE passages_fts MATCH ? ORDER BY score, rowid LIMIT ?""",
+                [_all_of(group), limit],
+            ).fetchall()
+        if rare:
+            holding = {
+                r[0]
+                for r in self.db.execute(
+                    "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?", [_all_of(group)]
+                )
+            }
+            if not holding:
+                return []
+            ranked = self.db.execute(
+                """SELECT rowid, bm25(passages_fts) AS score FROM passages_fts
+                   WHERE passages_fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY score, rowid""",
+                [_all_of(rare), min(holding), max(holding)],
+            ).fetchall()
+            return [r for r in ranked if r[0] in holding][:limit]
+        # A rowid bound is a constraint FTS5 applies while it scans: it stops there.
         bound = self.db.execute(
             "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1 OFFSET ?",
-            [match, RANK_CAP - 1],
+            [_all_of(group[:1]), RANK_CAP - 1],
         ).fetchone()
-        return self.db.execute(
-            """SELECT p.id, p.heading, p.text, p.source_id, p.also_in, bm25(passages_fts) AS score
-               FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid
-               WHERE passages_fts MATCH ? AND passages_fts.rowid <= ?
-               ORDER BY score LIMIT ?""",
-            [match, bound[0] if bound else 2**62, limit],
-        ).fetchall()
+        return [
+            (r[0], 0.0)
+            for r in self.db.execute(
+                "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? AND rowid <= ? LIMIT ?",
+                [_all_of(group), bound[0] if bound else 2**62, limit],
+            )
+        ]
+
+    def _common_word(self, word: str) -> bool:
+        """Held by more than RANK_CAP passages (counted no further than that)."""
+        common = self._common.get(word)
+        if common is None:
+            held = self.db.execute(
+                """SELECT count(*) FROM
+                   (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)""",
+                [_all_of([word]), RANK_CAP + 1],
+            ).fetchone()[0]
+            common = held > RANK_CAP
+            self._common.put(word, common)
+        return common
+
+    def _passages(self, ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
+        """(heading, text, source id, also_in) of each passage asked for, read once."""
+        marks = ", ".join("?" * len(ids))
+        found = self.db.execute(
+            f"SELECT id, heading, text, source_id, also_in FROM passages WHERE id IN ({marks})",
+            ids,
+        )
+        return {r[0]: r[1:] for r in found}
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -739,7 +822,44 @@ class Store:
 
 
 MAX_TERMS = 8
+# Passages ranked by FTS5's bm25() at most, per query; a word held by more is "common" (see
+# `Store._ranked`). On the seeds no word is: FTS5 ranks every search as it always did.
 RANK_CAP = 2000
+SOURCES_KEPT = 256  # sources each Store keeps once read: what answers cite, never the whole table
+WORDS_KEPT = 1024  # words each Store remembers as common or rare
+
+
+def _all_of(words: list[str]) -> str:
+    """An FTS5 query for passages holding every one of `words` (each [a-z0-9]+, quoted)."""
+    return " AND ".join(f'"{w}"' for w in words)
+
+
+def _stems(text: str) -> set[str]:
+    """The stems of a text's words."""
+    return {stem(w) for w in set(_WORD.findall(fold(text)))}
+
+
+class Lru(Generic[K, V]):
+    """At most `size` values, the least recently used dropped first (one Store, one thread)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def _and_groups(terms: list[str]) -> list[list[str]]:
@@ -754,21 +874,6 @@ def content_words(text: str) -> list[str]:
     """The words of a question that carry meaning, folded, de-duplicated, in order."""
     words = [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
     return list(dict.fromkeys(words))
-
-
-_SOURCE_COLS = [
-    "id",
-    "title",
-    "publisher",
-    "kind",
-    "reference_date",
-    "file",
-    "original_name",
-    "sha256",
-    "origin",
-    "added_at",
-    "note",
-]
 
 
 def _source(r: dict) -> Source:

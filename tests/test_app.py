@@ -266,3 +266,11 @@ def test_slash_commands_are_answered_while_slack_is_unreachable(db_path, clock):
     finally:
         http.close()
         thread.join(timeout=5)
+
+
+def test_a_page_button_turns_the_sources_listing_in_place(server, web_api):
+    # The seeds' six sources fit on one page: a button from a page 2 shown earlier leads back.
+    assert server.action(_button(web_api, "page_previous", "sources 1"))[0] == 200
+    (call,) = web_api.wait_for("hooks.response")
+    assert call.params["replace_original"] in (True, "true")
+    assert call.params["text"].startswith("*6 sources*"), call.params["text"][:80]

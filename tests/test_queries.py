@@ -6,6 +6,8 @@ from datetime import date
 
 import pytest
 
+from store import queries
+from store.queries import Lru
 from tests.conftest import at
 
 # Every member economy, with aliases people type, and the official APEC name each must give.
@@ -181,3 +183,89 @@ def test_search_returns_the_repeated_q_and_a_once(store):
     texts = [h.text for h in hits]
     assert len(texts) == len(set(texts))
     assert any(h.also_in for h in hits if "appointee" in h.text)
+
+
+# What search found on the seeds before it was made to cost the same on a store of any size: the
+# sources of its best passages, in order, and words of the first.
+SEARCHES = [
+    ("who leads the US delegation", ["us-news-som1"] * 3, "The American delegation is spearheaded"),
+    ("Putrajaya Vision 2040", ["kr-mofa-som1"], "Park Jong-han held bilateral consultations"),
+    ("illegal fishing marine debris", ["us-state-som1"] * 3, "press international action"),
+    ("consensus decisions", ["us-news-som1", "us-state-som1", "us-state-som1"], "by consensus"),
+    ("Shenzhen November 18 and 19", ["desk-cn-calendar", "kr-mofa-som1"], "December 12, 2025"),
+    (
+        "Committee on Trade and Investment",
+        ["kr-mofa-som1", "us-state-som1", "us-news-som1"],
+        "Coordinator for Economic Diplomacy",
+    ),
+    ("Lee Xi phone call", ["news-lee-xi-call"] * 2, "The recent phone conversation"),
+    ("Digital Week", ["kr-mofa-som1", "desk-cn-calendar"], "more than ten"),
+    ("SOM3 Dalian August", ["desk-cn-calendar"], "Three Senior Officials' Meetings are planned"),
+    ("food security energy women", ["desk-cn-calendar"], "From May, about ten sectoral"),
+    # Words in more passages than a search takes from each query: FTS5's ranking decides.
+    ("China", ["desk-cn-calendar", "kr-mofa-som1", "news-lee-xi-call"], "About 300 events"),
+    (
+        "senior officials",
+        ["us-state-som1", "us-news-som1", "us-state-som1"],
+        "The Senior Officials",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "sources", "words"), SEARCHES)
+def test_search_finds_what_it_found_before(store, question, sources, words):
+    hits = store.search(question, limit=3)
+    assert [h.source.id for h in hits] == sources
+    assert words in hits[0].text
+
+
+@pytest.mark.parametrize("cap", [2, 4])
+def test_search_with_common_words_still_ranks_the_passage_holding_them_all_first(
+    store, monkeypatch, cap
+):
+    # "goals" is in 3 passages of the seeds, "bogor" in 2, "1994" in 1: with a cap of 2 "goals"
+    # counts as common (ranked by the rare words), with 4 none does (FTS5's ranking as ever).
+    monkeypatch.setattr(queries, "RANK_CAP", cap)
+    (hit, *_) = store.search("Bogor Goals 1994")
+    assert "Bogor" in hit.text and "1994" in hit.text and hit.terms_matched == 1.0
+
+
+@pytest.mark.parametrize("cap", [3, 2000])
+def test_search_with_common_words_among_a_rare_one_finds_the_passage_holding_all(
+    store, monkeypatch, cap
+):
+    # "senior" and "officials" are in 11 and 13 passages of the seeds, "dalian" in 1: with a cap
+    # of 3, every query of this search holds a common word, and only "dalian" is ranked by BM25.
+    monkeypatch.setattr(queries, "RANK_CAP", cap)
+    (hit, *_) = store.search("senior officials Dalian")
+    assert "Dalian" in hit.text and hit.terms_matched == 1.0
+    assert hit.text.startswith("Three Senior Officials' Meetings are planned")
+
+
+def test_search_of_common_words_only_finds_passages_holding_every_one(store, monkeypatch):
+    monkeypatch.setattr(queries, "RANK_CAP", 3)  # "senior" and "officials" are in 11 and 13
+    hits = store.search("senior officials", limit=5)
+    assert hits and all(h.terms_matched == 1.0 for h in hits)
+    assert all("senior" in h.text.lower() and "official" in h.text.lower() for h in hits)
+
+
+def test_a_source_is_read_by_id_and_a_missing_one_is_none(store):
+    assert store.source("us-state-som1").publisher == "U.S. Department of State"
+    assert store.source("us-state-som1") is store.source("us-state-som1")  # kept once read
+    assert store.source("no-such-source") is None
+
+
+def test_the_sources_kept_are_the_last_few_used():
+    kept = Lru(2)
+    kept.put("a", 1)
+    kept.put("b", 2)
+    assert kept.get("a") == 1  # "a" used last: "b" goes first
+    kept.put("c", 3)
+    assert (kept.get("a"), kept.get("b"), kept.get("c"), len(kept)) == (1, None, 3, 2)
+
+
+def test_a_page_of_sources_is_a_slice_of_the_listing_and_the_count_is_the_whole(store):
+    every = store.sources()
+    assert store.source_count() == len(every) == 6
+    assert store.source_page(0, 4) + store.source_page(4, 4) == every
+    assert store.source_page(6, 4) == [] and store.source_page(-3, -1) == []
