@@ -19,7 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from store.dates import Span, read_period
-from store.names import find_in_text, is_short_caps
+from store.names import Matcher, is_short_caps
 from store.queries import STOPWORDS, Economy, Meeting, Person, Store
 from store.text import fold
 
@@ -389,9 +389,8 @@ def loose(alias: str) -> bool:
     return is_short_caps(alias) and not common(alias)
 
 
-def _named(store: Store, text: str) -> dict[str, list[tuple[str, str]]]:
-    """Everything named, kind by kind; the longest name wins where two overlap across kinds
-    ("North Korea" is not "Korea", "Chinese Taipei" is not "Chinese")."""
+def _names_matcher(store: Store) -> Matcher:
+    """Every name a question may hold, each to its kind and target."""
     aliases: dict[str, str] = {}
     for kind in ("non_member", "economy", "meeting", "person"):
         for name, target in store.names(kind).items():
@@ -400,8 +399,14 @@ def _named(store: Store, text: str) -> dict[str, list[tuple[str, str]]]:
         aliases.setdefault(name, f"economy\t{target}")
     for name, target in CAPITALS.items():
         aliases.setdefault(name, f"capital\t{target}")
+    return Matcher(aliases, loose)
+
+
+def _named(store: Store, text: str) -> dict[str, list[tuple[str, str]]]:
+    """Everything named, kind by kind; the longest name wins where two overlap across kinds
+    ("North Korea" is not "Korea", "Chinese Taipei" is not "Chinese")."""
     found: dict[str, list[tuple[str, str]]] = {}
-    for typed, target in find_in_text(text, aliases, loose):
+    for typed, target in store.cached("names_asked", lambda: _names_matcher(store)).find(text):
         kind, _, ident = target.partition("\t")
         if kind == "capital":
             if re.search(

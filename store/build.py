@@ -23,7 +23,7 @@ from store.db import immediate
 from store.desk import iso
 from store.edits import MEETING_KINDS, STATUSES
 from store.errors import SourceError
-from store.names import alias_key, find_in_text
+from store.names import Matcher, alias_key
 from store.text import clean_lines, fold_key, passages, stands_in
 
 DESK_FILE = "desk.toml"
@@ -521,9 +521,9 @@ def analyse(db: sqlite_utils.Database, text: str, reference: date) -> list[Findi
     findings: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
     maps = {
-        "economy": _alias_map(db, "economy", "economies", "name"),
-        "person": _alias_map(db, "person", "people", "name"),
-        "meeting": _alias_map(db, "meeting", "meetings", "name"),
+        "economy": Matcher(_alias_map(db, "economy", "economies", "name")),
+        "person": Matcher(_alias_map(db, "person", "people", "name")),
+        "meeting": Matcher(_alias_map(db, "meeting", "meetings", "name")),
     }
     sentences = dict.fromkeys(s for line in clean_lines(text) for s in _SENTENCES.split(line))
     for sentence in sentences:  # a sentence repeated is read once
@@ -533,7 +533,7 @@ def analyse(db: sqlite_utils.Database, text: str, reference: date) -> list[Findi
                 seen.add(item)
                 findings.append(Finding(*item))
         for kind, names in maps.items():
-            for _, name in find_in_text(sentence, names):
+            for _, name in names.find(sentence):
                 item = (kind, name, sentence)
                 if item not in seen:
                     seen.add(item)

@@ -19,28 +19,50 @@ def alias_key(name: str) -> str:
     return key[4:] if key.startswith("the ") else key
 
 
-def find_in_text(
-    text: str, aliases: dict[str, str], loose: Callable[[str], bool] | None = None
-) -> list[tuple[str, str]]:
-    """(words as found, target) for every alias standing in `text` as whole words, in order of appearance.
+class Matcher:
+    """Aliases made ready to be found in texts as whole words. Each text is tried only against the
+    aliases whose first word it holds, not against every alias (a question against hundreds).
 
     Short all-capital aliases ("US", "EC", "PRC") match only in capitals, so "let us" is not the US;
     `loose(alias)` may allow one in any case ("usa" is no English word).
     """
-    haystack = plain(text)
-    found: list[tuple[int, str, str]] = []
-    taken: list[tuple[int, int]] = []
-    for alias in sorted(aliases, key=len, reverse=True):
-        pattern = _pattern(alias, loose is not None and loose(alias))
-        if pattern is None:
-            continue
-        for match in pattern.finditer(haystack):
-            start, end = match.span()
-            if any(start < e and s < end for s, e in taken):
-                continue
-            taken.append((start, end))
-            found.append((start, match.group(0), aliases[alias]))
-    return [(words, target) for _, words, target in sorted(found)]
+
+    def __init__(self, aliases: dict[str, str], loose: Callable[[str], bool] | None = None) -> None:
+        self.aliases = aliases
+        self._by_first: dict[str, list[tuple[int, str, re.Pattern[str]]]] = {}
+        for rank, alias in enumerate(sorted(aliases, key=len, reverse=True)):  # longest first
+            pattern = _pattern(alias, loose is not None and loose(alias))
+            words = _loose_words(plain(alias))
+            if pattern is not None and words:
+                self._by_first.setdefault(words[0], []).append((rank, alias, pattern))
+
+    def find(self, text: str) -> list[tuple[str, str]]:
+        """(words as found, target) for every alias standing in `text`, in order of appearance."""
+        haystack = plain(text)
+        tried = sorted(c for w in set(_loose_words(haystack)) for c in self._by_first.get(w, ()))
+        found: list[tuple[int, str, str]] = []
+        taken: list[tuple[int, int]] = []
+        for _, alias, pattern in tried:
+            for match in pattern.finditer(haystack):
+                start, end = match.span()
+                if any(start < e and s < end for s, e in taken):
+                    continue
+                taken.append((start, end))
+                found.append((start, match.group(0), self.aliases[alias]))
+        return [(words, target) for _, words, target in sorted(found)]
+
+
+_TOKEN = re.compile(r"[\w'’]+")
+
+
+def _loose_words(text: str) -> list[str]:
+    """Words as `_pattern` may match them, folded wider still (case, apostrophes, a final s): an
+    alias can stand in a text only where its first word, so folded, is among the text's."""
+    out = []
+    for token in _TOKEN.findall(text.lower()):
+        word = token.replace("'", "").replace("’", "")
+        out.append(word[:-1] if word.endswith("s") and len(word) > 2 else word)
+    return [w for w in out if w]
 
 
 @lru_cache(maxsize=8192)

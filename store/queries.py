@@ -17,7 +17,7 @@ import sqlite_utils
 
 from store.dates import Span
 from store.db import rows
-from store.names import alias_key, find_in_text
+from store.names import Matcher, alias_key
 from store.schema import SOURCE_ORDER
 from store.text import fold
 
@@ -457,7 +457,7 @@ class Store:
 
     def meetings_in_text(self, text: str) -> list[Meeting]:
         """Meetings named anywhere in a sentence."""
-        ids = [t for _, t in find_in_text(text, self.names("meeting"))]
+        ids = [t for _, t in self.named_in_text("meeting", text)]
         by_id = {m.id: m for m in self.meetings()}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
@@ -501,11 +501,15 @@ class Store:
         self, kind: str, text: str, loose: Callable[[str], bool] | None = None
     ) -> list[tuple[str, str]]:
         """(words as typed, id) for each economy, meeting, person or non-member named in a text."""
-        return find_in_text(text, self.names(kind), loose)
+        return self.matcher(kind, loose).find(text)
+
+    def matcher(self, kind: str, loose: Callable[[str], bool] | None = None) -> Matcher:
+        """The names of one kind, made ready to find in texts (kept until the store changes)."""
+        return self._cached(f"matcher:{kind}:{id(loose)}", lambda: Matcher(self.names(kind), loose))
 
     def non_members_in_text(self, text: str) -> list[str]:
         """Known non-members named anywhere in a sentence."""
-        return list(dict.fromkeys(t for _, t in find_in_text(text, self.names("non_member"))))
+        return list(dict.fromkeys(t for _, t in self.named_in_text("non_member", text)))
 
     # -- delegations ---------------------------------------------------------------------------
 
@@ -555,27 +559,30 @@ class Store:
 
     def person_by_id(self, person_id: str) -> Person | None:
         """One person by id, with their roles."""
-        r = self.db.execute("SELECT * FROM people WHERE id = ?", [person_id]).fetchone()
-        if r is None:
-            return None
-        cols = ["id", "name", "economy_id", "title", "organization", "source_id", "quote"]
-        row = dict(zip(cols, r, strict=True))
-        roles = tuple(
-            Role(x["role"], x["meeting_id"], self._src(x["source_id"]), x["quote"])
-            for x in self.db.query(
-                "SELECT * FROM roles WHERE person_id = ? ORDER BY id", [person_id]
-            )
-        )
-        return Person(
-            id=row["id"],
-            name=row["name"],
-            economy_id=row["economy_id"],
-            title=row["title"],
-            organization=row["organization"],
-            source=self._src(row["source_id"]),
-            quote=row["quote"],
-            roles=roles,
-        )
+        return self._people().get(person_id)
+
+    def _people(self) -> dict[str, Person]:
+        """Everyone, by id, in the order of their names (two queries, kept until the store changes)."""
+        return self._cached("people", self._read_people)
+
+    def _read_people(self) -> dict[str, Person]:
+        roles: dict[str, list[Role]] = {}
+        for x in self._rows("SELECT * FROM roles ORDER BY id"):
+            role = Role(x["role"], x["meeting_id"], self._src(x["source_id"]), x["quote"])
+            roles.setdefault(x["person_id"], []).append(role)
+        return {
+            r["id"]: Person(
+                id=r["id"],
+                name=r["name"],
+                economy_id=r["economy_id"],
+                title=r["title"],
+                organization=r["organization"],
+                source=self._src(r["source_id"]),
+                quote=r["quote"],
+                roles=tuple(roles.get(r["id"], ())),
+            )  # fmt: skip
+            for r in self._rows("SELECT * FROM people ORDER BY name")
+        }
 
     def person(self, name: str) -> Person | None:
         """One person by name or alias ("Casey Mace", "Mace")."""
@@ -586,12 +593,11 @@ class Store:
 
     def people(self) -> list[Person]:
         """Everyone the sources name."""
-        ids = [r["id"] for r in self.db.query("SELECT id FROM people ORDER BY name")]
-        return [p for i in ids if (p := self.person_by_id(i)) is not None]
+        return list(self._people().values())
 
     def people_in_text(self, text: str) -> list[Person]:
         """People named anywhere in a sentence."""
-        ids = [t for _, t in find_in_text(text, self.names("person"))]
+        ids = [t for _, t in self.named_in_text("person", text)]
         return [p for i in dict.fromkeys(ids) if (p := self.person_by_id(i)) is not None]
 
     def name_parts(self) -> dict[str, tuple[str, ...]]:
