@@ -143,10 +143,14 @@ def create_app(
     stores: Stores,
     clock: Callable[[], datetime],
     on_change: Callable[[], None] = lambda: None,
+    *,
+    replies: Replies | None = None,
+    workspace: Workspace | None = None,
 ) -> App:
-    """The Bolt app with every listener registered; makes no network call."""
+    """The Bolt app with every listener registered; makes no network call. `replies` and
+    `workspace` are given when the HTTP front shares them (`kept_reply`)."""
     client = web_client(config)
-    workspace = Workspace()
+    workspace = workspace or Workspace()
     app = App(
         client=client,
         authorize=authorizer(config, client, workspace),
@@ -174,7 +178,7 @@ def create_app(
                           on_store_error=alarm)  # fmt: skip
 
     _register_middleware(app, stores, clock, workspace)
-    _register_command(app, ask_from, later, Replies(stores, clock), stores.changed)
+    _register_command(app, ask_from, later, replies or Replies(stores, clock), stores.changed)
     _register_events(app, ask_from, later)
     _register_buttons(app, ask_from)
     return app
@@ -184,18 +188,14 @@ def _register_middleware(
     app: App, stores: Stores, clock: Callable[[], datetime], workspace: Workspace
 ) -> None:
     @app.middleware
-    def one_workspace(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        """A request from another team or enterprise is refused, and logged."""
+    def gate(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        """What never reaches a listener: a request from another team or enterprise (refused, and
+        logged), and an event Slack sends again because it thinks it was lost (answered once)."""
         why = workspace.foreign(body)
         if why:
             log.warning("refused a request from %s: this app serves one workspace", why)
             is_command = isinstance(body, dict) and "command" in body
             return BoltResponse(status=200, body=ELSEWHERE if is_command else "")
-        return next()
-
-    @app.middleware
-    def once_per_event(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        """Slack retries events it thinks were lost; answer each `event_id` once."""
         event_id = body.get("event_id") if isinstance(body, dict) else None
         if event_id and not stores.claim_event(event_id, clock()):
             log.info("event %s already handled: acknowledged, not answered again", event_id)
@@ -205,35 +205,55 @@ def _register_middleware(
 
 class Replies:
     """Replies kept per (words, store epoch, minute) for the commands whose reply depends on
-    nothing else (`Command.kept`): the next to ask the same in that minute gets them at once."""
+    nothing else (`Command.kept`): the next to ask the same in that minute gets them at once,
+    and the HTTP front can answer it without Bolt at all (`json`)."""
 
     SIZE = 512
 
     def __init__(self, stores: Stores, clock: Callable[[], datetime]) -> None:
         self.stores, self.clock = stores, clock
-        self._kept: OrderedDict[tuple[str, int, datetime], list[dict[str, Any]]] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, int, datetime], tuple[list[dict[str, Any]], bytes]]
+        self._kept = OrderedDict()
         self._lock = threading.Lock()
+
+    def _key(self, text: str) -> tuple[str, int, datetime]:
+        minute = self.clock().replace(second=0, microsecond=0)
+        return " ".join(text.split()), self.stores.epoch(), minute
 
     def pages(self, text: str, answer: Callable[[], Card]) -> list[dict[str, Any]]:
         """The reply's pages, kept or made (and kept, unless it is about a passing trouble)."""
-        key = (
-            " ".join(text.split()),
-            self.stores.epoch(),
-            self.clock().replace(second=0, microsecond=0),
-        )
+        key = self._key(text)
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
                 self._kept.move_to_end(key)
-                return found
+                return found[0]
         card = answer()
         pages = card.pages()
         if not card.transient:
+            # What Bolt would send for ack(pages[0]), made once: the front may send it itself.
+            first = json.dumps(pages[0]).encode() if len(pages) == 1 else b""
             with self._lock:
-                self._kept[key] = pages
+                self._kept[key] = (pages, first)
                 if len(self._kept) > self.SIZE:
                     self._kept.popitem(last=False)
         return pages
+
+    def json(self, text: str) -> bytes | None:
+        """The whole HTTP answer to `/apec text` when it is kept and fits one message; else None
+        (it goes through Bolt, which makes and keeps it)."""
+        key = self._key(text)
+        with self._lock:
+            found = self._kept.get(key)
+        return found[1] if found is not None and found[1] else None
+
+
+def kept_reply(replies: Replies, workspace: Workspace, body: dict[str, Any]) -> bytes | None:
+    """The front's short way for a `/apec` command whose reply is kept: the JSON Bolt's ack would
+    send, checked for the workspace as Bolt's middleware checks it. None sends it through Bolt."""
+    if body.get("command") != "/apec" or workspace.foreign(body):
+        return None
+    return replies.json(from_slack(str(body.get("text", ""))))
 
 
 ACK_WAIT = 0.3  # seconds a change may take before it is acknowledged first, answered after
@@ -251,7 +271,7 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         found = lookup(split(text)[0])
         if found is not None and found.kept:
             first, *rest = replies.pages(text, lambda: route(ask_from(text, user, channel)))
-            ack(**first)
+            ack(dict(first))  # the kept page itself stays as it is
             if rest:
                 _after(later, _respond_all, respond, rest)
             return

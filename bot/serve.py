@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.app import create_app, web_client
+from bot.app import Replies, create_app, kept_reply, web_client
 from bot.config import Config, ConfigError
 from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
@@ -27,6 +27,7 @@ from bot.scheduler import TICK, Engine, Scheduler, Timing
 from bot.server import SlackHTTP, make_server, run, shared_socket
 from bot.stores import Stores
 from bot.workers import supervise
+from bot.workspace import Workspace
 from handlers.calendar import calendar
 from handlers.question import english
 from handlers.router import lookup
@@ -128,11 +129,13 @@ def serve(
     scheduler = make_scheduler(
         config, stores, clock, SlackPoster(web_client(config, config.bot_token)), metrics
     )
-    app = create_app(config, stores, clock, on_change=scheduler.notify)
+    replies, workspace = Replies(stores, clock), Workspace()
+    app = create_app(config, stores, clock, on_change=scheduler.notify, replies=replies,
+                     workspace=workspace)  # fmt: skip
     health = partial(health_report, stores, scheduler, mode)
     front = SlackHTTP(app, config.signing_secret, health, calendar=lambda: calendar(stores.get(quick=True), clock()),
                       metrics=metrics, events=mode == "http", store=partial(stores.get, quick=True), seen=stores.seen,
-                      metrics_token=config.metrics_token)  # fmt: skip
+                      metrics_token=config.metrics_token, kept=partial(kept_reply, replies, workspace))  # fmt: skip
     server = make_server(front, host, port, reuse_port=ready_fd is not None)
     _on_signals(server.close)
     handler = None

@@ -254,11 +254,13 @@ def changes() -> Changes:
 def server(db_path, web_api, clock, changes):
     """The real Bolt app under the real WSGI server (waitress) on a free loopback port."""
     import threading
+    from functools import partial
 
-    from bot.app import create_app
+    from bot.app import Replies, create_app, kept_reply
     from bot.config import Config
     from bot.server import SlackHTTP, make_server, run
     from bot.stores import Stores
+    from bot.workspace import Workspace
     from handlers.calendar import calendar
 
     config = Config(
@@ -270,7 +272,9 @@ def server(db_path, web_api, clock, changes):
         admins=frozenset({ADMIN}),
     )
     stores = Stores(db_path, SEEDS)
-    app = create_app(config, stores, clock, on_change=changes.append_one)
+    replies, workspace = Replies(stores, clock), Workspace()  # shared with the front, as in serve
+    app = create_app(config, stores, clock, on_change=changes.append_one, replies=replies,
+                     workspace=workspace)  # fmt: skip
     wsgi = SlackHTTP(
         app,
         SIGNING_SECRET,
@@ -278,6 +282,7 @@ def server(db_path, web_api, clock, changes):
         calendar=lambda: calendar(stores.get(), clock()),
         store=stores.get,
         seen=stores.seen,  # replays refused here as in production
+        kept=partial(kept_reply, replies, workspace),
     )
     http = make_server(wsgi, "127.0.0.1", 0)
     thread = threading.Thread(target=run, args=(http,), daemon=True)

@@ -118,3 +118,26 @@ def test_an_admin_s_edit_shows_in_the_next_answer_over_http(server):
     assert status == 200, body
     status, body = server.command("next-meeting")  # within the same minute, on any thread
     assert status == 200 and "Ningbo" in body
+
+
+def test_the_front_sends_a_kept_reply_itself_in_bolt_s_own_bytes(db_path):
+    from slack_bolt import BoltResponse
+
+    from bot.app import kept_reply
+    from bot.workspace import Workspace
+
+    stores = Stores(db_path, SEEDS, ticks=Ticks())
+    now = at("2026-01-20T09:00:10+09:00")
+    replies = Replies(stores, lambda: now)
+    ours = Workspace()
+    ours.learn("T1", None)
+    body = {"command": "/apec", "text": "next-meeting", "team_id": "T1"}
+    assert kept_reply(replies, ours, body) is None  # not kept yet: Bolt makes it
+    (page,) = replies.pages(
+        "next-meeting", lambda: route(Ask(store=stores.get(), now=now, text="next-meeting"))
+    )
+    assert (
+        kept_reply(replies, ours, body) == BoltResponse(status=200, body=dict(page)).body.encode()
+    )
+    assert kept_reply(replies, ours, {**body, "team_id": "T2"}) is None  # another workspace's
+    assert kept_reply(replies, ours, {**body, "text": "next-meeting som"}) is None
