@@ -94,23 +94,27 @@ def floor_asgi():
 
 
 def ours_wsgi():
+    """The bot's WSGI application, wired as `serve` wires it (the front may send kept replies)."""
     from datetime import datetime
     from functools import partial
 
-    from bot.app import create_app
+    from bot.app import Replies, create_app, kept_reply
     from bot.clock import Clock
     from bot.config import Config
     from bot.server import SlackHTTP
     from bot.stores import Stores
+    from bot.workspace import Workspace
 
     db = Path(os.environ["BENCH_DB"])
     config = Config(db_path=db, signing_secret=SECRET, bot_token=TOKEN,
                     api_url=os.environ["BENCH_API_URL"])  # fmt: skip
     stores = Stores(db, config.seeds)
     stores.get().meetings()
-    app = create_app(config, stores, Clock(datetime.fromisoformat(NOW)))
+    clock = Clock(datetime.fromisoformat(NOW))
+    replies, workspace = Replies(stores, clock), Workspace()
+    app = create_app(config, stores, clock, replies=replies, workspace=workspace)
     return SlackHTTP(app, SECRET, health=lambda: {"ok": True}, store=partial(stores.get, quick=True),
-                     seen=stores.seen)  # fmt: skip
+                     seen=stores.seen, kept=partial(kept_reply, replies, workspace))  # fmt: skip
 
 
 def serve_waitress(factory: str, port: int) -> int:
@@ -282,22 +286,25 @@ def report(args: argparse.Namespace, rows: list, skipped: list[str]) -> int:
         )
     if skipped:
         print(f"\nnot installed, skipped: {', '.join(skipped)} (pip install -e '.[bench]')")
-    print(
-        "\nAim (informational): the server kept answers the tricklers' GET within 1 s and does not "
-        "lose to another on next-meeting req/s by more than 10%: "
-        f"{'PASS' if _kept_wins(rows, args) else 'MISS'}"
-    )
+    _verdicts(rows, args)
     return 1 if failed else 0
 
 
-def _kept_wins(rows: list, args: argparse.Namespace) -> bool:
+def _verdicts(rows: list, args: argparse.Namespace) -> None:
+    """What the figures say about the choice, and the aim the kept server (waitress) must meet."""
     ours = {server: statistics.median(x.rps for x in levels[50]) for server, factory, levels, _ in rows
             if factory == "ours_wsgi"}  # fmt: skip
+    if ours:
+        best = max(ours, key=ours.__getitem__)
+        print(f"\nours at 50 connections, fastest: {best}; "
+              + ", ".join(f"{s} x{r / ours[best]:.2f}" for s, r in ours.items()))  # fmt: skip
+    if not args.quick:
+        answered = [f"{s} {f}" for s, f, _, slow in rows if slow is not None]
+        print(f"answered under the tricklers: {', '.join(answered) or 'none'}")
     slow = {server: s for server, factory, _, s in rows if factory == "ours_wsgi"}
-    if "waitress" not in ours:
-        return False
-    fast_enough = all(ours["waitress"] >= 0.9 * r for r in ours.values())
-    return fast_enough and (args.quick or (slow["waitress"] is not None and slow["waitress"] < 1.0))
+    kept = args.quick or (slow.get("waitress") is not None and slow["waitress"] < 1.0)
+    print("\nAim (informational): the server kept (waitress) answers within 1 s while 300 "
+          f"connections trickle: {'PASS' if kept else 'MISS'}{' (not run)' if args.quick else ''}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
