@@ -1,8 +1,11 @@
 """Reminders and digests on APScheduler: on time, exactly once.
 
-The SQLite store is the one source of truth. APScheduler's jobs (memory job store) are derived from
-it: one job per moment something falls due in the next hours, a tick every TICK seconds that
-re-derives the jobs and sends anything due or missed, and the lease's own job. Exactly once:
+The SQLite store is the one source of truth. The plan is derived from it and kept between runs
+(store.schedule.Schedule): built at start with a look-back for what was missed while down, then
+re-planned only where the store changed (in this process or another) or a zone's day turned, and
+held in due order, so a run looks only at what is due. APScheduler (memory job store) runs a tick
+every TICK seconds (the lease, claims to resolve, anything due, a look for changes), one job at the
+next post's time, and the lease's own job. Exactly once:
 - one scheduler posts per store: a lease in SQLite, renewed every third of its TTL by a job on an
   executor of its own, so a delivery waiting on Slack never lets it lapse; a standby takes over
   when it lapses (or at once when the holder's process on this host is gone);
@@ -22,6 +25,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,7 +39,7 @@ from bot.posting import Poster, PostError, waits_within
 from bot.stores import Stores
 from handlers.posts import failure_notice, message_for
 from store.desk import Delivery, Desk
-from store.schedule import Post, plan
+from store.schedule import Post, Schedule, plan
 
 log = logging.getLogger("apec.scheduler")
 
@@ -45,7 +49,6 @@ LEASE_TTL = 90.0  # a holder that has not renewed for this long is taken over; r
 # how long after an attempt its post may still appear in the channel: history is trusted after it.
 POST_TIMEOUT = 60.0
 LOOKBACK = timedelta(days=62)  # how far back a missed post is still considered
-HORIZON = timedelta(hours=6)  # how far ahead jobs are derived at each tick
 ON_TIME = timedelta(minutes=2)  # later than this, a post is marked late
 ONE_OFF_USEFUL = timedelta(hours=12)
 MAX_ATTEMPTS = 5
@@ -127,6 +130,14 @@ class Engine:
         self.lock = threading.RLock()  # one delivery run at a time; stop() waits on it
         self._lease_lock = threading.Lock()
         self._released = False
+        # The plan kept between runs (used under `lock`); built anew each time the lease is taken.
+        self.schedule = Schedule(stores.path, tz, reminder_channel, LOOKBACK)
+        self._catch_up = True
+
+    @property
+    def replans(self) -> Counter[str]:
+        """Re-plans so far, by cause: catch-up, subscriptions, one-offs, meetings, day."""
+        return self.schedule.replans
 
     def _count(self, post: Post, outcome: str) -> None:
         if self.metrics is not None:
@@ -157,6 +168,7 @@ class Engine:
             if self.leader:
                 self.expires = wall + ttl
         if self.leader and not was:
+            self._catch_up = True  # another may have posted, or missed posts, meanwhile
             log.info("scheduler %s holds the lease: it posts", self.holder)
         elif was and not self.leader:
             log.warning("scheduler %s lost the lease: standing by", self.holder)
@@ -181,12 +193,16 @@ class Engine:
             if self.leader:
                 self.desk().release_lease(self.holder)
                 self.leader = False
+            self.schedule.close()
 
     # -- planning ------------------------------------------------------------------------------
 
-    def plan(self, start: datetime, end: datetime) -> list[Post]:
-        """Every post due in [start, end)."""
-        return plan(self.stores.get(), self.desk(), start, end, self.tz, self.reminder_channel)
+    def plan(self, start: datetime, end: datetime, channel: str | None = None) -> list[Post]:
+        """Every post due in [start, end) (in one channel if given), done or not, as the store
+        stands (read on the plan's own connection, which sees every commit at once)."""
+        with self.lock:
+            store, desk = self.schedule.store, self.schedule.desk
+            return plan(store, desk, start, end, self.tz, self.reminder_channel, channel)
 
     def upcoming(self, now: datetime, until: datetime) -> list[Post]:
         """Posts due after now and before `until` that are not done."""
@@ -196,9 +212,9 @@ class Engine:
     def useful(self, post: Post, now: datetime) -> str:
         """Why a post missed at its time is no longer worth sending ('' if it still is)."""
         if post.kind == "reminder":
-            meeting = next(
-                (m for m in self.stores.get().meetings() if m.id == post.meeting_id), None
-            )
+            with self.lock:  # the plan's connection, one thread at a time
+                meetings = self.schedule.store.meetings()
+            meeting = next((m for m in meetings if m.id == post.meeting_id), None)
             if meeting is None or meeting.starts_at is None or now >= meeting.starts_at:
                 return "the meeting has begun"
         elif post.kind == "digest":
@@ -211,33 +227,59 @@ class Engine:
 
     # -- delivering ----------------------------------------------------------------------------
 
+    def next_due(self) -> datetime | None:
+        """When the next planned post falls due."""
+        with self.lock:
+            return self.schedule.next_due()
+
     def run_due(self, now: datetime | None = None) -> Outcome:
-        """Send everything due by now that is not done; skip (and say why) what is no longer useful."""
+        """Send everything due by now that is not done; skip (and say why) what is no longer useful.
+
+        The plan is brought up to date first (store.schedule.Schedule.refresh), and only what it
+        holds as due is looked at. A post leaves the plan once the delivery log holds it: one that
+        a run could not settle (left for a retry, a claim refused) is looked at again next run."""
         outcome = Outcome()
         if not self.leader:
             return outcome
         with self.lock, waits_within(self.lease_left):
             now = now or self.clock()
             desk = self.desk()
-            known = desk.known_keys()
-            pauses = desk.pauses()
-            for post in self.plan(now - LOOKBACK, now + timedelta(microseconds=1)):
-                if post.key in known or post.due < post.since:
-                    continue
-                if not self.leader:
-                    break
-                pause = pauses.get(post.channel)
-                if pause and (pause.until is None or now < pause.until):
-                    self._skip(desk, post, "channel paused", outcome)
-                    continue
-                late = now - post.due > ON_TIME
-                reason = self.useful(post, now) if late else ""
-                if reason:
-                    self._skip(desk, post, f"missed while the bot was down: {reason}", outcome)
-                    continue
-                if self._claim(desk, post):
-                    self._send(desk, post, now, late, outcome)
+            try:
+                due = self._due(desk, now)
+                self._deliver(desk, due, now, outcome)
+            except BaseException:
+                self._catch_up = True  # what was taken out may be lost: the next run catches up
+                raise
+            self.schedule.hold(due)
         return outcome
+
+    def _due(self, desk: Desk, now: datetime) -> list[Post]:
+        """The posts due by now that the delivery log does not hold (catching up after the lease
+        is taken, following the store's changes)."""
+        if self._catch_up:
+            self._catch_up = False
+            self.schedule.reset()
+        self.schedule.refresh(now)
+        posts = self.schedule.pop_due(now)
+        done = desk.done_keys([post.key for post in posts])
+        return [post for post in posts if post.key not in done]
+
+    def _deliver(self, desk: Desk, due: list[Post], now: datetime, outcome: Outcome) -> None:
+        pauses = desk.pauses() if due else {}
+        for post in due:
+            if not self.leader:
+                break
+            pause = pauses.get(post.channel)
+            if pause and (pause.until is None or now < pause.until):
+                self._skip(desk, post, "channel paused", outcome)
+                continue
+            late = now - post.due > ON_TIME
+            reason = self.useful(post, now) if late else ""
+            if reason:
+                self._skip(desk, post, f"missed while the bot was down: {reason}", outcome)
+                continue
+            if self._claim(desk, post):
+                self._send(desk, post, now, late, outcome)
 
     def _claim(self, desk: Desk, post: Post) -> bool:
         """Claim a post's key, only while this scheduler's lease is live."""
@@ -341,7 +383,9 @@ class Engine:
         )
         outcome.failed.append(post.key)
         self._count(post, "retry" if retry else "failed")
-        if not retry:
+        if retry:
+            self.schedule.hold([post])  # the next run tries it again (a resend from `recover` too)
+        else:
             self._alert(desk, post, exc.error, now)
 
     def _dropped(self, key: str, what: str) -> None:
@@ -470,14 +514,8 @@ class Engine:
 
     def _send_again(self, desk: Desk, entry: Delivery, now: datetime, why: str) -> None:
         """Send a post not found in its channel, if still on the plan and useful; else say why not."""
-        post = next(
-            (
-                p
-                for p in self.plan(entry.due_at, entry.due_at + timedelta(microseconds=1))
-                if p.key == entry.key
-            ),
-            None,
-        )
+        moment = (entry.due_at, entry.due_at + timedelta(microseconds=1))
+        post = next((p for p in self.plan(*moment, entry.channel) if p.key == entry.key), None)
         late = post is not None and now - post.due > ON_TIME
         reason = "no longer on the plan" if post is None else self.useful(post, now) if late else ""
         if not reason and entry.attempts >= MAX_ATTEMPTS:
@@ -533,7 +571,8 @@ class Scheduler:
         return self.aps.running
 
     def notify(self) -> None:
-        """The store changed (a subscription, a one-off, an edit): re-derive now."""
+        """The store changed here (a subscription, a one-off, an edit): tick now, which re-plans
+        what changed (a change made by another process is found by the next tick)."""
         if self.aps.running and not self._stopping.is_set():
             self.aps.add_job(self.tick, id="changed", replace_existing=True)
 
@@ -551,7 +590,8 @@ class Scheduler:
             )
 
     def tick(self) -> None:
-        """Renew the lease, recover, send what is due, and re-derive the jobs for the next hours."""
+        """Renew the lease, recover, send what is due (the plan follows the store's changes), and
+        set the job for the next post."""
         if self._stopping.is_set():
             return
         try:
@@ -560,32 +600,31 @@ class Scheduler:
                 return
             self.engine.recover()
             self.engine.run_due()
-            self._derive_jobs()
+            self._arm()
         except Exception:
             log.exception("scheduler tick failed; the next tick tries again")
 
-    def _derive_jobs(self) -> None:
+    def _arm(self) -> None:
+        """A job at the next planned post's time, and a tick when an unknown outcome (or a claim
+        left by a crash) may be looked for."""
         if self._stopping.is_set():
             return
-        now = self.engine.clock()
-        offset = now - datetime.now(UTC)  # the injected clock may run ahead or behind the real one
-        wanted = {}
-        for post in self.engine.upcoming(now, now + HORIZON):
-            wanted[f"due:{post.due.isoformat()}"] = post.due - offset
-        for job in self.aps.get_jobs():
-            if job.id.startswith("due:") and job.id not in wanted:
-                job.remove()
-        for job_id, run_at in wanted.items():
-            self.aps.add_job(self._due, "date", run_date=run_at, id=job_id, replace_existing=True)
+        due = self.engine.next_due()
+        if due is not None:  # (a job left from before with nothing planned only makes a run)
+            offset = self.engine.clock() - datetime.now(UTC)  # the injected clock may run apart
+            run_at = due - offset
+            self.aps.add_job(self._due, "date", run_date=run_at, id="due", replace_existing=True)
         look = self.engine.next_look()
-        if look is not None:  # an unknown outcome (or a claim) becomes resolvable: tick then
+        if look is not None:
             run_at = datetime.now(UTC) + timedelta(seconds=look - self.engine.wall())
             self.aps.add_job(self.tick, "date", run_date=run_at, id="look", replace_existing=True)
 
     def _due(self) -> None:
+        """The job at a post's time: send what is due, and set the job for the next one."""
         try:
             if self.engine.leader:
                 self.engine.run_due()
+                self._arm()
         except Exception:
             log.exception("delivery run failed; the next tick tries again")
 

@@ -20,6 +20,10 @@ from store.db import immediate, rows
 
 DEFAULT_OFFSETS = ("7d", "1d", "0d")
 DEFAULT_KINDS = ("som", "summit", "ministerial")
+# A subscription's columns, in the order `subscription_of` reads them.
+SUBSCRIPTION_FIELDS = (
+    "id, channel, kind, tz, offsets, kinds, cadence, weekday, at_time, created_by, created_at"
+)
 
 
 def iso(moment: datetime) -> str:
@@ -219,6 +223,13 @@ class Desk:
             sql += " AND channel = ?"
             params.append(channel)
         return [_one_off(r) for r in self._rows(sql + " ORDER BY due_at, id", params)]
+
+    def one_offs_due(self, start: datetime, end: datetime) -> list[OneOff]:
+        """One-off posts not cancelled that fall due in [start, end)."""
+        # Times are stored to the second: the query takes the whole seconds, the filter is exact.
+        sql = "SELECT * FROM one_offs WHERE cancelled = 0 AND due_at BETWEEN ? AND ? ORDER BY due_at, id"
+        found = [_one_off(r) for r in self._rows(sql, [iso(start), iso(end)])]
+        return [one for one in found if start <= one.due_at < end]
 
     def cancel_one_off(self, channel: str, one_off_id: int) -> bool:
         """Cancel a one-off of this channel that has not been sent; whether one was."""
@@ -432,11 +443,23 @@ class Desk:
         )
         return [_delivery(r) for r in rows]
 
-    def known_keys(self) -> set[str]:
-        """Every key in the log except those waiting for a retry."""
-        return {
-            r[0] for r in self.db.conn.execute("SELECT key FROM deliveries WHERE status != 'retry'")
-        }
+    def known_keys(self, since: datetime | None = None) -> set[str]:
+        """Every key in the log except those waiting for a retry (of posts due from `since` on)."""
+        sql, params = "SELECT key FROM deliveries WHERE status != 'retry'", []
+        if since is not None:
+            sql += " AND due_at >= ?"
+            params.append(iso(since))
+        return {r[0] for r in self.db.conn.execute(sql, params)}
+
+    def done_keys(self, keys: Sequence[str]) -> set[str]:
+        """Those of `keys` the log holds, except those waiting for a retry."""
+        done: set[str] = set()
+        for at in range(0, len(keys), _CHUNK):
+            chunk = keys[at : at + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT key FROM deliveries WHERE key IN ({marks}) AND status != 'retry'"
+            done.update(r[0] for r in self.db.conn.execute(sql, chunk))
+        return done
 
     def last_outcomes(self, channel: str) -> tuple[Delivery | None, Delivery | None]:
         """A channel's last successful post and last failure."""
@@ -539,6 +562,14 @@ def _held(holder: str | None) -> list[str]:
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_CHUNK = 500  # keys looked up in one statement (SQLite allows 32,766 parameters)
+
+
+def subscription_of(row: str) -> Subscription:
+    """A subscription from its row read as `json_array(SUBSCRIPTION_FIELDS)`."""
+    return _subscription(dict(zip(SUBSCRIPTION_FIELDS.split(", "), json.loads(row), strict=True)))
 
 
 def _subscription(r: dict[str, Any]) -> Subscription:

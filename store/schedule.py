@@ -3,17 +3,39 @@
 Reminders fall at 09:00 in the channel's zone, counted back from a meeting's first day (as the
 venue dates it): "7d" is 09:00 seven days before, "0d" is 09:00 on the first day, "1h" is 08:00 on
 it. Only meetings known to the day get reminders; a month-only meeting gets a note in the digest.
+
+`plan` lists the posts due in a window. `Schedule` is the plan the scheduler keeps between runs: the
+posts due up to each zone's midnight after tomorrow, in due order. It is built once with a look-back
+(the catch-up: posts missed while no scheduler ran), then changed only where the store changed, and
+a day further at each zone's midnight. `Planner` makes posts for many channels at once.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from store.desk import DEFAULT_OFFSETS, Desk, Subscription
+import sqlite_utils
+
+from store.db import open_sqlite
+from store.desk import (
+    DEFAULT_OFFSETS,
+    SUBSCRIPTION_FIELDS,
+    Desk,
+    OneOff,
+    Subscription,
+    subscription_of,
+)
 from store.queries import Meeting, Store
 
 REMINDER_HOUR = time(9, 0)
@@ -21,9 +43,11 @@ ALWAYS = datetime(2000, 1, 1, tzinfo=UTC)  # APEC_REMINDER_CHANNEL is owed every
 REMINDER_CHANNEL_KINDS = ("som", "summit")
 _OFFSET = re.compile(r"^(\d{1,3})([dhm])$")
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+AHEAD_DAYS = 2  # a zone is planned to its midnight after tomorrow: a whole day is always ahead
+ONE_OFFS_AHEAD = timedelta(days=AHEAD_DAYS + 1)  # beyond every zone's horizon
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Post:
     """One post the scheduler owes a channel."""
 
@@ -43,6 +67,10 @@ class Post:
     def local(self) -> datetime:
         """The due time in the channel's zone."""
         return self.due.astimezone(ZoneInfo(self.tz))
+
+
+def _order(post: Post) -> tuple[datetime, str, str]:
+    return post.due, post.channel, post.key
 
 
 @lru_cache(maxsize=1024)
@@ -91,41 +119,6 @@ def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
         return fallback
 
 
-def _reminders(
-    channel: str,
-    tz: ZoneInfo,
-    offsets: tuple[str, ...],
-    kinds: tuple[str, ...],
-    since: datetime,
-    why: str,
-    meetings: list[Meeting],
-    start: datetime,
-    end: datetime,
-) -> list[Post]:
-    posts = []
-    for m in meetings:
-        if m.kind not in kinds or not m.dated or m.parent_id or m.status == "cancelled":
-            continue
-        assert m.span.start is not None
-        for offset in offsets:
-            due = reminder_time(m.span.start, offset, tz)
-            if start <= due < end:
-                posts.append(
-                    Post(
-                        key=reminder_key(channel, m, offset),
-                        channel=channel,
-                        kind="reminder",
-                        due=due,
-                        tz=tz.key,
-                        since=since,
-                        why=f"{why}: {describe_offset(offset)} {m.short}",
-                        meeting_id=m.id,
-                        offset=offset,
-                    )
-                )
-    return posts
-
-
 def digest_times(
     sub: Subscription, zone: ZoneInfo, start: datetime, end: datetime
 ) -> list[datetime]:
@@ -143,44 +136,171 @@ def digest_times(
     return out
 
 
-def _digests(sub: Subscription, zone: ZoneInfo, start: datetime, end: datetime) -> list[Post]:
-    when = "daily" if sub.cadence == "daily" else f"weekly on {WEEKDAYS[sub.weekday].title()}"
-    return [
-        Post(
-            key=f"digest:{sub.channel}:{due.astimezone(zone).date().isoformat()}",
-            channel=sub.channel,
-            kind="digest",
-            due=due,
-            tz=zone.key,
-            since=sub.since,
-            why=f"digest subscription ({when} at {sub.at_time})",
-        )
-        for due in digest_times(sub, zone, start, end)
-    ]
+def horizon(zone: ZoneInfo, now: datetime) -> datetime:
+    """Where a zone's plan ends: its midnight after tomorrow (so a whole day is always planned)."""
+    day = now.astimezone(zone).date() + timedelta(days=AHEAD_DAYS)
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
-def _one_offs(
-    desk: Desk, channel: str | None, start: datetime, end: datetime, default_tz: ZoneInfo
-) -> list[Post]:
-    return [
-        Post(
-            key=f"one-off:{one.id}",
-            channel=one.channel,
-            kind="one-off",
-            due=one.due_at,
-            tz=_zone(one.tz, default_tz).key,
-            since=one.created_at,
-            why=f"one-off #{one.id} asked by <@{one.created_by}>"
-            if one.created_by
-            else f"one-off #{one.id}",
-            meeting_id=one.meeting_id,
-            offset=one.offset_text,
-            one_off_id=one.id,
-            text=one.text,
-        )
-        for one in desk.one_offs(channel)
-        if start <= one.due_at < end
-    ]
+# -- planning many channels at once --------------------------------------------------------------
+
+# The window each zone is planned for, [start, end); None leaves the zone out.
+Window = Callable[[ZoneInfo], "tuple[datetime, datetime] | None"]
+
+
+@dataclass(frozen=True)
+class _Times:
+    """Every remindable meeting's reminder at one offset in one zone, in time order."""
+
+    dues: list[datetime]
+    meetings: list[Meeting]
+    tails: list[str]  # each key's end, after the channel
+    abouts: list[str]  # each post's `why`, after the subscription's part
+
+
+class _Made:
+    """Posts as they are made: one a key; of two, the earlier subscribed (as `plan` always did)."""
+
+    def __init__(self, owed: bool, skip: frozenset[str] | set[str]) -> None:
+        self.owed = owed  # leave out posts due before their subscription's time
+        self.skip = skip  # keys to leave out (already in the delivery log)
+        self.posts: dict[str, Post] = {}
+
+    def wants(self, key: str, due: datetime, since: datetime) -> bool:
+        return key not in self.skip and not (self.owed and due < since)
+
+    def add(self, post: Post) -> None:
+        held = self.posts.get(post.key)
+        if held is None or post.since <= held.since:
+            self.posts[post.key] = post
+
+
+class Planner:
+    """Makes posts for many channels at once: each reminder time is worked out once per zone,
+    offset and meeting (not once per channel), so a plan costs about one step per post."""
+
+    def __init__(
+        self, meetings: Iterable[Meeting], default_tz: ZoneInfo, reminder_channel: str = ""
+    ) -> None:
+        self.meetings = [
+            m for m in meetings if m.dated and not m.parent_id and m.status != "cancelled"
+        ]
+        self.default_tz = default_tz
+        self.reminder_channel = reminder_channel
+        self._times: dict[tuple[str, str], _Times] = {}
+        self._digest_times: dict[tuple, list[tuple[datetime, str]]] = {}
+
+    def zone(self, name: str) -> ZoneInfo:
+        """A stored zone, or the desk's when it no longer exists."""
+        return _zone(name, self.default_tz)
+
+    def posts(
+        self,
+        subs: Iterable[Subscription],
+        one_offs: Iterable[OneOff],
+        window: Window,
+        *,
+        reminder_channel: bool = True,
+        owed: bool = False,
+        skip: frozenset[str] | set[str] = frozenset(),
+    ) -> list[Post]:
+        """The posts of these subscriptions and one-offs (and of APEC_REMINDER_CHANNEL, unless
+        told not to) due in their zone's window, one a key. `owed` leaves out posts due before
+        their subscription's time; `skip`, posts with those keys."""
+        made = _Made(owed, skip)
+        if reminder_channel and self.reminder_channel:
+            ours = (DEFAULT_OFFSETS, REMINDER_CHANNEL_KINDS, ALWAYS, "APEC_REMINDER_CHANNEL")
+            self._reminders(made, self.reminder_channel, self.default_tz, *ours, window)
+        for sub in subs:
+            zone = self.zone(sub.tz)
+            if sub.kind == "reminders":
+                self._reminders(made, sub.channel, zone, sub.offsets, sub.kinds, sub.since,
+                                "reminders subscription", window)  # fmt: skip
+            elif sub.kind == "digest":
+                self._digests(made, sub, zone, window)
+        for one in one_offs:
+            self._one_off(made, one, window)
+        return list(made.posts.values())
+
+    def _reminders(self, made: _Made, channel: str, zone: ZoneInfo, offsets: tuple[str, ...],
+                   kinds: tuple[str, ...], since: datetime, why: str, window: Window) -> None:  # fmt: skip
+        span = window(zone)
+        if span is None:
+            return
+        for offset in offsets:
+            times = self._times_at(zone, offset)
+            for i in range(bisect_left(times.dues, span[0]), bisect_left(times.dues, span[1])):
+                meeting, due = times.meetings[i], times.dues[i]
+                if meeting.kind not in kinds:
+                    continue
+                key = f"reminder:{channel}{times.tails[i]}"
+                if made.wants(key, due, since):
+                    made.add(Post(key, channel, "reminder", due, zone.key, since,
+                                  why + times.abouts[i], meeting.id, offset))  # fmt: skip
+
+    def _times_at(self, zone: ZoneInfo, offset: str) -> _Times:
+        found = self._times.get((zone.key, offset))
+        if found is None:
+            dated = ((m.span.start, m) for m in self.meetings if m.span.start is not None)
+            pairs = sorted(
+                ((reminder_time(day, offset, zone), m) for day, m in dated), key=lambda p: p[0]
+            )
+            found = self._times[(zone.key, offset)] = _Times(
+                dues=[due for due, _ in pairs],
+                meetings=[m for _, m in pairs],
+                tails=[f":{m.id}:{m.span.start}:{offset}" for _, m in pairs],
+                abouts=[f": {describe_offset(offset)} {m.short}" for _, m in pairs],
+            )
+        return found
+
+    def _digests(self, made: _Made, sub: Subscription, zone: ZoneInfo, window: Window) -> None:
+        span = window(zone)
+        if span is None:
+            return
+        when = "daily" if sub.cadence == "daily" else f"weekly on {WEEKDAYS[sub.weekday].title()}"
+        why = f"digest subscription ({when} at {sub.at_time})"
+        for due, day in self._digest_days(sub, zone, span):
+            key = f"digest:{sub.channel}:{day}"
+            if made.wants(key, due, sub.since):
+                made.add(Post(key, sub.channel, "digest", due, zone.key, sub.since, why))
+
+    def _digest_days(
+        self, sub: Subscription, zone: ZoneInfo, span: tuple[datetime, datetime]
+    ) -> list[tuple[datetime, str]]:
+        """When a digest falls due in the span, with the local day of each (the same for every
+        channel with the same zone, cadence and time: worked out once)."""
+        found_at = (zone.key, sub.cadence, sub.weekday, sub.at_time, span)
+        found = self._digest_times.get(found_at)
+        if found is None:
+            found = self._digest_times[found_at] = [
+                (due, due.astimezone(zone).date().isoformat())
+                for due in digest_times(sub, zone, *span)
+            ]
+        return found
+
+    def _one_off(self, made: _Made, one: OneOff, window: Window) -> None:
+        zone = self.zone(one.tz)
+        span = window(zone)
+        key = f"one-off:{one.id}"
+        if span is None or not span[0] <= one.due_at < span[1]:
+            return
+        if made.wants(key, one.due_at, one.created_at):
+            asked = f" asked by <@{one.created_by}>" if one.created_by else ""
+            made.add(
+                Post(
+                    key=key,
+                    channel=one.channel,
+                    kind="one-off",
+                    due=one.due_at,
+                    tz=zone.key,
+                    since=one.created_at,
+                    why=f"one-off #{one.id}{asked}",
+                    meeting_id=one.meeting_id,
+                    offset=one.offset_text,
+                    one_off_id=one.id,
+                    text=one.text,
+                )
+            )
 
 
 def plan(
@@ -193,37 +313,310 @@ def plan(
     channel: str | None = None,
 ) -> list[Post]:
     """Every post due in [start, end), in time order (for one channel if given)."""
-    meetings = store.meetings()
-    posts: list[Post] = []
-    if reminder_channel and channel in (None, reminder_channel):
-        posts += _reminders(
-            reminder_channel,
-            default_tz,
-            DEFAULT_OFFSETS,
-            REMINDER_CHANNEL_KINDS,
-            ALWAYS,
-            "APEC_REMINDER_CHANNEL",
-            meetings,
-            start,
-            end,
+    planner = Planner(store.meetings(), default_tz, reminder_channel)
+    posts = planner.posts(
+        desk.subscriptions(channel),
+        desk.one_offs(channel),
+        lambda _zone: (start, end),
+        reminder_channel=channel in (None, reminder_channel),
+    )
+    return sorted(posts, key=_order)
+
+
+# -- the plan kept between runs ------------------------------------------------------------------
+
+
+class Agenda:
+    """Posts planned and not yet handled, in due order (a heap): a run takes only what is due.
+    Posts a run took and gave back (`hold`) wait beside it, for the next run, with no time of
+    their own."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[datetime, int, str]] = []
+        self._posts: dict[str, tuple[int, Post]] = {}  # key -> (its place's number, the post)
+        self._numbers = itertools.count()
+        self._held: dict[str, Post] = {}
+
+    def __len__(self) -> int:
+        return len(self._posts) + len(self._held)
+
+    def add(self, posts: Iterable[Post]) -> None:
+        """Plan these posts; of two with one key, the earlier subscribed stays (as in `plan`)."""
+        for post in posts:
+            held = self._posts.get(post.key)
+            if held is not None and held[1].since < post.since:
+                continue
+            number = next(self._numbers)
+            self._posts[post.key] = (number, post)
+            heapq.heappush(self._heap, (post.due, number, post.key))
+
+    def hold(self, posts: Iterable[Post]) -> None:
+        """Keep posts a run took out for the next run (it takes them whatever the time)."""
+        self._held.update((post.key, post) for post in posts)
+
+    def drop(self, gone: Callable[[Post], bool]) -> None:
+        """Forget the planned posts `gone` picks; their places in the heap are passed over."""
+        self._held = {key: post for key, post in self._held.items() if not gone(post)}
+        for key in [key for key, (_, post) in self._posts.items() if gone(post)]:
+            del self._posts[key]
+        if len(self._heap) > 2 * len(self._posts) + 1024:  # mostly places passed over: rebuild
+            self._heap = [(post.due, n, key) for key, (n, post) in self._posts.items()]
+            heapq.heapify(self._heap)
+
+    def pop_due(self, now: datetime) -> list[Post]:
+        """Take out every post due by `now`, and those held, in time order."""
+        out, self._held = self._held, {}
+        while self._heap and self._heap[0][0] <= now:
+            _, number, key = heapq.heappop(self._heap)
+            held = self._posts.get(key)
+            if held is not None and held[0] == number:
+                del self._posts[key]
+                out[key] = held[1]
+        return sorted(out.values(), key=_order)
+
+    def next_due(self) -> datetime | None:
+        """When the next planned post falls due (held ones aside)."""
+        while self._heap:
+            due, number, key = self._heap[0]
+            held = self._posts.get(key)
+            if held is not None and held[0] == number:
+                return due
+            heapq.heappop(self._heap)
+        return None
+
+    def posts(self) -> list[Post]:
+        """Every planned post, held ones too, in time order."""
+        planned = [post for _, post in self._posts.values()]
+        return sorted([*planned, *self._held.values()], key=_order)
+
+
+# What plans are made of, in one statement: every subscription whole (a JSON array a row, apart by
+# a character JSON never holds unescaped); the one-offs by count, last id and cancellations (they
+# are only ever added and cancelled); each meeting's fields that place its reminders. The delivery
+# log and the lease are not in it: the scheduler's own writes are not changes.
+_APART = "\x01"
+_INPUTS = f"""
+    SELECT (SELECT group_concat(json_array({SUBSCRIPTION_FIELDS}), char(1)) FROM subscriptions),
+           (SELECT json_array(count(*), max(id), total(cancelled)) FROM one_offs),
+           (SELECT group_concat(json_array(id, short, kind, parent_id, start_date, precision,
+                                           status), ';') FROM meetings)"""
+
+
+def _signature(meeting: Meeting) -> tuple:
+    """What of a meeting places its reminders (and names them)."""
+    m = meeting
+    return m.kind, m.parent_id, m.span.start, m.dated, m.status, m.short
+
+
+def _rows(subscriptions: str | None) -> set[str]:
+    """Each subscription's row (its fields as a JSON array) in the inputs' first column."""
+    return set(subscriptions.split(_APART)) if subscriptions else set()
+
+
+def _changed(before: dict, after: dict) -> set:
+    """The keys added, removed or changed from `before` to `after`."""
+    return {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+
+
+class Schedule:
+    """The plan the scheduler keeps between runs, re-planned only where the store changed.
+
+    Built at the first refresh with the look-back (the catch-up). After that a refresh costs one
+    `PRAGMA data_version` on a connection of its own, and, only when another connection committed,
+    one query of what plans are made of (`_INPUTS`); a change re-plans only what it touched: the
+    channels whose subscriptions changed, the meetings that moved, the one-offs. Each zone is
+    planned to its midnight after tomorrow and extended by a day when its day turns. A failure
+    forgets the plan, and the next refresh catches up again. Not thread-safe: one caller at a time.
+    """
+
+    def __init__(
+        self, path: Path, default_tz: ZoneInfo, reminder_channel: str, lookback: timedelta
+    ) -> None:
+        self.path = path
+        self.default_tz = default_tz
+        self.reminder_channel = reminder_channel
+        self.lookback = lookback
+        self.replans: Counter[str] = Counter()  # by cause: catch-up, meetings, subscriptions, ...
+        self._db: sqlite_utils.Database | None = None
+        self._store: Store | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the plan: the next refresh builds it anew, with the look-back."""
+        self.agenda: Agenda | None = None
+        self._version: int | None = None  # the connection's data_version at the last look
+        self._inputs: tuple | None = None
+        self._subs: dict[str, Subscription] = {}  # by its row in the inputs
+        self._meetings: dict[str, tuple] = {}
+        self._planner = Planner((), self.default_tz, self.reminder_channel)
+        self._until: dict[str, datetime] = {}  # each zone's horizon
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db, self._store = None, None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The plan's own connection: only ever read, so it sees every commit (and its
+        data_version moves with every other connection's). Any thread, one at a time."""
+        if self._db is None:
+            self._db = sqlite_utils.Database(open_sqlite(self.path, check_same_thread=False))
+        return self._db
+
+    @property
+    def store(self) -> Store:
+        """The store as it stands now, read on the plan's own connection."""
+        if self._store is None:
+            self._store = Store(self.db)
+        return self._store.refresh()
+
+    @property
+    def desk(self) -> Desk:
+        return Desk(self.db)
+
+    def refresh(self, now: datetime) -> None:
+        """Bring the plan up to date: built if there is none, re-planned where the store changed,
+        extended in each zone whose day turned."""
+        try:
+            if self.agenda is None:
+                self._build(now)
+            elif self._moved():
+                self._follow(now)
+            self._extend(now)
+        except BaseException:
+            self.reset()
+            raise
+
+    def pop_due(self, now: datetime) -> list[Post]:
+        """Take out the posts due by now (after a refresh)."""
+        return self.agenda.pop_due(now) if self.agenda is not None else []
+
+    def hold(self, posts: Iterable[Post]) -> None:
+        """Give posts taken out back, to be taken again on the next run."""
+        if self.agenda is not None:
+            self.agenda.hold(posts)
+
+    def next_due(self) -> datetime | None:
+        return self.agenda.next_due() if self.agenda is not None else None
+
+    def planned(self) -> list[Post]:
+        """Every post planned, in time order (for tools and tests)."""
+        return self.agenda.posts() if self.agenda is not None else []
+
+    # -- building and following the store ------------------------------------------------------
+
+    def _moved(self) -> bool:
+        """Whether another connection committed since the last look (no table is read)."""
+        version = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        moved, self._version = version != self._version, version
+        return moved
+
+    def _build(self, now: datetime) -> None:
+        """The catch-up: every post due from the look-back to each zone's horizon that the
+        delivery log does not hold yet."""
+        desk, start = self.desk, now - self.lookback
+        self._moved()
+        self._inputs = self.db.conn.execute(_INPUTS).fetchone()  # read before what it stands for
+        self._read_meetings()
+        self._subs = {row: subscription_of(row) for row in _rows(self._inputs[0])}
+        self.agenda, self._until = Agenda(), {}
+        one_offs = desk.one_offs_due(start, now + ONE_OFFS_AHEAD)
+        known = desk.known_keys(since=start)
+        self._plan(self._subs.values(), one_offs, self._window(start, now), skip=known)
+        self.replans["catch-up"] += 1
+
+    def _follow(self, now: datetime) -> None:
+        """Re-plan what changed in what plans are made of, if anything did."""
+        inputs = self.db.conn.execute(_INPUTS).fetchone()
+        if inputs == self._inputs:
+            return
+        before, self._inputs = self._inputs, inputs
+        assert before is not None
+        start = now - self.lookback
+        if inputs[2] != before[2]:
+            self._meetings_changed(start, now)
+        if inputs[0] != before[0]:
+            self._subscriptions_changed(_rows(inputs[0]), start, now)
+        if inputs[1] != before[1]:
+            self._one_offs_changed(start, now)
+
+    def _read_meetings(self) -> list[Meeting]:
+        meetings = self.store.meetings()
+        self._meetings = {m.id: _signature(m) for m in meetings}
+        self._planner = Planner(meetings, self.default_tz, self.reminder_channel)
+        return meetings
+
+    def _meetings_changed(self, start: datetime, now: datetime) -> None:
+        """The reminders of the meetings that moved (or were named anew), for every channel."""
+        before = self._meetings
+        meetings = self._read_meetings()
+        moved = _changed(before, self._meetings)
+        if not moved:
+            return
+        assert self.agenda is not None
+        self.agenda.drop(lambda post: post.kind == "reminder" and post.meeting_id in moved)
+        only = Planner(
+            (m for m in meetings if m.id in moved), self.default_tz, self.reminder_channel
         )
-    for sub in desk.subscriptions(channel):
-        zone = _zone(sub.tz, default_tz)
-        if sub.kind == "reminders":
-            posts += _reminders(
-                sub.channel,
-                zone,
-                sub.offsets,
-                sub.kinds,
-                sub.since,
-                "reminders subscription",
-                meetings,
-                start,
-                end,
-            )
-        elif sub.kind == "digest":
-            posts += _digests(sub, zone, start, end)
-    posts += _one_offs(desk, channel, start, end, default_tz)
-    # One key, one post: a channel that is APEC_REMINDER_CHANNEL and subscribed gets each reminder once.
-    unique = {p.key: p for p in sorted(posts, key=lambda p: p.since, reverse=True)}
-    return sorted(unique.values(), key=lambda p: (p.due, p.channel, p.key))
+        subs = [sub for sub in self._subs.values() if sub.kind == "reminders"]
+        self.agenda.add(only.posts(subs, (), self._window(start, now), owed=True))
+        self.replans["meetings"] += 1
+
+    def _subscriptions_changed(self, rows: set[str], start: datetime, now: datetime) -> None:
+        """Each channel whose subscriptions changed (added, changed, stopped), planned anew."""
+        channels = {self._subs.pop(row).channel for row in self._subs.keys() - rows}
+        for row in rows - self._subs.keys():
+            self._subs[row] = subscription_of(row)
+            channels.add(self._subs[row].channel)
+        assert self.agenda is not None
+        self.agenda.drop(lambda post: post.channel in channels and post.kind != "one-off")
+        subs = [sub for sub in self._subs.values() if sub.channel in channels]
+        ours = self.reminder_channel in channels
+        self._plan(subs, (), self._window(start, now), reminder_channel=ours)
+        self.replans["subscriptions"] += 1
+
+    def _one_offs_changed(self, start: datetime, now: datetime) -> None:
+        """The one-offs planned anew (added or cancelled: they are few)."""
+        assert self.agenda is not None
+        self.agenda.drop(lambda post: post.kind == "one-off")
+        one_offs = self.desk.one_offs_due(start, now + ONE_OFFS_AHEAD)
+        self._plan((), one_offs, self._window(start, now), reminder_channel=False)
+        self.replans["one-offs"] += 1
+
+    def _extend(self, now: datetime) -> None:
+        """Each zone whose day turned gets planned a day further (its subscriptions, its one-offs,
+        and APEC_REMINDER_CHANNEL's reminders in the desk's zone)."""
+        assert self.agenda is not None
+        for key, until in list(self._until.items()):
+            end = horizon(ZoneInfo(key), now)
+            if end <= until:
+                continue
+            start = max(until, now - self.lookback)
+            self._until[key] = end
+
+            def window(zone: ZoneInfo, key: str = key, span=(start, end)) -> tuple | None:
+                return span if zone.key == key else None
+
+            one_offs = self.desk.one_offs_due(start, end)
+            ours = key == self.default_tz.key
+            self._plan(self._subs.values(), one_offs, window, reminder_channel=ours)
+            self.replans["day"] += 1
+
+    def _plan(
+        self, subs: Iterable[Subscription], one_offs: Iterable[OneOff], window: Window, **kw: Any
+    ) -> None:
+        """Plan the posts owed (due since their subscription) of these in the window."""
+        assert self.agenda is not None
+        self.agenda.add(self._planner.posts(subs, one_offs, window, owed=True, **kw))
+
+    def _window(self, start: datetime, now: datetime) -> Window:
+        """From `start` to each zone's horizon (set on the zone's first need)."""
+
+        def window(zone: ZoneInfo) -> tuple[datetime, datetime]:
+            until = self._until.get(zone.key)
+            if until is None:
+                until = self._until[zone.key] = horizon(zone, now)
+            return start, until
+
+        return window

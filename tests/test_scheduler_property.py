@@ -1,6 +1,11 @@
 """Any subscriptions, meetings, restarts, crashes and Slack faults: no key is posted twice, every
 post due while the scheduler runs is posted, and every message Slack holds is recorded as sent.
 
+The scheduler keeps its plan between runs, so the store also changes under it between runs, from
+another connection that never tells it (a channel subscribes or changes its subscription, one
+stops, SOM3 is re-dated), and the timeline crosses days in every zone drawn: a post a change
+leaves off the plan is never posted, and one it adds is owed like any other.
+
 Real parts: a real store in a temporary folder, the real `SlackPoster` on a real slack_sdk client,
 and the Web API stand-in. A Slack fault is scripted per chat.postMessage call: the answer comes after
 the client's timeout (the message posted), 500 having posted, 500 without posting, or 429 with a
@@ -23,11 +28,12 @@ from hypothesis import strategies as st
 from slack_sdk import WebClient
 
 from bot.posting import SlackPoster
-from bot.scheduler import LEASE_TTL, TICK, Engine
+from bot.scheduler import LEASE_TTL, LOOKBACK, TICK, Engine
 from bot.stores import Stores
 from store.db import connect
 from store.desk import Desk
-from store.schedule import Post
+from store.queries import Store
+from store.schedule import Post, plan
 from tests.conftest import BOT_TOKEN, SEEDS, Clock, at
 from tests.slack_stub import WebAPIStub
 
@@ -62,6 +68,13 @@ segment = st.tuples(
         st.integers(min_value=0, max_value=59),
     ),
     st.sampled_from(["none", "restart", "crash", "crash-mid-post"]),  # what happens at its end
+    # and what another process changes in the store after that, without a word to the scheduler
+    st.one_of(
+        st.just(("none",)),
+        st.tuples(st.just("subscribe"), subscription),
+        st.tuples(st.just("unsubscribe"), st.sampled_from(["C1", "C2", "C3"])),
+        st.tuples(st.just("re-date"), st.integers(min_value=-3, max_value=3)),
+    ),
 )
 
 
@@ -103,6 +116,52 @@ class World:
         )
         engine.hold_lease()
         return engine
+
+    def planned(self, days: int = 30, back: timedelta = timedelta(0)) -> set[str]:
+        """The keys of every post due from now (less `back`) on, for the next `days`, as the
+        store stands."""
+        now = self.clock.now
+        posts = plan(
+            Store(self.desk.db), self.desk, now - back, now + timedelta(days=days), ZoneInfo("UTC")
+        )
+        return {post.key for post in posts}
+
+    def change(self, what: tuple) -> None:
+        """Change the store as another process would: on a connection of its own, no notify."""
+        if what[0] == "subscribe":
+            sub = what[1]
+            self.desk.subscribe_reminders(sub["channel"], sub["tz"], tuple(sub["offsets"]),
+                                          tuple(sub["kinds"]), "U2", self.clock.now)  # fmt: skip
+        elif what[0] == "digest":
+            channel, tz, cadence, weekday, at_time = what[1:]
+            self.desk.subscribe_digest(channel, tz, cadence, weekday, at_time, "U2", self.clock.now)
+        elif what[0] == "one-off":
+            channel, minutes = what[1:]
+            due = self.clock.now + timedelta(minutes=minutes)
+            self.desk.add_one_off(channel, due, "UTC", "call Seoul", "U2", self.clock.now)
+        elif what[0] == "cancel":
+            (last,) = self.desk.db.execute("SELECT max(id) FROM one_offs").fetchone()
+            if last is not None:
+                self.desk.cancel_one_off(self.desk.db.execute(
+                    "SELECT channel FROM one_offs WHERE id = ?", [last]).fetchone()[0], last)  # fmt: skip
+        elif what[0] == "unsubscribe":
+            self.desk.unsubscribe(what[1])
+        elif what[0] == "re-date":
+            (start,) = self.desk.db.execute(
+                "SELECT start_date FROM meetings WHERE id = 'som3-2026'"
+            ).fetchone()
+            day = min(max(int(start[-2:]) + what[1], 1), 28)
+            self.desk.db.execute(
+                "UPDATE meetings SET start_date = ?, end_date = ? WHERE id = 'som3-2026'",
+                [f"2026-08-{day:02d}", f"2026-08-{day:02d}"],
+            )
+
+    def afresh(self, ahead: timedelta) -> set[str]:
+        """The keys of a plan made afresh for (now, now + ahead]: owed, and not in the log."""
+        start, end = (self.clock.now + timedelta(microseconds=1) + t for t in (timedelta(0), ahead))
+        posts = plan(Store(self.desk.db), self.desk, start, end, ZoneInfo("UTC"))
+        done = self.desk.done_keys([post.key for post in posts])
+        return {post.key for post in posts if post.due >= post.since and post.key not in done}
 
     def pending(self) -> bool:
         """Whether anything waits on time: a claim or unknown outcome, or a retry."""
@@ -158,7 +217,7 @@ def test_no_key_is_posted_twice_and_every_post_due_while_running_is_posted(
             "UPDATE meetings SET start_date = ?, end_date = ?, precision = 'day' WHERE id = 'som3-2026'",
             [day, day],
         )
-        timeline = timedelta(minutes=sum(minutes for _, minutes, _ in segments))
+        timeline = timedelta(minutes=sum(minutes for _, minutes, _, _ in segments))
         start = at(f"{day}T00:00+00:00") - timeline * share / 100
         for sub in subs:
             Desk(db).subscribe_reminders(
@@ -169,7 +228,8 @@ def test_no_key_is_posted_twice_and_every_post_due_while_running_is_posted(
         script(slack, faults)
         engine = world.engine()
         owed: set[str] = set()  # posts due while a scheduler ran long enough after them
-        for running, minutes, then in segments:
+        dropped: set[str] = set()  # posts a change took off the plan before they fell due
+        for running, minutes, then, change in segments:
             end = world.clock.now + timedelta(minutes=minutes)
             if running:
                 world.run(engine)
@@ -187,6 +247,12 @@ def test_no_key_is_posted_twice_and_every_post_due_while_running_is_posted(
                 else:
                     world.ticks(engine, end)
             world.clock.now = max(world.clock.now, end)
+            if change[0] != "none":
+                before = world.planned()
+                world.change(change)
+                after = world.planned()
+                # a key planned again, even due already (so still owed), is no longer dropped
+                dropped = (dropped | (before - after)) - world.planned(back=LOOKBACK)
             if then != "none":
                 if then == "restart":
                     engine.release()
@@ -208,11 +274,14 @@ def test_no_key_is_posted_twice_and_every_post_due_while_running_is_posted(
         event(f"posted {min(len(posted), 3)}{'+' if len(posted) >= 3 else ''}")
         event(f"Slack faults met: {faults_met}")
         event(f"crashed mid-post: {bool(blocked)}")
+        event(f"changes between runs: {sum(c[0] != 'none' for _, _, _, c in segments)}")
         twice = sorted(key for key, count in posted.items() if count > 1)
         assert not twice, f"posted more than once: {twice}"
         sent = {d.key for d in world.desk.deliveries(status="sent")}
         missing = owed - sent
         assert not missing, f"due while running but not posted: {sorted(missing)}"
+        revived = dropped & set(posted)
+        assert not revived, f"posted after a change took them off the plan: {sorted(revived)}"
         assert sent == set(posted), "what Slack holds and what the log says was sent differ"
         assert not world.desk.unresolved(), "a post was left unresolved"
     finally:
@@ -233,3 +302,84 @@ def test_post_due_is_aware_and_utc():
         why="x",
     )
     assert post.local.utcoffset() == timedelta(hours=9)
+
+
+# -- the plan kept between runs is the plan made afresh ------------------------------------------
+
+digest = st.tuples(
+    st.just("digest"),
+    st.sampled_from(["C1", "C2", "C3"]),
+    st.sampled_from(ZONES),
+    st.sampled_from(["daily", "weekly"]),
+    st.integers(min_value=0, max_value=6),
+    st.sampled_from(["09:00", "08:30", "00:00", "23:45"]),
+)
+change = st.one_of(
+    st.just(("none",)),
+    st.tuples(st.just("subscribe"), subscription),
+    digest,
+    st.tuples(st.just("unsubscribe"), st.sampled_from(["C1", "C2", "C3"])),
+    st.tuples(st.just("re-date"), st.integers(min_value=-3, max_value=3)),
+    st.tuples(st.just("one-off"), st.sampled_from(["C1", "C2", "C3"]), st.integers(1, 3 * 24 * 60)),
+    st.just(("cancel",)),
+)
+# How far the clock moves before the next run: a tick, hours, across one or two days.
+step = st.tuples(
+    st.builds(
+        int.__add__,
+        st.sampled_from([0, 30, 6 * 60, 23 * 60, 25 * 60, 49 * 60]),
+        st.integers(min_value=1, max_value=59),
+    ),
+    change,
+)
+AHEAD = timedelta(hours=20)  # within every zone's horizon whatever the time (and a short DST day)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    subs=st.lists(subscription, min_size=1, max_size=3),
+    digests=st.lists(digest, max_size=2),
+    som3_day=st.integers(min_value=0, max_value=20),
+    lead=st.integers(min_value=0, max_value=14 * 24),  # hours from the start to SOM3's first day
+    steps=st.lists(step, min_size=1, max_size=12),
+)
+def test_the_plan_kept_between_runs_is_the_plan_made_afresh(
+    built_db, subs, digests, som3_day, lead, steps
+):
+    """After every run, what one scheduler plans for the next hours is what a plan made afresh
+    from the store holds (less what the delivery log holds), whatever changed between runs and
+    however many days in any zone passed; and nothing is posted twice."""
+    work = Path(tempfile.mkdtemp())
+    slack = WebAPIStub(token=BOT_TOKEN).start()
+    world: World | None = None
+    try:
+        path = work / "apec.db"
+        shutil.copy(built_db, path)
+        day = f"2026-08-{som3_day + 1:02d}"
+        start = at(f"{day}T00:00+00:00") - timedelta(hours=lead)
+        world = World(path, slack, start)
+        world.desk.db.execute(
+            "UPDATE meetings SET start_date = ?, end_date = ?, precision = 'day' WHERE id = 'som3-2026'",
+            [day, day],
+        )
+        for what in [*(("subscribe", sub) for sub in subs), *digests]:
+            world.change(what)
+        engine = world.engine()
+        world.run(engine)
+        for minutes, what in steps:
+            world.change(what)
+            world.clock.advance(minutes=minutes)
+            world.run(engine)
+            now = world.clock.now
+            kept = {p.key for p in engine.schedule.planned() if now < p.due <= now + AHEAD}
+            assert kept == world.afresh(AHEAD), f"at {now}, after {what}"
+        event(f"re-plans: {sorted(engine.replans)}")
+        twice = sorted(key for key, count in slack.posted_keys().items() if count > 1)
+        assert not twice, f"posted more than once: {twice}"
+    finally:
+        slack.stop()
+        if world is not None:
+            world.desk.db.close()
+        shutil.rmtree(work, ignore_errors=True)
