@@ -151,8 +151,8 @@ def cmd_build(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
-    from store.build import ingest
     from store.db import connect
+    from store.ingest import ingest
 
     now = Clock(config.now)()
     _stores(config)

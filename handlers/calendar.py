@@ -9,7 +9,8 @@ from handlers.meetings import title
 from handlers.render import STATUS_WORDS, Card, esc, when
 from handlers.router import Ask, command, refuse_unless_admin
 from store.desk import Desk
-from store.queries import Meeting, Store
+from store.models import Meeting
+from store.queries import Store
 
 if TYPE_CHECKING:
     from icalendar import Event

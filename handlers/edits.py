@@ -19,7 +19,8 @@ from handlers.router import Ask, UsageError, command, refuse_unless_admin
 from store import changes, edits
 from store.dates import DateError, read_span
 from store.edits import MEETING_KINDS, STATUSES
-from store.queries import Economy, Meeting, Store
+from store.models import Economy, Meeting
+from store.queries import Store
 
 FORM = "meeting_form"
 KEYS = {"name", "short", "kind", "dates", "city", "host", "tz", "status", "note"}

@@ -6,7 +6,7 @@ import re
 
 from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command, visible
-from store.queries import Source
+from store.models import Source
 
 PAGE_SIZE = 20  # sources on a page
 # The buttons that turn the page: each runs its value ("sources 3") as a command.

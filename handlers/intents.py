@@ -24,18 +24,8 @@ from handlers.meetings import KIND_WORDS, days_until, in_days, period_label, tit
 from handlers.question import Question, of_year
 from handlers.render import esc, status_word, when
 from store.dates import find_dates
-from store.queries import (
-    STOPWORDS,
-    Delegation,
-    Fact,
-    Meeting,
-    Person,
-    Sentence,
-    Source,
-    Store,
-    content_words,
-    stem,
-)
+from store.models import Delegation, Fact, Meeting, Person, Sentence, Source
+from store.queries import STOPWORDS, Store, content_words, stem
 from store.text import fold
 
 

@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 from handlers.render import Card, esc, status_word, when
 from handlers.router import Ask, UsageError, command
 from store.dates import Span, read_period
-from store.queries import Meeting, Store
+from store.models import Meeting
+from store.queries import Store
 
 KINDS = {
     "som": "som",

@@ -6,7 +6,8 @@ from handlers.meetings import not_found_meeting, title
 from handlers.members import member_reply
 from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command
-from store.queries import Delegation, Person, Store
+from store.models import Delegation, Person
+from store.queries import Store
 
 
 def person_card(card: Card, p: Person, store: Store) -> Card:

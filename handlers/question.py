@@ -19,8 +19,9 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from store.dates import Span, read_period
+from store.models import Economy, Meeting, Person
 from store.names import Matcher, is_short_caps
-from store.queries import STOPWORDS, Economy, Meeting, Person, Store
+from store.queries import STOPWORDS, Store
 from store.text import fold
 
 MAX_QUESTION = 2000

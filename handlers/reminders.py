@@ -23,7 +23,7 @@ from store.dates import (
     read_when,
 )
 from store.desk import DEFAULT_KINDS, DEFAULT_OFFSETS, Delivery, Desk, Pause, Subscription
-from store.queries import Meeting
+from store.models import Meeting
 from store.schedule import (
     REMINDER_CHANNEL_KINDS,
     REMINDER_HOUR,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from store.queries import Meeting, Source
+from store.models import Meeting, Source
 
 Reply = dict[str, Any]
 

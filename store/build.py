@@ -5,12 +5,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import re
 import time
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,12 @@ from typing import Any
 import sqlite_utils
 
 from store import edits, schema
-from store.dates import DateError, Span, find_dates, read_span
+from store.dates import DateError, Span, read_span
 from store.db import immediate
-from store.desk import iso
 from store.edits import MEETING_KINDS, STATUSES
 from store.errors import SourceError
-from store.names import Matcher, alias_key
-from store.text import clean_lines, fold_key, passages, stands_in
+from store.names import alias_key
+from store.text import fold_key, passages, stands_in
 
 DESK_FILE = "desk.toml"
 # Children before parents: the order rows are deleted in, reversed for inserting.
@@ -85,7 +83,7 @@ class BuildReport:
         return "\n".join(lines)
 
 
-def _sha256(data: bytes) -> str:
+def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -130,7 +128,7 @@ def read_sources(seeds: Path, desk: dict[str, Any]) -> list[SourceDoc]:
                     file=rec["file"],
                     original_name=rec.get("original_name", Path(rec["file"]).name),
                     text=data.decode("utf-8"),
-                    sha256=_sha256(data),
+                    sha256=sha256(data),
                     note=rec.get("note", ""),
                 )
             )
@@ -227,205 +225,207 @@ def _passage_rows(docs: list[SourceDoc]) -> tuple[list[dict[str, Any]], int]:
     return rows, duplicates
 
 
+class _Rows:
+    """The rows of the build tables, one small builder per record kind, checked as they are made:
+    each builder reads its kind of record from the desk file and writes its table's rows (and the
+    aliases people type for it)."""
+
+    def __init__(self, docs: list[SourceDoc]) -> None:
+        self.check = _Checker({d.id: d for d in docs})
+        self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in _DELETE_ORDER}
+        self.aliases: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, key) -> (name, target)
+        self.economy_ids: set[str] = set()
+        self.meeting_ids: set[str] = set()
+        self.person_ids: set[str] = set()
+
+    def alias(self, kind: str, name: str, target: str, where: str) -> None:
+        key = alias_key(name)
+        if not key:
+            return
+        other = self.aliases.get((kind, key))
+        if other is not None and other[1] != target:
+            self.check.errors.append(f"{where}: alias {name!r} already names {other[1]!r}")
+        self.aliases.setdefault((kind, key), (name, target))
+
+    def sources(self, docs: list[SourceDoc]) -> None:
+        self.rows["sources"] = [
+            {
+                "id": d.id, "title": d.title, "publisher": d.publisher, "kind": d.kind,
+                "reference_date": d.reference_date.isoformat(), "file": d.file,
+                "original_name": d.original_name, "sha256": d.sha256, "origin": d.origin,
+                "added_at": d.added_at, "note": d.note,
+            }
+            for d in docs
+        ]  # fmt: skip
+
+    def economies(self, records: list[dict[str, Any]]) -> None:
+        for rec in records:
+            where = f"economy {rec.get('id', '?')!r}"
+            source_id, quote = self.check.cite(where, rec)
+            self.economy_ids.add(rec["id"])
+            self.rows["economies"].append(
+                {"id": rec["id"], "name": rec["name"], "source_id": source_id, "quote": quote}
+            )
+            for name in (rec["id"], rec["name"], *rec.get("aliases", [])):
+                self.alias("economy", name, rec["id"], where)
+
+    def non_members(self, records: list[dict[str, Any]]) -> None:
+        for rec in records:
+            self.rows["non_members"].append({"name": rec["name"]})
+            for name in (rec["name"], *rec.get("aliases", [])):
+                if ("economy", alias_key(name)) in self.aliases:
+                    self.check.errors.append(f"non-member {rec['name']!r}: {name!r} names a member")
+                self.alias("non_member", name, rec["name"], f"non-member {rec['name']!r}")
+
+    def meetings(self, records: list[dict[str, Any]]) -> None:
+        check = self.check
+        self.meeting_ids = {rec.get("id") for rec in records}
+        for rec in records:
+            where = f"meeting {rec.get('id', '?')!r}"
+            source_id, quote = check.cite(where, rec)
+            span = check.span(where, rec)
+            if rec.get("kind") not in MEETING_KINDS:
+                check.errors.append(f"{where}: kind must be one of {sorted(MEETING_KINDS)}")
+            if rec.get("status") not in STATUSES:
+                check.errors.append(f"{where}: status must be one of {sorted(STATUSES)}")
+            check.ref(where, "parent meeting", rec.get("parent", ""), self.meeting_ids)
+            check.ref(where, "host economy", rec.get("host", ""), self.economy_ids)
+            self.rows["meetings"].append(
+                {
+                    "id": rec["id"], "name": rec["name"], "short": rec.get("short") or rec["name"],
+                    "kind": rec.get("kind", "event"), "parent_id": rec.get("parent", ""),
+                    "date_text": rec.get("dates", ""),
+                    "start_date": span.start.isoformat() if span.start else None,
+                    "end_date": span.end.isoformat() if span.end else None,
+                    "precision": span.precision, "status": rec.get("status", "tbc"),
+                    "city": rec.get("city", ""), "host_id": rec.get("host", ""),
+                    "tz": rec.get("tz", ""), "source_id": source_id, "quote": quote,
+                    "note": rec.get("note", ""), "origin": "seed",
+                }
+            )  # fmt: skip
+            for name in (rec["id"], rec.get("short", ""), rec["name"], *rec.get("aliases", [])):
+                self.alias("meeting", name, rec["id"], where)
+
+    def people(self, records: list[dict[str, Any]]) -> None:
+        self.person_ids = {rec.get("id") for rec in records}
+        for rec in records:
+            where = f"person {rec.get('id', '?')!r}"
+            source_id, quote = self.check.cite(where, rec)
+            self.check.ref(where, "economy", rec.get("economy", ""), self.economy_ids)
+            self.rows["people"].append(
+                {
+                    "id": rec["id"], "name": rec["name"], "economy_id": rec.get("economy", ""),
+                    "title": rec.get("title", ""), "organization": rec.get("organization", ""),
+                    "source_id": source_id, "quote": quote,
+                }
+            )  # fmt: skip
+            for name in (rec["name"], *rec.get("aliases", [])):
+                self.alias("person", name, rec["id"], where)
+
+    def roles(self, records: list[dict[str, Any]]) -> None:
+        for n, rec in enumerate(records, 1):
+            where = f"role {n} ({rec.get('person', '?')})"
+            source_id, quote = self.check.cite(where, rec)
+            self.check.ref(where, "person", rec.get("person", ""), self.person_ids)
+            self.check.ref(where, "meeting", rec.get("meeting", ""), self.meeting_ids)
+            self.rows["roles"].append(
+                {
+                    "id": n, "person_id": rec.get("person", ""), "role": rec.get("role", ""),
+                    "meeting_id": rec.get("meeting", ""), "source_id": source_id, "quote": quote,
+                }
+            )  # fmt: skip
+
+    def delegations(self, records: list[dict[str, Any]]) -> None:
+        check = self.check
+        for rec in records:
+            where = f"delegation {rec.get('id', '?')!r}"
+            source_id, quote = check.cite(where, rec)
+            check.ref(where, "economy", rec.get("economy", ""), self.economy_ids)
+            check.ref(where, "meeting", rec.get("meeting", ""), self.meeting_ids)
+            check.ref(where, "head", rec.get("head", ""), self.person_ids)
+            self.rows["delegations"].append(
+                {
+                    "id": rec["id"], "economy_id": rec.get("economy", ""),
+                    "meeting_id": rec.get("meeting", ""), "head_id": rec.get("head", ""),
+                    "source_id": source_id, "quote": quote,
+                }
+            )  # fmt: skip
+            self._members(rec, where, (source_id, quote))
+            self._objectives(rec, where)
+
+    def _members(self, rec: dict[str, Any], where: str, cited: tuple[str, str]) -> None:
+        """A delegation's members, each citing its own quote or else the delegation's."""
+        for member in rec.get("members", []):
+            self.check.ref(where, "member", member.get("person", ""), self.person_ids)
+            source_id, quote = cited
+            if member.get("quote"):
+                source_id, quote = self.check.cite(f"{where} member {member['person']!r}", member)
+            self.rows["delegation_members"].append(
+                {
+                    "delegation_id": rec["id"], "person_id": member.get("person", ""),
+                    "role": member.get("role", ""), "source_id": source_id, "quote": quote,
+                }
+            )  # fmt: skip
+
+    def _objectives(self, rec: dict[str, Any], where: str) -> None:
+        for obj in rec.get("objectives", []):
+            what = f"{where} objective {obj.get('text', '')[:30]!r}"
+            source_id, quote = self.check.cite(what, obj)
+            self.rows["objectives"].append(
+                {
+                    "id": len(self.rows["objectives"]) + 1, "delegation_id": rec["id"],
+                    "text": obj.get("text", ""), "source_id": source_id, "quote": quote,
+                }
+            )  # fmt: skip
+
+    def facts(self, records: list[dict[str, Any]]) -> None:
+        for rec in records:
+            source_id, quote = self.check.cite(f"fact {rec.get('id', '?')!r}", rec)
+            self.rows["facts"].append(
+                {
+                    "id": rec["id"], "topic": rec.get("topic", ""),
+                    "keywords": json.dumps([k.lower() for k in rec.get("keywords", [])]),
+                    "answer": rec.get("answer", ""), "source_id": source_id, "quote": quote,
+                }
+            )  # fmt: skip
+
+    def finish(self, docs: list[SourceDoc], desk: dict[str, Any]) -> dict[str, list[dict]]:
+        """The aliases and the build's own record; raises SourceError naming every bad record."""
+        errors = self.check.errors
+        if errors:
+            raise SourceError(f"{len(errors)} problem(s) in {DESK_FILE}:\n  " + "\n  ".join(errors))
+        self.rows["aliases"] = [
+            {"kind": kind, "alias": key, "name": name, "target": target}
+            for (kind, key), (name, target) in self.aliases.items()
+        ]
+        digest = hashlib.sha256()
+        for doc in docs:
+            digest.update(doc.sha256.encode())
+        digest.update(json.dumps(desk, sort_keys=True, default=str).encode())
+        self.rows["build_info"] = [
+            {"key": "schema_version", "value": str(schema.SCHEMA_VERSION)},
+            {"key": "inputs_sha256", "value": digest.hexdigest()},
+        ]
+        return self.rows
+
+
 def derive(
     docs: list[SourceDoc], desk: dict[str, Any], with_passages: bool = True
 ) -> tuple[dict[str, list[dict]], int]:
     """All rows of the build tables, checked; raises SourceError naming every bad record."""
-    sources = {d.id: d for d in docs}
-    check = _Checker(sources)
-    rows: dict[str, list[dict]] = {t: [] for t in _DELETE_ORDER}
-    aliases: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def alias(kind: str, name: str, target: str, where: str) -> None:
-        key = alias_key(name)
-        if not key:
-            return
-        other = aliases.get((kind, key))
-        if other is not None and other[1] != target:
-            check.errors.append(f"{where}: alias {name!r} already names {other[1]!r}")
-        aliases.setdefault((kind, key), (name, target))
-
-    for doc in docs:
-        rows["sources"].append(
-            {
-                "id": doc.id,
-                "title": doc.title,
-                "publisher": doc.publisher,
-                "kind": doc.kind,
-                "reference_date": doc.reference_date.isoformat(),
-                "file": doc.file,
-                "original_name": doc.original_name,
-                "sha256": doc.sha256,
-                "origin": doc.origin,
-                "added_at": doc.added_at,
-                "note": doc.note,
-            }
-        )
-    rows["passages"], duplicates = _passage_rows(docs) if with_passages else ([], 0)
-
-    economies = {}
-    for rec in desk.get("economies", []):
-        where = f"economy {rec.get('id', '?')!r}"
-        source_id, quote = check.cite(where, rec)
-        economies[rec["id"]] = rec
-        rows["economies"].append(
-            {"id": rec["id"], "name": rec["name"], "source_id": source_id, "quote": quote}
-        )
-        for name in (rec["id"], rec["name"], *rec.get("aliases", [])):
-            alias("economy", name, rec["id"], where)
-    for rec in desk.get("non_members", []):
-        rows["non_members"].append({"name": rec["name"]})
-        for name in (rec["name"], *rec.get("aliases", [])):
-            key = alias_key(name)
-            if ("economy", key) in aliases:
-                check.errors.append(f"non-member {rec['name']!r}: {name!r} names a member")
-            alias("non_member", name, rec["name"], f"non-member {rec['name']!r}")
-
-    meeting_ids = {rec.get("id") for rec in desk.get("meetings", [])}
-    for rec in desk.get("meetings", []):
-        where = f"meeting {rec.get('id', '?')!r}"
-        source_id, quote = check.cite(where, rec)
-        span = check.span(where, rec)
-        if rec.get("kind") not in MEETING_KINDS:
-            check.errors.append(f"{where}: kind must be one of {sorted(MEETING_KINDS)}")
-        if rec.get("status") not in STATUSES:
-            check.errors.append(f"{where}: status must be one of {sorted(STATUSES)}")
-        check.ref(where, "parent meeting", rec.get("parent", ""), meeting_ids)
-        check.ref(where, "host economy", rec.get("host", ""), economies)
-        rows["meetings"].append(
-            {
-                "id": rec["id"],
-                "name": rec["name"],
-                "short": rec.get("short") or rec["name"],
-                "kind": rec.get("kind", "event"),
-                "parent_id": rec.get("parent", ""),
-                "date_text": rec.get("dates", ""),
-                "start_date": span.start.isoformat() if span.start else None,
-                "end_date": span.end.isoformat() if span.end else None,
-                "precision": span.precision,
-                "status": rec.get("status", "tbc"),
-                "city": rec.get("city", ""),
-                "host_id": rec.get("host", ""),
-                "tz": rec.get("tz", ""),
-                "source_id": source_id,
-                "quote": quote,
-                "note": rec.get("note", ""),
-                "origin": "seed",
-            }
-        )
-        for name in (rec["id"], rec.get("short", ""), rec["name"], *rec.get("aliases", [])):
-            alias("meeting", name, rec["id"], where)
-
-    people = {rec.get("id") for rec in desk.get("people", [])}
-    for rec in desk.get("people", []):
-        where = f"person {rec.get('id', '?')!r}"
-        source_id, quote = check.cite(where, rec)
-        check.ref(where, "economy", rec.get("economy", ""), economies)
-        rows["people"].append(
-            {
-                "id": rec["id"],
-                "name": rec["name"],
-                "economy_id": rec.get("economy", ""),
-                "title": rec.get("title", ""),
-                "organization": rec.get("organization", ""),
-                "source_id": source_id,
-                "quote": quote,
-            }
-        )
-        for name in (rec["name"], *rec.get("aliases", [])):
-            alias("person", name, rec["id"], where)
-
-    for n, rec in enumerate(desk.get("roles", []), 1):
-        where = f"role {n} ({rec.get('person', '?')})"
-        source_id, quote = check.cite(where, rec)
-        check.ref(where, "person", rec.get("person", ""), people)
-        check.ref(where, "meeting", rec.get("meeting", ""), meeting_ids)
-        rows["roles"].append(
-            {
-                "id": n,
-                "person_id": rec.get("person", ""),
-                "role": rec.get("role", ""),
-                "meeting_id": rec.get("meeting", ""),
-                "source_id": source_id,
-                "quote": quote,
-            }
-        )
-
-    objective_id = 0
-    for rec in desk.get("delegations", []):
-        where = f"delegation {rec.get('id', '?')!r}"
-        source_id, quote = check.cite(where, rec)
-        check.ref(where, "economy", rec.get("economy", ""), economies)
-        check.ref(where, "meeting", rec.get("meeting", ""), meeting_ids)
-        check.ref(where, "head", rec.get("head", ""), people)
-        rows["delegations"].append(
-            {
-                "id": rec["id"],
-                "economy_id": rec.get("economy", ""),
-                "meeting_id": rec.get("meeting", ""),
-                "head_id": rec.get("head", ""),
-                "source_id": source_id,
-                "quote": quote,
-            }
-        )
-        for member in rec.get("members", []):
-            check.ref(where, "member", member.get("person", ""), people)
-            m_source, m_quote = (source_id, quote)
-            if member.get("quote"):
-                m_source, m_quote = check.cite(f"{where} member {member['person']!r}", member)
-            rows["delegation_members"].append(
-                {
-                    "delegation_id": rec["id"],
-                    "person_id": member.get("person", ""),
-                    "role": member.get("role", ""),
-                    "source_id": m_source,
-                    "quote": m_quote,
-                }
-            )
-        for obj in rec.get("objectives", []):
-            objective_id += 1
-            o_source, o_quote = check.cite(f"{where} objective {obj.get('text', '')[:30]!r}", obj)
-            rows["objectives"].append(
-                {
-                    "id": objective_id,
-                    "delegation_id": rec["id"],
-                    "text": obj.get("text", ""),
-                    "source_id": o_source,
-                    "quote": o_quote,
-                }
-            )
-
-    for rec in desk.get("facts", []):
-        where = f"fact {rec.get('id', '?')!r}"
-        source_id, quote = check.cite(where, rec)
-        rows["facts"].append(
-            {
-                "id": rec["id"],
-                "topic": rec.get("topic", ""),
-                "keywords": json.dumps([k.lower() for k in rec.get("keywords", [])]),
-                "answer": rec.get("answer", ""),
-                "source_id": source_id,
-                "quote": quote,
-            }
-        )
-
-    if check.errors:
-        raise SourceError(
-            f"{len(check.errors)} problem(s) in {DESK_FILE}:\n  " + "\n  ".join(check.errors)
-        )
-    rows["aliases"] = [
-        {"kind": kind, "alias": key, "name": name, "target": target}
-        for (kind, key), (name, target) in aliases.items()
-    ]
-    digest = hashlib.sha256()
-    for doc in docs:
-        digest.update(doc.sha256.encode())
-    digest.update(json.dumps(desk, sort_keys=True, default=str).encode())
-    rows["build_info"] = [
-        {"key": "schema_version", "value": str(schema.SCHEMA_VERSION)},
-        {"key": "inputs_sha256", "value": digest.hexdigest()},
-    ]
-    return rows, duplicates
+    made = _Rows(docs)
+    made.sources(docs)
+    rows, duplicates = made.rows, 0
+    if with_passages:
+        rows["passages"], duplicates = _passage_rows(docs)
+    made.economies(desk.get("economies", []))
+    made.non_members(desk.get("non_members", []))
+    made.meetings(desk.get("meetings", []))
+    made.people(desk.get("people", []))
+    made.roles(desk.get("roles", []))
+    made.delegations(desk.get("delegations", []))
+    made.facts(desk.get("facts", []))
+    return made.finish(docs, desk), duplicates
 
 
 def build(db: sqlite_utils.Database, seeds: Path, records_only: bool = False) -> BuildReport:
@@ -478,100 +478,3 @@ def _replace(db: sqlite_utils.Database, rows: dict[str, list[dict[str, Any]]], r
 def is_built(db: sqlite_utils.Database) -> bool:
     """Whether the store holds a build (so a fresh checkout builds on first use)."""
     return "sources" in db.table_names() and db.execute("SELECT 1 FROM sources LIMIT 1").fetchone()
-
-
-@dataclass
-class Finding:
-    """Something ingest recognised, with the sentence it stands in."""
-
-    kind: str  # date, economy, person, meeting
-    value: str
-    sentence: str
-
-
-@dataclass
-class IngestReport:
-    """What one ingested document holds."""
-
-    source_id: str
-    title: str
-    reference_date: date
-    passages: int
-    new: bool
-    findings: list[Finding]
-
-
-_REFERENCE = re.compile(r"reference date:\s*(\d{4}-\d{2}-\d{2})", re.IGNORECASE)
-_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'\u201c(])")
-
-
-def _alias_map(db: sqlite_utils.Database, kind: str, table: str, name_col: str) -> dict[str, str]:
-    """Every display name and alias of one kind, as people write them, to the record's name."""
-    names = {r["id"]: r[name_col] for r in db.query(f"SELECT id, {name_col} FROM [{table}]")}
-    out = {name: name for name in names.values()}
-    return out | {
-        r["name"]: names[r["target"]]
-        for r in db.query("SELECT name, target FROM aliases WHERE kind = ?", [kind])
-        if r["target"] in names
-    }
-
-
-def analyse(db: sqlite_utils.Database, text: str, reference: date) -> list[Finding]:
-    """Dates, economies, people and meetings in a text, each with its sentence."""
-    findings: list[Finding] = []
-    seen: set[tuple[str, str, str]] = set()
-    maps = {
-        "economy": Matcher(_alias_map(db, "economy", "economies", "name")),
-        "person": Matcher(_alias_map(db, "person", "people", "name")),
-        "meeting": Matcher(_alias_map(db, "meeting", "meetings", "name")),
-    }
-    sentences = dict.fromkeys(s for line in clean_lines(text) for s in _SENTENCES.split(line))
-    for sentence in sentences:  # a sentence repeated is read once
-        for phrase, span in find_dates(sentence, reference):
-            item = ("date", f"{phrase} -> {span.describe()}", sentence)
-            if item not in seen:
-                seen.add(item)
-                findings.append(Finding(*item))
-        for kind, names in maps.items():
-            for _, name in names.find(sentence):
-                item = (kind, name, sentence)
-                if item not in seen:
-                    seen.add(item)
-                    findings.append(Finding(*item))
-    return findings
-
-
-def ingest(db: sqlite_utils.Database, path: Path, now: datetime, seeds: Path) -> IngestReport:
-    """Add a document to the desk's documents, rebuild, and report what it holds."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    lines = clean_lines(text)
-    if not lines:
-        raise SourceError(f"{path}: no text in it")
-    sha = _sha256(data)
-    match = _REFERENCE.search(text)
-    reference = date.fromisoformat(match.group(1)) if match else now.date()
-    schema.ensure(db)
-    title = lines[0].lstrip("#").strip()[:200]
-    with immediate(db):  # seen already? and kept, in one transaction: two ingests keep it once
-        existing = db.execute("SELECT id FROM desk_documents WHERE sha256 = ?", [sha]).fetchone()
-        source_id = existing[0] if existing else f"desk-{sha[:12]}"
-        if not existing:
-            db.execute(
-                """INSERT INTO desk_documents (id, file_name, title, reference_date, text, sha256, added_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                [source_id, path.name, title, reference.isoformat(), text, sha, iso(now)],
-            )
-    build(db, seeds)
-    count = db.execute("SELECT count(*) FROM passages WHERE source_id = ?", [source_id]).fetchone()
-    return IngestReport(
-        source_id=source_id,
-        title=title,
-        reference_date=reference,
-        passages=count[0],
-        new=not existing,
-        findings=analyse(db, text, reference),
-    )

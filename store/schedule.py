@@ -36,7 +36,8 @@ from store.desk import (
     Subscription,
     subscription_of,
 )
-from store.queries import Meeting, Store
+from store.models import Meeting
+from store.queries import Store
 
 REMINDER_HOUR = time(9, 0)
 ALWAYS = datetime(2000, 1, 1, tzinfo=UTC)  # APEC_REMINDER_CHANNEL is owed every reminder

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from store.build import build, ingest, load_desk
+from store.build import build, load_desk
 from store.db import connect
 from store.errors import SourceError
+from store.ingest import ingest
 from store.schema import BUILD_TABLES
 from tests.conftest import SEEDS, at
 

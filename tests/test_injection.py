@@ -24,8 +24,8 @@ from bot.scheduler import Engine
 from bot.stores import Stores
 from handlers.render import Card, esc, from_slack
 from handlers.router import Ask, route
-from store.build import ingest
 from store.db import connect
+from store.ingest import ingest
 from tests.conftest import ADMIN, BOT_TOKEN, SEEDS, at
 
 # As Slack sends them: a real broadcast or mention arrives as an entity; typed text arrives escaped.

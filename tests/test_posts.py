@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.posts import digest_card
-from store.build import ingest
 from store.db import connect
+from store.ingest import ingest
 from store.queries import Store
 from store.schedule import Post
 from tests.conftest import SEEDS, at

@@ -15,8 +15,9 @@ from handlers.info import NEXT_ACTION, PAGE_SIZE, PREVIOUS_ACTION
 from handlers.render import SHARE_ACTION
 from handlers.router import Ask, route
 from store import queries
-from store.build import build, ingest
+from store.build import build
 from store.db import connect
+from store.ingest import ingest
 from store.queries import RANK_CAP, SOURCE_ORDER, Store
 from tests.conftest import SEEDS, at
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from handlers.calendar import calendar
 from handlers.router import STORE_DOWN, Ask, route
-from store.build import build, ingest
+from store.build import build
 from store.db import connect
+from store.ingest import ingest
 from store.queries import Store
 from tests.conftest import SEEDS, at
 

@@ -1,0 +1,234 @@
+"""The records the store holds, as the query layer hands them out: sources, meetings, economies,
+people, delegations, facts and search hits. Plain frozen dataclasses with no database in them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from store.dates import Span
+
+UTC = ZoneInfo("UTC")
+_YEAR = re.compile(r"(?<!\d)(?:19[89]\d|20\d\d)(?!\d)")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source document: what the bot cites."""
+
+    id: str
+    title: str
+    publisher: str
+    kind: str
+    reference_date: date
+    file: str
+    origin: str
+    added_at: str = ""  # UTC ISO, for the desk's own documents
+
+    def cite(self) -> str:
+        """The citation shown under an answer."""
+        who = f", {self.publisher}" if self.publisher else ""
+        return f"{self.title}{who} ({self.reference_date.isoformat()})"
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A meeting with its dates as the source writes them and as read, and its venue's zone."""
+
+    id: str
+    name: str
+    short: str
+    kind: str
+    parent_id: str
+    span: Span
+    status: str
+    city: str
+    host_id: str
+    host_name: str
+    tz: str
+    source: Source
+    quote: str
+    note: str
+    origin: str
+    within: Span | None = None  # the parent's dates, for a part with none of its own
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The venue's time zone (UTC when the venue is unknown)."""
+        try:
+            return ZoneInfo(self.tz) if self.tz else UTC
+        except (ZoneInfoNotFoundError, ValueError):
+            return UTC
+
+    @cached_property
+    def starts_at(self) -> datetime | None:
+        """Midnight at the venue on the first day (the first of the month when only that is known)."""
+        if not self.placed:
+            return None
+        return datetime.combine(self.span.start, time(0), self.zone)
+
+    @cached_property
+    def ends_at(self) -> datetime | None:
+        """Midnight at the venue after the last day."""
+        if not self.placed:
+            return None
+        return datetime.combine(self.span.end + timedelta(days=1), time(0), self.zone)
+
+    @cached_property
+    def dated(self) -> bool:
+        """Known to the day: only such a meeting gets reminders at a real time."""
+        return self.span.precision == "day" and self.span.start is not None
+
+    @cached_property
+    def month_only(self) -> bool:
+        """Known only to one month ("in August"); "From May" is not a month but a lower bound."""
+        s = self.span
+        return (
+            s.precision == "month"
+            and s.start is not None
+            and s.end is not None
+            and (s.start.year, s.start.month) == (s.end.year, s.end.month)
+        )
+
+    @cached_property
+    def placed(self) -> bool:
+        """Placed on the calendar: known to the day, or to one month."""
+        return self.dated or self.month_only
+
+    @cached_property
+    def place(self) -> str:
+        """City and host economy, as far as the source names them."""
+        return ", ".join(p for p in (self.city, self.host_name) if p)
+
+    @cached_property
+    def year(self) -> int | None:
+        """The APEC year it belongs to: its dates' year, else a year its names carry."""
+        for span in (self.span, self.within):
+            if span is not None and span.start is not None:
+                return span.start.year
+        found = _YEAR.search(f"{self.short} {self.name} {self.id}")
+        return int(found[0]) if found else None
+
+    def bounds(self) -> tuple[datetime, datetime] | None:
+        """The stretch it is held in, its own days or else its parent's, at the venue."""
+        span = self.span if self.placed else self.within
+        if span is None or span.start is None or span.end is None or span.precision == "unknown":
+            return None
+        end = span.end + timedelta(days=1)
+        return datetime.combine(span.start, time(0), self.zone), datetime.combine(
+            end, time(0), self.zone
+        )
+
+
+@dataclass(frozen=True)
+class Economy:
+    """A member economy under its official APEC name."""
+
+    id: str
+    name: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Role:
+    """Something a person did, where, with its source."""
+
+    role: str
+    meeting_id: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person the sources name, with their title and what they did."""
+
+    id: str
+    name: str
+    economy_id: str
+    title: str
+    organization: str
+    source: Source
+    quote: str
+    roles: tuple[Role, ...] = ()
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person in a delegation."""
+
+    person: Person
+    role: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A stated objective of a delegation."""
+
+    text: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """An economy's delegation to a meeting: its head, members and stated objectives."""
+
+    id: str
+    economy: Economy
+    meeting: Meeting
+    head: Person | None
+    members: tuple[Member, ...]
+    objectives: tuple[Objective, ...]
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A thing a desk officer asks about (theme, host, Bogor Goals...), answered from a source."""
+
+    id: str
+    topic: str
+    keywords: tuple[str, ...]
+    answer: str
+    source: Source
+    quote: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found by full-text search, with its source and its BM25 score (lower is better)."""
+
+    passage_id: int
+    heading: str
+    text: str
+    source: Source
+    also_in: tuple[Source, ...]
+    score: float
+    terms_matched: float = 0.0  # share of the question's words the passage holds
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a source's passage, for answers gathered statement by statement."""
+
+    text: str
+    source: Source
+    passage_id: int
+    seq: int  # its place in the passage
+
+
+@dataclass(frozen=True)
+class MemberAnswer:
+    """What `member X` finds: a member, a known non-member, or nothing."""
+
+    economy: Economy | None = None
+    non_member: str = ""
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
