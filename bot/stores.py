@@ -16,7 +16,7 @@ from store import schema
 from store.build import build, is_built
 from store.db import PerThread, connect
 from store.errors import StoreError
-from store.queries import Store
+from store.queries import Store, records_version
 
 log = logging.getLogger("apec.store")
 
@@ -46,7 +46,8 @@ class Stores:
         self._epoch_lock = threading.Lock()
         self._looked = float("-inf")
         self._watch: sqlite3.Connection | None = None
-        self._watched: int | None = None  # the watch connection's last data_version
+        # the watch connection's last data_version, and the records version (store.schema) then
+        self._seen: tuple[int, int | None] | None = None
 
     def ensure_built(self) -> str | None:
         """Build the store when it holds no build yet; returns the build summary if it built."""
@@ -92,23 +93,27 @@ class Stores:
             self._epoch += 1
 
     def _look(self) -> None:
-        """Every LOOK_EVERY seconds, one thread asks SQLite whether another connection committed."""
+        """Every LOOK_EVERY seconds, one thread asks SQLite whether another connection committed,
+        and if so whether a record changed (not only the scheduler's bookkeeping)."""
         now = self._ticks()
         if now - self._looked < LOOK_EVERY or not self._epoch_lock.acquire(blocking=False):
             return
-        version = None
+        seen: tuple[int, int | None] | None = None
         try:
             self._looked = now
             if self._watch is None:  # read-write but never created: a missing store stays missing
                 uri = f"file:{quote(str(self.path.resolve()))}?mode=rw"
                 self._watch = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=1)
             version = self._watch.execute("PRAGMA data_version").fetchone()[0]
+            seen = self._seen
+            if seen is None or version != seen[0]:
+                seen = (version, records_version(self._watch))
         except sqlite3.Error as exc:  # the answer's own queries will meet it, and say so
             log.warning("could not tell whether the store changed: %s", exc)
             self._watch = None
         finally:
-            if version != self._watched:
-                self._watched = version
+            before, self._seen = self._seen, seen
+            if seen is not before and (seen is None or before is None or None in (seen[1], before[1]) or seen[1] != before[1]):  # fmt: skip
                 self._epoch += 1
             self._epoch_lock.release()
 

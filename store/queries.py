@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -31,7 +32,7 @@ from store.models import (
     Source,
 )
 from store.names import Matcher, alias_key
-from store.schema import SOURCE_ORDER
+from store.schema import RECORDS_VERSION, SOURCE_ORDER
 from store.text import fold
 
 UTC = ZoneInfo("UTC")
@@ -65,6 +66,7 @@ class Store:
         self.db = db
         self._cache: dict[str, Any] = {}
         self._version: tuple[int, int] | None = None
+        self._records: int | None = None  # the records version (store.schema) read at
         self._forget()
 
     def refresh(self) -> Store:
@@ -72,7 +74,10 @@ class Store:
         version = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes)
         if version != self._version:
             self._version = version
-            self._forget()
+            records = records_version(self.db.conn)
+            if records is None or records != self._records:  # not only bookkeeping changed
+                self._records = records
+                self._forget()
         return self
 
     def _forget(self) -> None:
@@ -499,6 +504,32 @@ class Store:
             for n, text in enumerate(_SENTENCE.split(body))
         ]
 
+    def sources_naming(self, phrases: Sequence[str], limit: int = 10) -> list[Sentence]:
+        """The newest `limit` sources whose passages hold one of `phrases` (by reference date,
+        then as added), each with the first sentence of theirs that holds one."""
+        words = [" ".join(_WORD.findall(fold(p))) for p in phrases]
+        match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words) if w)
+        if not match:
+            return []
+        found = self.db.execute(
+            """SELECT p.source_id, min(p.id) FROM passages_fts
+               JOIN passages p ON p.id = passages_fts.rowid
+               JOIN sources s ON s.id = p.source_id
+               WHERE passages_fts MATCH ? GROUP BY p.source_id
+               ORDER BY max(s.reference_date) DESC, max(s.added_at) DESC, min(p.id) LIMIT ?""",
+            [match, limit],
+        ).fetchall()
+        bodies = self._passages([pid for _, pid in found]) if found else {}
+        out = []
+        for source_id, pid in found:
+            sentences = _SENTENCE.split(bodies[pid][1])
+            n, text = next(
+                ((n, s) for n, s in enumerate(sentences) if any(w in _folded(s) for w in words)),
+                (0, sentences[0]),
+            )
+            out.append(Sentence(text, self._src(source_id), pid, n))
+        return out
+
     def vocabulary(self) -> frozenset[str]:
         """Every word the records use: names, aliases, titles, roles, facts (for mending typos)."""
         return self._cached("vocabulary", self._read_vocabulary)
@@ -704,3 +735,18 @@ def _meeting_order(m: Meeting) -> tuple:
     start = m.span.start or date.max
     precision = {"day": 0, "month": 1, "year": 2}.get(m.span.precision, 3)
     return (start, precision, bool(m.parent_id), rank, m.name)
+
+
+def records_version(conn: sqlite3.Connection) -> int | None:
+    """The store's records version (it moves with every write that can change an answer); None
+    when the store has none (not made by this version), which readers take as a change."""
+    try:
+        row = conn.execute(RECORDS_VERSION).fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def _folded(text: str) -> str:
+    """A text's words, folded and joined by single spaces (to find a phrase in it)."""
+    return " ".join(_WORD.findall(fold(text)))

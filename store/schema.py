@@ -236,6 +236,34 @@ DESK_TABLES: dict[str, str] = {
             key TEXT PRIMARY KEY,           -- feed_token: the secret in the calendar feed's path
             value TEXT NOT NULL
         )""",
+    "feeds": """
+        CREATE TABLE IF NOT EXISTS feeds (
+            url TEXT PRIMARY KEY,           -- a watched source: an RSS or Atom feed, or a page
+            added_by TEXT NOT NULL,         -- a Slack user, cli, or APEC_FEEDS
+            added_at TEXT NOT NULL,         -- UTC ISO
+            kind TEXT NOT NULL DEFAULT '',  -- feed or page, as last read
+            etag TEXT NOT NULL DEFAULT '',  -- sent back as If-None-Match
+            last_modified TEXT NOT NULL DEFAULT '',   -- sent back as If-Modified-Since
+            last_fetch_at TEXT NOT NULL DEFAULT '',   -- UTC ISO of the last request, '' if none
+            last_new_at TEXT NOT NULL DEFAULT '',     -- UTC ISO of the last new document from it
+            last_result TEXT NOT NULL DEFAULT '',     -- what the last fetch came to, in words
+            last_error TEXT NOT NULL DEFAULT ''       -- the last fetch's problem, '' if none
+        )""",
+    "proposals": """
+        CREATE TABLE IF NOT EXISTS proposals (
+            id INTEGER PRIMARY KEY,         -- the N of `apec-bot approve N`
+            source_id TEXT NOT NULL,        -- the document that states it
+            kind TEXT NOT NULL,             -- add-meeting, date-meeting, move-meeting, add-delegate
+            target TEXT NOT NULL,           -- the meeting's id, or economy/meeting/name
+            record TEXT NOT NULL,           -- JSON, the fields the change sets
+            quote TEXT NOT NULL,            -- the sentence, as the document writes it
+            change TEXT NOT NULL,           -- the change in words, as proposed
+            status TEXT NOT NULL DEFAULT 'open',  -- open, approved, ignored
+            created_at TEXT NOT NULL,       -- UTC ISO
+            decided_by TEXT NOT NULL DEFAULT '',
+            decided_at TEXT NOT NULL DEFAULT '',
+            fingerprint TEXT NOT NULL       -- the change itself: an ignored one is never proposed again
+        )""",
     "scheduler_lease": """
         CREATE TABLE IF NOT EXISTS scheduler_lease (
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -250,6 +278,13 @@ DESK_TABLES: dict[str, str] = {
 # store lacks (CREATE TABLE IF NOT EXISTS leaves an old table as it was). Constants, never user text.
 ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("deliveries", "attempted_at", "REAL NOT NULL DEFAULT 0"),
+    ("desk_documents", "url", "TEXT NOT NULL DEFAULT ''"),  # where a fetched document came from
+    ("desk_delegates", "source", "TEXT NOT NULL DEFAULT ''"),  # a document it cites (a proposal's)
+    ("desk_delegates", "quote", "TEXT NOT NULL DEFAULT ''"),
+]
+# Indexes on added columns, made once the columns are there.
+ADDED_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS desk_documents_url ON desk_documents(url)",
 ]
 
 # The order sources are listed in: seeds first, then the desk's as added. An index on these very
@@ -264,15 +299,59 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS delegations_economy ON delegations(economy_id)",
     "CREATE INDEX IF NOT EXISTS deliveries_channel ON deliveries(channel, updated_at)",
     "CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status)",
+    "CREATE INDEX IF NOT EXISTS proposals_fingerprint ON proposals(fingerprint, status)",
+    "CREATE INDEX IF NOT EXISTS proposals_source ON proposals(source_id, status)",
 ]
 
 
+# Tables whose writes change no answer: the scheduler's bookkeeping (a lease renewed every 30 s,
+# the delivery log), and the passages (written only with their sources or build_info, counted).
+UNCOUNTED = frozenset({"deliveries", "scheduler_lease", "passages"})
+RECORDS_VERSION = "SELECT n FROM records_version"
+
+
+def counted_tables() -> list[str]:
+    """The tables a write to which moves the records version (what readers' caches hang on)."""
+    return [t for t in (*BUILD_TABLES, *DESK_TABLES) if t not in UNCOUNTED]
+
+
+def _records_version(db: sqlite_utils.Database) -> None:
+    """A number every write to a counted table moves (one row, bumped by triggers): a reader
+    whose SQLite data_version moved asks it, and keeps its caches when only bookkeeping changed.
+    Made under the write lock, and only when something is missing (a store opened again writes
+    nothing)."""
+    triggers = {
+        f"records_{table}_{op.lower()}": (table, op)
+        for table in counted_tables()
+        for op in ("INSERT", "UPDATE", "DELETE")
+    }
+    have = {
+        row[0] for row in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    if "records_version" in db.table_names() and have >= triggers.keys():
+        return
+    with immediate(db):
+        db.conn.execute(
+            "CREATE TABLE IF NOT EXISTS records_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)"
+        )
+        db.conn.execute("INSERT OR IGNORE INTO records_version (id, n) VALUES (1, 0)")
+        for name, (table, op) in triggers.items():
+            db.conn.execute(
+                f"""CREATE TRIGGER IF NOT EXISTS {name} AFTER {op} ON [{table}]
+                    BEGIN UPDATE records_version SET n = n + 1; END"""
+            )
+
+
 def ensure(db: sqlite_utils.Database) -> None:
-    """Create every table, index and the full-text index that is missing; never drops anything."""
+    """Create every table, index, trigger and the full-text index that is missing; never drops
+    anything."""
     with db.atomic():
         for ddl in (*BUILD_TABLES.values(), *DESK_TABLES.values(), *INDEXES):
             db.execute(ddl)
     _add_columns(db)
+    _records_version(db)
+    for ddl in ADDED_INDEXES:
+        db.execute(ddl)
     if "passages_fts" not in db.table_names():
         db["passages"].enable_fts(
             ["heading", "text"], fts_version="FTS5", tokenize="porter", create_triggers=True
