@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.meetings import countdown, meeting_line, upcoming
+from handlers.meetings import HOW_TO_ADD, countdown, meeting_line, upcoming
 from handlers.render import Card, esc
 from handlers.router import Ask, visible
 
@@ -26,6 +26,7 @@ def home_view(ask: Ask) -> dict[str, Any]:
             card.section("*Next meeting on record*\n" + meeting_line(nxt, now))
         else:
             card.section("*No upcoming meeting is on record.*")
+            card.context(HOW_TO_ADD)
     card.divider()
     card.blocks.extend(countdown(ask).blocks)
     card.divider()

@@ -114,10 +114,18 @@ def kind_asked(ask: Ask) -> str | None:
     return q.kind
 
 
+# What to do when nothing ahead is on record: the calendar grows only by the desk's hand.
+HOW_TO_ADD = (
+    "Admins add a meeting with `/apec add-meeting NAME DATES CITY`, or approve one a watched "
+    "source announced: `/apec proposals`."
+)
+
+
 def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Card:
-    """No upcoming meeting: say so plainly and name the last one."""
+    """No upcoming meeting: say so plainly, name the last one, and say how one gets on record."""
     what = KIND_WORDS.get(kind or "", "meeting")
     card.section(f"No upcoming {what} is on record.")
+    card.context(HOW_TO_ADD)
     last = ask.store.last_meeting(before=ask.now, kind=kind)
     if last is not None:
         card.section(

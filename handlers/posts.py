@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers.meetings import countdown, in_days, meeting_line, title, upcoming
+from handlers.meetings import HOW_TO_ADD, countdown, in_days, meeting_line, title, upcoming
+from handlers.proposals import document_card
 from handlers.render import Card, date_token, esc, when
 from handlers.router import Ask
 from store.desk import iso
+from store.proposals import POST_KIND, source_of
 from store.queries import Store
 from store.schedule import Post, describe_offset
 
@@ -24,7 +26,9 @@ def message_for(
     post: Post, store: Store, now: datetime, last_digest: datetime | None = None, late: bool = False
 ) -> Card:
     """The message a post makes; a late one says so."""
-    if post.kind == "reminder":
+    if post.kind == POST_KIND:
+        card = document_card(store, source_of(post.key))
+    elif post.kind == "reminder":
         card = reminder_card(post, store)
     elif post.kind == "digest":
         card = digest_card(post, store, now, last_digest)
@@ -72,8 +76,11 @@ def digest_card(post: Post, store: Store, now: datetime, since: datetime | None)
     soon = upcoming(store, post.due, days=30)
     if soon:
         card.section("*Next 30 days*\n" + "\n".join(meeting_line(m, post.due) for m in soon))
-    else:
+    elif store.next_meeting(after=post.due) is not None:
         card.section("*Next 30 days:* no meetings on record.")
+    else:
+        card.section("*Next 30 days:* no meetings on record, and none further ahead either.")
+        card.context(HOW_TO_ADD)
     card.blocks.extend(countdown(Ask(store=store, now=post.due)).blocks)
     horizon = (post.due + timedelta(days=120)).date()
     month_only = [
