@@ -22,7 +22,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Config
@@ -33,7 +33,17 @@ from handlers.answer import MORE_ACTION, mention
 from handlers.edits import FORM, submit_form
 from handlers.home import home_view
 from handlers.info import NEXT_ACTION, PREVIOUS_ACTION
-from handlers.render import SHARE_ACTION, Card, from_slack
+from handlers.proposals import (
+    APPROVE,
+    EDIT,
+    IGNORE,
+    card_after_edit,
+    edit_form,
+    pressed,
+    proposal_of,
+    submit_edit,
+)
+from handlers.render import SHARE_ACTION, Card, esc, from_slack
 from handlers.router import Ask, lookup, route, split
 
 log = logging.getLogger("apec.app")
@@ -295,6 +305,59 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         ack(**first)
         if rest:
             _after(later, _respond_all, respond, rest)
+        if found is not None and found.name == "brief":
+            _after(later, _deliver_brief, ask_from, client, respond, text, user, channel)
+
+
+# canvases.create errors that mean the workspace or the app may not make canvases: a file instead.
+CANVAS_REFUSED = frozenset(
+    {
+        "not_allowed",
+        "feature_not_enabled",
+        "not_allowed_token_type",
+        "restricted_action",
+        "missing_scope",
+        "canvas_disabled_user_team",
+        "team_tier_cannot_create_canvases",
+        "free_teams_cannot_create_non_tabbed_canvases",
+    }
+)
+
+
+def _deliver_brief(ask_from: Callable[..., Ask], client: WebClient, respond: Callable[..., Any],
+                   text: str, user: str, channel: str) -> None:  # fmt: skip
+    """The whole brief, after the ack: a canvas in the channel where the workspace allows it,
+    else a Markdown file there; then the asker is told where it is."""
+    from handlers.brief import Brief, filename, request, to_markdown
+
+    ask = ask_from(text, user, channel)
+    found = request(ask.store, split(text)[1], ask.now, ask.desk_economy, ask.tz)
+    if not isinstance(found, Brief):
+        return  # no such meeting or economy: the ack said so
+    markdown, where = to_markdown(found), "a canvas in this channel"
+    try:
+        client.canvases_create(title=found.heading[:250], channel_id=channel,
+                               document_content={"type": "markdown", "markdown": markdown})  # fmt: skip
+    except (SlackApiError, OSError) as exc:
+        error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+        level = logging.INFO if error in CANVAS_REFUSED else logging.WARNING
+        log.log(level, "canvases.create failed (%s): the brief goes as a file", error)
+        where = "a Markdown file in this channel"
+        try:
+            client.files_upload_v2(channel=channel, content=markdown, title=found.heading,
+                                   filename=filename(found, "md"))  # fmt: skip
+        except (SlackApiError, SlackRequestError, OSError) as failed:
+            log.warning("the brief could not be posted as a file: %s", type(failed).__name__)
+            respond(**Card().section(BRIEF_FAILED).payload(), replace_original=False)
+            return
+    said = f"The whole brief for *{esc(found.meeting.short)}* is {where}: _{esc(found.heading)}_."
+    respond(**Card().section(said).payload(), replace_original=False)
+
+
+BRIEF_FAILED = (
+    "I could not post the whole brief in this channel (Slack refused the canvas and the file). "
+    "`apec-bot brief MEETING` prints it on the desk's machine."
+)
 
 
 def _then(work: Callable[[], Card], after: Callable[[], None]) -> Card:
@@ -374,18 +437,48 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask]) -> None:
             channel = json.loads(meta or "{}").get("channel", "")
         except ValueError:
             channel = ""
-        errors, reply = submit_form(
-            ask_from("", user, channel), view.get("state", {}).get("values", {}), meta
-        )
+        ask = ask_from("", user, channel)
+        submit = submit_edit if proposal_of(meta) is not None else submit_form  # a proposal's Edit
+        errors, reply = submit(ask, view.get("state", {}).get("values", {}), meta)
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
+        if proposal_of(meta) is not None:
+            _update_card(client, card_after_edit(ask.store, meta))
         if reply and channel:
             try:
                 client.chat_postEphemeral(channel=channel, user=user, **_message(reply.payload()))
             except SlackApiError as exc:
                 log.warning("could not confirm the form to %s: %s", user, exc.response.get("error"))
+
+    @app.action(APPROVE)
+    @app.action(IGNORE)
+    def decide_proposal(ack, body, respond):
+        """A proposal approved or ignored: the card says so in place; a refusal goes to the presser."""
+        ack()
+        action = body["actions"][0]
+        user = body.get("user", {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        card, note = pressed(ask_from("", user, channel), action.get("action_id", ""), str(action.get("value", "")))  # fmt: skip
+        if card is not None:
+            respond(**card.payload(), replace_original=True)
+        if note is not None:
+            respond(**note.payload(), replace_original=False)
+
+    @app.action(EDIT)
+    def edit_proposal(ack, body, client, respond):
+        """The meeting form, filled in with what the proposal proposes."""
+        ack()
+        user = body.get("user", {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        ts = str((body.get("message") or {}).get("ts", ""))
+        value = str(body["actions"][0].get("value", ""))
+        form, note = edit_form(ask_from("", user, channel), value, (channel, ts))
+        if form is not None:
+            _open_form(client, respond, body.get("trigger_id", ""), form)
+        if note is not None:
+            respond(**note.payload(), replace_original=False)
 
     @app.action(SHARE_ACTION)
     def share(ack, body, respond):
@@ -412,6 +505,17 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask]) -> None:
         respond(**first, replace_original=True)
         for page in rest:
             respond(**page, replace_original=False)
+
+
+def _update_card(client: WebClient, found: tuple[str, str, Card] | None) -> None:
+    """A proposals card updated in place after its proposal was edited and saved."""
+    if found is None:
+        return
+    channel, ts, card = found
+    try:
+        client.chat_update(channel=channel, ts=ts, **_message(card.payload()))
+    except SlackApiError as exc:
+        log.warning("could not update the proposals card: %s", exc.response.get("error"))
 
 
 def _pressed(ask_from: Callable[..., Ask], body: dict[str, Any]) -> Card:

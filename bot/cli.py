@@ -7,14 +7,19 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Config, ConfigError, parse_now, parse_workers
 from bot.observe import setup_logging
 from bot.stores import Stores
 from store.errors import StoreError
+
+if TYPE_CHECKING:
+    from store.ingest import IngestReport
 
 log = logging.getLogger("apec")
 FINDINGS_SHOWN = 50  # of each kind: a long document's every mention helps nobody
@@ -32,8 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     sub.add_parser("build", help="(re)build the store at $APEC_DB from seeds/")
-    ingest = sub.add_parser("ingest", help="add source documents and print what they hold")
-    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest = sub.add_parser(
+        "ingest", help="add source documents (files or web addresses) and print what they hold"
+    )
+    ingest.add_argument("files", nargs="+", metavar="FILE_OR_URL")
+    watch = sub.add_parser("watch", help="poll the watched sources (APEC_FEEDS, /apec watch)")
+    watch.add_argument("--once", action="store_true", help="poll each source once, then exit")
+    watch.add_argument("--now", help="the time to poll at (ISO-8601 with offset)")
     for name, what in (
         ("command", "what `/apec TEXT` answers"),
         ("mention", "what `@bot TEXT` answers"),
@@ -69,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
     sched = sub.add_parser("schedule", help="the posts the scheduler will make in the next N days")
     sched.add_argument("--now", help="the time to start from (ISO-8601 with offset)")
     sched.add_argument("--days", type=int, default=30, help="how many days ahead (default 30)")
+    brief = sub.add_parser("brief", help="the briefing note for a meeting, every line cited")
+    brief.add_argument("meeting", nargs="+", metavar="MEETING")
+    brief.add_argument("--now", help="the time to write it as of (ISO-8601 with offset)")
+    brief.add_argument("--for", dest="economy", default="", help="the economy it is for")
+    brief.add_argument("--format", choices=("md", "docx"), default="md", help="default md")
+    brief.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+    sub.add_parser("proposals", help="the open proposals from new documents, one line each")
+    for name, what in (
+        ("approve", "approve proposal N: the change goes on the calendar, citing its document"),
+        ("ignore", "ignore proposal N: it is never proposed again"),
+    ):
+        decide = sub.add_parser(name, help=what)
+        decide.add_argument("number", type=int, metavar="N", help="the proposal's number")
+        decide.add_argument("--now", help="the time to record it at (ISO-8601 with offset)")
     shell = sub.add_parser("shell", help="the console adapter: ask questions with no Slack")
     shell.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
     return p
@@ -150,35 +174,105 @@ def cmd_build(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+MANY = 20  # documents ingested at once past which progress is shown even off a terminal
+
+
 def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
     from store.db import connect
-    from store.ingest import ingest
+    from store.fetch import Fetcher
+    from store.ingest import ingest_many, read_file
+    from store.watch import documents_at
 
     now = Clock(config.now)()
     _stores(config)
+    docs, names = [], []
+    with Fetcher() as fetcher:
+        for item in args.files:
+            if item.startswith(("http://", "https://")):
+                found, problems = documents_at(item, fetcher)
+                for problem in problems:
+                    print(f"apec-bot: {problem}", file=sys.stderr)
+                docs += found
+                names += [d.url for d in found]
+            else:
+                docs.append(read_file(Path(item)))
+                names.append(item)
     db = connect(config.db_path)
     try:
-        for path in args.files:
-            report = ingest(db, path, now, config.seeds)
-            state = "added" if report.new else "already in the store"
-            print(
-                f"{path}: {state} as source {report.source_id!r}, {report.passages} passages, "
-                f"read as of {report.reference_date.isoformat()}"
-            )
-            print(f"  title: {report.title}")
-            if not report.findings:
-                print("  found no dates, economies, people or meetings")
-            for kind in ("date", "economy", "person", "meeting"):
-                items = [f for f in report.findings if f.kind == kind]
-                if items:
-                    print(f"  {kind}s:")
-                for f in items[:FINDINGS_SHOWN]:
-                    sentence = f.sentence if len(f.sentence) <= 160 else f.sentence[:157] + "..."
-                    print(f"    {f.value}\n      in: {sentence}")
-                if len(items) > FINDINGS_SHOWN:
-                    print(f"    ... and {len(items) - FINDINGS_SHOWN} more {kind} findings")
+        with _progress(2 * len(docs)) as step:
+            reports = ingest_many(db, docs, now=now, seeds=config.seeds, progress=step)
     finally:
         db.close()
+    for name, report in zip(names, reports, strict=True):
+        _print_report(name, report)
+    return 0
+
+
+@contextmanager
+def _progress(steps: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal or the documents are many; else nothing."""
+    if not (sys.stderr.isatty() or steps >= 2 * MANY):
+        yield lambda _: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=sys.stderr.isatty()) as bar:
+        task = bar.add_task("ingesting", total=steps)
+        yield lambda n: bar.advance(task, n)
+
+
+def _print_report(name: str, report: IngestReport) -> None:
+    state = "added" if report.new else "already in the store"
+    print(
+        f"{name}: {state} as source {report.source_id!r}, {report.passages} passages, "
+        f"read as of {report.reference_date.isoformat()}"
+    )
+    print(f"  title: {report.title}")
+    if not report.findings:
+        print("  found no dates, economies, people or meetings")
+    for kind in ("date", "economy", "person", "meeting"):
+        items = [f for f in report.findings if f.kind == kind]
+        if items:
+            print(f"  {kind}s:")
+        for f in items[:FINDINGS_SHOWN]:
+            sentence = f.sentence if len(f.sentence) <= 160 else f.sentence[:157] + "..."
+            print(f"    {f.value}\n      in: {sentence}")
+        if len(items) > FINDINGS_SHOWN:
+            print(f"    ... and {len(items) - FINDINGS_SHOWN} more {kind} findings")
+
+
+def cmd_watch(config: Config, args: argparse.Namespace) -> int:
+    from store.db import connect
+    from store.watch import run
+
+    if not args.once:
+        print(
+            "apec-bot: `serve` watches the sources on its own schedule; "
+            "`apec-bot watch --once` polls them now",
+            file=sys.stderr,
+        )
+        return 2
+    now = _clock(config, args)()
+    _stores(config)
+    db = connect(config.db_path)
+    try:
+        polled = run(db, now=now, seeds=config.seeds, env=config.feeds)
+    finally:
+        db.close()
+    if not polled:
+        print(
+            "apec-bot: no source is watched: set APEC_FEEDS, or `/apec watch URL`", file=sys.stderr
+        )
+    for source in polled:
+        print(f"{source.url}: {source.result}" + (f" ({source.error})" if source.error else ""),
+              file=sys.stderr)  # fmt: skip
+        for found in source.found:
+            report = found.report
+            print(f"new document: {report.title} <{report.url}> as source {report.source_id!r}, "
+                  f"read as of {report.reference_date.isoformat()}")  # fmt: skip
+            for proposal in found.proposals:
+                print(proposal.line())
     return 0
 
 
@@ -244,8 +338,9 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
     pauses = desk.pauses()
     short = {m.id: m.short for m in store.meetings()}
     for post in plan(
-        store, desk, now, now + timedelta(days=args.days), config.tz, config.reminder_channel
-    ):
+        store, desk, now, now + timedelta(days=args.days), config.tz, config.reminder_channel,
+        desk_channel=config.desk_channel,
+    ):  # fmt: skip
         if post.key in known:
             continue
         local = post.local
@@ -268,6 +363,37 @@ def cmd_ics(config: Config, args: argparse.Namespace) -> int:
     now = _clock(config, args)()
     sys.stdout.buffer.write(calendar(_stores(config).get(), now))
     sys.stdout.buffer.flush()
+    return 0
+
+
+def cmd_brief(config: Config, args: argparse.Namespace) -> int:
+    from handlers.brief import Brief, request, to_markdown
+    from handlers.router import UsageError
+
+    if args.format == "docx" and not args.output:
+        print("apec-bot: --format docx writes a file: add -o FILE", file=sys.stderr)
+        return 2
+    store = _stores(config).get()
+    economy = args.economy or config.desk_economy
+    text = " ".join(args.meeting)
+    try:
+        found = request(store, text, _clock(config, args)(), economy, config.tz)
+    except UsageError as exc:
+        print(f"apec-bot: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(found, Brief):  # no such meeting or economy: the bot's own answer
+        print(found.plain())
+        return 0
+    if args.format == "docx":
+        from handlers.brief_docx import to_docx
+
+        args.output.write_bytes(to_docx(found))
+        print(f"wrote the brief for {found.meeting.short} to {args.output}", file=sys.stderr)
+    elif args.output:
+        args.output.write_text(to_markdown(found), encoding="utf-8")
+        print(f"wrote the brief for {found.meeting.short} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(to_markdown(found))
     return 0
 
 
@@ -303,8 +429,39 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_proposals(config: Config, args: argparse.Namespace) -> int:
+    from store.proposals import open_proposals
+
+    found = open_proposals(_stores(config).get().db)
+    for proposal in found:
+        print(proposal.line())
+    if not found:
+        print("No open proposals.", file=sys.stderr)
+    return 0
+
+
+def cmd_decide(config: Config, args: argparse.Namespace, approve: bool) -> int:
+    """Approve or ignore a proposal as the desk: audited as the command line ("cli")."""
+    from store.proposals import ProposalError, decide
+
+    now = _clock(config, args)()
+    store = _stores(config).get()
+    try:
+        proposal = decide(store.db, config.seeds, args.number, approve, "cli", now)
+    except ProposalError as exc:
+        print(f"apec-bot: {exc}", file=sys.stderr)
+        return 2 if exc.unknown else 1
+    print(f"{'approved' if approve else 'ignored'} {proposal.line()}")
+    return 0
+
+
 COMMANDS = {
+    "proposals": cmd_proposals,
+    "approve": lambda c, a: cmd_decide(c, a, approve=True),
+    "ignore": lambda c, a: cmd_decide(c, a, approve=False),
+    "watch": cmd_watch,
     "backup": cmd_backup,
+    "brief": cmd_brief,
     "export": cmd_export,
     "schedule": cmd_schedule,
     "ics": cmd_ics,

@@ -64,6 +64,16 @@ def parse_seconds(value: str, what: str, most: float = 3600) -> float | None:
     return seconds
 
 
+def parse_feeds(value: str) -> tuple[str, ...]:
+    """APEC_FEEDS: comma-separated http(s) addresses."""
+    from store.fetch import FetchError, check_url
+
+    try:
+        return tuple(dict.fromkeys(check_url(u) for u in value.split(",") if u.strip()))
+    except FetchError as exc:
+        raise ConfigError(f"APEC_FEEDS: {exc}") from exc
+
+
 MAX_WORKERS = 64
 
 
@@ -96,6 +106,9 @@ class Config:
     lease_ttl: float | None = None  # APEC_LEASE_TTL: a shorter lease, for drills and tests
     workers: int = 1  # APEC_WORKERS (or serve --workers): processes sharing the port
     metrics_dir: str = ""  # PROMETHEUS_MULTIPROC_DIR: set by `serve --workers` for its workers
+    desk_channel: str = ""  # APEC_DESK_CHANNEL: where proposals from new documents are posted
+    feeds: tuple[str, ...] = ()  # APEC_FEEDS: sources to watch, besides those added in Slack
+    desk_economy: str = ""  # APEC_DESK_ECONOMY: whose objectives a brief shows by default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -122,6 +135,9 @@ class Config:
             lease_ttl=parse_seconds(env.get("APEC_LEASE_TTL", "").strip(), "APEC_LEASE_TTL"),
             workers=parse_workers(env.get("APEC_WORKERS", "").strip(), "APEC_WORKERS"),
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
+            desk_channel=env.get("APEC_DESK_CHANNEL", "").strip(),
+            feeds=parse_feeds(env.get("APEC_FEEDS", "")),
+            desk_economy=env.get("APEC_DESK_ECONOMY", "").strip(),
         )
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],
@@ -143,4 +159,6 @@ class Config:
             admins=tuple(sorted(self.admins)),
             seeds=self.seeds,
             public_url=self.public_url,
+            feeds=self.feeds,
+            desk_economy=self.desk_economy,
         )

@@ -40,6 +40,8 @@ from bot.stores import Stores
 from handlers.posts import failure_notice, message_for
 from store.desk import Delivery, Desk
 from store.schedule import Post, Schedule, plan
+from store.watch import Polled
+from store.watch import run as run_watch
 
 log = logging.getLogger("apec.scheduler")
 
@@ -52,6 +54,8 @@ LOOKBACK = timedelta(days=62)  # how far back a missed post is still considered
 ON_TIME = timedelta(minutes=2)  # later than this, a post is marked late
 ONE_OFF_USEFUL = timedelta(hours=12)
 MAX_ATTEMPTS = 5
+WATCH_EVERY = 60.0  # seconds between looks at the watched sources (each is fetched at most once
+# in store.watch.INTERVAL: a look finds the sources due, so a source added is fetched within this)
 
 
 def pid_alive(pid: int) -> bool:
@@ -112,6 +116,7 @@ class Engine:
         metrics: Metrics | None = None,
         host: str | None = None,
         timing: Timing | None = None,
+        desk_channel: str = "",
     ) -> None:
         self.stores = stores
         self.poster = poster
@@ -131,7 +136,8 @@ class Engine:
         self._lease_lock = threading.Lock()
         self._released = False
         # The plan kept between runs (used under `lock`); built anew each time the lease is taken.
-        self.schedule = Schedule(stores.path, tz, reminder_channel, LOOKBACK)
+        self.desk_channel = desk_channel  # APEC_DESK_CHANNEL: each document's proposals, once
+        self.schedule = Schedule(stores.path, tz, reminder_channel, LOOKBACK, desk_channel)
         self._catch_up = True
 
     @property
@@ -202,7 +208,8 @@ class Engine:
         stands (read on the plan's own connection, which sees every commit at once)."""
         with self.lock:
             store, desk = self.schedule.store, self.schedule.desk
-            return plan(store, desk, start, end, self.tz, self.reminder_channel, channel)
+            return plan(store, desk, start, end, self.tz, self.reminder_channel, channel,
+                        self.desk_channel)  # fmt: skip
 
     def upcoming(self, now: datetime, until: datetime) -> list[Post]:
         """Posts due after now and before `until` that are not done."""
@@ -221,6 +228,8 @@ class Engine:
             zone = ZoneInfo(post.tz)
             if now.astimezone(zone).date() != post.due.astimezone(zone).date():
                 return "a digest is only worth its own day"
+        elif post.kind == "proposals":
+            return ""  # planned only while the document has open proposals: the desk still decides
         elif now - post.due > ONE_OFF_USEFUL:
             return "more than 12 hours late"
         return ""
@@ -532,15 +541,47 @@ class Engine:
         self._send(desk, post, now, late, Outcome())
 
 
-class Scheduler:
-    """APScheduler in this process, its jobs derived from the store; `notify()` after a change."""
+def watch_job(
+    stores: Stores, clock: Callable[[], datetime], feeds: tuple[str, ...]
+) -> Callable[[], list[Polled]]:
+    """The watch as a job: poll the sources due (APEC_FEEDS's and the desk's), ingest what is
+    new and propose its changes."""
 
-    def __init__(self, engine: Engine) -> None:
+    def watch() -> list[Polled]:
+        polled = run_watch(stores.get().db, now=clock(), seeds=stores.seeds, env=feeds)
+        for source in polled:
+            for found in source.found:
+                log.info("new document %s from %s: %d proposals", found.report.source_id,
+                         source.url, len(found.proposals))  # fmt: skip
+        return polled
+
+    return watch
+
+
+class Scheduler:
+    """APScheduler in this process, its jobs derived from the store; `notify()` after a change.
+
+    `watch`, when given, polls the watched sources (store.watch.run): run every `watch_every`
+    seconds on a thread of its own (a slow source never holds up a post), only by the holder
+    of the lease."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        watch: Callable[[], object] | None = None,
+        watch_every: float = WATCH_EVERY,
+    ) -> None:
         self.engine = engine
+        self.watch = watch
+        self.watch_every = watch_every
         self.aps = BackgroundScheduler(
             timezone=UTC,
             # One delivery run at a time; the lease has a thread of its own, never held up by one.
-            executors={"default": ThreadPoolExecutor(1), "lease": ThreadPoolExecutor(1)},
+            executors={
+                "default": ThreadPoolExecutor(1),
+                "lease": ThreadPoolExecutor(1),
+                "watch": ThreadPoolExecutor(1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.last_tick: float | None = None
@@ -556,6 +597,9 @@ class Scheduler:
         self.aps.add_job(
             self.tick, "interval", seconds=timing.tick, id="tick", next_run_time=datetime.now(UTC)
         )
+        if self.watch is not None:
+            self.aps.add_job(self.watch_tick, "interval", seconds=self.watch_every, id="watch",
+                             executor="watch")  # fmt: skip
 
     def stop(self) -> None:
         """Stop the jobs, wait for a delivery under way to finish (nothing half-posted), give the lease up."""
@@ -603,6 +647,18 @@ class Scheduler:
             self._arm()
         except Exception:
             log.exception("scheduler tick failed; the next tick tries again")
+
+    def watch_tick(self) -> bool:
+        """Poll the watched sources, if this scheduler holds the lease; whether it polled."""
+        if self.watch is None or self._stopping.is_set():
+            return False
+        try:
+            if not self.engine.hold_lease():
+                return False
+            self.watch()
+        except Exception:
+            log.exception("watching the sources failed; the next look tries again")
+        return True
 
     def _arm(self) -> None:
         """A job at the next planned post's time, and a tick when an unknown outcome (or a claim

@@ -23,7 +23,7 @@ from bot.app import Replies, create_app, kept_reply, web_client
 from bot.config import Config, ConfigError
 from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
-from bot.scheduler import TICK, Engine, Scheduler, Timing
+from bot.scheduler import TICK, Engine, Scheduler, Timing, watch_job
 from bot.server import SlackHTTP, make_server, run, shared_socket
 from bot.stores import Stores
 from bot.workers import supervise
@@ -261,9 +261,9 @@ def make_scheduler(
     """The scheduler for this process, posting through `poster`."""
     engine = Engine(
         stores, poster, clock, config.tz, config.reminder_channel, config.admins, metrics=metrics,
-        host=config.host_id, timing=Timing.for_lease(config.lease_ttl),
+        host=config.host_id, timing=Timing.for_lease(config.lease_ttl), desk_channel=config.desk_channel,
     )  # fmt: skip
-    return Scheduler(engine)
+    return Scheduler(engine, watch=watch_job(stores, clock, config.feeds))
 
 
 def _on_signals(stop: Callable[[], object]) -> None:

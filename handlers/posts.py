@@ -65,7 +65,8 @@ def reminder_card(post: Post, store: Store) -> Card:
         + (f", {esc(meeting.place)}" if meeting.place else "")
         + "."
     )
-    card.context(f"Reminder {describe_offset(post.offset)} the first day")
+    offset = describe_offset(post.offset)  # "on the first day" is whole as it is
+    card.context(f"Reminder {offset}" + ("" if offset.endswith("first day") else " the first day"))
     card.cite(meeting.source, meeting.quote)
     return card
 

@@ -44,6 +44,8 @@ class Ask:
     admins: tuple[str, ...] = ()  # APEC_ADMINS, to name who can
     seeds: Path | None = None  # seeds/, for re-deriving the records after an edit
     public_url: str = ""  # APEC_PUBLIC_URL: the bot's HTTP address as users reach it
+    feeds: tuple[str, ...] = ()  # APEC_FEEDS: the sources the environment has watched
+    desk_economy: str = ""  # APEC_DESK_ECONOMY: whose objectives a brief shows by default
 
 
 Handler = Callable[[Ask], Card]
@@ -226,12 +228,15 @@ def _load() -> None:
         if not _loaded:
             from handlers import (  # noqa: F401
                 answer,
+                brief,
                 calendar,
                 edits,
+                feeds,
                 info,
                 meetings,
                 members,
                 people,
+                proposals,
                 reminders,
             )
 

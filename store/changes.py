@@ -30,11 +30,16 @@ def change_meeting(db: sqlite_utils.Database, seeds: Path | None, meeting_id: st
     with immediate(db):
         ident = meeting_id or (new_id(db) if new_id else "")
         before = current_meeting(db, ident) if meeting_id else None
-        after = {**(before or {}), **changes, "id": ident}
+        after = {**uncited(before or {}), **changes, "id": ident}
         edits.save_meeting(db, after, user, now, action, before)
         if seeds is not None:
             build(db, seeds, records_only=True)
     return before, after
+
+
+def uncited(record: Record) -> Record:
+    """A record without the document it cited: what the desk changes next, the desk vouches for."""
+    return {k: v for k, v in record.items() if k not in edits.CITE_FIELDS}
 
 
 def change_delegate(db: sqlite_utils.Database, seeds: Path | None, economy: str, meeting: str,

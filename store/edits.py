@@ -31,6 +31,8 @@ MEETING_FIELDS = (
     "status",
     "note",
 )
+# A record made from a proposal cites the document and its sentence instead of the desk.
+CITE_FIELDS = ("source", "quote")
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,14 @@ def meeting_row(rec: dict[str, Any]) -> dict[str, Any]:
         "end_date": span.end.isoformat() if span and span.end else None,
         "precision": span.precision if span else "unknown", "status": rec.get("status", "scheduled"),
         "city": rec.get("city", ""), "host_id": rec.get("host", ""), "tz": rec.get("tz", ""),
-        "source_id": DESK_SOURCE, "quote": desk_quote(rec), "note": rec.get("note", ""), "origin": "desk",
+        "source_id": rec.get("source") or DESK_SOURCE, "quote": cited_quote(rec), "note": rec.get("note", ""),
+        "origin": "desk",
     }  # fmt: skip
+
+
+def cited_quote(rec: dict[str, Any]) -> str:
+    """A desk record's quote: the document's sentence it was approved from, else the desk's note."""
+    return rec.get("quote", "") if rec.get("source") and rec.get("quote") else desk_quote(rec)
 
 
 def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[str]:
@@ -119,6 +127,7 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
         "sha256": "", "origin": "desk", "added_at": changes.latest, "note": "Changes made with /apec in Slack",
     })  # fmt: skip
     meetings = {r["id"]: r for r in rows["meetings"]}
+    sources = {r["id"] for r in rows["sources"]}
     taken = {(a["kind"], a["alias"]): a["target"] for a in rows["aliases"]}
     for rec in changes.meetings:
         try:
@@ -126,6 +135,8 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
         except (DateError, KeyError) as exc:
             notes.append(f"desk change to {rec.get('id')!r} not applied: {exc}")
             continue
+        if row["source_id"] not in sources:  # the document is gone: the desk vouches for it
+            row["source_id"], row["quote"] = DESK_SOURCE, desk_quote(rec)
         seed = meetings.get(row["id"])
         if seed is not None and seed["origin"] == "seed":
             differs = [f"{f}: {seed[f]!r} -> {row[f]!r}" for f in ("date_text", "city", "status", "name", "kind")
@@ -156,7 +167,9 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
     for rec in changes.delegates:
         person_id = by_name.get(alias_key(rec["name"])) or f"desk-{slug(rec['name'])}"
         delegation = delegations.get((rec["economy"], rec["meeting"]))
-        quote = desk_quote(rec)
+        cited = rec.get("source") in {s["id"] for s in rows["sources"]}
+        source = rec["source"] if cited else DESK_SOURCE
+        quote = cited_quote(rec) if cited else desk_quote(rec)
         if rec["removed"]:
             if (
                 delegation is not None
@@ -168,7 +181,7 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
             continue
         if person_id not in people:
             people[person_id] = {"id": person_id, "name": rec["name"], "economy_id": rec["economy"],
-                                 "title": rec["role"], "organization": "", "source_id": DESK_SOURCE,
+                                 "title": rec["role"], "organization": "", "source_id": source,
                                  "quote": quote}  # fmt: skip
             by_name[alias_key(rec["name"])] = person_id
             key = alias_key(rec["name"])
@@ -179,10 +192,10 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
                 )
         if delegation is None:
             delegation = {"id": f"{rec['economy'].lower()}-{rec['meeting']}", "economy_id": rec["economy"],
-                          "meeting_id": rec["meeting"], "head_id": "", "source_id": DESK_SOURCE, "quote": quote}  # fmt: skip
+                          "meeting_id": rec["meeting"], "head_id": "", "source_id": source, "quote": quote}  # fmt: skip
             delegations[(rec["economy"], rec["meeting"])] = delegation
         members[(delegation["id"], person_id)] = {"delegation_id": delegation["id"], "person_id": person_id,
-                                                  "role": rec["role"], "source_id": DESK_SOURCE, "quote": quote}  # fmt: skip
+                                                  "role": rec["role"], "source_id": source, "quote": quote}  # fmt: skip
     rows["people"] = list(people.values())
     rows["delegations"] = list(delegations.values())
     rows["delegation_members"] = list(members.values())
@@ -194,7 +207,7 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
 def save_meeting(db: sqlite_utils.Database, record: dict[str, Any], user: str, now: datetime,
                  action: str, before: dict[str, Any] | None) -> None:  # fmt: skip
     """Keep the desk's version of a meeting and audit it (in the caller's transaction)."""
-    fields = {k: record[k] for k in MEETING_FIELDS if k in record}
+    fields = {k: record[k] for k in (*MEETING_FIELDS, *CITE_FIELDS) if k in record}
     db.execute(
         """INSERT INTO desk_meetings (id, record, edited_by, edited_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET record = excluded.record, edited_by = excluded.edited_by,
@@ -205,18 +218,22 @@ def save_meeting(db: sqlite_utils.Database, record: dict[str, Any], user: str, n
 
 
 def save_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name: str, role: str,
-                  removed: bool, user: str, now: datetime, before: dict[str, Any] | None) -> None:  # fmt: skip
-    """Keep a delegate the desk added or took out, and audit it."""
+                  removed: bool, user: str, now: datetime, before: dict[str, Any] | None,
+                  source: str = "", quote: str = "") -> None:  # fmt: skip
+    """Keep a delegate the desk added or took out, and audit it; with `source` and `quote`, it
+    cites that document (an approved proposal) rather than the desk."""
     db.execute(
-        """INSERT INTO desk_delegates (economy, meeting, name, role, removed, edited_by, edited_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
+        """INSERT INTO desk_delegates (economy, meeting, name, role, removed, edited_by, edited_at, source, quote)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (economy, meeting, name) DO UPDATE SET role = excluded.role,
-               removed = excluded.removed, edited_by = excluded.edited_by, edited_at = excluded.edited_at""",
-        [economy, meeting, name, role, int(removed), user, iso(now)],
+               removed = excluded.removed, edited_by = excluded.edited_by, edited_at = excluded.edited_at,
+               source = excluded.source, quote = excluded.quote""",
+        [economy, meeting, name, role, int(removed), user, iso(now), source, quote],
     )
     after = (
-        None if removed else {"economy": economy, "meeting": meeting, "name": name, "role": role}
-    )
+        None if removed else {"economy": economy, "meeting": meeting, "name": name, "role": role,
+                              **({"source": source, "quote": quote} if source else {})}
+    )  # fmt: skip
     audit(db, user, now, "remove-delegate" if removed else "add-delegate", f"{economy}/{meeting}/{name}",
           before, after)  # fmt: skip
 
@@ -261,8 +278,7 @@ def export_toml(db: sqlite_utils.Database) -> str:
         out.append("[[meetings]]")
         out.append(f"id = {_toml(rec['id'])}")
         out.extend(f"{k} = {_toml(rec[k])}" for k in MEETING_FIELDS if k in rec)
-        out.append('source = ""  # the document that states this')
-        out.append('quote = ""   # a short quote from it')
+        out.extend(_cite_lines(rec))
         out.append("")
     for rec in changes.delegates:
         state = "took out" if rec["removed"] else "added"
@@ -271,8 +287,18 @@ def export_toml(db: sqlite_utils.Database) -> str:
         for k in ("economy", "meeting", "name", "role"):
             out.append(f"{k} = {_toml(rec[k])}")
         out.append(f"removed = {'true' if rec['removed'] else 'false'}")
+        if rec.get("source"):
+            out.extend(_cite_lines(rec))
         out.append("")
     return "\n".join(out)
+
+
+def _cite_lines(rec: dict[str, Any]) -> list[str]:
+    """A record's source and quote: the document it was approved from, or blanks to fill in."""
+    if rec.get("source"):
+        return [f"source = {_toml(rec['source'])}  # a document the desk added (ingest or a watched source)",
+                f"quote = {_toml(rec.get('quote', ''))}"]  # fmt: skip
+    return ['source = ""  # the document that states this', 'quote = ""   # a short quote from it']
 
 
 def _toml(value: Any) -> str:

@@ -37,6 +37,7 @@ from store.desk import (
     subscription_of,
 )
 from store.models import Meeting
+from store.proposals import POST_KIND, pending, post_key
 from store.queries import Store
 
 REMINDER_HOUR = time(9, 0)
@@ -54,7 +55,7 @@ class Post:
 
     key: str  # claimed in the delivery log before sending: the post is made once
     channel: str
-    kind: str  # reminder, digest, one-off
+    kind: str  # reminder, digest, one-off, proposals
     due: datetime  # aware, UTC
     tz: str
     since: datetime  # owed only if due after this (the subscription's last change)
@@ -304,6 +305,20 @@ class Planner:
             )
 
 
+def proposal_posts(
+    db: sqlite_utils.Database, desk_channel: str, tz: ZoneInfo, start: datetime, end: datetime
+) -> list[Post]:
+    """The cards of documents with open proposals, each due when its proposals were made, to
+    APEC_DESK_CHANNEL (none when it is not set)."""
+    if not desk_channel:
+        return []
+    return [
+        Post(post_key(source), desk_channel, POST_KIND, due, tz.key, due, f"proposals of {source}")
+        for source, due in pending(db)
+        if start <= due < end
+    ]
+
+
 def plan(
     store: Store,
     desk: Desk,
@@ -312,6 +327,7 @@ def plan(
     default_tz: ZoneInfo,
     reminder_channel: str = "",
     channel: str | None = None,
+    desk_channel: str = "",
 ) -> list[Post]:
     """Every post due in [start, end), in time order (for one channel if given)."""
     planner = Planner(store.meetings(), default_tz, reminder_channel)
@@ -321,6 +337,8 @@ def plan(
         lambda _zone: (start, end),
         reminder_channel=channel in (None, reminder_channel),
     )
+    if channel in (None, desk_channel):
+        posts += proposal_posts(store.db, desk_channel, default_tz, start, end)
     return sorted(posts, key=_order)
 
 
@@ -393,14 +411,16 @@ class Agenda:
 
 # What plans are made of, in one statement: every subscription whole (a JSON array a row, apart by
 # a character JSON never holds unescaped); the one-offs by count, last id and cancellations (they
-# are only ever added and cancelled); each meeting's fields that place its reminders. The delivery
+# are only ever added and cancelled); each meeting's fields that place its reminders; the open
+# proposals, by count and last id (the desk's channel gets a card of each document's). The delivery
 # log and the lease are not in it: the scheduler's own writes are not changes.
 _APART = "\x01"
 _INPUTS = f"""
     SELECT (SELECT group_concat(json_array({SUBSCRIPTION_FIELDS}), char(1)) FROM subscriptions),
            (SELECT json_array(count(*), max(id), total(cancelled)) FROM one_offs),
            (SELECT group_concat(json_array(id, short, kind, parent_id, start_date, precision,
-                                           status), ';') FROM meetings)"""
+                                           status), ';') FROM meetings),
+           (SELECT json_array(count(*), max(id)) FROM proposals WHERE status = 'open')"""
 
 
 def _signature(meeting: Meeting) -> tuple:
@@ -431,11 +451,17 @@ class Schedule:
     """
 
     def __init__(
-        self, path: Path, default_tz: ZoneInfo, reminder_channel: str, lookback: timedelta
+        self,
+        path: Path,
+        default_tz: ZoneInfo,
+        reminder_channel: str,
+        lookback: timedelta,
+        desk_channel: str = "",
     ) -> None:
         self.path = path
         self.default_tz = default_tz
         self.reminder_channel = reminder_channel
+        self.desk_channel = desk_channel  # APEC_DESK_CHANNEL: where proposals' cards go
         self.lookback = lookback
         self.replans: Counter[str] = Counter()  # by cause: catch-up, meetings, subscriptions, ...
         self._db: sqlite_utils.Database | None = None
@@ -525,6 +551,7 @@ class Schedule:
         one_offs = desk.one_offs_due(start, now + ONE_OFFS_AHEAD)
         known = desk.known_keys(since=start)
         self._plan(self._subs.values(), one_offs, self._window(start, now), skip=known)
+        self._plan_proposals(start, now)
         self.replans["catch-up"] += 1
 
     def _follow(self, now: datetime) -> None:
@@ -541,6 +568,10 @@ class Schedule:
             self._subscriptions_changed(_rows(inputs[0]), start, now)
         if inputs[1] != before[1]:
             self._one_offs_changed(start, now)
+        if inputs[3] != before[3]:
+            self.agenda.drop(lambda post: post.kind == POST_KIND)
+            self._plan_proposals(start, now)
+            self.replans["proposals"] += 1
 
     def _read_meetings(self) -> list[Meeting]:
         meetings = self.store.meetings()
@@ -561,7 +592,7 @@ class Schedule:
             (m for m in meetings if m.id in moved), self.default_tz, self.reminder_channel
         )
         subs = [sub for sub in self._subs.values() if sub.kind == "reminders"]
-        self.agenda.add(only.posts(subs, (), self._window(start, now), owed=True))
+        self._add(only.posts(subs, (), self._window(start, now), owed=True))
         self.replans["meetings"] += 1
 
     def _subscriptions_changed(self, rows: set[str], start: datetime, now: datetime) -> None:
@@ -585,6 +616,13 @@ class Schedule:
         self._plan((), one_offs, self._window(start, now), reminder_channel=False)
         self.replans["one-offs"] += 1
 
+    def _plan_proposals(self, start: datetime, now: datetime) -> None:
+        """The cards of documents with open proposals that the delivery log does not hold."""
+        assert self.agenda is not None
+        end = horizon(self.default_tz, now)  # made as they come: the plan follows each one made
+        posts = proposal_posts(self.db, self.desk_channel, self.default_tz, start, end)
+        self._add(posts)
+
     def _extend(self, now: datetime) -> None:
         """Each zone whose day turned gets planned a day further (its subscriptions, its one-offs,
         and APEC_REMINDER_CHANNEL's reminders in the desk's zone)."""
@@ -607,9 +645,16 @@ class Schedule:
     def _plan(
         self, subs: Iterable[Subscription], one_offs: Iterable[OneOff], window: Window, **kw: Any
     ) -> None:
-        """Plan the posts owed (due since their subscription) of these in the window."""
+        """Plan the posts owed (due since their subscription) of these in the window, less those
+        the delivery log holds (a channel subscribed anew may owe a key it was already sent)."""
         assert self.agenda is not None
-        self.agenda.add(self._planner.posts(subs, one_offs, window, owed=True, **kw))
+        self._add(self._planner.posts(subs, one_offs, window, owed=True, **kw))
+
+    def _add(self, posts: list[Post]) -> None:
+        """Plan these posts, less those the delivery log holds."""
+        assert self.agenda is not None
+        done = self.desk.done_keys([post.key for post in posts])
+        self.agenda.add(post for post in posts if post.key not in done)
 
     def _window(self, start: datetime, now: datetime) -> Window:
         """From `start` to each zone's horizon (set on the zone's first need)."""

@@ -304,9 +304,10 @@ INDEXES = [
 ]
 
 
-# Tables whose writes change no answer: the scheduler's bookkeeping (a lease renewed every 30 s,
-# the delivery log), and the passages (written only with their sources or build_info, counted).
-UNCOUNTED = frozenset({"deliveries", "scheduler_lease", "passages"})
+# Tables whose writes change no answer kept in a cache: the scheduler's bookkeeping (a lease
+# renewed every 30 s, the delivery log), each watched source's last fetch (`/apec feeds` reads it
+# afresh), and the passages (written only with their sources or build_info, counted).
+UNCOUNTED = frozenset({"deliveries", "scheduler_lease", "feeds", "passages"})
 RECORDS_VERSION = "SELECT n FROM records_version"
 
 

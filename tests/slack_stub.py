@@ -109,6 +109,8 @@ class WebAPIStub:
         self._users: dict[str, dict] = {}
         self._channels: dict[str, list[dict]] = {}  # channel -> messages, oldest first
         self._last_ts_us = 0
+        self._files: dict[str, dict] = {}  # file_id -> the file announced, then its bytes
+        self._canvases: list[dict] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -185,6 +187,18 @@ class WebAPIStub:
                 if isinstance(message.get("metadata"), dict)
                 and "key" in (message["metadata"].get("event_payload") or {})
             )
+
+    def canvases(self) -> list[dict]:
+        """The canvases made (canvases.create that succeeded): title, channel_id, markdown."""
+        with self._cond:
+            return [dict(c) for c in self._canvases]
+
+    def files(self) -> list[dict]:
+        """Files shared by files_upload_v2's three steps (files.getUploadURLExternal, a POST of
+        the bytes to the upload URL, files.completeUploadExternal): id, filename, title,
+        channel_id, content (text)."""
+        with self._cond:
+            return [dict(f) for f in self._files.values() if f.get("completed")]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until ``method`` has been called ``count`` times; return its calls.
@@ -430,7 +444,43 @@ class WebAPIStub:
             return {**ok, "view": {"id": "V1", **view}}
         if method == "apps.connections.open":
             return {**ok, "url": "ws://127.0.0.1:1/"}
+        if method == "canvases.create":
+            content = p.get("document_content") or {}
+            canvas_id = f"F{len(self._canvases) + 1:08d}C"
+            self._canvases.append({"canvas_id": canvas_id, "title": p.get("title"),
+                                   "channel_id": p.get("channel_id"),
+                                   "markdown": content.get("markdown", "")})  # fmt: skip
+            return {**ok, "canvas_id": canvas_id}
+        if method == "files.getUploadURLExternal":
+            if not p.get("filename") or not str(p.get("length", "")).isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{len(self._files) + 1:08d}U"
+            self._files[file_id] = {"id": file_id, "filename": p["filename"], "length": int(p["length"])}  # fmt: skip
+            return {**ok, "file_id": file_id, "upload_url": f"{self.url.removesuffix('api/')}upload/v1/{file_id}"}  # fmt: skip
+        if method == "files.completeUploadExternal":
+            files = json.loads(p.get("files") or "[]")
+            done = []
+            for f in files:
+                found = self._files.get(f.get("id", ""))
+                if found is None or "content" not in found:
+                    return {"ok": False, "error": "file_not_found"}
+                found.update(completed=True, title=f.get("title"), channel_id=p.get("channel_id"))
+                done.append({"id": found["id"], "name": found["filename"], "title": f.get("title")})
+            return {**ok, "files": done}
         return ok
+
+    def _upload(self, file_id: str, data: bytes) -> int:
+        """Step 2 of files_upload_v2: the bytes POSTed to the URL files.getUploadURLExternal gave."""
+        with self._cond:
+            found = self._files.get(file_id)
+            status = 200 if found is not None else 404
+            if found is not None:
+                found["content"] = data.decode("utf-8", "replace")
+            params = {"file_id": file_id, "bytes": len(data)}
+            self.calls.append(Call("files.upload", params, "", time.monotonic(), status))
+            self._write_call_line(self.calls[-1])
+            self._cond.notify_all()
+            return status
 
     def _read_history(self, p: dict) -> list[dict]:
         limit = int(p.get("limit") or 100)
@@ -476,6 +526,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
+        if parts.path.startswith("/upload/v1/"):
+            length = int(self.headers.get("Content-Length") or 0)
+            status = self.stub._upload(parts.path.rsplit("/", 1)[1], self.rfile.read(length))
+            self._send(status, {"ok": status == 200}, {})
+            return
         method = parts.path.removeprefix("/api/") if parts.path.startswith("/api/") else parts.path
         method = method.lstrip("/")
         if not method or "/" in method:

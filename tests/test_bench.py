@@ -12,7 +12,15 @@ from tests.conftest import ROOT
 
 @pytest.mark.parametrize(
     "script",
-    ["store_bench.py", "load_bench.py", "schedule_bench.py", "edit_bench.py", "server_bench.py"],
+    [
+        "store_bench.py",
+        "load_bench.py",
+        "schedule_bench.py",
+        "edit_bench.py",
+        "server_bench.py",
+        "watch_bench.py",
+        "brief_bench.py",
+    ],
 )
 def test_bench_script_runs_quick_and_prints_its_aims(script):
     result = subprocess.run(

@@ -35,3 +35,17 @@ def test_a_digest_lists_only_the_desk_s_sources_added_since_the_last(db_path, tm
     first = digest_card(digest(), store.refresh(), NOW, None).plain()
     assert "Sources added since" not in first  # a first digest has no "since"
     db.close()
+
+
+def test_a_reminder_names_its_offset_once(store):
+    from handlers.posts import reminder_card
+
+    def said(offset: str) -> str:
+        due = at("2026-05-18T01:00+00:00")
+        post = Post(f"reminder:C1:som2-2026:2026-05-18:{offset}", "C1", "reminder", due, "UTC",
+                    due - timedelta(days=30), "reminders", "som2-2026", offset)  # fmt: skip
+        return reminder_card(post, store).plain()
+
+    assert "Reminder on the first day\n" in said("0d") + "\n"
+    assert "the first day the first day" not in said("0d")
+    assert "Reminder 7 days before the first day" in said("7d")

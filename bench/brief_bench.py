@@ -1,0 +1,148 @@
+"""Benchmark of `/apec brief`: the time to build a briefing note on the seeds and on a store of
+10,000 generated documents (bench/store_bench.py's corpus), and to render it.
+
+What it measures, for SOM1 (the meeting with the most on record) and the 2026 Leaders' Meeting:
+
+* brief: `handlers.brief.request()` then `to_markdown()`, on one warm `Store` as a server thread
+  holds it (median, min-max of --runs calls);
+* cold: the same on a new `Store` each time (nothing read yet, as a thread's first request);
+* docx: `to_docx()` of the brief (python-docx), median of a tenth of the runs;
+* baseline, in the same run: the dozen questions a desk officer asks to put the same note together
+  by hand (`meeting SOM1`, `delegations SOM1`, `delegation US`, `who` each person, the theme and
+  the priorities asked in words, `sources`), each through the router into a Slack payload, one
+  after the other. The ratios are the brief against them, and the 10,000-document store against
+  the seeds. Only "recent sources" reads the passages: it grows with how many passages name the
+  meeting (SOM1 is named in about 11,600 of the generated ones: reading their sources' dates is
+  most of its time there; the Leaders' Meeting, named in few, costs what it costs on the seeds).
+
+Run:
+    python bench/brief_bench.py              # seeds and 10,000 documents (~1-2 minutes)
+    python bench/brief_bench.py --quick      # 500 documents, fewer runs (~10 s)
+    python bench/brief_bench.py --docs 2000 --runs 300
+
+The script exits 0 whatever the figures (the aim is printed for information), 1 if something fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.store_bench import SEEDS, make_corpus  # noqa: E402 - after the path is set
+from handlers.brief import Brief, request, to_markdown  # noqa: E402
+from handlers.brief_docx import to_docx  # noqa: E402
+from handlers.router import Ask, route  # noqa: E402
+from store.build import build  # noqa: E402
+from store.db import connect  # noqa: E402
+from store.queries import Store  # noqa: E402
+from tests.conftest import at  # noqa: E402
+
+NOW = at("2026-01-20T09:00+09:00")
+MEETINGS = ("SOM1 for US", "AELM 2026 for Korea")
+BY_HAND = (
+    "meeting SOM1",
+    "delegations SOM1",
+    "delegation US",
+    "delegation Korea",
+    "who Casey Mace",
+    "who Ruth Perry",
+    "who Park Jong-han",
+    "who Lee Ji-yoon",
+    "ask what is the theme of APEC 2026?",
+    "ask what are china's priorities for apec 2026?",
+    "sources",
+)
+BASELINE = "baseline: the questions by hand"
+AIM_MS = 50.0  # a brief at 10,000 documents, median
+
+
+def times_ms(fn: Callable[[], object], runs: int) -> list[float]:
+    """Milliseconds per call, after one warm-up call."""
+    fn()
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def spread(ms: list[float]) -> str:
+    return f"{statistics.median(ms):.2f} ms ({min(ms):.2f}-{max(ms):.2f}, {len(ms)} runs)"
+
+
+def brief_md(store: Store, text: str) -> str:
+    found = request(store, text, NOW)
+    assert isinstance(found, Brief), text
+    return to_markdown(found)
+
+
+def measure(label: str, path: Path, runs: int) -> dict[str, list[float]]:
+    """Every figure for one store file, printed as it is taken."""
+    db = connect(path)
+    store = Store(db)
+    figures: dict[str, list[float]] = {}
+    for text in MEETINGS:
+        figures[f"brief {text}"] = times_ms(lambda t=text: brief_md(store, t), runs)
+        figures[f"cold {text}"] = times_ms(lambda t=text: brief_md(Store(db), t), max(3, runs // 5))
+        b = request(store, text, NOW)
+        assert isinstance(b, Brief)
+        figures[f"docx {text}"] = times_ms(lambda b=b: to_docx(b), max(3, runs // 10))
+    asks = [Ask(store=store, now=NOW, text=text) for text in BY_HAND]
+    figures[BASELINE] = times_ms(lambda: [route(a).payload() for a in asks], runs)
+    count = db.execute("SELECT count(*) FROM sources").fetchone()[0]
+    print(f"\n{label} ({count:,} sources)")
+    for name, ms in figures.items():
+        print(f"  {name:<34} {spread(ms)}")
+    db.close()
+    return figures
+
+
+def ratio(a: list[float], b: list[float]) -> float:
+    return statistics.median(a) / statistics.median(b)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--docs", type=int, default=10_000, help="generated documents (default 10,000)")
+    p.add_argument("--runs", type=int, default=200, help="timed calls per figure (default 200)")
+    p.add_argument("--quick", action="store_true", help="500 documents, 50 runs")
+    args = p.parse_args(argv)
+    docs, runs = (500, 50) if args.quick else (args.docs, args.runs)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="apec-brief-bench-") as tmp:
+        seeds_db = Path(tmp) / "seeds.db"
+        build(connect(seeds_db), SEEDS)
+        small = measure("seeds", seeds_db, runs)
+        t0 = time.perf_counter()
+        corpus = make_corpus(Path(tmp), docs)
+        big_db = Path(tmp) / "big.db"
+        build(connect(big_db), corpus)
+        print(f"\n(generated and built {docs:,} documents in {time.perf_counter() - t0:.0f} s)")
+        big = measure(f"{docs:,} documents", big_db, runs)
+    base = BASELINE
+    print("\nratios (medians)")
+    for text in MEETINGS:
+        key = f"brief {text}"
+        print(f"  {key:<34} {ratio(small[key], small[base]):5.1f}x the baseline on the seeds, "
+              f"{ratio(big[key], big[base]):5.1f}x at {docs:,} documents; "
+              f"{ratio(big[key], small[key]):4.2f}x its time on the seeds")  # fmt: skip
+    worst = max(statistics.median(big[f"brief {t}"]) for t in MEETINGS)
+    verdict = "PASS" if worst <= AIM_MS else "MISS"
+    print(f"\nAim: a brief at {docs:,} documents within {AIM_MS:.0f} ms (median): {verdict} "
+          f"({worst:.1f} ms)")  # fmt: skip
+    print(f"total run time {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Benchmark of watching sources and ingesting documents: the time to poll 50 sources, and the
+time to ingest 1,000 documents.
+
+The sources are served in this process by a local HTTP server (`http.server`, a thread a
+request): --sources RSS feeds, each with one item whose article is a short fictional press
+release (an invented ministry announcing an APEC meeting in 2027). Each round starts from a copy
+of a store built from seeds/ in a temporary directory, and runs the real `store.watch.run` (the
+polite `Fetcher`, feedparser, trafilatura, ingest, proposals), sequentially as the scheduler does:
+* first poll: every feed fetched, every article fetched, read, ingested and proposed from;
+* steady state: the same sources polled an interval later, each answering 304 to its ETag.
+
+Ingest (`store.ingest`), --docs synthetic releases (fixed random seed) into a fresh copy each round:
+* batch: `ingest_many`, all documents in one transaction, each made a source with its passages
+  as it goes in (no rebuild), then read for findings;
+* one by one: `ingest_text` for each, its own transaction;
+* baseline: what ingest did before, a full `build` of the store after each document, timed on
+  --baseline-docs documents and given per document (it grows with the store: at 1,000 documents
+  it would be far slower than this figure).
+
+Median and range (min-max) over --rounds rounds. The aims (50 sources first-polled under 10 s,
+in steady state under 1 s; 1,000 documents ingested in a batch under 30 s) are shown as PASS/MISS
+for information; the script exits 0 whatever the figures.
+
+Run:
+    python bench/watch_bench.py            # 50 sources, 1,000 documents, 3 rounds
+    python bench/watch_bench.py --quick    # 10 sources, 100 documents, 1 round (smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from store import watch  # noqa: E402
+from store.build import build  # noqa: E402
+from store.db import connect  # noqa: E402
+from store.fetch import Fetcher  # noqa: E402
+from store.ingest import Document, ingest_many, ingest_text  # noqa: E402
+
+SEEDS = REPO / "seeds"
+NOW = datetime.fromisoformat("2026-11-24T09:00+09:00")
+AIM_FIRST_S, AIM_STEADY_S, AIM_INGEST_S = 10.0, 1.0, 30.0
+CITIES = ["Hanoi", "Da Nang", "Ho Chi Minh City", "Lima", "Santiago", "Auckland", "Bangkok"]
+ECONOMIES = ["Viet Nam", "Chinese Taipei", "Peru", "Chile", "New Zealand", "Thailand", "Japan"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "August", "September"]
+
+
+def release(n: int, rng: random.Random) -> tuple[str, str]:
+    """A fictional ministry's press release: a title and a few paragraphs."""
+    meeting = rng.choice(["SOM1", "SOM2", "SOM3", "the Trade Ministers' Meeting", "a CTI meeting"])
+    day, month, city = rng.randint(1, 25), rng.choice(MONTHS), rng.choice(CITIES)
+    title = f"Ministry of Foreign Affairs of Exampleland {n}: {meeting} in {city}"
+    body = (
+        f"Exampleport, {rng.randint(1, 20)} November 2026. The Ministry of Foreign Affairs of "
+        f"Exampleland {n} said that {meeting} of APEC 2027 will be held in {city} from {day} to "
+        f"{day + 2} {month} 2027.\n\n"
+        f"Delegations from {rng.choice(ECONOMIES)} and {rng.choice(ECONOMIES)} confirmed their "
+        f"attendance. Release number {n} of the ministry's series on the {rng.randint(1, 99)}th "
+        "round of preparations.\n\nThe ministry will brief the press in due course."
+    )
+    return title, body
+
+
+class Sources:
+    """N feeds and their articles, served from memory; a feed answers 304 to its own ETag."""
+
+    def __init__(self, count: int) -> None:
+        rng = random.Random(13)
+        self.pages: dict[str, tuple[str, bytes, str]] = {}  # path -> (type, body, etag)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        for n in range(count):
+            title, body = release(n, rng)
+            paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
+            html = f"<html><head><title>{title}</title></head><body><nav>Home</nav><article><h1>{title}</h1>{paragraphs}</article></body></html>"  # fmt: skip
+            self.pages[f"/a/{n}.html"] = ("text/html; charset=utf-8", html.encode(), "")
+            feed = (
+                '<?xml version="1.0"?><rss version="2.0"><channel><title>Exampleland</title>'
+                f"<item><title>{title}</title><link>{self.base}/a/{n}.html</link>"
+                "<pubDate>Fri, 20 Nov 2026 09:00:00 GMT</pubDate></item></channel></rss>"
+            )
+            self.pages[f"/f/{n}.xml"] = ("application/rss+xml", feed.encode(), f'"f{n}"')
+        self.feeds = [f"{self.base}/f/{n}.xml" for n in range(count)]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body apart would wait on delayed ACKs
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                found = pages.get(self.path)
+                if found is None:
+                    self._answer(404, b"", "text/plain")
+                elif found[2] and self.headers.get("If-None-Match") == found[2]:
+                    self._answer(304, b"", found[0], found[2])
+                else:
+                    self._answer(200, found[1], found[0], found[2])
+
+            def _answer(self, status: int, body: bytes, ctype: str, etag: str = "") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                if etag:
+                    self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def spread(seconds: list[float]) -> str:
+    """Median (min-max) of timings, in seconds."""
+    med, lo, hi = statistics.median(seconds), min(seconds), max(seconds)
+    return f"{med:7.2f} s ({lo:.2f}-{hi:.2f})"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def fresh(built: Path, work: Path, name: str) -> Path:
+    path = work / name
+    shutil.copy(built, path)
+    return path
+
+
+def warm_up(sources: Sources) -> None:
+    """Import and first use of feedparser, trafilatura and dateparser, paid once a process (at
+    the scheduler's first poll), outside the timings."""
+    with Fetcher() as fetcher:
+        watch.documents_at(sources.feeds[0], fetcher)
+
+
+def bench_polls(built: Path, work: Path, count: int, rounds: int) -> dict[str, list[float]]:
+    sources = Sources(count)
+    warm_up(sources)
+    times: dict[str, list[float]] = {"first": [], "steady": [], "found": []}
+    try:
+        for r in range(rounds):
+            db = connect(fresh(built, work, f"poll{r}.db"))
+            with Fetcher() as fetcher:
+                for url in sources.feeds:
+                    watch.add(db, url, "bench", NOW)
+                t0 = time.perf_counter()
+                polled = watch.run(db, now=NOW, seeds=SEEDS, fetcher=fetcher)
+                times["first"].append(time.perf_counter() - t0)
+                times["found"].append(sum(len(p.found) for p in polled))
+                errors = [p.error for p in polled if p.error]
+                if errors:
+                    raise SystemExit(f"watch_bench: a source failed: {errors[0]}")
+                t0 = time.perf_counter()
+                later = watch.run(db, now=NOW + timedelta(minutes=16), seeds=SEEDS, fetcher=fetcher)
+                times["steady"].append(time.perf_counter() - t0)
+                assert all(p.result == "unchanged (304)" for p in later), later[0].result
+            db.close()
+    finally:
+        sources.close()
+    return times
+
+
+def bench_ingest(built: Path, work: Path, docs: int, baseline_docs: int, rounds: int) -> dict[str, list[float]]:  # fmt: skip
+    rng = random.Random(7)
+    made = [release(n, rng) for n in range(docs)]
+    documents = [Document(f"# {t}\n\n{b}", f"r{n}.md", title=t) for n, (t, b) in enumerate(made)]
+    times: dict[str, list[float]] = {"batch": [], "single": [], "rebuild": [], "full": []}
+    for r in range(rounds):
+        db = connect(fresh(built, work, f"batch{r}.db"))
+        t0 = time.perf_counter()
+        reports = ingest_many(db, documents, now=NOW, seeds=SEEDS)
+        times["batch"].append(time.perf_counter() - t0)
+        assert all(rep.new for rep in reports)
+        t0 = time.perf_counter()
+        build(db, SEEDS)  # one rebuild of the store holding them all
+        times["full"].append(time.perf_counter() - t0)
+        db.close()
+        db = connect(fresh(built, work, f"single{r}.db"))
+        t0 = time.perf_counter()
+        for doc in documents:
+            ingest_text(db, doc.text, now=NOW, seeds=SEEDS, name=doc.name, title=doc.title)
+        times["single"].append(time.perf_counter() - t0)
+        db.close()
+        db = connect(fresh(built, work, f"rebuild{r}.db"))
+        t0 = time.perf_counter()
+        for doc in documents[:baseline_docs]:
+            ingest_text(db, doc.text, now=NOW, seeds=SEEDS, name=doc.name, title=doc.title)
+            build(db, SEEDS)  # what every ingest did before
+        times["rebuild"].append((time.perf_counter() - t0) / baseline_docs)
+        db.close()
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--sources", type=int, default=50, help="feeds polled (default 50)")
+    parser.add_argument("--docs", type=int, default=1000, help="documents ingested (default 1,000)")
+    parser.add_argument("--baseline-docs", type=int, default=20, help="documents the baseline ingests")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument("--quick", action="store_true", help="10 sources, 100 documents, 1 round")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sources, args.docs, args.baseline_docs, args.rounds = 10, 100, 5, 1
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="watch-bench-") as tmp:
+        work = Path(tmp)
+        built = work / "built.db"
+        db = connect(built)
+        build(db, SEEDS)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        polls = bench_polls(built, work, args.sources, args.rounds)
+        ingests = bench_ingest(built, work, args.docs, args.baseline_docs, args.rounds)
+    first, steady = statistics.median(polls["first"]), statistics.median(polls["steady"])
+    batch = statistics.median(ingests["batch"])
+    rebuild, full = statistics.median(ingests["rebuild"]), statistics.median(ingests["full"])
+    print(f"watch: {args.sources} RSS feeds of one article each, from a local HTTP server; "
+          f"{args.rounds} round(s), median (min-max)")  # fmt: skip
+    print(f"  first poll, {args.sources} sources (feed + article + ingest + proposals)  {spread(polls['first'])}"
+          f"  -> {statistics.median(polls['found']):.0f} new documents")  # fmt: skip
+    print(f"  steady state, {args.sources} sources answering 304                    {spread(polls['steady'])}")  # fmt: skip
+    print(f"  per source: first poll {first / args.sources * 1e3:.1f} ms, steady {steady / args.sources * 1e3:.1f} ms")  # fmt: skip
+    print()
+    print(f"ingest: {args.docs:,} synthetic press releases into a store built from seeds/")
+    print(f"  batch (ingest_many, one transaction)      {spread(ingests['batch'])}"
+          f"  = {batch / args.docs * 1e3:.2f} ms a document")  # fmt: skip
+    print(f"  one by one (ingest_text each)             {spread(ingests['single'])}"
+          f"  = {statistics.median(ingests['single']) / args.docs * 1e3:.2f} ms a document")  # fmt: skip
+    print(f"  baseline: a full build after each document, on {args.baseline_docs}: "
+          f"{rebuild * 1e3:.0f} ms a document")  # fmt: skip
+    print(f"    a build holding all {args.docs:,} takes {spread(ingests['full']).strip()}: rebuilding after "
+          f"each would take about {args.docs * (rebuild + full) / 2:.0f} s for {args.docs:,}")  # fmt: skip
+    print()
+    print(f"Aim: 50 sources first-polled under {AIM_FIRST_S:g} s and in steady state under "
+          f"{AIM_STEADY_S:g} s; 1,000 documents ingested in a batch under {AIM_INGEST_S:g} s")  # fmt: skip
+    scale = 50 / args.sources
+    print(f"  first poll (scaled to 50) {first * scale:.2f} s: {verdict(first * scale < AIM_FIRST_S)}")  # fmt: skip
+    print(f"  steady state (scaled to 50) {steady * scale:.2f} s: {verdict(steady * scale < AIM_STEADY_S)}")  # fmt: skip
+    per_thousand = batch * 1000 / args.docs
+    print(f"  batch ingest (scaled to 1,000) {per_thousand:.1f} s: {verdict(per_thousand < AIM_INGEST_S)}")  # fmt: skip
+    print(f"total run time {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

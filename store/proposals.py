@@ -1,0 +1,515 @@
+"""Proposals: what a new document plainly states that the calendar does not, for the desk to decide.
+
+A new document's sentences are compared with the store: a meeting newly dated or re-dated, a meeting
+moved to another city, a meeting not on record, a person named to lead or join a delegation. Each
+difference is a proposal, kept in the desk's `proposals` table until an admin approves or ignores it.
+
+Precision over recall: a sentence is read only when it names one meeting, at most one date (to the
+day or to one month: a month stays a month, and no time of day is ever kept), and nothing hedged or
+negated ("may", "not", "cancelled"). An ignored change is never proposed again (its fingerprint is
+the change itself, whatever document states it), and one open is not proposed twice. An approved
+proposal becomes a desk record that cites the document and the sentence, in one write transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from store import changes, edits
+from store.build import build
+from store.dates import Span, find_dates, read_span
+from store.db import immediate, rows
+from store.desk import from_iso, iso
+from store.models import Meeting
+from store.names import alias_key
+from store.queries import Store
+
+ADD, DATE, MOVE, DELEGATE = "add-meeting", "date-meeting", "move-meeting", "add-delegate"
+OPEN, APPROVED, IGNORED = "open", "approved", "ignored"
+POST_KIND = "proposals"  # the scheduler's post of one document's proposals to APEC_DESK_CHANNEL
+MAX_QUOTE = 200  # characters of the sentence a proposal's line shows
+HEAD = "Head of delegation"
+MEMBER = "Delegate"
+
+
+class ProposalError(Exception):
+    """A proposal that cannot be acted on: unknown (`unknown`), or already decided."""
+
+    def __init__(self, message: str, unknown: bool = False) -> None:
+        super().__init__(message)
+        self.unknown = unknown
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One change a document proposes, and what the desk decided."""
+
+    id: int
+    source_id: str
+    kind: str  # add-meeting, date-meeting, move-meeting, add-delegate
+    target: str  # the meeting's id (a new one's intended id), or economy/meeting/name
+    record: dict[str, Any]  # the fields the change sets
+    quote: str  # the sentence that states it
+    change: str  # the change in words, as proposed
+    status: str  # open, approved, ignored
+    created_at: str
+    decided_by: str = ""
+    decided_at: str = ""
+    fingerprint: str = ""
+
+    def line(self) -> str:
+        """`proposal N: <change> — “<sentence>”` on one line."""
+        return f"proposal {self.id}: {self.change} — “{short_quote(self.quote)}”"
+
+
+def short_quote(text: str, limit: int = MAX_QUOTE) -> str:
+    """The sentence on one line, cut with … when very long."""
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1].rstrip() + "…"
+
+
+class Report(Protocol):
+    """What `propose` needs of store.ingest.IngestReport."""
+
+    source_id: str
+    reference_date: date
+    new: bool
+    findings: list[Any]
+
+
+# -- reading a sentence --------------------------------------------------------------------------
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_EXPLICIT = re.compile(rf"\d{{4}}|\b(?:{_MONTHS})\b")
+_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+_HEDGED = re.compile(
+    r"\b(?:not|no longer|never|may|might|could|possibly|perhaps|reportedly|rumou?red|"
+    r"considering|cancel(?:l?ed|s)?|postponed indefinitely|unconfirmed|if)\b|n't\b|\?"
+)
+_PAST = re.compile(r"\b(?:was|were) held\b|\btook place\b|\bconcluded\b|\bwrapped up\b", re.I)
+_SERIES = re.compile(r"\bSOM ?([1-4])\b")  # a Senior Officials' Meeting of any year
+_VENUE_VERB = re.compile(
+    r"\b(?:held|host|hosts|hosted|take[sn]? place|taking place|convene[sd]?|meet|meets|moved|relocated|"
+    r"venue)\b",
+    re.I,
+)
+_CAP = r"[A-Z][a-z\u00C0-\u017F'’-]+"
+_PLACE = re.compile(rf"\b(?:in|moved to|relocated to|changed to|shifted to)\s+(?P<city>{_CAP}(?:\s{_CAP}){{0,2}})")  # fmt: skip
+_NOT_PLACES = set(_MONTHS.split("|")) | {
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "APEC", "The",
+    "Senior", "Economic", "Leaders", "Ministers", "Ministerial", "Committee", "Person", "Person-",
+    "Early", "Late", "Mid", "Spring", "Summer", "Autumn", "Fall", "Winter", "Addition", "Order",
+}  # fmt: skip
+_NAME = r"(?:[A-Z][\w'’.-]+\s){1,3}[A-Z][\w'’-]+"
+_LEADS = re.compile(
+    rf"(?P<name>{_NAME})(?:,\s(?P<title>[^,]{{3,100}}),)?\s+(?:will|is to|is set to|has been "
+    r"(?:named|appointed|chosen) to)\s+(?P<verb>lead|head|attend|join)\b"
+)
+_LED_BY = re.compile(rf"delegation\b.*?\b(?:led|headed)\s+by\s+(?P<name>{_NAME})(?:,\s(?P<title>[^,.;]{{3,100}}))?")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Draft:
+    kind: str
+    target: str
+    record: dict[str, Any]
+    quote: str
+    change: str
+
+    @property
+    def fingerprint(self) -> str:
+        """The change itself, whatever document states it."""
+        value = {k: v for k, v in self.record.items() if k not in ("id",)}
+        text = json.dumps([self.kind, self.target, value], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def date_text(span: Span) -> str:
+    """A span as a desk record keeps it: "2–4 March 2027", or "March 2027" for a month."""
+    assert span.start is not None
+    if span.precision == "month":
+        return f"{span.start:%B %Y}"
+    return span.describe()
+
+
+def _when(m: Meeting) -> str:
+    if m.span.precision == "unknown" or m.span.start is None:
+        return "no dates"
+    return date_text(m.span) if m.placed else m.span.describe()
+
+
+def series(short: str) -> str:
+    """A meeting's short name without its year: "AELM 2026" -> "AELM"."""
+    return " ".join(_YEAR.sub("", short).split())
+
+
+def label(m: Meeting) -> str:
+    """A meeting's short name with its year: "SOM1 2026"."""
+    return m.short if m.year is None or str(m.year) in m.short else f"{m.short} {m.year}"
+
+
+class _Reader:
+    """Reads sentences against the store as it stands (inside the proposing transaction)."""
+
+    def __init__(self, store: Store, reference: date) -> None:
+        self.store = store
+        self.reference = reference
+        self.meetings = store.meetings()
+
+    def read(self, sentence: str) -> list[_Draft]:
+        if _HEDGED.search(sentence):
+            return []
+        mentions = self._mentions(sentence)
+        if len(mentions) != 1:
+            return []  # none, or two meetings in one sentence: which is which is not plain
+        ((key, known),) = mentions.items()
+        said = [
+            (p, s)
+            for p, s in find_dates(sentence, self.reference)
+            if s.precision in ("day", "month")
+        ]
+        if len(said) > 1:
+            return []  # two dates: which one the meeting is held on is not plain
+        span = said[0][1] if said and _plain_date(*said[0]) else None
+        years = {int(y) for y in _YEAR.findall(sentence)}
+        year = span.start.year if span is not None and span.start else None
+        if year is None and len(years) == 1:
+            year = next(iter(years))
+        if year is not None and years - {year}:
+            return []  # "the 2026 SOM1 ... in March 2027": which year is not plain
+        try:
+            meeting = self._resolve(key, known, year)
+        except _Unclear:
+            return []
+        if _LEADS.search(sentence) or _LED_BY.search(sentence):
+            return self._delegate(sentence, meeting)
+        if meeting is None:
+            return self._new(sentence, key, known, span, year)
+        return self._changes(sentence, meeting, span)
+
+    def _mentions(self, sentence: str) -> dict[str, Meeting | None]:
+        """The meetings a sentence names, by series ("SOM1"), with the one on record it matched."""
+        by_id = {m.id: m for m in self.meetings}
+        found: dict[str, Meeting | None] = {}
+        for _, target in self.store.named_in_text("meeting", sentence):
+            m = by_id.get(target)
+            if m is not None:
+                found.setdefault(series(m.short).lower(), m)
+        for match in _SERIES.finditer(sentence):
+            found.setdefault(f"som{match[1]}", None)
+        return found
+
+    def _resolve(self, key: str, known: Meeting | None, year: int | None) -> Meeting | None:
+        """The meeting on record the mention is about: of its series and year (with no year
+        given, the one it matched if not over before the document, else one of the series
+        still ahead of it); None when there is none."""
+        same = [m for m in self.meetings if series(m.short).lower() == key]
+        if year is not None:
+            if known is not None and known.year == year:
+                return known
+            found = [m for m in same if m.year == year]
+            if len(found) > 1:
+                raise _Unclear
+            return found[0] if found else None
+        ahead = [m for m in same if m.span.end is None or m.span.end >= self.reference]
+        if known is not None and known in ahead:
+            return known
+        return ahead[0] if len(ahead) == 1 else None
+
+    def _place(self, sentence: str) -> str:
+        """The city a sentence says a meeting is held in, if it plainly names one."""
+        if not _VENUE_VERB.search(sentence):
+            return ""
+        economies = {alias_key(n) for n, _ in self.store.named_in_text("economy", sentence)}
+        meetings = {alias_key(n) for n, _ in self.store.named_in_text("meeting", sentence)}
+        cities = []
+        for match in _PLACE.finditer(sentence):
+            city = match["city"].strip()
+            words = city.split()
+            if words[0] in _NOT_PLACES or alias_key(city) in economies | meetings:
+                continue
+            if self.store.member(city).economy is not None or self.store.member(city).non_member:
+                continue
+            cities.append(city)
+        return cities[0] if len(set(cities)) == 1 else ""
+
+    def _host(self, sentence: str, city: str) -> str:
+        """The host economy: the one economy named, as host or as where the meeting or its city is."""
+        named = self.store.named_in_text("economy", sentence)
+        if len({target for _, target in named}) != 1:
+            return ""
+        words, target = named[0]
+        where = [f"in {words}", f"in the {words}"] + ([f"{city}, {words}"] if city else [])
+        hosted = re.search(r"\bhost", sentence, re.I) or any(w in sentence for w in where)
+        return target if hosted else ""
+
+    def _changes(self, sentence: str, m: Meeting, span: Span | None) -> list[_Draft]:
+        """A meeting on record, dated or placed otherwise than the sentence says."""
+        out = []
+        if m.status == "cancelled":
+            return []
+        late = span is not None and span.end is not None and span.end < self.reference
+        if (
+            span is not None
+            and _differs(m.span, span)
+            and not (late and not _PAST.search(sentence))
+        ):
+            verb = "re-date" if m.dated else "date"
+            out.append(_Draft(DATE, m.id, {"dates": date_text(span)}, sentence,
+                              f"{verb} {label(m)} to {date_text(span)} (on record: {_when(m)})"))  # fmt: skip
+        city = self._place(sentence)
+        if city and alias_key(city) != alias_key(m.city):
+            was = m.city or "no city"
+            out.append(_Draft(MOVE, m.id, {"city": city}, sentence,
+                              f"move {label(m)} to {city} (on record: {was})"))  # fmt: skip
+        return out
+
+    def _new(self, sentence: str, key: str, known: Meeting | None, span: Span | None,
+             year: int | None) -> list[_Draft]:  # fmt: skip
+        """A meeting of a known series in a year not on record, dated by the sentence."""
+        if span is None or year is None or span.start is None or span.end is None:
+            return []
+        if known is not None and known.parent_id:
+            return []  # a part of another meeting: which one is not plain
+        past = span.end < self.reference
+        if past and not _PAST.search(sentence):
+            return []
+        name = f"{series(known.short) if known else key.upper()} {year}"
+        kind = known.kind if known else "som"
+        city = self._place(sentence)
+        host = self._host(sentence, city)
+        record = {"name": name, "short": name, "kind": kind, "dates": date_text(span),
+                  "city": city, "host": host, "status": "held" if past else "scheduled"}  # fmt: skip
+        where = ", ".join(p for p in (city, self._economy_name(host)) if p)
+        change = f"add meeting {name} ({kind}): {date_text(span)}" + (f", {where}" if where else "")
+        return [_Draft(ADD, edits.slug(name), record, sentence, change)]
+
+    def _economy_name(self, economy_id: str) -> str:
+        economy = self.store.economy(economy_id) if economy_id else None
+        return economy.name if economy else ""
+
+    def _delegate(self, sentence: str, m: Meeting | None) -> list[_Draft]:
+        """A person named to lead or join an economy's delegation to a meeting on record."""
+        if m is None or "delegation" not in sentence.lower():
+            return []
+        economies = self.store.economies_in_text(sentence)
+        found = _LEADS.search(sentence) or _LED_BY.search(sentence)
+        if len(economies) != 1 or found is None:
+            return []
+        economy = economies[0]
+        name = " ".join(found["name"].split())
+        if self.store.member(name).economy is not None or self.store.meeting(name) is not None:
+            return []
+        person = self.store.person(name)
+        name = person.name if person else name
+        head = found.re is _LED_BY or found["verb"] in ("lead", "head")
+        role = HEAD if head else MEMBER
+        title = " ".join((found["title"] or "").split())
+        if title and not _YEAR.search(title):
+            role += f" ({title})"
+        for d in self.store.delegations(economy_id=economy.id, meeting_id=m.id):
+            if head and d.head is not None and alias_key(d.head.name) == alias_key(name):
+                return []
+            if any(
+                alias_key(x.person.name) == alias_key(name) and x.role == role for x in d.members
+            ):
+                return []
+        record = {"economy": economy.id, "meeting": m.id, "name": name, "role": role}
+        change = f"add {name} to the {economy.name} delegation to {label(m)} as {role}"
+        return [_Draft(DELEGATE, f"{economy.id}/{m.id}/{name}", record, sentence, change)]
+
+
+def _plain_date(phrase: str, span: Span) -> bool:
+    """A date written out (a month's name or a year in it), to the day or to one month."""
+    if not _EXPLICIT.search(phrase) or span.start is None or span.end is None:
+        return False
+    one_month = (span.start.year, span.start.month) == (span.end.year, span.end.month)
+    return span.precision == "day" or one_month
+
+
+class _Unclear(Exception):
+    """Two meetings on record could be the one a sentence means."""
+
+
+def _differs(on_record: Span, said: Span) -> bool:
+    """Whether a date the sentence gives changes what is on record (a month that holds the days
+    on record says nothing new)."""
+    if on_record.start is None or on_record.precision not in ("day", "month"):
+        return True
+    if said.precision == "month":
+        assert said.start is not None and said.end is not None
+        within = on_record.end is not None and said.start <= on_record.start and on_record.end <= said.end  # fmt: skip
+        if on_record.precision == "day":
+            return not within
+        return (on_record.start, on_record.end) != (said.start, said.end)
+    return (on_record.precision, on_record.start, on_record.end) != ("day", said.start, said.end)
+
+
+# -- keeping proposals ---------------------------------------------------------------------------
+
+
+def propose(db: sqlite_utils.Database, report: Report, now: datetime) -> list[Proposal]:
+    """Compare a new document's sentences with the store and keep each difference as an open
+    proposal (not one ignored before, nor one open already); the proposals made."""
+    if not report.new:
+        return []
+    sentences = list(dict.fromkeys(f.sentence for f in report.findings))
+    made: list[Proposal] = []
+    with immediate(db):  # what is compared with, and what was proposed before, read as written
+        reader = _Reader(Store(db), report.reference_date)
+        drafts = [d for s in sentences for d in reader.read(s)]
+        sql = "SELECT fingerprint FROM proposals WHERE status IN (?, ?)"
+        taken = {r["fingerprint"] for r in rows(db, sql, [OPEN, IGNORED])}
+        for d in drafts:
+            if d.fingerprint in taken:
+                continue
+            taken.add(d.fingerprint)
+            cursor = db.execute(
+                """INSERT INTO proposals (source_id, kind, target, record, quote, change, status,
+                                          created_at, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [report.source_id, d.kind, d.target, json.dumps(d.record, ensure_ascii=False),
+                 d.quote, d.change, OPEN, iso(now), d.fingerprint],
+            )  # fmt: skip
+            made.append(get(db, int(cursor.lastrowid)))  # type: ignore[arg-type]
+    return made
+
+
+def _proposal(r: dict[str, Any]) -> Proposal:
+    return Proposal(**{**r, "record": json.loads(r["record"])})
+
+
+def get(db: sqlite_utils.Database, proposal_id: int) -> Proposal | None:
+    """One proposal by its number."""
+    found = rows(db, "SELECT * FROM proposals WHERE id = ?", [proposal_id])
+    return _proposal(found[0]) if found else None
+
+
+def open_proposals(db: sqlite_utils.Database) -> list[Proposal]:
+    """Every open proposal, oldest first."""
+    return [_proposal(r) for r in rows(db, "SELECT * FROM proposals WHERE status = ? ORDER BY id", [OPEN])]  # fmt: skip
+
+
+def of_source(db: sqlite_utils.Database, source_id: str) -> list[Proposal]:
+    """A document's proposals, whatever was decided, in order."""
+    found = rows(db, "SELECT * FROM proposals WHERE source_id = ? ORDER BY id", [source_id])
+    return [_proposal(r) for r in found]
+
+
+def pending(db: sqlite_utils.Database) -> list[tuple[str, datetime]]:
+    """(document, when its proposals were made) for each document with open proposals: what the
+    scheduler posts to the desk's channel, once each (key `proposals:<document>`)."""
+    found = rows(
+        db,
+        """SELECT source_id, min(created_at) AS at FROM proposals GROUP BY source_id
+           HAVING sum(status = 'open') > 0 ORDER BY at, source_id""",
+    )
+    return [(r["source_id"], from_iso(r["at"])) for r in found]
+
+
+def post_key(source_id: str) -> str:
+    return f"{POST_KIND}:{source_id}"
+
+
+def source_of(key: str) -> str:
+    """The document a proposals post's key is about."""
+    return key.partition(":")[2]
+
+
+# -- deciding ------------------------------------------------------------------------------------
+
+
+def decide(db: sqlite_utils.Database, seeds: Path | None, proposal_id: int, approve: bool,
+           user: str, now: datetime, fields: dict[str, Any] | None = None) -> Proposal:  # fmt: skip
+    """Approve (the change made a desk record citing the document) or ignore a proposal, in one
+    write transaction that reads its status first; the proposal as decided. With `fields`, the
+    change was made already (the form's edit, in the caller's transaction): only marked."""
+    with immediate(db):
+        p = get(db, proposal_id)
+        if p is None:
+            raise ProposalError(f"there is no proposal {proposal_id}", unknown=True)
+        if p.status != OPEN:
+            by = f" by {p.decided_by}" if p.decided_by else ""
+            raise ProposalError(f"proposal {p.id} was already {p.status}{by} ({p.decided_at[:10]})")
+        if approve and fields is None:
+            _apply(db, p, user, now)
+        status = APPROVED if approve else IGNORED
+        db.execute(
+            "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = ?",
+            [status, user, iso(now), p.id, OPEN],
+        )
+        edits.audit(db, user, now, f"{'approve' if approve else 'ignore'}-proposal", f"proposal/{p.id}",
+                    {"status": OPEN}, {"status": status, "change": p.change, "source": p.source_id,
+                                       **({"edited": fields} if fields else {})})  # fmt: skip
+        if approve and fields is None and seeds is not None:
+            build(db, seeds, records_only=True)
+        decided = get(db, p.id)
+    assert decided is not None
+    return decided
+
+
+def _apply(db: sqlite_utils.Database, p: Proposal, user: str, now: datetime) -> None:
+    """The proposal made a desk record that cites its document and sentence (in the caller's
+    transaction): the meeting changed or added, or the delegate added."""
+    cite = {"source": p.source_id, "quote": p.quote}
+    if p.kind == DELEGATE:
+        r = p.record
+        if changes.current_meeting(db, r["meeting"]) is None:
+            raise ProposalError(f"proposal {p.id}: {r['meeting']} is no longer on record")
+        before = changes.current_delegate(db, r["economy"], r["meeting"], r["name"])
+        kept = before["name"] if before else r["name"]
+        edits.save_delegate(db, r["economy"], r["meeting"], kept, r["role"], False, user, now,
+                            before, **cite)  # fmt: skip
+        return
+    if p.kind == ADD:
+        taken = db.execute(
+            "SELECT target FROM aliases WHERE kind = 'meeting' AND alias = ?",
+            [alias_key(p.record["name"])],
+        ).fetchone()
+        if taken is not None:
+            raise ProposalError(
+                f"proposal {p.id}: {p.record['name']} is on record now ({taken[0]}); change it there"
+            )
+        ident = _new_id(db, p.target)
+        after = {**p.record, "tz": _zone(db, p.record), **cite, "id": ident}
+        edits.save_meeting(db, after, user, now, ADD, None)
+        return
+    before = changes.current_meeting(db, p.target)
+    if before is None:
+        raise ProposalError(f"proposal {p.id}: {p.target} is no longer on record")
+    after = {**changes.uncited(before), **p.record, **cite, "id": p.target}
+    edits.save_meeting(db, after, user, now, "edit-meeting", before)
+
+
+def _new_id(db: sqlite_utils.Database, base: str) -> str:
+    taken = {r[0] for r in db.execute("SELECT id FROM meetings UNION SELECT id FROM desk_meetings")}
+    n, candidate = 2, base
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def _zone(db: sqlite_utils.Database, record: dict[str, Any]) -> str:
+    """The venue's zone as the store knows it: a meeting's in the same city, else the host's."""
+    for column in ("city", "host_id"):
+        value = record.get("city" if column == "city" else "host")
+        if value:
+            found = db.execute(
+                f"SELECT tz FROM meetings WHERE {column} = ? AND tz != '' LIMIT 1", [value]
+            ).fetchone()
+            if found:
+                return str(found[0])
+    return ""
+
+
+def proposed_span(p: Proposal, reference: date) -> Span | None:
+    """The dates a meeting proposal gives, read (None for a delegate, or none given)."""
+    text = p.record.get("dates", "")
+    return read_span(text, reference) if text else None
