@@ -179,24 +179,31 @@ MANY = 20  # documents ingested at once past which progress is shown even off a 
 
 def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
     from store.db import connect
+    from store.errors import SourceError
     from store.fetch import Fetcher
     from store.ingest import ingest_many, read_file
     from store.watch import documents_at
 
     now = Clock(config.now)()
     _stores(config)
-    docs, names = [], []
+    docs, names, failed = [], [], 0
     with Fetcher() as fetcher:
-        for item in args.files:
-            if item.startswith(("http://", "https://")):
-                found, problems = documents_at(item, fetcher)
-                for problem in problems:
-                    print(f"apec-bot: {problem}", file=sys.stderr)
-                docs += found
-                names += [d.url for d in found]
-            else:
-                docs.append(read_file(Path(item)))
-                names.append(item)
+        for item in args.files:  # one that cannot be read is named; the others still go in
+            try:
+                if item.startswith(("http://", "https://")):
+                    found, problems = documents_at(item, fetcher)
+                    for problem in problems:
+                        print(f"apec-bot: {item}: {problem}", file=sys.stderr)
+                    docs += found
+                    names += [d.url for d in found]
+                else:
+                    docs.append(read_file(Path(item)))
+                    names.append(item)
+            except (SourceError, OSError) as exc:
+                failed += 1
+                print(f"apec-bot: {item}: {_one_line(exc)}", file=sys.stderr)
+    if not docs:
+        return 1 if failed else 0
     db = connect(config.db_path)
     try:
         with _progress(2 * len(docs)) as step:
@@ -205,7 +212,7 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
         db.close()
     for name, report in zip(names, reports, strict=True):
         _print_report(name, report)
-    return 0
+    return 1 if failed else 0
 
 
 @contextmanager
@@ -231,10 +238,11 @@ def _print_report(name: str, report: IngestReport) -> None:
     print(f"  title: {report.title}")
     if not report.findings:
         print("  found no dates, economies, people or meetings")
-    for kind in ("date", "economy", "person", "meeting"):
+    for kind, kinds in (("date", "dates"), ("economy", "economies"), ("person", "people"),
+                        ("meeting", "meetings")):  # fmt: skip
         items = [f for f in report.findings if f.kind == kind]
         if items:
-            print(f"  {kind}s:")
+            print(f"  {kinds}:")
         for f in items[:FINDINGS_SHOWN]:
             sentence = f.sentence if len(f.sentence) <= 160 else f.sentence[:157] + "..."
             print(f"    {f.value}\n      in: {sentence}")

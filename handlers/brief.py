@@ -153,7 +153,7 @@ def build_brief(store: Store, m: Meeting, now: datetime, economy: Economy | None
         objectives_section(store, m, economy, delegations),
         people_section(store, ids, delegations),
     ]
-    sections.append(recent_section(store, m, sections))
+    sections.append(recent_section(store, m, sections, now))
     sections.append(missing_section(store, m, now, economy, delegations, theme, priorities))
     return Brief(m, economy, now, tz or ZoneInfo("UTC"), countdown(m, now), tuple(sections))
 
@@ -311,16 +311,23 @@ def people_section(store: Store, ids: set[str], delegations: list[Delegation]) -
     return Section("people", "People", tuple(lines), note)
 
 
-def recent_section(store: Store, m: Meeting, cited: list[Section]) -> Section:
-    """The newest sources about the meeting, one line each: those naming it, and those the
-    brief cites, each with a sentence of its own."""
-    found = {s.source.id: (s.source, s.text) for s in store.sources_naming([m.short, m.name])}
+def recent_section(store: Store, m: Meeting, cited: list[Section], now: datetime) -> Section:
+    """The newest sources about the meeting as of `now`, one line each: those naming it (not a
+    namesake of another year: "SOM1 of APEC 2027" is not SOM1 2026), and those the brief cites,
+    each with a sentence of its own. A source dated after `now` is not yet recent."""
+    found = {
+        s.source.id: (s.source, s.text)
+        for s in store.sources_naming([m.short, m.name])
+        if _of_year(s.text, m.year)
+    }
     for section in cited:
         for ln in section.lines:
             if ln.source and ln.quote:
                 found.setdefault(ln.source.id, (ln.source, ln.quote))
     newest = sorted(
-        found.values(), key=lambda sq: (sq[0].reference_date, sq[0].added_at), reverse=True
+        (sq for sq in found.values() if sq[0].reference_date <= now.date()),
+        key=lambda sq: (sq[0].reference_date, sq[0].added_at),
+        reverse=True,
     )
     lines = tuple(
         Line(
@@ -332,6 +339,15 @@ def recent_section(store: Store, m: Meeting, cited: list[Section]) -> Section:
         for source, quote in newest[:RECENT]
     )
     return Section("recent", "Recent sources", lines, "" if lines else "None on record.")
+
+
+def _of_year(text: str, year: int | None) -> bool:
+    """Whether a passage may be about a meeting of `year`: it names that year, or none."""
+    years = {int(y) for y in _YEARS.findall(text)}
+    return year is None or not years or year in years
+
+
+_YEARS = re.compile(r"(?<!\d)20\d\d(?!\d)")
 
 
 def _named(source: Source) -> str:

@@ -237,11 +237,28 @@ def test_markdown_marks_every_cited_line_with_its_source(store):
 
 
 def test_recent_sources_are_newest_first_one_line_each(store):
-    b = brief_of(store, "SOM1", AFTER)
+    b = brief_of(store, "SOM1", JUNE)
     dates = [ln.label for ln in b.section("recent").lines]
     assert dates == sorted(dates, reverse=True) and len(dates) == len(set(ln.source.id for ln in b.section("recent").lines))  # fmt: skip
     assert dates[0] == "2026-05-19"  # the desk's calendar note names SOM1
     assert all("\n" not in ln.text for ln in b.section("recent").lines)
+
+
+def test_recent_sources_are_those_out_by_now_and_about_this_year_s_meeting(db_path, tmp_path):
+    doc = tmp_path / "hanoi.md"
+    doc.write_text(
+        "Viet Nam announces APEC 2027 dates\n\nReference date: 2026-02-20\n\n"
+        "The First Senior Officials' Meeting (SOM1) of APEC 2027 will be held in Hanoi.\n"
+    )
+    db = connect(db_path)
+    ingest(db, doc, AFTER, SEEDS)
+    store = Store(db)
+    b = brief_of(store, "SOM1", AFTER)
+    dates = [ln.label for ln in b.section("recent").lines]
+    assert dates and max(dates) <= "2026-03-01"  # the note of 19 May is not out yet on 1 March
+    assert dates[0] == "2026-02-10"  # the Korean release, the newest out by then
+    assert not any("Hanoi" in ln.text for ln in b.section("recent").lines)  # SOM1 2027's news
+    db.close()
 
 
 # -- not on record ---------------------------------------------------------------------------------
@@ -345,7 +362,7 @@ def test_docx_reads_back_section_by_section(store):
 
 HOSTILE = """SOM1 side note <!channel> <@UEVIL>
 
-Reference date: 2026-06-01
+Reference date: 2026-01-15
 
 The SOM1 plenary heard <!channel> <@UEVIL> <#CEVIL|general> <https://evil.example/x|click here> [click](https://evil.example/y) &lt;!here&gt; *bold* mail evil@evil.example in Guangzhou.
 """  # noqa: E501
@@ -373,7 +390,7 @@ def hostile(db_path: Path, tmp_path: Path) -> Path:
 def test_injected_text_is_inert_in_the_markdown_and_escaped_once(hostile):
     store = Store(connect(hostile))
     b = brief_of(store, "SOM1", AFTER)
-    recent = b.section("recent").lines[0]
+    (recent,) = [ln for ln in b.section("recent").lines if ln.source.file == "hostile.md"]
     assert "<!channel>" in recent.text  # the brief holds the words as the source has them
     text = to_markdown(b)
     assert live_in_markdown(text) == []

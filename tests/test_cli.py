@@ -124,6 +124,17 @@ def test_ingest_of_a_missing_file_is_one_line(env, tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
 
 
+def test_ingest_names_each_source_it_could_not_read_and_keeps_the_others(env, tmp_path):
+    doc = tmp_path / "note.txt"
+    doc.write_text("SOM3 note\n\nSOM3 will meet in Dalian in August 2026.\n")
+    closed = "http://127.0.0.1:9/feed.xml"  # the discard port: nothing listens
+    result = run("ingest", closed, str(tmp_path / "missing.txt"), str(doc), env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"apec-bot: {closed}: " in result.stderr and "missing.txt: " in result.stderr
+    assert f"{doc}: added as source" in result.stdout and "  economies:" not in result.stdout
+    assert "  meetings:" in result.stdout
+
+
 def test_shell_answers_piped_lines_and_exits_at_end_of_input(env):
     result = run(
         "shell",
