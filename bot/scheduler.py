@@ -568,7 +568,7 @@ class Scheduler:
     def __init__(
         self,
         engine: Engine,
-        watch: Callable[[], object] | None = None,
+        watch: Callable[[], list[Polled]] | None = None,
         watch_every: float = WATCH_EVERY,
     ) -> None:
         self.engine = engine
@@ -655,7 +655,9 @@ class Scheduler:
         try:
             if not self.engine.hold_lease():
                 return False
-            self.watch()
+            polled = self.watch()
+            if any(source.found for source in polled):
+                self.notify()  # new documents may have proposals: their card goes out now
         except Exception:
             log.exception("watching the sources failed; the next look tries again")
         return True

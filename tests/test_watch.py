@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -330,6 +331,24 @@ def test_the_watch_job_runs_only_on_the_lease_holder(db_path, db, server, web_ap
     assert hits(server) == [] and watch.feeds(db) == []
     assert Scheduler(leader, watch=watch_job(stores, lambda: NOW, env)).watch_tick()
     assert record(db, url).last_fetch_at == NOW and len(hits(server)) == 3
+
+
+def test_a_document_with_proposals_has_its_card_posted_at_once_not_at_the_next_tick(
+    db_path, server, web_api
+):
+    url = serve_feed(server)
+    stores = Stores(db_path, SEEDS)
+    poster = SlackPoster(web_client(Config(api_url=web_api.url), BOT_TOKEN))
+    engine = Engine(stores, poster, lambda: NOW, ZoneInfo("UTC"), desk_channel="CDESK")
+    scheduler = Scheduler(engine, watch=watch_job(stores, lambda: NOW, (watch.check_url(url),)))
+    scheduler.start()  # its first tick finds nothing to post; the next is 30 s away
+    try:
+        assert scheduler.watch_tick()
+        (call,) = web_api.wait_for("chat.postMessage", timeout=10)
+        assert call.params["channel"] == "CDESK"
+        assert call.params["metadata"]["event_payload"]["key"].startswith("proposals:")
+    finally:
+        scheduler.stop()
 
 
 def test_a_batch_ingest_makes_what_a_rebuild_makes(db):
