@@ -488,10 +488,10 @@ class Store:
 
     def sentences_naming(self, phrases: Sequence[str], limit: int = MAX_PASSAGES) -> list[Sentence]:
         """The sentences of every passage that holds one of `phrases`, in document order."""
-        words = [" ".join(_WORD.findall(fold(p))) for p in phrases]
-        match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words) if w)
-        if not match:
+        words = _phrase_words(phrases)
+        if not words:
             return []
+        match = " OR ".join(f'"{w}"' for w in words)
         found = self.db.execute(
             """SELECT p.id, p.text, p.source_id FROM passages_fts
                JOIN passages p ON p.id = passages_fts.rowid
@@ -507,10 +507,10 @@ class Store:
     def sources_naming(self, phrases: Sequence[str], limit: int = 10) -> list[Sentence]:
         """The newest `limit` sources whose passages hold one of `phrases` (by reference date,
         then as added), each with the first sentence of theirs that holds one."""
-        words = [" ".join(_WORD.findall(fold(p))) for p in phrases]
-        match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words) if w)
-        if not match:
+        words = _phrase_words(phrases)
+        if not words:
             return []
+        match = " OR ".join(f'"{w}"' for w in words)
         found = self.db.execute(
             """SELECT p.source_id, min(p.id) FROM passages_fts
                JOIN passages p ON p.id = passages_fts.rowid
@@ -658,6 +658,11 @@ MAX_TERMS = 8
 RANK_CAP = 2000
 SOURCES_KEPT = 256  # sources each Store keeps once read: what answers cite, never the whole table
 WORDS_KEPT = 1024  # words each Store remembers as common or rare
+
+
+def _phrase_words(phrases: Sequence[str]) -> list[str]:
+    """Each phrase as the folded words FTS5 matches (once each, empty ones left out)."""
+    return [w for w in dict.fromkeys(" ".join(_WORD.findall(fold(p))) for p in phrases) if w]
 
 
 def _all_of(words: list[str]) -> str:

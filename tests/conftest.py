@@ -44,9 +44,13 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One store built from the real seeds, copied for each test that changes it."""
-    path = tmp_path_factory.mktemp("store") / "apec.db"
+    return build_at(tmp_path_factory.mktemp("store") / "apec.db", SEEDS)
+
+
+def build_at(path: Path, seeds: Path) -> Path:
+    """A store built from `seeds` at `path`, checkpointed so that one file copy holds it all."""
     db = connect(path)
-    build(db, SEEDS)
+    build(db, seeds)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return path
@@ -58,6 +62,14 @@ def db_path(built_db: Path, tmp_path: Path) -> Path:
     path = tmp_path / "apec.db"
     shutil.copy(built_db, path)
     return path
+
+
+@pytest.fixture
+def stores(db_path: Path):
+    """The bot's per-thread stores over the test's store file, as the scheduler and server use."""
+    from bot.stores import Stores
+
+    return Stores(db_path, SEEDS)
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import subprocess
 import sys
 from datetime import UTC, date
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from icalendar import Calendar
@@ -21,6 +19,7 @@ from store.db import connect
 from store.desk import Desk
 from store.queries import Store
 from tests.conftest import SEEDS, at
+from tests.test_http_edge import request
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = at("2026-01-20T09:00+09:00")
@@ -287,15 +286,7 @@ def feed_path(db_path) -> str:
 
 
 def fetch(server, method: str = "GET", path: str = "", headers=None):
-    path = path or feed_path(server.db_path)
-    url = urlsplit(server.base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    try:
-        conn.request(method, path, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.headers, resp.read()  # headers: case-insensitive
-    finally:
-        conn.close()
+    return request(server.base, method, path or feed_path(server.db_path), headers)
 
 
 def test_get_calendar_ics_serves_the_feed_unsigned(server, store, clock):

@@ -25,11 +25,10 @@ from slack_sdk import WebClient
 from bot.clock import Clock as RunningClock
 from bot.posting import SlackPoster
 from bot.scheduler import POST_TIMEOUT, Engine, Outcome, Scheduler, Timing
-from bot.stores import Stores
 from store import schema
 from store.db import connect
 from store.desk import Desk
-from tests.conftest import BOT_TOKEN, SEEDS, Clock, at
+from tests.conftest import BOT_TOKEN, Clock, at
 from tests.test_serve_scheduler import TICK_DONE, Bots, delivery, lease_pid
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -49,11 +48,6 @@ class Wall:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def stores(db_path: Path) -> Stores:
-    return Stores(db_path, SEEDS)
 
 
 @pytest.fixture

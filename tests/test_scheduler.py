@@ -12,19 +12,13 @@ from bot.app import web_client
 from bot.config import Config
 from bot.posting import SlackPoster
 from bot.scheduler import Engine, Scheduler
-from bot.stores import Stores
 from store.db import connect
 from store.desk import Desk
-from tests.conftest import BOT_TOKEN, SEEDS, Clock, at
+from tests.conftest import BOT_TOKEN, Clock, at
 
 UTC_ZONE = ZoneInfo("UTC")
 SUMMIT_7D = at("2026-11-11T09:00:00+00:00")  # 7 days before 18 November, 09:00 UTC
 SUMMIT_KEY = "reminder:C1:aelm-2026:2026-11-18:7d"
-
-
-@pytest.fixture
-def stores(db_path):
-    return Stores(db_path, SEEDS)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
@@ -22,20 +21,12 @@ from bot.app import web_client
 from bot.config import Config
 from bot.posting import SlackPoster
 from bot.scheduler import Engine, Outcome, Scheduler, Timing
-from bot.stores import Stores
 from store.db import connect
 from store.desk import Desk
-from tests.conftest import BOT_TOKEN, SEEDS, Clock, at
+from tests.conftest import BOT_TOKEN, Clock, at
+from tests.test_scheduler import SUMMIT_7D, SUMMIT_KEY, UTC_ZONE
 
-UTC_ZONE = ZoneInfo("UTC")
-SUMMIT_7D = at("2026-11-11T09:00:00+00:00")  # 7 days before the Leaders' Summit, 09:00 UTC
-SUMMIT_KEY = "reminder:C1:aelm-2026:2026-11-18:7d"
 SUBSCRIBED = "2026-11-01T00:00+00:00"
-
-
-@pytest.fixture
-def stores(db_path):
-    return Stores(db_path, SEEDS)
 
 
 @pytest.fixture

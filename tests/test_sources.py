@@ -15,11 +15,10 @@ from handlers.info import NEXT_ACTION, PAGE_SIZE, PREVIOUS_ACTION
 from handlers.render import SHARE_ACTION
 from handlers.router import Ask, route
 from store import queries
-from store.build import build
 from store.db import connect
 from store.ingest import ingest
 from store.queries import RANK_CAP, SOURCE_ORDER, Store
-from tests.conftest import SEEDS, at
+from tests.conftest import SEEDS, at, build_at
 
 NOW = at("2026-03-01T09:00+09:00")
 EXTRA = 47  # generated sources: 53 in all, three pages (20, 20, 13)
@@ -55,12 +54,7 @@ def paged_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def paged_db(paged_seeds: Path) -> Path:
     """The store built from them, once."""
-    path = paged_seeds.parent / "apec.db"
-    db = connect(path)
-    build(db, paged_seeds)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
-    return path
+    return build_at(paged_seeds.parent / "apec.db", paged_seeds)
 
 
 @pytest.fixture
