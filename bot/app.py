@@ -65,10 +65,11 @@ logging.getLogger("slack_bolt.App").addFilter(_NoTokenNotice())
 
 
 def web_client(config: Config, token: str | None = None) -> WebClient:
-    """A Web API client that waits out 429s as Slack's Retry-After asks."""
-    client = WebClient(token=token, base_url=config.api_url, timeout=10)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    return client
+    """A Web API client that waits out 429s as Slack's Retry-After asks, and nothing else: the
+    default handler would send a request again after a dropped connection, and a message or a
+    canvas whose first sending may have arrived is not sent again without looking."""
+    retry = [RateLimitErrorRetryHandler(max_retry_count=3)]
+    return WebClient(token=token, base_url=config.api_url, timeout=10, retry_handlers=retry)
 
 
 def authorizer(
@@ -134,7 +135,7 @@ class Alarm:
     def _tell(self, detail: str) -> None:
         card = Card().section(
             ":rotating_light: The desk's store failed under a request; users are told it is "
-            f"unavailable. Check the disk and `/healthz`.\n`{detail[:300]}`"
+            f"unavailable. Check the disk and `/healthz`.\n{esc(detail[:300])}"
         )
         for admin in sorted(self.admins):
             try:
@@ -338,8 +339,12 @@ def _deliver_brief(ask_from: Callable[..., Ask], client: WebClient, respond: Cal
     try:
         client.canvases_create(title=found.heading[:250], channel_id=channel,
                                document_content={"type": "markdown", "markdown": markdown})  # fmt: skip
-    except (SlackApiError, OSError) as exc:
-        error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+    except OSError as exc:  # no answer: the canvas may exist, so no file is made beside it
+        log.warning("canvases.create gave no answer (%s): the brief's outcome is unknown", type(exc).__name__)  # fmt: skip
+        respond(**Card().section(BRIEF_UNKNOWN).payload(), replace_original=False)
+        return
+    except SlackApiError as exc:  # refused: nothing was made, so the file is the brief
+        error = exc.response.get("error")
         level = logging.INFO if error in CANVAS_REFUSED else logging.WARNING
         log.log(level, "canvases.create failed (%s): the brief goes as a file", error)
         where = "a Markdown file in this channel"
@@ -354,6 +359,10 @@ def _deliver_brief(ask_from: Callable[..., Ask], client: WebClient, respond: Cal
     respond(**Card().section(said).payload(), replace_original=False)
 
 
+BRIEF_UNKNOWN = (
+    "Slack did not answer when I made the brief's canvas, so it may or may not be in this "
+    "channel. Look at the channel's canvases before asking again."
+)
 BRIEF_FAILED = (
     "I could not post the whole brief in this channel (Slack refused the canvas and the file). "
     "`apec-bot brief MEETING` prints it on the desk's machine."

@@ -29,7 +29,7 @@ from store.db import connect
 from store.ingest import ingest
 from store.queries import Store
 from store.text import fold
-from tests.conftest import SEEDS, at
+from tests.conftest import BOT_TOKEN, SEEDS, at
 from tests.test_cli import run
 
 BEFORE = at("2026-01-20T09:00+09:00")
@@ -503,3 +503,24 @@ def test_brief_built_directly_equals_the_requested_one(store):
     economy = store.member("US").economy
     assert to_markdown(build_brief(store, m, AFTER, economy)) == to_markdown(brief_of(store, "SOM1 for US"))  # fmt: skip
     assert fold("SOM1") in fold(to_markdown(brief_of(store, "som 1")))
+
+
+def test_a_canvas_with_no_answer_is_not_followed_by_a_file(db_path, web_api):
+    from slack_sdk import WebClient
+
+    from bot.app import _deliver_brief
+
+    web_api.answer_late("canvases.create", 1.0)  # made, but the answer comes after the timeout
+    client = WebClient(token=BOT_TOKEN, base_url=web_api.url, timeout=0.3, retry_handlers=[])
+    told: list[dict] = []
+    db = connect(db_path)
+
+    def ask_from(text: str, user: str, channel: str) -> Ask:
+        return Ask(store=Store(db), now=AFTER, text=text, user=user, channel=channel)
+
+    _deliver_brief(ask_from, client, lambda **reply: told.append(reply), "brief SOM1", "U1", "C1")
+    db.close()
+    assert len(web_api.canvases()) == 1  # Slack made it; we could not know
+    assert not [c for c in web_api.calls if c.method.startswith("files.")]
+    (reply,) = told
+    assert "may or may not be in this channel" in reply["text"]
