@@ -548,7 +548,8 @@ def watch_job(
     new and propose its changes."""
 
     def watch() -> list[Polled]:
-        polled = run_watch(stores.get().db, now=clock(), seeds=stores.seeds, env=feeds)
+        db = stores.get().db  # the server's APEC_FEEDS is the one of record: it prunes
+        polled = run_watch(db, now=clock(), seeds=stores.seeds, env=feeds, prune=True)
         for source in polled:
             for found in source.found:
                 log.info("new document %s from %s: %d proposals", found.report.source_id,

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from store import schema
 from store.db import immediate, rows
 from store.desk import from_iso, iso
 from store.errors import SourceError
@@ -117,20 +116,26 @@ def remove(db: sqlite_utils.Database, url: str) -> Feed | None:
     return existing
 
 
-def sync(db: sqlite_utils.Database, urls: tuple[str, ...], now: datetime) -> None:
-    """The sources APEC_FEEDS names are watched, and those it no longer names are not (a source
-    an admin added stays whatever the environment says)."""
-    schema.ensure(db)
+def sync(db: sqlite_utils.Database, urls: tuple[str, ...], now: datetime, prune: bool) -> None:
+    """The sources APEC_FEEDS names are watched; with `prune` (the server, whose environment is
+    the one of record), those it no longer names are not. A run from a shell without the
+    setting must not drop the server's sources. A source an admin added stays either way, and
+    nothing is written when nothing changes."""
+    held = {r["url"] for r in rows(db, "SELECT url FROM feeds WHERE added_by = ?", [FROM_ENV])}
+    known = {r["url"] for r in rows(db, "SELECT url FROM feeds")}
+    if set(urls) <= known and not (prune and held - set(urls)):
+        return
     with immediate(db):
         for url in urls:
             db.execute(
                 "INSERT OR IGNORE INTO feeds (url, added_by, added_at) VALUES (?, ?, ?)",
                 [url, FROM_ENV, iso(now)],
             )
-        held = [r["url"] for r in rows(db, "SELECT url FROM feeds WHERE added_by = ?", [FROM_ENV])]
-        for url in held:
-            if url not in urls:
-                db.execute("DELETE FROM feeds WHERE url = ? AND added_by = ?", [url, FROM_ENV])
+        if prune:
+            marks = ", ".join("?" for _ in urls)
+            db.execute(
+                f"DELETE FROM feeds WHERE added_by = ? AND url NOT IN ({marks})", [FROM_ENV, *urls]
+            )
 
 
 @dataclass
@@ -158,11 +163,13 @@ def run(
     now: datetime,
     seeds: Path,
     env: tuple[str, ...] = (),
+    prune: bool = False,
     fetcher: Fetcher | None = None,
 ) -> list[Polled]:
     """Poll every watched source that is due (APEC_FEEDS's and the desk's), ingest what is new
-    and propose its changes. A source that fails is recorded as failed; the others go on."""
-    sync(db, env, now)
+    and propose its changes. A source that fails is recorded as failed; the others go on.
+    `prune`: see `sync`."""
+    sync(db, env, now, prune)
     own = fetcher is None
     fetcher = fetcher or Fetcher()
     try:
@@ -193,6 +200,8 @@ def poll(db: sqlite_utils.Database, source: Feed, fetcher: Fetcher, now: datetim
         assert source.last_fetch_at is not None
         after = source.last_fetch_at + INTERVAL
         return Polled(source.url, f"not due: fetched {iso(source.last_fetch_at)}, next after {iso(after)}", fetched=False)  # fmt: skip
+    if not _claim(db, source, now):
+        return Polled(source.url, "taken by another run polling it now", fetched=False)
     try:
         fetched = fetcher.get(source.url, source.etag, source.last_modified)
     except FetchError as exc:
@@ -221,6 +230,18 @@ def _feed(db: sqlite_utils.Database, source: Feed, fetched: Fetched, fetcher: Fe
     polled.result = f"{len(polled.found)} new of {len(items)} items"
     # An article that failed is tried again next time: the feed is asked for in full again.
     return _record(db, source, now, polled, None if failed else fetched, kind="feed")
+
+
+def _claim(db: sqlite_utils.Database, source: Feed, now: datetime) -> bool:
+    """Take the source's turn: its last fetch set to now, only if no other run has moved it since
+    this one read it (two runs at once, the server's and a shell's, make one request)."""
+    seen = iso(source.last_fetch_at) if source.last_fetch_at else ""
+    with immediate(db):
+        cursor = db.execute(
+            "UPDATE feeds SET last_fetch_at = ? WHERE url = ? AND last_fetch_at = ?",
+            [iso(now), source.url, seen],
+        )
+    return cursor.rowcount == 1
 
 
 def _articles(items: list[Item], fetcher: Fetcher) -> tuple[list[Document], list[str]]:
@@ -280,27 +301,20 @@ def _ingest(db: sqlite_utils.Database, docs: list[Document], now: datetime, seed
 
 def _record(db: sqlite_utils.Database, source: Feed, now: datetime, polled: Polled,
             fetched: Fetched | None = None, kind: str = "") -> Polled:  # fmt: skip
-    """Keep what the poll came to on the source's record (validators only from a clean fetch)."""
-    etag = fetched.etag if fetched is not None else source.etag
-    modified = fetched.last_modified if fetched is not None else source.last_modified
+    """Keep what the poll came to on the source's record: the validators only from a clean
+    fetch, and the last new item only when this poll found one (another run's is kept)."""
+    etag = fetched.etag if fetched is not None else None
+    modified = fetched.last_modified if fetched is not None else None
+    found = iso(now) if polled.found else None
     with immediate(db):
         db.execute(
-            """UPDATE feeds SET kind = ?, etag = ?, last_modified = ?, last_fetch_at = ?,
-                   last_new_at = ?, last_result = ?, last_error = ?
+            """UPDATE feeds SET kind = COALESCE(NULLIF(?, ''), kind), etag = COALESCE(?, etag),
+                   last_modified = COALESCE(?, last_modified), last_fetch_at = ?,
+                   last_new_at = COALESCE(?, last_new_at), last_result = ?, last_error = ?
                WHERE url = ?""",
-            [
-                kind or source.kind,
-                etag,
-                modified,
-                iso(now),
-                iso(now)
-                if polled.found
-                else (iso(source.last_new_at) if source.last_new_at else ""),
-                polled.result,
-                polled.error[:MAX_ERROR],
-                source.url,
-            ],
-        )
+            [kind, etag, modified, iso(now), found, polled.result, polled.error[:MAX_ERROR],
+             source.url],
+        )  # fmt: skip
     if polled.error:
         log.warning("watched source %s: %s", source.url, polled.error)
     return polled

@@ -274,7 +274,9 @@ def test_apec_feeds_in_the_environment_are_watched_and_dropped_with_it(db, serve
     url = serve_feed(server)
     watch.run(db, now=NOW, seeds=SEEDS, env=(watch.check_url(url),))
     assert record(db, url).added_by == watch.FROM_ENV
-    watch.run(db, now=LATER, seeds=SEEDS, env=())
+    watch.run(db, now=LATER, seeds=SEEDS, env=())  # a shell without the setting drops nothing
+    assert [f.url for f in watch.feeds(db)] == [watch.check_url(url)]
+    watch.run(db, now=LATER, seeds=SEEDS, env=(), prune=True)  # the server's environment does
     assert watch.feeds(db) == []
 
 
@@ -422,3 +424,15 @@ def test_a_bad_address_in_apec_feeds_is_a_one_line_error():
     assert Config.from_env({"APEC_FEEDS": " https://A.example/rss#top ,"}).feeds == (
         "https://a.example/rss",
     )
+
+
+def test_two_runs_at_once_make_one_request_and_keep_what_the_first_found(db, server):
+    url = serve_feed(server)
+    watch.add(db, url, "U1", NOW)
+    (stale,) = watch.feeds(db)  # what a second run read before the first one polled
+    with Fetcher() as f:
+        (first,) = watch.run(db, now=NOW, seeds=SEEDS, fetcher=f)
+        second = watch.poll(db, stale, f, NOW, SEEDS)
+    assert len(first.found) == 2 and not second.fetched and second.found == []
+    assert len(hits(server, "/feed.xml")) == 1
+    assert record(db, url).last_new_at == NOW
