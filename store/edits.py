@@ -16,6 +16,7 @@ from store.desk import iso
 from store.names import alias_key
 
 DESK_SOURCE = "desk"
+HEAD_ROLE = "Head of delegation"  # a desk delegate whose role starts so leads the delegation
 MEETING_KINDS = {"som", "summit", "ministerial", "committee", "event"}
 STATUSES = {"held", "scheduled", "reported", "tbc", "cancelled"}
 MEETING_FIELDS = (
@@ -178,10 +179,12 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
                 notes.append(
                     f"desk change wins over seeds: {rec['name']} is out of {delegation['id']}"
                 )
+            if delegation is not None and delegation["head_id"] == person_id:
+                delegation["head_id"] = ""
             continue
         if person_id not in people:
             people[person_id] = {"id": person_id, "name": rec["name"], "economy_id": rec["economy"],
-                                 "title": rec["role"], "organization": "", "source_id": source,
+                                 "title": _title(rec["role"]), "organization": "", "source_id": source,
                                  "quote": quote}  # fmt: skip
             by_name[alias_key(rec["name"])] = person_id
             key = alias_key(rec["name"])
@@ -194,11 +197,25 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
             delegation = {"id": f"{rec['economy'].lower()}-{rec['meeting']}", "economy_id": rec["economy"],
                           "meeting_id": rec["meeting"], "head_id": "", "source_id": source, "quote": quote}  # fmt: skip
             delegations[(rec["economy"], rec["meeting"])] = delegation
+        if rec["role"].startswith(HEAD_ROLE):  # the desk names who leads it: the head it is
+            if delegation["head_id"] not in ("", person_id):
+                notes.append(f"desk change wins over seeds: {rec['name']} leads {delegation['id']}")
+            delegation["head_id"] = person_id
+            members.pop((delegation["id"], person_id), None)
+            continue
         members[(delegation["id"], person_id)] = {"delegation_id": delegation["id"], "person_id": person_id,
                                                   "role": rec["role"], "source_id": source, "quote": quote}  # fmt: skip
     rows["people"] = list(people.values())
     rows["delegations"] = list(delegations.values())
     rows["delegation_members"] = list(members.values())
+
+
+def _title(role: str) -> str:
+    """A desk delegate's title from their role: "Head of delegation (Deputy Minister)" is a
+    Deputy Minister who leads it."""
+    if role.startswith(HEAD_ROLE):
+        return role.removeprefix(HEAD_ROLE).strip().removeprefix("(").removesuffix(")")
+    return role
 
 
 # -- writing changes ---------------------------------------------------------------------------

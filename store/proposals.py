@@ -36,7 +36,7 @@ ADD, DATE, MOVE, DELEGATE = "add-meeting", "date-meeting", "move-meeting", "add-
 OPEN, APPROVED, IGNORED = "open", "approved", "ignored"
 POST_KIND = "proposals"  # the scheduler's post of one document's proposals to APEC_DESK_CHANNEL
 MAX_QUOTE = 200  # characters of the sentence a proposal's line shows
-HEAD = "Head of delegation"
+HEAD = edits.HEAD_ROLE
 MEMBER = "Delegate"
 
 

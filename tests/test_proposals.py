@@ -230,8 +230,12 @@ def test_an_approved_re_date_cites_the_document_and_moves_the_reminders(store, t
     assert [p.key for p in plan(store, desk, *window, UTC)] == ["reminder:C1:som3-2026:2026-08-10:7d"]  # fmt: skip
     decide(store.db, SEEDS, made[2].id, True, "cli", MID_2026)
     (d,) = store.refresh().delegations(economy_id="CL")
-    (member,) = d.members
-    assert member.person.name == "Jane Roe" and member.source.id == report.source_id
+    assert d.head is not None and d.head.name == "Jane Roe" and d.members == ()
+    assert d.source.id == report.source_id
+    said = route(Ask(store=store, now=MID_2026, text="ask who leads Chile's delegation to SOM3?",
+                     via="mention")).plain()  # fmt: skip
+    assert said.startswith("Jane Roe (Deputy Minister of Foreign Affairs) is to lead"), said
+    assert "will lead Chile's delegation to SOM3" in said
 
 
 def test_a_later_desk_edit_cites_the_desk_not_the_document(store, tmp_path):
