@@ -312,7 +312,9 @@ def _person(q: Question, store: Store) -> Answer:
     telling = _telling(q)
     p = max(q.people, key=lambda x: max((_overlap(r.role, telling) for r in x.roles), default=0))
     best = max(p.roles, key=lambda r: _overlap(r.role, telling), default=None)
-    if best is not None and _overlap(best.role, telling):
+    # a role answers when it says more of what was asked than the title does ("who is Korea's
+    # Coordinator for Economic Diplomacy" asks the title, not the Economic Committee)
+    if best is not None and _overlap(best.role, telling) > _overlap(p.title, telling):
         line = f"*{esc(p.name)}* {esc(best.role)}."
         return Answer(line, cite=_cite(best.source, best.quote), more=f"who {p.name}")
     economy = store.economy(p.economy_id)

@@ -410,10 +410,10 @@ def _named(store: Store, text: str) -> dict[str, list[tuple[str, str]]]:
     for typed, target in store.cached("names_asked", lambda: _names_matcher(store)).find(text):
         kind, _, ident = target.partition("\t")
         if kind == "capital":
-            if re.search(
-                rf"\b(?:in|at|to|from|near|of)\s+{re.escape(typed)}\b", text, re.IGNORECASE
-            ):
-                continue  # "the summit in Beijing" is a place
+            place = rf"\b(?:in|at|to|from|near|of)\s+{re.escape(typed)}\b"
+            names = rf"\b{re.escape(typed)}\s+(?:som\d?|senior|summit|meeting|ministerial|leaders)"
+            if re.search(f"{place}|{names}", text, re.IGNORECASE):
+                continue  # "the summit in Beijing", "the Beijing SOM": a place, not its economy
             kind = "economy"
         if (typed, ident) not in found.setdefault(kind, []):
             found[kind].append((typed, ident))
@@ -540,7 +540,8 @@ def _people_by_title(store: Store, words: tuple[str, ...], economies: tuple[tupl
         title = [w for w in _WORDS.findall(fold(p.title)) if w not in _TITLE_PLAIN]
         if not title:
             continue
-        whole = who and len(title) >= 2 and set(title) <= asked
+        # a whole title names its holder, unless the question names another economy's
+        whole = who and len(title) >= 2 and set(title) <= asked and (not ids or p.economy_id in ids)
         head = p.economy_id in ids and bool(
             _TITLE_HEADS & set(title) & {w.rstrip("s") for w in asked}
         )
@@ -627,10 +628,15 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(asks)
 
 
+_YEAR_BEFORE = re.compile(r"\byear (?:\w+ )?(?:preceding|before)(?: (?:the )?(last|\d{4}))?\b")
+
+
 def read_year(low: str, now: datetime) -> int | None:
     """The year a question names ("2025", "APEC 2026") or means ("this year", "last year")."""
-    if re.search(r"\byear (?:\w+ )?(?:preceding|before)\b", low):
-        return now.year - 1  # "the year immediately preceding the present host year"
+    before = _YEAR_BEFORE.search(low)
+    if before:  # "the year (immediately) preceding", "the year before 2020", "the year before last"
+        anchor = before[1]
+        return now.year - 2 if anchor == "last" else (int(anchor) if anchor else now.year) - 1
     relative = _RELATIVE_YEAR.search(low)
     if relative:
         shift = {"last": -1, "previous": -1, "past": -1, "preceding": -1, "prior": -1, "next": 1, "coming": 1, "following": 1}  # fmt: skip

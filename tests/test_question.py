@@ -142,6 +142,41 @@ def test_the_first_line_says_plainly_what_the_records_lack(store, text, says):
     assert line.startswith(("No source on record", "I have no source")) and says in line, line
 
 
+@pytest.mark.parametrize(
+    ("text", "starts", "never"),
+    [
+        # the year asked, not last year's host (the sources name hosts of 2025 and 2026 only)
+        (
+            "which economy hosted APEC the year before 2020?",
+            "No source on record names the host of APEC 2019",
+            "2025",
+        ),  # fmt: skip
+        (
+            "who hosted APEC the year before last?",
+            "No source on record names the host of APEC 2024",
+            "2025",
+        ),  # fmt: skip
+        # a title held in another economy is not this one's
+        (
+            "Who is Japan's senior official?",
+            "No source on record names the Japan senior official",
+            "Mace",
+        ),  # fmt: skip
+        # "the Beijing SOM" is a meeting in a city, not what China agreed
+        ("what did the Beijing SOM agree?", "I have no source", "People's Republic of China"),
+        # a title asked is answered with the title, not a role that shares a word with it
+        (
+            "Who is Korea's Coordinator for Economic Diplomacy?",
+            "Park Jong-han (Republic of Korea): Coordinator for Economic Diplomacy",
+            "SCE",
+        ),  # fmt: skip
+    ],
+)
+def test_the_first_line_answers_the_question_asked_not_a_neighbour(store, text, starts, never):
+    line = first_line(store, text)
+    assert line.startswith(starts) and never not in line, line
+
+
 def test_nearby_facts_follow_under_their_own_label(store):
     text = answer(store, "who will lead the US delegation to SOM3?", MID_2026).plain()
     lines = text.splitlines()
