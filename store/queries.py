@@ -62,8 +62,10 @@ GENERIC = frozenset({"2026", "meeting", "meetings", "economic", "cooperation", "
 class Store:
     """Queries over one store connection. Cheap to make; make one per thread."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, rank_cap: int | None = None) -> None:
         self.db = db
+        # passages a word may be in and still be ranked by bm25() (see `_common`)
+        self.rank_cap = RANK_CAP if rank_cap is None else rank_cap
         self._cache: dict[str, Any] = {}
         self._version: tuple[int, int] | None = None
         self._records: int | None = None  # the records version (store.schema) read at
@@ -584,7 +586,7 @@ class Store:
         # A rowid bound is a constraint FTS5 applies while it scans: it stops there.
         bound = self.db.execute(
             "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1 OFFSET ?",
-            [_all_of(group[:1]), RANK_CAP - 1],
+            [_all_of(group[:1]), self.rank_cap - 1],
         ).fetchone()
         return [
             (r[0], 0.0)
@@ -601,9 +603,9 @@ class Store:
             held = self.db.execute(
                 """SELECT count(*) FROM
                    (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)""",
-                [_all_of([word]), RANK_CAP + 1],
+                [_all_of([word]), self.rank_cap + 1],
             ).fetchone()[0]
-            common = held > RANK_CAP
+            common = held > self.rank_cap
             self._common.put(word, common)
         return common
 

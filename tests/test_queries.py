@@ -6,8 +6,7 @@ from datetime import date
 
 import pytest
 
-from store import queries
-from store.queries import Lru
+from store.queries import Lru, Store
 from tests.conftest import at
 
 # Every member economy, with aliases people type, and the official APEC name each must give.
@@ -220,31 +219,25 @@ def test_search_finds_what_it_found_before(store, question, sources, words):
 
 
 @pytest.mark.parametrize("cap", [2, 4])
-def test_search_with_common_words_still_ranks_the_passage_holding_them_all_first(
-    store, monkeypatch, cap
-):
+def test_search_with_common_words_still_ranks_the_passage_holding_them_all_first(store, cap):
     # "goals" is in 3 passages of the seeds, "bogor" in 2, "1994" in 1: with a cap of 2 "goals"
     # counts as common (ranked by the rare words), with 4 none does (FTS5's ranking as ever).
-    monkeypatch.setattr(queries, "RANK_CAP", cap)
-    (hit, *_) = store.search("Bogor Goals 1994")
+    (hit, *_) = Store(store.db, rank_cap=cap).search("Bogor Goals 1994")
     assert "Bogor" in hit.text and "1994" in hit.text and hit.terms_matched == 1.0
 
 
 @pytest.mark.parametrize("cap", [3, 2000])
-def test_search_with_common_words_among_a_rare_one_finds_the_passage_holding_all(
-    store, monkeypatch, cap
-):
+def test_search_with_common_words_among_a_rare_one_finds_the_passage_holding_all(store, cap):
     # "senior" and "officials" are in 11 and 13 passages of the seeds, "dalian" in 1: with a cap
     # of 3, every query of this search holds a common word, and only "dalian" is ranked by BM25.
-    monkeypatch.setattr(queries, "RANK_CAP", cap)
-    (hit, *_) = store.search("senior officials Dalian")
+    (hit, *_) = Store(store.db, rank_cap=cap).search("senior officials Dalian")
     assert "Dalian" in hit.text and hit.terms_matched == 1.0
     assert hit.text.startswith("Three Senior Officials' Meetings are planned")
 
 
-def test_search_of_common_words_only_finds_passages_holding_every_one(store, monkeypatch):
-    monkeypatch.setattr(queries, "RANK_CAP", 3)  # "senior" and "officials" are in 11 and 13
-    hits = store.search("senior officials", limit=5)
+def test_search_of_common_words_only_finds_passages_holding_every_one(store):
+    capped = Store(store.db, rank_cap=3)  # "senior" and "officials" are in 11 and 13 passages
+    hits = capped.search("senior officials", limit=5)
     assert hits and all(h.terms_matched == 1.0 for h in hits)
     assert all("senior" in h.text.lower() and "official" in h.text.lower() for h in hits)
 

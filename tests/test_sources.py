@@ -14,7 +14,6 @@ from handlers.answer import NO_SOURCE, NO_SOURCE_HINT, answer
 from handlers.info import NEXT_ACTION, PAGE_SIZE, PREVIOUS_ACTION
 from handlers.render import SHARE_ACTION
 from handlers.router import Ask, route
-from store import queries
 from store.db import connect
 from store.ingest import ingest
 from store.queries import RANK_CAP, SOURCE_ORDER, Store
@@ -206,10 +205,8 @@ UNANSWERED = ["What is the capital of Peru?", "what customs forms does Peru use?
 
 
 @pytest.mark.parametrize("cap", [RANK_CAP, 10, 1])
-def test_a_question_nothing_answers_says_no_source_as_before_whatever_counts_as_common(
-    paged, monkeypatch, cap
-):
+def test_a_question_nothing_answers_says_no_source_as_before_whatever_counts_as_common(paged, cap):
     # With a small cap the generated releases' words ("customs", "forms") count as common.
-    monkeypatch.setattr(queries, "RANK_CAP", cap)
+    capped = Store(paged.db, rank_cap=cap)
     for question in UNANSWERED:
-        assert answer(paged, question, NOW).plain() == f"{NO_SOURCE}\n{NO_SOURCE_HINT}"
+        assert answer(capped, question, NOW).plain() == f"{NO_SOURCE}\n{NO_SOURCE_HINT}"
