@@ -191,7 +191,7 @@ def create_app(
     _register_middleware(app, stores, clock, workspace)
     _register_command(app, ask_from, later, replies or Replies(stores, clock), stores.changed)
     _register_events(app, ask_from, later)
-    _register_buttons(app, ask_from)
+    _register_buttons(app, ask_from, later)
     return app
 
 
@@ -437,7 +437,10 @@ def _after(later: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> N
     later.submit(run)
 
 
-def _register_buttons(app: App, ask_from: Callable[..., Ask]) -> None:
+def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor) -> None:
+    """Each button and form is acknowledged first; its Web API calls run after, on `later`
+    (Bolt sends the ack only when the listener returns: a slow Slack must not hold it)."""
+
     @app.view(FORM)
     def meeting_form_submitted(ack, body, view, client):
         user = body.get("user", {}).get("id", "")
@@ -453,67 +456,91 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask]) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        if proposal_of(meta) is not None:
-            _update_card(client, card_after_edit(ask.store, meta))
-        if reply and channel:
-            try:
-                client.chat_postEphemeral(channel=channel, user=user, **_message(reply.payload()))
-            except SlackApiError as exc:
-                log.warning("could not confirm the form to %s: %s", user, exc.response.get("error"))
+
+        def tell() -> None:
+            if proposal_of(meta) is not None:
+                _update_card(client, card_after_edit(ask_from("", user, channel).store, meta))
+            if reply and channel:
+                try:
+                    client.chat_postEphemeral(channel=channel, user=user, **_message(reply.payload()))  # fmt: skip
+                except SlackApiError as exc:
+                    log.warning("could not confirm the form to %s: %s", user, exc.response.get("error"))  # fmt: skip
+
+        _after(later, tell)
 
     @app.action(APPROVE)
     @app.action(IGNORE)
     def decide_proposal(ack, body, respond):
         """A proposal approved or ignored: the card says so in place; a refusal goes to the presser."""
         ack()
-        action = body["actions"][0]
-        user = body.get("user", {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id", "")
-        card, note = pressed(ask_from("", user, channel), action.get("action_id", ""), str(action.get("value", "")))  # fmt: skip
-        if card is not None:
-            respond(**card.payload(), replace_original=True)
-        if note is not None:
-            respond(**note.payload(), replace_original=False)
+
+        def work() -> None:
+            action = body["actions"][0]
+            user = body.get("user", {}).get("id", "")
+            channel = (body.get("channel") or {}).get("id", "")
+            card, note = pressed(ask_from("", user, channel), action.get("action_id", ""), str(action.get("value", "")))  # fmt: skip
+            if card is not None:
+                respond(**card.payload(), replace_original=True)
+            if note is not None:
+                respond(**note.payload(), replace_original=False)
+
+        _after(later, work)
 
     @app.action(EDIT)
     def edit_proposal(ack, body, client, respond):
         """The meeting form, filled in with what the proposal proposes."""
         ack()
-        user = body.get("user", {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id", "")
-        ts = str((body.get("message") or {}).get("ts", ""))
-        value = str(body["actions"][0].get("value", ""))
-        form, note = edit_form(ask_from("", user, channel), value, (channel, ts))
-        if form is not None:
-            _open_form(client, respond, body.get("trigger_id", ""), form)
-        if note is not None:
-            respond(**note.payload(), replace_original=False)
+
+        def work() -> None:
+            user = body.get("user", {}).get("id", "")
+            channel = (body.get("channel") or {}).get("id", "")
+            ts = str((body.get("message") or {}).get("ts", ""))
+            value = str(body["actions"][0].get("value", ""))
+            form, note = edit_form(ask_from("", user, channel), value, (channel, ts))
+            if form is not None:
+                _open_form(client, respond, body.get("trigger_id", ""), form)
+            if note is not None:
+                respond(**note.payload(), replace_original=False)
+
+        _after(later, work)
 
     @app.action(SHARE_ACTION)
     def share(ack, body, respond):
         """The same answer again, posted for the channel to see."""
         ack()
-        card = _pressed(ask_from, body)
-        card.buttons = []
-        for page in card.in_channel().pages():
-            respond(**page, replace_original=False)
+
+        def work() -> None:
+            card = _pressed(ask_from, body)
+            card.buttons = []
+            for page in card.in_channel().pages():
+                respond(**page, replace_original=False)
+
+        _after(later, work)
 
     @app.action(MORE_ACTION)
     def more(ack, body, respond):
         """The whole card behind a short answer, shown to the one who asked for it."""
         ack()
-        for page in _pressed(ask_from, body).pages():
-            respond(**page, replace_original=False)
+
+        def work() -> None:
+            for page in _pressed(ask_from, body).pages():
+                respond(**page, replace_original=False)
+
+        _after(later, work)
 
     @app.action(PREVIOUS_ACTION)
     @app.action(NEXT_ACTION)
     def turn_page(ack, body, respond):
         """Another page of a listing, in place of the one shown."""
         ack()
-        first, *rest = _pressed(ask_from, body).pages()
-        respond(**first, replace_original=True)
-        for page in rest:
-            respond(**page, replace_original=False)
+
+        def work() -> None:
+            first, *rest = _pressed(ask_from, body).pages()
+            respond(**first, replace_original=True)
+            for page in rest:
+                respond(**page, replace_original=False)
+
+        _after(later, work)
 
 
 def _update_card(client: WebClient, found: tuple[str, str, Card] | None) -> None:

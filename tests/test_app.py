@@ -274,3 +274,12 @@ def test_a_page_button_turns_the_sources_listing_in_place(server, web_api):
     (call,) = web_api.wait_for("hooks.response")
     assert call.params["replace_original"] in (True, "true")
     assert call.params["text"].startswith("*6 sources*"), call.params["text"][:80]
+
+
+def test_a_button_is_acknowledged_at_once_while_its_answer_is_slow_to_go(server, web_api):
+    web_api.delay("hooks.response", 3.5)  # Slack slow to take the answer: the ack must not wait
+    started = time.perf_counter()
+    assert server.action(_button(web_api, "page_previous", "sources 1"))[0] == 200
+    took = time.perf_counter() - started
+    (call,) = web_api.wait_for("hooks.response", timeout=10)
+    assert took < 1.0 and call.params["text"].startswith("*6 sources*")
