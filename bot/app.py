@@ -43,7 +43,7 @@ from handlers.proposals import (
     proposal_of,
     submit_edit,
 )
-from handlers.render import SHARE_ACTION, Card, esc, from_slack
+from handlers.render import SHARE_ACTION, Card, Document, esc, from_slack
 from handlers.router import Ask, lookup, route, split
 
 log = logging.getLogger("apec.app")
@@ -306,8 +306,8 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         ack(**first)
         if rest:
             _after(later, _respond_all, respond, rest)
-        if found is not None and found.name == "brief":
-            _after(later, _deliver_brief, ask_from, client, respond, text, user, channel)
+        if card.document is not None:
+            _after(later, _post_document, client, respond, channel, card.document)
 
 
 # canvases.create errors that mean the workspace or the app may not make canvases: a file instead.
@@ -325,37 +325,30 @@ CANVAS_REFUSED = frozenset(
 )
 
 
-def _deliver_brief(ask_from: Callable[..., Ask], client: WebClient, respond: Callable[..., Any],
-                   text: str, user: str, channel: str) -> None:  # fmt: skip
-    """The whole brief, after the ack: a canvas in the channel where the workspace allows it,
-    else a Markdown file there; then the asker is told where it is."""
-    from handlers.brief import Brief, filename, request, to_markdown
-
-    ask = ask_from(text, user, channel)
-    found = request(ask.store, split(text)[1], ask.now, ask.desk_economy, ask.tz)
-    if not isinstance(found, Brief):
-        return  # no such meeting or economy: the ack said so
-    markdown, where = to_markdown(found), "a canvas in this channel"
+def _post_document(client: WebClient, respond: Callable[..., Any], channel: str, doc: Document) -> None:  # fmt: skip
+    """A reply's whole note, after the ack: a canvas in the channel where the workspace allows
+    it, else a Markdown file there; then the asker is told where it is."""
+    where = "a canvas in this channel"
     try:
-        client.canvases_create(title=found.heading[:250], channel_id=channel,
-                               document_content={"type": "markdown", "markdown": markdown})  # fmt: skip
+        client.canvases_create(title=doc.title[:250], channel_id=channel,
+                               document_content={"type": "markdown", "markdown": doc.markdown})  # fmt: skip
     except OSError as exc:  # no answer: the canvas may exist, so no file is made beside it
-        log.warning("canvases.create gave no answer (%s): the brief's outcome is unknown", type(exc).__name__)  # fmt: skip
+        log.warning("canvases.create gave no answer (%s): the note's outcome is unknown", type(exc).__name__)  # fmt: skip
         respond(**Card().section(BRIEF_UNKNOWN).payload(), replace_original=False)
         return
-    except SlackApiError as exc:  # refused: nothing was made, so the file is the brief
+    except SlackApiError as exc:  # refused: nothing was made, so the file is the note
         error = exc.response.get("error")
         level = logging.INFO if error in CANVAS_REFUSED else logging.WARNING
-        log.log(level, "canvases.create failed (%s): the brief goes as a file", error)
+        log.log(level, "canvases.create failed (%s): the note goes as a file", error)
         where = "a Markdown file in this channel"
         try:
-            client.files_upload_v2(channel=channel, content=markdown, title=found.heading,
-                                   filename=filename(found, "md"))  # fmt: skip
+            client.files_upload_v2(channel=channel, content=doc.markdown, title=doc.title,
+                                   filename=doc.filename)  # fmt: skip
         except (SlackApiError, SlackRequestError, OSError) as failed:
-            log.warning("the brief could not be posted as a file: %s", type(failed).__name__)
+            log.warning("the note could not be posted as a file: %s", type(failed).__name__)
             respond(**Card().section(BRIEF_FAILED).payload(), replace_original=False)
             return
-    said = f"The whole brief for *{esc(found.meeting.short)}* is {where}: _{esc(found.heading)}_."
+    said = f"The whole note is {where}: _{esc(doc.title)}_."
     respond(**Card().section(said).payload(), replace_original=False)
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from handlers.calendar import internal
 from handlers.meetings import in_days, not_found_meeting, title
 from handlers.members import member_reply
-from handlers.render import MAX_QUOTE, Card, day_text, esc, status_word, when
+from handlers.render import MAX_QUOTE, Card, Document, day_text, esc, status_word, when
 from handlers.router import Ask, UsageError, command
 from store.models import Delegation, Economy, Fact, Meeting, Person, Source
 from store.queries import Store
@@ -417,7 +417,10 @@ def brief(ask: Ask) -> Card:
     found = request(ask.store, ask.args, ask.now, ask.desk_economy, ask.tz)
     if isinstance(found, Card):
         return found
-    return summary_card(found, ask.via, ask.args)
+    card = summary_card(found, ask.via, ask.args)
+    if ask.via == "slack":  # the whole note, made once, goes to the channel after the ack
+        card.document = Document(found.heading, to_markdown(found), filename(found, "md"))
+    return card
 
 
 def summary_card(b: Brief, via: str = "slack", args: str = "") -> Card:

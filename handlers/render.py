@@ -142,6 +142,16 @@ class Button:
     value: str
 
 
+@dataclass(frozen=True)
+class Document:
+    """A whole note that goes beside a reply in Slack (a canvas, or a Markdown file where the
+    workspace allows none): Markdown already made safe where it was written."""
+
+    title: str
+    markdown: str
+    filename: str
+
+
 @dataclass
 class Card:
     """A reply being put together, block by block: every text in it is escaped mrkdwn already.
@@ -154,6 +164,7 @@ class Card:
     response_type: str = "ephemeral"
     buttons: list[Button] = field(default_factory=list)
     modal: dict[str, Any] | None = None  # a form to open instead of a message
+    document: Document | None = None  # in Slack, posted in the channel after the reply
     transient: bool = False  # about a passing trouble (the store down), not the records: never kept
     _cited: set[tuple[str, str]] = field(default_factory=set)
 

@@ -508,18 +508,15 @@ def test_brief_built_directly_equals_the_requested_one(store):
 def test_a_canvas_with_no_answer_is_not_followed_by_a_file(db_path, web_api):
     from slack_sdk import WebClient
 
-    from bot.app import _deliver_brief
+    from bot.app import _post_document
 
     web_api.answer_late("canvases.create", 1.0)  # made, but the answer comes after the timeout
     client = WebClient(token=BOT_TOKEN, base_url=web_api.url, timeout=0.3, retry_handlers=[])
-    told: list[dict] = []
     db = connect(db_path)
-
-    def ask_from(text: str, user: str, channel: str) -> Ask:
-        return Ask(store=Store(db), now=AFTER, text=text, user=user, channel=channel)
-
-    _deliver_brief(ask_from, client, lambda **reply: told.append(reply), "brief SOM1", "U1", "C1")
+    card = route(Ask(store=Store(db), now=AFTER, text="brief SOM1", via="slack"))
     db.close()
+    told: list[dict] = []
+    _post_document(client, lambda **reply: told.append(reply), "C1", card.document)
     assert len(web_api.canvases()) == 1  # Slack made it; we could not know
     assert not [c for c in web_api.calls if c.method.startswith("files.")]
     (reply,) = told
