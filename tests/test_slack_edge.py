@@ -9,7 +9,7 @@ import time
 
 from handlers.render import Card
 from store.db import connect
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, BOT_TOKEN
 
 
 def timed(fn) -> float:
@@ -152,3 +152,17 @@ def test_an_edit_waiting_on_the_store_is_acknowledged_first_and_answered_after(
     holder.close()
     (answer,) = web_api.wait_for("hooks.response", timeout=30)
     assert "Changed" in answer.params["text"] and "Xian" in answer.params["text"]
+
+
+def test_an_admin_asking_before_the_workspace_is_known_is_not_refused_for_long(web_api):
+    from bot.permissions import KEEP_FAILURE, Permissions, lookup_client
+    from bot.workspace import Workspace
+    from tests.slack_stub import TEAM_ID
+
+    web_api.set_user("UBOSS", is_admin=True)
+    workspace, now = Workspace(), [0.0]
+    check = Permissions(frozenset(), lookup_client(web_api.url, BOT_TOKEN), workspace, lambda: now[0])  # fmt: skip
+    assert not check.may_edit("UBOSS")  # auth.test has not answered: no verdict yet
+    workspace.learn(TEAM_ID, None)
+    now[0] += KEEP_FAILURE + 1  # not the five minutes a real answer is kept
+    assert check.may_edit("UBOSS")
