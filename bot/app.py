@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any
@@ -294,7 +294,10 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
                 card = work.result(timeout=ACK_WAIT)
             except FutureTimeout:
                 ack(text=WORKING)
-                work.add_done_callback(lambda done: _respond_all(respond, done.result().pages()))
+                trigger = command.get("trigger_id", "")
+                work.add_done_callback(
+                    lambda done: _after(later, _answer_late, done, client, respond, trigger)
+                )
                 return
         else:
             card = route(ask_from(text, user, channel))
@@ -375,6 +378,26 @@ def _open_form(client: WebClient, respond: Callable[..., Any], trigger: str, vie
     except SlackApiError as exc:
         log.warning("views.open failed: %s", exc.response.get("error"))
         respond(**Card().section(NO_FORM).payload(), replace_original=False)
+
+
+def _answer_late(done: Future[Card], client: WebClient, respond: Callable[..., Any], trigger: str) -> None:  # fmt: skip
+    """The answer to a command acknowledged with "Working on it": its form, or its pages; if it
+    failed, a plain line rather than silence."""
+    try:
+        card = done.result()
+    except Exception:
+        log.exception("a command acknowledged with 'Working on it' failed")
+        respond(**Card().section(LATE_FAILED).payload(), replace_original=False)
+        return
+    if card.modal is not None:
+        _open_form(client, respond, trigger, card.modal)
+    else:
+        _respond_all(respond, card.pages())
+
+
+LATE_FAILED = (
+    "Something went wrong on my side with that. `/apec history` shows whether it changed anything."
+)
 
 
 def _respond_all(respond: Callable[..., Any], pages: list[dict[str, Any]]) -> None:

@@ -166,3 +166,12 @@ def test_an_admin_asking_before_the_workspace_is_known_is_not_refused_for_long(w
     workspace.learn(TEAM_ID, None)
     now[0] += KEEP_FAILURE + 1  # not the five minutes a real answer is kept
     assert check.may_edit("UBOSS")
+
+
+def test_a_form_command_answered_late_still_opens_its_form(server, web_api):
+    web_api.set_user("UBOSS", is_admin=True)  # a workspace admin: known only through users.info
+    web_api.delay("users.info", 1.0)  # so the answer is not ready within the ack's wait
+    status, body = server.command("add-meeting", user="UBOSS", response_url=web_api.url + "hooks.response")  # fmt: skip
+    assert status == 200 and "Working on it" in body
+    (call,) = web_api.wait_for("views.open", timeout=10)
+    assert call.params["view"]["callback_id"] == "meeting_form"
