@@ -446,7 +446,8 @@ def build(db: sqlite_utils.Database, seeds: Path, records_only: bool = False) ->
         docs = seed_docs + desk_sources(db)
         rows, duplicates = derive(docs, desk, with_passages=not records_only)
         with immediate(db):
-            if {d.id for d in desk_sources(db)} != {d.id for d in docs if d.origin == "desk"}:
+            held = {r[0] for r in db.execute("SELECT id FROM desk_documents")}  # ids, not texts
+            if held != {d.id for d in docs if d.origin == "desk"}:
                 continue  # a document was added meanwhile: derive again (the lock is let go)
             notes = edits.apply(rows, edits.load(db))
             tables = _replace(db, rows, records_only)

@@ -153,14 +153,14 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
                     {"kind": "meeting", "alias": key, "name": name, "target": row["id"]}
                 )
     rows["meetings"] = list(meetings.values())
-    _apply_delegates(rows, changes, notes, taken)
+    _apply_delegates(rows, changes, notes, taken, sources)
     # One row per alias: the last word on a name is the desk's.
     rows["aliases"] = list({(a["kind"], a["alias"]): a for a in rows["aliases"]}.values())
     return notes
 
 
 def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges, notes: list[str],
-                     taken: dict[tuple[str, str], str]) -> None:  # fmt: skip
+                     taken: dict[tuple[str, str], str], sources: set[str]) -> None:  # fmt: skip
     people = {r["id"]: r for r in rows["people"]}
     by_name = {alias_key(r["name"]): r["id"] for r in rows["people"]}
     delegations = {(r["economy_id"], r["meeting_id"]): r for r in rows["delegations"]}
@@ -168,7 +168,7 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
     for rec in changes.delegates:
         person_id = by_name.get(alias_key(rec["name"])) or f"desk-{slug(rec['name'])}"
         delegation = delegations.get((rec["economy"], rec["meeting"]))
-        cited = rec.get("source") in {s["id"] for s in rows["sources"]}
+        cited = rec.get("source") in sources
         source = rec["source"] if cited else DESK_SOURCE
         quote = cited_quote(rec) if cited else desk_quote(rec)
         if rec["removed"]:

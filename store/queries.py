@@ -41,7 +41,6 @@ V = TypeVar("V")
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_YEAR = re.compile(r"(?<!\d)(?:19[89]\d|20\d\d)(?!\d)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'\u201c(])")
 STOPWORDS = frozenset(
     """a about after all also an and any are as at be been before being between both but by can
@@ -298,15 +297,13 @@ class Store:
         by_id = {e.id: e for e in self.members()}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
-    def named_in_text(
-        self, kind: str, text: str, loose: Callable[[str], bool] | None = None
-    ) -> list[tuple[str, str]]:
+    def named_in_text(self, kind: str, text: str) -> list[tuple[str, str]]:
         """(words as typed, id) for each economy, meeting, person or non-member named in a text."""
-        return self.matcher(kind, loose).find(text)
+        return self.matcher(kind).find(text)
 
-    def matcher(self, kind: str, loose: Callable[[str], bool] | None = None) -> Matcher:
+    def matcher(self, kind: str) -> Matcher:
         """The names of one kind, made ready to find in texts (kept until the store changes)."""
-        return self._cached(f"matcher:{kind}:{id(loose)}", lambda: Matcher(self.names(kind), loose))
+        return self._cached(f"matcher:{kind}", lambda: Matcher(self.names(kind)))
 
     def non_members_in_text(self, text: str) -> list[str]:
         """Known non-members named anywhere in a sentence."""

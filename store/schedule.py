@@ -107,12 +107,6 @@ def reminder_time(first_day: date, offset: str, zone: ZoneInfo) -> datetime:
     return (local.astimezone(UTC) - rest).astimezone(UTC)
 
 
-def reminder_key(channel: str, meeting: Meeting, offset: str) -> str:
-    """A reminder's key: a re-dated meeting gets new reminders, the same date never twice."""
-    assert meeting.span.start is not None
-    return f"reminder:{channel}:{meeting.id}:{meeting.span.start.isoformat()}:{offset}"
-
-
 @lru_cache(maxsize=512)
 def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
     try:
@@ -549,8 +543,8 @@ class Schedule:
         self._subs = {row: subscription_of(row) for row in _rows(self._inputs[0])}
         self.agenda, self._until = Agenda(), {}
         one_offs = desk.one_offs_due(start, now + ONE_OFFS_AHEAD)
-        known = desk.known_keys(since=start)
-        self._plan(self._subs.values(), one_offs, self._window(start, now), skip=known)
+        known = desk.known_keys(since=start)  # read once here: no post of the log is even made
+        self._plan(self._subs.values(), one_offs, self._window(start, now), known=known)
         self._plan_proposals(start, now)
         self.replans["catch-up"] += 1
 
@@ -643,17 +637,23 @@ class Schedule:
             self.replans["day"] += 1
 
     def _plan(
-        self, subs: Iterable[Subscription], one_offs: Iterable[OneOff], window: Window, **kw: Any
+        self,
+        subs: Iterable[Subscription],
+        one_offs: Iterable[OneOff],
+        window: Window,
+        known: set[str] | None = None,
+        **kw: Any,
     ) -> None:
         """Plan the posts owed (due since their subscription) of these in the window, less those
-        the delivery log holds (a channel subscribed anew may owe a key it was already sent)."""
-        assert self.agenda is not None
-        self._add(self._planner.posts(subs, one_offs, window, owed=True, **kw))
+        the delivery log holds (`known`, when the caller read them already; else looked up: a
+        channel subscribed anew may owe a key it was already sent)."""
+        posts = self._planner.posts(subs, one_offs, window, owed=True, skip=known or set(), **kw)
+        self._add(posts, looked=known is not None)
 
-    def _add(self, posts: list[Post]) -> None:
-        """Plan these posts, less those the delivery log holds."""
+    def _add(self, posts: list[Post], looked: bool = False) -> None:
+        """Plan these posts, less those the delivery log holds (unless `looked` already)."""
         assert self.agenda is not None
-        done = self.desk.done_keys([post.key for post in posts])
+        done = set() if looked else self.desk.done_keys([post.key for post in posts])
         self.agenda.add(post for post in posts if post.key not in done)
 
     def _window(self, start: datetime, now: datetime) -> Window:
