@@ -162,15 +162,16 @@ class Engine:
             desk, wall = self.desk(), self.wall()
             lease = desk.lease()
             self._note_lapse(lease, wall)
-            gone = bool(
-                lease
-                and lease[0] != self.holder
-                and lease[1] == self.host
+            # a holder on this host whose process is gone: taken over at once, if still it
+            dead = (
+                lease[0]
+                if lease and lease[0] != self.holder and lease[1] == self.host
                 and not pid_alive(lease[2])
-            )
+                else ""
+            )  # fmt: skip
             was = self.leader
             ttl = self.timing.lease_ttl
-            self.leader = desk.acquire_lease(self.holder, self.host, os.getpid(), wall, ttl, gone)
+            self.leader = desk.acquire_lease(self.holder, self.host, os.getpid(), wall, ttl, dead)
             if self.leader:
                 self.expires = wall + ttl
         if self.leader and not was:
@@ -654,7 +655,7 @@ class Scheduler:
         if self.watch is None or self._stopping.is_set():
             return False
         try:
-            if not self.engine.hold_lease():
+            if not (self.engine.leader and self.engine.lease_left() > 0):  # renewed by its job
                 return False
             polled = self.watch()
             if any(source.found for source in polled):

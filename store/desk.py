@@ -476,20 +476,18 @@ class Desk:
     # -- the calendar feed's secret ------------------------------------------------------------
 
     def feed_token(self) -> str:
-        """The secret in the calendar feed's path, made on first need (one for the whole store)."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                "INSERT OR IGNORE INTO settings (key, value) VALUES ('feed_token', ?)",
-                [secrets.token_urlsafe(24)],
-            )
-            token = conn.execute("SELECT value FROM settings WHERE key = 'feed_token'").fetchone()
-            conn.execute("COMMIT")
-            return str(token[0])
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        """The secret in the calendar feed's path, made on first need (one for the whole store):
+        read without a lock, and made under the write lock only when there is none yet."""
+        read = "SELECT value FROM settings WHERE key = 'feed_token'"
+        token = self.db.conn.execute(read).fetchone()
+        if token is None:
+            with immediate(self.db):
+                self.db.conn.execute(
+                    "INSERT OR IGNORE INTO settings (key, value) VALUES ('feed_token', ?)",
+                    [secrets.token_urlsafe(24)],
+                )
+                token = self.db.conn.execute(read).fetchone()
+        return str(token[0])
 
     def rotate_feed_token(self) -> str:
         """A new secret: the old feed address stops working at once."""
@@ -510,32 +508,24 @@ class Desk:
     # -- the scheduler lease -------------------------------------------------------------------
 
     def acquire_lease(
-        self, holder: str, host: str, pid: int, wall: float, ttl: float, gone: bool = False
+        self, holder: str, host: str, pid: int, wall: float, ttl: float, dead: str = ""
     ) -> bool:
-        """Hold (or renew) the one scheduler lease; `gone` says the current holder's process is dead.
-
-        BEGIN IMMEDIATE takes the write lock before reading, so two schedulers deciding at the same
-        moment queue on the busy timeout instead of one failing with "database is locked".
-        """
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute(
+        """Hold (or renew) the one scheduler lease. `dead` names a holder whose process is known
+        to be gone: its lease is taken at once, but only if it is still that holder's (when
+        several standbys see it die, the first takes it and the others find it taken)."""
+        with immediate(self.db):  # the write lock before the read: deciders queue, none fails
+            row = self.db.conn.execute(
                 "SELECT holder, expires FROM scheduler_lease WHERE id = 1"
             ).fetchone()
-            mine = row is None or row[0] == holder or row[1] < wall or gone
+            mine = row is None or row[0] == holder or row[1] < wall or bool(dead and row[0] == dead)
             if mine:
-                conn.execute(
+                self.db.conn.execute(
                     """INSERT INTO scheduler_lease (id, holder, host, pid, expires) VALUES (1, ?, ?, ?, ?)
                        ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host,
                            pid = excluded.pid, expires = excluded.expires""",
                     [holder, host, pid, wall + ttl],
                 )
-            conn.execute("COMMIT")
-            return mine
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        return mine
 
     def lease(self) -> tuple[str, str, int, float] | None:
         """(holder, host, pid, expires) of the lease, if any."""

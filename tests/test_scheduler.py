@@ -389,3 +389,13 @@ def test_schedule_cli_lists_the_posts_in_time_order(db_path, desk):
         ["2026-11-17T00:00:00Z", "C1", "reminder", "AELM-2026"],
     ]
     assert "local=2026-11-11 09:00 Asia/Seoul" in lines[0] and "offset=7d" in lines[0]
+
+
+def test_of_two_standbys_that_see_the_holder_die_only_the_first_takes_the_lease(db_path):
+    db = connect(db_path)
+    desk = Desk(db)
+    assert desk.acquire_lease("dead", "host", 1, 1000.0, 90.0)  # its process then dies
+    assert desk.acquire_lease("a", "host", 2, 1010.0, 90.0, dead="dead")  # long before expiry
+    assert not desk.acquire_lease("b", "host", 3, 1011.0, 90.0, dead="dead")  # "a" holds it now
+    assert desk.lease()[0] == "a"
+    db.close()

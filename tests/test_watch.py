@@ -343,6 +343,7 @@ def test_a_document_with_proposals_has_its_card_posted_at_once_not_at_the_next_t
     poster = SlackPoster(web_client(Config(api_url=web_api.url), BOT_TOKEN))
     engine = Engine(stores, poster, lambda: NOW, ZoneInfo("UTC"), desk_channel="CDESK")
     scheduler = Scheduler(engine, watch=watch_job(stores, lambda: NOW, (watch.check_url(url),)))
+    assert engine.hold_lease()
     scheduler.start()  # its first tick finds nothing to post; the next is 30 s away
     try:
         assert scheduler.watch_tick()
