@@ -149,6 +149,11 @@ def _message(page: dict[str, Any]) -> dict[str, Any]:
     return {"text": page["text"], "blocks": page["blocks"]}
 
 
+def after_ack_pool() -> ThreadPoolExecutor:
+    """The pool that does what comes after an ack: late answers, forms, mention replies."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="later")
+
+
 def create_app(
     config: Config,
     stores: Stores,
@@ -157,9 +162,11 @@ def create_app(
     *,
     replies: Replies | None = None,
     workspace: Workspace | None = None,
+    later: ThreadPoolExecutor | None = None,
 ) -> App:
     """The Bolt app with every listener registered; makes no network call. `replies` and
-    `workspace` are given when the HTTP front shares them (`kept_reply`)."""
+    `workspace` are given when the HTTP front shares them (`kept_reply`); `later`, the pool for
+    work after an ack, when the caller waits for it on the way out (`serve`)."""
     client = web_client(config)
     workspace = workspace or Workspace()
     app = App(
@@ -173,7 +180,7 @@ def create_app(
         url_verification_enabled=True,
         ssl_check_enabled=True,
     )
-    later = ThreadPoolExecutor(max_workers=8, thread_name_prefix="later")
+    later = later or after_ack_pool()
     permissions = Permissions(
         config.admins, lookup_client(config.api_url, config.bot_token or None), workspace
     )

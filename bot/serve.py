@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.app import Replies, create_app, kept_reply, web_client
+from bot.app import Replies, after_ack_pool, create_app, kept_reply, web_client
 from bot.config import Config, ConfigError
 from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
@@ -129,9 +129,9 @@ def serve(
     scheduler = make_scheduler(
         config, stores, clock, SlackPoster(web_client(config, config.bot_token)), metrics
     )
-    replies, workspace = Replies(stores, clock), Workspace()
+    replies, workspace, later = Replies(stores, clock), Workspace(), after_ack_pool()
     app = create_app(config, stores, clock, on_change=scheduler.notify, replies=replies,
-                     workspace=workspace)  # fmt: skip
+                     workspace=workspace, later=later)  # fmt: skip
     health = partial(health_report, stores, scheduler, mode)
     front = SlackHTTP(app, config.signing_secret, health, calendar=lambda: calendar(stores.get(quick=True), clock()),
                       metrics=metrics, events=mode == "http", store=partial(stores.get, quick=True), seen=stores.seen,
@@ -159,6 +159,9 @@ def serve(
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         run(server)
     finally:
+        # what was acknowledged is done before the process goes: a change said "Working on it",
+        # a mention's reply, a form (a worker ends with os._exit, which would not wait for them)
+        later.shutdown(wait=True)
         log.warning("stopping: the scheduler finishes any post under way")
         scheduler.stop()
         if handler is not None:
