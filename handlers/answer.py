@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from handlers.intents import INTENTS, Answer, Point
+from handlers.intents import INTENTS, Answer, Point, echo
 from handlers.question import Question, parse
 from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command, guarded, lookup, route, split
@@ -100,12 +100,11 @@ def search(q: Question, store: Store) -> Answer | None:
     if not good:
         return None
     first, *rest = good[:2]
+    said = [Point(f"“{esc(h.text)}”", h.source) for h in good[:2]]
     if "when" in q.asks and not find_dates(first.text, q.now.date() if q.now else first.source.reference_date):  # fmt: skip
-        said = [Point(f"“{esc(h.text)}”", h.source) for h in good[:2]]
         return Answer("No source on record gives a date for that.", nearby=said)
     if q.polar:  # a passage near the words is no yes or no
-        said = [Point(f"“{esc(h.text)}”", h.source) for h in good[:2]]
-        return Answer(f"No source on record says so: “{esc(q.raw.strip()[:200])}”", nearby=said)
+        return Answer(f"No source on record says so: {echo(q)}", nearby=said)
     return Answer(
         f"“{esc(first.text)}”",
         cite=Point("", first.source),

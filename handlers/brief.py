@@ -16,13 +16,14 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from handlers.calendar import internal
-from handlers.meetings import in_days, not_found_meeting, title
+from handlers.meetings import find_meeting, in_days, not_found_meeting, title
 from handlers.members import member_reply
+from handlers.people import find_economy
 from handlers.render import MAX_QUOTE, Card, Document, day_text, esc, status_word, when
 from handlers.router import Ask, UsageError, command
 from store.models import Delegation, Economy, Fact, Meeting, Person, Source
 from store.queries import Store
-from store.text import fold
+from store.text import fold, one_line
 
 RECENT = 8  # sources in "recent sources"
 RELATED_KINDS = {"som": ("som", "summit"), "summit": ("summit", "som")}
@@ -98,17 +99,6 @@ class Brief:
 
 
 # -- what was asked --------------------------------------------------------------------------------
-
-
-def find_meeting(store: Store, name: str) -> Meeting | None:
-    """A meeting by any name, as `/apec meeting` finds it."""
-    return store.meeting(name) or next(iter(store.meetings_in_text(name)), None)
-
-
-def find_economy(store: Store, name: str) -> Economy | None:
-    """A member economy by any name the bot knows ("US", "Korea", "Taiwan")."""
-    words = name.strip().rstrip("?").strip()
-    return store.member(words).economy or next(iter(store.economies_in_text(words)), None)
 
 
 def request(store: Store, args: str, now: datetime, default_economy: str = "",
@@ -355,8 +345,7 @@ def _named(source: Source) -> str:
 
 
 def short_quote(quote: str) -> str:
-    q = " ".join(quote.split())
-    return q if len(q) <= MAX_QUOTE else q[: MAX_QUOTE - 1].rstrip() + "…"
+    return one_line(quote, MAX_QUOTE)
 
 
 def missing_section(store: Store, m: Meeting, now: datetime, economy: Economy | None,

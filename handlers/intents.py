@@ -76,7 +76,8 @@ def _yes(yes: bool, rest: str) -> str:
     return f"{'Yes' if yes else 'No'}: {rest}"
 
 
-def _echo(q: Question) -> str:
+def echo(q: Question) -> str:
+    """The question as asked, quoted (for a first line that says the records lack it)."""
     return f"“{esc(q.raw.strip()[:200])}”"
 
 
@@ -621,7 +622,7 @@ def _doer_answer(q: Question, done: list[tuple[Point, str]], m: Meeting) -> Answ
         people = all(fold(p.name) in fold(line) for p in q.people)
         economies = all(e.id == doer or any(fold(n) in fold(line) for n in (e.name, typed)) for typed, e in q.economies)  # fmt: skip
         if not (people and economies) and not _CHAIRED.search(line):
-            return Answer(f"No source on record says so: {_echo(q)}", nearby=[first, *rest])
+            return Answer(f"No source on record says so: {echo(q)}", nearby=[first, *rest])
         line = _yes(people and economies, line)
     return Answer(line, cite=first, points=rest, more=f"meeting {m.short}")
 
@@ -708,7 +709,7 @@ def _said_so(q: Question, found: list[Point]) -> Answer:
     for p in found:
         if needed and _overlap(p.quote, tuple(needed)) >= len(needed) and _verdict(p.quote, tuple(needed[:1]), q) is True:  # fmt: skip
             return Answer(_yes(True, p.text), cite=p, points=[x for x in found if x is not p][:3])
-    answer = Answer(f"No source on record says so: {_echo(q)}")
+    answer = Answer(f"No source on record says so: {echo(q)}")
     answer.nearby += found[:4]
     return answer
 
@@ -1091,7 +1092,7 @@ def fact_answer(q: Question, store: Store, found: list[Fact]) -> Answer:
     line = esc(first.answer)
     verdict = _verdict(first.answer, q.topic, q) if q.polar else None
     if q.polar and verdict is None and q.topic:
-        return Answer(f"No source on record says so: {_echo(q)}", nearby=[Point(esc(f.answer), f.source, f.quote) for f in found])  # fmt: skip
+        return Answer(f"No source on record says so: {echo(q)}", nearby=[Point(esc(f.answer), f.source, f.quote) for f in found])  # fmt: skip
     if verdict is not None:
         line = _yes(verdict, line)
     return Answer(line, cite=_cite(first.source, first.quote), points=[Point(esc(f.answer), f.source, f.quote) for f in rest])  # fmt: skip

@@ -200,14 +200,17 @@ def _cite_all(card: Card, found: list[Meeting]) -> Card:
     return card
 
 
+def find_meeting(store: Store, name: str) -> Meeting | None:
+    """A meeting by any name: its own, or the first a text names ("the Shanghai SOM")."""
+    return store.meeting(name) or next(iter(store.meetings_in_text(name)), None)
+
+
 @command("meeting", usage="meeting NAME", example="meeting SOM2", kept=True)
 def meeting(ask: Ask) -> Card:
     """Everything on record about one meeting: dates, place, status, its parts, the source."""
     if not ask.args:
         raise UsageError("Which meeting?")
-    found = ask.store.meeting(ask.args)
-    if found is None:
-        found = next(iter(ask.store.meetings_in_text(ask.args)), None)
+    found = find_meeting(ask.store, ask.args)
     if found is None:
         return not_found_meeting(ask.store, ask.args)
     return meeting_card(Card(), found, ask.store, ask.now)

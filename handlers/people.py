@@ -6,7 +6,7 @@ from handlers.meetings import not_found_meeting, title
 from handlers.members import member_reply
 from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command
-from store.models import Delegation, Person
+from store.models import Delegation, Economy, Person
 from store.queries import Store
 
 
@@ -85,11 +85,17 @@ def delegation(ask: Ask) -> Card:
     return delegation_reply(ask.store, ask.args)
 
 
+def find_economy(store: Store, name: str) -> Economy | None:
+    """A member economy by any name the bot knows ("US", "Korea", "Taiwan"), or the first a text
+    names."""
+    words = name.strip().rstrip("?").strip()
+    return store.member(words).economy or next(iter(store.economies_in_text(words)), None)
+
+
 def delegation_reply(store: Store, text: str) -> Card:
     """The delegations of the economy named in `text` (to the meeting named there, if any)."""
     words = text.strip().rstrip("?")
-    found = store.member(words)
-    economy = found.economy or next(iter(store.economies_in_text(words)), None)
+    economy = find_economy(store, words)
     if economy is None:
         # "US SOM1": the economy is the first words that name one.
         parts = words.split()

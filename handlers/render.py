@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from store.models import Meeting, Source
+from store.text import one_line
 
 Reply = dict[str, Any]
 
@@ -126,10 +127,7 @@ def citation(source: Source, quote: str = "") -> str:
     """The line under an answer that says where it comes from."""
     line = f"Source: _{esc(source.cite())}_"
     if quote:
-        q = " ".join(quote.split())
-        if len(q) > MAX_QUOTE:
-            q = q[: MAX_QUOTE - 1].rstrip() + "…"
-        line += f" — “{esc(q)}”"
+        line += f" — “{esc(one_line(quote, MAX_QUOTE))}”"
     return line
 
 

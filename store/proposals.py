@@ -31,6 +31,7 @@ from store.desk import from_iso, iso
 from store.models import Meeting
 from store.names import alias_key
 from store.queries import Store
+from store.text import one_line
 
 ADD, DATE, MOVE, DELEGATE = "add-meeting", "date-meeting", "move-meeting", "add-delegate"
 OPEN, APPROVED, IGNORED = "open", "approved", "ignored"
@@ -72,8 +73,7 @@ class Proposal:
 
 def short_quote(text: str, limit: int = MAX_QUOTE) -> str:
     """The sentence on one line, cut with … when very long."""
-    one = " ".join(text.split())
-    return one if len(one) <= limit else one[: limit - 1].rstrip() + "…"
+    return one_line(text, limit)
 
 
 class Report(Protocol):

@@ -142,3 +142,9 @@ def passages(raw: str) -> list[Passage]:
         for piece in _split_long(_GLUED.sub(" ", line)):
             out.append(Passage(heading, piece))
     return out
+
+
+def one_line(text: str, limit: int) -> str:
+    """A quote on one line, cut at `limit` characters with … when longer."""
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1].rstrip() + "…"
