@@ -79,7 +79,7 @@ def check_record(
             raise FieldError("host", f"{rec['host']!r} is not a member economy I know.")
         rec["host"] = economy.id
     if new:
-        rec["tz"] = rec.get("tz") or _zone_for(store, rec, default_tz)
+        rec["tz"] = rec.get("tz") or changes.venue_zone(store.db, rec) or default_tz.key
     if "tz" in rec:
         _check_zone(rec["tz"])
     return rec
@@ -119,16 +119,6 @@ def _guess_kind(name: str) -> str:
     if "summit" in low or "leaders" in low:
         return "summit"
     return "ministerial" if "minister" in low else "event"
-
-
-def _zone_for(store: Store, rec: dict[str, Any], default: ZoneInfo) -> str:
-    """The venue's zone: another meeting's in the same city, else one of the host's, else the desk's."""
-    meetings = store.meetings()
-    for same in ([m for m in meetings if rec.get("city") and m.city == rec["city"] and m.tz],
-                 [m for m in meetings if rec.get("host") and m.host_id == rec["host"] and m.tz]):  # fmt: skip
-        if same:
-            return same[0].tz
-    return default.key
 
 
 def apply_meeting(ask: Ask, meeting_id: str | None, fields: dict[str, Any], action: str) -> Meeting:
@@ -192,7 +182,8 @@ def add_meeting(ask: Ask) -> Card:
 
 
 def _new_id(db: Any, name: str, dates: str, now: datetime) -> str:
-    """A new meeting's id, unique among those on record (read in the change's transaction)."""
+    """A new meeting's id: its name and year, unique among those on record (read in the change's
+    transaction)."""
     year = now.year
     if dates:
         try:
@@ -200,12 +191,7 @@ def _new_id(db: Any, name: str, dates: str, now: datetime) -> str:
             year = span.start.year if span.start else year
         except DateError:
             pass
-    base = f"{edits.slug(name)}-{year}"
-    taken = {r[0] for r in db.execute("SELECT id FROM meetings UNION SELECT id FROM desk_meetings")}
-    n, candidate = 2, base
-    while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
+    return changes.unique_meeting_id(db, f"{edits.slug(name)}-{year}")
 
 
 def _save(ask: Ask, meeting_id: str | None, fields: dict[str, Any], action: str, verb: str) -> Card:

@@ -81,3 +81,26 @@ def current_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name
     if found is None:
         return None
     return {"economy": economy, "meeting": meeting, "name": found[0], "role": found[1]}
+
+
+def unique_meeting_id(db: sqlite_utils.Database, base: str) -> str:
+    """`base`, or `base-2`, `base-3`... : an id no meeting on record or changed by the desk has
+    (read in the caller's transaction)."""
+    taken = {r[0] for r in db.execute("SELECT id FROM meetings UNION SELECT id FROM desk_meetings")}
+    n, candidate = 2, base
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def venue_zone(db: sqlite_utils.Database, record: Record) -> str:
+    """A new meeting's zone as the store knows it: another meeting's in the same city, else one
+    of the host economy's ('' when neither is on record)."""
+    for column, value in (("city", record.get("city")), ("host_id", record.get("host"))):
+        if value:
+            found = db.execute(
+                f"SELECT tz FROM meetings WHERE {column} = ? AND tz != '' LIMIT 1", [value]
+            ).fetchone()
+            if found:
+                return str(found[0])
+    return ""

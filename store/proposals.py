@@ -477,8 +477,8 @@ def _apply(db: sqlite_utils.Database, p: Proposal, user: str, now: datetime) -> 
             raise ProposalError(
                 f"proposal {p.id}: {p.record['name']} is on record now ({taken[0]}); change it there"
             )
-        ident = _new_id(db, p.target)
-        after = {**p.record, "tz": _zone(db, p.record), **cite, "id": ident}
+        ident = changes.unique_meeting_id(db, p.target)
+        after = {**p.record, "tz": changes.venue_zone(db, p.record), **cite, "id": ident}
         edits.save_meeting(db, after, user, now, ADD, None)
         return
     before = changes.current_meeting(db, p.target)
@@ -486,27 +486,6 @@ def _apply(db: sqlite_utils.Database, p: Proposal, user: str, now: datetime) -> 
         raise ProposalError(f"proposal {p.id}: {p.target} is no longer on record")
     after = {**changes.uncited(before), **p.record, **cite, "id": p.target}
     edits.save_meeting(db, after, user, now, "edit-meeting", before)
-
-
-def _new_id(db: sqlite_utils.Database, base: str) -> str:
-    taken = {r[0] for r in db.execute("SELECT id FROM meetings UNION SELECT id FROM desk_meetings")}
-    n, candidate = 2, base
-    while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
-
-
-def _zone(db: sqlite_utils.Database, record: dict[str, Any]) -> str:
-    """The venue's zone as the store knows it: a meeting's in the same city, else the host's."""
-    for column in ("city", "host_id"):
-        value = record.get("city" if column == "city" else "host")
-        if value:
-            found = db.execute(
-                f"SELECT tz FROM meetings WHERE {column} = ? AND tz != '' LIMIT 1", [value]
-            ).fetchone()
-            if found:
-                return str(found[0])
-    return ""
 
 
 def proposed_span(p: Proposal, reference: date) -> Span | None:
