@@ -357,17 +357,26 @@ def ensure(db: sqlite_utils.Database) -> None:
         db["passages"].enable_fts(
             ["heading", "text"], fts_version="FTS5", tokenize="porter", create_triggers=True
         )
-    db.execute(
-        "INSERT OR IGNORE INTO build_info (key, value) VALUES ('schema_version', ?)",
-        [str(SCHEMA_VERSION)],
-    )
+    if db.execute("SELECT 1 FROM build_info WHERE key = 'schema_version'").fetchone() is None:
+        db.execute(
+            "INSERT OR IGNORE INTO build_info (key, value) VALUES ('schema_version', ?)",
+            [str(SCHEMA_VERSION)],
+        )
 
 
 def _add_columns(db: sqlite_utils.Database) -> None:
-    """ALTER TABLE for each added column a store lacks, under the write lock: two processes starting
-    on one old store at once add it once."""
+    """ALTER TABLE for each added column a store lacks, under the write lock (two processes
+    starting on one old store at once add it once); a store that has them all is not locked."""
+
+    def missing() -> list[tuple[str, str, str]]:
+        return [
+            (table, column, definition)
+            for table, column, definition in ADDED_COLUMNS
+            if column not in {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
+        ]
+
+    if not missing():
+        return
     with immediate(db):
-        for table, column, definition in ADDED_COLUMNS:
-            have = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        for table, column, definition in missing():  # again, under the lock
+            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
