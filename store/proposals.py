@@ -363,9 +363,12 @@ def propose(db: sqlite_utils.Database, report: Report, now: datetime) -> list[Pr
         return []
     sentences = list(dict.fromkeys(f.sentence for f in report.findings))
     made: list[Proposal] = []
-    with immediate(db):  # what is compared with, and what was proposed before, read as written
-        reader = _Reader(Store(db), report.reference_date)
-        drafts = [d for s in sentences for d in reader.read(s)]
+    # Read against the store outside the write lock (a page's sentences take a while, and posts
+    # and edits wait on the lock): a change meanwhile only makes a proposal that approving
+    # re-reads anyway. What was proposed before is read under the lock, as it is written.
+    reader = _Reader(Store(db), report.reference_date)
+    drafts = [d for s in sentences for d in reader.read(s)]
+    with immediate(db):
         sql = "SELECT fingerprint FROM proposals WHERE status IN (?, ?)"
         taken = {r["fingerprint"] for r in rows(db, sql, [OPEN, IGNORED])}
         for d in drafts:
