@@ -38,7 +38,7 @@ from store.desk import (
 )
 from store.models import Meeting
 from store.proposals import POST_KIND, pending, post_key
-from store.queries import Store
+from store.queries import Store, records_version
 
 REMINDER_HOUR = time(9, 0)
 ALWAYS = datetime(2000, 1, 1, tzinfo=UTC)  # APEC_REMINDER_CHANNEL is owed every reminder
@@ -437,8 +437,9 @@ class Schedule:
     """The plan the scheduler keeps between runs, re-planned only where the store changed.
 
     Built at the first refresh with the look-back (the catch-up). After that a refresh costs one
-    `PRAGMA data_version` on a connection of its own, and, only when another connection committed,
-    one query of what plans are made of (`_INPUTS`); a change re-plans only what it touched: the
+    `PRAGMA data_version` on a connection of its own; only when another connection committed, the
+    records version (store.schema), and only when a record changed, one query of what plans are
+    made of (`_INPUTS`); a change re-plans only what it touched: the
     channels whose subscriptions changed, the meetings that moved, the one-offs. Each zone is
     planned to its midnight after tomorrow and extended by a day when its day turns. A failure
     forgets the plan, and the next refresh catches up again. Not thread-safe: one caller at a time.
@@ -465,7 +466,8 @@ class Schedule:
     def reset(self) -> None:
         """Forget the plan: the next refresh builds it anew, with the look-back."""
         self.agenda: Agenda | None = None
-        self._version: int | None = None  # the connection's data_version at the last look
+        # the connection's data_version, and the records version, at the last look
+        self._version: tuple[int | None, int | None] = (None, None)
         self._inputs: tuple | None = None
         self._subs: dict[str, Subscription] = {}  # by its row in the inputs
         self._meetings: dict[str, tuple] = {}
@@ -528,9 +530,15 @@ class Schedule:
     # -- building and following the store ------------------------------------------------------
 
     def _moved(self) -> bool:
-        """Whether another connection committed since the last look (no table is read)."""
-        version = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
-        moved, self._version = version != self._version, version
+        """Whether another connection committed a change to the records since the last look: no
+        table is read unless SQLite's data_version moved, and then only the records version (the
+        lease's renewals and the delivery log's writes do not move it)."""
+        data = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        if data == self._version[0]:
+            return False
+        records = records_version(self.db.conn)
+        moved = records is None or records != self._version[1]
+        self._version = (data, records)
         return moved
 
     def _build(self, now: datetime) -> None:
