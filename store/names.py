@@ -41,13 +41,15 @@ class Matcher:
         haystack = plain(text)
         tried = sorted(c for w in set(_loose_words(haystack)) for c in self._by_first.get(w, ()))
         found: list[tuple[int, str, str]] = []
-        taken: list[tuple[int, int]] = []
+        # A longer alias found first keeps its characters: one mark a character, so whether a
+        # match overlaps one kept before costs its own length, whatever was found already.
+        taken = bytearray(len(haystack))
         for _, alias, pattern in tried:
             for match in pattern.finditer(haystack):
                 start, end = match.span()
-                if any(start < e and s < end for s, e in taken):
+                if taken.find(1, start, end) != -1:
                     continue
-                taken.append((start, end))
+                taken[start:end] = b"\x01" * (end - start)
                 found.append((start, match.group(0), self.aliases[alias]))
         return [(words, target) for _, words, target in sorted(found)]
 

@@ -20,6 +20,7 @@ from tests.conftest import ROOT
         "server_bench.py",
         "watch_bench.py",
         "brief_bench.py",
+        "names_bench.py",
     ],
 )
 def test_bench_script_runs_quick_and_prints_its_aims(script):
