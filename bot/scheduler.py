@@ -333,6 +333,10 @@ class Engine:
                 desk, post, PostError(f"internal: {type(exc).__name__}", True), now, outcome
             )
             return
+        if not desk.holds_claim(post.key, self.holder, self.wall()):
+            # Left as claimed: whoever holds the lease next resolves it from the channel.
+            log.warning("%s not sent: the lease or the claim lapsed before the send", post.key)
+            return
         try:
             ts = self.poster.post(post.channel, payload, post.key)
         except PostError as exc:
@@ -419,6 +423,8 @@ class Engine:
             if not desk.claim(
                 key, admin, "alert", post.meeting_id, now, self.holder, self.wall(), leased=True
             ):
+                continue
+            if not desk.holds_claim(key, self.holder, self.wall()):
                 continue
             try:
                 # Recorded with the D… channel it went to: a DM is never looked for in history.

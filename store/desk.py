@@ -309,6 +309,17 @@ class Desk:
         )
         return cursor.rowcount == 1
 
+    def holds_claim(self, key: str, holder: str, wall: float) -> bool:
+        """Whether `holder` still holds the claim on `key` and a live lease at `wall`: asked again
+        right before the post is sent, since a scheduler frozen after claiming (a pause, a swap
+        storm) may find on waking that a standby has taken its lease and the claim over."""
+        row = self.db.conn.execute(
+            f"""SELECT 1 FROM deliveries WHERE key = :key AND holder = :holder
+                   AND status = 'claimed' AND {_LIVE_LEASE}""",
+            {"key": key, "holder": holder, "wall": wall},
+        ).fetchone()
+        return row is not None
+
     def take_over(
         self,
         key: str,

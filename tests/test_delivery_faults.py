@@ -396,3 +396,69 @@ def test_an_existing_store_without_attempted_at_gains_it_and_keeps_its_rows(tmp_
     assert (entry.status, entry.ts, entry.attempted_at) == ("sent", "1.2", 0.0)
     assert [c for c in db["deliveries"].columns_dict if c == "attempted_at"] == ["attempted_at"]
     db.close()
+
+
+class FreezingWall(Wall):
+    """A wall clock under which the leader freezes once, right after its claim is in the store:
+    time jumps past its lease and the post timeout, and `meanwhile` (a standby's work) runs."""
+
+    def __init__(self, db_path: Path, key: str, jump: float) -> None:
+        super().__init__()
+        self.db_path, self.key, self.jump = db_path, key, jump
+        self.meanwhile = lambda: None
+        self.frozen = False
+
+    def __call__(self) -> float:
+        if not self.frozen and self._claimed():
+            self.frozen = True  # once, and not again from inside `meanwhile`
+            self.now += self.jump
+            self.meanwhile()
+        return self.now
+
+    def _claimed(self) -> bool:
+        conn = sqlite3.connect(self.db_path)
+        try:
+            row = conn.execute("SELECT status FROM deliveries WHERE key = ?", [self.key]).fetchone()
+        finally:
+            conn.close()
+        return row is not None and row[0] == "claimed"
+
+
+def test_a_leader_frozen_between_its_claim_and_the_send_posts_nothing_after_a_take_over(
+    stores, db_path, desk, web_api, reports
+):
+    subscribe(desk)
+    clock = Clock(SUMMIT_7D)
+    timing = Timing()
+    wall = FreezingWall(db_path, KEY, timing.lease_ttl + timing.post_timeout + 1)
+    leader = engine(stores, web_api, clock, wall, host="host-a")
+    standby = engine(stores, web_api, clock, wall, host="host-b")
+    assert leader.hold_lease()
+
+    def standby_takes_over() -> None:
+        assert standby.hold_lease()  # the leader's lease lapsed while it was frozen
+        assert standby.recover() == [KEY]  # not in the channel: the standby sends it
+
+    wall.meanwhile = standby_takes_over
+    outcome = leader.run_due()  # claims, freezes, wakes, and must find its claim gone
+
+    assert wall.frozen and outcome.sent == []
+    entry = desk.delivery(KEY)
+    assert entry.status == "sent" and entry.holder == standby.holder
+    assert counted(web_api, reports, "leader frozen between claim and send") == {KEY: 1}
+
+
+def test_a_leader_whose_lease_lapsed_between_claim_and_send_leaves_the_claim_to_be_resolved(
+    stores, db_path, desk, web_api
+):
+    subscribe(desk)
+    clock = Clock(SUMMIT_7D)
+    wall = FreezingWall(db_path, KEY, Timing().lease_ttl + 1)
+    leader = engine(stores, web_api, clock, wall, host="host-a")
+    assert leader.hold_lease()
+    assert leader.run_due().sent == []  # woke past its lease: nothing sent, the claim left
+    assert desk.delivery(KEY).status == "claimed" and web_api.posted_keys() == {}
+
+    assert leader.hold_lease()  # nobody took the lease: it takes it again, and resolves its claim
+    assert leader.recover() == [KEY]
+    assert web_api.posted_keys() == {KEY: 1} and desk.delivery(KEY).status == "sent"
