@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.meetings import HOW_TO_ADD, countdown, in_days, meeting_line, title, upcoming
-from handlers.proposals import document_card
+from handlers.proposals import post_card
 from handlers.render import Card, date_token, esc, when
 from handlers.router import Ask
 from store.desk import iso
-from store.proposals import POST_KIND, source_of
+from store.proposals import POST_KIND
 from store.queries import Store
 from store.schedule import Post, describe_offset
 
@@ -27,7 +27,7 @@ def message_for(
 ) -> Card:
     """The message a post makes; a late one says so."""
     if post.kind == POST_KIND:
-        card = document_card(store, source_of(post.key))
+        card = post_card(store, post.key)  # a document's card, or a held source's
     elif post.kind == "reminder":
         card = reminder_card(post, store)
     elif post.kind == "digest":

@@ -1,5 +1,6 @@
-"""Proposals from new documents: the card posted to the desk's channel, `/apec proposals`, and
-approving, editing or ignoring one. Only admins act (router's one check); anyone may read."""
+"""Proposals from new documents: the card posted to the desk's channel (one a document, or one a
+held source and day), `/apec proposals`, and approving, editing or ignoring one. Only admins act
+(router's one check); anyone may read."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from store.proposals import Proposal, ProposalError, short_quote
 from store.queries import Store
 
 APPROVE, EDIT, IGNORE = "proposal_approve", "proposal_edit", "proposal_ignore"
+HELD_VALUE = ":held"  # after the number in a held card's button values: that card is re-drawn
 SHOWN = 15  # proposals on one card: two blocks each, within Slack's 50
 CARD_QUOTE = 500
 
@@ -34,16 +36,7 @@ def document_card(store: Store, source_id: str) -> Card:
     card = Card().header("Proposed calendar changes")
     title = source.cite() if source else source_id
     card.section(f"From *{esc(title)}* (source `{esc(source_id)}`):")
-    for p in items[:SHOWN]:
-        quote = esc(short_quote(p.quote, CARD_QUOTE))
-        card.section(f"*Proposal {p.id}:* {esc(p.change)}\n> “{quote}”")
-        if p.status == proposals.OPEN:
-            card.blocks.append(_buttons(p))
-        else:
-            verb = "Approved" if p.status == proposals.APPROVED else "Ignored"
-            card.context(f"{verb} by {who(p.decided_by)} on {esc(p.decided_at[:10])}.")
-    if len(items) > SHOWN:
-        card.context(f"…and {len(items) - SHOWN} more: `/apec proposals` lists every open one.")
+    _items(card, items, on_held=False)
     card.context(
         "Only the desk's calendar keepers can act on these. An approved change cites this "
         "document; an ignored one is never proposed again."
@@ -51,8 +44,63 @@ def document_card(store: Store, source_id: str) -> Card:
     return card.in_channel()
 
 
-def _buttons(p: Proposal) -> dict[str, Any]:
-    value = str(p.id)
+def held_card(store: Store, key: str) -> Card:
+    """A held source's proposals of one day, on one card: that it was held and why, then each
+    proposal as on a document's card."""
+    origin, items = proposals.held_of(store.db, key)
+    day = key.split(":")[1] if key.count(":") >= 2 else ""
+    card = Card().header("Proposals held for review")
+    card.section(
+        f"*{esc(proposals.where(origin) or 'A watched source')}* made {len(items)} proposals on "
+        f"{esc(day)} (UTC), more than {proposals.FLOOD_LIMIT} in a day: they are held here on one "
+        "card instead of a card for each document. None is on the calendar unless approved."
+    )
+    _items(card, items, on_held=True)
+    card.context(
+        "Only the desk's calendar keepers can act on these. A source that floods the desk may be "
+        "broken or hostile: `/apec feeds` shows it, `/apec unwatch` stops it."
+    )
+    return card.in_channel()
+
+
+def post_card(store: Store, key: str) -> Card:
+    """The card of a proposals post in the desk's channel: a held source's, or a document's."""
+    if proposals.is_held_key(key):
+        return held_card(store, key)
+    return document_card(store, proposals.source_of(key))
+
+
+def _items(card: Card, items: list[Proposal], on_held: bool) -> None:
+    """Each proposal on a card: the change, its sentence, the buttons or what was decided."""
+    for p in items[:SHOWN]:
+        quote = esc(short_quote(p.quote, CARD_QUOTE))
+        mark = " (held)" if p.held and not on_held else ""
+        card.section(f"*Proposal {p.id}{mark}:* {esc(p.change)}\n> “{quote}”")
+        if p.status == proposals.OPEN:
+            card.blocks.append(_buttons(p, on_held))
+        else:
+            verb = "Approved" if p.status == proposals.APPROVED else "Ignored"
+            card.context(f"{verb} by {who(p.decided_by)} on {esc(p.decided_at[:10])}.")
+    if len(items) > SHOWN:
+        card.context(f"…and {len(items) - SHOWN} more: `/apec proposals` lists every open one.")
+
+
+def _card_of(store: Store, p: Proposal, on_held: bool) -> Card:
+    """The card a proposal's button was on, as it now stands."""
+    if on_held and p.held:
+        return held_card(store, proposals.held_key(p.origin, p.held))
+    return document_card(store, p.source_id)
+
+
+def _value(value: str) -> tuple[int | None, bool]:
+    """A button's value: (the proposal's number, or None; whether it was on a held card)."""
+    on_held = value.endswith(HELD_VALUE)
+    number = value.removesuffix(HELD_VALUE)
+    return (int(number) if number.isdigit() and len(number) <= 9 else None), on_held
+
+
+def _buttons(p: Proposal, on_held: bool = False) -> dict[str, Any]:
+    value = str(p.id) + (HELD_VALUE if on_held else "")
     elements = [_button("Approve", APPROVE, value, "primary")]
     if p.kind != proposals.DELEGATE:
         elements.append(_button("Edit", EDIT, value))
@@ -79,6 +127,11 @@ def list_proposals(ask: Ask) -> Card:
     card = Card().listing(f"*{len(found)} open proposal{'s' if len(found) != 1 else ''}*",
                           [line(p) for p in found])  # fmt: skip
     card.context("Admins: `/apec approve N` or `/apec ignore N` (or the buttons on the card in the desk's channel).")  # fmt: skip
+    if any(p.held for p in found):
+        card.context(
+            f"Held: from a source that made more than {proposals.FLOOD_LIMIT} proposals in a day, "
+            "posted on one card for the day; decide them as any other."
+        )
     return card
 
 
@@ -133,21 +186,22 @@ def decided(p: Proposal) -> Card:
 
 
 def pressed(ask: Ask, action_id: str, value: str) -> tuple[Card | None, Card | None]:
-    """A button of a document's card pressed: (the card as it now stands, to replace the one
-    pressed, or None; a reply for the presser alone, or None)."""
+    """A button of a proposals card pressed (a document's, or a held source's): (the card as it
+    now stands, to replace the one pressed, or None; a reply for the presser alone, or None)."""
     refusal = refuse_unless_admin(ask)
     if refusal is not None:
         return None, refusal
-    if not value.isdigit() or len(value) > 9:
+    number, on_held = _value(value)
+    if number is None:
         return None, Card().section("That button is not one of mine.")
-    p = proposals.get(ask.store.db, int(value))
+    p = proposals.get(ask.store.db, number)
     if p is None:
-        return None, Card().section(f"There is no proposal {esc(value)}.")
+        return None, Card().section(f"There is no proposal {number}.")
     try:
         decide(ask, p.id, action_id == APPROVE)
     except ProposalError as exc:
-        return document_card(ask.store.refresh(), p.source_id), Card().section(esc(str(exc)) + ".")
-    return document_card(ask.store.refresh(), p.source_id), None
+        return _card_of(ask.store.refresh(), p, on_held), Card().section(esc(str(exc)) + ".")
+    return _card_of(ask.store.refresh(), p, on_held), None
 
 
 def edit_form(ask: Ask, value: str, card: tuple[str, str] = ("", "")) -> tuple[dict | None, Card | None]:  # fmt: skip
@@ -156,7 +210,8 @@ def edit_form(ask: Ask, value: str, card: tuple[str, str] = ("", "")) -> tuple[d
     refusal = refuse_unless_admin(ask)
     if refusal is not None:
         return None, refusal
-    p = proposals.get(ask.store.db, int(value)) if value.isdigit() and len(value) <= 9 else None
+    number, on_held = _value(value)
+    p = proposals.get(ask.store.db, number) if number is not None else None
     if p is None or p.kind == proposals.DELEGATE:
         return None, Card().section("That proposal has no form to edit.")
     if p.status != proposals.OPEN:
@@ -164,7 +219,8 @@ def edit_form(ask: Ask, value: str, card: tuple[str, str] = ("", "")) -> tuple[d
     meeting = ask.store.meeting(p.target) if p.kind != proposals.ADD else None
     form = meeting_form(meeting, ask.channel)
     meta = json.loads(form["private_metadata"])
-    form["private_metadata"] = json.dumps({**meta, "proposal": p.id, "card": list(card)})
+    where = {"proposal": p.id, "card": list(card), "held": on_held}  # the card to re-draw
+    form["private_metadata"] = json.dumps({**meta, **where})
     _fill(form, _shown(ask, p, meeting))
     form["title"] = {"type": "plain_text", "text": f"Proposal {p.id}"}
     return form, None
@@ -246,4 +302,4 @@ def card_after_edit(store: Store, private_metadata: str) -> tuple[str, str, Card
     p = proposals.get(store.db, meta.get("proposal", 0)) if isinstance(meta.get("proposal"), int) else None  # fmt: skip
     if p is None or not channel or not ts:
         return None
-    return str(channel), str(ts), document_card(store.refresh(), p.source_id)
+    return str(channel), str(ts), _card_of(store.refresh(), p, meta.get("held") is True)

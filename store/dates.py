@@ -541,7 +541,12 @@ def _read(rule: _Rule, match: re.Match[str], ref: date, phrase: str) -> Span:
 
 def _search(text: str, ref: date, documents: bool) -> list[tuple[str, Span]]:
     """Every reading in text, longest first where two overlap, in order of appearance."""
-    found: list[tuple[int, int, Span | None]] = []
+    return [(phrase, span) for phrase, span in _readings(text, ref, documents) if span is not None]
+
+
+def _readings(text: str, ref: date, documents: bool) -> list[tuple[str, Span | None]]:
+    """As `_search`, with each phrase written as a date that is none (31 February) as None."""
+    found: list[tuple[int, int, str, Span | None]] = []
     for rule in _RULES:
         if documents and not rule.in_documents:
             continue
@@ -558,16 +563,15 @@ def _search(text: str, ref: date, documents: bool) -> list[tuple[str, Span]]:
                 continue  # the single dates inside it are read by the single-date rules
             except DateError:
                 span = None  # a bad date still holds its place: its parts are not dates either
-            found.append((start, end, span))
+            found.append((start, end, match["x"], span))
     found.sort(key=lambda item: (item[0], item[0] - item[1]))
-    chosen: list[tuple[str, Span]] = []
+    chosen: list[tuple[str, Span | None]] = []
     taken_until = -1
-    for start, end, span in found:
+    for start, end, phrase, span in found:
         if start < taken_until:
             continue
         taken_until = end
-        if span is not None:
-            chosen.append((span.text, span))
+        chosen.append((span.text if span is not None else phrase, span))
     return chosen
 
 
@@ -639,6 +643,15 @@ def find_dates(text: str, reference: date) -> list[tuple[str, Span]]:
     if not isinstance(text, str) or not isinstance(reference, date):
         return []
     return _search(text, _as_date(reference), documents=True)
+
+
+def find_unreadable_dates(text: str, reference: date) -> list[str]:
+    """The phrases in running text written as a date that is none (31 February, month 13, year
+    9999, a weekday that is not the day's), which find_dates passes over: a reader must not take
+    a sentence holding one for a sentence that gives no date."""
+    if not isinstance(text, str) or not isinstance(reference, date):
+        return []
+    return [p for p, span in _readings(text, _as_date(reference), documents=True) if span is None]
 
 
 def read_period(text: str, now: datetime) -> Span | None:

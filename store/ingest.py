@@ -192,7 +192,11 @@ def _prepared(doc: Document, now: datetime) -> Document:
     reference = doc.reference
     if reference is None:
         match = _REFERENCE.search(doc.text)
-        reference = date.fromisoformat(match.group(1)) if match else now.date()
+        stated = match.group(1) if match else ""
+        try:
+            reference = date.fromisoformat(stated) if stated else now.date()
+        except ValueError:  # "2026-02-31": a document dated on no day is not one to read
+            raise SourceError(f"{doc.url or doc.name}: reference date {stated} is no day") from None
     title = " ".join((doc.title or lines[0].lstrip("#")).split())[:200]
     return Document(doc.text, doc.name, doc.url, title, reference, doc.page)
 

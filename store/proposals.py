@@ -3,12 +3,43 @@
 A new document's sentences are compared with the store: a meeting newly dated or re-dated, a meeting
 moved to another city, a meeting not on record, a person named to lead or join a delegation. Each
 difference is a proposal, kept in the desk's `proposals` table until an admin approves or ignores it.
+An approved proposal becomes a desk record that cites the document and the sentence, in one write
+transaction.
 
-Precision over recall: a sentence is read only when it names one meeting, at most one date (to the
-day or to one month: a month stays a month, and no time of day is ever kept), and nothing hedged or
-negated ("may", "not", "cancelled"). An ignored change is never proposed again (its fingerprint is
-the change itself, whatever document states it), and one open is not proposed twice. An approved
-proposal becomes a desk record that cites the document and the sentence, in one write transaction.
+Reading: precision over recall. A sentence is read only when it names one meeting, at most one date
+(to the day or to one month: a month stays a month, and no time of day is ever kept), and nothing
+hedged or negated ("may", "not", "cancelled"). Which year it is about binds its meeting:
+- Its years (every four-digit number in it, and the year of every date it gives, read against the
+  document's reference date) must be one year, from YEARS_BACK before the reference year to
+  YEARS_AHEAD after it (and so of the year it is read in: an archive page of 2003 is no news); the
+  sentence speaks of that year's meeting of the series only (re-dated, moved, or added anew),
+  never of another year's. "In 1993, SOM1 was held in Seattle" and "SOM1 will be held in Seattle
+  next year" leave 2026's SOM1 alone; "year 9999" and "March 2199" are out.
+- A date written as one that is none (31 February, month 13, year 9999: store.dates'
+  find_unreadable_dates) leaves the sentence unread: "no date read" is not "no date said".
+- A past-tense frame ("was held", "took place", "hosted") must write its year out, be about the
+  reference year or one before it, and about a meeting begun by the reference date: "SOM1 was held
+  in Seattle on 2-4 March" on a history page dated 2026 is not read as 2026's. A retelling ("first
+  held", "back in", "since", "has been held") proposes nothing.
+- A document dated before APEC began (1989) or after the day it is read (REFERENCE_GRACE) proposes
+  nothing: every reading above is relative to that date.
+
+Keeping: once, not once a poll. A proposal is about a slot, a meeting and a field (its kind and
+target: a meeting's dates, its city, a meeting added, one delegate), and comes from an origin (the
+watched source, `propose(origin=)`, else the document's address; a document given by hand is an
+origin of its own).
+- The same change open or ignored is never proposed again, whatever states it (its fingerprint is
+  the change itself).
+- An origin with a proposal open for a slot proposes nothing further for it: the open one stands,
+  so a page that re-words or re-dates a meeting each poll makes one card, not one a poll. (Within
+  one document, too, the first sentence for a slot stands.)
+- An origin whose proposal for a slot was decided (approved or ignored) proposes nothing for that
+  slot for REPROPOSE_AFTER after the decision; after it, or from another origin, it may again.
+
+Flood hold: an origin that makes more than FLOOD_LIMIT proposals in a (UTC) day is held. Every
+proposal it made that day is marked held (when the hold began): kept, open, listed as held, and
+decided as any other; instead of one card per document, the desk's channel gets one card per
+origin and day (key `proposals-held:<day>:<origin digest>`).
 """
 
 from __future__ import annotations
@@ -17,15 +48,16 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from store import changes, edits
 from store.build import build
-from store.dates import Span, find_dates, read_span
+from store.dates import Span, find_dates, find_unreadable_dates, read_span
 from store.db import immediate, rows
 from store.desk import from_iso, iso
 from store.models import Meeting
@@ -36,9 +68,17 @@ from store.text import one_line
 ADD, DATE, MOVE, DELEGATE = "add-meeting", "date-meeting", "move-meeting", "add-delegate"
 OPEN, APPROVED, IGNORED = "open", "approved", "ignored"
 POST_KIND = "proposals"  # the scheduler's post of one document's proposals to APEC_DESK_CHANNEL
+HELD_POST = "proposals-held"  # the key's start of one held origin's card of a day (also POST_KIND)
 MAX_QUOTE = 200  # characters of the sentence a proposal's line shows
 HEAD = edits.HEAD_ROLE
 MEMBER = "Delegate"
+# The years a sentence may be about, around its document's reference year: the year before (a
+# meeting just held, reported in January) to three ahead (hosts are named years in advance).
+YEARS_BACK, YEARS_AHEAD = 1, 3
+FIRST_YEAR = 1989  # APEC's first meeting: a document dated before it is dated wrongly
+REFERENCE_GRACE = timedelta(days=2)  # a document dated after the day it is read (zones, clocks)
+REPROPOSE_AFTER = timedelta(days=30)  # after a decision, its origin is not heard on that slot
+FLOOD_LIMIT = 5  # proposals one origin makes in a day before the rest of its day is held
 
 
 class ProposalError(Exception):
@@ -65,10 +105,13 @@ class Proposal:
     decided_by: str = ""
     decided_at: str = ""
     fingerprint: str = ""
+    origin: str = ""  # the watched source it came from ('' for a document given by hand)
+    held: str = ""  # UTC ISO when its origin's flood hold began ('' if not held)
 
     def line(self) -> str:
-        """`proposal N: <change> — “<sentence>”` on one line."""
-        return f"proposal {self.id}: {self.change} — “{short_quote(self.quote)}”"
+        """`proposal N: <change> — “<sentence>”` on one line (`proposal N (held): …` if held)."""
+        mark = " (held)" if self.held else ""
+        return f"proposal {self.id}{mark}: {self.change} — “{short_quote(self.quote)}”"
 
 
 def short_quote(text: str, limit: int = MAX_QUOTE) -> str:
@@ -83,18 +126,30 @@ class Report(Protocol):
     reference_date: date
     new: bool
     findings: list[Any]
+    url: str
 
 
 # -- reading a sentence --------------------------------------------------------------------------
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _EXPLICIT = re.compile(rf"\d{{4}}|\b(?:{_MONTHS})\b")
-_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")  # any four digits: "1993" and "9999" are years too
 _HEDGED = re.compile(
     r"\b(?:not|no longer|never|may|might|could|possibly|perhaps|reportedly|rumou?red|"
     r"considering|cancel(?:l?ed|s)?|postponed indefinitely|unconfirmed|if)\b|n't\b|\?"
 )
-_PAST = re.compile(r"\b(?:was|were) held\b|\btook place\b|\bconcluded\b|\bwrapped up\b", re.I)
+_PAST = re.compile(
+    r"\b(?:was|were) (?:held|hosted|convened|organi[sz]ed)\b|\btook place\b|\bconcluded\b|"
+    r"\bwrapped up\b|(?<!\bbe )\b(?:hosted|convened)\b",
+    re.I,
+)
+# A retelling of history, not news of a meeting: "first held in", "back in 1993", "since 1993".
+_RETOLD = re.compile(
+    r"\b(?:first (?:held|met|hosted|convened|took place)|back in|since|"
+    r"ha(?:s|ve) been (?:held|hosted)|inaugural|ago|founded|established|historically|"
+    r"traditionally|annually)\b",
+    re.I,
+)
 _SERIES = re.compile(r"\bSOM ?([1-4])\b")  # a Senior Officials' Meeting of any year
 _VENUE_VERB = re.compile(
     r"\b(?:held|host|hosts|hosted|take[sn]? place|taking place|convene[sd]?|meet|meets|moved|relocated|"
@@ -159,41 +214,66 @@ def label(m: Meeting) -> str:
 class _Reader:
     """Reads sentences against the store as it stands (inside the proposing transaction)."""
 
-    def __init__(self, store: Store, reference: date) -> None:
+    def __init__(self, store: Store, reference: date, today: date | None = None) -> None:
         self.store = store
         self.reference = reference
+        self.today = today or reference  # the day it is read: an old page's years are not news
         self.meetings = store.meetings()
 
     def read(self, sentence: str) -> list[_Draft]:
-        if _HEDGED.search(sentence):
+        if _HEDGED.search(sentence) or _RETOLD.search(sentence):
             return []
         mentions = self._mentions(sentence)
         if len(mentions) != 1:
             return []  # none, or two meetings in one sentence: which is which is not plain
         ((key, known),) = mentions.items()
-        said = [
-            (p, s)
-            for p, s in find_dates(sentence, self.reference)
-            if s.precision in ("day", "month")
-        ]
+        if find_unreadable_dates(sentence, self.reference):
+            return []  # "on 31 February": a date was said, and it is none
+        found = find_dates(sentence, self.reference)
+        said = [(p, s) for p, s in found if s.precision in ("day", "month")]
         if len(said) > 1:
             return []  # two dates: which one the meeting is held on is not plain
         span = said[0][1] if said and _plain_date(*said[0]) else None
-        years = {int(y) for y in _YEAR.findall(sentence)}
-        year = span.start.year if span is not None and span.start else None
-        if year is None and len(years) == 1:
-            year = next(iter(years))
-        if year is not None and years - {year}:
+        written = {int(y) for y in _YEAR.findall(sentence)}
+        years = written | {d.year for _, s in found for d in (s.start, s.end) if d is not None}
+        if len(years) > 1:
             return []  # "the 2026 SOM1 ... in March 2027": which year is not plain
+        year = next(iter(years), None)
+        if year is not None and not self._near(year):
+            return []  # 1993, 9999, or a year too far ahead to be news of a meeting
+        past = _PAST.search(sentence) is not None
+        if past and not self._told_of(written, span):
+            return []
         try:
             meeting = self._resolve(key, known, year)
         except _Unclear:
             return []
+        if past and meeting is not None and not self._begun(meeting):
+            return []  # told as held, yet ahead of the document: not plain
         if _LEADS.search(sentence) or _LED_BY.search(sentence):
             return self._delegate(sentence, meeting)
         if meeting is None:
             return self._new(sentence, key, known, span, year)
         return self._changes(sentence, meeting, span)
+
+    def _near(self, year: int) -> bool:
+        """Whether a year is one a sentence of this document may be news of: near its date, and
+        near the day it is read."""
+        return all(
+            day.year - YEARS_BACK <= year <= day.year + YEARS_AHEAD
+            for day in (self.reference, self.today)
+        )
+
+    def _told_of(self, written: set[int], span: Span | None) -> bool:
+        """Whether a past-tense sentence plainly tells of a meeting just held: its year written
+        out (else a history page's "on 2-4 March" would read as the page's year), the reference
+        year or the one before, and no day after the document's."""
+        if len(written) != 1 or next(iter(written)) > self.reference.year:
+            return False
+        return span is None or span.start is None or span.start <= self.reference
+
+    def _begun(self, m: Meeting) -> bool:
+        return m.span.start is not None and m.span.start <= self.reference
 
     def _mentions(self, sentence: str) -> dict[str, Meeting | None]:
         """The meetings a sentence names, by series ("SOM1"), with the one on record it matched."""
@@ -356,33 +436,84 @@ def _differs(on_record: Span, said: Span) -> bool:
 # -- keeping proposals ---------------------------------------------------------------------------
 
 
-def propose(db: sqlite_utils.Database, report: Report, now: datetime) -> list[Proposal]:
+def propose(
+    db: sqlite_utils.Database, report: Report, now: datetime, *, origin: str = ""
+) -> list[Proposal]:
     """Compare a new document's sentences with the store and keep each difference as an open
-    proposal (not one ignored before, nor one open already); the proposals made."""
-    if not report.new:
+    proposal, as the module's rules allow (none made twice, none again from its origin while
+    one is open or lately decided, a flooding origin held); the proposals made. `origin`: the
+    watched source the document came from (else the document's address)."""
+    if not report.new or not _dated_sanely(report.reference_date, now):
         return []
+    origin = origin or report.url
     sentences = list(dict.fromkeys(f.sentence for f in report.findings))
-    made: list[Proposal] = []
     # Read against the store outside the write lock (a page's sentences take a while, and posts
     # and edits wait on the lock): a change meanwhile only makes a proposal that approving
     # re-reads anyway. What was proposed before is read under the lock, as it is written.
-    reader = _Reader(Store(db), report.reference_date)
+    reader = _Reader(Store(db), report.reference_date, now.astimezone(UTC).date())
     drafts = [d for s in sentences for d in reader.read(s)]
+    made: list[int] = []
     with immediate(db):
         sql = "SELECT fingerprint FROM proposals WHERE status IN (?, ?)"
         taken = {r["fingerprint"] for r in rows(db, sql, [OPEN, IGNORED])}
+        quiet = _quiet_slots(db, origin, now) if origin else set()
         for d in drafts:
-            if d.fingerprint in taken:
+            slot = (d.kind, d.target)
+            if d.fingerprint in taken or slot in quiet:
                 continue
             taken.add(d.fingerprint)
+            quiet.add(slot)
             cursor = db.execute(
                 """INSERT INTO proposals (source_id, kind, target, record, quote, change, status,
-                                          created_at, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                          created_at, fingerprint, origin)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [report.source_id, d.kind, d.target, json.dumps(d.record, ensure_ascii=False),
-                 d.quote, d.change, OPEN, iso(now), d.fingerprint],
+                 d.quote, d.change, OPEN, iso(now), d.fingerprint, origin],
             )  # fmt: skip
-            made.append(get(db, int(cursor.lastrowid)))  # type: ignore[arg-type]
-    return made
+            made.append(int(cursor.lastrowid))  # type: ignore[arg-type]
+        if made and origin:
+            _hold_flood(db, origin, now)
+        return [p for p in (get(db, i) for i in made) if p is not None]
+
+
+def _dated_sanely(reference: date, now: datetime) -> bool:
+    """Whether a document's reference date is one to read it against: not before APEC began,
+    not after the day it is read (a page "dated" 9999 or 0100 proposes nothing)."""
+    day = reference.date() if isinstance(reference, datetime) else reference
+    return date(FIRST_YEAR, 1, 1) <= day <= now.astimezone(UTC).date() + REFERENCE_GRACE
+
+
+def _quiet_slots(db: sqlite_utils.Database, origin: str, now: datetime) -> set[tuple[str, str]]:
+    """The slots (kind, target) an origin is not heard on now: one of its proposals for it is
+    open, or was decided less than REPROPOSE_AFTER ago."""
+    found = rows(
+        db,
+        "SELECT kind, target FROM proposals WHERE origin = ? AND (status = ? OR decided_at >= ?)",
+        [origin, OPEN, iso(now - REPROPOSE_AFTER)],
+    )
+    return {(r["kind"], r["target"]) for r in found}
+
+
+def _day(moment: datetime) -> tuple[str, str]:
+    """The UTC day a moment falls in, as the [start, end) of stored times."""
+    start = datetime.combine(moment.astimezone(UTC).date(), time(0), UTC)
+    return iso(start), iso(start + timedelta(days=1))
+
+
+def _hold_flood(db: sqlite_utils.Database, origin: str, now: datetime) -> None:
+    """An origin past FLOOD_LIMIT proposals today: all of today's marked held, with the moment
+    the hold began (in the caller's transaction)."""
+    start, end = _day(now)
+    today = "origin = ? AND created_at >= ? AND created_at < ?"
+    count, began = db.execute(
+        f"SELECT count(*), min(NULLIF(held, '')) FROM proposals WHERE {today}", [origin, start, end]
+    ).fetchone()
+    if count <= FLOOD_LIMIT:
+        return
+    db.execute(
+        f"UPDATE proposals SET held = ? WHERE {today} AND held = ''",
+        [began or iso(now), origin, start, end],
+    )
 
 
 def _proposal(r: dict[str, Any]) -> Proposal:
@@ -407,14 +538,25 @@ def of_source(db: sqlite_utils.Database, source_id: str) -> list[Proposal]:
 
 
 def pending(db: sqlite_utils.Database) -> list[tuple[str, datetime]]:
-    """(document, when its proposals were made) for each document with open proposals: what the
-    scheduler posts to the desk's channel, once each (key `proposals:<document>`)."""
+    """(document, when its proposals were made) for each document with open proposals not held:
+    what the scheduler posts to the desk's channel, once each (key `proposals:<document>`)."""
     found = rows(
         db,
         """SELECT source_id, min(created_at) AS at FROM proposals GROUP BY source_id
-           HAVING sum(status = 'open') > 0 ORDER BY at, source_id""",
+           HAVING sum(status = 'open' AND held = '') > 0 ORDER BY at, source_id""",
     )
     return [(r["source_id"], from_iso(r["at"])) for r in found]
+
+
+def held_pending(db: sqlite_utils.Database) -> list[tuple[str, str, datetime]]:
+    """(key, origin, when its hold began) for each origin and day held with open proposals: the
+    scheduler posts one card of each to the desk's channel, once."""
+    found = rows(
+        db,
+        """SELECT origin, held FROM proposals WHERE held != '' GROUP BY origin, held
+           HAVING sum(status = 'open') > 0 ORDER BY held, origin""",
+    )
+    return [(held_key(r["origin"], r["held"]), r["origin"], from_iso(r["held"])) for r in found]
 
 
 def post_key(source_id: str) -> str:
@@ -424,6 +566,46 @@ def post_key(source_id: str) -> str:
 def source_of(key: str) -> str:
     """The document a proposals post's key is about."""
     return key.partition(":")[2]
+
+
+def _digest(origin: str) -> str:
+    return hashlib.sha256(origin.encode()).hexdigest()[:16]
+
+
+def held_key(origin: str, held: str) -> str:
+    """The key of a held origin's card of the day its hold began (`held`, UTC ISO): the origin
+    by a digest, as an address may be long and carry anything."""
+    return f"{HELD_POST}:{held[:10]}:{_digest(origin)}"
+
+
+def is_held_key(key: str) -> bool:
+    return key.startswith(f"{HELD_POST}:")
+
+
+def held_of(db: sqlite_utils.Database, key: str) -> tuple[str, list[Proposal]]:
+    """(origin, its held proposals, in order) of a held card's key; ("", []) if none."""
+    _, day, digest = (key.split(":", 2) + ["", ""])[:3]
+    try:
+        start, end = _day(datetime.combine(date.fromisoformat(day), time(12), UTC))
+    except ValueError:
+        return "", []
+    found = rows(
+        db, "SELECT * FROM proposals WHERE held >= ? AND held < ? ORDER BY id", [start, end]
+    )
+    mine = [_proposal(r) for r in found if _digest(r["origin"]) == digest]
+    return (mine[0].origin if mine else ""), mine
+
+
+def where(origin: str) -> str:
+    """An origin as shown: its address without query or credentials (they may hold a token)."""
+    try:
+        parts = urlsplit(origin)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host:
+        return origin.split("?")[0].split("#")[0][:200]
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"[:200]
 
 
 # -- deciding ------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from store.desk import (
     subscription_of,
 )
 from store.models import Meeting
-from store.proposals import POST_KIND, pending, post_key
+from store.proposals import POST_KIND, held_pending, pending, post_key, where
 from store.queries import Store, records_version
 
 REMINDER_HOUR = time(9, 0)
@@ -302,15 +302,22 @@ class Planner:
 def proposal_posts(
     db: sqlite_utils.Database, desk_channel: str, tz: ZoneInfo, start: datetime, end: datetime
 ) -> list[Post]:
-    """The cards of documents with open proposals, each due when its proposals were made, to
+    """The cards of documents with open proposals, each due when its proposals were made, and of
+    each source held for a flood of them, one a day, due when it was held (store.proposals), to
     APEC_DESK_CHANNEL (none when it is not set)."""
     if not desk_channel:
         return []
-    return [
+    documents = [
         Post(post_key(source), desk_channel, POST_KIND, due, tz.key, due, f"proposals of {source}")
         for source, due in pending(db)
         if start <= due < end
     ]
+    held = [
+        Post(key, desk_channel, POST_KIND, due, tz.key, due, f"proposals held from {where(origin)}")
+        for key, origin, due in held_pending(db)
+        if start <= due < end
+    ]
+    return documents + held
 
 
 def plan(
@@ -406,15 +413,17 @@ class Agenda:
 # What plans are made of, in one statement: every subscription whole (a JSON array a row, apart by
 # a character JSON never holds unescaped); the one-offs by count, last id and cancellations (they
 # are only ever added and cancelled); each meeting's fields that place its reminders; the open
-# proposals, by count and last id (the desk's channel gets a card of each document's). The delivery
-# log and the lease are not in it: the scheduler's own writes are not changes.
+# proposals, by count, last id and holds (the desk's channel gets a card of each document's, or of
+# each source held for a flood). The delivery log and the lease are not in it: the scheduler's own
+# writes are not changes.
 _APART = "\x01"
 _INPUTS = f"""
     SELECT (SELECT group_concat(json_array({SUBSCRIPTION_FIELDS}), char(1)) FROM subscriptions),
            (SELECT json_array(count(*), max(id), total(cancelled)) FROM one_offs),
            (SELECT group_concat(json_array(id, short, kind, parent_id, start_date, precision,
                                            status), ';') FROM meetings),
-           (SELECT json_array(count(*), max(id)) FROM proposals WHERE status = 'open')"""
+           (SELECT json_array(count(*), max(id), sum(held != '')) FROM proposals
+            WHERE status = 'open')"""
 
 
 def _signature(meeting: Meeting) -> tuple:
@@ -509,6 +518,7 @@ class Schedule:
             self._extend(now)
         except BaseException:
             self.reset()
+            self.close()  # opened anew next time: one met by a fault of the files stays broken
             raise
 
     def pop_due(self, now: datetime) -> list[Post]:

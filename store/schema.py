@@ -247,8 +247,21 @@ DESK_TABLES: dict[str, str] = {
             last_fetch_at TEXT NOT NULL DEFAULT '',   -- UTC ISO of the last request, '' if none
             last_new_at TEXT NOT NULL DEFAULT '',     -- UTC ISO of the last new document from it
             last_result TEXT NOT NULL DEFAULT '',     -- what the last fetch came to, in words
-            last_error TEXT NOT NULL DEFAULT ''       -- the last fetch's problem, '' if none
+            last_error TEXT NOT NULL DEFAULT '',      -- the last fetch's problem, '' if none
+            fetch_started_at TEXT NOT NULL DEFAULT '',  -- UTC ISO a poll began; later than
+                                                        -- last_fetch_at while it runs
+            crashes INTEGER NOT NULL DEFAULT 0        -- polls in a row the process died during
         )""",
+    "feed_items": """
+        CREATE TABLE IF NOT EXISTS feed_items (
+            feed TEXT NOT NULL,             -- a watched feed's url
+            url TEXT NOT NULL,              -- one of its items' article
+            done INTEGER NOT NULL DEFAULT 0,  -- 1: read (a document, or one the desk has already)
+            tries INTEGER NOT NULL DEFAULT 0, -- reads that failed (given up after a few)
+            error TEXT NOT NULL DEFAULT '',   -- the last failure
+            at TEXT NOT NULL,               -- UTC ISO of the last read
+            PRIMARY KEY (feed, url)
+        ) WITHOUT ROWID""",
     "proposals": """
         CREATE TABLE IF NOT EXISTS proposals (
             id INTEGER PRIMARY KEY,         -- the N of `apec-bot approve N`
@@ -281,10 +294,15 @@ ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("desk_documents", "url", "TEXT NOT NULL DEFAULT ''"),  # where a fetched document came from
     ("desk_delegates", "source", "TEXT NOT NULL DEFAULT ''"),  # a document it cites (a proposal's)
     ("desk_delegates", "quote", "TEXT NOT NULL DEFAULT ''"),
+    ("feeds", "fetch_started_at", "TEXT NOT NULL DEFAULT ''"),  # when a poll began
+    ("feeds", "crashes", "INTEGER NOT NULL DEFAULT 0"),
+    ("proposals", "origin", "TEXT NOT NULL DEFAULT ''"),  # the watched source it came from
+    ("proposals", "held", "TEXT NOT NULL DEFAULT ''"),  # UTC ISO its source's flood hold began
 ]
 # Indexes on added columns, made once the columns are there.
 ADDED_INDEXES = [
     "CREATE INDEX IF NOT EXISTS desk_documents_url ON desk_documents(url)",
+    "CREATE INDEX IF NOT EXISTS proposals_origin ON proposals(origin, created_at)",
 ]
 
 # The order sources are listed in: seeds first, then the desk's as added. An index on these very
@@ -307,7 +325,7 @@ INDEXES = [
 # Tables whose writes change no answer kept in a cache: the scheduler's bookkeeping (a lease
 # renewed every 30 s, the delivery log), each watched source's last fetch (`/apec feeds` reads it
 # afresh), and the passages (written only with their sources or build_info, counted).
-UNCOUNTED = frozenset({"deliveries", "scheduler_lease", "feeds", "passages"})
+UNCOUNTED = frozenset({"deliveries", "scheduler_lease", "feeds", "feed_items", "passages"})
 RECORDS_VERSION = "SELECT n FROM records_version"
 
 

@@ -17,6 +17,7 @@ from store.dates import (
     TimePhrase,
     find_dates,
     find_time_phrase,
+    find_unreadable_dates,
     read_period,
     read_span,
     read_when,
@@ -391,6 +392,30 @@ def test_every_phrase_found_reads_back_as_the_same_span(name, reference, expecte
 def test_find_dates_reads_the_summit_of_000_in_2026_not_2019():
     found = dict(find_dates(seed("000"), REF_000))
     assert found["November 18–19"] == span("2026-11-18", "2026-11-19", "day", "November 18–19")
+
+
+@pytest.mark.parametrize(
+    "text, phrase",
+    [
+        ("SOM1 will be held on 31 February.", "31 February"),
+        ("SOM1 will be held on 30 February 2026.", "30 February 2026"),
+        ("SOM1 will be held on 2026-13-02.", "2026-13-02"),
+        ("SOM1 will be held in March 9999.", "March 9999"),
+        ("SOM1 will be held on 2-4 March 0100.", "2-4 March 0100"),
+        ("SOM1 opens on Monday, 3 March 2026.", "Monday, 3 March 2026"),  # a Tuesday
+    ],
+)
+def test_a_date_that_is_no_date_is_found_as_unreadable_and_never_read(text, phrase):
+    """find_dates passes over it; find_unreadable_dates says it was there (a reader of a
+    sentence must not take "no date" for "no date said")."""
+    assert find_dates(text, REF_000) == []
+    assert find_unreadable_dates(text, REF_000) == [phrase]
+
+
+def test_a_real_date_is_not_unreadable_and_nor_is_prose():
+    assert find_unreadable_dates("SOM1 will be held on 2-4 March 2027 in Hanoi.", REF_000) == []
+    assert find_unreadable_dates("the Putrajaya Vision 2040, with 21 members.", REF_000) == []
+    assert find_unreadable_dates(seed("000"), REF_000) == []
 
 
 NOT_DATES = [
