@@ -187,7 +187,7 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
     now = Clock(config.now)()
     _stores(config)
     docs, names, failed = [], [], 0
-    with Fetcher() as fetcher:
+    with Fetcher(allow=config.fetch_allow) as fetcher:
         for item in args.files:  # one that cannot be read is named; the others still go in
             try:
                 if item.startswith(("http://", "https://")):
@@ -252,6 +252,7 @@ def _print_report(name: str, report: IngestReport) -> None:
 
 def cmd_watch(config: Config, args: argparse.Namespace) -> int:
     from store.db import connect
+    from store.fetch import Fetcher
     from store.watch import run
 
     if not args.once:
@@ -265,7 +266,8 @@ def cmd_watch(config: Config, args: argparse.Namespace) -> int:
     _stores(config)
     db = connect(config.db_path)
     try:
-        polled = run(db, now=now, seeds=config.seeds, env=config.feeds)
+        fetcher = Fetcher(allow=config.fetch_allow)
+        polled = run(db, now=now, seeds=config.seeds, env=config.feeds, fetcher=fetcher)
     finally:
         db.close()
     if not polled:

@@ -64,14 +64,27 @@ def parse_seconds(value: str, what: str, most: float = 3600) -> float | None:
     return seconds
 
 
-def parse_feeds(value: str) -> tuple[str, ...]:
-    """APEC_FEEDS: comma-separated http(s) addresses."""
+def parse_feeds(value: str, allow: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """APEC_FEEDS: comma-separated http(s) addresses, each one the bot may fetch."""
     from store.fetch import FetchError, check_url
 
     try:
-        return tuple(dict.fromkeys(check_url(u) for u in value.split(",") if u.strip()))
+        return tuple(dict.fromkeys(check_url(u, allow) for u in value.split(",") if u.strip()))
     except FetchError as exc:
         raise ConfigError(f"APEC_FEEDS: {exc}") from exc
+
+
+def parse_allow(value: str) -> tuple[str, ...]:
+    """APEC_FETCH_ALLOW: comma-separated hosts (`host` or `host:port`) or networks (CIDR) the
+    watcher may fetch from though they are not on the public web."""
+    from store.fetch import AllowList
+
+    entries = tuple(dict.fromkeys(e.strip() for e in value.split(",") if e.strip()))
+    try:
+        AllowList.parse(entries)
+    except ValueError as exc:
+        raise ConfigError(f"APEC_FETCH_ALLOW: {exc}") from exc
+    return entries
 
 
 MAX_WORKERS = 64
@@ -108,7 +121,9 @@ class Config:
     metrics_dir: str = ""  # PROMETHEUS_MULTIPROC_DIR: set by `serve --workers` for its workers
     desk_channel: str = ""  # APEC_DESK_CHANNEL: where proposals from new documents are posted
     feeds: tuple[str, ...] = ()  # APEC_FEEDS: sources to watch, besides those added in Slack
+    fetch_allow: tuple[str, ...] = ()  # APEC_FETCH_ALLOW: non-public hosts the watcher may fetch
     desk_economy: str = ""  # APEC_DESK_ECONOMY: whose objectives a brief shows by default
+    stop_timeout: float = 20.0  # APEC_STOP_TIMEOUT: seconds SIGTERM may take (systemd allows 30)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -118,6 +133,7 @@ class Config:
         api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
         if not api_url.endswith("/"):
             api_url += "/"  # slack-sdk joins method names onto it
+        fetch_allow = parse_allow(env.get("APEC_FETCH_ALLOW", ""))
         return cls(
             db_path=Path(env.get("APEC_DB", "").strip() or "apec.db"),
             now=parse_now(now, "APEC_NOW") if now else None,
@@ -136,8 +152,13 @@ class Config:
             workers=parse_workers(env.get("APEC_WORKERS", "").strip(), "APEC_WORKERS"),
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
             desk_channel=env.get("APEC_DESK_CHANNEL", "").strip(),
-            feeds=parse_feeds(env.get("APEC_FEEDS", "")),
+            feeds=parse_feeds(env.get("APEC_FEEDS", ""), fetch_allow),
+            fetch_allow=fetch_allow,
             desk_economy=env.get("APEC_DESK_ECONOMY", "").strip(),
+            stop_timeout=parse_seconds(
+                env.get("APEC_STOP_TIMEOUT", "").strip(), "APEC_STOP_TIMEOUT"
+            )
+            or cls.stop_timeout,
         )
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],
@@ -160,5 +181,6 @@ class Config:
             seeds=self.seeds,
             public_url=self.public_url,
             feeds=self.feeds,
+            fetch_allow=self.fetch_allow,
             desk_economy=self.desk_economy,
         )

@@ -39,6 +39,7 @@ from bot.posting import Poster, PostError, waits_within
 from bot.stores import Stores
 from handlers.posts import failure_notice, message_for
 from store.desk import Delivery, Desk
+from store.errors import StoreFault, StoreUnavailable
 from store.schedule import Post, Schedule, plan
 from store.watch import Polled
 from store.watch import run as run_watch
@@ -548,22 +549,45 @@ class Engine:
         self._send(desk, post, now, late, Outcome())
 
 
-def watch_job(
-    stores: Stores, clock: Callable[[], datetime], feeds: tuple[str, ...]
-) -> Callable[[], list[Polled]]:
-    """The watch as a job: poll the sources due (APEC_FEEDS's and the desk's), ingest what is
-    new and propose its changes."""
+class WatchJob:
+    """The watch as a job: poll the sources due (APEC_FEEDS's and the desk's), ingest what is new
+    and propose its changes, fetching only from the public web and `allow` (APEC_FETCH_ALLOW).
+    `abort()` ends its fetches in flight within a second and refuses new ones: stopping calls it,
+    so no fetch holds a stop up."""
 
-    def watch() -> list[Polled]:
-        db = stores.get().db  # the server's APEC_FEEDS is the one of record: it prunes
-        polled = run_watch(db, now=clock(), seeds=stores.seeds, env=feeds, prune=True)
+    def __init__(
+        self,
+        stores: Stores,
+        clock: Callable[[], datetime],
+        feeds: tuple[str, ...],
+        allow: tuple[str, ...] = (),
+    ) -> None:
+        from store.fetch import Fetcher
+
+        self.stores, self.clock, self.feeds = stores, clock, feeds
+        self.fetcher = Fetcher(allow=allow)  # one for the process: it is safe across threads
+
+    def __call__(self) -> list[Polled]:
+        db = self.stores.get().db  # the server's APEC_FEEDS is the one of record: it prunes
+        polled = run_watch(
+            db,
+            now=self.clock(),
+            seeds=self.stores.seeds,
+            env=self.feeds,
+            prune=True,
+            fetcher=self.fetcher,
+        )
         for source in polled:
             for found in source.found:
                 log.info("new document %s from %s: %d proposals", found.report.source_id,
                          source.url, len(found.proposals))  # fmt: skip
         return polled
 
-    return watch
+    def abort(self) -> None:
+        self.fetcher.abort()
+
+
+watch_job = WatchJob
 
 
 class Scheduler:
@@ -576,7 +600,7 @@ class Scheduler:
     def __init__(
         self,
         engine: Engine,
-        watch: Callable[[], list[Polled]] | None = None,
+        watch: WatchJob | None = None,
         watch_every: float = WATCH_EVERY,
     ) -> None:
         self.engine = engine
@@ -612,6 +636,8 @@ class Scheduler:
     def stop(self) -> None:
         """Stop the jobs, wait for a delivery under way to finish (nothing half-posted), give the lease up."""
         self._stopping.set()
+        if self.watch is not None:
+            self.watch.abort()  # a source that trickles must not hold the stop up
         if self.aps.running:
             # not wait=True: a job calling the scheduler's API while it shuts down deadlocks it
             self.aps.shutdown(wait=False)
@@ -636,9 +662,10 @@ class Scheduler:
         try:
             if self.engine.hold_lease() and not was:
                 self.notify()
-        except Exception:
-            log.exception(
-                "renewing the lease failed; trying again in %.0f s", self.engine.timing.renew_every
+        except Exception as exc:
+            _failed(
+                exc,
+                f"renewing the lease failed; trying again in {self.engine.timing.renew_every:.0f} s",
             )
 
     def tick(self) -> None:
@@ -653,8 +680,8 @@ class Scheduler:
             self.engine.recover()
             self.engine.run_due()
             self._arm()
-        except Exception:
-            log.exception("scheduler tick failed; the next tick tries again")
+        except Exception as exc:
+            _failed(exc, "scheduler tick failed; the next tick tries again")
 
     def watch_tick(self) -> bool:
         """Poll the watched sources, if this scheduler holds the lease; whether it polled."""
@@ -666,8 +693,8 @@ class Scheduler:
             polled = self.watch()
             if any(source.found for source in polled):
                 self.notify()  # new documents may have proposals: their card goes out now
-        except Exception:
-            log.exception("watching the sources failed; the next look tries again")
+        except Exception as exc:
+            _failed(exc, "watching the sources failed; the next look tries again")
         return True
 
     def _arm(self) -> None:
@@ -691,9 +718,18 @@ class Scheduler:
             if self.engine.leader:
                 self.engine.run_due()
                 self._arm()
-        except Exception:
-            log.exception("delivery run failed; the next tick tries again")
+        except Exception as exc:
+            _failed(exc, "delivery run failed; the next tick tries again")
 
     def lag(self) -> float | None:
         """Seconds since the last tick (for /healthz and metrics)."""
         return None if self.last_tick is None else time.time() - self.last_tick
+
+
+def _failed(exc: Exception, what: str) -> None:
+    """A job's failure logged: one line when the store is failing (its episode is reported to the
+    admins once, by bot/health.py: a traceback every tick would say nothing new), else in full."""
+    if isinstance(exc, StoreFault | StoreUnavailable):
+        log.warning("%s: the store is failing (%s)", what, exc)
+    else:
+        log.exception("%s", what)

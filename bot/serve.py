@@ -266,7 +266,7 @@ def make_scheduler(
         stores, poster, clock, config.tz, config.reminder_channel, config.admins, metrics=metrics,
         host=config.host_id, timing=Timing.for_lease(config.lease_ttl), desk_channel=config.desk_channel,
     )  # fmt: skip
-    return Scheduler(engine, watch=watch_job(stores, clock, config.feeds))
+    return Scheduler(engine, watch=watch_job(stores, clock, config.feeds, config.fetch_allow))
 
 
 def _on_signals(stop: Callable[[], object]) -> None:

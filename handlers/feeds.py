@@ -8,20 +8,22 @@ from handlers.edits import editor, who
 from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command
 from store import watch
-from store.fetch import FetchError, check_url
+from store.fetch import FetchError, check_url, normalize_url
 
 MINUTES = watch.INTERVAL.seconds // 60
 EVERY = f"every {MINUTES} minutes"
 
 
-def _url(ask: Ask) -> str:
+def _url(ask: Ask, fetched: bool = True) -> str:
+    """The address given; `fetched`: one the bot may fetch (not one on the desk's own network
+    unless APEC_FETCH_ALLOW allows it). Any watched source may be unwatched."""
     if not ask.args:
         raise UsageError("Give the address of an RSS or Atom feed, or of a page.")
     word = ask.args.split()[0]
     if "://" not in word and "." in word.split("/")[0]:
         word = "https://" + word  # Slack shows "mfa.example/rss" typed bare as its label
     try:
-        return check_url(word)
+        return check_url(word, ask.fetch_allow) if fetched else normalize_url(word)
     except FetchError as exc:
         raise UsageError(f"I can't watch that: {esc(str(exc))}.") from exc
 
@@ -30,7 +32,7 @@ def _url(ask: Ask) -> str:
          admin=True, writes=True)  # fmt: skip
 def watch_source(ask: Ask) -> Card:
     """Watch an official feed or page for news of meetings: what is new becomes proposals."""
-    source, added = watch.add(ask.store.db, _url(ask), editor(ask), ask.now)
+    source, added = watch.add(ask.store.db, _url(ask), editor(ask), ask.now, ask.fetch_allow)
     if not added:
         return Card().section(
             f"I already watch {esc(source.url)} (since {_when(source.added_at)}, "
@@ -48,7 +50,7 @@ def watch_source(ask: Ask) -> Card:
          admin=True, writes=True)  # fmt: skip
 def unwatch_source(ask: Ask) -> Card:
     """Stop watching a feed or page (what it gave stays among the desk's documents)."""
-    url = _url(ask)
+    url = _url(ask, fetched=False)
     if url in ask.feeds:
         return Card().section(
             f"{esc(url)} is watched because `APEC_FEEDS` names it: take it out of that setting "
@@ -88,6 +90,8 @@ def _line(s: watch.Feed) -> str:
     else:
         parts.append(f"last fetch {_when(s.last_fetch_at)}: {esc(s.last_result)}")
     parts.append(f"last new item {_when(s.last_new_at)}" if s.last_new_at else "nothing new yet")
+    if s.polling and s.fetch_started_at is not None:
+        parts.append(f"a poll under way since {_when(s.fetch_started_at)}")
     line = "; ".join(parts)
     if s.last_error:
         line += f"\n    :warning: last error: {esc(s.last_error)}"

@@ -45,6 +45,7 @@ class Ask:
     seeds: Path | None = None  # seeds/, for re-deriving the records after an edit
     public_url: str = ""  # APEC_PUBLIC_URL: the bot's HTTP address as users reach it
     feeds: tuple[str, ...] = ()  # APEC_FEEDS: the sources the environment has watched
+    fetch_allow: tuple[str, ...] = ()  # APEC_FETCH_ALLOW: non-public hosts `watch` may take
     desk_economy: str = ""  # APEC_DESK_ECONOMY: whose objectives a brief shows by default
 
 

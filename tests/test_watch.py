@@ -31,6 +31,7 @@ from store.queries import Store
 from tests.conftest import BOT_TOKEN, ROOT, SEEDS, at
 
 NOW = at("2026-11-24T09:00+09:00")
+LOCAL = ("localhost", "127.0.0.1")  # the loopback fixtures: fetched only when allowed
 LATER = NOW + watch.INTERVAL + timedelta(minutes=1)
 MFA = "Ministry of Foreign Affairs of Exampleland"
 
@@ -111,14 +112,14 @@ def hits(server: HTTPServer, prefix: str = "/") -> list[Request]:
 
 
 def poll(db, url: str, now=NOW, **fetcher) -> watch.Polled:
-    watch.add(db, url, "U1", now)
-    with Fetcher(**fetcher) as f:
+    watch.add(db, url, "U1", now, LOCAL)
+    with Fetcher(allow=LOCAL, **fetcher) as f:
         polled = watch.run(db, now=now, seeds=SEEDS, fetcher=f)
-    return next(p for p in polled if p.url == watch.check_url(url))
+    return next(p for p in polled if p.url == watch.normalize_url(url))
 
 
 def record(db, url: str) -> watch.Feed:
-    found = watch.feed(db, watch.check_url(url))
+    found = watch.feed(db, watch.normalize_url(url))
     assert found is not None
     return found
 
@@ -272,17 +273,18 @@ def test_a_watched_page_is_read_itself_and_a_new_version_is_a_new_document(db, s
 
 def test_apec_feeds_in_the_environment_are_watched_and_dropped_with_it(db, server):
     url = serve_feed(server)
-    watch.run(db, now=NOW, seeds=SEEDS, env=(watch.check_url(url),))
+    watch.run(db, now=NOW, seeds=SEEDS, env=(watch.normalize_url(url),))
     assert record(db, url).added_by == watch.FROM_ENV
     watch.run(db, now=LATER, seeds=SEEDS, env=())  # a shell without the setting drops nothing
-    assert [f.url for f in watch.feeds(db)] == [watch.check_url(url)]
+    assert [f.url for f in watch.feeds(db)] == [watch.normalize_url(url)]
     watch.run(db, now=LATER, seeds=SEEDS, env=(), prune=True)  # the server's environment does
     assert watch.feeds(db) == []
 
 
 def ask(store: Store, text: str, admin: bool, feeds: tuple[str, ...] = ()) -> str:
     card = route(Ask(store=store, now=NOW, text=text, user="U1" if admin else "U2",
-                     can_edit=lambda: admin, admins=("U1",), feeds=feeds))  # fmt: skip
+                     can_edit=lambda: admin, admins=("U1",), feeds=feeds,
+                     fetch_allow=LOCAL))  # fmt: skip
     return card.plain()
 
 
@@ -301,12 +303,12 @@ def test_watch_unwatch_and_feeds_in_slack(store, db_path, server):
     assert "Now watching https://mfa.example/rss" in ask(store, "watch mfa.example/rss", admin=True)
     assert "Stopped" in ask(store, "unwatch https://mfa.example/rss", admin=True)
     assert "not fetched yet" in ask(store, "feeds", admin=False)
-    with Fetcher() as f:
+    with Fetcher(allow=LOCAL) as f:
         watch.run(store.db, now=NOW, seeds=SEEDS, fetcher=f)
     listing = ask(store, "feeds", admin=False)
     assert "last fetch 2026-11-24 00:00 UTC: 2 new of 2 items" in listing
     assert "last new item 2026-11-24 00:00 UTC" in listing
-    env = ask(store, f"unwatch {url}", admin=True, feeds=(watch.check_url(url),))
+    env = ask(store, f"unwatch {url}", admin=True, feeds=(watch.normalize_url(url),))
     assert "APEC_FEEDS" in env and len(watch.feeds(store.db)) == 1
     assert "Stopped watching" in ask(store, f"unwatch {url}", admin=True)
     assert watch.feeds(store.db) == []
@@ -314,8 +316,8 @@ def test_watch_unwatch_and_feeds_in_slack(store, db_path, server):
 
 def test_a_failure_shows_in_feeds_escaped(store, server):
     server.expect_request("/x").respond_with_data("<!channel>", status=500)
-    watch.add(store.db, server.url_for("/x") + "?q=<!channel>", "U1", NOW)
-    with Fetcher() as f:
+    watch.add(store.db, server.url_for("/x") + "?q=<!channel>", "U1", NOW, LOCAL)
+    with Fetcher(allow=LOCAL) as f:
         watch.run(store.db, now=NOW, seeds=SEEDS, fetcher=f)
     payload = route(Ask(store=store, now=NOW, text="feeds")).payload()
     assert "HTTP" in str(payload) and "<!channel>" not in str(payload)
@@ -328,10 +330,10 @@ def test_the_watch_job_runs_only_on_the_lease_holder(db_path, db, server, web_ap
     leader = Engine(stores, poster, lambda: NOW, NOW.tzinfo)
     standby = Engine(stores, poster, lambda: NOW, NOW.tzinfo)
     assert leader.hold_lease() and not standby.hold_lease()
-    env = (watch.check_url(url),)
-    assert not Scheduler(standby, watch=watch_job(stores, lambda: NOW, env)).watch_tick()
+    env = (watch.normalize_url(url),)
+    assert not Scheduler(standby, watch=watch_job(stores, lambda: NOW, env, LOCAL)).watch_tick()
     assert hits(server) == [] and watch.feeds(db) == []
-    assert Scheduler(leader, watch=watch_job(stores, lambda: NOW, env)).watch_tick()
+    assert Scheduler(leader, watch=watch_job(stores, lambda: NOW, env, LOCAL)).watch_tick()
     assert record(db, url).last_fetch_at == NOW and len(hits(server)) == 3
 
 
@@ -342,7 +344,9 @@ def test_a_document_with_proposals_has_its_card_posted_at_once_not_at_the_next_t
     stores = Stores(db_path, SEEDS)
     poster = SlackPoster(web_client(Config(api_url=web_api.url), BOT_TOKEN))
     engine = Engine(stores, poster, lambda: NOW, ZoneInfo("UTC"), desk_channel="CDESK")
-    scheduler = Scheduler(engine, watch=watch_job(stores, lambda: NOW, (watch.check_url(url),)))
+    scheduler = Scheduler(
+        engine, watch=watch_job(stores, lambda: NOW, (watch.normalize_url(url),), LOCAL)
+    )
     assert engine.hold_lease()
     scheduler.start()  # its first tick finds nothing to post; the next is 30 s away
     try:
@@ -383,7 +387,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_watch_once_on_the_command_line_prints_new_documents_and_their_proposals(db_path, server):
     url = serve_feed(server)
-    env = {"APEC_DB": str(db_path), "APEC_FEEDS": url}
+    env = {"APEC_DB": str(db_path), "APEC_FEEDS": url, "APEC_FETCH_ALLOW": ",".join(LOCAL)}
     result = cli("watch", "--once", "--now", "2026-11-24T09:00+09:00", env=env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -399,10 +403,11 @@ def test_watch_once_on_the_command_line_prints_new_documents_and_their_proposals
 
 def test_ingest_of_an_address_fetches_and_ingests_it(db_path, server):
     server.expect_request("/news/som1-2027.html").respond_with_data(SOM1_2027, content_type="text/html")  # fmt: skip
-    result = cli("ingest", server.url_for("/news/som1-2027.html"), env={"APEC_DB": str(db_path)})
+    env = {"APEC_DB": str(db_path), "APEC_FETCH_ALLOW": ",".join(LOCAL)}
+    result = cli("ingest", server.url_for("/news/som1-2027.html"), env=env)
     assert result.returncode == 0, result.stderr
     assert "added as source" in result.stdout and "2–4 March 2027" in result.stdout
-    bad = cli("ingest", "https://127.0.0.1:1/none", env={"APEC_DB": str(db_path)})
+    bad = cli("ingest", "https://127.0.0.1:1/none", env=env)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 
@@ -429,9 +434,9 @@ def test_a_bad_address_in_apec_feeds_is_a_one_line_error():
 
 def test_two_runs_at_once_make_one_request_and_keep_what_the_first_found(db, server):
     url = serve_feed(server)
-    watch.add(db, url, "U1", NOW)
+    watch.add(db, url, "U1", NOW, LOCAL)
     (stale,) = watch.feeds(db)  # what a second run read before the first one polled
-    with Fetcher() as f:
+    with Fetcher(allow=LOCAL) as f:
         (first,) = watch.run(db, now=NOW, seeds=SEEDS, fetcher=f)
         second = watch.poll(db, stale, f, NOW, SEEDS)
     assert len(first.found) == 2 and not second.fetched and second.found == []
