@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -26,7 +27,9 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Config
+from bot.health import AdminAlerts
 from bot.permissions import Permissions, lookup_client
+from bot.posting import SlackPoster
 from bot.stores import Stores
 from bot.workspace import Workspace
 from handlers.answer import MORE_ACTION, mention
@@ -44,7 +47,8 @@ from handlers.proposals import (
     submit_edit,
 )
 from handlers.render import SHARE_ACTION, Card, Document, esc, from_slack
-from handlers.router import Ask, lookup, route, split
+from handlers.router import Ask, lookup, route, split, store_down
+from store.errors import StoreError
 
 log = logging.getLogger("apec.app")
 NO_FORM = (
@@ -112,7 +116,8 @@ def authorizer(
 
 
 class Alarm:
-    """Tells the admins, by direct message, that the store failed: once an hour at most."""
+    """Tells the admins, by direct message, that the store failed under a request: once an hour
+    at most, and not while a fault episode of the store is on (bot/health.py has told them)."""
 
     def __init__(
         self,
@@ -120,12 +125,16 @@ class Alarm:
         client: WebClient,
         later: ThreadPoolExecutor,
         clock: Callable[[], float] = time.monotonic,
+        told: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.admins, self.client, self.later, self.clock = admins, client, later, clock
+        self.told = told
         self._last = float("-inf")
         self._lock = threading.Lock()
 
     def __call__(self, detail: str) -> None:
+        if self.told() is not None:
+            return
         with self._lock:
             if self.clock() - self._last < 3600:
                 return
@@ -184,7 +193,10 @@ def create_app(
     permissions = Permissions(
         config.admins, lookup_client(config.api_url, config.bot_token or None), workspace
     )
-    alarm = Alarm(config.admins, web_client(config, config.bot_token or None), later)
+    admin_client = web_client(config, config.bot_token or None)
+    alarm = Alarm(config.admins, admin_client, later, told=stores.faults.failing)
+    # A fault of the store's files or disk is told once an episode, and its end too (bot/health.py).
+    stores.faults.tell = AdminAlerts(config.admins, SlackPoster(admin_client))
 
     def changed() -> None:
         stores.changed()  # every thread of this process re-reads the store before it answers
@@ -195,8 +207,18 @@ def create_app(
                           on_change=changed, can_edit=lambda: permissions.may_edit(user),
                           on_store_error=alarm)  # fmt: skip
 
+    def answer(text: str, user: str, channel: str) -> Card:
+        """route(), or the plain reply when the store does not even open for the question."""
+        try:
+            ask = ask_from(text, user, channel)
+        except (StoreError, sqlite3.Error) as exc:
+            log.error("the store did not open answering %r: %s", text[:40], exc)
+            alarm(f"{type(exc).__name__}: {exc}")
+            return store_down()
+        return route(ask)
+
     _register_middleware(app, stores, clock, workspace)
-    _register_command(app, ask_from, later, replies or Replies(stores, clock), stores.changed)
+    _register_command(app, answer, later, replies or Replies(stores, clock), stores.changed)
     _register_events(app, ask_from, later)
     _register_buttons(app, ask_from, later)
     return app
@@ -278,7 +300,7 @@ ACK_WAIT = 0.3  # seconds a change may take before it is acknowledged first, ans
 WORKING = "Working on it: the answer follows here in a moment."
 
 
-def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor,
+def _register_command(app: App, answer: Callable[[str, str, str], Card], later: ThreadPoolExecutor,
                       replies: Replies, wrote: Callable[[], None]) -> None:  # fmt: skip
     @app.command("/apec")
     def apec(ack, command, client, respond):
@@ -288,7 +310,7 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         found = lookup(split(text)[0])
         if found is not None and found.kept:
-            first, *rest = replies.pages(text, lambda: route(ask_from(text, user, channel)))
+            first, *rest = replies.pages(text, lambda: answer(text, user, channel))
             ack(dict(first))  # the kept page itself stays as it is
             if rest:
                 _after(later, _respond_all, respond, rest)
@@ -296,7 +318,7 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         if found is not None and found.writes:
             # Its own thread, its own connection: the listener's may not cross threads. Whatever
             # it changed, every thread re-reads (a handler need not say so itself).
-            work = later.submit(_then, lambda: route(ask_from(text, user, channel)), wrote)
+            work = later.submit(_then, lambda: answer(text, user, channel), wrote)
             try:
                 card = work.result(timeout=ACK_WAIT)
             except FutureTimeout:
@@ -307,7 +329,7 @@ def _register_command(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
                 )
                 return
         else:
-            card = route(ask_from(text, user, channel))
+            card = answer(text, user, channel)
         if card.modal is not None:
             ack()
             _after(later, _open_form, client, respond, command.get("trigger_id", ""), card.modal)

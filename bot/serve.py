@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.app import Replies, after_ack_pool, create_app, kept_reply, web_client
 from bot.config import Config, ConfigError
+from bot.health import Watchdog
 from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
 from bot.scheduler import TICK, Engine, Scheduler, Timing, watch_job
@@ -141,6 +142,7 @@ def serve(
     handler = None
     scheduler.start()
     _report(metrics, scheduler)
+    watchdog = Watchdog(stores).start()  # a fault's end, quick checks, a log deleted while idle
     try:
         if mode == "socket":
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -166,6 +168,7 @@ def serve(
         scheduler.stop()
         if handler is not None:
             handler.close()
+        watchdog.stop()
     return 0
 
 

@@ -14,7 +14,6 @@ import json
 import logging
 import re
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -312,12 +311,10 @@ class SlackHTTP:
         headers = _headers(environ)
         if not self._signed(body, headers):
             return 401, plain, b"Invalid signature", "rejected", ""
-        try:
-            if not self._first_time(headers):
-                return 401, plain, b"Request already received", "replay", ""
-        except sqlite3.Error as exc:  # the record is unreadable: refuse rather than risk a replay
-            log.error("the record of signed requests failed: %s", exc)
-            return 503, plain, b"Service Unavailable", "error", ""
+        # Never a 503 for the record: it is checked in memory first and written best-effort
+        # (bot/seen.py), so a full or read-only disk still lets reads be answered.
+        if not self._first_time(headers):
+            return 401, plain, b"Request already received", "replay", ""
         ctype = headers.get("content-type", "")
         if not (
             ctype.startswith("application/json")

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from handlers.render import SHARE_ACTION, Card, esc
+from store.db import StoreDatabase, check_written
 from store.errors import StoreError
 from store.queries import Store
 
@@ -159,15 +160,29 @@ STORE_DOWN = (
 
 def guarded(ask: Ask, answer: Callable[[], Card]) -> Card:
     """An answer, or, when the store fails under it (disk full, a damaged page, locked too
-    long), a plain sentence for the user and a word to the admins: never a 500 or a blank."""
+    long), a plain sentence for the user and a word to the admins: never a 500 or a blank.
+    A change is answered only once its connection's files are found to be the store's own:
+    a commit that went to a deleted log is answered as a failure, not as done."""
+    db = ask.store.db
+    changes = db.conn.total_changes
     try:
-        return answer()
+        card = answer()
+        if db.conn.total_changes != changes:
+            check_written(db)
+        return card
     except (StoreError, sqlite3.Error) as exc:
+        if isinstance(db, StoreDatabase):
+            db.failed(exc)  # a fault of the files or disk: reported, and the connection reopened
         log.error("the store failed answering %r: %s: %s", ask.text[:40], type(exc).__name__, exc)
         ask.on_store_error(f"{type(exc).__name__}: {exc}")
-        card = Card().section(STORE_DOWN)
-        card.transient = True
-        return card
+        return store_down()
+
+
+def store_down() -> Card:
+    """The plain reply to a store that failed (or would not open) under a question; never kept."""
+    card = Card().section(STORE_DOWN)
+    card.transient = True
+    return card
 
 
 def refuse_unless_admin(ask: Ask) -> Card | None:
