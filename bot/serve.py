@@ -25,7 +25,7 @@ from bot.health import Watchdog
 from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
 from bot.scheduler import TICK, Engine, Scheduler, Timing, watch_job
-from bot.server import SlackHTTP, make_server, run, shared_socket
+from bot.server import SlackHTTP, Stop, make_server, run, shared_socket
 from bot.stores import Stores
 from bot.workers import supervise
 from bot.workspace import Workspace
@@ -113,8 +113,11 @@ def serve(
     """Run until SIGTERM or SIGINT; returns the exit status.
 
     HTTP mode serves Slack on /slack/events; both modes serve /healthz, /metrics and the feed at
-    /calendar/<token>.ics on the port. On SIGTERM the server stops taking requests and finishes
-    those under way, then the scheduler stops after any post under way is sent and recorded.
+    /calendar/<token>.ics on the port. On SIGTERM the server stops taking connections, closes the
+    idle ones and answers the requests under way (bot/server.py, `Stop`); then what they
+    acknowledged is done (a mention's reply, a form) while the scheduler finishes any post under
+    way and gives its lease up. All within `config.stop_timeout`: past it the process leaves,
+    status 0, with what is unfinished named in the log.
     With `ready_fd` this is one of `serve_workers`' workers: it shares the port, and says on that
     pipe when it listens.
     """
@@ -138,7 +141,10 @@ def serve(
                       metrics=metrics, events=mode == "http", store=partial(stores.get, quick=True), seen=stores.seen,
                       metrics_token=config.metrics_token, kept=partial(kept_reply, replies, workspace))  # fmt: skip
     server = make_server(front, host, port, reuse_port=ready_fd is not None)
-    _on_signals(server.close)
+    # A worker leaves a moment before its supervisor would kill it, and says what it left undone.
+    margin = min(KILL_MARGIN, config.stop_timeout / 10) if ready_fd is not None else 0.0
+    stop = Stop(config.stop_timeout - margin)
+    _on_signals(stop.ask)
     handler = None
     scheduler.start()
     _report(metrics, scheduler)
@@ -159,16 +165,21 @@ def serve(
         # Word lists that take a while to load (dates, typo mending): once the port answers, and
         # not on a user's question.
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
-        run(server)
+        run(server, stop)
     finally:
+        stop.ask()  # the stop's clock runs from here if something else ended the loop
+        _leave_by(stop)
+        if handler is not None:
+            handler.close()
+        log.warning("stopping: the scheduler finishes any post under way")
+        stopping = threading.Thread(target=scheduler.stop, name="stop-scheduler")
+        stopping.start()
         # what was acknowledged is done before the process goes: a change said "Working on it",
         # a mention's reply, a form (a worker ends with os._exit, which would not wait for them)
         later.shutdown(wait=True)
-        log.warning("stopping: the scheduler finishes any post under way")
-        scheduler.stop()
-        if handler is not None:
-            handler.close()
+        stopping.join()
         watchdog.stop()
+        log.warning("stopped in %.2f s", time.monotonic() - (stop.asked_at or 0.0))
     return 0
 
 
@@ -194,7 +205,11 @@ def serve_workers(
 
     try:
         return supervise(
-            lambda fd: serve(config, clock, host, port, ready_fd=fd), workers, shared_dir, ready
+            lambda fd: serve(config, clock, host, port, ready_fd=fd),
+            workers,
+            shared_dir,
+            ready,
+            stop_timeout=config.stop_timeout,
         )
     finally:
         reserved.close()
@@ -272,10 +287,29 @@ def make_scheduler(
     return Scheduler(engine, watch=watch_job(stores, clock, config.feeds, config.fetch_allow))
 
 
+KILL_MARGIN = 0.5  # seconds a worker leaves before its supervisor's stop timeout
+
+
 def _on_signals(stop: Callable[[], object]) -> None:
     def handle(signum: int, frame: object) -> None:
-        log.warning("signal %s: stopping", signum)
-        stop()
+        stop()  # nothing more: a handler runs between two steps of whatever the main thread does
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+
+
+def _leave_by(stop: Stop) -> None:
+    """End the process (status 0) at the stop's deadline if it has not ended by then.
+
+    A reply Slack never answers, a post under way or a thread the interpreter waits for on its
+    way out would otherwise hold the stop past the timeout, into systemd's SIGKILL."""
+
+    def leave() -> None:
+        time.sleep(max(0.0, stop.deadline - time.monotonic()))
+        busy = ", ".join(t.name for t in threading.enumerate() if not t.daemon and t.is_alive())
+        log.error("stop timeout of %g s reached: leaving with %s unfinished", stop.timeout, busy)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(0)
+
+    threading.Thread(target=leave, name="stop-timeout", daemon=True).start()

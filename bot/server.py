@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import socket
 import time
@@ -377,14 +378,105 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
 
 
-def run(server: Any) -> None:
-    """Serve until `server.close()` (from a signal handler or another thread)."""
+DRAIN_SHARE = 0.75  # of the stop timeout, for requests under way; the rest is for what they began
+
+
+class Stop:
+    """A graceful stop of the server: asked for from a signal handler, carried out by `run`.
+
+    `run` then stops accepting, closes idle connections at once, lets each request under way (a
+    body still arriving included) be answered and closes its connection after, and returns when
+    no connection is left, or `DRAIN_SHARE` of `timeout` after the ask, closing what is still open.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.asked_at: float | None = None  # time.monotonic() of the first ask
+        self._wake: Callable[[], object] = lambda: None  # set by `run` while its loop runs
+
+    def ask(self) -> None:
+        """Stop (a second ask changes nothing). Safe in a signal handler: no lock, a pipe write."""
+        if self.asked_at is None:
+            self.asked_at = time.monotonic()
+        self._wake()
+
+    @property
+    def asked(self) -> bool:
+        return self.asked_at is not None
+
+    @property
+    def deadline(self) -> float:
+        """When all must be done, on time.monotonic()'s clock; infinity until asked."""
+        return math.inf if self.asked_at is None else self.asked_at + self.timeout
+
+    @property
+    def drain_by(self) -> float:
+        """When connections still open are closed, answered or not."""
+        return self.deadline - self.timeout * (1 - DRAIN_SHARE)
+
+
+def run(server: Any, stop: Stop | None = None) -> None:
+    """Serve until `server.close()` (from another thread) or, given `stop`, until it is asked
+    for and carried out."""
+    if stop is None:
+        try:
+            server.run()
+        except OSError:
+            # closing the listening socket under the running loop ends it this way
+            if server.socket is not None and server.socket.fileno() != -1:
+                raise
+        return
+    from waitress import wasyncore
+
+    # Waitress' own loop (server.run) runs while any connection is open: once the listening socket
+    # is closed, nothing closes an idle keep-alive connection (its idle check runs from the
+    # listener), and the loop never ends. This loop is waitress' own, one turn at a time, with a
+    # look at the connections after each.
+    stop._wake = server.pull_trigger  # a byte down waitress' own pipe into its loop
     try:
-        server.run()
-    except OSError:
-        # closing the listening socket under the running loop ends it this way
-        if server.socket is not None and server.socket.fileno() != -1:
-            raise
+        while not (stop.asked and _drained(server, stop)):
+            wait = server.adj.asyncore_loop_timeout
+            if stop.asked:
+                wait = min(wait, max(0.0, stop.drain_by - time.monotonic()))
+            wasyncore.loop(wait, use_poll=server.adj.asyncore_use_poll, map=server._map, count=1)
+    finally:
+        stop._wake = lambda: None
+        if server.accepting:
+            wasyncore.dispatcher.close(server)
+        # The pipe stays open, to go with the process: a request cut short (or whose client has
+        # left) still pulls it as it ends, and a number closed now may be a store's file by then.
+
+
+def _drained(server: Any, stop: Stop) -> bool:
+    """One step of a graceful stop, in the server's loop; whether every connection is closed."""
+    from waitress import wasyncore
+
+    if server.accepting:
+        # The listening socket only: the loop's pipe stays, so that a request answered wakes it.
+        wasyncore.dispatcher.close(server)
+        # Then one turn that only takes in what has already arrived: a request sent just before
+        # the stop is under way, not idle.
+        wasyncore.loop(0, use_poll=server.adj.asyncore_use_poll, map=server._map, count=1)
+        log.warning("stopping: no new connections; %d open", len(server.active_channels))
+    now, late = time.time(), time.monotonic() >= stop.drain_by
+    cut = 0
+    for channel in list(server.active_channels.values()):
+        busy = _under_way(channel, now)
+        if channel.will_close or (busy and not late):
+            continue
+        channel.will_close = True  # the loop's next turn closes it
+        cut += busy
+    if cut:
+        log.error("stopping: %d connection(s) closed with a request still under way", cut)
+    return not server.active_channels
+
+
+def _under_way(channel: Any, now: float) -> bool:
+    """Whether a connection has a request being answered, an answer being sent, or a request
+    arriving (unless it has been silent for the idle timeout, as waitress would close it)."""
+    if channel.requests or channel.total_outbufs_len:
+        return True
+    return channel.request is not None and now - channel.last_activity < channel.adj.channel_timeout
 
 
 def make_server(

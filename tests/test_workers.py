@@ -8,8 +8,10 @@ deadline.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,8 +22,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_serve_scheduler import POSTED, TICK_DONE, WAIT, Bots, T, lease_pid, subscribe
+from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
+from tests.test_serve_scheduler import (
+    METADATA,
+    POSTED,
+    TICK_DONE,
+    WAIT,
+    Bots,
+    T,
+    lease_pid,
+    subscribe,
+)
+
+IDLE_WINDOW = 10.0  # seconds the idle supervisor's CPU is measured over (10 ms clock ticks)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads workers from /proc")
 
@@ -47,6 +60,35 @@ def children(pid: int) -> set[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             found.add(int(stat.parent.name))
     return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has exited: only its parent's wait is missing)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` now (no process listens there, SO_REUSEPORT or not)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server sets it
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
 
 
 def until(check, what: str, timeout: float = WAIT):
@@ -116,3 +158,82 @@ def test_a_bad_number_of_workers_is_bad_usage(bad):
                             capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
     assert result.returncode == 2 and "--workers" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_idle_supervisor_sleeps(bots, reports):
+    service = bots.start(T - timedelta(days=1), APEC_WORKERS="2")
+    service.wait_line(TICK_DONE, count=2)  # both workers listen and have ticked: nothing to do
+    before, started = cpu_seconds(service.pid), time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):  # and it stays up, idle, all along
+        service.proc.wait(timeout=IDLE_WINDOW)
+    used, elapsed = cpu_seconds(service.pid) - before, time.monotonic() - started
+    reports.append(
+        f"workers: idle supervisor used {used:.2f} s of CPU in {elapsed:.1f} s "
+        f"({100 * used / elapsed:.2f} % of one core)"
+    )
+    assert used / elapsed < 0.01, f"{used:.2f} s of CPU in {elapsed:.1f} s"
+
+
+def test_workers_do_not_outlive_their_supervisor(db_path, web_api, bots, tmp_path, reports):
+    subscribe(db_path)
+    service = bots.start(T - timedelta(days=1), APEC_WORKERS="2")  # nothing due for a day
+    service.wait_line(TICK_DONE, count=2)
+    port = int(service.served.base.rsplit(":", 1)[1])
+    workers = until(
+        lambda: children(service.pid) if len(children(service.pid)) == 2 else None, "two workers"
+    )
+    until(lambda: lease_pid(db_path) in workers, "a worker to hold the lease")
+
+    killed = time.monotonic()
+    service.kill()  # SIGKILL: the supervisor passes nothing on
+    until(lambda: not any(alive(pid) for pid in workers), "the workers to exit", timeout=2.0)
+    gone = time.monotonic() - killed
+    until(lambda: port_is_free(port), "the port to be free", timeout=2.0)
+    assert lease_pid(db_path) is None  # the leader gave it up on its way out
+    reports.append(f"workers: SIGKILL of the supervisor to both workers gone: {gone:.2f} s")
+
+    # A fresh service on the same port takes the lease at once and posts what falls due.
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("APEC_", "SLACK_"))}
+    env = {
+        **base,
+        "APEC_DB": str(db_path),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": web_api.url,
+        "APEC_NOW": (T - timedelta(seconds=2)).isoformat(),
+        "APEC_WORKERS": "1",
+    }
+    with (tmp_path / "fresh.log").open("w") as log:
+        fresh = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            (call,) = web_api.wait_for("chat.postMessage", timeout=WAIT)
+            assert call.params["metadata"] == METADATA
+            assert lease_pid(db_path) == fresh.pid
+        finally:
+            fresh.send_signal(signal.SIGTERM)
+            assert fresh.wait(timeout=WAIT) == 0
+
+
+def test_a_frozen_worker_is_killed_at_the_stop_timeout_and_the_supervisor_exits_0(bots):
+    stop_timeout = 3.0
+    service = bots.start(
+        T - timedelta(days=1), APEC_WORKERS="2", APEC_STOP_TIMEOUT=str(stop_timeout)
+    )
+    service.wait_line(TICK_DONE, count=2)
+    workers = until(
+        lambda: children(service.pid) if len(children(service.pid)) == 2 else None, "two workers"
+    )
+    frozen = min(workers)
+    os.kill(frozen, signal.SIGSTOP)  # it cannot act on SIGTERM: only SIGKILL ends it
+    started = time.monotonic()
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.proc.wait(timeout=stop_timeout + WAIT) == 0
+    assert time.monotonic() - started < stop_timeout + 1.0
+    assert not any(alive(pid) for pid in workers)
+    service.wait_line(re.compile(rf"worker \d+ \(pid {frozen}\) did not stop in time: killed"))
