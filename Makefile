@@ -15,9 +15,9 @@ $(BIN)/apec-bot: pyproject.toml
 run: $(BIN)/apec-bot
 	$(BIN)/apec-bot shell
 
-## test: install the test dependencies and run the whole suite
+## test: install the test dependencies and run the whole suite, a process per core (pytest-xdist)
 test: $(BIN)/apec-bot
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: $(BIN)/apec-bot
 	$(BIN)/python bench/store_bench.py

@@ -27,17 +27,36 @@ def at(text: str) -> datetime:
     return moment
 
 
-REPORTS = pytest.StashKey[list[str]]()
+REPORT = "report"  # the user property a test's line for the end of the run travels as
+_REPORTED: list[str] = []
+
+
+class _Lines(list):
+    """A test's lines for the end of the run, kept as user properties of its report: they reach
+    the controlling process when pytest-xdist runs the test in a worker."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        super().__init__()
+        self.node = node
+
+    def append(self, text: str) -> None:
+        super().append(text)
+        self.node.user_properties.append((REPORT, text))
 
 
 @pytest.fixture
 def reports(request: pytest.FixtureRequest) -> list[str]:
-    """Lines a test leaves for the end of the run (shares right per corpus family)."""
-    return request.config.stash.setdefault(REPORTS, [])
+    """Lines a test leaves for the end of the run (shares right per corpus family, figures)."""
+    return _Lines(request.node)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":  # once a test, with every line it left
+        _REPORTED.extend(text for key, text in report.user_properties if key == REPORT)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    for text in config.stash.get(REPORTS, []):
+    for text in _REPORTED:
         terminalreporter.write_line(text)
 
 

@@ -49,8 +49,8 @@ class RawServer:
                 self.accepted.append(time.monotonic())
                 self.connected.notify_all()
             thread = threading.Thread(target=self._handle, args=(conn,), daemon=True)
-            self._threads.append(thread)
             thread.start()
+            self._threads.append(thread)  # started first: close() may join it at any moment
 
     def _handle(self, conn: socket.socket) -> None:
         try:
