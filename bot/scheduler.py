@@ -587,9 +587,6 @@ class WatchJob:
         self.fetcher.abort()
 
 
-watch_job = WatchJob
-
-
 class Scheduler:
     """APScheduler in this process, its jobs derived from the store; `notify()` after a change.
 

@@ -24,7 +24,7 @@ from bot.config import Config, ConfigError
 from bot.health import Watchdog
 from bot.observe import Metrics
 from bot.posting import Poster, SlackPoster
-from bot.scheduler import TICK, Engine, Scheduler, Timing, watch_job
+from bot.scheduler import TICK, Engine, Scheduler, Timing, WatchJob
 from bot.server import SlackHTTP, Stop, make_server, run, shared_socket
 from bot.stores import Stores
 from bot.workers import supervise
@@ -284,7 +284,7 @@ def make_scheduler(
         stores, poster, clock, config.tz, config.reminder_channel, config.admins, metrics=metrics,
         host=config.host_id, timing=Timing.for_lease(config.lease_ttl), desk_channel=config.desk_channel,
     )  # fmt: skip
-    return Scheduler(engine, watch=watch_job(stores, clock, config.feeds, config.fetch_allow))
+    return Scheduler(engine, watch=WatchJob(stores, clock, config.feeds, config.fetch_allow))
 
 
 KILL_MARGIN = 0.5  # seconds a worker leaves before its supervisor's stop timeout

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 from bot.app import web_client
 from bot.config import Config, ConfigError
 from bot.posting import SlackPoster
-from bot.scheduler import Engine, Scheduler, watch_job
+from bot.scheduler import Engine, Scheduler, WatchJob
 from bot.stores import Stores
 from handlers.router import Ask, route
 from store import watch
@@ -331,9 +331,9 @@ def test_the_watch_job_runs_only_on_the_lease_holder(db_path, db, server, web_ap
     standby = Engine(stores, poster, lambda: NOW, NOW.tzinfo)
     assert leader.hold_lease() and not standby.hold_lease()
     env = (watch.normalize_url(url),)
-    assert not Scheduler(standby, watch=watch_job(stores, lambda: NOW, env, LOCAL)).watch_tick()
+    assert not Scheduler(standby, watch=WatchJob(stores, lambda: NOW, env, LOCAL)).watch_tick()
     assert hits(server) == [] and watch.feeds(db) == []
-    assert Scheduler(leader, watch=watch_job(stores, lambda: NOW, env, LOCAL)).watch_tick()
+    assert Scheduler(leader, watch=WatchJob(stores, lambda: NOW, env, LOCAL)).watch_tick()
     assert record(db, url).last_fetch_at == NOW and len(hits(server)) == 3
 
 
@@ -345,7 +345,7 @@ def test_a_document_with_proposals_has_its_card_posted_at_once_not_at_the_next_t
     poster = SlackPoster(web_client(Config(api_url=web_api.url), BOT_TOKEN))
     engine = Engine(stores, poster, lambda: NOW, ZoneInfo("UTC"), desk_channel="CDESK")
     scheduler = Scheduler(
-        engine, watch=watch_job(stores, lambda: NOW, (watch.normalize_url(url),), LOCAL)
+        engine, watch=WatchJob(stores, lambda: NOW, (watch.normalize_url(url),), LOCAL)
     )
     assert engine.hold_lease()
     scheduler.start()  # its first tick finds nothing to post; the next is 30 s away

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot.scheduler import watch_job
+from bot.scheduler import WatchJob
 from bot.stores import Stores
 from handlers.router import Ask, route
 from store import watch
@@ -345,13 +345,13 @@ def test_stopping_the_watch_job_ends_its_fetch_at_once_and_leaves_the_source_due
     db_path, db, dripping
 ):
     url = dripping.url("/feed.xml")
-    job = watch_job(Stores(db_path, SEEDS), lambda: NOW, (url,), allowed(dripping))
+    job = WatchJob(Stores(db_path, SEEDS), lambda: NOW, (url,), allowed(dripping))
     polled: list[watch.Polled] = []
     thread = threading.Thread(target=lambda: polled.extend(job()))
     thread.start()
     dripping.wait_for(1)
     stopped = time.monotonic()
-    job.abort()  # type: ignore[attr-defined]  # what a stopping scheduler calls
+    job.abort()  # what a stopping scheduler calls
     thread.join(5)
     assert time.monotonic() - stopped < 1.0
     assert polled[0].result == "not polled: the watch stopped during it"
