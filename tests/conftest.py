@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import shutil
+import signal
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -357,3 +358,33 @@ def no_secret_is_ever_logged():
         if secret in line
     ]
     assert not leaks, f"secrets in {len(leaks)} log lines, e.g. {leaks[0][:300]}"
+
+
+@pytest.fixture(scope="session")
+def _web_server():
+    from pytest_httpserver import HTTPServer
+
+    with HTTPServer(threaded=True) as srv:  # threaded: a slow answer holds up no other test
+        yield srv
+
+
+@pytest.fixture
+def web(_web_server):
+    """A local web server (pytest-httpserver) for watched sources; cleared after each test."""
+    yield _web_server
+    _web_server.clear()
+
+
+@pytest.fixture
+def bots(db_path: Path, web_api):
+    """`apec-bot serve` processes started by a test on the store at `db_path`, stopped after it
+    (tests/test_serve_scheduler.py, `Bots`)."""
+    from tests.test_serve_scheduler import Bots
+
+    running = Bots(db_path, web_api.url)
+    try:
+        yield running
+    finally:
+        for bot in running.started:
+            bot.proc.send_signal(signal.SIGCONT)  # a bot left frozen by a failed test stops too
+            bot.stop()

@@ -313,17 +313,6 @@ def test_a_short_retry_after_is_waited_out_while_the_lease_renews_on_its_own(
 # -- two `apec-bot serve` processes as two hosts: the leader frozen mid-post -------------------
 
 
-@pytest.fixture
-def bots(db_path: Path, web_api):
-    running = Bots(db_path, web_api.url)
-    try:
-        yield running
-    finally:
-        for bot in running.started:
-            bot.proc.send_signal(signal.SIGCONT)  # a bot left frozen by a failed test stops too
-            bot.stop()
-
-
 T = datetime(2026, 11, 11, 9, 0, tzinfo=UTC)  # the summit's "7d" reminder in a UTC channel
 FOUND = re.compile(rf"found {re.escape(KEY)} already posted in C1")
 DROPPED = re.compile(rf"result for {re.escape(KEY)} dropped")

@@ -46,18 +46,6 @@ PAGE = (
 )
 
 
-@pytest.fixture(scope="module")
-def _web() -> Iterator[HTTPServer]:
-    with HTTPServer(threaded=True) as srv:
-        yield srv
-
-
-@pytest.fixture
-def web(_web: HTTPServer) -> Iterator[HTTPServer]:
-    yield _web
-    _web.clear()
-
-
 @pytest.fixture
 def other() -> Iterator[HTTPServer]:
     """Another local service, one the watcher is not allowed to reach: it holds a secret."""

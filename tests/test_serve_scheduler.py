@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -144,16 +143,6 @@ class Bots:
         )
         self.started.append(bot)
         return bot
-
-
-@pytest.fixture
-def bots(db_path: Path, web_api) -> Iterator[Bots]:
-    running = Bots(db_path, web_api.url)
-    try:
-        yield running
-    finally:
-        for bot in running.started:
-            bot.stop()
 
 
 def subscribe(db_path: Path) -> None:

@@ -18,9 +18,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -33,16 +31,6 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /pr
 KEEP_ALIVE = 16  # nginx's `keepalive 16` in deploy/nginx-apec-bot.conf
 QUICK = 5.0  # seconds: a stop with nothing to wait for must take far less than the 20 s allowed
 DENIED = "only the desk's calendar keepers"  # the reply to a non-admin's change
-
-
-@pytest.fixture
-def bots(db_path: Path, web_api) -> Iterator[Bots]:
-    running = Bots(db_path, web_api.url)
-    try:
-        yield running
-    finally:
-        for bot in running.started:
-            bot.stop()
 
 
 def address(base: str) -> tuple[str, int]:

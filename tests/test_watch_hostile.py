@@ -45,18 +45,6 @@ def rss(items: str) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def _web() -> Iterator[HTTPServer]:
-    with HTTPServer(threaded=True) as srv:
-        yield srv
-
-
-@pytest.fixture
-def web(_web: HTTPServer) -> Iterator[HTTPServer]:
-    yield _web
-    _web.clear()
-
-
 @pytest.fixture
 def dripping() -> Iterator[RawServer]:
     server = RawServer(drip_headers)

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,7 +27,6 @@ from tests.test_serve_scheduler import (
     POSTED,
     TICK_DONE,
     WAIT,
-    Bots,
     T,
     lease_pid,
     subscribe,
@@ -37,16 +35,6 @@ from tests.test_serve_scheduler import (
 IDLE_WINDOW = 10.0  # seconds the idle supervisor's CPU is measured over (10 ms clock ticks)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads workers from /proc")
-
-
-@pytest.fixture
-def bots(db_path: Path, web_api) -> Iterator[Bots]:
-    running = Bots(db_path, web_api.url)
-    try:
-        yield running
-    finally:
-        for bot in running.started:
-            bot.stop()
 
 
 def children(pid: int) -> set[int]:
