@@ -1,6 +1,6 @@
 """Answering a question in plain words (an @-mention, or `/apec ask`).
 
-The question is read once (handlers/question.py), then the intents (handlers/intents.py) are tried
+The question is read once (handlers/question.py), then the table (handlers/reader/table.py) is tried
 in order; the first that answers wins. What none answers goes to full-text search over the
 sources' passages, held to a strict standard; and what that cannot answer gets a plain "I have no
 source for that". The answer comes first and short, its source under it; the whole card is one
@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from handlers.intents import INTENTS, Answer, Point, echo
 from handlers.question import Question, parse
+from handlers.reader.base import Answer, Point, echo
+from handlers.reader.table import INTENTS
 from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command, guarded, lookup, route, split
 from store.dates import find_dates

@@ -5,7 +5,7 @@ The text is decoded from Slack once, its typos mended against the store's own vo
 things it names found by alias in one pass (meetings, member economies and their adjectives,
 people, non-members), the year it means resolved against `now` ("this year", "the 2025 summit"),
 and the attribute it asks for (when, where, who leads, who attended, who chaired, what was agreed,
-discussed or prioritised, membership, how many...). Intents (handlers/intents.py) read only this.
+discussed or prioritised, membership, how many...). The answer functions (handlers/reader/) read only this.
 """
 
 from __future__ import annotations

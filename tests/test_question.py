@@ -1,12 +1,12 @@
-"""A question read once (handlers/question.py), and the intent table that answers it (handlers/intents.py)."""
+"""A question read once (handlers/question.py), and the table that answers it (handlers/reader/)."""
 
 from __future__ import annotations
 
 import pytest
 
 from handlers.answer import answer, respond
-from handlers.intents import INTENTS
 from handlers.question import mend, parse
+from handlers.reader.table import INTENTS
 from handlers.render import from_slack
 from tests.conftest import at
 
@@ -219,7 +219,7 @@ def test_answers_are_short_with_the_whole_card_one_more_away(store):
 
 
 def test_facts_are_read_once_per_question(store):
-    from handlers.intents import _candidates
+    from handlers.reader.facts import _candidates
 
     _candidates.cache_clear()
     respond(parse(store, "How many events are expected in the China year?", MID_2026), store)
