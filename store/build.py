@@ -9,7 +9,7 @@ import time
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from store import edits, schema
-from store.dates import DateError, Span, read_span
+from store.dates import DateError, Span, find_dates, read_span
 from store.db import immediate
 from store.edits import MEETING_KINDS, STATUSES
 from store.errors import SourceError
@@ -25,14 +25,22 @@ from store.names import alias_key
 from store.text import fold_key, passages, stands_in
 
 DESK_FILE = "desk.toml"
+GLOSSARY_FILE = "glossary.toml"
+GLOSSARY_KINDS = frozenset(
+    {"committee", "meeting", "economy", "organization", "office", "event", "term", "shorthand"}
+)
+# Words a glossary definition may use beyond its quote's: they join words, they state nothing.
+_GLUE = frozenset("a an the is are it its that which and of in to".split())
 # Children before parents: the order rows are deleted in, reversed for inserting.
 _DELETE_ORDER = [
+    "versions",
     "objectives",
     "delegation_members",
     "delegations",
     "roles",
     "people",
     "facts",
+    "glossary",
     "aliases",
     "non_members",
     "economies",
@@ -107,6 +115,17 @@ def _parsed_desk(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
         raise SourceError(f"no desk file at {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SourceError(f"{path}: {exc}") from exc
+
+
+def load_glossary(seeds: Path) -> list[dict[str, Any]]:
+    """The glossary's entries as TOML records; no glossary file is no glossary."""
+    path = seeds / GLOSSARY_FILE
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return []
+    terms = _parsed_desk(path, stat.st_mtime_ns, stat.st_size).get("terms", [])
+    return copy.deepcopy(terms)
 
 
 def read_sources(seeds: Path, desk: dict[str, Any]) -> list[SourceDoc]:
@@ -198,6 +217,54 @@ class _Checker:
             self.errors.append(f"{where}: cannot read date {text!r}: {exc}")
             return Span(None, None, "unknown", text)
 
+    def published(self, where: str, rec: dict[str, Any], quote: str) -> date | None:
+        """When a version's statement was published: its source's reference date, or an earlier
+        `published` date that the source itself states, in the quote or in `dated_by` (a second
+        quote from the same source, such as the line of its source list that dates it)."""
+        doc = self.sources.get(rec.get("source", ""))
+        given, dating = rec.get("published"), rec.get("dated_by", "")
+        if doc is None:
+            return None
+        if given is None:
+            if dating:
+                self.errors.append(f"{where}: dated_by without a published date")
+            return doc.reference_date
+        if not isinstance(given, date) or isinstance(given, datetime):
+            self.errors.append(f"{where}: published must be a date (2025-12-13), not {given!r}")
+            return None
+        if dating and not stands_in(dating, doc.text):
+            self.errors.append(f"{where}: dated_by not found in {doc.file}: {dating[:80]!r}")
+        stated = {
+            span.start
+            for text in (quote, dating)
+            for _, span in find_dates(text, doc.reference_date)
+            if span.precision == "day"
+        }
+        if given not in stated:
+            self.errors.append(f"{where}: published {given} is not a date its quote states")
+        if given > doc.reference_date:
+            self.errors.append(f"{where}: published {given} is after its source's date")
+        return given
+
+
+def _held_to_quote(
+    check: _Checker, where: str, names: list[str], rec: dict[str, Any], quote: str
+) -> None:
+    """A cited glossary term says no more than its quote: the quote writes the term (or one of
+    its `names`), its expansion stands in it, and its definition uses no word the quote lacks
+    (beyond a few that only join words)."""
+    words = f" {alias_key(quote)} "
+    if not any(f" {alias_key(n)} " in words for n in names if alias_key(n)):
+        check.errors.append(f"{where}: its quote does not write the term")
+    expansion = rec.get("expansion", "")
+    if expansion and not stands_in(expansion, quote):
+        check.errors.append(f"{where}: expansion {expansion!r} is not in its quote")
+    said = set(alias_key(quote).split()) | _GLUE
+    extra = [w for w in alias_key(rec.get("definition", "")).split() if w not in said]
+    if extra:
+        lacking = ", ".join(dict.fromkeys(extra))
+        check.errors.append(f"{where}: definition has words its quote lacks: {lacking}")
+
 
 def _passage_rows(docs: list[SourceDoc]) -> tuple[list[dict[str, Any]], int]:
     rows: list[dict[str, Any]] = []
@@ -225,6 +292,29 @@ def _passage_rows(docs: list[SourceDoc]) -> tuple[list[dict[str, Any]], int]:
     return rows, duplicates
 
 
+# What an `earlier` version of a record may say differently, by table: desk.toml's key to the
+# row's column. The first keys of each are what a source states (a version must give them: it
+# says what its own source says, never what a later one added); the rest default to the record's.
+VERSION_FIELDS: dict[str, dict[str, str]] = {
+    "meetings": {"dates": "date_text", "city": "city", "status": "status", "name": "name",
+                 "short": "short", "kind": "kind", "parent": "parent_id", "host": "host_id",
+                 "tz": "tz", "note": "note"},
+    "people": {"title": "title", "organization": "organization", "name": "name",
+               "economy": "economy_id"},
+    "roles": {"role": "role", "meeting": "meeting_id"},
+    "delegations": {"head": "head_id", "economy": "economy_id", "meeting": "meeting_id"},
+    "delegation_members": {"role": "role"},
+    "objectives": {"text": "text"},
+    "facts": {"answer": "answer", "topic": "topic", "keywords": "keywords"},
+    "economies": {"name": "name"},
+}  # fmt: skip
+_STATED = {"meetings": 3, "people": 2}  # how many of the first keys a version must give (else 1)
+_CITING = frozenset({"source", "quote", "published", "dated_by"})
+# The ids a version's reference must name: its column, and the set of ids on record.
+_REFS = {"parent_id": "meeting_ids", "host_id": "economy_ids", "economy_id": "economy_ids",
+         "meeting_id": "meeting_ids", "head_id": "person_ids"}  # fmt: skip
+
+
 class _Rows:
     """The rows of the build tables, one small builder per record kind, checked as they are made:
     each builder reads its kind of record from the desk file and writes its table's rows (and the
@@ -237,6 +327,67 @@ class _Rows:
         self.economy_ids: set[str] = set()
         self.meeting_ids: set[str] = set()
         self.person_ids: set[str] = set()
+
+    def versioned(self, table: str, record_id: str, rec: dict[str, Any], where: str) -> None:
+        """The versions of the record just made (the last row of `table`): each `earlier` one as
+        its own source has it, checked like the record, then the record itself."""
+        check, row = self.check, self.rows[table][-1]
+        doc = check.sources.get(row["source_id"])
+        latest = doc.reference_date if doc else None
+        earlier = rec.get("earlier", [])
+        if not isinstance(earlier, list):
+            check.errors.append(f"{where}: earlier must be a list of versions")
+            earlier = []
+        keys = VERSION_FIELDS[table]
+        stated = list(keys)[: _STATED.get(table, 1)]
+        for seq, version in enumerate(earlier):
+            at = f"{where} (earlier version {seq + 1})"
+            source_id, quote = check.cite(at, version)
+            published = check.published(at, version, quote)
+            for key in sorted(set(version) - _CITING - set(keys)):
+                check.errors.append(f"{at}: {key!r} is not a field a version may give")
+            for key in stated:
+                if key not in version:
+                    check.errors.append(f"{at}: give {key!r}: what its own source says, if nothing")
+            fields = {**row, "note": ""} if table == "meetings" else dict(row)
+            fields.update({column: version[key] for key, column in keys.items() if key in version})
+            for column, known in _REFS.items():
+                if column in fields and any(k in version for k, c in keys.items() if c == column):
+                    check.ref(at, column.removesuffix("_id"), fields[column], getattr(self, known))
+            if table == "meetings":
+                self._version_dates(at, version, quote, fields)
+            if table == "facts" and "keywords" in version:
+                fields["keywords"] = json.dumps([k.lower() for k in version["keywords"]])
+            if published and latest and published > latest:
+                check.errors.append(f"{at}: published after the record itself ({latest})")
+            if published:
+                self.rows["versions"].append(
+                    edits.version_row(table, record_id, seq, published, (source_id, quote), fields)
+                )
+        if latest:
+            cited = (row["source_id"], row["quote"])
+            self.rows["versions"].append(
+                edits.version_row(table, record_id, len(earlier), latest, cited, row)
+            )
+
+    def _version_dates(
+        self, where: str, version: dict[str, Any], quote: str, fields: dict[str, Any]
+    ) -> None:
+        """A meeting version's dates, as its quote writes them (read as all its source's words
+        are, against the source's reference date), its kind and status checked."""
+        text = fields["date_text"]
+        if text and not stands_in(text, quote):
+            self.check.errors.append(f"{where}: date phrase {text!r} is not in its quote")
+        span = self.check.span(where, {"dates": text, "source": version.get("source", "")})
+        fields.update(
+            start_date=span.start.isoformat() if span.start else None,
+            end_date=span.end.isoformat() if span.end else None,
+            precision=span.precision,
+        )
+        if fields["status"] not in STATUSES:
+            self.check.errors.append(f"{where}: status must be one of {sorted(STATUSES)}")
+        if fields["kind"] not in MEETING_KINDS:
+            self.check.errors.append(f"{where}: kind must be one of {sorted(MEETING_KINDS)}")
 
     def alias(self, kind: str, name: str, target: str, where: str) -> None:
         key = alias_key(name)
@@ -266,6 +417,7 @@ class _Rows:
             self.rows["economies"].append(
                 {"id": rec["id"], "name": rec["name"], "source_id": source_id, "quote": quote}
             )
+            self.versioned("economies", rec["id"], rec, where)
             for name in (rec["id"], rec["name"], *rec.get("aliases", [])):
                 self.alias("economy", name, rec["id"], where)
 
@@ -303,6 +455,7 @@ class _Rows:
                     "note": rec.get("note", ""), "origin": "seed",
                 }
             )  # fmt: skip
+            self.versioned("meetings", rec["id"], rec, where)
             for name in (rec["id"], rec.get("short", ""), rec["name"], *rec.get("aliases", [])):
                 self.alias("meeting", name, rec["id"], where)
 
@@ -319,6 +472,7 @@ class _Rows:
                     "source_id": source_id, "quote": quote,
                 }
             )  # fmt: skip
+            self.versioned("people", rec["id"], rec, where)
             for name in (rec["name"], *rec.get("aliases", [])):
                 self.alias("person", name, rec["id"], where)
 
@@ -334,6 +488,7 @@ class _Rows:
                     "meeting_id": rec.get("meeting", ""), "source_id": source_id, "quote": quote,
                 }
             )  # fmt: skip
+            self.versioned("roles", str(n), rec, where)
 
     def delegations(self, records: list[dict[str, Any]]) -> None:
         check = self.check
@@ -350,6 +505,7 @@ class _Rows:
                     "source_id": source_id, "quote": quote,
                 }
             )  # fmt: skip
+            self.versioned("delegations", rec["id"], rec, where)
             self._members(rec, where, (source_id, quote))
             self._objectives(rec, where)
 
@@ -366,6 +522,8 @@ class _Rows:
                     "role": member.get("role", ""), "source_id": source_id, "quote": quote,
                 }
             )  # fmt: skip
+            member_id = f"{rec['id']}/{member.get('person', '')}"
+            self.versioned("delegation_members", member_id, member, f"{where} member {member_id!r}")
 
     def _objectives(self, rec: dict[str, Any], where: str) -> None:
         for obj in rec.get("objectives", []):
@@ -377,10 +535,12 @@ class _Rows:
                     "text": obj.get("text", ""), "source_id": source_id, "quote": quote,
                 }
             )  # fmt: skip
+            self.versioned("objectives", str(self.rows["objectives"][-1]["id"]), obj, what)
 
     def facts(self, records: list[dict[str, Any]]) -> None:
         for rec in records:
-            source_id, quote = self.check.cite(f"fact {rec.get('id', '?')!r}", rec)
+            where = f"fact {rec.get('id', '?')!r}"
+            source_id, quote = self.check.cite(where, rec)
             self.rows["facts"].append(
                 {
                     "id": rec["id"], "topic": rec.get("topic", ""),
@@ -388,6 +548,61 @@ class _Rows:
                     "answer": rec.get("answer", ""), "source_id": source_id, "quote": quote,
                 }
             )  # fmt: skip
+            self.versioned("facts", rec["id"], rec, where)
+
+    def glossary(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The glossary's rows, checked after the records they may refer to: a cited term's
+        quote stands in its source and holds its expansion and its definition's words; a
+        reading-only term carries no source, quote or definition; a spelling names one term.
+        Raises SourceError naming every bad term."""
+        check = _Checker(self.check.sources)
+        known = self.meeting_ids | self.economy_ids | self.person_ids
+        named: dict[str, str] = {}  # a spelling's alias key: the term it names
+        out = []
+        for rec in records:
+            term = str(rec.get("term", ""))
+            where = f"term {term!r}"
+            aliases = rec.get("aliases", [])
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                check.errors.append(f"{where}: aliases must be a list of strings")
+                aliases = []
+            source_id: str | None = None
+            quote = ""
+            reading = rec.get("reading_only", False) is True
+            if reading:
+                if rec.get("source") != "desk" or rec.get("quote") or rec.get("definition"):
+                    check.errors.append(
+                        f'{where}: a reading-only term has source "desk", no quote, no definition'
+                    )
+            else:
+                problems = len(check.errors)
+                source_id, quote = check.cite(where, rec)
+                if len(check.errors) == problems:  # a quote that stands: is it the term's?
+                    _held_to_quote(check, where, [term, *aliases], rec, quote)
+            if rec.get("kind") not in GLOSSARY_KINDS:
+                check.errors.append(f"{where}: kind must be one of {sorted(GLOSSARY_KINDS)}")
+            check.ref(where, "record", rec.get("refers_to", ""), known)
+            for name in (term, *aliases):
+                key = alias_key(name)
+                if not key:
+                    check.errors.append(f"{where}: a spelling with no letters: {name!r}")
+                elif named.setdefault(key, term) != term:
+                    check.errors.append(f"{where}: {name!r} already names term {named[key]!r}")
+            out.append(
+                {
+                    "term": term, "aliases": json.dumps(aliases),
+                    "expansion": rec.get("expansion", ""), "definition": rec.get("definition", ""),
+                    "kind": rec.get("kind", ""), "refers_to": rec.get("refers_to", ""),
+                    "source_id": source_id, "quote": quote,
+                    "reading_only": int(reading),
+                }
+            )  # fmt: skip
+        if check.errors:
+            raise SourceError(
+                f"{len(check.errors)} problem(s) in {GLOSSARY_FILE}:\n  "
+                + "\n  ".join(check.errors)
+            )
+        return out
 
     def finish(self, docs: list[SourceDoc], desk: dict[str, Any]) -> dict[str, list[dict]]:
         """The aliases and the build's own record; raises SourceError naming every bad record."""
@@ -425,7 +640,9 @@ def derive(
     made.roles(desk.get("roles", []))
     made.delegations(desk.get("delegations", []))
     made.facts(desk.get("facts", []))
-    return made.finish(docs, desk), duplicates
+    rows = made.finish(docs, desk)
+    rows["glossary"] = made.glossary(desk.get("glossary", []))
+    return rows, duplicates
 
 
 def build(db: sqlite_utils.Database, seeds: Path, records_only: bool = False) -> BuildReport:
@@ -441,6 +658,7 @@ def build(db: sqlite_utils.Database, seeds: Path, records_only: bool = False) ->
     started = time.perf_counter()
     schema.ensure(db)
     desk = load_desk(seeds)
+    desk["glossary"] = load_glossary(seeds)  # its own file; in the build's inputs digest too
     seed_docs = read_sources(seeds, desk)
     while True:
         docs = seed_docs + desk_sources(db)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ def change_meeting(db: sqlite_utils.Database, seeds: Path | None, meeting_id: st
     """Change a meeting (or add one, with `new_id`): (the record before, the record after)."""
     with immediate(db):
         ident = meeting_id or (new_id(db) if new_id else "")
-        before = current_meeting(db, ident) if meeting_id else None
+        before = current_meeting(db, ident, now.date()) if meeting_id else None
         after = {**uncited(before or {}), **changes, "id": ident}
         edits.save_meeting(db, after, user, now, action, before)
         if seeds is not None:
@@ -54,20 +54,36 @@ def change_delegate(db: sqlite_utils.Database, seeds: Path | None, economy: str,
     return before
 
 
-def current_meeting(db: sqlite_utils.Database, meeting_id: str) -> Record | None:
+def current_meeting(
+    db: sqlite_utils.Database, meeting_id: str, day: date | None = None
+) -> Record | None:
     """A meeting as it stands (the fields a desk record keeps): the desk's record of it, else the
-    one derived from the seeds."""
+    one derived from the seeds; with `day`, the seeds' as published by then (a change made on a
+    day keeps nothing a source published later), if any was."""
     row = db.execute("SELECT record FROM desk_meetings WHERE id = ?", [meeting_id]).fetchone()
     if row is not None:
         return dict(json.loads(row[0]))
-    cols = "name, short, kind, parent_id, date_text, city, host_id, tz, status, note"
-    found = db.execute(f"SELECT {cols} FROM meetings WHERE id = ?", [meeting_id]).fetchone()
+    if day is not None:
+        version = db.execute(
+            """SELECT fields FROM versions WHERE kind = 'meetings' AND record_id = ?
+               AND origin = 'seed' AND published <= ? ORDER BY published DESC, seq DESC LIMIT 1""",
+            [meeting_id, day.isoformat()],
+        ).fetchone()
+        if version is not None:
+            fields = json.loads(version[0])
+            return {key: fields[column] for key, column in zip(_KEPT, _COLUMNS, strict=True)}
+    found = db.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM meetings WHERE id = ?", [meeting_id]
+    ).fetchone()
     if found is None:
         return None
     return dict(zip(_KEPT, found, strict=True))
 
 
 _KEPT = ("name", "short", "kind", "parent", "dates", "city", "host", "tz", "status", "note")
+# The meetings table's columns for them: three are named otherwise there.
+_RENAMED = {"parent": "parent_id", "dates": "date_text", "host": "host_id"}
+_COLUMNS = tuple(_RENAMED.get(key, key) for key in _KEPT)
 
 
 def current_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name: str) -> Record | None:  # fmt: skip

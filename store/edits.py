@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -34,6 +34,10 @@ MEETING_FIELDS = (
 )
 # A record made from a proposal cites the document and its sentence instead of the desk.
 CITE_FIELDS = ("source", "quote")
+# A desk change citing no document is published the day it was made. The store keeps that moment
+# in UTC only, and the desk may be in any zone: counted from the zone furthest west (UTC-12), the
+# change is on record on its own local day wherever the desk is.
+_WESTMOST = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
     })  # fmt: skip
     meetings = {r["id"]: r for r in rows["meetings"]}
     sources = {r["id"] for r in rows["sources"]}
+    dated = {r["id"]: r["reference_date"] for r in rows["sources"]}
     taken = {(a["kind"], a["alias"]): a["target"] for a in rows["aliases"]}
     for rec in changes.meetings:
         try:
@@ -145,6 +150,7 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
             if differs:
                 notes.append(f"desk change wins over seeds for {row['id']} ({'; '.join(differs)})")
         meetings[row["id"]] = row
+        _desk_version(rows, "meetings", row["id"], row, published(rec, row["source_id"], dated))
         for name in (row["id"], row["short"], row["name"], *rec.get("aliases", [])):
             key = alias_key(name)
             if key and taken.get(("meeting", key), row["id"]) == row["id"]:
@@ -153,14 +159,64 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
                     {"kind": "meeting", "alias": key, "name": name, "target": row["id"]}
                 )
     rows["meetings"] = list(meetings.values())
-    _apply_delegates(rows, changes, notes, taken, sources)
+    _apply_delegates(rows, changes, notes, taken, dated)
     # One row per alias: the last word on a name is the desk's.
     rows["aliases"] = list({(a["kind"], a["alias"]): a for a in rows["aliases"]}.values())
     return notes
 
 
+def version_row(
+    table: str,
+    record_id: str,
+    seq: int,
+    published: date | str,
+    cited: tuple[str, str],
+    fields: dict[str, Any] | None,
+    origin: str = "seed",
+) -> dict[str, Any]:
+    """A row of the versions table: one record as one statement (`cited`: its source and quote)
+    has it; None for `fields`: taken out."""
+    kept = None if fields is None else {k: v for k, v in fields.items() if k not in CITED_BY}
+    return {
+        "kind": table,
+        "record_id": record_id,
+        "seq": seq,
+        "published": published if isinstance(published, str) else published.isoformat(),
+        "source_id": cited[0],
+        "quote": cited[1],
+        "fields": json.dumps(kept, ensure_ascii=False),
+        "origin": origin,
+    }
+
+
+CITED_BY = ("source_id", "quote")  # a row's columns a version keeps apart from its fields
+
+
+def published(rec: dict[str, Any], source_id: str, dated: dict[str, str]) -> str:
+    """The day a desk record is on record from: its document's, or the day the desk made it."""
+    if source_id != DESK_SOURCE and source_id in dated:
+        return dated[source_id]
+    made = datetime.fromisoformat(rec.get("edited_at") or "2000-01-01T00:00:00+00:00")
+    return (made - _WESTMOST).date().isoformat()
+
+
+def _desk_version(
+    rows: dict[str, list[dict[str, Any]]],
+    table: str,
+    record_id: str,
+    row: dict[str, Any] | None,
+    day: str,
+) -> None:
+    """The record as the desk's change leaves it (None: taken out), from `day` on."""
+    seq = 1000 + len(rows["versions"])  # after every seed version of it
+    cited = (row["source_id"], row["quote"]) if row else (DESK_SOURCE, "")
+    rows["versions"].append(
+        version_row(table, record_id, seq, day, cited, row and dict(row), origin="desk")
+    )
+
+
 def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges, notes: list[str],
-                     taken: dict[tuple[str, str], str], sources: set[str]) -> None:  # fmt: skip
+                     taken: dict[tuple[str, str], str], dated: dict[str, str]) -> None:  # fmt: skip
     people = {r["id"]: r for r in rows["people"]}
     by_name = {alias_key(r["name"]): r["id"] for r in rows["people"]}
     delegations = {(r["economy_id"], r["meeting_id"]): r for r in rows["delegations"]}
@@ -168,9 +224,10 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
     for rec in changes.delegates:
         person_id = by_name.get(alias_key(rec["name"])) or f"desk-{slug(rec['name'])}"
         delegation = delegations.get((rec["economy"], rec["meeting"]))
-        cited = rec.get("source") in sources
+        cited = rec.get("source") in dated
         source = rec["source"] if cited else DESK_SOURCE
         quote = cited_quote(rec) if cited else desk_quote(rec)
+        day = published(rec, source, dated)
         if rec["removed"]:
             if (
                 delegation is not None
@@ -179,14 +236,18 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
                 notes.append(
                     f"desk change wins over seeds: {rec['name']} is out of {delegation['id']}"
                 )
+                gone = f"{delegation['id']}/{person_id}"
+                _desk_version(rows, "delegation_members", gone, None, day)
             if delegation is not None and delegation["head_id"] == person_id:
                 delegation["head_id"] = ""
+                _desk_version(rows, "delegations", delegation["id"], delegation, day)
             continue
         if person_id not in people:
             people[person_id] = {"id": person_id, "name": rec["name"], "economy_id": rec["economy"],
                                  "title": _title(rec["role"]), "organization": "", "source_id": source,
                                  "quote": quote}  # fmt: skip
             by_name[alias_key(rec["name"])] = person_id
+            _desk_version(rows, "people", person_id, people[person_id], day)
             key = alias_key(rec["name"])
             if ("person", key) not in taken:
                 taken[("person", key)] = person_id
@@ -197,14 +258,20 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
             delegation = {"id": f"{rec['economy'].lower()}-{rec['meeting']}", "economy_id": rec["economy"],
                           "meeting_id": rec["meeting"], "head_id": "", "source_id": source, "quote": quote}  # fmt: skip
             delegations[(rec["economy"], rec["meeting"])] = delegation
+            _desk_version(rows, "delegations", delegation["id"], delegation, day)
+        member_id = f"{delegation['id']}/{person_id}"
         if rec["role"].startswith(HEAD_ROLE):  # the desk names who leads it: the head it is
             if delegation["head_id"] not in ("", person_id):
                 notes.append(f"desk change wins over seeds: {rec['name']} leads {delegation['id']}")
             delegation["head_id"] = person_id
-            members.pop((delegation["id"], person_id), None)
+            _desk_version(rows, "delegations", delegation["id"], delegation, day)
+            if members.pop((delegation["id"], person_id), None) is not None:
+                _desk_version(rows, "delegation_members", member_id, None, day)
             continue
         members[(delegation["id"], person_id)] = {"delegation_id": delegation["id"], "person_id": person_id,
                                                   "role": rec["role"], "source_id": source, "quote": quote}  # fmt: skip
+        member = members[(delegation["id"], person_id)]
+        _desk_version(rows, "delegation_members", member_id, member, day)
     rows["people"] = list(people.values())
     rows["delegations"] = list(delegations.values())
     rows["delegation_members"] = list(members.values())

@@ -1,5 +1,6 @@
 """The records the store holds, as the query layer hands them out: sources, meetings, economies,
-people, delegations, facts and search hits. Plain frozen dataclasses with no database in them."""
+people, delegations, facts, glossary terms and search hits. Plain frozen dataclasses with no
+database in them."""
 
 from __future__ import annotations
 
@@ -200,6 +201,29 @@ class Fact:
     answer: str
     source: Source
     quote: str
+
+
+@dataclass(frozen=True)
+class Term:
+    """A glossary entry: an abbreviation or term, what it stands for and the record it names.
+
+    A cited term carries its source and quote, and may be given as an answer; a reading-only one
+    (the desk's shorthand, which no source spells out) has no source and only helps read a question.
+    """
+
+    term: str
+    aliases: tuple[str, ...]
+    expansion: str  # what an abbreviation stands for, "" for a term that is none
+    definition: str  # what it is, only as its source states it; "" if none does
+    kind: str  # committee, meeting, economy, organization, office, event, term, shorthand
+    refers_to: str  # the id of the meeting, economy or person it names, "" if none
+    source: Source | None
+    quote: str
+
+    @property
+    def reading_only(self) -> bool:
+        """The desk's own shorthand: it reads a question, it is never cited as an answer."""
+        return self.source is None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The query layer everything else uses: meetings, members, delegations, people, facts, search."""
+"""The query layer everything else uses: meetings, members, delegations, people, facts, the
+glossary, search."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from store.models import (
     Role,
     Sentence,
     Source,
+    Term,
 )
 from store.names import Matcher, alias_key
 from store.schema import RECORDS_VERSION, SOURCE_ORDER
@@ -59,19 +61,70 @@ GENERIC = frozenset({"2026", "meeting", "meetings", "economic", "cooperation", "
 
 
 class Store:
-    """Queries over one store connection. Cheap to make; make one per thread."""
+    """Queries over one store connection. Cheap to make; make one per thread.
 
-    def __init__(self, db: sqlite_utils.Database, rank_cap: int | None = None) -> None:
+    `at(day)` is the same store as published by a day: every accessor of it hands out only what
+    was published by then (see `at`). A view shares the connection (writes go through it as
+    through the store) and is kept by the store until it changes.
+    """
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        rank_cap: int | None = None,
+        day: date | None = None,
+        base: Store | None = None,
+    ) -> None:
         self.db = db
         # passages a word may be in and still be ranked by bm25() (see `_common`)
         self.rank_cap = RANK_CAP if rank_cap is None else rank_cap
+        self.day = day  # None: everything on record; else what was published by this day
+        self._base = base
         self._cache: dict[str, Any] = {}
         self._version: tuple[int, int] | None = None
         self._records: int | None = None  # the records version (store.schema) read at
+        self._generation = 0  # moves each time what was read is forgotten (views follow it)
+        self._born = base._generation if base is not None else 0
         self._forget()
+
+    def at(self, day: date) -> Store:
+        """The store as published by `day`: each record as its latest version published by then
+        (its fields and citation), none that no version of was; sources, passages, names and
+        counts alike. The whole store when everything on record was published by then.
+
+        Views are kept by the store, the last few days asked (dropped when it changes), so asking
+        again for a day costs a look-up. A store built before versions were kept has none: it is
+        the whole store on every day until it is built again (`apec-bot build`).
+        """
+        base = self._base or self
+        if day == self.day:
+            return self
+        if day >= base._cached("published_until", base._published_until):
+            return base
+        view = base._views.get(day)
+        if view is None:
+            view = Store(base.db, base.rank_cap, day=day, base=base)
+            base._views.put(day, view)
+        return view
+
+    def _published_until(self) -> date:
+        """The last day anything on record was published (date.min: no versions kept)."""
+        if "versions" not in self.db.table_names():
+            return date.min
+        last = self.db.execute("SELECT max(published) FROM versions").fetchone()[0]
+        if last is None:
+            return date.min
+        newest = self.db.execute("SELECT max(reference_date) FROM sources").fetchone()[0]
+        return date.fromisoformat(max(last, newest or last))
 
     def refresh(self) -> Store:
         """Forget what was read if the store changed since (another connection or this one wrote)."""
+        if self._base is not None:  # a view: its store asks, and the view follows
+            self._base.refresh()
+            if self._born != self._base._generation:
+                self._born = self._base._generation
+                self._forget()
+            return self
         version = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes)
         if version != self._version:
             self._version = version
@@ -87,10 +140,12 @@ class Store:
         self._cache = {}
         self._one_source: Lru[str, Source] = Lru(SOURCES_KEPT)
         self._common: Lru[str, bool] = Lru(WORDS_KEPT)
+        self._views: Lru[date, Store] = Lru(VIEWS_KEPT)
+        self._generation += 1
 
     def version(self) -> tuple[int, int] | None:
         """What was read is good while this stays the same (see refresh)."""
-        return self._version
+        return self._base.version() if self._base is not None else self._version
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """A value worked out from the store, kept until the store changes."""
@@ -104,37 +159,102 @@ class Store:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return rows(self.db, sql, params)
 
+    def _table(self, table: str) -> list[dict[str, Any]]:
+        """A record table's rows in its order: as stored, or in a view each record's latest
+        version published by its day (`_cited` reads the citation of either)."""
+        order, key = TABLE_ORDER[table]
+        if self.day is None:
+            return self._rows(f"SELECT * FROM [{table}] ORDER BY {order}")
+        return self._cached(f"table:{table}", lambda: sorted(self._as_of(table), key=key))
+
+    def _as_of(self, table: str) -> list[dict[str, Any]]:
+        """Each record's version that a view shows: the desk's latest once published (a desk
+        change wins over the seeds, as in the store), else the latest published; in the order
+        the records were first made. A record the desk took out is left out."""
+        chosen: dict[str, tuple[int, str | None, str, str, str]] = {}
+        first: dict[str, int] = {}
+        for n, record_id, fields, source_id, quote, published in self.db.execute(
+            """SELECT rowid, record_id, fields, source_id, quote, published FROM versions
+               WHERE kind = ? AND published <= ?
+               ORDER BY record_id, origin = 'desk', published, seq""",
+            [table, self.day.isoformat()],
+        ):
+            first[record_id] = min(n, first.get(record_id, n))
+            chosen[record_id] = (n, fields, source_id, quote, published)
+        first_of = {chosen[r][0]: n for r, n in first.items()}  # the chosen version: its record's
+        out = []
+        for _, fields, source_id, quote, published in sorted(
+            chosen.values(), key=lambda v: first_of[v[0]]
+        ):
+            row = json.loads(fields) if fields else None
+            if row is not None:
+                out.append({**row, "source_id": source_id, "quote": quote, PUBLISHED: published})
+        return out
+
+    def _cited(self, r: dict[str, Any]) -> Source:
+        """The source a record's row cites, dated as its version was published: a statement
+        its source dates earlier than itself (desk.toml's `earlier`), or a desk change."""
+        source = self._src(r["source_id"])
+        published = r.get(PUBLISHED)
+        if published and published < source.reference_date.isoformat():
+            return replace(source, reference_date=date.fromisoformat(published))
+        return source
+
+    def _published(self, alias: str = "") -> str:
+        """A condition on a sources table (`alias`.) that holds in a view only for sources
+        published by its day (no condition on the whole store); its parameters: `_day()`."""
+        return f"{alias}reference_date <= ?" if self.day is not None else "1"
+
+    def _day(self) -> list[str]:
+        return [self.day.isoformat()] if self.day is not None else []
+
     # -- sources -------------------------------------------------------------------------------
 
     def sources(self) -> list[Source]:
         """Every source, seeds first, then the desk's in the order added: the whole table, read
         afresh and kept by nobody (a listing reads one page, see `source_page`)."""
-        return [_source(r) for r in self._rows(f"SELECT * FROM sources ORDER BY {SOURCE_ORDER}")]
+        return [
+            _source(r)
+            for r in self._rows(
+                f"SELECT * FROM sources WHERE {self._published()} ORDER BY {SOURCE_ORDER}",
+                self._day(),
+            )
+        ]
 
     def desk_sources_since(self, since: str) -> list[Source]:
         """The desk's sources added after `since` (an ISO time), in the order added."""
         found = self._rows(
-            f"SELECT * FROM sources WHERE origin = 'desk' AND added_at > ? ORDER BY {SOURCE_ORDER}",
-            [since],
+            f"""SELECT * FROM sources WHERE origin = 'desk' AND added_at > ? AND {self._published()}
+                ORDER BY {SOURCE_ORDER}""",
+            [since, *self._day()],
         )
         return [_source(r) for r in found]
 
     def source_count(self) -> int:
         """How many sources the store holds."""
         return self._cached(
-            "source_count", lambda: self.db.execute("SELECT count(*) FROM sources").fetchone()[0]
+            "source_count",
+            lambda: self.db.execute(
+                f"SELECT count(*) FROM sources WHERE {self._published()}", self._day()
+            ).fetchone()[0],
         )
 
     def source_page(self, offset: int, limit: int) -> list[Source]:
         """`limit` sources from the `offset`-th on, in the order of `sources()`."""
         found = self._rows(
-            f"SELECT * FROM sources ORDER BY {SOURCE_ORDER} LIMIT ? OFFSET ?",
-            [max(0, limit), max(0, offset)],
+            f"SELECT * FROM sources WHERE {self._published()} ORDER BY {SOURCE_ORDER} LIMIT ? OFFSET ?",
+            [*self._day(), max(0, limit), max(0, offset)],
         )
         return [_source(r) for r in found]
 
     def source(self, source_id: str) -> Source | None:
-        """One source by id."""
+        """One source by id (in a view, if published by its day)."""
+        found = self._read_source(source_id)
+        if found is not None and self.day is not None and found.reference_date > self.day:
+            return None
+        return found
+
+    def _read_source(self, source_id: str) -> Source | None:
         found = self._one_source.get(source_id)
         if found is None:
             row = self._rows("SELECT * FROM sources WHERE id = ?", [source_id])
@@ -147,7 +267,9 @@ class Store:
     def _src(self, source_id: str) -> Source:
         """One source, read on first need and kept among the last few used (a store may hold
         100,000 and more: answers cite a handful)."""
-        return self.source(source_id) or Source(source_id, source_id, "", "", date.min, "", "")
+        return self._read_source(source_id) or Source(
+            source_id, source_id, "", "", date.min, "", ""
+        )
 
     # -- meetings ------------------------------------------------------------------------------
 
@@ -156,8 +278,9 @@ class Store:
         return list(self._cached("meetings", self._read_meetings))
 
     def _read_meetings(self) -> tuple[Meeting, ...]:
+        # A host by its name (a word, not a record): the meeting's version says who hosts it.
         hosts = {r["id"]: r["name"] for r in self._rows("SELECT id, name FROM economies")}
-        out = [self._meeting(r, hosts) for r in self._rows("SELECT * FROM meetings")]
+        out = [self._meeting(r, hosts) for r in self._table("meetings")]
         spans = {m.id: m.span for m in out}
         out = [
             replace(m, within=spans.get(m.parent_id)) if m.parent_id and not m.placed else m
@@ -184,7 +307,7 @@ class Store:
             host_id=r["host_id"],
             host_name=hosts.get(r["host_id"], ""),
             tz=r["tz"],
-            source=self._src(r["source_id"]),
+            source=self._cited(r),
             quote=r["quote"],
             note=r["note"],
             origin=r["origin"],
@@ -269,15 +392,21 @@ class Store:
             self._cached(
                 "members",
                 lambda: tuple(
-                    Economy(r["id"], r["name"], self._src(r["source_id"]), r["quote"])
-                    for r in self._rows("SELECT * FROM economies ORDER BY name COLLATE NOCASE")
+                    Economy(r["id"], r["name"], self._cited(r), r["quote"])
+                    for r in self._table("economies")
                 ),
             )
         )
 
     def economy(self, economy_id: str) -> Economy | None:
-        """One member economy by id."""
+        """One member economy by id (in a view, only once the members' list is published)."""
         return next((e for e in self.members() if e.id == economy_id), None)
+
+    def economy_named(self, economy_id: str) -> Economy | None:
+        """The economy an id names, whatever a view's day: a question names an economy by its
+        name before any source lists it as a member (its citation is the members' list: a reply
+        that says it is a member asks `economy`)."""
+        return (self._base or self).economy(economy_id)
 
     def member(self, name: str) -> MemberAnswer:
         """Is `name` a member economy (by any alias), a known non-member, or unknown?"""
@@ -286,6 +415,8 @@ class Store:
             "SELECT kind, target FROM aliases WHERE kind IN ('economy', 'non_member') AND alias = ?",
             [key],
         ):
+            if self.day is not None and row["target"] not in self._present(row["kind"]):
+                break  # not on record yet as of the view's day
             if row["kind"] == "economy":
                 return MemberAnswer(economy=self.economy(row["target"]))
             return MemberAnswer(non_member=row["target"])
@@ -305,6 +436,16 @@ class Store:
         """The names of one kind, made ready to find in texts (kept until the store changes)."""
         return self._cached(f"matcher:{kind}", lambda: Matcher(self.names(kind)))
 
+    def named_later(self, kind: str, text: str) -> list[tuple[str, str]]:
+        """(words as typed, id) for each meeting, person or member economy named in a text that
+        a view does not hold yet: on record only after its day. What a reader may say of them
+        is that they are not on record as of that day, and nothing more. None on the whole
+        store."""
+        if self._base is None or kind not in (*NAMED_AS_OF, "economy"):
+            return []
+        held = self._present(kind)
+        return [(typed, i) for typed, i in self._base.matcher(kind).find(text) if i not in held]
+
     def non_members_in_text(self, text: str) -> list[str]:
         """Known non-members named anywhere in a sentence."""
         return list(dict.fromkeys(t for _, t in self.named_in_text("non_member", text)))
@@ -318,40 +459,54 @@ class Store:
         meetings = {m.id: m for m in self.meetings()}
         economies = {e.id: e for e in self.members()}
         out = []
-        for r in self.db.query("SELECT * FROM delegations ORDER BY id"):
+        for r in self._table("delegations"):
             if economy_id and r["economy_id"] != economy_id:
                 continue
             if meeting_id and r["meeting_id"] != meeting_id:
                 continue
             members = tuple(
-                Member(p, m["role"], self._src(m["source_id"]), m["quote"])
-                for m in self.db.query(
-                    "SELECT * FROM delegation_members WHERE delegation_id = ? ORDER BY rowid",
-                    [r["id"]],
-                )
+                Member(p, m["role"], self._cited(m), m["quote"])
+                for m in self._parts_of("delegation_members", r["id"])
                 if (p := self.person_by_id(m["person_id"])) is not None
             )
             objectives = tuple(
-                Objective(o["text"], self._src(o["source_id"]), o["quote"])
-                for o in self.db.query(
-                    "SELECT * FROM objectives WHERE delegation_id = ? ORDER BY id", [r["id"]]
-                )
+                Objective(o["text"], self._cited(o), o["quote"])
+                for o in self._parts_of("objectives", r["id"])
             )
-            if r["meeting_id"] not in meetings or r["economy_id"] not in economies:
+            economy = economies.get(r["economy_id"]) or self._named_by(r)
+            if r["meeting_id"] not in meetings or economy is None:
                 continue
             out.append(
                 Delegation(
                     id=r["id"],
-                    economy=economies[r["economy_id"]],
+                    economy=economy,
                     meeting=meetings[r["meeting_id"]],
                     head=self.person_by_id(r["head_id"]) if r["head_id"] else None,
                     members=members,
                     objectives=objectives,
-                    source=self._src(r["source_id"]),
+                    source=self._cited(r),
                     quote=r["quote"],
                 )
             )
         return sorted(out, key=lambda d: _meeting_order(d.meeting))
+
+    def _named_by(self, r: dict[str, Any]) -> Economy | None:
+        """In a view, a delegation's economy before the members' list is out: as its own source
+        names it (the US update of 1 February sends the U.S. delegation a day before the list)."""
+        if self.day is None:
+            return None
+        found = self.db.execute("SELECT name FROM economies WHERE id = ?", [r["economy_id"]])
+        name = found.fetchone()
+        return Economy(r["economy_id"], name[0], self._cited(r), r["quote"]) if name else None
+
+    def _parts_of(self, table: str, delegation_id: str) -> list[dict[str, Any]]:
+        """A delegation's members or objectives, in their order."""
+        if self.day is None:
+            order = TABLE_ORDER[table][0]
+            return self._rows(
+                f"SELECT * FROM [{table}] WHERE delegation_id = ? ORDER BY {order}", [delegation_id]
+            )
+        return [r for r in self._table(table) if r["delegation_id"] == delegation_id]
 
     # -- people --------------------------------------------------------------------------------
 
@@ -365,8 +520,8 @@ class Store:
 
     def _read_people(self) -> dict[str, Person]:
         roles: dict[str, list[Role]] = {}
-        for x in self._rows("SELECT * FROM roles ORDER BY id"):
-            role = Role(x["role"], x["meeting_id"], self._src(x["source_id"]), x["quote"])
+        for x in self._table("roles"):
+            role = Role(x["role"], x["meeting_id"], self._cited(x), x["quote"])
             roles.setdefault(x["person_id"], []).append(role)
         return {
             r["id"]: Person(
@@ -375,11 +530,11 @@ class Store:
                 economy_id=r["economy_id"],
                 title=r["title"],
                 organization=r["organization"],
-                source=self._src(r["source_id"]),
+                source=self._cited(r),
                 quote=r["quote"],
                 roles=tuple(roles.get(r["id"], ())),
             )  # fmt: skip
-            for r in self._rows("SELECT * FROM people ORDER BY name")
+            for r in self._table("people")
         }
 
     def person(self, name: str) -> Person | None:
@@ -404,10 +559,10 @@ class Store:
 
     def _read_name_parts(self) -> dict[str, tuple[str, ...]]:
         parts: dict[str, list[str]] = {}
-        for r in self._rows("SELECT id, name FROM people ORDER BY name"):
-            for word in dict.fromkeys(alias_key(r["name"]).replace("-", " ").split()):
+        for p in self._people().values():
+            for word in dict.fromkeys(alias_key(p.name).replace("-", " ").split()):
                 if len(word) >= 2:
-                    parts.setdefault(word, []).append(r["id"])
+                    parts.setdefault(word, []).append(p.id)
         return {w: tuple(ids) for w, ids in parts.items()}
 
     def people_named(self, word: str) -> list[Person]:
@@ -415,12 +570,9 @@ class Store:
         key = alias_key(word)
         if len(key) < 3:
             return []
-        ids = [
-            r["id"]
-            for r in self.db.query("SELECT id, name FROM people ORDER BY name")
-            if key in alias_key(r["name"]).replace("-", " ").split()
+        return [
+            p for p in self._people().values() if key in alias_key(p.name).replace("-", " ").split()
         ]
-        return [p for i in ids if (p := self.person_by_id(i)) is not None]
 
     def person_suggestions(self, name: str, n: int = 3) -> list[str]:
         """Names close to what was typed."""
@@ -439,11 +591,51 @@ class Store:
                 r["topic"],
                 tuple(json.loads(r["keywords"])),
                 r["answer"],
-                self._src(r["source_id"]),
+                self._cited(r),
                 r["quote"],
             )
-            for r in self._rows("SELECT * FROM facts ORDER BY id")
+            for r in self._table("facts")
         )
+
+    # -- glossary ------------------------------------------------------------------------------
+
+    def glossary(self) -> list[Term]:
+        """Every glossary term: the cited ones, then the desk's shorthand, each as listed. In a
+        view, a cited term only if its source was published by the view's day (the desk's
+        shorthand is no statement: always)."""
+        return list(self._cached("glossary", self._read_glossary))
+
+    def term(self, text: str) -> Term | None:
+        """The glossary term `text` writes, by its term or an alias, whatever its case, dots and
+        apostrophes ("S.C.E." is "SCE"); None when the glossary has no such term."""
+        return self._cached("glossary_keys", self._glossary_keys).get(alias_key(text))
+
+    def _read_glossary(self) -> tuple[Term, ...]:
+        return tuple(
+            Term(
+                term=r["term"],
+                aliases=tuple(json.loads(r["aliases"])),
+                expansion=r["expansion"],
+                definition=r["definition"],
+                kind=r["kind"],
+                refers_to=r["refers_to"],
+                source=None if r["reading_only"] else self._src(r["source_id"]),
+                quote=r["quote"],
+            )
+            for r in self._rows(
+                f"""SELECT * FROM glossary WHERE reading_only OR source_id IN
+                    (SELECT id FROM sources WHERE {self._published()})
+                    ORDER BY reading_only, rowid""",
+                self._day(),
+            )
+        )
+
+    def _glossary_keys(self) -> dict[str, Term]:
+        return {
+            alias_key(name): term
+            for term in self._cached("glossary", self._read_glossary)
+            for name in (term.term, *term.aliases)
+        }
 
     def search(self, text: str, limit: int = 5) -> list[Hit]:
         """Passages that answer `text`, best first; any string is safe (it is quoted for MATCH).
@@ -469,15 +661,16 @@ class Store:
         for pid, score in found.items():
             heading, body, source_id, also_in = passages[pid]
             in_text = _stems(body) & stems
-            if not in_text:
+            placed = self._placed(source_id, also_in)
+            if not in_text or placed is None:
                 continue  # a heading alone (a title over all its passages) makes no answer
             hits.append(
                 Hit(
                     passage_id=pid,
                     heading=heading,
                     text=body,
-                    source=self._src(source_id),
-                    also_in=tuple(self._src(s) for s in json.loads(also_in)),
+                    source=self._src(placed[0]),
+                    also_in=tuple(self._src(s) for s in placed[1:]),
                     score=score,
                     terms_matched=len(in_text | (_stems(heading) & stems)) / len(stems),
                 )
@@ -492,14 +685,15 @@ class Store:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
         found = self.db.execute(
-            """SELECT p.id, p.text, p.source_id FROM passages_fts
-               JOIN passages p ON p.id = passages_fts.rowid
-               WHERE passages_fts MATCH ? ORDER BY p.id LIMIT ?""",
-            [match, limit],
+            f"""SELECT p.id, p.text, p.source_id, p.also_in FROM passages_fts
+               JOIN passages p ON p.id = passages_fts.rowid {self._through()}
+               WHERE passages_fts MATCH ? {self._shown()} ORDER BY p.id LIMIT ?""",
+            [match, *self._day(), limit],
         ).fetchall()
         return [
-            Sentence(text, self._src(source_id), pid, n)
-            for pid, body, source_id in found
+            Sentence(text, self._src(placed[0]), pid, n)
+            for pid, body, source_id, also_in in found
+            if (placed := self._placed(source_id, also_in)) is not None
             for n, text in enumerate(_SENTENCE.split(body))
         ]
 
@@ -511,12 +705,12 @@ class Store:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
         found = self.db.execute(
-            """SELECT p.source_id, min(p.id) FROM passages_fts
+            f"""SELECT p.source_id, min(p.id) FROM passages_fts
                JOIN passages p ON p.id = passages_fts.rowid
                JOIN sources s ON s.id = p.source_id
-               WHERE passages_fts MATCH ? GROUP BY p.source_id
+               WHERE passages_fts MATCH ? AND {self._published("s.")} GROUP BY p.source_id
                ORDER BY max(s.reference_date) DESC, max(s.added_at) DESC, min(p.id) LIMIT ?""",
-            [match, limit],
+            [match, *self._day(), limit],
         ).fetchall()
         bodies = self._passages([pid for _, pid in found]) if found else {}
         out = []
@@ -534,6 +728,8 @@ class Store:
         return self._cached("vocabulary", self._read_vocabulary)
 
     def _read_vocabulary(self) -> frozenset[str]:
+        if self.day is not None:
+            return self._view_vocabulary()
         texts = [r[0] for r in self.db.execute("SELECT name FROM aliases")]
         for sql in (
             "SELECT name || ' ' || short || ' ' || city FROM meetings",
@@ -543,6 +739,22 @@ class Store:
             "SELECT text FROM objectives",
         ):
             texts += [r[0] for r in self.db.execute(sql)]
+        texts += self._glossary_words()
+        return frozenset(w for t in texts for w in _WORD.findall(fold(t)))
+
+    def _glossary_words(self) -> list[str]:
+        """The glossary's spellings: "AMM" and "cmte" are meant as typed, not typos to mend."""
+        return [" ".join((t.term, *t.aliases)) for t in self.glossary()]
+
+    def _view_vocabulary(self) -> frozenset[str]:
+        """The vocabulary of what a view holds: the same texts, from its records."""
+        texts = [n for kind in NAME_KINDS for n in self.names(kind)]
+        texts += [f"{m.name} {m.short} {m.city}" for m in self.meetings()]
+        texts += [f"{p.name} {p.title} {p.organization}" for p in self.people()]
+        texts += [r.role for p in self.people() for r in p.roles]
+        texts += [f"{f.topic} {' '.join(f.keywords)} {f.answer}" for f in self.facts()]
+        texts += [o.text for d in self.delegations() for o in d.objectives]
+        texts += self._glossary_words()
         return frozenset(w for t in texts for w in _WORD.findall(fold(t)))
 
     def _ranked(self, group: list[str], limit: int) -> list[tuple[int, float]]:
@@ -561,15 +773,18 @@ class Store:
         rare = [w for w in group if not self._common_word(w)]
         if len(rare) == len(group):
             return self.db.execute(
-                """SELECT rowid, bm25(passages_fts) AS score FROM passages_fts
-                   WHERE passages_fts MATCH ? ORDER BY score, rowid LIMIT ?""",
-                [_all_of(group), limit],
+                f"""SELECT passages_fts.rowid, bm25(passages_fts) AS score
+                   FROM passages_fts {self._through()} WHERE passages_fts MATCH ? {self._shown()}
+                   ORDER BY score, passages_fts.rowid LIMIT ?""",
+                [_all_of(group), *self._day(), limit],
             ).fetchall()
         if rare:
             holding = {
                 r[0]
                 for r in self.db.execute(
-                    "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?", [_all_of(group)]
+                    f"""SELECT passages_fts.rowid FROM passages_fts {self._through()}
+                        WHERE passages_fts MATCH ? {self._shown()}""",
+                    [_all_of(group), *self._day()],
                 )
             }
             if not holding:
@@ -588,8 +803,9 @@ class Store:
         return [
             (r[0], 0.0)
             for r in self.db.execute(
-                "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? AND rowid <= ? LIMIT ?",
-                [_all_of(group), bound[0] if bound else 2**62, limit],
+                f"""SELECT passages_fts.rowid FROM passages_fts {self._through()}
+                    WHERE passages_fts MATCH ? AND passages_fts.rowid <= ? {self._shown()} LIMIT ?""",
+                [_all_of(group), bound[0] if bound else 2**62, *self._day(), limit],
             )
         ]
 
@@ -605,6 +821,33 @@ class Store:
             common = held > self.rank_cap
             self._common.put(word, common)
         return common
+
+    def _through(self) -> str:
+        """In a view, the joins from a full-text match to its passage's source that `_shown`
+        reads, in this order (CROSS JOIN: the match drives, each join a look-up by key);
+        nothing on the whole store."""
+        if self.day is None:
+            return ""
+        return """CROSS JOIN passages sp ON sp.id = passages_fts.rowid
+                  CROSS JOIN sources ss ON ss.id = sp.source_id"""
+
+    def _shown(self) -> str:
+        """In a view, a condition (`AND ...`, parameters `_day()`) on matched passages: those of
+        a source published by its day, and those whose text is in more than one source
+        (`_placed` tells which of them); nothing on the whole store."""
+        if self.day is None:
+            return ""
+        return "AND (ss.reference_date <= ? OR sp.also_in != '[]')"
+
+    def _placed(self, source_id: str, also_in: str) -> tuple[str, ...] | None:
+        """The sources a passage is in (its first, then the others), those of a view published
+        by its day; None when none of them is."""
+        ids = (source_id, *json.loads(also_in))
+        if self.day is None:
+            return ids
+        day = self.day
+        shown = tuple(i for i in ids if (s := self._read_source(i)) and s.reference_date <= day)
+        return shown or None
 
     def _passages(self, ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
         """(heading, text, source id, also_in) of each passage asked for, read once."""
@@ -624,8 +867,27 @@ class Store:
             lambda: {
                 r["name"]: r["target"]
                 for r in self._rows("SELECT name, target FROM aliases WHERE kind = ?", [kind])
+                if self.day is None or kind not in NAMED_AS_OF or r["target"] in self._present(kind)
             },
         )
+
+    def _present(self, kind: str) -> frozenset[str]:
+        """The ids of one kind a view holds: a meeting or person not yet on record by its day is
+        not named at all (no question is matched to it). Economies' names are the desk's words
+        for reading questions, kept on every day; but no economy is a member on record (nor
+        any other a known non-member) before the members' list is published."""
+        return self._cached(f"present:{kind}", lambda: frozenset(self._ids(kind)))
+
+    def _ids(self, kind: str) -> list[str]:
+        if kind == "meeting":
+            return [m.id for m in self.meetings()]
+        if kind == "economy":
+            return [e.id for e in self.members()]
+        if kind == "person":
+            return list(self._people())
+        if not self.members():
+            return []
+        return [r["name"] for r in self._rows("SELECT name FROM non_members")]
 
     def _suggest(self, kind: str, name: str, n: int) -> list[str]:
         key = alias_key(name)
@@ -656,6 +918,21 @@ MAX_TERMS = 8
 # `Store._ranked`). On the seeds no word is: FTS5 ranks every search as it always did.
 RANK_CAP = 2000
 SOURCES_KEPT = 256  # sources each Store keeps once read: what answers cite, never the whole table
+VIEWS_KEPT = 8  # days each Store keeps a view of (`Store.at`): requests', briefs', digests' days
+PUBLISHED = "_published"  # a view's row: the day its version was published (not a column)
+NAME_KINDS = ("economy", "non_member", "meeting", "person")
+NAMED_AS_OF = frozenset({"meeting", "person"})  # a view names only those on record by its day
+# Each record table's order: as SQL over the table, and as a key over a view's rows.
+TABLE_ORDER: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
+    "meetings": ("rowid", lambda r: 0),  # sorted by date when read
+    "economies": ("name COLLATE NOCASE", lambda r: r["name"].lower()),
+    "people": ("name", lambda r: r["name"]),
+    "roles": ("id", lambda r: r["id"]),
+    "delegations": ("id", lambda r: r["id"]),
+    "delegation_members": ("rowid", lambda r: 0),  # as made
+    "objectives": ("id", lambda r: r["id"]),
+    "facts": ("id", lambda r: r["id"]),
+}
 WORDS_KEPT = 1024  # words each Store remembers as common or rare
 
 

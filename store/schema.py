@@ -50,6 +50,21 @@ BUILD_TABLES: dict[str, str] = {
         CREATE TABLE IF NOT EXISTS non_members (
             name TEXT PRIMARY KEY
         )""",
+    # Each record as each source that states it has it (desk.toml's `earlier`, the record itself,
+    # the desk's changes): what `Store.at(day)` reads, the latest published by then.
+    "versions": """
+        CREATE TABLE IF NOT EXISTS versions (
+            kind TEXT NOT NULL,            -- the record's table: meetings, people, roles, ...
+            record_id TEXT NOT NULL,       -- its id there (a role's number, delegation/person)
+            seq INTEGER NOT NULL,          -- its versions in order: the later wins on one day
+            published TEXT NOT NULL,       -- ISO date the statement was published
+            source_id TEXT NOT NULL,
+            quote TEXT NOT NULL,
+            fields TEXT NOT NULL,          -- JSON: the record's row as this version has it;
+                                           -- null: the desk took the record out
+            origin TEXT NOT NULL DEFAULT 'seed',  -- 'desk': wins over the seeds once published
+            PRIMARY KEY (kind, record_id, seq)
+        )""",
     "aliases": """
         CREATE TABLE IF NOT EXISTS aliases (
             kind TEXT NOT NULL,            -- 'economy', 'non_member', 'meeting', 'person'
@@ -131,6 +146,18 @@ BUILD_TABLES: dict[str, str] = {
             answer TEXT NOT NULL,
             source_id TEXT NOT NULL REFERENCES sources(id),
             quote TEXT NOT NULL
+        )""",
+    "glossary": """
+        CREATE TABLE IF NOT EXISTS glossary (
+            term TEXT PRIMARY KEY,         -- as written ("BMC")
+            aliases TEXT NOT NULL DEFAULT '[]',   -- JSON list of other spellings ("SOMs")
+            expansion TEXT NOT NULL DEFAULT '',   -- what an abbreviation stands for, '' if none
+            definition TEXT NOT NULL DEFAULT '',  -- what it is, only as its source states it
+            kind TEXT NOT NULL,            -- committee, meeting, economy, office, shorthand...
+            refers_to TEXT NOT NULL DEFAULT '',   -- a meeting's, economy's or person's id, or ''
+            source_id TEXT REFERENCES sources(id),  -- NULL: the desk's own shorthand
+            quote TEXT NOT NULL DEFAULT '',
+            reading_only INTEGER NOT NULL DEFAULT 0  -- 1: reads a question, never cited
         )""",
     "build_info": """
         CREATE TABLE IF NOT EXISTS build_info (
@@ -313,6 +340,7 @@ INDEXES = [
     f"CREATE INDEX IF NOT EXISTS sources_listing ON sources({SOURCE_ORDER})",
     "CREATE INDEX IF NOT EXISTS passages_source ON passages(source_id)",
     "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start_date)",
+    "CREATE INDEX IF NOT EXISTS versions_published ON versions(kind, published)",
     "CREATE INDEX IF NOT EXISTS roles_person ON roles(person_id)",
     "CREATE INDEX IF NOT EXISTS delegations_economy ON delegations(economy_id)",
     "CREATE INDEX IF NOT EXISTS deliveries_channel ON deliveries(channel, updated_at)",
