@@ -46,7 +46,7 @@ from store.db import connect  # noqa: E402
 from store.queries import Store  # noqa: E402
 from tests.conftest import at  # noqa: E402
 
-NOW = at("2026-01-20T09:00+09:00")
+NOW = at("2026-02-20T09:00+09:00")  # after SOM1, as its sources have it
 MEETINGS = ("SOM1 for US", "AELM 2026 for Korea")
 BY_HAND = (
     "meeting SOM1",

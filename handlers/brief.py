@@ -108,6 +108,7 @@ def request(store: Store, args: str, now: datetime, default_economy: str = "",
     text = " ".join(args.split())
     if not text:
         raise UsageError("Which meeting?")
+    store = store.at(now.date())  # what was published by the day it is written
     meeting, economy_name = find_meeting(store, text), ""
     split = _FOR.match(text)
     if split and (found := find_meeting(store, split["meeting"])) is not None:
@@ -127,7 +128,10 @@ def request(store: Store, args: str, now: datetime, default_economy: str = "",
 
 def build_brief(store: Store, m: Meeting, now: datetime, economy: Economy | None = None,
                 tz: ZoneInfo | None = None) -> Brief:  # fmt: skip
-    """The brief for meeting `m` as of `now`, from the store's records."""
+    """The brief for meeting `m` as of `now`, from the store's records published by then (`m`
+    too, as then on record)."""
+    store = store.at(now.date())
+    m = next((x for x in store.meetings() if x.id == m.id), m)
     ids = {m.id} | {p.id for p in store.parts(m.id)}
     delegations = [d for d in store.delegations() if d.meeting.id in ids]
     theme, priorities = year_facts(store, m)
@@ -166,8 +170,7 @@ def countdown(m: Meeting, now: datetime) -> str:
     if now < start:
         return f"opens {in_days((start.date() - now.astimezone(m.zone).date()).days)}"
     if now < end:
-        day = (now.astimezone(m.zone).date() - start.date()).days + 1
-        return f"under way (day {day} of {(end - start).days})"
+        return status_word(m, now)  # "under way (day 3 of 10)"
     return "held" if m.status == "held" else status_word(m, now)
 
 

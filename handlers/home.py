@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from handlers.meetings import HOW_TO_ADD, countdown, meeting_line, upcoming
@@ -12,7 +13,9 @@ MAX_HOME_BLOCKS = 100
 
 
 def home_view(ask: Ask) -> dict[str, Any]:
-    """The Home tab view (`views.publish`) for the user asking, within Slack's 100 blocks."""
+    """The Home tab view (`views.publish`) for the user asking, within Slack's 100 blocks: what
+    was published by the day it is opened."""
+    ask = replace(ask, store=ask.store.at(ask.now.date()))
     store, now = ask.store, ask.now
     card = Card().header("APEC desk")
     soon = upcoming(store, now, days=90)

@@ -30,8 +30,8 @@ def message_for(
         card = post_card(store, post.key)  # a document's card, or a held source's
     elif post.kind == "reminder":
         card = reminder_card(post, store)
-    elif post.kind == "digest":
-        card = digest_card(post, store, now, last_digest)
+    elif post.kind == "digest":  # what was published by the day it is posted
+        card = digest_card(post, store.at(now.date()), now, last_digest)
     else:
         card = Card().section(f":alarm_clock: *Reminder:* {esc(post.text)}")
         card.context(

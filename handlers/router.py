@@ -144,8 +144,12 @@ def route(ask: Ask) -> Card:
         refusal = refuse_unless_admin(ask)
         if refusal is not None:
             return refusal
+    # Every command answers from what was published by the day it is asked (`now`'s own date);
+    # writes go through the same connection. Inside `guarded`: reading the day may meet a fault.
     try:
-        reply = guarded(ask, lambda: found.handler(ask))
+        reply = guarded(
+            ask, lambda: found.handler(replace(ask, store=ask.store.at(ask.now.date())))
+        )
     except UsageError as exc:
         return usage_reply(found, str(exc))
     if found.share and reply.response_type == "ephemeral":

@@ -67,7 +67,8 @@ def test_url_verification_must_be_signed(server):
     assert server.post(body, "application/json", sign=False)[0] == 401
 
 
-def test_mention_is_answered_in_its_thread(server, web_api):
+def test_mention_is_answered_in_its_thread(server, web_api, clock):
+    clock.now = at("2026-02-03T09:00+08:00")  # the US delegation and its economy are out by then
     assert server.event(MENTION)[0] == 200
     (call,) = web_api.wait_for("chat.postMessage")
     assert call.params["channel"] == "C1" and call.params["thread_ts"] == MENTION["ts"]
@@ -155,8 +156,9 @@ def _button(web_api, action_id: str, value: str) -> dict:
 
 
 def test_a_mention_is_answered_short_and_its_more_button_shows_the_whole_card_to_the_asker(
-    server, web_api
+    server, web_api, clock
 ):
+    clock.now = at("2026-02-03T09:00+08:00")  # the US delegation and its economy are out by then
     server.event(
         {
             "type": "app_mention",
@@ -268,15 +270,17 @@ def test_slash_commands_are_answered_while_slack_is_unreachable(db_path, clock):
         thread.join(timeout=5)
 
 
-def test_a_page_button_turns_the_sources_listing_in_place(server, web_api):
+def test_a_page_button_turns_the_sources_listing_in_place(server, web_api, clock):
     # The seeds' six sources fit on one page: a button from a page 2 shown earlier leads back.
+    clock.now = at("2026-06-01T09:00+08:00")  # all six out (the desk note is of 19 May)
     assert server.action(_button(web_api, "page_previous", "sources 1"))[0] == 200
     (call,) = web_api.wait_for("hooks.response")
     assert call.params["replace_original"] in (True, "true")
     assert call.params["text"].startswith("*6 sources*"), call.params["text"][:80]
 
 
-def test_a_button_is_acknowledged_at_once_while_its_answer_is_slow_to_go(server, web_api):
+def test_a_button_is_acknowledged_at_once_while_its_answer_is_slow_to_go(server, web_api, clock):
+    clock.now = at("2026-06-01T09:00+08:00")  # all six sources out
     web_api.delay("hooks.response", 3.5)  # Slack slow to take the answer: the ack must not wait
     started = time.perf_counter()
     assert server.action(_button(web_api, "page_previous", "sources 1"))[0] == 200

@@ -8,6 +8,9 @@ delegations and four committee meetings; the 2026 Leaders' Meeting (AELM 2026) i
 2026 in Shenzhen, with the CEO Summit and the joint ministerial meeting alongside and no delegation
 on record; SOM3 is known only as "in August" (Dalian); the 2025 summit has no dates or city. No
 source gives any meeting's agenda, venue (building), time of day, chair, or what was agreed.
+
+A brief holds what was published by its day: before 1 February 2026 only China's announcement of
+December 2025 is out (SOM1 "in February", Guangzhou; no member economy, delegation or theme yet).
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ from tests.test_cli import run
 
 BEFORE = at("2026-01-20T09:00+09:00")
 DURING = at("2026-02-05T10:00+08:00")
+BEFORE_SOM2 = at("2026-04-01T09:00+08:00")
 AFTER = at("2026-03-01T09:00+09:00")
 JUNE = at("2026-06-01T09:00+09:00")
+MONTH_ONLY = "in February 2026; no day count without exact dates"
 SECTIONS = ("meeting", "theme", "delegations", "objectives", "people", "recent", "missing")
 TITLES = [
     "The meeting",
@@ -58,8 +63,8 @@ US_OBJECTIVES = [
 EVERY_MEETING = {"venue", "chair", "agenda", "outcomes"}
 MISSING = [
     ("SOM1", "US", AFTER, EVERY_MEETING | {"time"}),
-    ("SOM1", "US", BEFORE, EVERY_MEETING | {"time"}),
-    ("SOM1", "Korea", DURING, EVERY_MEETING | {"time"}),
+    ("SOM1", "", BEFORE, EVERY_MEETING | {"dates", "delegations", "theme", "priorities"}),
+    ("SOM1", "Korea", DURING, EVERY_MEETING | {"time", "objectives", "theme", "priorities"}),
     ("SOM1", "Japan", AFTER, EVERY_MEETING | {"time", "objectives"}),
     ("AELM 2026", "US", JUNE, EVERY_MEETING | {"time", "delegations", "objectives"}),
     ("SOM3", "", JUNE, EVERY_MEETING | {"dates", "delegations"}),
@@ -111,7 +116,7 @@ def in_passages(store: Store, source_id: str, quote: str) -> bool:
 # -- the sections -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,now", [("SOM1", BEFORE), ("SOM1", DURING), ("SOM1", AFTER), ("AELM 2026", JUNE), ("Leaders' Meeting", JUNE)])  # fmt: skip
+@pytest.mark.parametrize("name,now", [("SOM2", BEFORE_SOM2), ("SOM1", DURING), ("SOM1", AFTER), ("AELM 2026", JUNE), ("Leaders' Meeting", JUNE)])  # fmt: skip
 def test_every_section_is_present_in_order(store, name, now):
     b = brief_of(store, name, now, "US")
     assert tuple(s.key for s in b.sections) == SECTIONS
@@ -123,8 +128,9 @@ def test_every_section_is_present_in_order(store, name, now):
 @pytest.mark.parametrize(
     "now,countdown,status",
     [
-        (BEFORE, "opens in 12 days", "scheduled; opens in 12 days"),
-        (at("2026-01-31T09:00+08:00"), "opens tomorrow", "scheduled; opens tomorrow"),
+        # known only to the month until the US update of 1 February gave the days
+        (BEFORE, MONTH_ONLY, f"scheduled; {MONTH_ONLY}"),
+        (at("2026-01-31T09:00+08:00"), MONTH_ONLY, f"scheduled; {MONTH_ONLY}"),
         (DURING, "under way (day 5 of 10)", "under way (day 5 of 10)"),
         (AFTER, "held", "held"),
     ],
@@ -191,17 +197,17 @@ def test_a_month_only_meeting_stays_a_month_and_gets_no_day_count(store):
 
 
 def test_no_time_of_day_is_shown(store):
-    for name in ("SOM1", "AELM 2026", "SOM2", "BMC1"):
-        text = to_markdown(brief_of(store, name, DURING, "US"))
+    for name, now in (("SOM1", DURING), ("AELM 2026", DURING), ("SOM2", DURING), ("BMC1", AFTER)):
+        text = to_markdown(brief_of(store, name, now, "US"))
         assert not re.search(r"\b\d{1,2}:\d{2}\b|\b[ap]\.?m\.?\b", text, re.IGNORECASE), name
 
 
 # -- citations -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,now", [("SOM1", BEFORE), ("SOM1", AFTER), ("AELM 2026", JUNE), ("SOM3", JUNE), ("CTI", AFTER)])  # fmt: skip
-def test_every_line_is_traceable_to_a_quoted_record(store, name, now):
-    b = brief_of(store, name, now, "US")
+@pytest.mark.parametrize("name,now,economy", [("SOM1", BEFORE, ""), ("SOM1", AFTER, "US"), ("AELM 2026", JUNE, "US"), ("SOM3", JUNE, "US"), ("CTI", AFTER, "US")])  # fmt: skip
+def test_every_line_is_traceable_to_a_quoted_record(store, name, now, economy):
+    b = brief_of(store, name, now, economy)
     records = quoted_records(store)
     listed = {s.id for s in b.sources}
     for s in b.sections:
@@ -315,11 +321,11 @@ def test_unknown_meeting_or_economy_gets_the_bots_helpful_reply(store):
 
 
 def test_slash_brief_answers_a_short_summary_with_a_share_button(store):
-    card = route(Ask(store=store, now=BEFORE, text="brief SOM1 for US", via="slack"))
+    card = route(Ask(store=store, now=AFTER, text="brief SOM1 for US", via="slack"))
     payload = card.payload()
     text = card.plain()
     assert text.startswith("Brief: SOM1 — First Senior Officials' Meeting and Related Meetings")
-    assert "opens in 12 days" in text
+    assert "1–10 February 2026 · Guangzhou, People's Republic of China — held" in text
     bullets = [x for x in text.splitlines() if x.startswith("• ")]
     assert len(bullets) == 3
     assert bullets[2] == "• Not on record: a time of day, the venue, the chair, the agenda, the outcomes."  # fmt: skip
@@ -418,7 +424,8 @@ def test_md_text_neutralises_once(text, shown):
 # -- Slack: a canvas, or a Markdown file -----------------------------------------------------------
 
 
-def _brief_in_slack(server, web_api, text: str = "brief SOM1 for US"):
+def _brief_in_slack(server, web_api, clock, text: str = "brief SOM1 for US"):
+    clock.now = AFTER  # once the US delegation is on record
     status, body = server.command(text, response_url=web_api.url + "hooks.response")
     assert status == 200
     payload = json.loads(body)
@@ -427,8 +434,8 @@ def _brief_in_slack(server, web_api, text: str = "brief SOM1 for US"):
     return payload, told.params
 
 
-def test_slack_brief_goes_to_a_canvas(server, web_api):
-    payload, told = _brief_in_slack(server, web_api)
+def test_slack_brief_goes_to_a_canvas(server, web_api, clock):
+    payload, told = _brief_in_slack(server, web_api, clock)
     (canvas,) = web_api.canvases()
     assert canvas["channel_id"] == "C1"
     assert canvas["title"].startswith("Brief: SOM1")
@@ -441,9 +448,9 @@ def test_slack_brief_goes_to_a_canvas(server, web_api):
 
 
 @pytest.mark.parametrize("error", ["not_allowed", "feature_not_enabled"])
-def test_slack_brief_falls_back_to_a_markdown_file(server, web_api, error):
+def test_slack_brief_falls_back_to_a_markdown_file(server, web_api, clock, error):
     web_api.fail("canvases.create", error)
-    _, told = _brief_in_slack(server, web_api)
+    _, told = _brief_in_slack(server, web_api, clock)
     assert web_api.canvases() == []
     methods = [c.method for c in web_api.calls if c.method.startswith("files.")]
     assert methods == ["files.getUploadURLExternal", "files.upload", "files.completeUploadExternal"]
@@ -454,15 +461,15 @@ def test_slack_brief_falls_back_to_a_markdown_file(server, web_api, error):
     assert "Markdown file" in told["text"]
 
 
-def test_slack_brief_says_so_when_neither_canvas_nor_file_can_be_made(server, web_api):
+def test_slack_brief_says_so_when_neither_canvas_nor_file_can_be_made(server, web_api, clock):
     web_api.fail("canvases.create", "not_allowed")
     web_api.fail("files.getUploadURLExternal", "not_in_channel")
-    _, told = _brief_in_slack(server, web_api)
+    _, told = _brief_in_slack(server, web_api, clock)
     assert "could not post the whole brief" in told["text"]
 
 
-def test_injected_text_stays_inert_in_the_canvas_and_the_file(hostile, server, web_api):
-    _brief_in_slack(server, web_api, "brief SOM1")
+def test_injected_text_stays_inert_in_the_canvas_and_the_file(hostile, server, web_api, clock):
+    _brief_in_slack(server, web_api, clock, "brief SOM1")
     web_api.fail("canvases.create", "feature_not_enabled")
     status, _ = server.command("brief SOM1 for US", response_url=web_api.url + "hooks.response")
     assert status == 200
@@ -479,10 +486,12 @@ def test_injected_text_stays_inert_in_the_canvas_and_the_file(hostile, server, w
 
 def test_cli_brief_end_to_end(db_path: Path, tmp_path: Path):
     env = {"APEC_DB": str(db_path)}
-    md = run("brief", "SOM1", "--now", "2026-01-20T09:00+09:00", "--for", "US", env=env)
+    md = run("brief", "SOM1", "--now", "2026-01-31T09:00+08:00", "--for", "Korea", env=env)
+    assert md.returncode == 0 and "I don't know an economy called `Korea`" in md.stdout
+    md = run("brief", "SOM1", "--now", "2026-02-03T09:00+08:00", "--for", "US", env=env)
     assert md.returncode == 0, md.stderr
     assert md.stdout.startswith("# Brief: SOM1 — First Senior Officials' Meeting")
-    assert "opens in 12 days" in md.stdout and "## Objectives of United States of America" in md.stdout  # fmt: skip
+    assert "under way (day 3 of 10)" in md.stdout and "## Objectives of United States of America" in md.stdout  # fmt: skip
     out = tmp_path / "som1.docx"
     docx = run("brief", "AELM", "2026", "--format", "docx", "-o", str(out), env={**env, "APEC_DESK_ECONOMY": "Korea"})  # fmt: skip
     assert docx.returncode == 0, docx.stderr

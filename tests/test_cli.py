@@ -138,7 +138,7 @@ def test_ingest_names_each_source_it_could_not_read_and_keeps_the_others(env, tm
 def test_shell_answers_piped_lines_and_exits_at_end_of_input(env):
     result = run(
         "shell",
-        env={**env, "APEC_NOW": "2026-01-20T09:00+09:00"},
+        env={**env, "APEC_NOW": "2026-02-03T09:00+08:00"},  # SOM1 and its US delegation out
         stdin="/apec next-meeting\n@bot who leads the US delegation?\n",
     )
     assert result.returncode == 0

@@ -76,7 +76,9 @@ def test_a_change_made_in_this_process_is_seen_by_every_thread_at_once(db_path):
 def test_a_kept_reply_lasts_its_minute_and_no_longer_than_the_store_it_came_from(db_path):
     ticks = Ticks()
     stores = Stores(db_path, SEEDS, ticks=ticks)
-    now = [at("2026-01-20T09:00:10+09:00")]
+    # after every source (the whole store answers, read from the tables written below), and
+    # before a meeting dated to the day, so that a day later the reply says a day nearer
+    now = [at("2026-11-10T09:00:10+09:00")]
     replies = Replies(stores, lambda: now[0])
     made: list[str] = []
 
@@ -90,14 +92,14 @@ def test_a_kept_reply_lasts_its_minute_and_no_longer_than_the_store_it_came_from
     assert replies.pages("next-meeting", answer) == first and len(made) == 1
     now[0] += timedelta(days=1)
     assert replies.pages("next-meeting", answer) != first and len(made) == 2  # a day nearer
-    write(db_path, "UPDATE meetings SET city = 'Ningbo' WHERE id = 'som1-2026'")
+    write(db_path, "UPDATE meetings SET city = 'Ningbo' WHERE id = 'aelm-2026'")
     ticks.now += LOOK_EVERY
     assert "Ningbo" in replies.pages("next-meeting", answer)[0]["text"] and len(made) == 3
 
 
 def test_a_reply_about_a_failed_store_is_never_kept(db_path):
     stores = Stores(db_path, SEEDS, ticks=Ticks())
-    now = at("2026-01-20T09:00:10+09:00")
+    now = at("2026-11-10T09:00:10+09:00")  # after every source: the whole store's tables answer
     replies = Replies(stores, lambda: now)
 
     def answer():

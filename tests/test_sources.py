@@ -19,7 +19,7 @@ from store.ingest import ingest
 from store.queries import RANK_CAP, SOURCE_ORDER, Store
 from tests.conftest import SEEDS, at, build_at
 
-NOW = at("2026-03-01T09:00+09:00")
+NOW = at("2026-06-01T09:00+09:00")  # every source out (the desk note is of 19 May)
 EXTRA = 47  # generated sources: 53 in all, three pages (20, 20, 13)
 TOTAL = 6 + EXTRA
 PAGES = 3
