@@ -30,6 +30,7 @@ from bot.stores import Stores
 from bot.workers import supervise
 from bot.workspace import Workspace
 from handlers.calendar import calendar
+from handlers.language import warm_up as warm_language
 from handlers.question import english
 from handlers.router import lookup
 from store.dates import warm_up
@@ -129,6 +130,8 @@ def serve(
         if built:
             log.warning("%s", built)
     stores.get().meetings()  # the store opens and reads, before anything connects
+    if ready_fd is None:  # a worker's supervisor loaded them before it forked (shared pages)
+        warm_language()  # models loaded with the interpreter's lock held: before any request
     metrics = Metrics(config.metrics_dir)
     scheduler = make_scheduler(
         config, stores, clock, SlackPoster(web_client(config, config.bot_token)), metrics
@@ -192,6 +195,7 @@ def serve_workers(
     built = Stores(config.db_path, config.seeds).ensure_built()
     if built:
         log.warning("%s", built)
+    warm_language()  # loaded once here: the forked workers share its 200 MB of models
     reserved = shared_socket(host, port)  # the port, learned (when 0) and held for the workers
     port = reserved.getsockname()[1]
     shared_dir = tempfile.mkdtemp(prefix="apec-metrics-")
