@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -32,7 +33,7 @@ from bot.permissions import Permissions, lookup_client
 from bot.posting import SlackPoster
 from bot.stores import Stores
 from bot.workspace import Workspace
-from handlers.answer import MORE_ACTION, mention
+from handlers.answer import MORE_ACTION, READING_ACTION, mention
 from handlers.edits import FORM, submit_form
 from handlers.home import home_view
 from handlers.info import NEXT_ACTION, PREVIOUS_ACTION
@@ -575,8 +576,10 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
 
     @app.action(PREVIOUS_ACTION)
     @app.action(NEXT_ACTION)
+    @app.action(re.compile(rf"^{READING_ACTION}-\d$"))
     def turn_page(ack, body, respond):
-        """Another page of a listing, in place of the one shown."""
+        """Another page of a listing, or the answer to a reading of a question asked back, in
+        place of the one shown."""
         ack()
 
         def work() -> None:

@@ -12,15 +12,21 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from handlers.language import foreign, foreign_reply
 from handlers.question import Question, parse
+from handlers.reader.asking import ask_back
 from handlers.reader.base import Answer, Point, echo
-from handlers.reader.table import INTENTS
+from handlers.reader.checks import correct, grounded, not_yet
+from handlers.reader.table import INTENTS, READ_FROM_TEXT
 from handlers.render import Card, esc
 from handlers.router import Ask, UsageError, command, guarded, lookup, route, split
 from store.dates import find_dates
 from store.queries import GENERIC, Store, content_words
 
 MORE_ACTION = "more"
+# A reading of a question asked back ("reading-1"...: a message's buttons need ids of their own),
+# answered in place when pressed.
+READING_ACTION = "reading"
 EMPTY = (
     "Ask me about APEC meetings, delegations, members or what the sources say, "
     "e.g. `who leads the US delegation?`. `/apec help` lists the commands."
@@ -74,6 +80,10 @@ def mention(ask: Ask) -> Card:
 
 def answer(store: Store, question: str, now: datetime) -> Card:
     """The best sourced answer to a question, or a plain "I have no source for that"."""
+    store = store.at(now.date())  # only what was published by the day asked (its own zone's)
+    language = foreign(question)
+    if language is not None:
+        return foreign_reply(store, question, language)
     q = parse(store, question, now)
     if not q.words:
         return Card().section(EMPTY)
@@ -82,12 +92,16 @@ def answer(store: Store, question: str, now: datetime) -> Card:
 
 
 def respond(q: Question, store: Store) -> Answer:
-    """The first intent's answer; else a passage that answers; else no source."""
-    for intent in INTENTS:
-        found = intent(q, store)
-        if found is not None:
-            return found
-    return search(q, store) or no_source()
+    """The first row of the table that answers; else a passage that answers; else no source. A
+    "Yes" must stand on the words it cites, and a false premise is corrected first."""
+    later = not_yet(q, store)
+    if later is not None:
+        return later
+    found, row = next(((a, i) for i in INTENTS if (a := i(q, store)) is not None), (None, None))
+    if found is None or row in READ_FROM_TEXT:
+        found = found or search(q, store) or ask_back(q, store) or no_source()
+        found = grounded(q, found)
+    return correct(q, store, found)
 
 
 def search(q: Question, store: Store) -> Answer | None:
@@ -142,6 +156,16 @@ def card(a: Answer) -> Card:
         out.section("*On record:*\n" + "\n".join(f"• {p.text}" for p in a.nearby))
         for p in a.nearby:
             out.cite(p.source, p.quote)
+    if a.readings:
+        out.section("Did you mean: " + " · ".join(f"*{esc(r)}*" for r in a.readings))
+    for n, reading in enumerate(a.readings, 1):
+        out.button(reading, f"{READING_ACTION}-{n}", f"ask {reading}")
+    if a.nearest:
+        out.section(
+            "*Nearest on record (not an answer):*\n" + "\n".join(f"• {p.text}" for p in a.nearest)
+        )  # noqa: E501
+        for p in a.nearest:
+            out.cite(p.source)
     if a.line == NO_SOURCE:
         out.context(NO_SOURCE_HINT)
     if a.more:

@@ -222,6 +222,7 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
     text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
     text, framed = unframe(first_question(text))
     text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)
+    text = _desk_shorthand(store, text)
     text, mended = mend(_unjoin(_US.sub("US", text), store), store.vocabulary())
     low = fold(text).replace("'s ", " ")
     words = tuple(_WORDS.findall(low.replace("'", "")))
@@ -238,7 +239,7 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
         year=year,
         kind=kind,
         economies=tuple(
-            (typed, e) for typed, i in named.get("economy", []) if (e := store.economy(i))
+            (typed, e) for typed, i in named.get("economy", []) if (e := store.economy_named(i))
         ),  # fmt: skip
         non_members=tuple(named.get("non_member", [])),
         people=people,
@@ -250,6 +251,11 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
         now=now,
     )
     meetings = _meetings(store, named.get("meeting", []), question)
+    if not meetings and kind == "summit":
+        # "the summit": the year's, as its generic name would have said had the year's summit
+        # been on record under it (a view of a day before it was: the year's own is found)
+        found = of_year(store, "summit", year, now)
+        meetings = (found,) if found is not None else ()
     closer = _meetings_by_words(store, words)
     if closer and closer[0] not in meetings:
         named_words = {w for t, _ in named.get("meeting", []) for w in _WORDS.findall(fold(t))}
@@ -390,12 +396,49 @@ def loose(alias: str) -> bool:
     return is_short_caps(alias) and not common(alias)
 
 
+def _desk_shorthand(store: Store, text: str) -> str:
+    """The desk's shorthand in the glossary ("cmte", "del", "HoD") written out as it reads."""
+    found = store.cached("desk_shorthand", lambda: _read_desk_shorthand(store))
+    if found is None:
+        return text
+    pattern, meant = found
+    return pattern.sub(lambda m: meant[m[0].lower()], text)
+
+
+def _read_desk_shorthand(store: Store) -> tuple[re.Pattern[str], dict[str, str]] | None:
+    meant = {
+        name.lower(): t.expansion
+        for t in store.glossary()
+        if t.kind == "shorthand" and t.expansion
+        for name in (t.term, *t.aliases)
+    }
+    if not meant:
+        return None
+    words = "|".join(re.escape(w) for w in sorted(meant, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{words})(?![\w'])", re.IGNORECASE), meant
+
+
+# A glossary term that names a record stands for it in a question ("USG" the US, "AMM" the joint
+# ministerial meeting), as the record's own aliases do.
+_TERM_KINDS = {
+    "economy": "economy",
+    "meeting": "meeting",
+    "committee": "meeting",
+    "event": "meeting",
+}
+
+
 def _names_matcher(store: Store) -> Matcher:
     """Every name a question may hold, each to its kind and target."""
     aliases: dict[str, str] = {}
     for kind in ("non_member", "economy", "meeting", "person"):
         for name, target in store.names(kind).items():
             aliases.setdefault(name, f"{kind}\t{target}")
+    for t in store.glossary():
+        kind = _TERM_KINDS.get(t.kind)
+        if kind and t.refers_to:
+            for name in (t.term, *t.aliases):
+                aliases.setdefault(name, f"{kind}\t{t.refers_to}")
     for name, target in DEMONYMS.items():
         aliases.setdefault(name, f"economy\t{target}")
     for name, target in CAPITALS.items():
@@ -503,7 +546,8 @@ def _read_telling_words(store: Store) -> dict[str, frozenset[str]]:
     for m in store.meetings():
         said = {w for n in store.meeting_names(m.id) for w in _WORDS.findall(fold(n).replace("'", ""))}  # fmt: skip
         said |= set(_WORDS.findall(fold(m.city)))
-        out[m.id] = frozenset(said - GENERIC_MEETING - _PLAIN_WORDS - economies)
+        years = {w for w in said if w.isdigit()}  # "2025" names a year of meetings, not one
+        out[m.id] = frozenset(said - GENERIC_MEETING - _PLAIN_WORDS - economies - years)
     return out
 
 
@@ -526,7 +570,8 @@ def _read_word_meetings(store: Store) -> dict[str, set[str]]:
 _PLAIN_WORDS = frozenset(
     """and of on the for first second third related meetings meeting committee economy economies
     host year apec senior officials official economic cooperation asia pacific sectoral
-    ministerial ministers minister event events high level summit leaders""".split()
+    ministerial ministers minister event events high level summit leaders day days week weeks
+    month months today""".split()
 )
 
 
@@ -596,7 +641,7 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
         asks.add("count")
     if re.search(r" (?:take|takes|took|taking|taken) part ", joined):
         asks.add("attend")
-    if re.search(r" (?:go|goes|went|gone|going) ahead ", joined):
+    if re.search(r" (?:go|goes|went|gone|going) (?:ahead|on) ", joined):
         asks -= {"attend"}
         asks.add("status")
     if re.search(r" (?:which|what) (?:year|years|date|dates|day) ", joined):
@@ -621,11 +666,51 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
             asks.discard("amount")
     if "held" in asks and ({"when", "where"} & asks):
         asks.discard("status")
+    asks |= _derived_asks(joined, set(words))
     if words[:1] in (("who",), ("whos",)):
         asks.add("who")
     if words[:1] in (("what",), ("whats",)) and len(words) > 1 and words[1] in ("is", "are", "s", "does", "do", "was", "a", "an"):  # fmt: skip
         asks.add("define")
     return frozenset(asks)
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# What a meeting's days tell without a source saying more: its weekday, how long it lasts, how
+# long ago it ended, and what of the calendar is left.
+_WEEKDAY_ASKED = re.compile(
+    r" (?:day of (?:the )?week|weekdays?|weekends?) | (?:what|which) day (?:does|did|is|was|will|do) "
+)
+_SINCE_ASKED = re.compile(
+    r" how long ago | how long since | how many (?:days|weeks|months) (?:ago|since|has it been) "
+    r"| (?:days|weeks) ago "
+)
+_DURATION_ASKED = re.compile(
+    r" how long (?!until |till |to |before |ago |since )| how many days (?:did|does|do|is|was|will"
+    r"|are|were) .*(?:last|run|take|go on|long|span)\b| duration | length of | how many days "
+    r"(?:long|of) "
+)
+_LEFT_ASKED = re.compile(
+    r" anything left | left on | still (?:to come|ahead|coming|left) | remaining | rest of the year "
+)
+
+
+def _derived_asks(joined: str, words: set[str]) -> set[str]:
+    """The asks a meeting's days answer by themselves (weekday, duration, since, left)."""
+    asks = set()
+    if _WEEKDAY_ASKED.search(joined) or words & set(WEEKDAYS):
+        asks.add("weekday")
+    if _SINCE_ASKED.search(joined):
+        asks.add("since")
+    elif _DURATION_ASKED.search(joined) and "countdown" not in _plain_asks(joined):
+        asks.add("duration")
+    if _LEFT_ASKED.search(joined):
+        asks.add("left")
+    return asks
+
+
+def _plain_asks(joined: str) -> set[str]:
+    countdown = (" how many days until ", " how long until ", " how long till ", " how long to ")
+    return {"countdown"} if any(p in joined for p in countdown) else set()
 
 
 _YEAR_BEFORE = re.compile(r"\byear (?:\w+ )?(?:preceding|before)(?: (?:the )?(last|\d{4}))?\b")

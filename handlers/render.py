@@ -40,13 +40,26 @@ def status_word(meeting: Meeting, now: datetime | None = None) -> str:
     if bounds is None or meeting.status == "cancelled":
         return word
     start, end = bounds
+    if start <= now < end and meeting.month_only:
+        return word  # somewhere in its month: whether it has begun is not on record
     if start <= now < end:
-        return "under way" if meeting.status in ("held", "scheduled") else f"under way; {word}"
+        under_way = f"under way{_day_of(meeting, now, start, end)}"
+        return under_way if meeting.status in ("held", "scheduled") else f"{under_way}; {word}"
     if meeting.status == "held" and now < start:
         return "scheduled"
     if meeting.status == "scheduled" and now >= end:
         return "scheduled; no source on record reports it held"
+    if meeting.dated and now.astimezone(meeting.zone).date() == end.date():
+        return f"{word}, ended yesterday"
     return word
+
+
+def _day_of(meeting: Meeting, now: datetime, start: datetime, end: datetime) -> str:
+    """ " (day 2 of 2)" for a meeting under way that is known to the day; "" when it is not."""
+    if not meeting.dated:
+        return ""
+    day = (now.astimezone(meeting.zone).date() - start.date()).days + 1
+    return f" (day {day} of {(end - start).days})"
 
 
 def esc(text: str) -> str:
@@ -252,6 +265,7 @@ class Card:
 NOTHING = "I have nothing to say to that."
 MAX_TEXT = 3000  # the notification text: the blocks carry the whole answer
 MAX_BUTTON_VALUE = 2000
+MAX_BUTTON_LABEL = 75  # Slack's limit on a button's text
 SHARE_ACTION = "post_to_channel"
 
 
@@ -259,7 +273,7 @@ def _button(b: Button) -> dict[str, Any]:
     return {
         "type": "button",
         "action_id": b.action_id,
-        "text": {"type": "plain_text", "text": b.label},
+        "text": {"type": "plain_text", "text": cut_safely(b.label, MAX_BUTTON_LABEL)},
         "value": b.value,
     }
 

@@ -654,13 +654,44 @@ def find_unreadable_dates(text: str, reference: date) -> list[str]:
     return [p for p, span in _readings(text, _as_date(reference), documents=True) if span is None]
 
 
+_ORDINALS = {
+    word: day
+    for day, word in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(),
+        1,
+    )
+}
+_ORDINALS |= {f"twenty {w}": 20 + d for w, d in list(_ORDINALS.items()) if d < 10}
+_ORDINALS |= {"thirtieth": 30, "thirty first": 31}
+_ORDINAL = "|".join(sorted(_ORDINALS, key=len, reverse=True))
+_MONTH_WORD = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# "November eighteenth", "the ninth of February": a day written as a word, beside its month only
+# ("the first SOM" is no date).
+_ORDINAL_DAY = re.compile(
+    rf"\b(?P<m1>{_MONTH_WORD})\s+(?:the\s+)?(?P<o1>{_ORDINAL})\b"
+    rf"|\b(?:the\s+)?(?P<o2>{_ORDINAL})\s+(?:of\s+)?(?P<m2>{_MONTH_WORD})(?=\W|$)",
+    re.IGNORECASE,
+)
+
+
+def _ordinal_days(text: str) -> str:
+    """Days written as ordinal words, beside a month, as numbers: "9 February", "November 18"."""
+
+    def number(found: re.Match[str]) -> str:
+        day = _ORDINALS[(found["o1"] or found["o2"]).lower()]
+        return f"{found['m1']} {day}" if found["m1"] else f"{day} {found['m2']}"
+
+    return _ORDINAL_DAY.sub(number, re.sub(r"\b(twenty|thirty)-(\w)", r"\1 \2", text))
+
+
 def read_period(text: str, now: datetime) -> Span | None:
-    """A period as a user types it ("in May", "next month", "this week", "2026", "between March and June"), against the request's time; None if no period is there."""  # noqa: E501
+    """A period as a user types it ("in May", "next month", "this week", "2026", "between March and June", "November eighteenth"), against the request's time; None if no period is there."""  # noqa: E501
     if not isinstance(text, str) or not isinstance(now, datetime):
         return None
     now = _aware(now)
     today = now.date()
-    phrase = _tidy(text)
+    phrase = _tidy(_ordinal_days(text))
     if not phrase:
         return None
     try:

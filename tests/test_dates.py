@@ -534,6 +534,26 @@ def test_read_period_counts_days_in_nows_time_zone():
 
 
 @pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("what's happening on november eighteenth?", "2026-11-18"),
+        ("anything on the ninth of february?", "2026-02-09"),
+        ("on the twenty-first of may", "2026-05-21"),
+        ("February Ninth", "2026-02-09"),
+        ("the first of march", "2026-03-01"),
+    ],
+)
+def test_read_period_reads_a_day_written_as_an_ordinal_word_beside_its_month(text, day):
+    got = read_period(text, NOW_NOV)
+    assert got is not None and (got.start, got.end, got.precision) == (D(day), D(day), "day")
+
+
+@pytest.mark.parametrize("text", ["the first SOM", "the second senior officials meeting", "third"])
+def test_an_ordinal_word_without_a_month_is_no_date(text):
+    assert read_period(text, NOW_NOV) is None
+
+
+@pytest.mark.parametrize(
     "text", ["", "   ", "next-meeting som", "who leads the US delegation", "may I ask"]
 )
 def test_read_period_without_a_period_is_none(text):

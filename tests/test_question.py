@@ -186,7 +186,8 @@ def test_nearby_facts_follow_under_their_own_label(store):
 
 def test_a_yes_or_no_question_gets_yes_or_no_where_the_records_decide(store):
     assert first_line(store, "is the summit in korea this year?").startswith("No: ")
-    assert first_line(store, "is the summit in korea?", MID_2025).startswith("Yes: ")
+    # (asked in 2025, Korea is no member economy on record yet: the members' list is of 2026)
+    assert first_line(store, "was the 2025 summit in korea?", MID_2026).startswith("Yes: ")
     assert first_line(store, "is ruth perry on the US team?").startswith("Yes: ")
     assert first_line(store, "Did Park Jong-han preside over the BMC meeting?").startswith("No: ")
 
@@ -197,7 +198,8 @@ def test_official_names_lead_and_the_term_asked_is_noted(store):
 
 
 def test_whole_answers_gather_every_statement_of_the_sources(store):
-    text = answer(store, "what did Lee and Xi discuss?", MID_2025).payload()["text"]
+    # in 2026: the members' list (2 February) names their economies, whose sentences count too
+    text = answer(store, "what did Lee and Xi discuss?", MID_2026).payload()["text"]
     for said in ("denuclearization", "multilateralism", "supply chains", "invitation"):
         assert said in text
 

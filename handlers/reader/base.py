@@ -33,6 +33,8 @@ class Answer:
     points: list[Point] = field(default_factory=list)
     nearby: list[Point] = field(default_factory=list)
     more: str = ""
+    readings: list[str] = field(default_factory=list)  # questions it may mean, asked back
+    nearest: list[Point] = field(default_factory=list)  # passages nearest its words, no answer
 
 
 Intent = Callable[[Question, Store], "Answer | None"]

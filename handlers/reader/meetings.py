@@ -220,6 +220,12 @@ def _status(q: Question, m: Meeting, low: str) -> Answer:
     state = tense(m, now, "over", "under way", "ahead")
     place = f" in {esc(m.place)}" if m.place else ""
     cite = cited(m.source, m.quote)
+    if state == "under way" and m.month_only:  # within its month: begun or not, none can say
+        return Answer(
+            f"No source on record says whether *{esc(title(m))}* has begun: it is known only as "
+            f"{esc(when(m))}{place}.",
+            cite=cite,
+        )
     if re.search(r"cancel|postpon", low):
         return Answer(
             yes_no(

@@ -6,17 +6,26 @@ import re
 from dataclasses import replace
 
 from handlers.question import Question
-from handlers.reader.base import Answer, Point, cited, examples
+from handlers.reader.base import Answer, Point, cited, examples, now_of
 from handlers.reader.facts import fact_answer, fact_candidates, fact_terms
 from handlers.reader.people import title_asked
 from handlers.reader.words import NUMBER
-from handlers.render import esc
+from handlers.render import day_text, esc
 from store.queries import STOPWORDS, Store, stem
 from store.text import fold
 
 _UNKNOWN_ECONOMY = re.compile(
     r"^(?:is|are|was)\s+(?P<name>.+?)\s+(?:a|an)?\s*(?:apec\s+)?(?:member|in apec|part of apec)"
 )
+
+
+def _unlisted(q: Question) -> Answer:
+    day = day_text(now_of(q).date())
+    return Answer(f"No source on record yet lists APEC's member economies (as of {day}).")
+
+
+def _lists(q: Question) -> bool:
+    return "count" in q.asks or q.has("which", "list", "members", "economies")
 
 
 @examples("usa member of apec?", "is Taiwan in APEC", "is India a member", "how many members?")
@@ -35,6 +44,9 @@ def membership(q: Question, store: Store) -> Answer | None:
         < q.text.lower().find(q.economies[0][0].lower())
     ):
         q = replace(q, economies=())  # the first named is the one asked about
+    if q.economies or q.non_members or not q.topic and _lists(q):
+        if not store.members():  # asked before any source listed the members
+            return _unlisted(q)
     if q.economies:
         typed, economy = q.economies[0]
         note = "" if fold(typed) == fold(economy.name) else f" (you asked about {esc(typed)})"
@@ -59,7 +71,7 @@ def membership(q: Question, store: Store) -> Answer | None:
         return Answer(line, cite=listing, more="members")
     if q.topic:
         return None  # "how many original members": not what the list says
-    if "count" in q.asks or q.has("which", "list", "members", "economies"):
+    if _lists(q):
         names = ", ".join(esc(e.name) for e in members)
         return Answer(f"APEC has *{len(members)} member economies*: {names}.", cite=listing)
     unknown = _UNKNOWN_ECONOMY.match(" ".join(q.words))
@@ -85,7 +97,8 @@ def counts(q: Question, store: Store) -> Answer | None:
         found = [
             f
             for f in store.facts()
-            if counted in fact_terms(f) and _states_count(f.answer, counted, None)
+            if any(t.startswith(counted) for t in fact_terms(f))  # "minist": "ministerial"
+            and _states_count(f.answer, counted, None)
         ][:1]
     return fact_answer(q, store, found) if found else None
 

@@ -1,0 +1,240 @@
+"""Checks every answer passes before it is given, whichever row of the table made it.
+
+* A "Yes" stands only on a stated claim: every word the question asks about that no name
+  explains ("approve" in "did the BMC approve the budget?") must be in the answer's own words or
+  the sentence it cites. Otherwise the first line says no source on record says so, and what the
+  row found follows as what is on record, labelled as such.
+* A false premise is corrected first: the question puts an economy's summit in another year than
+  the one it hosted, a person in a role at a meeting that the sources give to someone else, or a
+  meeting under a number it does not carry. The correction is the first line, each side cited;
+  the answer to what was asked follows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from handlers.meetings import title
+from handlers.question import GENERIC_MEETING, QUESTION_WORDS, Question, of_year
+from handlers.reader.base import Answer, Point, cited, echo, meeting_point, now_of
+from handlers.reader.words import ROLE_SYNONYMS, SYNONYMS
+from handlers.render import day_text, esc, when
+from store.models import Source
+from store.queries import Store, stem
+from store.text import fold
+
+# Words a yes-or-no question may carry that say nothing to be checked.
+_EMPTY = frozenset(
+    """right correct true yes no ok okay really actually indeed already still yet ever just
+    also apec meeting meetings year years""".split()
+)
+
+
+def grounded(q: Question, found: Answer) -> Answer:
+    """The answer, or, when it says "Yes" to words no part of it states, a plain "no source says
+    so" with what it found kept as what is on record. (Rows that decide a yes from a record's own
+    field, membership or a meeting's place, decline a question with words they cannot account
+    for; this is for the yes a row reads out of a sentence.)"""
+    if not found.line.startswith("Yes"):
+        return found
+    claimed = [w for w in q.topic if w not in _EMPTY and not w.isdigit() and len(w) > 2]
+    support = _words(" ".join([found.line, *(p.quote for p in _cited(found))]))
+    missing = [w for w in claimed if not _said(w, support)]
+    if not missing:
+        return found
+    said = found.line.removeprefix("Yes").lstrip(":,. ")
+    point = Point(said, *_source_of(found))
+    return Answer(
+        f"No source on record says so: {echo(q)}",
+        nearby=[point, *found.points, *found.nearby] if point.source else found.nearby,
+        more=found.more,
+    )
+
+
+def _cited(found: Answer) -> list[Point]:
+    return [p for p in (found.cite, *found.points) if p is not None]
+
+
+def _source_of(found: Answer) -> tuple[Source | None, str]:
+    first = found.cite or next(iter(found.points), None)
+    return (first.source, first.quote) if first is not None else (None, "")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", fold(text))}
+
+
+# Words a claim puts otherwise than the sources, beside SYNONYMS: near enough to stand for them.
+_CLAIMED = {
+    "around": ("about", "approximately", "roughly", "some"),
+    "approximately": ("about", "around"),
+    "plans": ("planned", "expected", "will"),
+    "plan": ("planned", "expected", "will"),
+    "side": ("officials", "delegation"),
+}
+
+
+def _said(word: str, support: set[str]) -> bool:
+    """Whether `word` (or a synonym the sources use for it) stands in the support: by stem, as
+    the start of a longer word ("feb" in "february"), or as a longer form of one ("japanese",
+    where "Japan" is said)."""
+    meant = {word, *SYNONYMS.get(word, ()), *ROLE_SYNONYMS.get(word, ()), *_CLAIMED.get(word, ())}
+    stems = {stem(w) for w in meant}
+    return any(
+        stem(w) in stems
+        or any(w.startswith(m) for m in meant if len(m) >= 3)
+        or (len(w) >= 4 and word.startswith(w))
+        for w in support
+    )
+
+
+# -- premises --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What the question takes for granted that the record says otherwise, cited. `whole`: the
+    correction is the whole answer (what was asked about did not happen as asked)."""
+
+    line: str
+    cite: Point | None
+    points: tuple[Point, ...] = ()
+    whole: bool = False
+
+
+def correct(q: Question, store: Store, found: Answer) -> Answer:
+    """The answer with the first premise the record contradicts corrected in its first line; the
+    answer to what was asked follows it, with its own citation, unless it was no answer."""
+    for check in (_host_year, _role_holder, _number):
+        fix = check(q, store)
+        if fix is None:
+            continue
+        points = list(fix.points)
+        kept = not fix.whole and not found.line.startswith(("No source", NO_SOURCE))
+        if kept and (found.cite or found.points):
+            points += [Point(found.line, *_source_of(found)), *found.points]
+        unique = list({(p.text, p.source.id if p.source else ""): p for p in points}.values())
+        return Answer(
+            fix.line,
+            cite=fix.cite,
+            points=unique,
+            nearby=found.nearby if kept else [],
+            more=found.more,
+        )
+    return found
+
+
+NO_SOURCE = "I have no source"
+
+
+_SUMMIT_WORDS = frozenset("summit summits aelm host hosts hosted hosting leaders".split())
+
+
+def _host_year(q: Question, store: Store) -> Correction | None:
+    """An economy's summit or hosting put in a year it did not host ("the Korea APEC summit" this
+    year, "when did China host APEC 2025")."""
+    summit = set(q.words) & _SUMMIT_WORDS or q.kind == "summit" or "host" in q.asks
+    counting = "count" in q.asks or q.has("times", "often", "ever")
+    if not q.economies or not summit or counting:
+        return None
+    now = now_of(q)
+    year = q.year or now.year
+    _, economy = q.economies[0]
+    summits = [
+        m
+        for m in store.meetings()
+        if m.kind == "summit" and not m.parent_id and m.host_id and m.year is not None
+    ]
+    asked = next((m for m in summits if m.year == year), None)
+    theirs = [m for m in summits if m.host_id == economy.id]
+    if asked is None or asked.host_id == economy.id or not theirs:
+        return None
+    other = max(theirs, key=lambda m: m.year or 0)
+    hosted = "hosted" if (other.year or 0) < now.year else "hosts"
+    asked_verb = "was hosted" if year < now.year else "is hosted"
+    line = (
+        f"*{esc(economy.name)}* {hosted} APEC {other.year}, not {year}: APEC {year} {asked_verb} "
+        f"by *{esc(asked.host_name)}*."
+    )
+    if q.polar or not set(q.words) & set(QUESTION_WORDS):  # "summit in korea this year?"
+        line = f"No: {line}"
+    return Correction(
+        line,
+        cited(asked.source, asked.quote),
+        (meeting_point(asked, now), meeting_point(other, now)),
+    )
+
+
+# Roles one holds at a meeting (leading a delegation is the delegation row's to answer).
+_ROLE_VERBS = {
+    "chair": ("chair", "chairs", "chaired", "chairing", "preside", "presides", "presided"),
+}
+
+
+def _role_holder(q: Question, store: Store) -> Correction | None:
+    """A person put in a role at a meeting (chaired it, led a delegation to it) that the sources
+    give to someone else, or to no one."""
+    if not q.people or not q.meetings or q.words[:1] in (("who",), ("whos",)):
+        return None
+    role = next((r for r, verbs in _ROLE_VERBS.items() if q.has(*verbs)), None)
+    if role is None:
+        return None
+    person, m = q.people[0], q.meetings[0]
+    verbs = ("presid", "chair")
+    holders = [
+        (p, r)
+        for p in store.people()
+        for r in p.roles
+        if r.meeting_id in {m.id, m.parent_id} and any(v in fold(r.role) for v in verbs)
+    ]
+    if any(p.id == person.id and r.meeting_id == m.id for p, r in holders):
+        return None
+    verb = "chaired"
+    others = [(p, r) for p, r in holders if r.meeting_id == m.id and p.id != person.id]
+    line = f"No: no source on record says *{esc(person.name)}* {verb} *{esc(title(m))}*"
+    if others:
+        p, r = others[0]
+        line += f"; the sources say *{esc(p.name)}* {esc(r.role)}."
+        return Correction(line, cited(r.source, r.quote), whole=True)
+    return Correction(line + ".", None)
+
+
+_ORDINAL = re.compile(r"\b(\d{1,3})(?:st|nd|rd|th)\b", re.IGNORECASE)
+
+
+def _number(q: Question, store: Store) -> Correction | None:
+    """A meeting asked for under a number it does not carry ("the 34th leaders meeting in
+    Shenzhen" when the record says the 33rd)."""
+    asked = _ORDINAL.search(q.raw)
+    if asked is None:
+        return None
+    candidates = list(q.meetings) or (
+        [m] if q.kind and (m := of_year(store, q.kind, q.year, q.now)) else []
+    )
+    for m in candidates:
+        held = _ORDINAL.search(m.name)
+        if held is not None and held[1] != asked[1]:
+            line = (
+                f"*{esc(title(m))}* is the {held[0]}, not the {esc(asked[0])}: "
+                f"{esc(when(m))}{', ' + esc(m.place) if m.place else ''}."
+            )
+            return Correction(line, cited(m.source, m.quote))
+    return None
+
+
+def not_yet(q: Question, store: Store) -> Answer | None:
+    """A question about a meeting or person that no source published by its day names: said so,
+    and nothing more (what a later source says is not on record yet)."""
+    for kind in ("person", "meeting"):
+        # "the summit" names a kind of meeting, the year's (read as such), not one not on record
+        later = [(t, i) for t, i in store.named_later(kind, q.raw) if not _generic(t)]
+        if later:
+            typed = later[0][0]
+            day = day_text(now_of(q).date())
+            return Answer(f"No source on record names *{esc(typed)}* as of {day}.")
+    return None
+
+
+def _generic(typed: str) -> bool:
+    return set(re.findall(r"[a-z0-9]+", fold(typed).replace("'", ""))) <= GENERIC_MEETING

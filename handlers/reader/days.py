@@ -1,0 +1,243 @@
+"""Answers that a meeting's days give by themselves, once a source has dated it to the day: its
+weekday, how long it lasts, how long ago it ended, what is on a given day, and what is left of a
+year. A meeting known only to its month gets none of them: the line says so, and its month
+follows as what is on record. The citation is the meeting's own: the days are the source's; the
+weekday and the count are arithmetic on them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from handlers.meetings import KIND_WORDS, title
+from handlers.question import WEEKDAYS, Question, of_year
+from handlers.reader.base import (
+    Answer,
+    Point,
+    cited,
+    examples,
+    meeting_point,
+    now_of,
+    where_when,
+    yes_no,
+)
+from handlers.render import day_text, esc, when
+from store.dates import Span
+from store.models import Meeting
+from store.queries import Store
+
+ENDS = frozenset(
+    "end ends ended ending finish finishes finished close closes closed wrap last".split()
+)
+# Sentences about a day are looked for by the ways sources write it.
+_DAY_FORMS = ("{month} {day}", "{day} {month}", "{mon}. {day}", "{mon} {day}")
+
+
+def _asked_meeting(q: Question, store: Store) -> Meeting | None:
+    """The meeting asked about: named, or the one of the kind and year asked."""
+    if q.meeting is not None:
+        return q.meeting
+    if q.kind:
+        return of_year(store, q.kind, q.year, q.now)
+    return None
+
+
+def _undated(m: Meeting, what: str, q: Question) -> Answer:
+    """The plain line for a meeting not known to the day, with what is on record of it."""
+    known = f" it is known only as {esc(when(m))}" if m.placed else " no source gives its dates"
+    line = f"No source on record gives the exact dates of *{esc(title(m))}*:{known}, so not {what}."
+    return Answer(line, nearby=[meeting_point(m, now_of(q))], more=f"meeting {m.short}")
+
+
+def _weekday(day: date) -> str:
+    return f"{day:%A}"
+
+
+@examples(
+    "what day of the week did SOM2 open?",
+    "what weekday did som1 end",
+    "is the shenzhen summit on a weekend?",
+)
+def weekday(q: Question, store: Store) -> Answer | None:
+    """The day of the week a meeting opens or ends (or whether it falls on one asked about)."""
+    if "weekday" not in q.asks:
+        return None
+    m = _asked_meeting(q, store)
+    if m is None:
+        return None
+    if not m.dated:
+        return _undated(m, "its day of the week", q)
+    assert m.span.start is not None and m.span.end is not None
+    now = now_of(q)
+    first, last = m.span.start, m.span.end
+    ends = bool(ENDS & set(q.words)) and not q.has("start", "starts", "open", "opens", "begin")
+    day = last if ends else first
+    past = now.astimezone(m.zone).date() > day
+    verb = ("ended" if past else "ends") if ends else ("opened" if past else "opens")
+    name = f"*{esc(title(m))}*"
+    line = f"{name} {verb} on {_weekday(day)}, {day_text(day)}"
+    if first != last and not ends:
+        line += f", and runs to {_weekday(last)}, {day_text(last)}"
+    line += "."
+    asked = [w for w in WEEKDAYS if w in q.words]
+    weekend = q.has("weekend", "weekends")
+    days = [first + timedelta(n) for n in range((last - first).days + 1)]
+    if q.polar and weekend:
+        on = [d for d in days if d.weekday() >= 5]
+        line = yes_no(
+            bool(on), f"{name} is {esc(when(m))}: " + ", ".join(_weekday(d) for d in days) + "."
+        )
+    elif q.polar and asked:
+        line = yes_no(_weekday(day).lower() == asked[0], line)
+    return Answer(line, cite=cited(m.source, m.quote), more=f"meeting {m.short}")
+
+
+@examples(
+    "how long was SOM1?",
+    "how many days did the SOM2 related meetings run",
+    "how long is the leaders mtg",
+)
+def duration(q: Question, store: Store) -> Answer | None:
+    """How many days a meeting runs, counted from its dates."""
+    if "duration" not in q.asks:
+        return None
+    m = _asked_meeting(q, store)
+    if m is None:
+        return None
+    if not m.dated:
+        return _undated(m, "how long it lasts", q)
+    assert m.span.start is not None and m.span.end is not None
+    days = (m.span.end - m.span.start).days + 1
+    verb = "ran" if now_of(q).astimezone(m.zone).date() > m.span.end else "runs"
+    line = f"*{esc(title(m))}* {verb} {days} day{'s' if days > 1 else ''}: {esc(when(m))}."
+    return Answer(line, cite=cited(m.source, m.quote), more=f"meeting {m.short}")
+
+
+@examples("how long ago did SOM1 wrap up?", "how many days since the BMC meeting")
+def since(q: Question, store: Store) -> Answer | None:
+    """How long ago a meeting ended (or that it has not)."""
+    if "since" not in q.asks:
+        return None
+    m = _asked_meeting(q, store)
+    if m is None:
+        return None
+    if not m.dated:
+        return _undated(m, "how long ago it ended", q)
+    assert m.span.end is not None
+    today = now_of(q).astimezone(m.zone).date()
+    gone = (today - m.span.end).days
+    name = f"*{esc(title(m))}*"
+    if gone <= 0:
+        line = f"{name} has not ended: it is {esc(when(m))}."
+    else:
+        ago = "yesterday" if gone == 1 else f"{gone} days ago"
+        line = f"{name} ended {ago}, on {day_text(m.span.end)}."
+    return Answer(line, cite=cited(m.source, m.quote), more=f"meeting {m.short}")
+
+
+SHORT_PERIOD = 7  # days: a period this short is asked about day by day, parts of meetings included
+
+
+@examples(
+    "anything on feb 9?",
+    "what's happening on november eighteenth?",
+    "what happened on dec 12 2025?",
+)
+def on_day(q: Question, store: Store) -> Answer | None:
+    """What is on record for a day or a few days: meetings held then (their parts too), a meeting
+    known only to that month said as such, and sentences the sources date to that day."""
+    p = q.period
+    if p is None or p.start is None or p.end is None or p.precision != "day":
+        return None
+    if q.meetings or q.people or q.economies or (p.end - p.start).days >= SHORT_PERIOD:
+        return None
+    label = day_text(p.start) if p.start == p.end else f"{day_text(p.start)} – {day_text(p.end)}"
+    # Dated to the day, parts included: the one held on the day first, what it is part of after.
+    found = sorted(
+        (m for m in store.meetings_between(p.start, p.end) if m.dated),
+        key=lambda m: (m.span.end - m.span.start) if m.span.start and m.span.end else timedelta(0),
+    )
+    month = [m for m in store.meetings_between(p.start, p.end) if m.month_only and not m.parent_id]
+    said = _sentences_of(store, p) if p.start == p.end else []
+    now = now_of(q)
+    if found:
+        line = f"On record for {label}: " + "; ".join(
+            f"*{esc(title(m))}*, {where_when(m, now)}" for m in found
+        )
+        answer = Answer(line + ".", cite=cited(found[0].source, found[0].quote))
+        answer.points += [Point("", m.source, m.quote) for m in found[1:]]
+    elif said:
+        first, *rest = said
+        return Answer(first.text, cite=first, points=rest)
+    else:
+        answer = Answer(f"No source on record places a meeting on {label}.")
+    answer.nearby += [
+        Point(f"*{esc(title(m))}* is known only as {esc(when(m))}.", m.source, m.quote)
+        for m in month
+    ]
+    if not found:
+        answer.nearby += said
+    return answer
+
+
+def _sentences_of(store: Store, p: Span) -> list[Point]:
+    """Sentences the sources date to a day ("On December 12, 2025, ... said"), found by the ways
+    a day is written, each checked by reading its dates."""
+    from store.dates import find_dates
+
+    assert p.start is not None
+    day = p.start
+    month, mon = f"{day:%B}", f"{day:%b}"
+    phrases = [f.format(month=month, mon=mon, day=day.day) for f in _DAY_FORMS]
+    out = []
+    for s in store.sentences_naming(phrases, limit=20):
+        if any(sp.start == day == sp.end for _, sp in find_dates(s.text, s.source.reference_date)):
+            out.append(Point(esc(s.text), s.source, s.text))
+    return out[:3]
+
+
+@examples(
+    "anything left on the apec 2026 calendar?",
+    "what's still to come this year",
+    "upcoming APEC events?",
+)
+def left(q: Question, store: Store) -> Answer | None:
+    """What is still ahead on the calendar (this year, or the year asked), soonest first."""
+    if "left" not in q.asks and not ("next" in q.asks and q.has("events", "meetings", "calendar")):
+        return None
+    if q.meetings or q.people or q.economies:
+        return None
+    now = now_of(q)
+    year = q.year or (q.period.start.year if q.period and q.period.start else None)
+    ahead = [
+        m
+        for m in store.meetings()
+        if not m.parent_id
+        and m.status != "cancelled"
+        and (m.kind == q.kind if q.kind else True)
+        and (m.year == year if year else True)
+        and _ahead(m, now)
+    ]
+    what = KIND_WORDS.get(q.kind or "", "meeting")
+    within = f" in {year}" if year else ""
+    if not ahead:
+        answer = Answer(f"No source on record names a {what} still ahead{within}.")
+        last = store.last_meeting(before=now, kind=q.kind)
+        if last is not None:
+            answer.nearby.append(
+                Point(
+                    f"The last was *{esc(title(last))}*, {where_when(last, now)}.",
+                    last.source,
+                    last.quote,
+                )
+            )
+        return answer
+    items = "; ".join(f"*{esc(title(m))}*, {where_when(m, now)}" for m in ahead)
+    line = f"Still ahead on record{within}: {items}."
+    return Answer(line, points=[Point("", m.source, m.quote) for m in ahead], more="meetings")
+
+
+def _ahead(m: Meeting, now: datetime) -> bool:
+    """Not over yet: a meeting under way counts; one known only to a month, until that month ends."""
+    bounds = m.bounds()
+    return bounds is not None and now < bounds[1]
