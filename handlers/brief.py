@@ -153,7 +153,7 @@ def build_brief(store: Store, m: Meeting, now: datetime, economy: Economy | None
 
 
 def countdown(m: Meeting, now: datetime) -> str:
-    """Where the meeting stands: "opens in 12 days", "under way (day 3 of 10)", "held". A date
+    """Where the meeting stands: "opens in 12 days", "under way, day 3 of 10", "held". A date
     known only to the month gets no day count."""
     if m.status == "cancelled":
         return "cancelled"
@@ -170,7 +170,7 @@ def countdown(m: Meeting, now: datetime) -> str:
     if now < start:
         return f"opens {in_days((start.date() - now.astimezone(m.zone).date()).days)}"
     if now < end:
-        return status_word(m, now)  # "under way (day 3 of 10)"
+        return status_word(m, now)  # "under way, day 3 of 10"
     return "held" if m.status == "held" else status_word(m, now)
 
 

@@ -57,7 +57,7 @@ ASKS: dict[str, frozenset[str]] = {
         "theme": "theme slogan motto",
         "host": "host hosts hosted hosting",
         "status": "held happen happened happening cancelled canceled postponed confirmed status "
-        "underway ongoing",
+        "underway ongoing finished over ended done complete completed concluded",
         "next": "next upcoming",
         "countdown": "countdown",
     }.items()
@@ -733,8 +733,19 @@ def read_year(low: str, now: datetime) -> int | None:
     return None
 
 
+_MONTH_DAY = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}\b"
+    r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+)
+
+
 def _period(low: str, now: datetime) -> Span | None:
-    if not re.search(r"\b(?:in|on|during|between|from|next|this|last|for)\b", low):
+    """The period a question names: after a preposition ("in May"), or a day written with its
+    month ("anything happening feb 1?")."""
+    if not (
+        re.search(r"\b(?:in|on|during|between|from|next|this|last|for)\b", low)
+        or _MONTH_DAY.search(low)
+    ):  # noqa: E501
         return None
     return read_period(low, now)
 
@@ -750,6 +761,7 @@ _FILLER = frozenset(
     news latest anything any going happening right currently ever still already really exactly
     meeting meetings summit summits som soms year years 2025 2026 leaders leader senior officials
     official economic cooperation asia pacific held take place took happen happened happens us
+    one ones
     make makes made making country countries economy economies right underway ongoing convene
     convenes convened often things thing stuff reached part people many much taken take takes
     took yet please thanks actually name ahead else other others come comes into involved

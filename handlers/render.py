@@ -55,11 +55,11 @@ def status_word(meeting: Meeting, now: datetime | None = None) -> str:
 
 
 def _day_of(meeting: Meeting, now: datetime, start: datetime, end: datetime) -> str:
-    """ " (day 2 of 2)" for a meeting under way that is known to the day; "" when it is not."""
+    """ ", day 2 of 2" for a meeting under way that is known to the day; "" when it is not."""
     if not meeting.dated:
         return ""
     day = (now.astimezone(meeting.zone).date() - start.date()).days + 1
-    return f" (day {day} of {(end - start).days})"
+    return f", day {day} of {(end - start).days}"
 
 
 def esc(text: str) -> str:

@@ -131,7 +131,7 @@ def test_every_section_is_present_in_order(store, name, now):
         # known only to the month until the US update of 1 February gave the days
         (BEFORE, MONTH_ONLY, f"scheduled; {MONTH_ONLY}"),
         (at("2026-01-31T09:00+08:00"), MONTH_ONLY, f"scheduled; {MONTH_ONLY}"),
-        (DURING, "under way (day 5 of 10)", "under way (day 5 of 10)"),
+        (DURING, "under way, day 5 of 10", "under way, day 5 of 10"),
         (AFTER, "held", "held"),
     ],
 )
@@ -491,7 +491,7 @@ def test_cli_brief_end_to_end(db_path: Path, tmp_path: Path):
     md = run("brief", "SOM1", "--now", "2026-02-03T09:00+08:00", "--for", "US", env=env)
     assert md.returncode == 0, md.stderr
     assert md.stdout.startswith("# Brief: SOM1 — First Senior Officials' Meeting")
-    assert "under way (day 3 of 10)" in md.stdout and "## Objectives of United States of America" in md.stdout  # fmt: skip
+    assert "under way, day 3 of 10" in md.stdout and "## Objectives of United States of America" in md.stdout  # fmt: skip
     out = tmp_path / "som1.docx"
     docx = run("brief", "AELM", "2026", "--format", "docx", "-o", str(out), env={**env, "APEC_DESK_ECONOMY": "Korea"})  # fmt: skip
     assert docx.returncode == 0, docx.stderr

@@ -35,6 +35,12 @@ def countdown(q: Question, store: Store) -> Answer | None:
 
 def days_to(m: Meeting, now: datetime) -> str:
     name = f"*{esc(title(m))}*"
+    if not m.dated and m.within is not None and m.within.start is not None:
+        # a part with no days of its own: held alongside what it is part of, whose days are known
+        return (
+            f"No source on record gives the own dates of {name}: it is held alongside a meeting "
+            f"of {esc(m.within.describe())}, so there is nothing to count down to."
+        )
     if not m.dated or m.span.start is None:
         return f"No source on record gives the exact dates of {name}: it is in {esc(when(m))}, so there is nothing to count down to."
     days = days_until(m, now)
@@ -53,8 +59,17 @@ def next_meeting(q: Question, store: Store) -> Answer | None:
     what = KIND_WORDS.get(q.kind or "", "meeting")
     under_way = [m for m in store.ongoing(now) if (m.kind == q.kind if q.kind else not m.parent_id)]
     found = store.next_meeting(after=now, kind=q.kind)
-    if found is None:
-        answer = no_upcoming(store, now, q.kind, f"No upcoming {what} is on record.")
+    undated = None if found is not None else _undated_ahead(store, now, q.kind)
+    if undated is not None:  # a meeting of this year or a later one that no source has dated
+        answer = Answer(
+            f"The next {what} on record is *{esc(title(undated))}*, {where_when(undated, now)}; "
+            "no source on record gives its dates.",
+            cite=cited(undated.source, undated.quote),
+        )
+    elif found is None:
+        day = f"{now.date().day} {now.date():%B %Y}"
+        line = f"No upcoming {what} is on record: no source on record names one after {day}."
+        answer = no_upcoming(store, now, q.kind, line)
     else:
         days = f": it opens {in_days(days_until(found, now))}" if found.dated else ""
         answer = Answer(
@@ -67,6 +82,22 @@ def next_meeting(q: Question, store: Store) -> Answer | None:
         )
     answer.more = f"next-meeting {q.kind or ''}".strip()
     return answer
+
+
+def _undated_ahead(store: Store, now: datetime, kind: str | None) -> Meeting | None:
+    """A meeting (of the kind) of this year or later, not yet held and placed on no day or
+    month ("later this year"): the next on record when nothing dated is ahead."""
+    found = [
+        m
+        for m in store.meetings()
+        if not m.parent_id
+        and m.span.precision == "year"  # "later this year": not "from May", nor no date at all
+        and m.status in ("scheduled", "tbc", "reported")
+        and m.year is not None
+        and m.year >= now.year
+        and (m.kind == kind if kind else True)
+    ]
+    return min(found, key=lambda m: m.year or 0, default=None)
 
 
 def no_upcoming(store: Store, now: datetime, kind: str | None, line: str) -> Answer:
