@@ -98,10 +98,25 @@ def respond(q: Question, store: Store) -> Answer:
     if later is not None:
         return later
     found, row = next(((a, i) for i in INTENTS if (a := i(q, store)) is not None), (None, None))
+    if found is not None:
+        found.by = row.__name__
     if found is None or row in READ_FROM_TEXT:
-        found = found or search(q, store) or ask_back(q, store) or no_source()
+        found = found or _fallen_through(q, store)
         found = grounded(q, found)
     return correct(q, store, found)
+
+
+def _fallen_through(q: Question, store: Store) -> Answer:
+    """What answers a question no row of the table reads: a passage, a question asked back, or
+    plainly no source."""
+    for by, read in (("search", search), ("asked back", ask_back)):
+        answer = read(q, store)
+        if answer is not None:
+            answer.by = by
+            return answer
+    answer = no_source()
+    answer.by = "no source"
+    return answer
 
 
 def search(q: Question, store: Store) -> Answer | None:

@@ -34,6 +34,7 @@ class Answer:
     nearby: list[Point] = field(default_factory=list)
     more: str = ""
     readings: list[str] = field(default_factory=list)  # questions it may mean, asked back
+    by: str = ""  # what answered: a row of the table, "search", "asked back" or "no source"
     nearest: list[Point] = field(default_factory=list)  # passages nearest its words, no answer
 
 
