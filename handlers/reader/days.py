@@ -77,7 +77,10 @@ def weekday(q: Question, store: Store) -> Answer | None:
     name = f"*{esc(title(m))}*"
     line = f"{name} {verb} on {_weekday(day)}, {day_text(day)}"
     if first != last and not ends:
-        line += f", and runs to {_weekday(last)}, {day_text(last)}"
+        runs = "ran" if now.astimezone(m.zone).date() > last else "runs"
+        line += f", and {runs} to {_weekday(last)}, {day_text(last)}"
+    if "where" in q.asks and m.place:  # "where's SOM2 and what day does it open?"
+        line += f", in {esc(m.place)}"
     line += "."
     asked = [w for w in WEEKDAYS if w in q.words]
     weekend = q.has("weekend", "weekends")

@@ -25,7 +25,7 @@ def delegation(q: Question, store: Store) -> Answer | None:
     )
     if not asks_it or q.asks & {"agreed", "discussed", "chair"} or q.others:
         return None
-    which_meetings = q.has("which") and q.has("meetings", "committee", "committees", "sessions")
+    which_meetings = _which_meetings(q)
     if q.topic and "priorities" not in q.asks and not which_meetings:
         return None
     if q.people and not q.asks & {"lead"}:
@@ -52,7 +52,7 @@ def _delegation_answer(q: Question, d: Delegation) -> Answer:
         return _delegation_size(q, d, name)
     if "priorities" in q.asks and d.objectives:
         return _objectives(q, d, name)
-    if q.has("which") and q.has("meetings", "committee", "committees", "sessions"):
+    if _which_meetings(q):
         return _meetings_joined(q, d, name)
     verb = tense(d.meeting, now, "led", "leads", "is to lead")
     head = f"*{esc(d.head.name)}*" + (f" ({esc(d.head.title)})" if d.head and d.head.title else "")
@@ -184,3 +184,8 @@ def _all_delegations(q: Question, store: Store) -> Answer | None:
 
 
 # Roles that put someone at a meeting (being invited to one does not).
+
+
+def _which_meetings(q: Question) -> bool:
+    """ "which committee meetings did the Korean delegation join": the meetings, not the head."""
+    return q.has("which", "what") and q.has("meetings", "committee", "committees", "sessions")

@@ -6,7 +6,7 @@ import math
 import re
 from functools import lru_cache
 
-from handlers.meetings import title
+from handlers.meetings import KIND_WORDS, title
 from handlers.question import Question
 from handlers.reader.base import Answer, Point, cited, echo, examples, now_of, yes_no
 from handlers.reader.words import HEDGE, SYNONYMS, stems, stems_in
@@ -106,6 +106,10 @@ def misfit_reason(q: Question, store: Store, f: Fact) -> str:
     meetings = {m.id for m in q.meetings} | {m.parent_id for m in q.meetings}
     if q.meetings and about and not about & meetings:
         return f"No source on record answers that for *{esc(title(q.meetings[0]))}*."
+    kinds = {m.kind for m in store.meetings_in_text(f"{f.topic} {f.answer}")}
+    if q.kind and not q.meetings and kinds and q.kind not in kinds:
+        # "who chairs the SOMs": a fact about a committee's chair is no answer for the SOMs
+        return f"No source on record answers that for the {KIND_WORDS.get(q.kind, q.kind)}s."
     if "amount" in q.asks and not _AMOUNT.search(f.answer):
         return "No source on record gives that figure."
     if (
