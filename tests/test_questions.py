@@ -32,6 +32,14 @@ SETS = [CORPUS, *(CORPUS.with_name(f"{n}.toml") for n in ("heldout", "fresh", "u
 # It stays out of the suite, and out of tuning, so the next score still measures something.
 HELD_OUT = CORPUS.with_name("kept-apart.toml")
 AIM = 0.95
+# Issue 19: desk-2026-12 (187 cases, written from seeds/ alone by a helper who never saw the bot)
+# scored 119/187 (63.6%) untouched before the reader became a table, then was worked to: 174/187
+# (93.0%). It runs with the suite at that floor, so what was mended stays mended.
+DESK_SET, DESK_AIM = CORPUS.with_name("desk-2026-12.toml"), 0.93
+# sealed-2026-12 (193 cases, by another who never saw the bot) was scored once, at the end of
+# that work, never before and never since: 158/193 (81.9%) on 2026-12-06. Sealed: kept out of the
+# suite and out of tuning, so a next reader can be measured on it once more.
+SEALED = CORPUS.with_name("sealed-2026-12.toml")
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,13 @@ def test_each_question_set_is_answered_right_in_95_percent_of_cases(store, repor
     every = [m for marks in results.values() for m in marks]
     reports.append(f"Questions ({path.name}), share right per family:\n{report(results)}")
     assert sum(every) / len(every) >= AIM, "\n".join(failures)
+
+
+def test_the_desk_set_stays_at_what_the_reader_reached(store, reports):
+    results, failures = score(store, load(DESK_SET))
+    every = [m for marks in results.values() for m in marks]
+    reports.append(f"Questions ({DESK_SET.name}), share right per family:\n{report(results)}")
+    assert sum(every) / len(every) >= DESK_AIM, "\n".join(failures)
 
 
 def test_the_corpus_asks_each_fact_five_ways_at_several_times():
