@@ -14,7 +14,7 @@ from datetime import datetime
 
 from handlers.language import foreign, foreign_reply
 from handlers.question import Question, parse
-from handlers.reader.asking import ask_back
+from handlers.reader.asking import ambiguous, ask_back
 from handlers.reader.base import Answer, Point, echo
 from handlers.reader.checks import correct, grounded, not_yet
 from handlers.reader.table import INTENTS, READ_FROM_TEXT
@@ -94,9 +94,9 @@ def answer(store: Store, question: str, now: datetime) -> Card:
 def respond(q: Question, store: Store) -> Answer:
     """The first row of the table that answers; else a passage that answers; else no source. A
     "Yes" must stand on the words it cites, and a false premise is corrected first."""
-    later = not_yet(q, store)
-    if later is not None:
-        return later
+    first = not_yet(q, store) or ambiguous(q, store)
+    if first is not None:
+        return first
     found, row = next(((a, i) for i in INTENTS if (a := i(q, store)) is not None), (None, None))
     if found is not None:
         found.by = row.__name__

@@ -287,3 +287,31 @@ def test_a_button_is_acknowledged_at_once_while_its_answer_is_slow_to_go(server,
     took = time.perf_counter() - started
     (call,) = web_api.wait_for("hooks.response", timeout=10)
     assert took < 1.0 and call.params["text"].startswith("*6 sources*")
+
+
+def test_a_question_asked_back_offers_readings_each_answered_in_place_when_pressed(
+    server, web_api, clock
+):
+    clock.now = at("2026-06-01T09:00+08:00")
+    server.event(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "2.1",
+            "text": "<@UBOT> korea som1",
+        },
+        event_id="EvAskBack",
+    )
+    (call,) = web_api.wait_for("chat.postMessage")
+    assert call.params["text"].startswith("No source on record answers that as asked")
+    blocks = call.params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    (row,) = [b for b in blocks if b["type"] == "actions"]
+    readings = [e for e in row["elements"] if e["action_id"].startswith("reading-")]
+    assert [e["action_id"] for e in readings] == ["reading-1", "reading-2", "reading-3"]
+    assert readings[0]["value"] == "ask Who led the Republic of Korea delegation to SOM1?"
+    assert server.action(_button(web_api, "reading-1", readings[0]["value"]))[0] == 200
+    (shown,) = web_api.wait_for("hooks.response")
+    assert shown.params["replace_original"] in (True, "true")
+    assert shown.params["text"].splitlines()[0].startswith("*Park Jong-han*")

@@ -44,3 +44,38 @@ def _subjects(q: Question) -> list[tuple[str, str]]:
     found += [("person", p.name) for p in q.people]
     found += [("economy", e.name) for _, e in q.economies]
     return found
+
+
+# Two things named and nothing asked of either ("korea som1"): the readings of the pair.
+PAIRS = {
+    ("economy", "meeting"): (
+        "Who led the {economy} delegation to {meeting}?",
+        "When is {meeting}?",
+        "Is {economy} an APEC member?",
+    ),
+    ("person", "meeting"): (
+        "Did {person} attend {meeting}?",
+        "Who is {person}?",
+        "When is {meeting}?",
+    ),
+}
+
+
+def ambiguous(q: Question, store: Store) -> Answer | None:
+    """A question that names a meeting and an economy or a person and asks nothing of them: no
+    row should guess which it means (a "No" to "is SOM1 in Korea?", asked by no one)."""
+    if q.polar or q.asks or q.topic or q.period is not None or len(q.meetings) != 1:
+        return None
+    other = (
+        ("economy", q.economies[0][1].name)
+        if q.economies
+        else (("person", q.people[0].name) if q.people else None)
+    )
+    if other is None:
+        return None
+    kind, name = other
+    names = {kind: name, "meeting": q.meetings[0].short}
+    answer = Answer(f"No source on record answers that as asked: {echo(q)}")
+    answer.readings = [r.format(**names) for r in PAIRS[(kind, "meeting")]]
+    answer.by = "asked back"
+    return answer
