@@ -141,7 +141,10 @@ def _checks(q: Question, store: Store, m: Meeting) -> Answer | None:
     """A yes or no where the question puts the meeting somewhere, at some time, in some state."""
     low = " ".join(q.words)
     wh = set(q.words) & {"when", "where", "what", "which", "who", "how"}
-    if not q.polar and (wh or not (q.place or q.period or q.economies or _STATUS.search(low))):
+    asks_what = q.asks & {"when", "where", "day"}  # "date of the first BMC mtg this year?"
+    if not q.polar and (
+        wh or asks_what or not (q.place or q.period or q.economies or _STATUS.search(low))
+    ):  # noqa: E501
         return None
     if q.economies or q.non_members or q.place:
         return _is_it_in(q, store, m)
@@ -170,8 +173,9 @@ def _is_it_in(q: Question, store: Store, m: Meeting) -> Answer:
                 points=[meeting_point(m, now)],
             )
     where = esc(m.place) if m.place else "a place no source names"
+    said = f"*{esc(title(m))}* {verb} in {where} ({esc(when(m))})."
     answer = Answer(
-        yes_no(yes, f"*{esc(title(m))}* {verb} in {where} ({esc(when(m))})."),
+        said if _either(q) else yes_no(yes, said),
         cite=cited(m.source, m.quote),
         more=f"meeting {m.short}",
     )
@@ -380,3 +384,8 @@ def period(q: Question, store: Store) -> Answer | None:
     items = "; ".join(f"*{esc(title(m))}* ({esc(when(m))})" for m in found)
     line = f"{len(found)} meeting{'s' if len(found) > 1 else ''} on record for {label}: {items}."
     return Answer(line, points=[Point("", m.source) for m in found], more=f"meetings {p.text}")
+
+
+def _either(q: Question) -> bool:
+    """ "in Korea or China?": a choice between places, answered by the one, not by yes or no."""
+    return len(q.economies) + len(q.non_members) >= 2 and " or " in f" {' '.join(q.words)} "
