@@ -142,9 +142,8 @@ def _checks(q: Question, store: Store, m: Meeting) -> Answer | None:
     low = " ".join(q.words)
     wh = set(q.words) & {"when", "where", "what", "which", "who", "how"}
     asks_what = q.asks & {"when", "where", "day"}  # "date of the first BMC mtg this year?"
-    if not q.polar and (
-        wh or asks_what or not (q.place or q.period or q.economies or _STATUS.search(low))
-    ):  # noqa: E501
+    placed = q.place or q.period or q.economies or _STATUS.search(low)
+    if not q.polar and (wh or asks_what or not placed):
         return None
     if q.economies or q.non_members or q.place:
         return _is_it_in(q, store, m)
