@@ -21,6 +21,7 @@ from handlers.reader.base import (
     where_when,
     yes_no,
 )
+from handlers.reader.time import no_upcoming
 from handlers.render import day_text, esc, when
 from store.dates import Span
 from store.models import Meeting
@@ -224,17 +225,8 @@ def left(q: Question, store: Store) -> Answer | None:
     what = KIND_WORDS.get(q.kind or "", "meeting")
     within = f" in {year}" if year else ""
     if not ahead:
-        answer = Answer(f"No source on record names a {what} still ahead{within}.")
-        last = store.last_meeting(before=now, kind=q.kind)
-        if last is not None:
-            answer.nearby.append(
-                Point(
-                    f"The last was *{esc(title(last))}*, {where_when(last, now)}.",
-                    last.source,
-                    last.quote,
-                )
-            )
-        return answer
+        line = f"No source on record names a {what} still ahead{within}."
+        return no_upcoming(store, now, q.kind, line)
     items = "; ".join(f"*{esc(title(m))}*, {where_when(m, now)}" for m in ahead)
     line = f"Still ahead on record{within}: {items}."
     return Answer(line, points=[Point("", m.source, m.quote) for m in ahead], more="meetings")
