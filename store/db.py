@@ -136,19 +136,47 @@ def open_sqlite(path: str | Path, *, create: bool = True, **kwargs: Any) -> sqli
     else:  # read-write, never created: a missing store stays missing
         uri = f"file:{quote(str(Path(path).resolve()))}?mode=rw"
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, **kwargs)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _set_wal(conn)
+    except sqlite3.OperationalError:
+        conn.close()
+        if not _frozen(Path(path)):
+            raise
+        uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro&immutable=1"
+        return sqlite3.connect(uri, uri=True, **kwargs)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _frozen(path: Path) -> bool:
+    """Whether `path` is a store nobody can change: its folder cannot be written (a read-only
+    mount) and no log lies beside it. SQLite cannot open a WAL store so (it needs to make its
+    index), but nothing is lost reading the file as it stands: the last connection to close
+    copies the log in and removes it, so no process holds the store open, and none can open it
+    to write while the folder stays read-only."""
+    if str(path) == ":memory:" or not path.is_file() or _writable(path.parent):
+        return False
+    try:
+        return os.stat(f"{path}-wal").st_size == 0
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. That takes a lock SQLite does not wait for, so processes opening one file at
+    once retry briefly."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     for attempt in itertools.count():
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            break
+            return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
-                conn.close()
                 raise
             time.sleep(min(0.2, 0.005 * 2**attempt))  # another process is switching it
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
 
 
 # Statements that write nothing (a transaction's own words are checked by its owner).

@@ -399,6 +399,30 @@ def test_a_read_only_spell_only_read_through_leaves_no_read_only_connection_behi
     assert dms(web_api) == []  # nothing failed: nobody is told anything
 
 
+def test_a_read_only_spell_that_begins_while_nothing_holds_the_store_open_is_read_through(
+    built_db, web_api, tmp_path
+):
+    # The spell begins before any connection is open: the store has no -wal or -shm beside it, and
+    # none can be made. SQLite cannot open a WAL store so (CI met it when the watchdog's probe had
+    # just closed the last connection). Nothing can write the file then, so it is read as frozen.
+    folder = tmp_path / "store"
+    folder.mkdir()
+    db_path = folder / "apec.db"
+    shutil.copy(built_db, db_path)
+    assert not any(folder.glob("apec.db-*"))
+    with read_only(folder, tmp_path):
+        with running_app(db_path, web_api, tmp_path / "markers") as served:
+            assert all(concurrently(lambda n: reads_answered(served), 8))
+            assert not any(concurrently(lambda n: add(served, web_api, f"Frozen {n}"), 4))
+            assert all(concurrently(lambda n: reads_answered(served), 8))
+    with running_app(db_path, web_api, tmp_path / "markers") as served:
+        # The fault episode outlives the process that met it; the first probe ends it.
+        wait_until(lambda: health(served) == 200, timeout=30, what="/healthz back to 200")
+        after = [f"After Frozen {n}" for n in range(8)]
+        assert concurrently(lambda n: add(served, web_api, after[n]), 8) == [True] * 8
+    assert in_store(db_path, after + [f"Frozen {n}" for n in range(4)]) == set(after)
+
+
 # -- item 15: a damaged page nobody reads -------------------------------------------------------
 
 _PAGE = (
