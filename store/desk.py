@@ -1,20 +1,28 @@
-"""The desk's own tables: subscriptions, one-off reminders, pauses, the delivery log, the scheduler lease.
+"""The desk's own tables: subscriptions, one-off and recurring reminders, pauses, the delivery log,
+what was marked done, the scheduler lease.
 
 `apec-bot build` never touches these. The delivery log is how a post is made exactly once: its key is
 claimed here before the post is sent, and Slack's `ts` is recorded after.
+
+A reminder's target is a channel (C…, G…) or a person (U…, W…), whom it reaches as a direct
+message. A recurring reminder is an RFC 5545 rule (python-dateutil's `rrule`) read from its first
+occurrence's wall time in the asker's zone; store.schedule plans its occurrences.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
+from dateutil.rrule import rrulestr
 
 from store.db import immediate, rows
 
@@ -24,6 +32,20 @@ DEFAULT_KINDS = ("som", "summit", "ministerial")
 SUBSCRIPTION_FIELDS = (
     "id, channel, kind, tz, offsets, kinds, cadence, weekday, at_time, created_by, created_at"
 )
+# A recurring reminder's columns, in the order `recurring_of` reads them.
+RECURRING_FIELDS = (
+    "id, target, tz, rule, start, text, meeting_id, until_text, created_by, for_user, "
+    "created_at, since, paused, cancelled"
+)
+# Slack's ids of people (a reminder for one is a direct message) and of conversations.
+_USER_ID = re.compile(r"[UW][A-Z0-9]+")
+# How often a reminder may recur: a day's parts at the finest (an hourly rule would flood).
+FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+
+
+def is_user(target: str) -> bool:
+    """Whether a reminder's target is a person (a direct message) rather than a channel."""
+    return _USER_ID.fullmatch(target) is not None
 
 
 def iso(moment: datetime) -> str:
@@ -66,6 +88,28 @@ class OneOff:
     offset_text: str
     created_by: str
     created_at: datetime
+    for_user: str = ""  # the person reminded, when not the asker
+    origin: str = ""  # a snooze's "<post key>|<choice>"
+
+
+@dataclass(frozen=True)
+class Recurring:
+    """A reminder asked for with `/apec remind … every …`: an RFC 5545 rule read in `tz`."""
+
+    id: int
+    target: str  # a channel, or a person (a direct message)
+    tz: str  # the asker's zone: occurrences are wall-clock times in it
+    rule: str  # "FREQ=WEEKLY;BYDAY=MO", no DTSTART
+    start: datetime  # naive: the first occurrence's wall time in `tz`
+    text: str
+    meeting_id: str
+    until_text: str
+    created_by: str
+    for_user: str
+    created_at: datetime
+    since: datetime  # made, or last resumed: nothing due before it is owed
+    paused: bool
+    cancelled: bool
 
 
 @dataclass(frozen=True)
@@ -206,14 +250,36 @@ class Desk:
         now: datetime,
         meeting_id: str = "",
         offset_text: str = "",
+        for_user: str = "",
+        origin: str = "",
     ) -> int:
-        """Queue a one-off post; its number."""
-        cursor = self.db.execute(
-            """INSERT INTO one_offs (channel, due_at, tz, text, meeting_id, offset_text, created_by, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            [channel, iso(due_at), tz, text, meeting_id, offset_text, by, iso(now)],
-        )
-        return int(cursor.lastrowid)
+        """Queue a one-off post to a channel or a person; its number. With an `origin` already
+        used (a snooze button pressed again), nothing is added: the number of the one it made."""
+        with immediate(self.db):
+            if origin:
+                row = self.db.conn.execute(
+                    "SELECT id FROM one_offs WHERE origin = ?", [origin]
+                ).fetchone()
+                if row is not None:
+                    return int(row[0])
+            cursor = self.db.conn.execute(
+                """INSERT INTO one_offs (channel, due_at, tz, text, meeting_id, offset_text,
+                                         created_by, created_at, for_user, origin)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    channel,
+                    iso(due_at),
+                    tz,
+                    text,
+                    meeting_id,
+                    offset_text,
+                    by,
+                    iso(now),
+                    for_user,
+                    origin,
+                ],
+            )
+            return int(cursor.lastrowid)
 
     def one_offs(self, channel: str | None = None) -> list[OneOff]:
         """One-off posts not cancelled (sent ones too: the delivery log says which)."""
@@ -240,6 +306,130 @@ class Desk:
             [one_off_id, channel],
         )
         return cursor.rowcount == 1
+
+    # -- recurring reminders -------------------------------------------------------------------
+
+    def add_recurring(
+        self,
+        target: str,
+        tz: str,
+        rule: str,
+        start: datetime,
+        text: str,
+        by: str,
+        now: datetime,
+        *,
+        for_user: str = "",
+        meeting_id: str = "",
+        until_text: str = "",
+    ) -> int:
+        """Keep a recurring reminder; its number. `start` is the first occurrence's wall time in
+        `tz` (naive; an aware one is read in `tz`). ValueError when the rule is not an RFC 5545
+        RRULE of days or longer, or `start` is not its first occurrence."""
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"no such time zone: {tz!r}") from exc
+        wall = start.astimezone(zone).replace(tzinfo=None) if start.tzinfo else start
+        rule = check_rule(rule, wall)
+        with immediate(self.db):
+            cursor = self.db.conn.execute(
+                """INSERT INTO recurring (target, tz, rule, start, text, meeting_id, until_text,
+                                          created_by, for_user, created_at, since)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    target,
+                    tz,
+                    rule,
+                    wall.isoformat(timespec="seconds"),
+                    text,
+                    meeting_id,
+                    until_text,
+                    by,
+                    for_user,
+                    iso(now),
+                    iso(now),
+                ],
+            )
+            return int(cursor.lastrowid)
+
+    def recurring(
+        self, target: str | None = None, *, include_paused: bool = True
+    ) -> list[Recurring]:
+        """Recurring reminders not cancelled (every one, or one target's), in the order made."""
+        sql, params = "SELECT * FROM recurring WHERE cancelled = 0", []
+        if target is not None:
+            sql += " AND target = ?"
+            params.append(target)
+        if not include_paused:
+            sql += " AND paused = 0"
+        return [_recurring(r) for r in self._rows(sql + " ORDER BY id", params)]
+
+    def recurring_by_id(self, recurring_id: int) -> Recurring | None:
+        """One recurring reminder, cancelled or not (its `cancelled` says)."""
+        rows = self._rows("SELECT * FROM recurring WHERE id = ?", [recurring_id])
+        return _recurring(rows[0]) if rows else None
+
+    def cancel_recurring(self, recurring_id: int) -> bool:
+        """Stop a recurring reminder for good; whether it was running (or paused)."""
+        with immediate(self.db):
+            cursor = self.db.conn.execute(
+                "UPDATE recurring SET cancelled = 1 WHERE id = ? AND cancelled = 0", [recurring_id]
+            )
+            return cursor.rowcount == 1
+
+    def set_recurring_paused(
+        self, recurring_id: int, paused: bool, now: datetime | None = None
+    ) -> bool:
+        """Pause or resume a recurring reminder not cancelled; whether that changed it. What falls
+        due while it is paused is never posted: a resume owes only occurrences from `now` on
+        (pass the request's time; without it, the wall clock's)."""
+        since = iso(now) if now is not None else _now_iso()
+        with immediate(self.db):
+            cursor = self.db.conn.execute(
+                """UPDATE recurring SET paused = ?,
+                       since = CASE WHEN ? THEN since ELSE ? END
+                   WHERE id = ? AND cancelled = 0 AND paused != ?""",
+                [int(paused), int(paused), since, recurring_id, int(paused)],
+            )
+            return cursor.rowcount == 1
+
+    def reminders_for(
+        self, user: str, *, due_after: datetime | None = None
+    ) -> tuple[list[OneOff], list[Recurring]]:
+        """A person's reminders not cancelled: those they asked for, and those for them (a direct
+        message, or `for_user`). One-offs in due order (only those due after `due_after`, if
+        given), recurring ones in the order made."""
+        sql = """SELECT * FROM one_offs WHERE cancelled = 0
+                 AND (created_by = :user OR channel = :user OR for_user = :user)"""
+        if due_after is not None:
+            sql += " AND due_at > :after"
+        params = {"user": user, "after": iso(due_after) if due_after else ""}
+        cursor = self.db.conn.execute(sql + " ORDER BY due_at, id", params)
+        one_offs = [_one_off(r) for r in _dicts(cursor)]
+        if due_after is not None:  # stored to the second: the filter is exact
+            one_offs = [one for one in one_offs if one.due_at > due_after]
+        cursor = self.db.conn.execute(
+            """SELECT * FROM recurring WHERE cancelled = 0
+               AND (created_by = :user OR target = :user OR for_user = :user) ORDER BY id""",
+            params,
+        )
+        return one_offs, [_recurring(r) for r in _dicts(cursor)]
+
+    # -- "Mark as done" ------------------------------------------------------------------------
+
+    def mark_done(self, key: str, by: str, now: datetime) -> bool:
+        """Mark a post done; True the first time (a second press, by anyone, changes nothing)."""
+        with immediate(self.db):
+            cursor = self.db.conn.execute(
+                "INSERT OR IGNORE INTO done (key, by, at) VALUES (?, ?, ?)", [key, by, iso(now)]
+            )
+            return cursor.rowcount == 1
+
+    def done_by(self, key: str) -> tuple[str, str] | None:
+        """Who marked a post done, and when (UTC ISO); None if nobody has."""
+        row = self.db.conn.execute("SELECT by, at FROM done WHERE key = ?", [key]).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
 
     # -- pauses --------------------------------------------------------------------------------
 
@@ -454,12 +644,16 @@ class Desk:
         )
         return [_delivery(r) for r in rows]
 
-    def known_keys(self, since: datetime | None = None) -> set[str]:
-        """Every key in the log except those waiting for a retry (of posts due from `since` on)."""
+    def known_keys(self, since: datetime | None = None, exclude: str = "") -> set[str]:
+        """Every key in the log except those waiting for a retry (of posts due from `since` on;
+        not those of posts of the kind `exclude`)."""
         sql, params = "SELECT key FROM deliveries WHERE status != 'retry'", []
         if since is not None:
             sql += " AND due_at >= ?"
             params.append(iso(since))
+        if exclude:
+            sql += " AND kind != ?"
+            params.append(exclude)
         return {r[0] for r in self.db.conn.execute(sql, params)}
 
     def done_keys(self, keys: Sequence[str]) -> set[str]:
@@ -587,6 +781,51 @@ def _subscription(r: dict[str, Any]) -> Subscription:
         created_by=r["created_by"],
         since=from_iso(r["created_at"]),
     )
+
+
+def check_rule(rule: str, start: datetime) -> str:
+    """The rule as stored (upper case, no "RRULE:"), checked: ValueError unless dateutil reads it
+    from `start` (naive), it recurs daily or less often, and `start` is its first occurrence."""
+    text = rule.strip().removeprefix("RRULE:").removeprefix("rrule:").upper()
+    if "DTSTART" in text or "\n" in text:
+        raise ValueError(f"the rule is one RRULE without DTSTART: {rule!r}")
+    parts = dict(part.partition("=")[::2] for part in text.split(";") if part)
+    if parts.get("FREQ") not in FREQUENCIES:
+        raise ValueError(f"a reminder recurs daily, weekly, monthly or yearly, not {rule!r}")
+    if start.tzinfo is not None:
+        raise ValueError("a recurring reminder starts at a wall time (naive)")
+    try:
+        first = rrulestr(text, dtstart=start).after(start, inc=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not an RFC 5545 rule: {rule!r} ({exc})") from exc
+    if first is None:
+        raise ValueError(f"{text} ends before {start.isoformat()}: it never falls due")
+    if first != start:
+        raise ValueError(f"{start.isoformat()} is not the first occurrence of {text}")
+    return text
+
+
+def recurring_of(row: str) -> Recurring:
+    """A recurring reminder from its row read as `json_array(RECURRING_FIELDS)`."""
+    return _recurring(dict(zip(RECURRING_FIELDS.split(", "), json.loads(row), strict=True)))
+
+
+def _recurring(r: dict[str, Any]) -> Recurring:
+    return Recurring(
+        **{
+            **r,
+            "start": datetime.fromisoformat(r["start"]),
+            "created_at": from_iso(r["created_at"]),
+            "since": from_iso(r["since"]),
+            "paused": bool(r["paused"]),
+            "cancelled": bool(r["cancelled"]),
+        }
+    )
+
+
+def _dicts(cursor: Any) -> list[dict[str, Any]]:
+    cols = [c[0] for c in cursor.description]
+    return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _one_off(r: dict[str, Any]) -> OneOff:

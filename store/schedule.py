@@ -4,6 +4,14 @@ Reminders fall at 09:00 in the channel's zone, counted back from a meeting's fir
 venue dates it): "7d" is 09:00 seven days before, "0d" is 09:00 on the first day, "1h" is 08:00 on
 it. Only meetings known to the day get reminders; a month-only meeting gets a note in the digest.
 
+A recurring reminder's occurrences are its rule's (python-dateutil's `rrule`, read from its first
+occurrence) as wall-clock times in the asker's zone, so 09:00 stays 09:00 across daylight saving:
+a time the clocks skip falls at the same wall time on the old offset (02:30 on the night clocks go
+forward from 02:00 is 03:30), a time they repeat at the first of its two instants. Each is posted
+once, keyed by its wall time. It ends with its rule's UNTIL, or before its meeting's first day
+("until SOM2", read when planning: a re-dated meeting moves the end); paused or cancelled, it is
+not planned, and resumed, only what falls due from then on is owed.
+
 `plan` lists the posts due in a window. `Schedule` is the plan the scheduler keeps between runs: the
 posts due up to each zone's midnight after tomorrow, in due order. It is built once with a look-back
 (the catch-up: posts missed while no scheduler ran), then changed only where the store changed, and
@@ -17,7 +25,7 @@ import itertools
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -26,14 +34,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
+from dateutil.rrule import rrule, rrulestr
 
 from store.db import open_sqlite
 from store.desk import (
     DEFAULT_OFFSETS,
+    RECURRING_FIELDS,
     SUBSCRIPTION_FIELDS,
     Desk,
     OneOff,
+    Recurring,
     Subscription,
+    recurring_of,
     subscription_of,
 )
 from store.models import Meeting
@@ -47,6 +59,13 @@ _OFFSET = re.compile(r"^(\d{1,3})([dhm])$")
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 AHEAD_DAYS = 2  # a zone is planned to its midnight after tomorrow: a whole day is always ahead
 ONE_OFFS_AHEAD = timedelta(days=AHEAD_DAYS + 1)  # beyond every zone's horizon
+# How far back a recurring reminder's occurrences are planned when the plan is made (at start, on
+# a change): one missed longer ago would only be recorded as skipped (the scheduler posts one at
+# most 12 hours late), and at thousands of daily reminders the full look-back costs seconds.
+RECURRING_LOOKBACK = timedelta(days=1)
+# Wall times looked at beyond a window's ends, in the zone: more than any offset change shifts them
+# (an hour, at most two, in every zone today).
+_WALL_SLACK = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +83,9 @@ class Post:
     offset: str = ""
     one_off_id: int = 0
     text: str = ""
+    recurring_id: int = 0
+    asker: str = ""  # who asked for a one-off or recurring reminder
+    for_user: str = ""  # the person reminded, when not the asker
 
     @property
     def local(self) -> datetime:
@@ -138,6 +160,76 @@ def horizon(zone: ZoneInfo, now: datetime) -> datetime:
     return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
+# -- recurring reminders -------------------------------------------------------------------------
+
+_PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A stored rule read from its first occurrence. rrule counts every occurrence from DTSTART
+    up (a daily rule a year old walks 365 of them to reach today), so a rule whose periods are a
+    fixed length (daily, weekly; no COUNT) is read from its start moved on by whole periods, which
+    keeps every occurrence from there on (the same days of the same weeks, the same time)."""
+
+    rule: rrule  # parsed once, from the start
+    start: datetime  # naive wall time
+    step: timedelta | None  # a whole period (times INTERVAL), or None: read from the start
+
+    def walls(self, after: datetime) -> Iterator[datetime]:
+        """The occurrences from `after` on (naive wall times), in order."""
+        read = self.rule
+        if self.step is not None and after > self.start:
+            read = read.replace(dtstart=self.start + (after - self.start) // self.step * self.step)
+        return read.xafter(after, inc=True)
+
+
+@lru_cache(maxsize=65536)
+def _rule(text: str, start: datetime) -> _Rule:
+    parsed = rrulestr(text, dtstart=start)
+    parts = dict(part.partition("=")[::2] for part in text.split(";"))
+    days = _PERIOD_DAYS.get(parts.get("FREQ", ""))
+    if days is None or "COUNT" in parts:
+        return _Rule(parsed, start, None)
+    return _Rule(parsed, start, timedelta(days=days * int(parts.get("INTERVAL") or 1)))
+
+
+def occurrences(
+    reminder: Recurring, zone: ZoneInfo, start: datetime, end: datetime, stop: date | None = None
+) -> list[tuple[datetime, datetime]]:
+    """(wall time, due in UTC) of each of a recurring reminder's occurrences due in [start, end),
+    in `zone`; only those on days before `stop` (its meeting's first day) when given."""
+    low = start.astimezone(zone).replace(tzinfo=None) - _WALL_SLACK
+    high = end.astimezone(zone).replace(tzinfo=None) + _WALL_SLACK
+    found = []
+    for wall in _rule(reminder.rule, reminder.start).walls(low):
+        if wall >= high or (stop is not None and wall.date() >= stop):
+            break
+        due = wall.replace(tzinfo=zone).astimezone(UTC)  # fold 0: see the module's docstring
+        if start <= due < end:
+            found.append((wall, due))
+    return found
+
+
+def next_occurrence(
+    reminder: Recurring, zone: ZoneInfo, after: datetime, stop: date | None = None
+) -> datetime | None:
+    """When a recurring reminder next falls due after `after` (UTC); None once it has ended."""
+    low = after.astimezone(zone).replace(tzinfo=None) - _WALL_SLACK
+    for wall in _rule(reminder.rule, reminder.start).walls(low):
+        if stop is not None and wall.date() >= stop:
+            return None
+        due = wall.replace(tzinfo=zone).astimezone(UTC)
+        if due > after:
+            return due
+    return None
+
+
+def occurrence_key(reminder_id: int, wall: datetime) -> str:
+    """The delivery key of one occurrence: its wall time, which no restart or clock change moves."""
+    return f"recurring:{reminder_id}:{wall:%Y-%m-%dT%H:%M}"
+
+
 # -- planning many channels at once --------------------------------------------------------------
 
 # The window each zone is planned for, [start, end); None leaves the zone out.
@@ -178,9 +270,12 @@ class Planner:
     def __init__(
         self, meetings: Iterable[Meeting], default_tz: ZoneInfo, reminder_channel: str = ""
     ) -> None:
+        meetings = list(meetings)
         self.meetings = [
             m for m in meetings if m.dated and not m.parent_id and m.status != "cancelled"
         ]
+        # Where "until SOM2" ends: the meeting's first day (the month's first, known to it only).
+        self.first_days = {m.id: m.span.start for m in meetings if m.span.start is not None}
         self.default_tz = default_tz
         self.reminder_channel = reminder_channel
         self._times: dict[tuple[str, str], _Times] = {}
@@ -199,10 +294,12 @@ class Planner:
         reminder_channel: bool = True,
         owed: bool = False,
         skip: frozenset[str] | set[str] = frozenset(),
+        recurring: Iterable[Recurring] = (),
     ) -> list[Post]:
-        """The posts of these subscriptions and one-offs (and of APEC_REMINDER_CHANNEL, unless
-        told not to) due in their zone's window, one a key. `owed` leaves out posts due before
-        their subscription's time; `skip`, posts with those keys."""
+        """The posts of these subscriptions, one-offs and recurring reminders (and of
+        APEC_REMINDER_CHANNEL, unless told not to) due in their zone's window, one a key. `owed`
+        leaves out posts due before their subscription's (or reminder's) time; `skip`, posts with
+        those keys."""
         made = _Made(owed, skip)
         if reminder_channel and self.reminder_channel:
             ours = (DEFAULT_OFFSETS, REMINDER_CHANNEL_KINDS, ALWAYS, "APEC_REMINDER_CHANNEL")
@@ -216,6 +313,8 @@ class Planner:
                 self._digests(made, sub, zone, window)
         for one in one_offs:
             self._one_off(made, one, window)
+        for reminder in recurring:
+            self._recurring(made, reminder, window)
         return list(made.posts.values())
 
     def _reminders(self, made: _Made, channel: str, zone: ZoneInfo, offsets: tuple[str, ...],
@@ -295,8 +394,41 @@ class Planner:
                     offset=one.offset_text,
                     one_off_id=one.id,
                     text=one.text,
+                    asker=one.created_by,
+                    for_user=one.for_user,
                 )
             )
+
+    def _recurring(self, made: _Made, reminder: Recurring, window: Window) -> None:
+        if reminder.paused or reminder.cancelled:
+            return
+        zone = self.zone(reminder.tz)
+        span = window(zone)
+        if span is None:
+            return
+        stop = self.first_days.get(reminder.meeting_id) if reminder.meeting_id else None
+        why = f"recurring #{reminder.id}" + (
+            f" asked by <@{reminder.created_by}>" if reminder.created_by else ""
+        )
+        for wall, due in occurrences(reminder, zone, *span, stop=stop):
+            key = occurrence_key(reminder.id, wall)
+            if made.wants(key, due, reminder.since):
+                made.add(
+                    Post(
+                        key=key,
+                        channel=reminder.target,
+                        kind="recurring",
+                        due=due,
+                        tz=zone.key,
+                        since=reminder.since,
+                        why=why,
+                        meeting_id=reminder.meeting_id,
+                        text=reminder.text,
+                        recurring_id=reminder.id,
+                        asker=reminder.created_by,
+                        for_user=reminder.for_user,
+                    )
+                )
 
 
 def proposal_posts(
@@ -337,6 +469,7 @@ def plan(
         desk.one_offs(channel),
         lambda _zone: (start, end),
         reminder_channel=channel in (None, reminder_channel),
+        recurring=desk.recurring(channel, include_paused=False),
     )
     if channel in (None, desk_channel):
         posts += proposal_posts(store.db, desk_channel, default_tz, start, end)
@@ -414,8 +547,9 @@ class Agenda:
 # a character JSON never holds unescaped); the one-offs by count, last id and cancellations (they
 # are only ever added and cancelled); each meeting's fields that place its reminders; the open
 # proposals, by count, last id and holds (the desk's channel gets a card of each document's, or of
-# each source held for a flood). The delivery log and the lease are not in it: the scheduler's own
-# writes are not changes.
+# each source held for a flood); every recurring reminder running, whole (a pause or a
+# cancellation takes its row out, a resume puts it back with a new `since`). The delivery log and
+# the lease are not in it: the scheduler's own writes are not changes.
 _APART = "\x01"
 _INPUTS = f"""
     SELECT (SELECT group_concat(json_array({SUBSCRIPTION_FIELDS}), char(1)) FROM subscriptions),
@@ -423,7 +557,9 @@ _INPUTS = f"""
            (SELECT group_concat(json_array(id, short, kind, parent_id, start_date, precision,
                                            status), ';') FROM meetings),
            (SELECT json_array(count(*), max(id), sum(held != '')) FROM proposals
-            WHERE status = 'open')"""
+            WHERE status = 'open'),
+           (SELECT group_concat(json_array({RECURRING_FIELDS}), char(1)) FROM recurring
+            WHERE paused = 0 AND cancelled = 0)"""
 
 
 def _signature(meeting: Meeting) -> tuple:
@@ -432,9 +568,9 @@ def _signature(meeting: Meeting) -> tuple:
     return m.kind, m.parent_id, m.span.start, m.dated, m.status, m.short
 
 
-def _rows(subscriptions: str | None) -> set[str]:
-    """Each subscription's row (its fields as a JSON array) in the inputs' first column."""
-    return set(subscriptions.split(_APART)) if subscriptions else set()
+def _rows(column: str | None) -> set[str]:
+    """Each row (its fields as a JSON array) in a column of the inputs that holds rows whole."""
+    return set(column.split(_APART)) if column else set()
 
 
 def _changed(before: dict, after: dict) -> set:
@@ -450,8 +586,10 @@ class Schedule:
     records version (store.schema), and only when a record changed, one query of what plans are
     made of (`_INPUTS`); a change re-plans only what it touched: the
     channels whose subscriptions changed, the meetings that moved, the one-offs. Each zone is
-    planned to its midnight after tomorrow and extended by a day when its day turns. A failure
-    forgets the plan, and the next refresh catches up again. Not thread-safe: one caller at a time.
+    planned to its midnight after tomorrow and extended by a day when its day turns. Recurring
+    reminders are followed whole, as subscriptions are, and looked back on only
+    RECURRING_LOOKBACK. A failure forgets the plan, and the next refresh catches up again. Not
+    thread-safe: one caller at a time.
     """
 
     def __init__(
@@ -479,6 +617,7 @@ class Schedule:
         self._version: tuple[int | None, int | None] = (None, None)
         self._inputs: tuple | None = None
         self._subs: dict[str, Subscription] = {}  # by its row in the inputs
+        self._recurring: dict[str, Recurring] = {}  # running ones, by row in the inputs
         self._meetings: dict[str, tuple] = {}
         self._planner = Planner((), self.default_tz, self.reminder_channel)
         self._until: dict[str, datetime] = {}  # each zone's horizon
@@ -559,10 +698,14 @@ class Schedule:
         self._inputs = self.db.conn.execute(_INPUTS).fetchone()  # read before what it stands for
         self._read_meetings()
         self._subs = {row: subscription_of(row) for row in _rows(self._inputs[0])}
+        self._recurring = {row: recurring_of(row) for row in _rows(self._inputs[4])}
         self.agenda, self._until = Agenda(), {}
         one_offs = desk.one_offs_due(start, now + ONE_OFFS_AHEAD)
-        known = desk.known_keys(since=start)  # read once here: no post of the log is even made
+        # read once here: no post of the log is even made (recurring ones are looked up as made:
+        # the log holds every occurrence of the whole look-back, the plan a day of them)
+        known = desk.known_keys(since=start, exclude="recurring")
         self._plan(self._subs.values(), one_offs, self._window(start, now), known=known)
+        self._plan_recurring(self._recurring.values(), self._window(_recent(start, now), now))
         self._plan_proposals(start, now)
         self.replans["catch-up"] += 1
 
@@ -584,6 +727,8 @@ class Schedule:
             self.agenda.drop(lambda post: post.kind == POST_KIND)
             self._plan_proposals(start, now)
             self.replans["proposals"] += 1
+        if inputs[4] != before[4]:
+            self._recurring_changed(_rows(inputs[4]), start, now)
 
     def _read_meetings(self) -> list[Meeting]:
         meetings = self.store.meetings()
@@ -605,6 +750,11 @@ class Schedule:
         )
         subs = [sub for sub in self._subs.values() if sub.kind == "reminders"]
         self._add(only.posts(subs, (), self._window(start, now), owed=True))
+        ending = [r for r in self._recurring.values() if r.meeting_id in moved]
+        if ending:  # "until SOM2": SOM2 moved, and the end with it
+            ids = {r.id for r in ending}
+            self.agenda.drop(lambda post: post.kind == "recurring" and post.recurring_id in ids)
+            self._plan_recurring(ending, self._window(_recent(start, now), now))
         self.replans["meetings"] += 1
 
     def _subscriptions_changed(self, rows: set[str], start: datetime, now: datetime) -> None:
@@ -614,7 +764,11 @@ class Schedule:
             self._subs[row] = subscription_of(row)
             channels.add(self._subs[row].channel)
         assert self.agenda is not None
-        self.agenda.drop(lambda post: post.channel in channels and post.kind != "one-off")
+        # only what subscriptions make: a channel's reminders, one-off or recurring, and the
+        # desk channel's proposal cards stay as planned
+        self.agenda.drop(
+            lambda post: post.channel in channels and post.kind in ("reminder", "digest")
+        )
         subs = [sub for sub in self._subs.values() if sub.channel in channels]
         ours = self.reminder_channel in channels
         self._plan(subs, (), self._window(start, now), reminder_channel=ours)
@@ -628,6 +782,27 @@ class Schedule:
         self._plan((), one_offs, self._window(start, now), reminder_channel=False)
         self.replans["one-offs"] += 1
 
+    def _recurring_changed(self, rows: set[str], start: datetime, now: datetime) -> None:
+        """Each recurring reminder added, paused, resumed or cancelled, planned anew."""
+        ids = {self._recurring.pop(row).id for row in self._recurring.keys() - rows}
+        added = []
+        for row in rows - self._recurring.keys():
+            self._recurring[row] = recurring_of(row)
+            added.append(self._recurring[row])
+            ids.add(self._recurring[row].id)
+        assert self.agenda is not None
+        self.agenda.drop(lambda post: post.kind == "recurring" and post.recurring_id in ids)
+        self._plan_recurring(added, self._window(_recent(start, now), now))
+        self.replans["recurring"] += 1
+
+    def _plan_recurring(self, recurring: Iterable[Recurring], window: Window) -> None:
+        """Plan these recurring reminders' occurrences owed in the window, less those the
+        delivery log holds."""
+        posts = self._planner.posts(
+            (), (), window, reminder_channel=False, owed=True, recurring=recurring
+        )
+        self._add(posts)
+
     def _plan_proposals(self, start: datetime, now: datetime) -> None:
         """The cards of documents with open proposals that the delivery log does not hold."""
         assert self.agenda is not None
@@ -637,7 +812,7 @@ class Schedule:
 
     def _extend(self, now: datetime) -> None:
         """Each zone whose day turned gets planned a day further (its subscriptions, its one-offs,
-        and APEC_REMINDER_CHANNEL's reminders in the desk's zone)."""
+        its recurring reminders, and APEC_REMINDER_CHANNEL's reminders in the desk's zone)."""
         assert self.agenda is not None
         for key, until in list(self._until.items()):
             end = horizon(ZoneInfo(key), now)
@@ -645,13 +820,10 @@ class Schedule:
                 continue
             start = max(until, now - self.lookback)
             self._until[key] = end
-
-            def window(zone: ZoneInfo, key: str = key, span=(start, end)) -> tuple | None:
-                return span if zone.key == key else None
-
             one_offs = self.desk.one_offs_due(start, end)
             ours = key == self.default_tz.key
-            self._plan(self._subs.values(), one_offs, window, reminder_channel=ours)
+            self._plan(self._subs.values(), one_offs, _only(key, start, end), reminder_channel=ours)
+            self._plan_recurring(self._recurring.values(), _only(key, _recent(start, now), end))
             self.replans["day"] += 1
 
     def _plan(
@@ -684,3 +856,13 @@ class Schedule:
             return start, until
 
         return window
+
+
+def _only(key: str, start: datetime, end: datetime) -> Window:
+    """[start, end) in the zone named `key`, and nothing in the others."""
+    return lambda zone: (start, end) if zone.key == key else None
+
+
+def _recent(start: datetime, now: datetime) -> datetime:
+    """Where recurring reminders are planned from: `start`, or RECURRING_LOOKBACK ago if later."""
+    return max(start, now - RECURRING_LOOKBACK)

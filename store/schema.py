@@ -206,6 +206,33 @@ DESK_TABLES: dict[str, str] = {
             created_at TEXT NOT NULL,
             cancelled INTEGER NOT NULL DEFAULT 0
         )""",
+    # A reminder that recurs: occurrences are wall-clock times in the asker's zone (09:00 stays
+    # 09:00 across daylight saving), each posted once under the key
+    # recurring:<id>:<wall time to the minute>.
+    "recurring": """
+        CREATE TABLE IF NOT EXISTS recurring (
+            id INTEGER PRIMARY KEY,
+            target TEXT NOT NULL,           -- a channel (C…, G…) or a person (U…, W…: a direct message)
+            tz TEXT NOT NULL,               -- the asker's IANA zone: occurrences are wall times in it
+            rule TEXT NOT NULL,             -- RFC 5545 RRULE without DTSTART: FREQ=WEEKLY;BYDAY=MO
+            start TEXT NOT NULL,            -- the first occurrence's wall time, ISO without offset
+            text TEXT NOT NULL,
+            meeting_id TEXT NOT NULL DEFAULT '',  -- "until SOM2": none on or after its first day
+            until_text TEXT NOT NULL DEFAULT '',  -- the end as typed, for listings
+            created_by TEXT NOT NULL DEFAULT '',
+            for_user TEXT NOT NULL DEFAULT '',    -- the person reminded, when not the asker
+            created_at TEXT NOT NULL,       -- UTC ISO
+            since TEXT NOT NULL,            -- UTC ISO: made, or last resumed; nothing due before
+                                            -- it is owed (what fell due while paused is not)
+            paused INTEGER NOT NULL DEFAULT 0,
+            cancelled INTEGER NOT NULL DEFAULT 0
+        )""",
+    "done": """
+        CREATE TABLE IF NOT EXISTS done (
+            key TEXT PRIMARY KEY,           -- a post's delivery key: "Mark as done" pressed on it
+            by TEXT NOT NULL,               -- who pressed it first
+            at TEXT NOT NULL                -- UTC ISO
+        )""",
     "pauses": """
         CREATE TABLE IF NOT EXISTS pauses (
             channel TEXT PRIMARY KEY,
@@ -325,11 +352,18 @@ ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("feeds", "crashes", "INTEGER NOT NULL DEFAULT 0"),
     ("proposals", "origin", "TEXT NOT NULL DEFAULT ''"),  # the watched source it came from
     ("proposals", "held", "TEXT NOT NULL DEFAULT ''"),  # UTC ISO its source's flood hold began
+    # The target in `channel` may be a person (a direct message); this is the person reminded
+    # when it is not the asker.
+    ("one_offs", "for_user", "TEXT NOT NULL DEFAULT ''"),
+    # A snooze's "<post key>|<choice>": unique, so a second press of one button adds nothing.
+    ("one_offs", "origin", "TEXT NOT NULL DEFAULT ''"),
 ]
 # Indexes on added columns, made once the columns are there.
 ADDED_INDEXES = [
     "CREATE INDEX IF NOT EXISTS desk_documents_url ON desk_documents(url)",
     "CREATE INDEX IF NOT EXISTS proposals_origin ON proposals(origin, created_at)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS one_offs_origin ON one_offs(origin) WHERE origin != ''",
+    "CREATE INDEX IF NOT EXISTS one_offs_for_user ON one_offs(for_user)",
 ]
 
 # The order sources are listed in: seeds first, then the desk's as added. An index on these very
@@ -347,6 +381,12 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status)",
     "CREATE INDEX IF NOT EXISTS proposals_fingerprint ON proposals(fingerprint, status)",
     "CREATE INDEX IF NOT EXISTS proposals_source ON proposals(source_id, status)",
+    # A person's reminders (the Home tab, "List my reminders"): asked, or the one reminded.
+    "CREATE INDEX IF NOT EXISTS one_offs_created_by ON one_offs(created_by)",
+    "CREATE INDEX IF NOT EXISTS one_offs_channel ON one_offs(channel)",
+    "CREATE INDEX IF NOT EXISTS recurring_target ON recurring(target)",
+    "CREATE INDEX IF NOT EXISTS recurring_created_by ON recurring(created_by)",
+    "CREATE INDEX IF NOT EXISTS recurring_for_user ON recurring(for_user)",
 ]
 
 
