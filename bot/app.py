@@ -32,6 +32,7 @@ from bot.health import AdminAlerts
 from bot.permissions import Permissions, lookup_client
 from bot.posting import SlackPoster
 from bot.stores import Stores
+from bot.users import Membership, UserZones
 from bot.workspace import Workspace
 from handlers.answer import MORE_ACTION, READING_ACTION, mention
 from handlers.edits import FORM, submit_form
@@ -46,6 +47,15 @@ from handlers.proposals import (
     pressed,
     proposal_of,
     submit_edit,
+)
+from handlers.reminder_actions import (
+    ASKER_ZONE,
+    DONE_ACTION,
+    LIST_ACTION,
+    READS_WHO,
+    SNOOZE_ACTION,
+    list_mine,
+    press,
 )
 from handlers.render import SHARE_ACTION, Card, Document, esc, from_slack
 from handlers.router import Ask, lookup, route, split, store_down
@@ -191,9 +201,9 @@ def create_app(
         ssl_check_enabled=True,
     )
     later = later or after_ack_pool()
-    permissions = Permissions(
-        config.admins, lookup_client(config.api_url, config.bot_token or None), workspace
-    )
+    lookups = lookup_client(config.api_url, config.bot_token or None)
+    permissions = Permissions(config.admins, lookups, workspace)
+    zones, membership = UserZones(lookups), Membership(lookups)
     admin_client = web_client(config, config.bot_token or None)
     alarm = Alarm(config.admins, admin_client, later, told=stores.faults.failing)
     # A fault of the store's files or disk is told once an episode, and its end too (bot/health.py).
@@ -203,10 +213,13 @@ def create_app(
         stores.changed()  # every thread of this process re-reads the store before it answers
         on_change()
 
-    def ask_from(text: str, user: str, channel: str) -> Ask:
+    def ask_from(text: str, user: str, channel: str, zoned: bool | None = None) -> Ask:
+        """The question; with the asker's own zone when it reads or shows their times (by
+        default, when its command does: `ASKER_ZONE`)."""
+        zone = zones.zone(user) if (wants_zone(text) if zoned is None else zoned) else None
         return config.ask(stores.get(quick=True), clock(), text, via="slack", user=user, channel=channel,
                           on_change=changed, can_edit=lambda: permissions.may_edit(user),
-                          on_store_error=alarm)  # fmt: skip
+                          on_store_error=alarm, user_tz=zone, member_of=membership.member_of)  # fmt: skip
 
     def answer(text: str, user: str, channel: str) -> Card:
         """route(), or the plain reply when the store does not even open for the question."""
@@ -223,6 +236,34 @@ def create_app(
     _register_events(app, ask_from, later)
     _register_buttons(app, ask_from, later)
     return app
+
+
+def wants_zone(text: str) -> bool:
+    """Whether the command in `text` reads or shows times for the one asking."""
+    found = lookup(split(text)[0])
+    return found is not None and found.name in ASKER_ZONE
+
+
+_LEADING_MENTION = re.compile(r"\A\s*<@[A-Z0-9]+(?:\|[^<>]*)?>")
+
+
+def command_text(raw: str) -> str:
+    """A command's text as Slack sent it, decoded once; people and channels kept as Slack named
+    them for a command that reads whom it is for (`READS_WHO`)."""
+    text = from_slack(raw)
+    found = lookup(split(text)[0])
+    return from_slack(raw, ids=True) if found is not None and found.name in READS_WHO else text
+
+
+def mention_text(raw: str, bot: str) -> str:
+    """A mention's text without the bot's own mention, decoded once; people dropped (they are
+    not what is asked about), except for a command that reads whom it is for (`READS_WHO`)."""
+    text = from_slack(raw, people=False)
+    found = lookup(split(text)[0])
+    if found is None or found.name not in READS_WHO:
+        return text
+    own = re.compile(rf"<@{re.escape(bot)}(?:\|[^<>]*)?>") if bot else _LEADING_MENTION
+    return " ".join(own.sub(" ", from_slack(raw, ids=True)).split())
 
 
 def _register_middleware(
@@ -307,7 +348,7 @@ def _register_command(app: App, answer: Callable[[str, str, str], Card], later: 
     def apec(ack, command, client, respond):
         """The answer in the ack; a form, or a long answer's later parts, right after it. A change
         that waits on the store's write lock is acknowledged first and answered after."""
-        text = from_slack(command.get("text", ""))  # Slack's escapes decoded once, here
+        text = command_text(command.get("text", ""))  # Slack's escapes decoded once, here
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         found = lookup(split(text)[0])
         if found is not None and found.kept:
@@ -439,11 +480,12 @@ def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolEx
     # Acknowledged at once, answered after on our pool: Bolt's lazy listeners would deep-copy the
     # whole request for each event, which costs more than the answer.
     @app.event("app_mention")
-    def mentioned(ack, event, client):
+    def mentioned(ack, event, client, context):
         ack()
         fields = {
             k: str(event.get(k) or "") for k in ("text", "user", "channel", "ts", "thread_ts")
         }
+        fields["bot"] = str(context.bot_user_id or "")
         _after(later, _answer_mention, ask_from, client, fields)
 
     @app.event("app_home_opened")
@@ -459,7 +501,7 @@ def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolEx
 
 def _answer_mention(ask_from: Callable[..., Ask], client: WebClient, event: dict[str, str]) -> None:
     card = mention(
-        ask_from(from_slack(event["text"], people=False), event["user"], event["channel"])
+        ask_from(mention_text(event["text"], event["bot"]), event["user"], event["channel"])
     )
     for page in card.pages():  # a long answer goes on in the thread, part by part
         client.chat_postMessage(
@@ -468,7 +510,7 @@ def _answer_mention(ask_from: Callable[..., Ask], client: WebClient, event: dict
 
 
 def _publish_home(ask_from: Callable[..., Ask], client: WebClient, user: str) -> None:
-    client.views_publish(user_id=user, view=home_view(ask_from("", user, "")))
+    client.views_publish(user_id=user, view=home_view(ask_from("", user, "", zoned=True)))
 
 
 def _after(later: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> None:
@@ -550,6 +592,38 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
 
         _after(later, work)
 
+    @app.action(DONE_ACTION)
+    @app.action(SNOOZE_ACTION)
+    def reminder_pressed(ack, body, respond):
+        """Mark as done, or snooze: the post says so in place of its buttons; a refusal, or a
+        second press, is told to the presser alone."""
+        ack()
+
+        def work() -> None:
+            action = body["actions"][0]
+            user = body.get("user", {}).get("id", "")
+            channel = (body.get("channel") or {}).get("id", "")
+            ask = ask_from("", user, channel, zoned=True)
+            done = press(ask, str(action.get("action_id", "")), str(action.get("value", "")))
+            if done.mark is not None:
+                respond(**_marked(body.get("message") or {}, done.mark), replace_original=True)
+            if done.note is not None:
+                respond(**done.note.payload(), replace_original=False)
+
+        _after(later, work)
+
+    @app.action(LIST_ACTION)
+    def list_reminders(ack, body, respond):
+        """The presser's own reminders, shown to them alone."""
+        ack()
+
+        def work() -> None:
+            user = body.get("user", {}).get("id", "")
+            channel = (body.get("channel") or {}).get("id", "")
+            _respond_all(respond, list_mine(ask_from("", user, channel, zoned=True)).pages())
+
+        _after(later, work)
+
     @app.action(SHARE_ACTION)
     def share(ack, body, respond):
         """The same answer again, posted for the channel to see."""
@@ -600,6 +674,15 @@ def _update_card(client: WebClient, found: tuple[str, str, Card] | None) -> None
         client.chat_update(channel=channel, ts=ts, **_message(card.payload()))
     except SlackApiError as exc:
         log.warning("could not update the proposals card: %s", exc.response.get("error"))
+
+
+def _marked(message: dict[str, Any], mark: str) -> dict[str, Any]:
+    """A post as Slack holds it, its row of buttons replaced by a line saying what was done."""
+    kept = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
+    return {
+        "text": str(message.get("text") or ""),
+        "blocks": Card(blocks=kept).context(mark).blocks,
+    }
 
 
 def _pressed(ask_from: Callable[..., Ask], body: dict[str, Any]) -> Card:

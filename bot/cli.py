@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,8 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("text", nargs="*", metavar="TEXT")
         c.add_argument("--now", help="the time to answer at (ISO-8601 with offset)")
         c.add_argument("--json", action="store_true", help="print the Slack message payload")
-        c.add_argument("--user", default="", help="the Slack user ID asking")
-        c.add_argument("--channel", default="", help="the channel asked in")
+        c.add_argument(
+            "--user",
+            default="",
+            help="the Slack user ID asking (with SLACK_BOT_TOKEN, their zone comes from Slack)",
+        )
+        c.add_argument("--channel", default="", help="the channel ID asked in")
     serve = sub.add_parser(
         "serve", help="run for Slack: Socket Mode with SLACK_APP_TOKEN, else HTTP"
     )
@@ -297,6 +302,13 @@ def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
     ask = config.ask(
         store, now, text, via="cli", user=args.user, channel=args.channel, can_edit=lambda: True
     )
+    if config.bot_token:  # Slack is there to say the asker's zone, and where the bot is
+        from bot.permissions import lookup_client
+        from bot.users import Membership, UserZones
+
+        client = lookup_client(config.api_url, config.bot_token)
+        zone = UserZones(client).zone(args.user) if args.user else None
+        ask = replace(ask, user_tz=zone, member_of=Membership(client).member_of)
     card = answer_mention(ask) if mention else route(ask)
     if args.json:
         pages = card.pages()

@@ -163,7 +163,9 @@ class Config:
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],
             user: str = "", channel: str = "", on_change: Callable[[], None] = lambda: None,
-            on_store_error: Callable[[str], None] = lambda _: None) -> Ask:  # fmt: skip
+            on_store_error: Callable[[str], None] = lambda _: None,
+            user_tz: ZoneInfo | None = None,
+            member_of: Callable[[str], bool | None] = lambda _: None) -> Ask:  # fmt: skip
         """A question to the handlers, carrying what this configuration tells them."""
         return Ask(
             store=store,
@@ -183,4 +185,6 @@ class Config:
             feeds=self.feeds,
             fetch_allow=self.fetch_allow,
             desk_economy=self.desk_economy,
+            user_tz=user_tz,
+            member_of=member_of,
         )

@@ -4,6 +4,11 @@ Every outcome of a post is one of three: Slack's `ts` (it is out); a `PostError`
 refusal (Slack answered an error such as `not_in_channel`, or 429: nothing was posted); or a
 `PostError` with `unknown` set (a timeout, a connection error, a 5xx, Slack's own `internal_error`):
 the post may be out, and only the channel's history can say.
+
+A post whose target is a person (a reminder for them: store.desk.is_user) is a direct message: the
+D… channel `conversations.open` gives (kept for the process), then chat.postMessage there with the
+key in the metadata, as any post; it is looked for in that channel's history. Opening it posts
+nothing, so its failure is a refusal, never an unknown outcome.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from handlers.render import Card
+from store.desk import is_user
 
 METADATA_TYPE = "apec_post"
 # Refusals worth trying again later; anything else Slack refuses will not change by waiting.
@@ -131,13 +137,16 @@ class SlackPoster:
     def __init__(self, client: WebClient, max_wait: float = MAX_WAIT, waits: int = WAITS) -> None:
         self.client = copy.copy(client)
         self.client.retry_handlers = [RateLimitWait(max_wait, waits)]
+        self._ims: dict[str, str] = {}  # a person's id -> the D… channel of our messages to them
 
     def post(self, channel: str, card: Card, key: str) -> str:
-        """Post; Slack's ts, or PostError (a refusal, or an unknown outcome)."""
+        """Post to a channel, or to a person as a direct message; Slack's ts, or PostError (a
+        refusal, or an unknown outcome)."""
         payload = card.payload()
+        conversation = self._conversation(channel)
         try:
             response = self.client.chat_postMessage(
-                channel=channel,
+                channel=conversation,
                 text=payload["text"],
                 blocks=payload.get("blocks"),
                 metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
@@ -167,7 +176,9 @@ class SlackPoster:
         return channel, str(response["ts"])
 
     def find(self, channel: str, key: str, since: float) -> str | None:
-        """The ts of a post with this key in the channel's history since a time; None if not there."""
+        """The ts of a post with this key in the channel's (or the direct messages') history
+        since a time; None if not there."""
+        channel = self._conversation(channel)
         cursor = None
         for _ in range(10):  # at most 10 pages of 200: a claim is resolved within minutes of it
             response = self._history(channel, since, cursor)
@@ -182,6 +193,24 @@ class SlackPoster:
             if not response.get("has_more") or not cursor:
                 return None
         return None
+
+    def _conversation(self, target: str) -> str:
+        """Where a post to `target` goes: a channel as it is; a person, the D… channel of our
+        direct messages to them (conversations.open, once per person). Opening one posts nothing:
+        a failure is a refusal (PostError, transient when Slack may answer later)."""
+        if not is_user(target):
+            return target
+        found = self._ims.get(target)
+        if found is None:
+            try:
+                response = self.client.conversations_open(users=[target])
+            except SlackApiError as exc:
+                refused = _slack_error(exc)
+                raise PostError(refused.error, refused.transient or refused.unknown) from exc
+            except NETWORK as exc:
+                raise PostError(f"network: {type(exc).__name__}", True) from exc
+            found = self._ims[target] = str(response["channel"]["id"])
+        return found
 
     def _history(self, channel: str, since: float, cursor: str | None) -> Any:
         """One page of conversations.history; PostError (to look again later) if Slack fails."""
@@ -221,7 +250,8 @@ class ConsolePoster:
         with self._lock:
             ts = f"{time.time():.0f}.{next(self._ts):06d}"
             self.sent[key] = ts
-            self.out.write(f"\n[posted to #{channel}]\n{card.plain()}\n")
+            where = f"direct message to {channel}" if is_user(channel) else f"posted to #{channel}"
+            self.out.write(f"\n[{where}]\n{card.plain()}\n")
             self.out.flush()
             return ts
 

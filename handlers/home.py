@@ -1,4 +1,5 @@
-"""The app's Home tab: the next meetings, the countdown to the Leaders' Summit, and the commands."""
+"""The app's Home tab: the next meetings, the countdown to the Leaders' Summit, the viewer's
+reminders (and those they set for channels and others), and the commands."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from handlers.meetings import HOW_TO_ADD, countdown, meeting_line, upcoming
+from handlers.reminder_actions import add_reminders
 from handlers.render import Card, esc
 from handlers.router import Ask, visible
 
@@ -33,6 +35,9 @@ def home_view(ask: Ask) -> dict[str, Any]:
     card.divider()
     card.blocks.extend(countdown(ask).blocks)
     card.divider()
+    if ask.user:
+        add_reminders(card, ask)
+        card.divider()
     card.listing(
         "*Commands*", [f"• `/apec {esc(c.usage)}` — {esc(c.summary)}" for c in visible(ask)]
     )

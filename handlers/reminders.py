@@ -1,42 +1,69 @@
-"""A channel's schedule: subscriptions, one-off reminders, what is queued, cancelling, pausing.
+"""Reminders and a channel's schedule: remind (once, again and again, before a meeting; for me, a
+person or a channel), subscriptions, what is queued, cancelling, pausing.
 
-These commands write the desk's tables (store/desk.py); the scheduler (bot/scheduler.py) reads
-them through store.schedule.plan. Every change calls `ask.on_change()` so it re-plans at once.
+`remind`'s words are read by store.remind (the grammar of Slack's `/remind`), in the asker's own
+zone (`ask.user_tz`, from Slack; the desk's `APEC_TZ` when it is not known). These commands write
+the desk's tables (store/desk.py); the scheduler (bot/scheduler.py) reads them through
+store.schedule.plan. Every change calls `ask.on_change()` so it re-plans at once.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from dateutil.rrule import rrulestr
+
 from handlers.meetings import KINDS, not_found_meeting, title
+from handlers.reminder_actions import (
+    describe_rule,
+    one_off_line,
+    recurring_line,
+    refuse_unless_theirs,
+)
 from handlers.render import Card, date_token, day_text, esc, when
 from handlers.router import Ask, UsageError, command
-from store.dates import (
-    NUMBER_WORDS,
-    DateError,
-    TimePhrase,
-    find_time_phrase,
-    read_period,
-    read_when,
+from store.dates import read_period, read_when
+from store.desk import (
+    DEFAULT_KINDS,
+    DEFAULT_OFFSETS,
+    Delivery,
+    Desk,
+    OneOff,
+    Pause,
+    Recurring,
+    Subscription,
+    is_user,
 )
-from store.desk import DEFAULT_KINDS, DEFAULT_OFFSETS, Delivery, Desk, Pause, Subscription
 from store.models import Meeting
+from store.remind import (
+    AHEAD,
+    Before,
+    Every,
+    RemindError,
+    Request,
+    Target,
+    localize,
+    read_request,
+    read_who,
+)
 from store.schedule import (
     REMINDER_CHANNEL_KINDS,
     REMINDER_HOUR,
     WEEKDAYS,
     Post,
     describe_offset,
+    next_occurrence,
     parse_offset,
     plan,
     reminder_time,
 )
 
 WINDOW = timedelta(days=30)  # what `/apec reminders` shows, and what `cancel N` numbers
-AHEAD = timedelta(days=366)  # a one-off or a pause further off than a year is a typo
 MAX_OFFSET = timedelta(days=365)
 MAX_OFFSETS = 10
 KIND_NAMES = {"som": "SOM", "summit": "Leaders' Summit", "ministerial": "ministerial meeting"}
@@ -49,21 +76,11 @@ DAY_NAMES.update({"tues": 1, "thur": 3, "thurs": 3})
 _OFFSET_SHAPE = re.compile(r"(\d+)([a-z]*)")
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?")
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{1,20}")
-# "SOM3 3 days before", "summit 2 hours before", "SOM2 7d", "SOM1 on the first day"
-_BEFORE = re.compile(
-    rf"(?P<name>.+?)\s+(?:(?P<n>\d{{1,4}}|{'|'.join(NUMBER_WORDS)})\s*"
-    r"(?P<u>days?|d|hours?|hrs?|h|minutes?|mins?|m|weeks?|w)(?:\s+before)?"
-    r"|(?P<zero>on\s+the\s+(?:first\s+)?day|same\s+day))",
-    re.IGNORECASE,
-)
+_NUMBER = re.compile(r"#?\d{1,6}")  # `pause N`, `resume N`: an entry of `/apec reminders`
 # A phrase that names a time of day, or counts from now: its time stands; other days get 09:00.
 _TIME_OF_DAY = re.compile(
     r"\d:\d{2}|\d\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:noon|midnight|now)\b|^in\s", re.IGNORECASE
 )
-# Before a reminder's text: "remind me to ...", "remind me that ..."; the time may come first.
-_ME = re.compile(r"me(?:\s+|\Z)", re.IGNORECASE)
-_LEAD_WORD = re.compile(r"\A(?:to|that)(?:\s+|\Z)", re.IGNORECASE)
-
 
 # -- small readers ---------------------------------------------------------------------------
 
@@ -184,8 +201,8 @@ def local_text(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def stamp(moment: datetime, zone: ZoneInfo) -> str:
-    """A moment as a Slack date token, in each reader's zone, with the channel's time as fallback."""
-    return date_token(moment, "{date_short_pretty} {time}", local_text(moment, zone))
+    """A moment as a Slack date token, in each reader's zone, with `zone`'s time as fallback."""
+    return date_token(moment, "{date_short_pretty} at {time}", local_text(moment, zone))
 
 
 def _and(items: list[str]) -> str:
@@ -311,32 +328,145 @@ def _month_only_note(card: Card, meetings: list[Meeting]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One numbered line of `/apec reminders`: a post queued here, a recurring reminder, or a
+    one-off of the asker's elsewhere."""
+
+    post: Post | None = None
+    recurring: Recurring | None = None
+    one_off: OneOff | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What `/apec reminders` numbers, in its order: `cancel N`, `pause N` and `resume N` read
+    the same list."""
+
+    posts: list[Post]  # queued for this channel in the next 30 days (one-offs, subscriptions)
+    here: list[Recurring]  # recurring reminders posted in this channel
+    elsewhere_once: list[OneOff]  # the asker's one-offs to come, posted elsewhere
+    elsewhere_every: list[Recurring]  # the asker's recurring reminders posted elsewhere
+
+    @property
+    def entries(self) -> list[Entry]:
+        return (
+            [Entry(post=p) for p in self.posts]
+            + [Entry(recurring=r) for r in self.here]
+            + [Entry(one_off=o) for o in self.elsewhere_once]
+            + [Entry(recurring=r) for r in self.elsewhere_every]
+        )
+
+
+def listing(ask: Ask, desk: Desk) -> Listing:
+    """This channel's queue and recurring reminders, then the asker's own reminders elsewhere."""
+    posts = [p for p in queued(ask, desk) if p.kind != "recurring"] if ask.channel else []
+    here = desk.recurring(ask.channel) if ask.channel else []
+    once: list[OneOff] = []
+    every: list[Recurring] = []
+    if ask.user:
+        mine_once, mine_every = desk.reminders_for(ask.user, due_after=ask.now)
+        once = [o for o in mine_once if o.channel != ask.channel]
+        every = [r for r in mine_every if r.target != ask.channel]
+    return Listing(posts, here, once, every)
+
+
+def _first_days(ask: Ask, recurring: list[Recurring]) -> dict[str, date]:
+    """Each meeting's first day that a recurring reminder ends before ("until SOM2")."""
+    if not any(r.meeting_id for r in recurring):
+        return {}
+    return {m.id: m.span.start for m in ask.store.meetings() if m.span.start is not None}
+
+
+def _numbered(number: int, line: str) -> str:
+    return f"{number}. {line.removeprefix('• ')}"
+
+
 @command("reminders", usage="reminders", example="reminders", aliases=("queue", "queued"))
 def reminders(ask: Ask) -> Card:
-    """What this channel will be sent in the next 30 days, numbered for `cancel`."""
-    if not ask.channel:
-        return _needs_channel()
+    """What this channel will be sent in the next 30 days, its recurring reminders, and yours, numbered for `cancel`."""
     desk = Desk(ask.store.db)
-    zone = channel_zone(desk, ask.channel, ask.tz)
-    posts = queued(ask, desk)
-    pause = active_pause(desk, ask.channel, ask.now)
+    found = listing(ask, desk)
+    if not ask.channel and not found.entries:
+        return _needs_channel()
+    zone = channel_zone(desk, ask.channel, ask.tz) if ask.channel else ask.tz
+    mine = ask.user_tz or ask.tz
+    pause = active_pause(desk, ask.channel, ask.now) if ask.channel else None
+    days = _first_days(ask, found.here + found.elsewhere_every)
     card = Card()
     if pause is not None:
         card.section(_pause_line(pause, zone))
-    if posts:
-        lines = [_post_line(n, p, pause) for n, p in enumerate(posts, 1)]
-        _sections(card, f"*Queued for this channel, next 30 days* ({len(posts)})", lines)
-        card.context("`/apec cancel N` cancels one; `/apec subscriptions` shows the settings.")
-    else:
+    number = itertools.count(1)
+    if found.posts:
+        lines = [_post_line(next(number), p, pause) for p in found.posts]
+        _sections(card, f"*Queued for this channel, next 30 days* ({len(found.posts)})", lines)
+    elif ask.channel:
         card.section("Nothing is queued for this channel in the next 30 days.")
-        if not desk.subscriptions(ask.channel):
-            card.context(
-                "`/apec subscribe reminders` for reminders before meetings, "
-                "`/apec remind tomorrow 9am TEXT` for a one-off."
-            )
-    start = ask.now.astimezone(zone).date()
-    _month_only_note(card, month_only(ask, followed_kinds(ask, desk), start, start + WINDOW))
+    if found.here:
+        lines = [
+            _numbered(next(number), recurring_line(r, ask.user, ask.now, days.get(r.meeting_id)))
+            for r in found.here
+        ]
+        _sections(card, f"*Recurring in this channel* ({len(found.here)})", lines)
+    elsewhere = [
+        _numbered(next(number), one_off_line(o, ask.user, mine)) for o in found.elsewhere_once
+    ] + [
+        _numbered(next(number), recurring_line(r, ask.user, ask.now, days.get(r.meeting_id)))
+        for r in found.elsewhere_every
+    ]
+    if elsewhere:
+        _sections(card, f"*Your reminders elsewhere* ({len(elsewhere)})", elsewhere)
+    if found.entries:
+        card.context(
+            "`/apec cancel N` cancels one; `/apec pause N` and `/apec resume N` pause a recurring "
+            "one; `/apec subscriptions` shows the channel's settings."
+        )
+    elif ask.channel and not desk.subscriptions(ask.channel):
+        card.context(
+            "`/apec subscribe reminders` for reminders before meetings, "
+            "`/apec remind tomorrow 9am TEXT` for a one-off, "
+            "`/apec remind every monday at 9am TEXT` for a recurring one."
+        )
+    if ask.channel:
+        start = ask.now.astimezone(zone).date()
+        _month_only_note(card, month_only(ask, followed_kinds(ask, desk), start, start + WINDOW))
+    else:
+        card.context(
+            "A channel's queue is listed in that channel (on the command line, add "
+            "`--channel C123`)."
+        )
     return card
+
+
+def _entry(ask: Ask, desk: Desk, text: str) -> tuple[int, Entry]:
+    """The entry numbered in `text` ("2", "#2"); UsageError for anything else."""
+    match = re.fullmatch(r"#?(\d{1,6})", text.strip())
+    if match is None:
+        what = f"`{esc(text[:40])}` is not" if text.strip() else "Give"
+        raise UsageError(f"{what} the number of a post or reminder, as `/apec reminders` shows it.")
+    entries = listing(ask, desk).entries
+    number = int(match[1])
+    if not entries:
+        raise UsageError("Nothing is queued here, and you have no reminders to come.")
+    if not 1 <= number <= len(entries):
+        what = "queued here" if all(e.post for e in entries) else "and reminders"
+        raise UsageError(
+            f"There is no #{number}: `/apec reminders` lists {len(entries)} "
+            f"post{'' if len(entries) == 1 else 's'} {what}, numbered 1 to {len(entries)}."
+        )
+    return number, entries[number - 1]
+
+
+def _reminded(target: str, for_user: str) -> tuple[str, ...]:
+    return tuple(u for u in (for_user, target if is_user(target) else "") if u)
+
+
+def _refusal(ask: Ask, created_by: str, target: str, for_user: str) -> Card | None:
+    """The one permission check for a reminder (reminder_actions); one asked for before reminders
+    named their askers (no creator) stays open to the channel, as it was."""
+    if not created_by:
+        return None
+    return refuse_unless_theirs(ask, created_by, _reminded(target, for_user))
 
 
 @command(
@@ -347,50 +477,102 @@ def reminders(ask: Ask) -> Card:
     writes=True,
 )
 def cancel(ask: Ask) -> Card:
-    """Cancel post N of `/apec reminders`: a one-off, or one post of a subscription."""
-    if not ask.channel:
-        return _needs_channel()
-    match = re.fullmatch(r"#?(\d{1,6})", ask.args.strip())
-    if match is None:
-        what = f"`{esc(ask.args[:40])}` is not" if ask.args else "Give"
-        raise UsageError(f"{what} the number of a post, as `/apec reminders` shows it.")
+    """Cancel entry N of `/apec reminders`: a one-off, a recurring reminder, or one post of a subscription."""
     desk = Desk(ask.store.db)
-    posts = queued(ask, desk)
-    number = int(match[1])
-    if not posts:
+    empty = not listing(ask, desk).entries
+    if not ask.channel and empty:
+        return _needs_channel()
+    if empty and _NUMBER.fullmatch(ask.args.strip()):
         return Card().section("Nothing is queued for this channel in the next 30 days.")
-    if not 1 <= number <= len(posts):
-        raise UsageError(
-            f"There is no #{number}: `/apec reminders` lists {len(posts)} "
-            f"post{'' if len(posts) == 1 else 's'} queued here, numbered 1 to {len(posts)}."
+    number, entry = _entry(ask, desk, ask.args)
+    if entry.recurring is not None:
+        rec = entry.recurring
+        refusal = _refusal(ask, rec.created_by, rec.target, rec.for_user)
+        if refusal is not None:
+            return refusal
+        desk.cancel_recurring(rec.id)
+        ask.on_change()
+        return (
+            Card()
+            .section(
+                f"Cancelled #{number}: recurring reminder #{rec.id}, "
+                f"{esc(describe_rule(rec.rule, rec.start))} “{esc(rec.text[:200])}”. "
+                "No more of it will be posted."
+            )
+            .context(
+                "The numbers have moved up: check `/apec reminders` before cancelling another."
+            )
         )
-    post = posts[number - 1]
-    zone = ZoneInfo(post.tz)
-    if post.kind == "one-off":
-        done = desk.cancel_one_off(ask.channel, post.one_off_id)
-        what = f"one-off #{post.one_off_id} “{esc(post.text[:200])}”"
+    if entry.one_off is not None:
+        one = entry.one_off
+        refusal = _refusal(ask, one.created_by, one.channel, one.for_user)
+        if refusal is not None:
+            return refusal
+        done = desk.cancel_one_off(one.channel, one.id)
+        what, due, zone = f"one-off #{one.id} “{esc(one.text[:200])}”", one.due_at, ZoneInfo(one.tz)
     else:
-        reason = f"cancelled by <@{ask.user}>" if ask.user else "cancelled"
-        done = desk.record_skipped(
-            post.key,
-            post.channel,
-            post.kind,
-            post.meeting_id,
-            post.due,
-            reason=reason,
-            status="cancelled",
-        )
-        what = f"the {post.kind} — {esc(post.why)}"
+        post = entry.post
+        assert post is not None
+        zone, due = ZoneInfo(post.tz), post.due
+        if post.kind == "one-off":
+            refusal = _refusal(ask, post.asker, post.channel, post.for_user)
+            if refusal is not None:
+                return refusal
+            done = desk.cancel_one_off(post.channel, post.one_off_id)
+            what = f"one-off #{post.one_off_id} “{esc(post.text[:200])}”"
+        else:
+            reason = f"cancelled by <@{ask.user}>" if ask.user else "cancelled"
+            done = desk.record_skipped(
+                post.key,
+                post.channel,
+                post.kind,
+                post.meeting_id,
+                post.due,
+                reason=reason,
+                status="cancelled",
+            )
+            what = f"the {post.kind} — {esc(post.why)}"
     if not done:
         return Card().section(
             f"I could not cancel #{number}, {what}: it is being posted right now."
         )
     ask.on_change()
-    card = Card().section(f"Cancelled #{number}, due {stamp(post.due, zone)}: {what}.")
-    if post.kind != "one-off":
+    card = Card().section(f"Cancelled #{number}, due {stamp(due, zone)}: {what}.")
+    if entry.post is not None and entry.post.kind not in ("one-off", "recurring"):
         card.context("Only this post: the subscription stands (`/apec unsubscribe` ends it).")
     card.context("The numbers have moved up: check `/apec reminders` before cancelling another.")
     return card
+
+
+def _pause_recurring(ask: Ask, paused: bool) -> Card:
+    """`pause N` / `resume N`: hold or restart recurring reminder N of `/apec reminders`."""
+    desk = Desk(ask.store.db)
+    number, entry = _entry(ask, desk, ask.args)
+    rec = entry.recurring
+    verb = "pause" if paused else "resume"
+    if rec is None:
+        raise UsageError(
+            f"#{number} is not a recurring reminder: only those {verb} by number. "
+            f"`/apec {verb}` alone {'pauses' if paused else 'resumes'} this channel."
+        )
+    refusal = _refusal(ask, rec.created_by, rec.target, rec.for_user)
+    if refusal is not None:
+        return refusal
+    rule = f"recurring reminder #{rec.id}, {esc(describe_rule(rec.rule, rec.start))}"
+    if not desk.set_recurring_paused(rec.id, paused, ask.now):
+        state = "paused" if paused else "running"
+        return Card().section(f"#{number}, {rule}, is already {state}.")
+    ask.on_change()
+    if paused:
+        return Card().section(
+            f":double_vertical_bar: Paused #{number}: {rule}. Occurrences due meanwhile are "
+            f"skipped, not sent later; `/apec resume {number}` restarts it."
+        )
+    zone = ZoneInfo(rec.tz)
+    stop = _first_days(ask, [rec]).get(rec.meeting_id)
+    coming = _coming(rec, zone, ask.now, stop, 1)
+    after = f" Next: {stamp(coming[0], zone)}." if coming else " It has no occurrence left."
+    return Card().section(f":arrow_forward: Resumed #{number}: {rule}.{after}")
 
 
 # -- subscriptions ---------------------------------------------------------------------------
@@ -583,47 +765,44 @@ def subscriptions(ask: Ask) -> Card:
     return card
 
 
-# -- one-offs --------------------------------------------------------------------------------
+# -- remind ----------------------------------------------------------------------------------
 
 
-def _meeting_offset(match: re.Match[str]) -> str:
-    if match["zero"]:
-        return "0d"
-    count = NUMBER_WORDS.get(match["n"].lower()) or int(match["n"])
-    unit = match["u"].lower()[0]
-    if unit == "w":
-        count, unit = count * 7, "d"
-    offset = read_offset(f"{count}{unit}")
-    assert offset is not None
-    return offset
+def _whom(ask: Ask, target: Target) -> tuple[str, str]:
+    """Where a reminder goes (a channel, or a person's id for a direct message), and the person
+    it is for when not the asker; UsageError when that cannot be."""
+    if target.kind == "here":
+        return ask.channel, ""
+    if target.kind == "me":
+        if not ask.user:
+            raise UsageError(
+                "`remind me` needs to know who you are: ask in Slack (on the command line, add "
+                "`--user U123`)."
+            )
+        return ask.user, ""
+    if target.kind == "person":
+        return target.id, ("" if target.id == ask.user else target.id)
+    if ask.member_of(target.id) is False:
+        raise UsageError(
+            f"I'm not in <#{target.id}>, so I could not post there: invite me first "
+            "(`/invite @APEC` in that channel), then ask again."
+        )
+    return target.id, ""
 
 
-def _find_when(body: str, now: datetime) -> tuple[TimePhrase, str] | None:
-    """The time phrase at the start of the words, else at their end; and the text, as written."""
-    try:
-        found = find_time_phrase(body, now, "start")
-        if found is not None:
-            text = body[found.end :]
-        else:
-            found = find_time_phrase(body, now, "end")
-            text = body[: found.start] if found is not None else ""
-    except DateError as error:
-        raise UsageError(f"I can't use that date: {esc(str(error)[:80])}.") from None
-    if found is None:
-        return None
-    return found, _LEAD_WORD.sub("", text.strip(), count=1)
+def _to_whom(ask: Ask, where: str, for_user: str) -> str:
+    if for_user:
+        return f" for <@{for_user}> (a direct message saying you asked)"
+    if where == ask.user and is_user(where):
+        return " for you (a direct message)"
+    if where != ask.channel:
+        return f" in <#{where}>"
+    return ""
 
 
-def _ambiguous(said: str, at: int, found: TimePhrase) -> UsageError:
-    """ "Is that 9am or 9pm?", with the command written out again with the likelier one."""
-    assert found.bare_hour is not None
-    start, end = (at + n for n in found.bare_hour)
-    hour = int(said[start:end])
-    half = "am" if 7 <= hour <= 11 else "pm"  # office hours
-    fixed = f"remind {said[:start]}{hour}{half}{said[end:]}"
-    if len(fixed) > 120:
-        fixed = f"{found.text[: found.bare_hour[0] - found.start]}{hour}{half}"
-    return UsageError(f"Is that {hour}am or {hour}pm? Try `{esc(fixed)}`.")
+def _zone_note(ask: Ask, moment: datetime, zone: ZoneInfo) -> str:
+    whose = "your time zone" if ask.user_tz is not None else "the desk's time zone"
+    return f"That is {wall_text(moment, zone)} in {zone.key}, {whose}."
 
 
 def _check_due(due: datetime, ask: Ask, zone: ZoneInfo) -> None:
@@ -635,9 +814,18 @@ def _check_due(due: datetime, ask: Ask, zone: ZoneInfo) -> None:
         )
 
 
+def _footer(card: Card, ask: Ask, desk: Desk, where: str, due: datetime, zone: ZoneInfo) -> Card:
+    pause = active_pause(desk, where, ask.now)
+    if pause is not None and (pause.until is None or due < pause.until):
+        card.context(_pause_line(pause, zone))
+    card.context("`/apec reminders` lists them, numbered; `/apec cancel N` cancels one.")
+    return card
+
+
 def _queue_one_off(
     ask: Ask,
     desk: Desk,
+    where: tuple[str, str],
     due: datetime,
     zone: ZoneInfo,
     text: str,
@@ -645,8 +833,9 @@ def _queue_one_off(
     offset: str = "",
     note: str = "",
 ) -> Card:
+    channel, for_user = where
     number = desk.add_one_off(
-        ask.channel,
+        channel,
         due,
         zone.key,
         text,
@@ -654,22 +843,23 @@ def _queue_one_off(
         now=ask.now,
         meeting_id=meeting.id if meeting else "",
         offset_text=offset,
+        for_user=for_user,
     )
     ask.on_change()
     card = Card().section(
-        f":alarm_clock: One-off #{number} queued for {stamp(due, zone)}: “{esc(text)}”"
+        f":alarm_clock: One-off #{number} queued for {stamp(due, zone)}"
+        f"{_to_whom(ask, channel, for_user)}: “{esc(text)}”"
     )
-    card.context(f"That is {wall_text(due, zone)} in {zone.key}, this channel's time zone.")
+    card.context(_zone_note(ask, due, zone))
     if note:
-        card.context(note)
-    pause = active_pause(desk, ask.channel, ask.now)
-    if pause is not None and (pause.until is None or due < pause.until):
-        card.context(_pause_line(pause, zone))
-    card.context("`/apec reminders` lists what is queued; `/apec cancel N` cancels.")
-    return card
+        card.context(esc(note))
+    return _footer(card, ask, desk, channel, due, zone)
 
 
-def _remind_meeting(ask: Ask, desk: Desk, meeting: Meeting, offset: str, zone: ZoneInfo) -> Card:
+def _remind_meeting(
+    ask: Ask, desk: Desk, where: tuple[str, str], before: Before, zone: ZoneInfo
+) -> Card:
+    meeting, offset = before.meeting, before.offset
     if meeting.status == "cancelled":
         raise UsageError(f"{esc(title(meeting))} is cancelled: there is nothing to remind of.")
     if not meeting.dated or meeting.span.start is None:
@@ -687,70 +877,135 @@ def _remind_meeting(ask: Ask, desk: Desk, meeting: Meeting, offset: str, zone: Z
     _check_due(due, ask, zone)
     place = f", {meeting.place}" if meeting.place else ""
     text = f"{title(meeting)}: {offset_phrase(offset)} — {when(meeting)}{place}"
-    return _queue_one_off(ask, desk, due, zone, text, meeting, offset)
+    return _queue_one_off(ask, desk, where, due, zone, text, meeting, offset)
 
 
-def _remind_at(ask: Ask, desk: Desk, zone: ZoneInfo, found: TimePhrase, text: str) -> Card:
-    """Queue a one-off at the time a phrase names, or say why not."""
-    if not re.search(r"\w", text):
-        raise UsageError(
-            "What should the reminder say? Put it before or after the time: "
-            "`remind tomorrow 9am call Seoul` or `remind call Seoul in 2 hours`."
-        )
-    now = ask.now.astimezone(zone)
+def _remind_every(
+    ask: Ask, desk: Desk, where: tuple[str, str], every: Every, zone: ZoneInfo, text: str
+) -> Card:
+    channel, for_user = where
+    number = desk.add_recurring(
+        channel,
+        zone.key,
+        every.rule,
+        every.start,
+        text,
+        by=ask.user,
+        now=ask.now,
+        for_user=for_user,
+        meeting_id=every.meeting.id if every.meeting else "",
+        until_text=every.until_text,
+    )
+    ask.on_change()
+    reminder = desk.recurring_by_id(number)
+    assert reminder is not None
+    stop = every.meeting.span.start if every.meeting else None
+    coming = _coming(reminder, zone, ask.now, stop, 3)
+    rule = describe_rule(every.rule, every.start)
+    until = f" {every.until_text}" if every.meeting else ""
+    card = Card().section(
+        f":repeat: Recurring reminder #{number}{_to_whom(ask, channel, for_user)}: "
+        f"{esc(rule)}{esc(until)} ({zone.key}): “{esc(text)}”"
+    )
+    card.context("Next: " + ", ".join(stamp(moment, zone) for moment in coming))
+    if every.until_text:
+        last = _last(reminder, zone, ask.now, stop)
+        if last is not None:
+            card.context(f"The last, {esc(every.until_text)}: {stamp(last, zone)}.")
+    card.context(_zone_note(ask, every.first, zone) + " It stays at that time when clocks change.")
+    card.context(
+        "`/apec pause N`, `/apec resume N` and `/apec cancel N` take its number in "
+        "`/apec reminders`."
+    )
+    pause = active_pause(desk, channel, ask.now)
+    if pause is not None:
+        card.context(_pause_line(pause, zone))
+    return card
+
+
+def _coming(
+    reminder: Recurring, zone: ZoneInfo, now: datetime, stop: date | None, count: int
+) -> list[datetime]:
+    """The next occurrences the scheduler will post, at most `count`."""
+    found: list[datetime] = []
+    after = now
+    while len(found) < count:
+        moment = next_occurrence(reminder, zone, after, stop)
+        if moment is None:
+            break
+        found.append(moment)
+        after = moment
+    return found
+
+
+def _last(reminder: Recurring, zone: ZoneInfo, now: datetime, stop: date | None) -> datetime | None:
+    """The last occurrence of a reminder that ends (looked for up to two years ahead)."""
+    walls = rrulestr(reminder.rule, dtstart=reminder.start).between(
+        reminder.start, (now + AHEAD + AHEAD).astimezone(zone).replace(tzinfo=None), inc=True
+    )
+    kept = [wall for wall in walls if stop is None or wall.date() < stop]
+    return localize(kept[-1], zone) if kept else None
+
+
+def _read(ask: Ask, zone: ZoneInfo) -> Request:
+    """The request, read with meetings named exactly; then, when what was read is "NAME N days
+    before" and no meeting goes by NAME, with meetings named anywhere in NAME."""
     try:
-        due = found.moment(now, REMINDER_HOUR)
-    except (OverflowError, ValueError):
-        raise UsageError(f"`{esc(found.text[:60])}` is off the calendar.") from None
-    note = ""
-    if not found.has_time_of_day:
-        note = f"No time of day given: {REMINDER_HOUR:%H:%M}, as for meeting reminders."
-    elif found.rule == "time" and due.date() != now.date():
-        # Slack's /remind reads "at 3pm" as the next 3pm, and so do we; but say so.
-        note = f"`{esc(found.text)}` has passed today, so this is tomorrow's."
-    _check_due(due, ask, zone)
-    return _queue_one_off(ask, desk, due, zone, text, note=note)
+        return read_request(ask.args, ask.now, zone, meeting=ask.store.meeting)
+    except RemindError as error:
+        if not error.meeting_name:
+            raise UsageError(esc(str(error))) from None
+        name = error.meeting_name
+
+    def named(text: str) -> Meeting | None:
+        found = ask.store.meetings_in_text(text)
+        return found[0] if found else None
+
+    try:
+        return read_request(ask.args, ask.now, zone, meeting=named)
+    except RemindError as error:
+        if error.meeting_name:
+            raise _NoMeeting(name) from None
+        raise UsageError(esc(str(error))) from None
+
+
+class _NoMeeting(Exception):
+    """ "NAME N days before" with no meeting of that name: answered with close names."""
 
 
 @command(
     "remind",
-    usage="remind WHEN TEXT | remind TEXT WHEN | remind MEETING N days before",
-    example="remind tomorrow 9am prepare SOM2 talking points",
+    usage="remind [me|@person|#channel] WHEN TEXT | remind … TEXT WHEN | "
+    "remind … every monday at 9am TEXT | remind … MEETING N days before",
+    example="remind me tomorrow 9am prepare SOM2 talking points",
     share=False,
     writes=True,
 )
 def remind(ask: Ask) -> Card:
-    """A one-off post here: at a time ("tomorrow 9am TEXT", "TEXT in 2 hours") or before a meeting ("SOM2 3 days before")."""
-    if not ask.channel:
+    """Remind you, a person or a channel: once ("tomorrow 9am TEXT"), again and again ("every monday at 9am TEXT"), or before a meeting ("SOM2 3 days before")."""
+    zone = ask.user_tz or ask.tz
+    try:
+        target = read_who(ask.args)[0]
+    except RemindError:
+        target = None
+    if not ask.channel and (target is None or target.kind == "here"):
         return _needs_channel()
-    me = _ME.match(ask.args)
-    at = me.end() if me else 0
-    body = ask.args[at:]
-    if not body:
-        raise UsageError("When, and of what?")
+    try:
+        request = _read(ask, zone)
+    except _NoMeeting as missing:
+        return not_found_meeting(ask.store, str(missing))
+    where = _whom(ask, request.target)
     desk = Desk(ask.store.db)
-    zone = channel_zone(desk, ask.channel, ask.tz)
-    before = _BEFORE.fullmatch(body) if len(body) <= 200 else None
-    if before is not None:
-        meeting = ask.store.meeting(before["name"])
-        if meeting is not None:
-            return _remind_meeting(ask, desk, meeting, _meeting_offset(before), zone)
-    found = _find_when(body, ask.now.astimezone(zone))
-    if found is not None:
-        phrase, text = found
-        if phrase.bare_hour is not None and re.search(r"\w", text):
-            raise _ambiguous(ask.args, at, phrase)
-        return _remind_at(ask, desk, zone, phrase, text)
-    if before is not None:
-        named = ask.store.meetings_in_text(before["name"])
-        if named:
-            return _remind_meeting(ask, desk, named[0], _meeting_offset(before), zone)
-        return not_found_meeting(ask.store, before["name"])
-    raise UsageError(
-        f"I can't read a time at the start or the end of `{esc(body[:60])}`: try "
-        "`tomorrow 9am TEXT`, `TEXT in 2 hours`, `next friday 15:00 TEXT`, or a meeting: "
-        "`SOM2 3 days before`."
-    )
+    asked = request.when
+    if isinstance(asked, Before):
+        return _remind_meeting(ask, desk, where, asked, zone)
+    if isinstance(asked, Every):
+        text = request.text
+        if not text and asked.meeting is not None:  # "every monday until SOM2"
+            place = f", {asked.meeting.place}" if asked.meeting.place else ""
+            text = f"{title(asked.meeting)} opens {when(asked.meeting)}{place}"
+        return _remind_every(ask, desk, where, asked, zone, text)
+    return _queue_one_off(ask, desk, where, asked.due, zone, request.text, note=asked.note)
 
 
 # -- pausing ---------------------------------------------------------------------------------
@@ -778,13 +1033,15 @@ def _pause_end(phrase: str, ask: Ask, zone: ZoneInfo) -> tuple[datetime, date | 
 
 @command(
     "pause",
-    usage="pause [until DATE]",
+    usage="pause [until DATE] | pause N",
     example="pause until friday",
     share=False,
     writes=True,
 )
 def pause(ask: Ask) -> Card:
-    """Keep this channel quiet until a day is over (or until `resume`): posts due meanwhile are skipped."""
+    """Keep this channel quiet until a day is over (or until `resume`), or pause recurring reminder N: what falls due meanwhile is skipped."""
+    if _NUMBER.fullmatch(ask.args.strip()) and (ask.channel or ask.user):
+        return _pause_recurring(ask, paused=True)
     if not ask.channel:
         return _needs_channel()
     desk = Desk(ask.store.db)
@@ -814,9 +1071,18 @@ def pause(ask: Ask) -> Card:
     return card
 
 
-@command("resume", usage="resume", example="resume", aliases=("unpause",), share=False, writes=True)
+@command(
+    "resume",
+    usage="resume | resume N",
+    example="resume",
+    aliases=("unpause",),
+    share=False,
+    writes=True,
+)
 def resume(ask: Ask) -> Card:
-    """End this channel's pause: posts due from now on are sent."""
+    """End this channel's pause, or restart recurring reminder N: what falls due from now on is sent."""
+    if _NUMBER.fullmatch(ask.args.strip()) and (ask.channel or ask.user):
+        return _pause_recurring(ask, paused=False)
     if not ask.channel:
         return _needs_channel()
     desk = Desk(ask.store.db)

@@ -73,11 +73,13 @@ _ENTITY = re.compile(r"<([^<>]*)>")
 _USER = re.compile(r"<@[A-Z0-9]+(?:\|[^<>]*)?>")
 
 
-def from_slack(text: str, people: bool = True) -> str:
+def from_slack(text: str, people: bool = True, ids: bool = False) -> str:
     """Text as Slack sends it, decoded once, made inert: broadcasts and mentions as the words
     they show (`@channel`, `@name`, `#channel`), links and dates as their label, `&amp;`, `&lt;`
     and `&gt;` as the characters. What comes out is escaped again, once, where it is shown.
-    With `people=False` mentions of people (the bot's own, in a mention) are dropped."""
+    With `people=False` mentions of people (the bot's own, in a mention) are dropped; with
+    `ids=True` people and channels stay as Slack sent them (`<@U…|ann>`, `<#C…|desk>`), for
+    `remind`, which reads from them whom a reminder is for."""
     if not people:
         text = _USER.sub(" ", text)
 
@@ -89,6 +91,8 @@ def from_slack(text: str, people: bool = True) -> str:
             return label or "@group"
         if target.startswith("!"):
             return "@" + target[1:]
+        if target.startswith(("@", "#")) and ids:
+            return match[0]
         if target.startswith(("@", "#")):
             return target[0] + (label.lstrip("@#") or target[1:])
         return label or target

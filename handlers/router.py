@@ -48,6 +48,9 @@ class Ask:
     feeds: tuple[str, ...] = ()  # APEC_FEEDS: the sources the environment has watched
     fetch_allow: tuple[str, ...] = ()  # APEC_FETCH_ALLOW: non-public hosts `watch` may take
     desk_economy: str = ""  # APEC_DESK_ECONOMY: whose objectives a brief shows by default
+    user_tz: ZoneInfo | None = None  # the asker's own zone (Slack's users.info); None: use `tz`
+    # Is the bot in this channel? True, False, or None when that cannot be known (no Slack).
+    member_of: Callable[[str], bool | None] = lambda channel: None
 
 
 Handler = Callable[[Ask], Card]

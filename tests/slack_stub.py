@@ -107,6 +107,7 @@ class WebAPIStub:
         self._stopping = threading.Event()  # wakes answers held by `delay` when the stub stops
         self._releases = 0  # `release_held` counts up: answers held before it are sent
         self._users: dict[str, dict] = {}
+        self._known_channels: dict[str, dict] = {}  # channel -> what conversations.info says
         self._channels: dict[str, list[dict]] = {}  # channel -> messages, oldest first
         self._last_ts_us = 0
         self._files: dict[str, dict] = {}  # file_id -> the file announced, then its bytes
@@ -300,10 +301,11 @@ class WebAPIStub:
         *,
         is_admin: bool = False,
         is_owner: bool = False,
-        tz: str = "UTC",
+        tz: str | None = "UTC",
         team_id: str = TEAM_ID,
     ) -> None:
-        """Make ``user_id`` known to users.info (a user of another team: a Slack Connect guest)."""
+        """Make ``user_id`` known to users.info (a user of another team: a Slack Connect guest);
+        ``tz`` is the zone of their profile (None: no ``tz`` field, as for a bot user)."""
         with self._cond:
             self._users[user_id] = {
                 "id": user_id,
@@ -311,8 +313,26 @@ class WebAPIStub:
                 "name": user_id.lower(),
                 "is_admin": is_admin,
                 "is_owner": is_owner,
-                "tz": tz,
+                **({"tz": tz} if tz is not None else {}),
             }
+
+    def set_channel(
+        self, channel_id: str, *, is_member: bool = True, is_private: bool = False
+    ) -> None:
+        """Say whether the bot is in ``channel_id`` (conversations.info's ``is_member``); a private
+        channel the bot is not in answers ``channel_not_found``, as Slack does. A channel never
+        set answers ``is_member: true``."""
+        with self._cond:
+            self._known_channels[channel_id] = {
+                "id": channel_id,
+                "is_archived": False,
+                "is_member": is_member,
+                "is_private": is_private,
+            }
+
+    def dm_channel(self, user_id: str) -> str:
+        """The id conversations.open answers for a direct message with ``user_id``."""
+        return "D" + user_id.lstrip("UW")
 
     # -- answering -----------------------------------------------------------------------------
 
@@ -433,9 +453,13 @@ class WebAPIStub:
             return {**ok, "messages": self._read_history(p), "has_more": False}
         if method == "conversations.open":
             users = str(p.get("users") or "").split(",")
-            return {**ok, "channel": {"id": "D" + users[0].lstrip("UW")}} if users[0] else {"ok": False, "error": "users_list_not_supplied"}  # fmt: skip
+            return {**ok, "channel": {"id": self.dm_channel(users[0])}} if users[0] else {"ok": False, "error": "users_list_not_supplied"}  # fmt: skip
         if method == "conversations.info":
-            return {**ok, "channel": {"id": p.get("channel"), "is_archived": False}}
+            found = self._known_channels.get(p.get("channel", ""))
+            if found is not None and found["is_private"] and not found["is_member"]:
+                return {"ok": False, "error": "channel_not_found"}
+            default = {"id": p.get("channel"), "is_archived": False, "is_member": True}
+            return {**ok, "channel": dict(found or default)}
         if method == "users.info":
             user = self._users.get(p.get("user", ""))
             return {**ok, "user": dict(user)} if user else {"ok": False, "error": "user_not_found"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -51,16 +52,23 @@ def say(
     changes=None,
     channel: str = "C1",
     reminder_channel: str = "",
+    user_tz: ZoneInfo | None = None,
+    user: str = "U1",
+    admin: bool = False,
+    member_of=lambda channel: None,
 ) -> dict:
     ask = Ask(
         store=store,
         now=now,
         text=text,
-        user="U1",
+        user=user,
         channel=channel,
         tz=SEOUL,
         reminder_channel=reminder_channel,
         on_change=changes or (lambda: None),
+        user_tz=user_tz,
+        can_edit=lambda: admin,
+        member_of=member_of,
     )
     card = route(ask)
     return {
@@ -416,7 +424,6 @@ def test_remind_an_unknown_meeting_suggests_close_names(store, changes):
         ),
         ("remind in 2 hours call Seoul", EVENING, "2026-11-01T22:00", "call Seoul"),
         ("remind next friday 15:00 send notes", EVENING, "2026-11-06T15:00", "send notes"),
-        ("remind me tomorrow at 9am call Tokyo", EVENING, "2026-11-02T09:00", "call Tokyo"),
         ("remind 2026-11-05 10:00 send the brief", EVENING, "2026-11-05T10:00", "send the brief"),
         (
             "remind tomorrow 9am call about SOM2 1 day before",
@@ -437,7 +444,6 @@ def test_remind_an_unknown_meeting_suggests_close_names(store, changes):
             "review the agenda",
         ),
         # The time at the end, and "to", as Slack's /remind takes them.
-        ("remind me to call Seoul tomorrow at 9am", EVENING, "2026-11-02T09:00", "call Seoul"),
         ("remind tomorrow at 9am to call Seoul", EVENING, "2026-11-02T09:00", "call Seoul"),
         ("remind call Seoul in 2 hours", EVENING, "2026-11-01T22:00", "call Seoul"),
     ],
@@ -452,13 +458,55 @@ def test_remind_at_a_time_reads_the_time_at_the_start_or_the_end_and_keeps_the_r
     assert changes.count == 1
 
 
-def test_remind_at_a_time_reads_it_in_the_channel_s_subscription_zone(store):
+@pytest.mark.parametrize(
+    ("text", "due", "body"),
+    [
+        ("remind me tomorrow at 9am call Tokyo", "2026-11-02T09:00", "call Tokyo"),
+        ("remind me to call Seoul tomorrow at 9am", "2026-11-02T09:00", "call Seoul"),
+    ],
+)
+def test_remind_me_is_a_direct_message_to_the_asker(store, changes, text, due, body):
+    say(store, text, EVENING, changes)
+    (one,) = Desk(store.db).one_offs()
+    assert (one.channel, one.for_user, one.due_at, one.text) == ("U1", "", seoul(due), body)
+    assert changes.count == 1
+
+
+def test_remind_reads_the_time_in_the_asker_s_zone_not_the_channel_s(store):
+    # The channel's subscription is in Tokyo, the desk in Seoul; the asker is in New York.
     say(store, "subscribe reminders tz Asia/Tokyo", EVENING)
+    new_york = ZoneInfo("America/New_York")
+    reply = say(store, "remind tomorrow 9am prep", EVENING, user_tz=new_york)
+    (one,) = Desk(store.db).one_offs("C1")
+    assert one.tz == "America/New_York"
+    # Said at 06:00 on Sunday 1 November in New York (20:00 Seoul): tomorrow is the 2nd.
+    assert one.due_at == datetime(2026, 11, 2, 9, 0, tzinfo=new_york)
+    assert "(America/New_York)" in reply["text"] and "your time zone" in reply["text"]
+
+
+def test_remind_without_the_asker_s_zone_reads_the_desk_s(store):
     reply = say(store, "remind tomorrow 9am prep", EVENING)
     (one,) = Desk(store.db).one_offs("C1")
-    assert one.tz == "Asia/Tokyo"
-    assert one.due_at == datetime.fromisoformat("2026-11-02T09:00+09:00")  # Tokyo is UTC+9 too
-    assert "(Asia/Tokyo)" in reply["text"]
+    assert (one.tz, one.due_at) == ("Asia/Seoul", seoul("2026-11-02T09:00"))
+    assert "the desk's time zone" in reply["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        # remind_spec: a bare hour with no day is the first of H:00 and (H+12):00 to come.
+        ("remind me to call Tokyo at 3", "2026-11-02T03:00"),  # said 20:00: 15:00 has gone
+        ("remind at 9 call Tokyo", "2026-11-01T21:00"),
+        # With a day given, the morning one from 7 to 11, else the afternoon one.
+        ("remind march 5 at 9 review the agenda", "2027-03-05T09:00"),
+        ("remind tomorrow at 3 call", "2026-11-02T15:00"),
+        ("remind tomorrow at 12 lunch", "2026-11-02T12:00"),
+    ],
+)
+def test_remind_reads_a_bare_hour_as_its_next_sensible_occurrence(store, text, due):
+    say(store, text, EVENING)
+    (one,) = Desk(store.db).one_offs()
+    assert one.due_at == seoul(due)
 
 
 @pytest.mark.parametrize(
@@ -474,14 +522,9 @@ def test_remind_at_a_time_reads_it_in_the_channel_s_subscription_zone(store):
         ("remind", EVENING, "When, and of what?"),
         ("remind a call with Seoul", EVENING, "I can't read a time at the start"),
         ("remind <!channel> now", EVENING, "`&lt;!channel&gt; now`"),
-        # An hour with no am or pm is asked about, never guessed.
-        (
-            "remind march 5 at 9 review the agenda",
-            EVENING,
-            "Is that 9am or 9pm? Try `remind march 5 at 9am review the agenda`.",
-        ),
-        ("remind me to call Tokyo at 3", EVENING, "Try `remind me to call Tokyo at 3pm`"),
         ("remind feb 30 at 9am x", EVENING, "no such day: 30 February 2027"),
+        ("remind this morning x", EVENING, "`this morning` (09:00) has passed"),
+        ("remind @casey tomorrow 9am x", EVENING, "I can't tell who or where `@casey` is"),
     ],
 )
 def test_remind_refuses_past_far_empty_and_unreadable_times_with_usage(
@@ -507,6 +550,174 @@ def test_remind_keeps_hostile_text_as_written_and_escapes_it_in_the_reply(store)
     assert one.text == "<!channel> & <@U2> `x`"
     blocks = json.dumps(reply["blocks"])
     assert "&lt;!channel&gt; &amp; &lt;@U2&gt;" in blocks and "<!channel>" not in blocks
+
+
+# -- for whom, and again and again ----------------------------------------------------------
+
+
+def test_remind_a_person_is_a_direct_message_to_them_naming_the_asker(store, changes):
+    reply = say(store, "remind <@U2|ann> tomorrow 9am send the cables", EVENING, changes)
+    (one,) = Desk(store.db).one_offs()
+    assert (one.channel, one.for_user, one.created_by, one.text) == (
+        "U2",
+        "U2",
+        "U1",
+        "send the cables",
+    )
+    assert "for <@U2> (a direct message saying you asked)" in reply["text"]
+    assert changes.count == 1
+
+
+def test_remind_a_channel_the_bot_is_in_posts_there(store, changes):
+    asked = []
+
+    def member_of(channel: str) -> bool:
+        asked.append(channel)
+        return True
+
+    reply = say(store, "remind <#C9|apec-desk> at 3pm call", EVENING, changes, member_of=member_of)
+    (one,) = Desk(store.db).one_offs()
+    assert (one.channel, one.for_user) == ("C9", "") and asked == ["C9"]
+    assert "in <#C9>" in reply["text"]
+
+
+def test_remind_a_channel_the_bot_is_not_in_is_refused_with_the_reason(store, changes):
+    reply = say(
+        store, "remind <#C9|apec-desk> at 3pm call", EVENING, changes, member_of=lambda c: False
+    )
+    assert "I'm not in <#C9>" in reply["text"] and "/invite" in reply["text"]
+    assert Desk(store.db).one_offs() == [] and changes.count == 0
+
+
+def test_remind_me_needs_to_know_who_asks(store, changes):
+    reply = say(store, "remind me tomorrow 9am x", EVENING, changes, user="")
+    assert "`remind me` needs to know who you are" in reply["text"]
+    assert Desk(store.db).one_offs() == [] and changes.count == 0
+
+
+def test_remind_me_works_without_a_channel(store, changes):
+    say(store, "remind me tomorrow 9am x", EVENING, changes, channel="")
+    (one,) = Desk(store.db).one_offs()
+    assert one.channel == "U1" and changes.count == 1
+
+
+def test_remind_every_keeps_a_recurring_reminder_and_names_its_next_three(store, changes):
+    reply = say(store, "remind every monday at 9am send the weekly APEC note", EVENING, changes)
+    (rec,) = Desk(store.db).recurring()
+    assert (rec.target, rec.tz, rec.rule, rec.start, rec.text, rec.created_by) == (
+        "C1",
+        "Asia/Seoul",
+        "FREQ=WEEKLY;BYDAY=MO",
+        datetime(2026, 11, 2, 9, 0),
+        "send the weekly APEC note",
+        "U1",
+    )
+    blocks = json.dumps(reply["blocks"])
+    assert f"Recurring reminder #{rec.id}: every Monday at 09:00 (Asia/Seoul)" in reply["text"]
+    for day in ("2026-11-02", "2026-11-09", "2026-11-16"):
+        assert token(seoul(f"{day}T09:00")) in blocks
+    assert changes.count == 1
+
+
+def test_remind_every_in_the_asker_s_zone_keeps_its_wall_time_across_a_clock_change(store):
+    new_york = ZoneInfo("America/New_York")
+    now = datetime(2026, 10, 30, 12, 0, tzinfo=new_york)  # a Friday; clocks go back on Sunday
+    say(store, "remind me every day at 9am stand up", now, user_tz=new_york)
+    (rec,) = Desk(store.db).recurring()
+    assert (rec.target, rec.tz, rec.start) == ("U1", "America/New_York", datetime(2026, 10, 31, 9))
+    reply = say(store, "reminders", now, user_tz=new_york)
+    assert "every day at 09:00 (America/New_York)" in reply["text"]
+
+
+def test_remind_every_until_a_meeting_ends_before_it_and_may_take_its_text(store):
+    reply = say(store, "remind every monday until summit", NOV)
+    (rec,) = Desk(store.db).recurring()
+    assert rec.meeting_id == "aelm-2026" and rec.until_text == "until summit"
+    assert rec.text.startswith("AELM 2026") and "opens 18–19 November 2026" in rec.text
+    # Mondays 2, 9 and 16 November; the summit opens Wednesday 18 November.
+    assert f"The last, until summit: {token(seoul('2026-11-16T09:00'))}" in json.dumps(
+        reply["blocks"]
+    )
+
+
+def test_remind_every_until_a_meeting_known_only_to_the_month_is_refused(store, changes):
+    reply = say(store, "remind every monday until SOM3 x", JULY, changes)
+    assert "SOM3 is known only to the month" in reply["text"]
+    assert Desk(store.db).recurring() == [] and changes.count == 0
+
+
+def test_reminders_number_the_channel_s_queue_its_recurring_and_the_asker_s_own(store):
+    say(store, "remind tomorrow 9am prep the brief", EVENING)
+    say(store, "remind every friday at 5pm file the week's cables", EVENING)
+    say(store, "remind me every weekday at 8:30 read the wires", EVENING)
+    say(store, "remind me in 2 hours call Seoul", EVENING)
+    text = say(store, "reminders", EVENING)["text"]
+    lines = queued_lines({"text": text})
+    assert lines[0].startswith("1. Mon 2 Nov 2026 09:00") and "prep the brief" in lines[0]
+    assert lines[1].startswith("2. every Friday at 17:00") and "file the week's cables" in lines[1]
+    assert lines[2].startswith("3. ") and "call Seoul" in lines[2] and "for you" in lines[2]
+    assert lines[3].startswith("4. every weekday at 08:30") and "read the wires" in lines[3]
+    assert "Recurring in this channel (1)" in text and "Your reminders elsewhere (2)" in text
+    # Another person in the channel sees the channel's, not the first one's own.
+    other = queued_lines(say(store, "reminders", EVENING, user="U3"))
+    assert len(other) == 2
+
+
+def test_cancel_a_recurring_reminder_by_its_number_stops_it(store, changes):
+    say(store, "remind every friday at 5pm file cables", EVENING)
+    reply = say(store, "cancel 1", EVENING, changes)
+    assert "Cancelled #1: recurring reminder #1, every Friday at 17:00" in reply["text"]
+    assert Desk(store.db).recurring() == [] and changes.count == 1
+
+
+@pytest.mark.parametrize("text", ["cancel 1", "pause 1", "resume 1"])
+def test_a_reminder_between_two_others_is_not_a_third_person_s_to_change(store, changes, text):
+    say(store, "remind <@U2> every friday at 5pm file cables", EVENING)
+    if text == "resume 1":
+        say(store, "pause 1", EVENING)
+    before = Desk(store.db).recurring()
+    # U3 is none of them, and sees it in the channel's list only if it is posted there: it is
+    # not, so #1 is nothing of theirs.
+    reply = say(store, text, EVENING, changes, user="U3")
+    assert "Nothing is queued" in reply["text"] or "There is no #1" in reply["text"]
+    assert Desk(store.db).recurring() == before and changes.count == 0
+
+
+def test_a_channel_s_recurring_reminder_is_changed_only_by_its_asker_or_an_admin(store, changes):
+    say(store, "remind every friday at 5pm file cables", EVENING)
+    refused = say(store, "cancel 1", EVENING, changes, user="U3")
+    assert "only <@U1> or an admin can change this reminder" in refused["text"]
+    assert len(Desk(store.db).recurring()) == 1 and changes.count == 0
+    done = say(store, "pause 1", EVENING, changes, user="U3", admin=True)
+    assert "Paused #1" in done["text"] and Desk(store.db).recurring()[0].paused
+    assert changes.count == 1
+
+
+def test_the_person_reminded_may_cancel_what_was_set_for_them(store):
+    say(store, "remind <@U2> every friday at 5pm file cables", EVENING)
+    reply = say(store, "cancel 1", EVENING, user="U2", channel="D2")
+    assert "Cancelled #1" in reply["text"] and Desk(store.db).recurring() == []
+
+
+def test_pause_and_resume_a_recurring_reminder_by_number(store, changes):
+    say(store, "remind every friday at 5pm file cables", EVENING)
+    paused = say(store, "pause 1", EVENING, changes)
+    assert "Paused #1" in paused["text"] and "skipped, not sent later" in paused["text"]
+    assert "· paused ·" in say(store, "reminders", EVENING)["text"]
+    again = say(store, "pause 1", EVENING, changes)
+    assert "is already paused" in again["text"]
+    resumed = say(store, "resume 1", EVENING, changes)
+    assert "Resumed #1" in resumed["text"]
+    assert token(seoul("2026-11-06T17:00")) in json.dumps(resumed["blocks"])
+    assert not Desk(store.db).recurring()[0].paused and changes.count == 2
+    assert Desk(store.db).pauses() == {}  # the channel itself was never paused
+
+
+def test_pause_a_number_that_is_not_a_recurring_reminder_says_so(store, changes):
+    say(store, "remind tomorrow 9am prep", EVENING)
+    reply = say(store, "pause 1", EVENING, changes)
+    assert "#1 is not a recurring reminder" in reply["text"] and changes.count == 0
+    assert Desk(store.db).pauses() == {}
 
 
 # -- cancel ---------------------------------------------------------------------------------
