@@ -1,6 +1,6 @@
-"""Benchmark of the scheduler at N channels: a tick once the plan is kept between ticks, a re-plan
-after each kind of change, the catch-up at start, memory with the plan held, and request work
-timed while ticks run and between them.
+"""Benchmark of the scheduler at N channels and R recurring reminders: a tick once the plan is kept
+between ticks, a re-plan after each kind of change, the catch-up at start, memory with the plan
+held, and request work timed while ticks run and between them.
 
 The store (built by a child process, so that building leaves no trace in this one's memory):
 * the real seeds/ built with `store.build.build()` into a temporary directory;
@@ -9,6 +9,11 @@ The store (built by a child process, so that building leaves no trace in this on
 * --channels channels subscribed to reminders (default offsets 7d 1d 0d, default kinds, zones
   cycled over 12 IANA zones), and 30 % as many digests (daily and weekly, 09:00 or 08:30), all
   subscribed 90 days before "now";
+* --recurring recurring reminders (issue 20; as many as channels unless told), made 90 days
+  before "now", their rules cycled over RULES (every day, every weekday, weekly, every other
+  Friday, twice a week, monthly on a day and on a weekday, yearly; some ending on a date, some
+  "until" a meeting), their times of day over 08:30, 09:00 and 17:00, their zones over the 12,
+  half of them direct messages to a person and half to a channel;
 * the delivery log of a bot that has run all along: every post due in the 62 days before "now"
   recorded as sent, and those of the next 6 hours too, so that the ticks measured post nothing
   (a post costs Slack's time, not the scheduler's; tests/ cover what a post does).
@@ -20,8 +25,8 @@ calls it, so that it can be timed) and a lease really held in the store:
 * a tick: --ticks ticks 30 s of the bot's clock apart, nothing changed (each renews the lease, a
   write, so each looks at what plans are made of); median and range;
 * a re-plan: the tick after another connection (as another process would) subscribes a channel,
-  adds a one-off, or re-dates a meeting, and the tick after a zone's midnight (America/Santiago,
-  03:00 UTC);
+  adds a one-off, re-dates a meeting, adds a recurring reminder or pauses one, and the tick after
+  a zone's midnight (America/Santiago, 03:00 UTC);
 * memory: current and peak RSS after the imports, with the store open, with the plan held, and at
   the end; and how many posts the plan holds;
 * request work: a thread answering `/apec next-meeting` (`handlers.router.route` on its own
@@ -35,15 +40,20 @@ should cost less than reading the table. (A bare APScheduler job firing a no-op 
 choice; it costs microseconds whatever the channel count, so a ratio to it would say nothing about
 how a tick scales, and APScheduler's dispatch is in the measured tick anyway.)
 
+With recurring reminders, the same figures are measured again, in a child process, on a store
+without them (the channels, digests and log alone, as before issue 20): the tick's other baseline.
+
 The aims (a tick under 100 ms at 10,000 channels, the process under 150 MB with the plan held,
-request p99 during ticks within 1.25x of between them, or 1 ms) are shown as PASS/MISS for
-information; the script exits 0 whatever the figures. `--year` adds the cost of planning a year
-at once (what the plan no longer does); `--profile` adds the top functions of the catch-up.
+request p99 during ticks within 1.25x of between them, or 1 ms; with recurring reminders, a tick
+no more than twice the tick without them) are shown as PASS/MISS for information; the script
+exits 0 whatever the figures. `--year` adds the cost of planning a year at once (what the plan
+no longer does); `--profile` adds the top functions of the catch-up.
 
 Run:
-    python bench/schedule_bench.py                    # 1,000 channels
-    python bench/schedule_bench.py --channels 10000   # the issue's scale
-    python bench/schedule_bench.py --quick            # 100 channels, a few ticks (smoke run)
+    python bench/schedule_bench.py                    # 1,000 channels, 1,000 recurring
+    python bench/schedule_bench.py --channels 10000   # the issue's scale: 10,000 of each
+    python bench/schedule_bench.py --channels 10000 --recurring 0   # as before issue 20
+    python bench/schedule_bench.py --quick            # 100 of each, a few ticks (smoke run)
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import resource
@@ -96,6 +107,21 @@ AIM_CHANNELS = 10_000
 AIM_RSS_MB = 150.0
 AIM_P99_RATIO = 1.25
 AIM_P99_SLACK_MS = 1.0
+AIM_RECURRING_RATIO = 2.0  # a tick with the recurring reminders, to one without them
+# Recurring reminders' rules, cycled (a meeting's id after "@": "until" that meeting).
+RULES = [
+    "FREQ=DAILY",
+    "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+    "FREQ=WEEKLY;BYDAY=MO",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR",
+    "FREQ=WEEKLY;BYDAY=MO,TH",
+    "FREQ=MONTHLY;BYMONTHDAY=15",
+    "FREQ=MONTHLY;BYDAY=1MO",
+    "FREQ=YEARLY;BYMONTH=11;BYMONTHDAY=18",
+    "FREQ=DAILY;UNTIL=20261120T235959",
+    "FREQ=WEEKLY;BYDAY=WE@bench-20",
+]
+RECURRING_TIMES = [(8, 30), (9, 0), (17, 0)]
 GAP = 0.05  # seconds of request work alone between two ticks
 Span = tuple[float, float]  # (start, end) in perf_counter seconds
 
@@ -103,8 +129,11 @@ Span = tuple[float, float]  # (start, end) in perf_counter seconds
 # -- the store (made by a child process) ----------------------------------------------------------
 
 
-def make_store(path: Path, channels: int) -> None:
-    """Build seeds/ into `path`, add the meetings, subscriptions and delivery log described above."""
+def make_store(path: Path, channels: int, recurring: int) -> None:
+    """Build seeds/ into `path`, add the meetings, subscriptions, recurring reminders and delivery
+    log described above."""
+    from dateutil.rrule import rrulestr
+
     from store.build import build
     from store.db import connect
     from store.desk import Desk, iso
@@ -133,6 +162,25 @@ def make_store(path: Path, channels: int) -> None:
             zone, cadence = ZONES[(n * 5) % len(ZONES)], "daily" if n % 2 else "weekly"
             at_time = "09:00" if n % 3 else "08:30"
             desk.subscribe_digest(f"C{n:05d}", zone, cadence, n % 7, at_time, "U1", since)
+        for n in range(recurring):
+            rule, _, meeting = RULES[n % len(RULES)].partition("@")
+            zone = ZONES[(n // len(RULES)) % len(ZONES)]
+            hour, minute = RECURRING_TIMES[n % len(RECURRING_TIMES)]
+            local = since.astimezone(ZoneInfo(zone))
+            base = datetime(local.year, local.month, local.day, hour, minute)
+            start = rrulestr(rule, dtstart=base).after(base, inc=True)
+            target = f"U{n:06d}" if n % 2 else f"C{n % channels:05d}"
+            desk.add_recurring(
+                target,
+                zone,
+                rule,
+                start,
+                f"bench reminder {n}",
+                "U1",
+                since,
+                for_user=target if n % 2 else "",
+                meeting_id=meeting,
+            )
         done = plan(Store(db), desk, NOW - timedelta(days=62), NOW + LOGGED_AHEAD, UTC)
         db.conn.executemany(
             """INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, holder,
@@ -256,6 +304,7 @@ class Requests(threading.Thread):
 @dataclass
 class Figures:
     channels: int
+    recurring: int = 0
     subscriptions: tuple[int, int] = (0, 0)
     logged: int = 0
     made: float = 0.0
@@ -271,6 +320,7 @@ class Figures:
     posted: int = 0
     year: tuple[float, int, float] | None = None
     profile: str = ""
+    without: dict | None = None  # the same figures on the store without recurring reminders
 
 
 class BareRead:
@@ -291,6 +341,7 @@ def count_rows(path: Path, figures: Figures) -> None:
             conn.execute(count, [k]).fetchone()[0] for k in ("reminders", "digest")
         )
         figures.subscriptions = (reminders, digests)
+        figures.recurring = conn.execute("SELECT count(*) FROM recurring").fetchone()[0]
         figures.logged = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
     finally:
         conn.close()
@@ -354,7 +405,13 @@ def measure(path: Path, args: argparse.Namespace, figures: Figures) -> None:
         ("a meeting is re-dated", lambda: other.db.execute(
             "UPDATE meetings SET start_date = date(start_date, '+1 day'), "
             "end_date = date(end_date, '+1 day') WHERE id = 'bench-10'")),
+        ("a recurring one is added", lambda: other.add_recurring(
+            "UNEW1", "Asia/Seoul", "FREQ=DAILY", datetime(2026, 3, 2, 9), "call Seoul", "U9",
+            clock.now, for_user="UNEW1")),
+        ("a recurring one is paused", lambda: other.set_recurring_paused(1, True, clock.now)),
     ]  # fmt: skip
+    if not figures.recurring:
+        changes = changes[:3]
     for what, change in changes:
         before = dict(engine.replans)
         change()
@@ -398,10 +455,23 @@ def plan_a_year(stores) -> tuple[float, int, float]:
 # -- the report -----------------------------------------------------------------------------------
 
 
+def summary(f: Figures) -> dict:
+    """The figures another run compares with (as JSON, for --json)."""
+    return {
+        "tick_ms": statistics.median(f.ticks) * 1e3,
+        "ticks_ms": [t * 1e3 for t in f.ticks],
+        "catch_up_ms": f.catch_up * 1e3,
+        "planned": f.planned,
+        "logged": f.logged,
+        "rss_mb": max(now_mb for label, now_mb, _ in f.memory if label in ("plan held", "end")),
+    }
+
+
 def report(f: Figures, started: float) -> None:
     reminders, digests = f.subscriptions
-    print(f"store: {reminders:,} reminder subscriptions, {digests:,} digests, {f.logged:,} keys "
-          f"in the delivery log; made in {f.made:.1f} s by a child process")  # fmt: skip
+    print(f"store: {reminders:,} reminder subscriptions, {digests:,} digests, "
+          f"{f.recurring:,} recurring reminders, {f.logged:,} keys in the delivery log; made in "
+          f"{f.made:.1f} s by a child process")  # fmt: skip
     print(f"now = {NOW.isoformat()}; {len(f.ticks)} ticks 30 s of the bot's clock apart")
     print()
     print(f"catch-up at start (the first tick)  {f.catch_up * 1e3:,.0f} ms -> plan holds {f.planned:,} posts")  # fmt: skip
@@ -410,7 +480,14 @@ def report(f: Figures, started: float) -> None:
     print(f"baseline: bare SELECT * FROM subscriptions  {spread(f.bare)} ms "
           f"(tick is x{tick_med / bare_med:.2f} the bare read)")  # fmt: skip
     for what, seconds, replanned in f.changes:
-        print(f"re-plan: tick after {what:<22} {seconds * 1e3:7.1f} ms  ({replanned})")
+        print(f"re-plan: tick after {what:<25} {seconds * 1e3:7.1f} ms  ({replanned})")
+    if f.without is not None:
+        w = f.without
+        print(
+            f"without the recurring reminders (the same store as before issue 20, measured in a "
+            f"child process): tick {w['tick_ms']:.1f} ms, catch-up {w['catch_up_ms']:,.0f} ms, "
+            f"plan holds {w['planned']:,} posts, RSS {w['rss_mb']:.1f} MB"
+        )
     print()
     during, between = p99(f.during) * 1e3, p99(f.between) * 1e3
     print("request work (/apec next-meeting answered on a thread of its own, every 1 ms), p99:")
@@ -443,6 +520,13 @@ def report(f: Figures, started: float) -> None:
     print(
         f"  request p99 {during:.2f} ms during ticks, {between:.2f} ms between: {verdict(p99_ok)}"
     )
+    if f.without is not None:
+        ratio = tick_med * 1e3 / f.without["tick_ms"]
+        print(
+            f"  with {f.recurring:,} recurring reminders the tick is x{ratio:.2f} the tick "
+            f"without them (aim: at most x{AIM_RECURRING_RATIO:g}): "
+            f"{verdict(ratio <= AIM_RECURRING_RATIO)}"
+        )
     print(f"total run time {time.perf_counter() - started:.1f} s")
 
 
@@ -453,18 +537,24 @@ def verdict(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--channels", type=int, default=1_000, help="channels subscribed")
+    parser.add_argument(
+        "--recurring", type=int, help="recurring reminders (default: as many as channels)"
+    )
     parser.add_argument("--ticks", type=int, default=30, help="ticks timed with nothing changed")
     parser.add_argument("--quick", action="store_true", help="100 channels, 5 ticks")
     parser.add_argument("--year", action="store_true", help="also plan a year at once")
     parser.add_argument("--profile", action="store_true", help="cProfile the catch-up")
     parser.add_argument("--make-store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # figures only
     args = parser.parse_args(argv)
     if args.quick:
         args.channels, args.ticks = 100, 5
-    if args.channels < 1 or args.ticks < 1:
-        parser.error("--channels and --ticks must be positive")
+    if args.recurring is None:
+        args.recurring = args.channels
+    if args.channels < 1 or args.ticks < 1 or args.recurring < 0:
+        parser.error("--channels and --ticks must be positive, --recurring not negative")
     if args.make_store:
-        make_store(args.make_store, args.channels)
+        make_store(args.make_store, args.channels, args.recurring)
         return 0
 
     started = time.perf_counter()
@@ -475,14 +565,46 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(tmp) / "apec.db"
         t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, __file__, "--make-store", str(path), "--channels", str(args.channels)],
+            [
+                sys.executable,
+                __file__,
+                "--make-store",
+                str(path),
+                "--channels",
+                str(args.channels),
+                "--recurring",
+                str(args.recurring),
+            ],
             check=True,
         )
         figures.made = time.perf_counter() - t0
         count_rows(path, figures)
         measure(path, args, figures)
+    if args.json:
+        print(json.dumps(summary(figures)))
+        return 0
+    if args.recurring:
+        figures.without = without_recurring(args)
     report(figures, started)
     return 0
+
+
+def without_recurring(args: argparse.Namespace) -> dict:
+    """The same run on a store without recurring reminders, in a child process of its own (so
+    neither run's memory is in the other's figures)."""
+    command = [
+        sys.executable,
+        __file__,
+        "--json",
+        "--channels",
+        str(args.channels),
+        "--recurring",
+        "0",
+        "--ticks",
+        str(args.ticks),
+    ]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
