@@ -350,6 +350,14 @@ _SEPARATOR_BEFORE = re.compile(r"\s*(?:[,;:]+|(?<=\s)[-–—]+)\s*\Z")
 # Reading a request
 
 
+# A second time of day right after the first ("at noon and 5pm"): a clock time, never a number
+# alone ("at 9am and 10 delegates arrive" keeps its text).
+_SECOND_TIME = re.compile(
+    r"\s*(?:and|&)\s+((?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?|\d{1,2}:\d{2}|noon|midnight))\b",
+    re.IGNORECASE,
+)
+
+
 def read_request(
     text: str,
     now: datetime,
@@ -387,6 +395,12 @@ def read_request(
         raise RemindError(
             f"I can't read `{unread[1]}` as the end: give a day (`until 20 November`), a meeting "
             "on record (`until SOM2`) or a length (`for 3 weeks`)."
+        )
+    second = _SECOND_TIME.match(rest)
+    if second is not None:  # "every day at noon and 5pm": two times, one reminder each
+        raise RemindError(
+            f"one time of day to a reminder: `{phrase[:60]}` is one, and `{second[1]}` needs a "
+            "reminder of its own."
         )
     words = _LEAD_WORD.sub("", rest, count=1)
     # "every monday until SOM2" alone: the text is made from the meeting, as "SOM2 3 days before"

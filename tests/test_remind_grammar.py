@@ -223,6 +223,8 @@ def test_a_passed_time_today_says_so_and_a_day_without_a_time_says_09_00():
         ("every day until blah x", WED, "I can't read `blah x` as the end"),
         ("every year on feb 29 x", WED, "falls on no day in the coming year"),
         ("every 2 days on monday x", WED, "I can't read `every 2 days on monday`"),
+        ("every day at noon and 5pm x", WED, "`5pm` needs a reminder of its own"),
+        ("tomorrow at 9am and at 17:00 x", WED, "`at 17:00` needs a reminder of its own"),
     ],
 )
 def test_what_cannot_be_read_or_set_is_refused_with_a_reason(say, now, says):
@@ -260,6 +262,10 @@ def test_a_person_named_inside_the_text_is_text():
 
 
 # -- the text --------------------------------------------------------------------------------
+
+
+def test_a_number_after_and_is_text_not_a_second_time():
+    assert read("tomorrow at 9am and 10 delegates arrive", WED).text == "and 10 delegates arrive"
 
 
 @pytest.mark.parametrize(
