@@ -8,6 +8,7 @@ import shutil
 import signal
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -148,11 +149,17 @@ def clock() -> Clock:
 class Served:
     """The real app behind the real HTTP server on a loopback port, and a way to talk to it."""
 
-    def __init__(self, base: str, secret: str, db_path: Path | None = None) -> None:
+    def __init__(
+        self, base: str, secret: str, db_path: Path | None = None, late: Any = None
+    ) -> None:
         self.base = base
         self.secret = secret
         self.db_path = db_path  # the store it serves
         self._signed_at: dict[str, int] = {}
+        # The Web API stand-in: a command asked with no response_url of its own gets one there, and
+        # a change acknowledged "Working on it" (a loaded machine: past the ack's wait) is
+        # answered with what follows on it, as a user sees it.
+        self.late = late
 
     def signed(
         self, body: str, timestamp: int | None = None, secret: str | None = None
@@ -218,8 +225,13 @@ class Served:
         response_url: str = "",
         team: str = "T1",
     ):
+        import json
         from urllib.parse import urlencode
 
+        hook = ""
+        if not response_url and self.late is not None:
+            hook = f"hooks.late{next(_TRIGGERS)}"
+            response_url = self.late.url + hook
         body = urlencode(
             {
                 "token": "legacy",
@@ -232,7 +244,11 @@ class Served:
                 "trigger_id": f"{next(_TRIGGERS)}.2.3",  # Slack's differ every time
             }
         )
-        return self.post(body, "application/x-www-form-urlencoded")
+        status, answer = self.post(body, "application/x-www-form-urlencoded")
+        if hook and status == 200 and "Working on it" in answer:
+            (said, *_) = self.late.wait_for(hook, timeout=60)
+            return status, json.dumps(said.params)
+        return status, answer
 
     def event(self, event: dict, event_id: str = "Ev1", retry: int | None = None):
         import json
@@ -319,7 +335,7 @@ def server(db_path, web_api, clock, changes):
     http = make_server(wsgi, "127.0.0.1", 0)
     thread = threading.Thread(target=run, args=(http,), daemon=True)
     thread.start()
-    yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path)
+    yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path, late=web_api)
     http.close()
     thread.join(timeout=5)
 
