@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from handlers.meetings import title
 from handlers.render import STATUS_WORDS, Card, esc, when
 from handlers.router import Ask, command, refuse_unless_admin
 from store.desk import Desk
+from store.edits import Revisions, revisions
 from store.models import Meeting
 from store.queries import Store
 
@@ -20,6 +21,9 @@ CALNAME = "APEC meetings"
 FEED_PATH = "/calendar/{token}.ics"
 PLACEHOLDER_BASE = "https://YOUR-BOT-HOST"
 UID_DOMAIN = "apec-desk-bot"
+# How often subscribers should ask again: RFC 7986's REFRESH-INTERVAL, and Outlook's own
+# X-PUBLISHED-TTL (which it reads instead); an hour, as the desk changes the calendar by the day.
+REFRESH = timedelta(hours=1)
 
 # iCalendar knows three states; "reported" and "tbc" are not yet confirmed by an official release.
 EVENT_STATUS = {
@@ -60,7 +64,7 @@ def calendar(store: Store, now: datetime) -> bytes:
     """The feed as an iCalendar file; the same store and `now` give the same bytes."""
     meetings = in_feed(store)
     by_id = {m.id: m for m in store.meetings()}
-    from icalendar import Calendar  # 80 ms to import: only when a feed is asked for
+    from icalendar import Calendar, vDuration  # 80 ms to import: only when a feed is asked for
 
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -69,14 +73,26 @@ def calendar(store: Store, now: datetime) -> bytes:
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", CALNAME)
     cal.add("x-wr-caldesc", _caldesc(meetings))
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(REFRESH))
     # DTSTAMP is when this copy of the feed was made (RFC 5545 with METHOD); no microseconds.
     stamp = now.astimezone(UTC).replace(microsecond=0)
+    revised = revisions(store.db)
     for m in meetings:
-        cal.add_component(_event(m, by_id.get(m.parent_id), stamp))
+        cal.add_component(_event(m, by_id.get(m.parent_id), stamp, revised.get(m.id)))
     return cal.to_ical()
 
 
-def _event(m: Meeting, parent: Meeting | None, stamp: datetime) -> Event:
+def _modified(m: Meeting, revised: Revisions | None) -> datetime:
+    """When the event last changed (UTC, as RFC 5545 wants it): the desk's last change to it,
+    else the day its source published what it says, at midnight UTC. Not the clock's: the same
+    store gives the same bytes (and ETag) whenever it is asked, a store built again too."""
+    if revised is not None:
+        return revised.last.astimezone(UTC).replace(microsecond=0)
+    return datetime.combine(m.source.reference_date, time(0), UTC)
+
+
+def _event(m: Meeting, parent: Meeting | None, stamp: datetime, revised: Revisions | None) -> Event:
     assert m.span.start is not None  # dated
     last = m.span.end or m.span.start
     from icalendar import Event
@@ -93,9 +109,11 @@ def _event(m: Meeting, parent: Meeting | None, stamp: datetime) -> Event:
     event.add("description", _description(m, parent))
     event.add("status", EVENT_STATUS.get(m.status, "TENTATIVE"))
     event.add("categories", [m.kind])
-    # A stateless feed cannot count revisions, and a content hash can go down, which RFC 5546
-    # reads as an older revision; with SEQUENCE fixed, the newer DTSTAMP is what wins.
-    event.add("sequence", 0)
+    # SEQUENCE counts the desk's revisions of the meeting (its audit trail, which only grows),
+    # so an app takes a re-dated event over the one it holds; a change the seeds make leaves it
+    # as it was, and then the newer DTSTAMP is what wins (RFC 5546).
+    event.add("sequence", revised.count if revised is not None else 0)
+    event.add("last-modified", _modified(m, revised))
     event.add("transp", "TRANSPARENT")  # a ten-day SOM should not mark subscribers busy
     event.add("x-apec-venue-tz", m.tz or "UTC")
     return event
@@ -130,7 +148,7 @@ def _caldesc(meetings: list[Meeting]) -> str:
 
 
 @command(
-    "ics", usage="ics [rotate]", example="ics", aliases=("ical", "feed"), share=False, writes=True
+    "ics", usage="ics [rotate]", example="ics", aliases=("ical", "feed"), private=True, writes=True
 )
 def ics(ask: Ask) -> Card:
     """Where to subscribe to the meetings calendar (a secret address), and what it leaves out."""

@@ -19,7 +19,7 @@ from store.queries import Store
 
 APPROVE, EDIT, IGNORE = "proposal_approve", "proposal_edit", "proposal_ignore"
 HELD_VALUE = ":held"  # after the number in a held card's button values: that card is re-drawn
-SHOWN = 15  # proposals on one card: two blocks each, within Slack's 50
+SHOWN = 15  # proposals on one card: two blocks each (the quote, the buttons), within Slack's 50
 CARD_QUOTE = 500
 
 
@@ -73,9 +73,11 @@ def post_card(store: Store, key: str) -> Card:
 def _items(card: Card, items: list[Proposal], on_held: bool) -> None:
     """Each proposal on a card: the change, its sentence, the buttons or what was decided."""
     for p in items[:SHOWN]:
-        quote = esc(short_quote(p.quote, CARD_QUOTE))
         mark = " (held)" if p.held and not on_held else ""
-        card.section(f"*Proposal {p.id}{mark}:* {esc(p.change)}\n> “{quote}”")
+        # The sentence as the source writes it: no mark in it rendered, nothing in it live.
+        card.quote(
+            short_quote(p.quote, CARD_QUOTE), lead=f" {p.change}", bold=f"Proposal {p.id}{mark}:"
+        )
         if p.status == proposals.OPEN:
             card.blocks.append(_buttons(p, on_held))
         else:

@@ -21,8 +21,9 @@ from store.dates import DateError, Span, find_dates, read_span
 from store.db import immediate
 from store.edits import MEETING_KINDS, STATUSES
 from store.errors import SourceError
+from store.models import MISSING
 from store.names import alias_key
-from store.text import fold_key, passages, stands_in
+from store.text import clean, fold_key, passages, stands_in
 
 DESK_FILE = "desk.toml"
 GLOSSARY_FILE = "glossary.toml"
@@ -110,11 +111,23 @@ def load_desk(seeds: Path) -> dict[str, Any]:
 def _parsed_desk(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            return _cleaned(tomllib.load(fh))
     except FileNotFoundError as exc:
         raise SourceError(f"no desk file at {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SourceError(f"{path}: {exc}") from exc
+
+
+def _cleaned(value: Any) -> Any:
+    """A parsed desk file with every string in it as the store keeps text (store.text.clean):
+    what a seed says enters the store as a desk edit's words do."""
+    if isinstance(value, str):
+        return clean(value, multiline="\n" in value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return value
 
 
 def load_glossary(seeds: Path) -> list[dict[str, Any]]:
@@ -146,7 +159,7 @@ def read_sources(seeds: Path, desk: dict[str, Any]) -> list[SourceDoc]:
                     reference_date=ref if isinstance(ref, date) else date.fromisoformat(ref),
                     file=rec["file"],
                     original_name=rec.get("original_name", Path(rec["file"]).name),
-                    text=data.decode("utf-8"),
+                    text=clean(data.decode("utf-8"), multiline=True),
                     sha256=sha256(data),
                     note=rec.get("note", ""),
                 )
@@ -455,9 +468,25 @@ class _Rows:
                     "note": rec.get("note", ""), "origin": "seed",
                 }
             )  # fmt: skip
+            row = self.rows["meetings"][-1]
+            row["note_when_missing"] = self._note_when_missing(where, rec, row)
             self.versioned("meetings", rec["id"], rec, where)
             for name in (rec["id"], rec.get("short", ""), rec["name"], *rec.get("aliases", [])):
                 self.alias("meeting", name, rec["id"], where)
+
+    def _note_when_missing(self, where: str, rec: dict[str, Any], row: dict[str, Any]) -> str:
+        """The field whose absence a meeting's note describes (store.models.MISSING), checked:
+        one such a note can be about, and one the record does lack."""
+        field = rec.get("note_when_missing", "")
+        if not field:
+            return ""
+        if field not in MISSING:
+            self.check.errors.append(f"{where}: note_when_missing is one of {sorted(MISSING)}")
+        elif not rec.get("note"):
+            self.check.errors.append(f"{where}: note_when_missing without a note")
+        elif not MISSING[field](row):
+            self.check.errors.append(f"{where}: its note says {field} is missing, and it is given")
+        return str(field)
 
     def people(self, records: list[dict[str, Any]]) -> None:
         self.person_ids = {rec.get("id") for rec in records}

@@ -13,7 +13,9 @@ import sqlite_utils
 
 from store.dates import DateError, read_span
 from store.desk import iso
+from store.models import standing_note
 from store.names import alias_key
+from store.text import clean
 
 DESK_SOURCE = "desk"
 HEAD_ROLE = "Head of delegation"  # a desk delegate whose role starts so leads the delegation
@@ -112,7 +114,7 @@ def meeting_row(rec: dict[str, Any]) -> dict[str, Any]:
         "precision": span.precision if span else "unknown", "status": rec.get("status", "scheduled"),
         "city": rec.get("city", ""), "host_id": rec.get("host", ""), "tz": rec.get("tz", ""),
         "source_id": rec.get("source") or DESK_SOURCE, "quote": cited_quote(rec), "note": rec.get("note", ""),
-        "origin": "desk",
+        "origin": "desk", "note_when_missing": "",
     }  # fmt: skip
 
 
@@ -144,6 +146,7 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
         if row["source_id"] not in sources:  # the document is gone: the desk vouches for it
             row["source_id"], row["quote"] = DESK_SOURCE, desk_quote(rec)
         seed = meetings.get(row["id"])
+        _keep_condition(row, rec, seed)
         if seed is not None and seed["origin"] == "seed":
             differs = [f"{f}: {seed[f]!r} -> {row[f]!r}" for f in ("date_text", "city", "status", "name", "kind")
                        if seed[f] != row[f]]  # fmt: skip
@@ -163,6 +166,17 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
     # One row per alias: the last word on a name is the desk's.
     rows["aliases"] = list({(a["kind"], a["alias"]): a for a in rows["aliases"]}.values())
     return notes
+
+
+def _keep_condition(row: dict[str, Any], rec: dict[str, Any], seed: dict[str, Any] | None) -> None:
+    """A desk record keeps the seed's note as it was: the field whose absence that note describes
+    goes with it (desk.toml's `note_when_missing`), so the note goes once the desk sets the field,
+    from the desk's citation too. A note the desk wrote itself stands as written."""
+    if seed is None or not seed.get("note_when_missing") or row["note"] != seed["note"]:
+        return
+    row["note_when_missing"] = seed["note_when_missing"]
+    if not standing_note(row) and row["source_id"] == DESK_SOURCE:
+        row["quote"] = desk_quote({**rec, "note": ""})
 
 
 def version_row(
@@ -287,11 +301,30 @@ def _title(role: str) -> str:
 
 # -- writing changes ---------------------------------------------------------------------------
 
+MULTILINE_FIELDS = frozenset({"note", "quote"})  # a desk note may run over lines; names may not
+
+
+def cleaned(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's text as the store keeps it (store.text.clean): every string, and every string
+    in a list (aliases); other values as they are."""
+
+    def one(key: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return clean(value, multiline=key in MULTILINE_FIELDS)
+        if isinstance(value, list):
+            return [clean(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    return {key: one(key, value) for key, value in record.items()}
+
 
 def save_meeting(db: sqlite_utils.Database, record: dict[str, Any], user: str, now: datetime,
                  action: str, before: dict[str, Any] | None) -> None:  # fmt: skip
-    """Keep the desk's version of a meeting and audit it (in the caller's transaction)."""
-    fields = {k: record[k] for k in (*MEETING_FIELDS, *CITE_FIELDS) if k in record}
+    """Keep the desk's version of a meeting and audit it (in the caller's transaction); its text
+    cleaned, and ValueError for a name that is empty once cleaned (nothing kept)."""
+    fields = cleaned({k: record[k] for k in (*MEETING_FIELDS, *CITE_FIELDS) if k in record})
+    if not fields.get("name"):
+        raise ValueError("a meeting needs a name (invisible characters alone are none)")
     db.execute(
         """INSERT INTO desk_meetings (id, record, edited_by, edited_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET record = excluded.record, edited_by = excluded.edited_by,
@@ -305,7 +338,11 @@ def save_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name: s
                   removed: bool, user: str, now: datetime, before: dict[str, Any] | None,
                   source: str = "", quote: str = "") -> None:  # fmt: skip
     """Keep a delegate the desk added or took out, and audit it; with `source` and `quote`, it
-    cites that document (an approved proposal) rather than the desk."""
+    cites that document (an approved proposal) rather than the desk. Its text cleaned, and
+    ValueError for a name that is empty once cleaned (nothing kept)."""
+    name, role, quote = clean(name), clean(role), clean(quote, multiline=True)
+    if not name:
+        raise ValueError("a delegate needs a name (invisible characters alone are none)")
     db.execute(
         """INSERT INTO desk_delegates (economy, meeting, name, role, removed, edited_by, edited_at, source, quote)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -348,6 +385,32 @@ def history(
     ]  # fmt: skip
 
 
+# The audit lines that change a meeting.
+MEETING_ACTIONS = ("add-meeting", "edit-meeting", "cancel-meeting")
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """How often the desk revised a meeting on record, and when last (from the audit trail)."""
+
+    count: int  # changes to it as it stood (the desk adding it is its first version, not one)
+    last: datetime
+
+
+def revisions(db: sqlite_utils.Database) -> dict[str, Revisions]:
+    """Each meeting the desk changed, by id: its revisions (a calendar's SEQUENCE) and the time
+    of the last change (its LAST-MODIFIED). Audit lines are never deleted, so a count never falls."""
+    if "audit" not in db.table_names():
+        return {}
+    marks = ", ".join("?" * len(MEETING_ACTIONS))
+    found = db.execute(
+        f"""SELECT target, sum(before != ''), max(at) FROM audit WHERE action IN ({marks})
+            GROUP BY target""",
+        MEETING_ACTIONS,
+    )
+    return {t: Revisions(int(n or 0), datetime.fromisoformat(last)) for t, n, last in found}
+
+
 def export_toml(db: sqlite_utils.Database) -> str:
     """The desk's changes as a desk file to review and commit to seeds/ (TOML, records as desk.toml's)."""
     changes = load(db)
@@ -358,6 +421,8 @@ def export_toml(db: sqlite_utils.Database) -> str:
         "",
     ]
     for rec in changes.meetings:
+        if "note" in rec:
+            rec = {**rec, "note": _standing(db, rec)}
         out.append(f"# {rec['id']}: changed by {rec['edited_by']} at {rec['edited_at']}")
         out.append("[[meetings]]")
         out.append(f"id = {_toml(rec['id'])}")
@@ -375,6 +440,15 @@ def export_toml(db: sqlite_utils.Database) -> str:
             out.extend(_cite_lines(rec))
         out.append("")
     return "\n".join(out)
+
+
+def _standing(db: sqlite_utils.Database, rec: dict[str, Any]) -> str:
+    """A desk record's note as it stands (store.models.standing_note over the meeting as built
+    from it): the seed's note about a field the desk has since set is not exported."""
+    row = next(iter(db.query("SELECT * FROM meetings WHERE id = ?", [rec["id"]])), None)
+    if row is None or row.get("origin") != "desk":
+        return str(rec.get("note", ""))
+    return standing_note(row)
 
 
 def _cite_lines(rec: dict[str, Any]) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from store.db import immediate
 from store.desk import iso
 from store.errors import SourceError
 from store.names import Matcher
-from store.text import clean_lines, fold_key, passages
+from store.text import clean, clean_lines, fold_key, passages
 
 
 @dataclass
@@ -114,7 +114,7 @@ def read_file(path: Path) -> Document:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    if not clean_lines(text):
+    if not clean_lines(clean(text, multiline=True)):
         raise SourceError(f"{path}: no text in it")
     return Document(text, path.name)
 
@@ -185,7 +185,9 @@ def ingest_many(
 
 
 def _prepared(doc: Document, now: datetime) -> Document:
-    """The document with its title and reference date settled; SourceError when it holds no text."""
+    """The document with its text cleaned (store.text.clean: what enters the store) and its title
+    and reference date settled; SourceError when it holds no text."""
+    doc = replace(doc, text=clean(doc.text, multiline=True), title=clean(doc.title))
     lines = clean_lines(doc.text)
     if not lines:
         raise SourceError(f"{doc.url or doc.name}: no text in it")

@@ -63,7 +63,7 @@ from store.desk import from_iso, iso
 from store.models import Meeting
 from store.names import alias_key
 from store.queries import Store
-from store.text import one_line
+from store.text import clean, one_line
 
 ADD, DATE, MOVE, DELEGATE = "add-meeting", "date-meeting", "move-meeting", "add-delegate"
 OPEN, APPROVED, IGNORED = "open", "approved", "ignored"
@@ -446,7 +446,8 @@ def propose(
     if not report.new or not _dated_sanely(report.reference_date, now):
         return []
     origin = origin or report.url
-    sentences = list(dict.fromkeys(f.sentence for f in report.findings))
+    # Read as the store keeps text (ingest cleaned it already; a report may come from elsewhere).
+    sentences = list(dict.fromkeys(clean(f.sentence) for f in report.findings))
     # Read against the store outside the write lock (a page's sentences take a while, and posts
     # and edits wait on the lock): a change meanwhile only makes a proposal that approving
     # re-reads anyway. What was proposed before is read under the lock, as it is written.

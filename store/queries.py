@@ -32,6 +32,7 @@ from store.models import (
     Sentence,
     Source,
     Term,
+    standing_note,
 )
 from store.names import Matcher, alias_key
 from store.schema import RECORDS_VERSION, SOURCE_ORDER
@@ -309,7 +310,7 @@ class Store:
             tz=r["tz"],
             source=self._cited(r),
             quote=r["quote"],
-            note=r["note"],
+            note=standing_note(r),
             origin=r["origin"],
         )
 

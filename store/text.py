@@ -51,6 +51,99 @@ _WORD = re.compile(r"[\w']+", re.UNICODE)
 
 MAX_PASSAGE = 600
 
+# -- clean text in -----------------------------------------------------------------------------
+# What is not text, stripped wherever text enters the store (`clean`). A small table rather than
+# a library: ftfy's remove_control_chars keeps zero-width spaces and bidi controls, and nothing
+# else well kept does just this.
+# Zero-width and invisible characters: a name of only these looks empty, or two names that look
+# alike differ. The Hangul fillers are letters that show nothing (a favourite for "blank" names).
+ZERO_WIDTH = frozenset(
+    {0x00AD, 0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x200B, 0x2060, 0x2061, 0x2062,
+     0x2063, 0x2064, 0x3164, 0xFEFF, 0xFFA0}
+)  # fmt: skip
+# Bidi controls (embeddings, overrides, isolates, marks): "\u202e" shows a word reversed. Only
+# the controls go: right-to-left text itself is written in its own order and needs none of them.
+BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
+# The joiners are kept only between two visible characters: Persian and Indic scripts need ZWNJ
+# inside a word (U+200C), emoji sequences and some conjuncts ZWJ (U+200D). Anywhere else they
+# only hide (a name of only joiners, a joiner beside a space).
+_JOINERS = "\u200c\u200d"
+# Format characters (Cf) that are text: Arabic number signs and the like, written before digits.
+_PREPENDED = frozenset({*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2,
+                        0x110BD, 0x110CD})  # fmt: skip
+_FLAG = "\U0001f3f4"  # a flag emoji's tag characters (England's flag) follow it
+_TAGS = range(0xE0020, 0xE0080)
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
+_SPACES = re.compile(r"[^\S\n\t]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def clean(text: str, multiline: bool = False) -> str:
+    """Text as the store keeps it: zero-width, bidi and other format characters and controls
+    stripped (a new line and a tab kept in multi-line text; joiners kept where they join), NFC,
+    white space collapsed: one space in a line, at most one blank line, none at either end."""
+    text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
+    if _suspect().search(text):  # most text has none: a document is not read character by character
+        kept = [ch for i, ch in enumerate(text) if _is_text(text, i, ch, multiline)]
+        text = "".join(
+            ch for i, ch in enumerate(kept)
+            if ch not in _JOINERS or (0 < i < len(kept) - 1 and _joins(kept[i - 1]) and _joins(kept[i + 1]))
+        )  # fmt: skip
+    text = unicodedata.normalize("NFC", text)
+    if not multiline:
+        return " ".join(text.split())
+    lines = [_SPACES.sub(" ", line).strip(" ") for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+@lru_cache(maxsize=1)
+def _suspect() -> re.Pattern[str]:
+    """A character `_is_text` may drop: every control, format character, surrogate, and those of
+    the tables (format characters lie in planes 0-2 and 14; listed once, on first use)."""
+    found = {cp for cp in (*range(0x30000), *range(0xE0000, 0xE1000))
+             if unicodedata.category(chr(cp)) in ("Cc", "Cf", "Cs")}  # fmt: skip
+    found |= ZERO_WIDTH | BIDI_CONTROLS | {plane + end for plane in range(0, 0x110000, 0x10000)
+                                           for end in (0xFFFE, 0xFFFF)}  # fmt: skip
+    found -= {ord("\n"), ord("\t")}
+    runs: list[list[int]] = []
+    for cp in sorted(found):
+        if runs and runs[-1][1] == cp - 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    ranges = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in runs)
+    return re.compile(f"[{ranges}\\ufdd0-\\ufdef]")
+
+
+def _is_text(text: str, i: int, ch: str, multiline: bool) -> bool:
+    """Whether a character stays (the joiners are judged afterwards, by what is beside them)."""
+    cp = ord(ch)
+    if ch in "\n\t":
+        return True  # a space where a line may not break: collapsed with the others
+    if cp in ZERO_WIDTH or cp in BIDI_CONTROLS or (cp & 0xFFFE) == 0xFFFE or 0xFDD0 <= cp <= 0xFDEF:
+        return False
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return False
+    if category == "Cs":
+        return False  # half a surrogate pair: no character at all
+    if category == "Cf" and ch not in _JOINERS and cp not in _PREPENDED:
+        return cp in _TAGS and _in_flag(text, i)
+    return True
+
+
+def _in_flag(text: str, i: int) -> bool:
+    """Whether the tag character at `i` is part of a flag emoji's tag sequence."""
+    start = i
+    while start > 0 and ord(text[start - 1]) in _TAGS:
+        start -= 1
+    return start > 0 and text[start - 1] == _FLAG
+
+
+def _joins(ch: str) -> bool:
+    """A character a joiner may join: a letter, mark, digit or symbol (emoji are symbols)."""
+    return unicodedata.category(ch)[0] in "LMNS"
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -53,7 +53,7 @@ from store.fetch import (
 )
 from store.ingest import Document, IngestReport, ingest_many
 from store.proposals import Proposal, propose
-from store.text import clean_lines
+from store.text import clean, clean_lines
 
 log = logging.getLogger("apec.watch")
 
@@ -642,8 +642,8 @@ def _own_document(item: Item) -> Document:
 def _document(article: Article, url: str, title: str = "", published: date | None = None,
               page: bool = False) -> Document:  # fmt: skip
     """An article as a document: its title as a heading over its text, named by its address."""
-    title = title or article.title
-    text = article.text
+    title = clean(title or article.title)
+    text = clean(article.text, multiline=True)  # what a source sends is cleaned before all else
     first = text.splitlines()[0].strip() if text else ""
     if title and first.lstrip("# ").strip() != title:
         text = f"# {title}\n\n{text}"

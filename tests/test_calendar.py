@@ -6,7 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from handlers.router import Ask, route
 from store.build import build
 from store.db import connect
 from store.desk import Desk
+from store.errors import SourceError
 from store.queries import Store
 from tests.conftest import SEEDS, at
 from tests.test_http_edge import request
@@ -383,3 +384,88 @@ def test_apec_bot_ics_builds_the_store_on_first_use(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert len(parse(result.stdout).events) == len(DATED)
+
+
+# -- a feed calendars trust: revisions, refresh, notes that go when their field is set ---------
+
+EDITED = at("2026-07-01T09:00+09:00")  # when the desk dates SOM3
+LATER = at("2026-07-02T10:00+09:00")
+NOTE = "Exact SOM3 dates were not given."
+
+
+def desk_says(store: Store, text: str, now=EDITED) -> str:
+    card = route(
+        Ask(store=store, now=now, text=text, user="UADMIN", channel="C1", can_edit=lambda: True,
+            seeds=SEEDS)
+    )  # fmt: skip
+    return card.plain()
+
+
+def som3_in(body: bytes):
+    """SOM3's event as a calendar app reads the feed: icalendar, then recurring-ical-events."""
+    import recurring_ical_events
+
+    cal = parse(body)
+    found = recurring_ical_events.of(cal).between(date(2026, 8, 1), date(2026, 9, 1))
+    (som3,) = [e for e in found if str(e["UID"]) == "som3-2026@apec-desk-bot"]
+    return cal, som3
+
+
+def test_a_redated_meeting_s_sequence_counts_the_desk_s_revisions_and_says_when_it_changed(store):
+    assert "Changed" in desk_says(store, "edit-meeting SOM3 dates=2026-08-10..2026-08-21")
+    cal, som3 = som3_in(calendar(store.refresh(), LATER))
+    assert (som3["DTSTART"].dt, som3["DTEND"].dt) == (date(2026, 8, 10), date(2026, 8, 22))
+    assert int(som3["SEQUENCE"]) == 1
+    assert som3["LAST-MODIFIED"].dt == EDITED.astimezone(UTC)
+    assert som3["DTSTAMP"].dt == LATER.astimezone(UTC)
+    # The calendar tells subscribers how often to ask again (RFC 7986, and Outlook's own).
+    assert cal["REFRESH-INTERVAL"].params["VALUE"] == "DURATION"
+    assert cal["REFRESH-INTERVAL"].dt == timedelta(hours=1)
+    assert str(cal["X-PUBLISHED-TTL"]) == "PT1H"
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in calendar(store, LATER)
+    # Re-dated again: a newer revision, which a calendar app takes over the one it holds.
+    desk_says(store, "edit-meeting SOM3 dates=2026-08-11..2026-08-21", now=LATER)
+    _, again = som3_in(calendar(store.refresh(), LATER + timedelta(hours=1)))
+    assert int(again["SEQUENCE"]) == 2 and again["LAST-MODIFIED"].dt == LATER.astimezone(UTC)
+    assert again["DTSTART"].dt == date(2026, 8, 11)
+
+
+def test_a_meeting_the_desk_never_changed_is_revision_0_modified_when_its_source_said_so(store):
+    aelm = event(calendar(store, NOW), "aelm-2026")
+    assert int(aelm["SEQUENCE"]) == 0
+    source = store.meeting("aelm-2026").source.reference_date
+    assert aelm["LAST-MODIFIED"].dt.date() == source and aelm["LAST-MODIFIED"].dt.tzinfo is not None
+
+
+def test_the_som3_note_is_gone_from_answer_home_feed_and_export_once_its_dates_are_set(store):
+    from handlers.home import home_view
+    from store.edits import export_toml
+
+    def everywhere() -> dict[str, str]:
+        s = store.refresh()
+        ask = Ask(store=s, now=LATER, text="", user="U1", channel="C1")
+        return {
+            "answer": route(Ask(store=s, now=LATER, text="meeting SOM3")).plain(),
+            "mention": route(Ask(store=s, now=LATER, text="when is SOM3?", via="mention")).plain(),
+            "home": str(home_view(ask)),
+            "feed": calendar(s, LATER).decode().replace("\r\n ", ""),
+            "export": export_toml(s.db),
+        }
+
+    assert NOTE in everywhere()["answer"]
+    desk_says(store, "edit-meeting SOM3 city=Dalian status=scheduled")  # the dates not yet
+    assert NOTE in everywhere()["answer"]
+    desk_says(store, "edit-meeting SOM3 dates=2026-08-10..2026-08-21", now=LATER)
+    shown = everywhere()
+    assert "10–21 August 2026" in shown["answer"] and "SOM3" in shown["feed"]
+    assert {where: NOTE in text for where, text in shown.items()} == dict.fromkeys(shown, False)
+    assert "Dalian" in shown["export"]
+
+
+def test_a_note_about_a_field_the_record_gives_is_refused_by_the_build(seeds_copy, tmp_path):
+    desk = seeds_copy / "desk.toml"
+    text = desk.read_text(encoding="utf-8")
+    desk.write_text(text.replace('note_when_missing = "dates"', 'note_when_missing = "city"'),
+                    encoding="utf-8")  # fmt: skip
+    with pytest.raises(SourceError, match="note says city is missing"):
+        build(connect(tmp_path / "x.db"), seeds_copy)
