@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Config
 from bot.health import AdminAlerts
-from bot.permissions import Permissions, lookup_client
+from bot.permissions import Names, Permissions, lookup_client
 from bot.posting import SlackPoster
 from bot.stores import Stores
 from bot.users import Membership, UserZones
@@ -59,6 +59,8 @@ from handlers.reminder_actions import (
 )
 from handlers.render import SHARE_ACTION, Card, Document, esc, from_slack
 from handlers.router import Ask, lookup, route, split, store_down
+from handlers.timeline import Picture, PictureCard
+from store.desk import Desk
 from store.errors import StoreError
 
 log = logging.getLogger("apec.app")
@@ -204,6 +206,7 @@ def create_app(
     lookups = lookup_client(config.api_url, config.bot_token or None)
     permissions = Permissions(config.admins, lookups, workspace)
     zones, membership = UserZones(lookups), Membership(lookups)
+    names = Names(lookups)
     admin_client = web_client(config, config.bot_token or None)
     alarm = Alarm(config.admins, admin_client, later, told=stores.faults.failing)
     # A fault of the store's files or disk is told once an episode, and its end too (bot/health.py).
@@ -232,10 +235,48 @@ def create_app(
         return route(ask)
 
     _register_middleware(app, stores, clock, workspace)
-    _register_command(app, answer, later, replies or Replies(stores, clock), stores.changed)
-    _register_events(app, ask_from, later)
-    _register_buttons(app, ask_from, later)
+
+    def briefs() -> Briefs:
+        return Briefs(Desk(stores.get().db), clock())
+
+    _register_command(app, answer, later, replies or Replies(stores, clock), stores.changed,
+                      names, briefs)  # fmt: skip
+    _register_events(app, ask_from, later, names)
+    _register_buttons(app, ask_from, later, names)
     return app
+
+
+# -- what goes into a channel ------------------------------------------------------------------
+
+_PERSON = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+
+
+def public(page: dict[str, Any], names: Names) -> dict[str, Any]:
+    """A page as it may go into a channel: each person it names by their name, not a mention, so
+    that nobody is pinged by a post someone else caused (a history, a reminder's confirmation)."""
+
+    def named(match: re.Match[str]) -> str:
+        found = names.name(match[1])
+        return "@" + esc(found) if found else "someone"
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return _PERSON.sub(named, value)
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if isinstance(value, dict):
+            return {
+                k: (v if k in ("action_id", "value", "type") else fix(v)) for k, v in value.items()
+            }
+        return value
+
+    return fix(page)
+
+
+def _send(respond: Callable[..., Any], page: dict[str, Any], names: Names, replace: bool = False) -> None:  # fmt: skip
+    """One page by a command's response_url: as `public` makes it when it is for the channel."""
+    shown = public(page, names) if page.get("response_type") == "in_channel" else page
+    respond(**shown, replace_original=replace)
 
 
 def wants_zone(text: str) -> bool:
@@ -343,9 +384,10 @@ WORKING = "Working on it: the answer follows here in a moment."
 
 
 def _register_command(app: App, answer: Callable[[str, str, str], Card], later: ThreadPoolExecutor,
-                      replies: Replies, wrote: Callable[[], None]) -> None:  # fmt: skip
+                      replies: Replies, wrote: Callable[[], None], names: Names,
+                      briefs: Callable[[], Briefs] | None = None) -> None:  # fmt: skip
     @app.command("/apec")
-    def apec(ack, command, client, respond):
+    def apec(ack, command, client, respond, context):
         """The answer in the ack; a form, or a long answer's later parts, right after it. A change
         that waits on the store's write lock is acknowledged first and answered after."""
         text = command_text(command.get("text", ""))  # Slack's escapes decoded once, here
@@ -355,7 +397,7 @@ def _register_command(app: App, answer: Callable[[str, str, str], Card], later: 
             first, *rest = replies.pages(text, lambda: answer(text, user, channel))
             ack(dict(first))  # the kept page itself stays as it is
             if rest:
-                _after(later, _respond_all, respond, rest)
+                _after(later, _respond_all, respond, rest, names)
             return
         if found is not None and found.writes:
             # Its own thread, its own connection: the listener's may not cross threads. Whatever
@@ -377,11 +419,17 @@ def _register_command(app: App, answer: Callable[[str, str, str], Card], later: 
             _after(later, _open_form, client, respond, command.get("trigger_id", ""), card.modal)
             return
         first, *rest = card.pages()
-        ack(**first)
+        ack(**(public(first, names) if first["response_type"] == "in_channel" else first))
         if rest:
-            _after(later, _respond_all, respond, rest)
+            _after(later, _respond_all, respond, rest, names)
         if card.document is not None:
-            _after(later, _post_document, client, respond, channel, card.document)
+            found = context.authorize_result
+            where = (
+                f"{found.url}docs/{found.team_id}/" if found and found.url and found.team_id else ""
+            )
+            _after(later, _post_document, client, respond, channel, card.document, briefs, where)
+        if isinstance(card, PictureCard) and card.picture is not None:
+            _after(later, _post_picture, client, respond, channel, card.picture)
 
 
 # canvases.create errors that mean the workspace or the app may not make canvases: a file instead.
@@ -399,13 +447,63 @@ CANVAS_REFUSED = frozenset(
 )
 
 
-def _post_document(client: WebClient, respond: Callable[..., Any], channel: str, doc: Document) -> None:  # fmt: skip
-    """A reply's whole note, after the ack: a canvas in the channel where the workspace allows
-    it, else a Markdown file there; then the asker is told where it is."""
-    where = "a canvas in this channel"
+class Briefs:
+    """Which canvas or file holds a brief in a channel (the store's `brief_documents`), as of now."""
+
+    def __init__(self, desk: Desk, now: datetime) -> None:
+        self.desk, self.now = desk, now
+
+    def kept(self, channel: str, doc: Document) -> tuple[str, str] | None:
+        return self.desk.brief_document(channel, doc.meeting, doc.economy) if doc.meeting else None
+
+    def keep(self, channel: str, doc: Document, kind: str, slack_id: str) -> None:
+        if doc.meeting and slack_id:
+            self.desk.keep_brief_document(
+                channel, doc.meeting, doc.economy, kind, slack_id, self.now
+            )
+
+    def forget(self, channel: str, doc: Document, slack_id: str) -> None:
+        if doc.meeting:
+            self.desk.forget_brief_document(channel, doc.meeting, doc.economy, slack_id)
+
+
+# canvases.edit errors that mean the canvas kept for a brief is gone: a new one is made.
+CANVAS_GONE = frozenset({"canvas_not_found", "canvas_deleted", "file_not_found", "file_deleted"})
+
+
+def _post_document(client: WebClient, respond: Callable[..., Any], channel: str, doc: Document,
+                   briefs: Callable[[], Briefs] | None = None, where: str = "") -> None:  # fmt: skip
+    """A reply's whole note, after the ack: one canvas in the channel per meeting (and economy),
+    updated in place when asked again, where the workspace allows it; else a Markdown file there,
+    which replaces the one before. Then the asker is told where it is (`where`: the workspace's
+    address for canvas links, from auth.test). A canvas whose making got no answer is not
+    followed by another (nor by a file): the asker is told to look first."""
+    kept_by = briefs() if briefs is not None else None
+    kept = kept_by.kept(channel, doc) if kept_by is not None else None
+    content = {"type": "markdown", "markdown": doc.markdown}
+    if kept is not None and kept[0] == "canvas":
+        try:
+            client.canvases_edit(canvas_id=kept[1], changes=[{"operation": "replace", "document_content": content}])  # fmt: skip
+            _told(respond, "The whole note is updated in its canvas in this channel", doc, where, kept[1])  # fmt: skip
+            return
+        except OSError as exc:  # the canvas stays the same one: asking again updates it
+            log.warning("canvases.edit gave no answer (%s): the update's outcome is unknown", type(exc).__name__)  # fmt: skip
+            respond(**Card().section(BRIEF_EDIT_UNKNOWN).payload(), replace_original=False)
+            return
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in CANVAS_GONE:
+                log.warning(
+                    "canvases.edit failed (%s): the brief's canvas is left as it was", error
+                )
+                respond(**Card().section(BRIEF_EDIT_FAILED).payload(), replace_original=False)
+                return
+            log.info("the brief's canvas is gone (%s): a new one is made", error)
+            assert kept_by is not None
+            kept_by.forget(channel, doc, kept[1])
+            kept = None
     try:
-        client.canvases_create(title=doc.title[:250], channel_id=channel,
-                               document_content={"type": "markdown", "markdown": doc.markdown})  # fmt: skip
+        made = client.canvases_create(title=doc.title[:250], channel_id=channel, document_content=content)  # fmt: skip
     except OSError as exc:  # no answer: the canvas may exist, so no file is made beside it
         log.warning("canvases.create gave no answer (%s): the note's outcome is unknown", type(exc).__name__)  # fmt: skip
         respond(**Card().section(BRIEF_UNKNOWN).payload(), replace_original=False)
@@ -414,26 +512,88 @@ def _post_document(client: WebClient, respond: Callable[..., Any], channel: str,
         error = exc.response.get("error")
         level = logging.INFO if error in CANVAS_REFUSED else logging.WARNING
         log.log(level, "canvases.create failed (%s): the note goes as a file", error)
-        where = "a Markdown file in this channel"
-        try:
-            client.files_upload_v2(channel=channel, content=doc.markdown, title=doc.title,
-                                   filename=doc.filename)  # fmt: skip
-        except (SlackApiError, SlackRequestError, OSError) as failed:
-            log.warning("the note could not be posted as a file: %s", type(failed).__name__)
-            respond(**Card().section(BRIEF_FAILED).payload(), replace_original=False)
-            return
-    said = f"The whole note is {where}: _{esc(doc.title)}_."
+        _post_file(client, respond, channel, doc, kept_by, kept)
+        return
+    canvas = str(made.get("canvas_id") or "")
+    if kept_by is not None:
+        kept_by.keep(channel, doc, "canvas", canvas)
+    if kept is not None and kept[0] == "file":  # the file the canvas now stands for
+        _delete_file(client, kept[1])
+    _told(respond, "The whole note is a canvas in this channel", doc, where, canvas)
+
+
+def _post_file(client: WebClient, respond: Callable[..., Any], channel: str, doc: Document,
+               kept_by: Briefs | None, kept: tuple[str, str] | None) -> None:  # fmt: skip
+    """The note as a Markdown file in the channel; the file it replaces deleted once it is up."""
+    try:
+        up = client.files_upload_v2(channel=channel, content=doc.markdown, title=doc.title,
+                                    filename=doc.filename)  # fmt: skip
+    except (SlackApiError, SlackRequestError, OSError) as failed:
+        log.warning("the note could not be posted as a file: %s", type(failed).__name__)
+        respond(**Card().section(BRIEF_FAILED).payload(), replace_original=False)
+        return
+    shared = up.get("file") if isinstance(up.get("file"), dict) else {}
+    file_id = str(shared.get("id") or "")
+    if kept_by is not None:
+        kept_by.keep(channel, doc, "file", file_id)
+    if kept is not None and kept[0] == "file" and kept[1] != file_id:
+        _delete_file(client, kept[1])
+    link = str(shared.get("permalink") or "")
+    said = f"The whole note is a Markdown file in this channel: _{esc(doc.title)}_"
+    said = f"{said} (<{link}|open it>)." if link.startswith("https://") else f"{said}."
     respond(**Card().section(said).payload(), replace_original=False)
+
+
+def _delete_file(client: WebClient, file_id: str) -> None:
+    """The brief's previous file, deleted once its replacement is up (gone already: no matter)."""
+    try:
+        client.files_delete(file=file_id)
+    except (SlackApiError, OSError) as exc:
+        error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+        if error not in ("file_not_found", "file_deleted"):
+            log.warning("the brief's previous file %s was not deleted: %s", file_id, error)
+
+
+def _told(respond: Callable[..., Any], said: str, doc: Document, where: str, canvas: str) -> None:
+    """The asker told where the note is, with a link to its canvas where the address is known."""
+    link = f" (<{where}{canvas}|open it>)" if where.startswith("https://") and canvas else ""
+    respond(
+        **Card().section(f"{said}: _{esc(doc.title)}_{link}.").payload(), replace_original=False
+    )
 
 
 BRIEF_UNKNOWN = (
     "Slack did not answer when I made the brief's canvas, so it may or may not be in this "
     "channel. Look at the channel's canvases before asking again."
 )
+BRIEF_EDIT_UNKNOWN = (
+    "Slack did not answer when I updated the brief's canvas, so it may still show the note as it "
+    "was. Asking again updates the same canvas."
+)
+BRIEF_EDIT_FAILED = (
+    "Slack refused the update of the brief's canvas in this channel; it shows the note as it was. "
+    "`apec-bot brief MEETING` prints it on the desk's machine."
+)
 BRIEF_FAILED = (
     "I could not post the whole brief in this channel (Slack refused the canvas and the file). "
     "`apec-bot brief MEETING` prints it on the desk's machine."
 )
+
+
+def _post_picture(client: WebClient, respond: Callable[..., Any], channel: str, picture: Picture) -> None:  # fmt: skip
+    """A reply's picture, drawn and uploaded to the channel after the ack, with its one-line
+    summary; if it cannot be drawn or Slack refuses the file, the asker gets the list instead."""
+    try:
+        png = picture.render()
+        client.files_upload_v2(channel=channel, file=png, filename=picture.filename,
+                               title=picture.title, initial_comment=picture.comment)  # fmt: skip
+        return
+    except (SlackApiError, SlackRequestError, OSError) as exc:
+        log.warning("the picture could not be posted as a file: %s", type(exc).__name__)
+    except Exception:  # a drawing that failed: the list still answers
+        log.exception("the picture could not be drawn")
+    for page in picture.fallback.pages():
+        respond(**page, replace_original=False)
 
 
 def _then(work: Callable[[], Card], after: Callable[[], None]) -> Card:
@@ -471,12 +631,15 @@ LATE_FAILED = (
 )
 
 
-def _respond_all(respond: Callable[..., Any], pages: list[dict[str, Any]]) -> None:
+def _respond_all(respond: Callable[..., Any], pages: list[dict[str, Any]], names: Names | None = None) -> None:  # fmt: skip
     for page in pages:
-        respond(**page, replace_original=False)
+        if names is not None:
+            _send(respond, page, names)
+        else:
+            respond(**page, replace_original=False)
 
 
-def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor) -> None:
+def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor, names: Names) -> None:  # fmt: skip
     # Acknowledged at once, answered after on our pool: Bolt's lazy listeners would deep-copy the
     # whole request for each event, which costs more than the answer.
     @app.event("app_mention")
@@ -486,7 +649,7 @@ def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolEx
             k: str(event.get(k) or "") for k in ("text", "user", "channel", "ts", "thread_ts")
         }
         fields["bot"] = str(context.bot_user_id or "")
-        _after(later, _answer_mention, ask_from, client, fields)
+        _after(later, _answer_mention, ask_from, client, fields, names)
 
     @app.event("app_home_opened")
     def home_opened(ack, event, client):
@@ -499,14 +662,20 @@ def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolEx
         """Channel messages that are not mentions: nothing to say."""
 
 
-def _answer_mention(ask_from: Callable[..., Ask], client: WebClient, event: dict[str, str]) -> None:
+def _answer_mention(ask_from: Callable[..., Ask], client: WebClient, event: dict[str, str], names: Names) -> None:  # fmt: skip
+    """The answer in the mention's thread, naming people without pinging them; a private one
+    (a secret address, a refusal) to the asker alone, in that thread."""
     card = mention(
         ask_from(mention_text(event["text"], event["bot"]), event["user"], event["channel"])
     )
+    thread = event["thread_ts"] or event["ts"]
     for page in card.pages():  # a long answer goes on in the thread, part by part
-        client.chat_postMessage(
-            channel=event["channel"], thread_ts=event["thread_ts"] or event["ts"], **_message(page)
-        )
+        if card.private:
+            client.chat_postEphemeral(channel=event["channel"], user=event["user"],
+                                      thread_ts=thread, **_message(page))  # fmt: skip
+        else:
+            client.chat_postMessage(channel=event["channel"], thread_ts=thread,
+                                    **_message(public(page, names)))  # fmt: skip
 
 
 def _publish_home(ask_from: Callable[..., Ask], client: WebClient, user: str) -> None:
@@ -525,7 +694,7 @@ def _after(later: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> N
     later.submit(run)
 
 
-def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor) -> None:
+def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor, names: Names) -> None:  # fmt: skip
     """Each button and form is acknowledged first; its Web API calls run after, on `later`
     (Bolt sends the ack only when the listener returns: a slow Slack must not hold it)."""
 
@@ -567,7 +736,7 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
             user = body.get("user", {}).get("id", "")
             channel = (body.get("channel") or {}).get("id", "")
             card, note = pressed(ask_from("", user, channel), action.get("action_id", ""), str(action.get("value", "")))  # fmt: skip
-            if card is not None:
+            if card is not None:  # an admin's decision, the card edited in place
                 respond(**card.payload(), replace_original=True)
             if note is not None:
                 respond(**note.payload(), replace_original=False)
@@ -620,7 +789,7 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         def work() -> None:
             user = body.get("user", {}).get("id", "")
             channel = (body.get("channel") or {}).get("id", "")
-            _respond_all(respond, list_mine(ask_from("", user, channel, zoned=True)).pages())
+            _respond_all(respond, list_mine(ask_from("", user, channel, zoned=True)).pages(), names)
 
         _after(later, work)
 
@@ -632,8 +801,7 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         def work() -> None:
             card = _pressed(ask_from, body)
             card.buttons = []
-            for page in card.in_channel().pages():
-                respond(**page, replace_original=False)
+            _respond_all(respond, card.in_channel().pages(), names)  # a private card stays private
 
         _after(later, work)
 
@@ -643,8 +811,7 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         ack()
 
         def work() -> None:
-            for page in _pressed(ask_from, body).pages():
-                respond(**page, replace_original=False)
+            _respond_all(respond, _pressed(ask_from, body).pages(), names)
 
         _after(later, work)
 
@@ -657,10 +824,15 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
         ack()
 
         def work() -> None:
-            first, *rest = _pressed(ask_from, body).pages()
-            respond(**first, replace_original=True)
-            for page in rest:
-                respond(**page, replace_original=False)
+            card = _pressed(ask_from, body)
+            first, *rest = card.pages()
+            if card.private:  # not in place of a post the channel may see: to the presser alone
+                _send(respond, first, names)
+            elif (body.get("container") or {}).get("is_ephemeral"):
+                respond(**first, replace_original=True)
+            else:  # in place of a post the channel sees: as the channel may see it
+                respond(**public(first, names), replace_original=True)
+            _respond_all(respond, rest, names)
 
         _after(later, work)
 

@@ -103,3 +103,47 @@ class Permissions:
             log.warning("user %s is an admin of another workspace: not of this one", user)
             return False, KEEP_ANSWER
         return admin, KEEP_ANSWER
+
+
+KEEP_NAME = 3600.0  # seconds a user's display name stands
+
+
+class Names:
+    """A user's name as Slack shows it (users.info: the display name, else the real name, else
+    the handle), to name people in a channel without pinging them; None when Slack does not say.
+    Kept an hour; fails soft and fast, as the admin check does."""
+
+    def __init__(self, client: WebClient, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.clock = clock
+        self._cache: dict[str, tuple[str | None, float]] = {}
+        self._lock = threading.Lock()
+        self._down_until = float("-inf")
+
+    def name(self, user: str) -> str | None:
+        """`user`'s name, from users.info at most once an hour."""
+        with self._lock:
+            hit = self._cache.get(user)
+        if hit is not None and self.clock() < hit[1]:
+            return hit[0]
+        if not user or self.clock() < self._down_until:
+            return None
+        found, keep = self._look_up(user)
+        with self._lock:
+            self._cache[user] = (found, self.clock() + keep)
+        return found
+
+    def _look_up(self, user: str) -> tuple[str | None, float]:
+        try:
+            info = self.client.users_info(user=user)["user"]
+        except (SlackApiError, urllib.error.URLError, OSError, KeyError, TypeError) as exc:
+            log.warning("users.info for %s failed (%s): not named for now", user, type(exc).__name__)  # fmt: skip
+            if not isinstance(exc, SlackApiError) or exc.response.status_code == 429:
+                self._down_until = self.clock() + KEEP_FAILURE
+            return None, KEEP_FAILURE
+        profile = info.get("profile") if isinstance(info.get("profile"), dict) else {}
+        for found in (profile.get("display_name"), profile.get("real_name"), info.get("real_name"),
+                      info.get("name")):  # fmt: skip
+            if isinstance(found, str) and found.strip():
+                return found.strip(), KEEP_NAME
+        return None, KEEP_NAME

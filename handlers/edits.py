@@ -21,6 +21,7 @@ from store.dates import DateError, read_span
 from store.edits import MEETING_KINDS, STATUSES
 from store.models import Economy, Meeting
 from store.queries import Store
+from store.text import clean
 
 FORM = "meeting_form"
 KEYS = {"name", "short", "kind", "dates", "city", "host", "tz", "status", "note"}
@@ -59,9 +60,9 @@ def check_record(
 ) -> dict[str, Any]:
     """Fields checked (dates read by the store's date module, host and zone known); a new
     meeting's record also made whole (short name, kind, the venue's zone guessed)."""
-    rec = {k: (v.strip() if isinstance(v, str) else v) for k, v in rec.items()}
+    rec = edits.cleaned(rec)  # invisible characters and controls out, as the store keeps text
     if new and not rec.get("name") or "name" in rec and not rec["name"]:
-        raise FieldError("name", "A meeting needs a name.")
+        raise FieldError("name", 'A meeting needs a name in visible letters, such as "SOM3".')
     if len(rec.get("name", "")) > 150:
         raise FieldError("name", "Keep the name under 150 characters.")
     if new:
@@ -168,7 +169,7 @@ def add_meeting(ask: Ask) -> Card:
     positional, pairs = _split(ask.args)
     if not positional and "name" not in pairs:
         raise UsageError("Give at least the meeting's name.")
-    rec = {"name": pairs.pop("name", positional[0] if positional else "")}
+    rec = {"name": clean(pairs.pop("name", positional[0] if positional else ""))}
     if len(positional) > 1:
         rec["dates"] = positional[1]
     if len(positional) > 2:
@@ -262,12 +263,12 @@ def _delegate_args(ask: Ask, removed: bool) -> tuple[Economy, Meeting | None, st
             "Give the economy, the meeting, the name"
             + ("." if removed else " and the role, quoted.")
         )
-    economy_name, meeting_name, name = positional[0], positional[1], positional[2]
+    economy_name, meeting_name, name = positional[0], positional[1], clean(positional[2])
     economy = ask.store.member(economy_name).economy
     if economy is None:
         raise UsageError(f"{esc(economy_name)!s} is not a member economy I know.")
-    if not name.strip() or len(name) > 120:
-        raise UsageError("Give the person's name (under 120 characters).")
+    if not name or len(name) > 120:
+        raise UsageError("Give the person's name in visible letters (under 120 characters).")
     role = " ".join(positional[3:])[:200]
     return economy, ask.store.meeting(meeting_name), name, role, meeting_name
 

@@ -165,6 +165,9 @@ class Document:
     title: str
     markdown: str
     filename: str
+    # What the note is of, so that asking again updates the same canvas or file in a channel.
+    meeting: str = ""
+    economy: str = ""
 
 
 @dataclass
@@ -181,6 +184,8 @@ class Card:
     modal: dict[str, Any] | None = None  # a form to open instead of a message
     document: Document | None = None  # in Slack, posted in the channel after the reply
     transient: bool = False  # about a passing trouble (the store down), not the records: never kept
+    # For the asker alone (a secret address, a refusal): never in a channel, whatever the way in.
+    private: bool = False
     _cited: set[tuple[str, str]] = field(default_factory=set)
 
     def header(self, text: str) -> Card:
@@ -213,6 +218,22 @@ class Card:
             self.context(citation(source, quote))
         return self
 
+    def quote(self, text: str, lead: str = "", bold: str = "") -> Card:
+        """Words quoted from a source or a person, shown as written: a rich_text quote, under a
+        line of `bold` then `lead` if given (plain words, one block with the quote). Slack has no
+        escape for mrkdwn's marks, and renders none in a rich_text `text` element (nor a mention
+        or a link, which need elements of their own), so `~not~` keeps its tildes and the words
+        go in as they are; `text()` escapes them, once, for the notification."""
+        parts = []
+        if bold or lead:
+            line = [{"type": "text", "text": bold, "style": {"bold": True}}] if bold else []
+            line += [{"type": "text", "text": lead}] if lead else []
+            parts.append({"type": "rich_text_section", "elements": line})
+        words = {"type": "text", "text": f"“{text}”"}
+        parts.append({"type": "rich_text_quote", "elements": [words]})
+        self.blocks.append({"type": "rich_text", "elements": parts})
+        return self
+
     def divider(self) -> Card:
         self.blocks.append({"type": "divider"})
         return self
@@ -224,8 +245,9 @@ class Card:
         return self
 
     def in_channel(self) -> Card:
-        """Shown to the whole channel rather than to the asker alone."""
-        self.response_type = "in_channel"
+        """Shown to the whole channel rather than to the asker alone (a private card stays private)."""
+        if not self.private:
+            self.response_type = "in_channel"
         return self
 
     def text(self) -> str:
@@ -238,6 +260,8 @@ class Card:
                 lines.append(block["text"]["text"])
             elif block["type"] == "context":
                 lines.extend(e["text"] for e in block["elements"] if "text" in e)
+            elif block["type"] == "rich_text":
+                lines.extend(esc(_words(part)) for part in block["elements"])
         return "\n".join(lines)
 
     def plain(self) -> str:
@@ -258,12 +282,18 @@ class Card:
             if n == 1 and self.buttons:
                 blocks.append({"type": "actions", "elements": [_button(b) for b in self.buttons[:5]]})  # fmt: skip
             text = Card(blocks=[b for b in blocks if b["type"] != "actions"]).text() or NOTHING
-            pages.append({"response_type": self.response_type, "text": cut_safely(text, MAX_TEXT), "blocks": blocks})  # fmt: skip
+            shown = "ephemeral" if self.private else self.response_type
+            pages.append({"response_type": shown, "text": cut_safely(text, MAX_TEXT), "blocks": blocks})  # fmt: skip
         return pages
 
     def payload(self) -> Reply:
         """The Slack message; a card too long for one is its first part (see `pages`)."""
         return self.pages()[0]
+
+
+def _words(part: dict[str, Any]) -> str:
+    """A rich_text part's words as typed (its text elements, joined)."""
+    return "".join(e.get("text", "") for e in part.get("elements", []))
 
 
 NOTHING = "I have nothing to say to that."

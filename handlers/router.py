@@ -66,7 +66,10 @@ class Command:
     example: str
     summary: str
     aliases: tuple[str, ...] = ()
-    share: bool = True
+    share: bool = True  # an ephemeral reply gets a "Post to channel" button
+    # Its reply is for the asker alone (a secret address): never in a channel or a thread, by
+    # whatever way it is asked; so never shared either.
+    private: bool = False
     admin: bool = False  # changes the calendar: only admins may run it
     writes: bool = False  # changes the store: in Slack, acknowledged at once if it takes a while
     # Its reply depends on nothing but the words, the records and the minute (not on who asks, or
@@ -85,6 +88,7 @@ def command(
     example: str = "",
     aliases: tuple[str, ...] = (),
     share: bool = True,
+    private: bool = False,
     admin: bool = False,
     writes: bool = False,
     kept: bool = False,
@@ -100,7 +104,9 @@ def command(
             example=example or name,
             summary=doc.splitlines()[0] if doc else "",
             aliases=aliases,
-            share=share and not admin,  # re-running a change from a button would make it twice
+            # re-running a change from a button would make it twice; a private reply stays private
+            share=share and not admin and not private,
+            private=private,
             admin=admin,
             writes=writes or admin,
             kept=kept and not (writes or admin),
@@ -155,6 +161,8 @@ def route(ask: Ask) -> Card:
         )
     except UsageError as exc:
         return usage_reply(found, str(exc))
+    if found.private:
+        reply.private = True
     if found.share and reply.response_type == "ephemeral":
         reply.button("Post to channel", SHARE_ACTION, text)
     return reply
@@ -193,7 +201,8 @@ def store_down() -> Card:
 
 
 def refuse_unless_admin(ask: Ask) -> Card | None:
-    """One permission check for commands, mentions, buttons and forms: None if the user may edit."""
+    """One permission check for commands, mentions, buttons and forms: None if the user may edit.
+    The refusal is the asker's alone (never in a thread), so naming the admins pings nobody."""
     if ask.can_edit():
         return None
     who = ", ".join(f"<@{a}>" for a in ask.admins)
@@ -202,6 +211,7 @@ def refuse_unless_admin(ask: Ask) -> Card | None:
         f"Sorry: only the desk's calendar keepers can change it ({names}). Ask one of them."
     )
     card.context("Everything else is open to you: `/apec help` lists what you can ask.")
+    card.private = True
     return card
 
 
@@ -261,6 +271,7 @@ def _load() -> None:
                 people,
                 proposals,
                 reminders,
+                timeline,
             )
 
             _loaded = True

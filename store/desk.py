@@ -25,6 +25,7 @@ import sqlite_utils
 from dateutil.rrule import rrulestr
 
 from store.db import immediate, rows
+from store.text import clean
 
 DEFAULT_OFFSETS = ("7d", "1d", "0d")
 DEFAULT_KINDS = ("som", "summit", "ministerial")
@@ -255,6 +256,7 @@ class Desk:
     ) -> int:
         """Queue a one-off post to a channel or a person; its number. With an `origin` already
         used (a snooze button pressed again), nothing is added: the number of the one it made."""
+        text = clean(text, multiline=True)  # what is kept to be posted: no invisible characters
         with immediate(self.db):
             if origin:
                 row = self.db.conn.execute(
@@ -332,6 +334,7 @@ class Desk:
             raise ValueError(f"no such time zone: {tz!r}") from exc
         wall = start.astimezone(zone).replace(tzinfo=None) if start.tzinfo else start
         rule = check_rule(rule, wall)
+        text = clean(text, multiline=True)  # what is kept to be posted: no invisible characters
         with immediate(self.db):
             cursor = self.db.conn.execute(
                 """INSERT INTO recurring (target, tz, rule, start, text, meeting_id, until_text,
@@ -742,6 +745,37 @@ class Desk:
     def release_lease(self, holder: str) -> None:
         """Give the lease up (on a clean stop), so a standby takes over at once."""
         self.db.execute("DELETE FROM scheduler_lease WHERE id = 1 AND holder = ?", [holder])
+
+    # -- a brief's canvas (or file) in a channel: one per meeting and economy --------------------
+
+    def brief_document(self, channel: str, meeting: str, economy: str = "") -> tuple[str, str] | None:  # fmt: skip
+        """(kind, Slack id) of the canvas or file that holds this brief in `channel`, if any."""
+        row = self.db.conn.execute(
+            """SELECT kind, slack_id FROM brief_documents
+               WHERE channel = ? AND meeting_id = ? AND economy_id = ?""",
+            [channel, meeting, economy],
+        ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def keep_brief_document(self, channel: str, meeting: str, economy: str, kind: str, slack_id: str, now: datetime) -> None:  # fmt: skip
+        """Remember the canvas or file that now holds this brief in `channel` (replacing any)."""
+        with immediate(self.db):
+            self.db.conn.execute(
+                """INSERT INTO brief_documents (channel, meeting_id, economy_id, kind, slack_id, at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (channel, meeting_id, economy_id) DO UPDATE SET
+                       kind = excluded.kind, slack_id = excluded.slack_id, at = excluded.at""",
+                [channel, meeting, economy, kind, slack_id, iso(now)],
+            )
+
+    def forget_brief_document(self, channel: str, meeting: str, economy: str, slack_id: str) -> None:  # fmt: skip
+        """Forget this brief's canvas or file (deleted in Slack), if it is still the one kept."""
+        with immediate(self.db):
+            self.db.conn.execute(
+                """DELETE FROM brief_documents
+                   WHERE channel = ? AND meeting_id = ? AND economy_id = ? AND slack_id = ?""",
+                [channel, meeting, economy, slack_id],
+            )
 
 
 # A claim is made, or taken over, only while its holder holds the lease: in the same statement.

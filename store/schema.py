@@ -331,6 +331,16 @@ DESK_TABLES: dict[str, str] = {
             decided_at TEXT NOT NULL DEFAULT '',
             fingerprint TEXT NOT NULL       -- the change itself: an ignored one is never proposed again
         )""",
+    "brief_documents": """
+        CREATE TABLE IF NOT EXISTS brief_documents (
+            channel TEXT NOT NULL,          -- where the note was posted
+            meeting_id TEXT NOT NULL,
+            economy_id TEXT NOT NULL DEFAULT '',  -- whose objectives it shows, '' for none
+            kind TEXT NOT NULL,             -- canvas, or file (a Markdown file where no canvas)
+            slack_id TEXT NOT NULL,         -- the canvas's or file's id, updated or replaced next time
+            at TEXT NOT NULL,               -- UTC ISO of the last post or update
+            PRIMARY KEY (channel, meeting_id, economy_id)
+        ) WITHOUT ROWID""",
     "scheduler_lease": """
         CREATE TABLE IF NOT EXISTS scheduler_lease (
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -357,6 +367,8 @@ ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("one_offs", "for_user", "TEXT NOT NULL DEFAULT ''"),
     # A snooze's "<post key>|<choice>": unique, so a second press of one button adds nothing.
     ("one_offs", "origin", "TEXT NOT NULL DEFAULT ''"),
+    # The field whose absence a meeting's note describes ('dates'): the note goes once it is set.
+    ("meetings", "note_when_missing", "TEXT NOT NULL DEFAULT ''"),
 ]
 # Indexes on added columns, made once the columns are there.
 ADDED_INDEXES = [
@@ -392,8 +404,11 @@ INDEXES = [
 
 # Tables whose writes change no answer kept in a cache: the scheduler's bookkeeping (a lease
 # renewed every 30 s, the delivery log), each watched source's last fetch (`/apec feeds` reads it
-# afresh), and the passages (written only with their sources or build_info, counted).
-UNCOUNTED = frozenset({"deliveries", "scheduler_lease", "feeds", "feed_items", "passages"})
+# afresh), the passages (written only with their sources or build_info, counted), and which
+# canvas holds which brief (no answer reads it).
+UNCOUNTED = frozenset(
+    {"deliveries", "scheduler_lease", "feeds", "feed_items", "passages", "brief_documents"}
+)
 RECORDS_VERSION = "SELECT n FROM records_version"
 
 

@@ -190,16 +190,24 @@ class WebAPIStub:
             )
 
     def canvases(self) -> list[dict]:
-        """The canvases made (canvases.create that succeeded): title, channel_id, markdown."""
+        """The canvases made (canvases.create that succeeded) and not deleted: canvas_id, title,
+        channel_id, markdown (as the last canvases.edit replaced it)."""
         with self._cond:
-            return [dict(c) for c in self._canvases]
+            return [dict(c) for c in self._canvases if not c.get("deleted")]
+
+    def delete_canvas(self, canvas_id: str) -> None:
+        """Delete a canvas, as a user may in Slack: canvases.edit of it then fails."""
+        with self._cond:
+            for canvas in self._canvases:
+                if canvas["canvas_id"] == canvas_id:
+                    canvas["deleted"] = True
 
     def files(self) -> list[dict]:
         """Files shared by files_upload_v2's three steps (files.getUploadURLExternal, a POST of
         the bytes to the upload URL, files.completeUploadExternal): id, filename, title,
-        channel_id, content (text)."""
+        channel_id, content (text), bytes (as sent), initial_comment."""
         with self._cond:
-            return [dict(f) for f in self._files.values() if f.get("completed")]
+            return [dict(f) for f in self._files.values() if f.get("completed") and not f.get("deleted")]  # fmt: skip
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until ``method`` has been called ``count`` times; return its calls.
@@ -303,9 +311,11 @@ class WebAPIStub:
         is_owner: bool = False,
         tz: str | None = "UTC",
         team_id: str = TEAM_ID,
+        display_name: str = "",
     ) -> None:
         """Make ``user_id`` known to users.info (a user of another team: a Slack Connect guest);
-        ``tz`` is the zone of their profile (None: no ``tz`` field, as for a bot user)."""
+        ``tz`` is the zone of their profile (None: no ``tz`` field, as for a bot user);
+        ``display_name`` their profile's display name."""
         with self._cond:
             self._users[user_id] = {
                 "id": user_id,
@@ -313,6 +323,7 @@ class WebAPIStub:
                 "name": user_id.lower(),
                 "is_admin": is_admin,
                 "is_owner": is_owner,
+                "profile": {"display_name": display_name},
                 **({"tz": tz} if tz is not None else {}),
             }
 
@@ -475,6 +486,21 @@ class WebAPIStub:
                                    "channel_id": p.get("channel_id"),
                                    "markdown": content.get("markdown", "")})  # fmt: skip
             return {**ok, "canvas_id": canvas_id}
+        if method == "canvases.edit":
+            changes = p.get("changes") or []
+            found = [c for c in self._canvases if c["canvas_id"] == p.get("canvas_id")]
+            if not found or found[0].get("deleted"):
+                return {"ok": False, "error": "canvas_not_found"}
+            for change in changes:
+                if change.get("operation") == "replace" and "section_id" not in change:
+                    found[0]["markdown"] = (change.get("document_content") or {}).get("markdown", "")  # fmt: skip
+            return ok
+        if method == "files.delete":
+            found = self._files.get(p.get("file", ""))
+            if found is None or found.get("deleted"):
+                return {"ok": False, "error": "file_not_found"}
+            found["deleted"] = True
+            return ok
         if method == "files.getUploadURLExternal":
             if not p.get("filename") or not str(p.get("length", "")).isdigit():
                 return {"ok": False, "error": "invalid_arguments"}
@@ -488,7 +514,8 @@ class WebAPIStub:
                 found = self._files.get(f.get("id", ""))
                 if found is None or "content" not in found:
                     return {"ok": False, "error": "file_not_found"}
-                found.update(completed=True, title=f.get("title"), channel_id=p.get("channel_id"))
+                found.update(completed=True, title=f.get("title"), channel_id=p.get("channel_id"),
+                             initial_comment=p.get("initial_comment"))  # fmt: skip
                 done.append({"id": found["id"], "name": found["filename"], "title": f.get("title")})
             return {**ok, "files": done}
         return ok
@@ -500,6 +527,7 @@ class WebAPIStub:
             status = 200 if found is not None else 404
             if found is not None:
                 found["content"] = data.decode("utf-8", "replace")
+                found["bytes"] = data  # a picture's, as sent
             params = {"file_id": file_id, "bytes": len(data)}
             self.calls.append(Call("files.upload", params, "", time.monotonic(), status))
             self._write_call_line(self.calls[-1])

@@ -231,6 +231,32 @@ def test_a_refused_signature_is_not_recorded(edge):
     assert Seen(seen_path(edge.db_path)).count("signature") == 0
 
 
+def test_slacks_unsigned_ssl_check_gets_200_and_reaches_nothing(edge, web_api):
+    status, body = edge.served.post("ssl_check=1&token=legacy-token", "application/x-www-form-urlencoded", sign=False)  # fmt: skip
+    assert (status, body) == (200, "")
+    assert edge.served.post("ssl_check=1", "application/x-www-form-urlencoded", sign=False) == (200, "")  # fmt: skip
+    assert web_api.calls == []  # not dispatched: Bolt would have asked auth.test who it is
+    assert Seen(seen_path(edge.db_path)).count("signature") == 0
+
+
+@pytest.mark.parametrize(
+    "body, ctype",
+    [
+        ("ssl_check=1&" + command_body("ics"), "application/x-www-form-urlencoded"),
+        ("ssl_check=1&command=%2Fapec&text=ics", "application/x-www-form-urlencoded"),
+        ("ssl_check=1&ssl_check=1&token=x", "application/x-www-form-urlencoded"),
+        ("ssl_check=0&token=x", "application/x-www-form-urlencoded"),
+        ("ssl_check=1&payload=%7B%7D", "application/x-www-form-urlencoded"),
+        ('{"ssl_check": "1", "token": "x"}', "application/json"),
+        ("ssl_check=1&token=x", "text/plain"),
+        (command_body("members"), "application/x-www-form-urlencoded"),
+    ],
+)
+def test_anything_else_unsigned_still_gets_401(edge, web_api, body, ctype):
+    assert edge.served.post(body, ctype, sign=False)[0] == 401
+    assert web_api.calls == []
+
+
 def test_the_record_forgets_signatures_after_5_minutes_and_events_after_a_day(tmp_path):
     seen = Seen(tmp_path / "apec.db.seen")
     assert seen.signature("1000", "v0=a", now=1000.0)
@@ -414,7 +440,7 @@ def test_a_body_nested_as_deep_as_slack_sends_is_accepted(edge):
 # -- the reverse proxy -------------------------------------------------------------------------
 
 
-def test_the_proxy_exposes_only_the_events_health_and_feed(tmp_path):
+def test_the_proxy_exposes_only_the_events_health_feed_and_timeline(tmp_path):
     conf = (ROOT / "deploy" / "nginx-apec-bot.conf").read_text()
     directives = [line.split("#")[0].strip() for line in conf.splitlines()]
     proxied = [d for d in directives if d.startswith("location")]
@@ -422,6 +448,7 @@ def test_the_proxy_exposes_only_the_events_health_and_feed(tmp_path):
         "location = /slack/events {",
         "location = /healthz {",
         "location /calendar/ {",
+        "location /timeline/ {",  # the Home tab's picture, at a signed address
         "location / {",
     ]
     assert "/metrics" not in "\n".join(d for d in directives if d.startswith("location"))

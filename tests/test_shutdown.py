@@ -151,7 +151,7 @@ def test_requests_and_replies_under_way_at_sigterm_are_finished(
     web_api.delay("users.info", 1.0)
     mention(bot.served, "<@UBOT> cancel-meeting SOM1", "EvUnderWay")
     web_api.wait_for("users.info", timeout=WAIT)
-    assert web_api.calls_to("chat.postMessage") == []  # the reply is still to be sent
+    assert web_api.calls_to("chat.postEphemeral") == []  # the reply is still to be sent
 
     started = time.monotonic()
     bot.proc.send_signal(signal.SIGTERM)
@@ -163,7 +163,7 @@ def test_requests_and_replies_under_way_at_sigterm_are_finished(
     assert bot.proc.wait(timeout=QUICK) == 0
     took = time.monotonic() - started
 
-    (reply,) = web_api.calls_to("chat.postMessage")
+    (reply,) = web_api.calls_to("chat.postEphemeral")  # a refusal: to the asker alone
     assert DENIED in reply.params["text"] and reply.params["thread_ts"] == "1.1"
     assert lease_pid(db_path) is None
     reports.append(
