@@ -87,6 +87,17 @@ def parse_allow(value: str) -> tuple[str, ...]:
     return entries
 
 
+BRIEF_PAPERS = ("a4", "letter")
+
+
+def parse_paper(value: str, what: str = "APEC_BRIEF_PAPER") -> str:
+    """A paper size for the brief's Word document: a4 or letter (any case); A4 when not given."""
+    paper = value.strip().lower() or "a4"
+    if paper not in BRIEF_PAPERS:
+        raise ConfigError(f"{what}: {value!r} is not a paper size the brief is written on: a4 or letter")  # fmt: skip
+    return paper
+
+
 MAX_WORKERS = 64
 
 
@@ -124,6 +135,9 @@ class Config:
     fetch_allow: tuple[str, ...] = ()  # APEC_FETCH_ALLOW: non-public hosts the watcher may fetch
     desk_economy: str = ""  # APEC_DESK_ECONOMY: whose objectives a brief shows by default
     stop_timeout: float = 20.0  # APEC_STOP_TIMEOUT: seconds SIGTERM may take (systemd allows 30)
+    desk_name: str = "APEC desk"  # APEC_DESK_NAME: the brief document's author and footer
+    brief_marking: str = ""  # APEC_BRIEF_MARKING: the marking line atop every page of a brief
+    brief_paper: str = "a4"  # APEC_BRIEF_PAPER: a4 or letter
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -159,6 +173,9 @@ class Config:
                 env.get("APEC_STOP_TIMEOUT", "").strip(), "APEC_STOP_TIMEOUT"
             )
             or cls.stop_timeout,
+            desk_name=env.get("APEC_DESK_NAME", "").strip() or cls.desk_name,
+            brief_marking=env.get("APEC_BRIEF_MARKING", "").strip(),
+            brief_paper=parse_paper(env.get("APEC_BRIEF_PAPER", "")),
         )
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],

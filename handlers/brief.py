@@ -2,9 +2,10 @@
 
 A brief is a plain data structure (`Brief`: sections of cited `Line`s) assembled from the store as
 of `now`; it is rendered three ways: a short Slack card (`summary_card`), Markdown (`to_markdown`:
-the CLI, a Slack canvas or a Markdown file) and Word (handlers/brief_docx.py). Each line names the
-record it states (its source and quote); the one section whose lines have no source is "not on
-record", the things a brief would normally hold that no source gives.
+the CLI, a Slack canvas or a Markdown file) and Word (handlers/brief_docx.py). It opens with "Key
+points" (what, when and where, who leads our delegation, what is not on record). Each line names the
+record it states (its source and quote, which that source's text holds); the only lines with no
+source say what no source gives ("not on record"): citing a source for an absence would be wrong.
 """
 
 from __future__ import annotations
@@ -21,15 +22,20 @@ from handlers.members import member_reply
 from handlers.people import find_economy
 from handlers.render import MAX_QUOTE, Card, Document, day_text, esc, status_word, when
 from handlers.router import Ask, UsageError, command
-from store.models import Delegation, Economy, Fact, Meeting, Person, Source
+from store.models import Delegation, Economy, Fact, Meeting, Person, Sentence, Source
 from store.queries import Store
-from store.text import fold, one_line
+from store.text import FOLD_TABLE, fold, one_line, stands_in
 
 RECENT = 8  # sources in "recent sources"
 RELATED_KINDS = {"som": ("som", "summit"), "summit": ("summit", "som")}
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _FOR = re.compile(r"^(?P<meeting>.+?)\s+for\s+(?P<economy>.+)$", re.IGNORECASE)
 _CHAIR = re.compile(r"\b(?:presid\w*|chair\w*)\b", re.IGNORECASE)
+_QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
+# A sentence ends after a word's last letter, not an initial's ("The U.S. State Department").
+_SENTENCES = re.compile(r"(?:(?<=[a-z0-9][.!?])|(?<=[.!?][\"”']))\s+(?=[A-Z\"“(])")
+LISTED_QUOTE = 600  # a quote in a document's Sources: a whole sentence, unlike a Slack line's
+MIN_OVERLAP = 20  # two quotes of one source overlapping by this much are one stretch of its text
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class Section:
     title: str
     lines: tuple[Line, ...]
     note: str = ""
+    grouped: bool = False  # lines of one label together: the label once, the rest beneath it
 
 
 @dataclass(frozen=True)
@@ -88,14 +95,82 @@ class Brief:
         return next(n for n, s in enumerate(self.sources, 1) if s.id == source.id)
 
     def quotes(self, source: Source) -> list[str]:
-        """The distinct quotes the brief cites from one source, in order."""
+        """The distinct stretches of one source the brief cites, in order: a quote held in
+        another is left out, and quotes that overlap are joined (see `distinct_quotes`)."""
         found = [
             ln.quote
             for s in self.sections
             for ln in s.lines
             if ln.source and ln.source.id == source.id and ln.quote
         ]
-        return list(dict.fromkeys(found))
+        return distinct_quotes(found)
+
+    def listed_quotes(self, source: Source) -> list[str]:
+        """The quotes as a document's Sources list them: each cut, where long, at a sentence's
+        or a word's end, with "…"."""
+        return [cut_words(q, LISTED_QUOTE) for q in self.quotes(source)]
+
+
+def _norm(text: str) -> str:
+    """Text as compared, character for character (plain quotes and dashes, lower case)."""
+    return text.translate(FOLD_TABLE).lower()
+
+
+def distinct_quotes(quotes: list[str]) -> list[str]:
+    """Quotes of one source, once each: one held in another is dropped, and two that overlap
+    by MIN_OVERLAP characters (the end of one the start of the other) become one."""
+    out: list[str] = []
+    for quote in dict.fromkeys(" ".join(q.split()) for q in quotes if q.strip()):
+        out = _merged([*out, quote])
+    return out
+
+
+def _merged(quotes: list[str]) -> list[str]:
+    changed = True
+    while changed:
+        changed = False
+        for i, a in enumerate(quotes):
+            for j, b in enumerate(quotes):
+                if i == j:
+                    continue
+                joined = _join(a, b)
+                if joined is not None:
+                    quotes = [q for k, q in enumerate(quotes) if k not in (i, j)]
+                    quotes.insert(min(i, j), joined)
+                    changed = True
+                    break
+            if changed:
+                break
+    return quotes
+
+
+def _join(a: str, b: str) -> str | None:
+    """`a` and `b` as one stretch of text when one holds the other or `a` runs on into `b`."""
+    na, nb = _norm(a), _norm(b)
+    if nb in na:
+        return a
+    if na in nb:
+        return b
+    for size in range(min(len(na), len(nb)) - 1, MIN_OVERLAP - 1, -1):
+        if na.endswith(nb[:size]):
+            return a + b[size:]
+    return None
+
+
+def cut_words(text: str, limit: int) -> str:
+    """At most `limit` characters: whole sentences where one ends past the middle, else whole
+    words; "…" says it was cut. Never mid-word."""
+    one = " ".join(text.split())
+    if len(one) <= limit:
+        return one
+    room = one[: limit - 1]
+    ends = [m.end() for m in re.finditer(r"[.!?][”\"')]?(?=\s)", room)]
+    if ends and ends[-1] > limit // 2:
+        return room[: ends[-1]] + " …"
+    at = room.rfind(" ")
+    if at <= 0:
+        at = len(room)
+    return room[:at].rstrip(" ,;:–—-") + "…"
 
 
 # -- what was asked --------------------------------------------------------------------------------
@@ -148,8 +223,47 @@ def build_brief(store: Store, m: Meeting, now: datetime, economy: Economy | None
         people_section(store, ids, delegations),
     ]
     sections.append(recent_section(store, m, sections, now))
-    sections.append(missing_section(store, m, now, economy, delegations, theme, priorities))
+    missing = missing_section(store, m, now, economy, delegations, theme, priorities)
+    sections.append(missing)
+    sections.insert(0, key_points(m, now, economy, delegations, theme, missing))
     return Brief(m, economy, now, tz or ZoneInfo("UTC"), countdown(m, now), tuple(sections))
+
+
+KEY_POINTS = 5  # at most: what, when and where, who leads, the theme where room, not on record
+
+
+def key_points(m: Meeting, now: datetime, economy: Economy | None, delegations: list[Delegation],
+               theme: list[Line], missing: Section) -> Section:  # fmt: skip
+    """Three to five lines a reader takes in first: what the meeting is, when and where, who
+    leads our delegation (every delegation's head when no economy is chosen), the theme where
+    there is room, and what is not on record (the one line no source can be cited for)."""
+    lines = [
+        Line(f"{title(m)}; {_standing(m, now)}", m.source, m.quote, "What"),
+        Line(f"{when(m)}, {m.place or 'no place on record'}", m.source, m.quote, "When and where"),
+    ]
+    if economy is not None:
+        own = [d for d in delegations if d.economy.id == economy.id and d.head is not None]
+        if own:
+            lines.append(Line(f"led by {_person(own[0].head)}", own[0].source, own[0].quote, "Our delegation"))  # fmt: skip
+    else:
+        heads = {d.economy.id: d for d in delegations if d.head is not None}
+        for d in list(heads.values())[:2]:
+            lines.append(Line(f"led by {_person(d.head)}", d.source, d.quote, f"Delegation of {d.economy.name}"))  # fmt: skip
+    if theme and len(lines) < KEY_POINTS - 1:
+        lines.append(theme[0])
+    lines.append(Line(f"Not on record: {_missing_words(missing)}.", key="missing"))
+    return Section("key", "Key points", tuple(lines))
+
+
+def _standing(m: Meeting, now: datetime) -> str:
+    """The meeting's status and countdown in one phrase: "held", "scheduled; opens in 12 days"."""
+    status, left = status_word(m, now), countdown(m, now)
+    return left if left.startswith(status.split(";")[0]) else f"{status}; {left}"
+
+
+def _missing_words(missing: Section) -> str:
+    keys = [ln.key.split(":")[0] for ln in missing.lines]
+    return ", ".join(dict.fromkeys(MISSING_WORDS.get(k, k) for k in keys))
 
 
 def countdown(m: Meeting, now: datetime) -> str:
@@ -183,11 +297,9 @@ def meeting_lines(store: Store, m: Meeting, now: datetime) -> list[Line]:
     ]
     if m.place:
         lines.append(Line(m.place, m.source, m.quote, "Where"))
-    status, left = status_word(m, now), countdown(m, now)
-    text = left if left.startswith(status.split(";")[0]) else f"{status}; {left}"
-    lines.append(Line(text, m.source, m.quote, "Status"))
+    lines.append(Line(_standing(m, now), m.source, m.quote, "Status"))
     if m.note and not internal(m.note):
-        lines.append(Line(m.note, m.source, m.quote, "Desk note"))
+        lines += desk_note(store, m)
     by_id = {x.id: x for x in store.meetings()}
     parent = by_id.get(m.parent_id)
     if parent is not None:
@@ -197,6 +309,29 @@ def meeting_lines(store: Store, m: Meeting, now: datetime) -> list[Line]:
     for other in related(store, m):
         lines.append(Line(_listed(other), other.source, other.quote, "Related"))
     return lines
+
+
+def desk_note(store: Store, m: Meeting) -> list[Line]:
+    """The desk's note on a meeting, a line a sentence, each cited to the source that says it:
+    a sentence quoting words ("Feb. 1-10, 2026") to the source whose text holds them, one
+    without to the meeting's own source. A sentence quoting words no source holds is left out:
+    the brief says only what a source says."""
+    out = []
+    for sentence in _SENTENCES.split(" ".join(m.note.split())):
+        words = [a or b for a, b in _QUOTED.findall(sentence)]
+        if not words:
+            out.append(Line(sentence, m.source, m.quote, "Desk note"))
+            continue
+        said = _sentence_saying(store, words)
+        if said is not None:
+            out.append(Line(sentence, said.source, said.text, "Desk note"))
+    return out
+
+
+def _sentence_saying(store: Store, words: list[str]) -> Sentence | None:
+    """The first sentence on record (as the store's day sees it) holding all of `words`."""
+    found = store.sentences_naming(words)
+    return next((x for x in found if all(stands_in(w, x.text) for w in words)), None)
 
 
 def related(store: Store, m: Meeting) -> list[Meeting]:
@@ -247,7 +382,7 @@ def delegation_section(delegations: list[Delegation]) -> Section:
             role = f" — {x.role}" if x.role else ""
             lines.append(Line(f"{x.person.name}{role}", x.source, x.quote, d.economy.name))
     note = "" if lines else "None on record: see below."
-    return Section("delegations", "Delegations on record", tuple(lines), note)
+    return Section("delegations", "Delegations on record", tuple(lines), note, grouped=True)
 
 
 def _person(p: Person) -> str:
@@ -301,7 +436,7 @@ def people_section(store: Store, ids: set[str], delegations: list[Delegation]) -
             if r.meeting_id in ids or not r.meeting_id:
                 lines.append(Line(r.role[:1].upper() + r.role[1:] + ".", r.source, r.quote, p.name))
     note = "" if lines else "No source on record names people at this meeting."
-    return Section("people", "People", tuple(lines), note)
+    return Section("people", "People", tuple(lines), note, grouped=True)
 
 
 def recent_section(store: Store, m: Meeting, cited: list[Section], now: datetime) -> Section:
@@ -411,7 +546,8 @@ def brief(ask: Ask) -> Card:
         return found
     card = summary_card(found, ask.via, ask.args)
     if ask.via == "slack":  # the whole note, made once, goes to the channel after the ack
-        card.document = Document(found.heading, to_markdown(found), filename(found, "md"))
+        card.document = Document(found.heading, to_markdown(found), filename(found, "md"),
+                                 meeting=found.meeting.id, economy=found.economy.id if found.economy else "")  # fmt: skip
     return card
 
 
@@ -444,9 +580,7 @@ def summary_lines(b: Brief) -> list[tuple[str, Line | None]]:
         second = (f"Delegations on record: {who}.", heads[0])
     else:
         second = ("No delegation on record.", None)
-    missing = [ln.key.split(":")[0] for ln in b.section("missing").lines]
-    words = ", ".join(dict.fromkeys(MISSING_WORDS.get(k, k) for k in missing))
-    return [first, second, (f"Not on record: {words}.", None)]
+    return [first, second, (f"Not on record: {_missing_words(b.section('missing'))}.", None)]
 
 
 MISSING_WORDS = {
@@ -470,14 +604,21 @@ MISSING_WORDS = {
 _RISKY = re.compile(
     r"(?:https?://|mailto:|www\.)[^\s<>|\"'`]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE
 )
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]])")
+# What Markdown (CommonMark with GitHub's and Slack's extensions) would read as markup: code,
+# emphasis, strikethrough and link brackets anywhere; a backslash only before punctuation (where
+# it escapes); `&` only where it would start an entity (`&amp;`, `&#60;`), so "Q&A" stays.
+_MD_SPECIAL = re.compile(r"[`*~\[\]]|\\(?=[!-/:-@\[-`{-~])|&(?=#?\w+;)")
+# `_` opens or closes emphasis only beside a space or punctuation: inside a word
+# (APEC_DESK_ECONOMY) it is a letter (CommonMark's flanking rules).
+_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_LINE_START = re.compile(r"^(?:[#+-]|\d+(?=[.)]))")
 
 
 def md_text(text: str) -> str:
-    """Text from a source or a user, made inert in Markdown, once: `<`, `>` and `&` as entities
-    (no mention, broadcast or autolink of Slack's `<...>` can form), Markdown's link and emphasis
-    characters escaped, and addresses (https://, mailto:, www., e-mail) in code spans, where no
-    renderer links them."""
+    """Text from a source or a user, made inert in Markdown, once, and otherwise left as written:
+    `<` and `>` as entities (no mention, broadcast or autolink of Slack's `<...>` can form),
+    Markdown's own characters escaped only where Markdown would read them, and addresses
+    (https://, mailto:, www., e-mail) in code spans, where no renderer links them."""
     out, at = [], 0
     for found in _RISKY.finditer(text):
         address = found[0].rstrip(".,;:!?)")  # the sentence's punctuation is not the address's
@@ -485,12 +626,16 @@ def md_text(text: str) -> str:
         out.append(_code(address))
         at = found.start() + len(address)
     out.append(_md_plain(text[at:]))
-    return "".join(out)
+    joined = "".join(out)
+    # What would start a heading, a list or an ordered list where the text starts a line.
+    return _LINE_START.sub(lambda m: m[0] + "\\" if m[0][0].isdigit() else "\\" + m[0], joined)
 
 
 def _md_plain(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split("\n")))
+    text = " ".join(text.split("\n"))
+    text = _MD_SPECIAL.sub(lambda m: "&amp;" if m[0] == "&" else "\\" + m[0], text)
+    text = _UNDERSCORE.sub(r"\\_", text)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(text: str) -> str:
@@ -500,8 +645,9 @@ def _code(text: str) -> str:
 
 
 def to_markdown(b: Brief) -> str:
-    """The whole note as Markdown: headings, bullet lists, a marker [n] on every line, the
-    sources at the end with their dates and the quotes cited from each."""
+    """The whole note as Markdown: Key points first, headings, bullet lists (a person's or a
+    delegation's lines beneath their name), a marker [n] on every cited line, the sources at the
+    end, each once, with its date and the distinct quotes cited from it."""
     economy = f" · for {b.economy.name}" if b.economy else ""
     out = [
         f"# {md_text(b.heading)}",
@@ -513,15 +659,30 @@ def to_markdown(b: Brief) -> str:
         out += ["", f"## {md_text(s.title)}", ""]
         if s.note:
             out.append(f"_{md_text(s.note)}_")
-        for ln in s.lines:
-            label = f"**{md_text(ln.label)}:** " if ln.label else ""
+        for ln, first in grouped(s):
             mark = f" [{b.number(ln.source)}]" if ln.source else ""
-            out.append(f"- {label}{md_text(ln.text)}{mark}")
+            if s.grouped and not first:
+                out.append(f"  - {md_text(ln.text)}{mark}")
+            elif s.grouped:
+                out.append(f"- **{md_text(ln.label)}** — {md_text(ln.text)}{mark}")
+            else:
+                label = f"**{md_text(ln.label)}:** " if ln.label else ""
+                out.append(f"- {label}{md_text(ln.text)}{mark}")
     out += ["", "## Sources", ""]
     for n, source in enumerate(b.sources, 1):
         out.append(f"{n}. {md_text(source.cite())}")
-        out += [f"   - “{md_text(short_quote(q))}”" for q in b.quotes(source)]
+        out += [f"   - “{md_text(q)}”" for q in b.listed_quotes(source)]
     return "\n".join(out) + "\n"
+
+
+def grouped(s: Section) -> list[tuple[Line, bool]]:
+    """Each line, and whether it starts its group: in a grouped section, a line whose label is
+    not the one before's (the person, the delegation); elsewhere every line."""
+    out, previous = [], None
+    for ln in s.lines:
+        out.append((ln, not s.grouped or ln.label != previous))
+        previous = ln.label
+    return out
 
 
 def filename(b: Brief, ext: str) -> str:

@@ -24,7 +24,7 @@ import pytest
 from docx import Document
 
 from bot.config import Config
-from handlers.brief import Brief, build_brief, md_text, request, to_markdown
+from handlers.brief import Brief, build_brief, cut_words, md_text, request, to_markdown
 from handlers.brief_docx import to_docx
 from handlers.render import SHARE_ACTION, Card
 from handlers.router import Ask, route
@@ -41,8 +41,9 @@ BEFORE_SOM2 = at("2026-04-01T09:00+08:00")
 AFTER = at("2026-03-01T09:00+09:00")
 JUNE = at("2026-06-01T09:00+09:00")
 MONTH_ONLY = "in February 2026; no day count without exact dates"
-SECTIONS = ("meeting", "theme", "delegations", "objectives", "people", "recent", "missing")
+SECTIONS = ("key", "meeting", "theme", "delegations", "objectives", "people", "recent", "missing")
 TITLES = [
+    "Key points",
     "The meeting",
     "Theme and priorities",
     "Delegations on record",
@@ -215,10 +216,13 @@ def test_every_line_is_traceable_to_a_quoted_record(store, name, now, economy):
             if s.key == "missing":
                 assert ln.source is None and ln.text.startswith("No source on record")
                 continue
+            if s.key == "key" and ln.key == "missing":
+                assert ln.source is None and ln.text.startswith("Not on record:")
+                continue
             assert ln.source is not None and ln.quote, (s.key, ln.text)
             assert ln.source.id in listed
             assert b.sources[b.number(ln.source) - 1].id == ln.source.id
-            assert ln.quote in b.quotes(ln.source)
+            assert any(fold(ln.quote) in fold(q) for q in b.quotes(ln.source))
             held = (ln.source.id, ln.quote) in records or in_passages(store, ln.source.id, ln.quote)
             assert held, (s.key, ln.text, ln.quote)
     # Each source listed is cited by some line, and dated.
@@ -234,9 +238,10 @@ def test_markdown_marks_every_cited_line_with_its_source(store):
     body, sources = text.split("\n## Sources\n")
     headings = re.findall(r"^## (.+)$", body, re.MULTILINE)
     assert headings == TITLES
-    cited = body.split("\n## Not on record\n")[0]
-    bullets = [x for x in cited.splitlines() if x.startswith("- ")]
-    assert len(bullets) == sum(len(s.lines) for s in b.sections if s.key != "missing")
+    cited = body.split("\n## Key points\n")[1].split("\n## The meeting\n")[1]
+    cited = cited.split("\n## Not on record\n")[0]
+    bullets = [x for x in cited.splitlines() if x.startswith(("- ", "  - "))]
+    assert len(bullets) == sum(len(s.lines) for s in b.sections if s.key not in ("key", "missing"))
     assert all(re.search(r" \[(\d+)\]$", x) for x in bullets)
     assert max(int(n) for n in re.findall(r" \[(\d+)\]$", cited, re.MULTILINE)) == len(b.sources)
     assert len(re.findall(r"^\d+\. ", sources, re.MULTILINE)) == len(b.sources)
@@ -349,7 +354,7 @@ def test_docx_reads_back_section_by_section(store):
         start = at_heading[s.title] + 1
         after = paragraphs[start:]
         end = next(i for i, (style, _) in enumerate(after) if style == "Heading 1")
-        bullets = [t for style, t in after[:end] if style == "List Bullet"]
+        bullets = [t for style, t in after[:end] if style in ("List Bullet", "List Bullet 2")]
         assert len(bullets) == len(s.lines), s.key
         for ln, shown in zip(s.lines, bullets, strict=True):
             assert ln.text in shown
@@ -359,9 +364,9 @@ def test_docx_reads_back_section_by_section(store):
                 assert not re.search(r"\[\d+\]$", shown)
     notes = paragraphs[at_heading["Sources"] + 1 :]
     numbered = [t for style, t in notes if re.match(r"\[\d+\] ", t)]
-    assert [t.split("] ")[1] for t in numbered] == [s.cite() for s in b.sources]
+    assert [t.split("] ", 1)[1] for t in numbered] == [s.cite() for s in b.sources]
     quotes = [t for style, t in notes if style == "List Bullet 2"]
-    assert len(quotes) == sum(len(b.quotes(s)) for s in b.sources)
+    assert len(quotes) == sum(len(b.listed_quotes(s)) for s in b.sources)
 
 
 # -- injected text ---------------------------------------------------------------------------------
@@ -413,7 +418,7 @@ def test_injected_text_is_inert_in_the_markdown_and_escaped_once(hostile):
         ("<!here> and <@U123|boss>", "&lt;!here&gt; and &lt;@U123|boss&gt;"),
         ("see <https://x.example|x>.", "see &lt;`https://x.example`|x&gt;."),
         ("[a](https://x.example)", "\\[a\\](`https://x.example`)"),
-        ("a & b", "a &amp; b"),
+        ("a & b", "a & b"),
         ("`code` www.x.example", "\\`code\\` `www.x.example`"),
     ],
 )
@@ -530,3 +535,145 @@ def test_a_canvas_with_no_answer_is_not_followed_by_a_file(db_path, web_api):
     assert not [c for c in web_api.calls if c.method.startswith("files.")]
     (reply,) = told
     assert "may or may not be in this channel" in reply["text"]
+
+
+# -- a document a desk hands up (issue 21) --------------------------------------------------------
+
+HANDED_UP = [("SOM1", AFTER, "US"), ("SOM1", BEFORE, ""), ("Leaders' Meeting", JUNE, "Korea")]
+_QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
+
+
+def source_text(store: Store, source_id: str) -> str:
+    """A source's whole text as stored, folded: its passages, with those it shares with another."""
+    rows = store.db.execute(
+        "SELECT heading, text FROM passages WHERE source_id = ? OR also_in LIKE ? ORDER BY id",
+        [source_id, f'%"{source_id}"%'],
+    )
+    return fold(" ".join(f"{h} {t}" for h, t in rows))
+
+
+@pytest.mark.parametrize("name,now,economy", HANDED_UP)
+def test_every_citation_points_at_the_document_that_says_it(store, name, now, economy):
+    """The line's quote, and any words the line itself puts in quotation marks, are in the text
+    of the source its marker names: the State Department's dates are not cited to Korea's release."""
+    b = brief_of(store, name, now, economy)
+    for s in b.sections:
+        for ln in s.lines:
+            if ln.source is None:
+                continue
+            text = source_text(store, ln.source.id)
+            assert fold(ln.quote) in text, (s.key, ln.text, ln.source.id)
+            for found in _QUOTED.finditer(ln.text):
+                words = fold((found[1] or found[2]).rstrip("…"))
+                assert words in text, (s.key, ln.text, ln.source.id, words)
+
+
+def test_the_desk_note_on_som1_dates_cites_the_state_department(store):
+    b = brief_of(store, "SOM1", AFTER)
+    (note,) = [ln for ln in b.section("meeting").lines if "Feb. 1-10, 2026" in ln.text]
+    assert note.source.id == "us-state-som1"
+
+
+@pytest.mark.parametrize("name,now,economy", HANDED_UP)
+def test_key_points_come_first_three_to_five_each_cited(store, name, now, economy):
+    b = brief_of(store, name, now, economy)
+    key = b.sections[0]
+    assert (key.key, key.title) == ("key", "Key points")
+    assert 3 <= len(key.lines) <= 5
+    for ln in key.lines:  # cited, or saying what no source gives (which no source can be cited for)
+        assert ln.source is not None or ln.text.startswith("Not on record:"), ln.text
+    assert key.lines[-1].text.startswith("Not on record:")
+    text = to_markdown(b)
+    assert text.split("\n## ")[1].startswith("Key points\n")
+
+
+def test_key_points_say_what_when_where_who_leads_and_what_is_not_known(store):
+    got = lines(brief_of(store, "SOM1", AFTER, "US"), "key")
+    assert got[0].startswith("What: SOM1 — First Senior Officials' Meeting and Related Meetings")
+    assert got[1] == "When and where: 1–10 February 2026, Guangzhou, People's Republic of China"
+    assert got[2] == "Our delegation: led by Casey Mace (U.S. Senior Official to APEC)"
+    assert got[-1].startswith("Not on record: a time of day, the venue, the chair, the agenda")
+    leaders = lines(brief_of(store, "Leaders' Meeting", JUNE, "Korea"), "key")
+    assert "When and where: 18–19 November 2026, Shenzhen, People's Republic of China" in leaders
+    assert "any delegation" in leaders[-1]  # no Korean delegation yet: said as not on record
+    none = lines(brief_of(store, "SOM1", AFTER), "key")  # no economy chosen: every head on record
+    assert [x for x in none if x.startswith("Delegation")] == [
+        "Delegation of Republic of Korea: led by Park Jong-han (Coordinator for Economic Diplomacy)",
+        "Delegation of United States of America: led by Casey Mace (U.S. Senior Official to APEC)",
+    ]
+
+
+def test_people_are_grouped_one_per_person_with_their_actions_beneath(store):
+    b = brief_of(store, "SOM1", AFTER, "US")
+    people = to_markdown(b).split("\n## People\n")[1].split("\n## ")[0]
+    tops = [x for x in people.splitlines() if x.startswith("- ")]
+    nested = [x for x in people.splitlines() if x.startswith("  - ")]
+    assert [re.match(r"- \*\*(.+?)\*\*", x)[1] for x in tops] == ["Park Jong-han", "Casey Mace", "Ruth Perry", "Lee Ji-yoon"]  # fmt: skip
+    assert people.count("Park Jong-han:") == 0 and len(nested) == len(b.section("people").lines) - 4
+    assert "  - Held bilateral consultations during SOM1" in people
+
+
+@pytest.mark.parametrize("name,now,economy", HANDED_UP)
+def test_sources_list_each_quote_once_whole_words_no_fragment_of_another(store, name, now, economy):
+    b = brief_of(store, name, now, economy)
+    text = to_markdown(b)
+    listed = text.split("\n## Sources\n")[1]
+    assert len(re.findall(r"^\d+\. ", listed, re.MULTILINE)) == len(b.sources)
+    for source in b.sources:
+        shown = b.listed_quotes(source)
+        folded = [fold(q.rstrip("…")) for q in shown]
+        for i, q in enumerate(folded):
+            others = folded[:i] + folded[i + 1 :]
+            assert not any(q in o for o in others), (source.id, shown[i])
+        full = source_text(store, source.id)
+        for q in shown:
+            stem = fold(q.rstrip("…"))
+            assert stem in full, q
+            if q.endswith("…"):  # cut at a word's end: what follows in the source is no letter
+                after = full[full.index(stem) + len(stem) :][:1]
+                assert not after.isalnum(), q
+        # Every line citing the source is backed by a listed quote that holds its words.
+        for s in b.sections:
+            for ln in s.lines:
+                if ln.source and ln.source.id == source.id:
+                    assert any(fold(ln.quote)[:60] in f for f in folded), ln.quote
+    assert "and the B…" not in text
+
+
+@pytest.mark.parametrize(
+    "text,shown",
+    [
+        ("Q&A (answers only)", "Q&A (answers only)"),
+        ("set APEC_DESK_ECONOMY, or ask", "set APEC_DESK_ECONOMY, or ask"),
+        (
+            "snake_case and _under_ and __strong__",
+            "snake_case and \\_under\\_ and \\_\\_strong\\_\\_",
+        ),
+        ("a*b*c", "a\\*b\\*c"),
+        ("# not a heading", "\\# not a heading"),
+        ("1. not a list", "1\\. not a list"),
+        ("> not a quote", "&gt; not a quote"),
+        ("- not a list", "\\- not a list"),
+        ("C:\\desk\\notes", "C:\\desk\\notes"),
+        ("a \\*literal", "a \\\\\\*literal"),
+        ("~~struck~~", "\\~\\~struck\\~\\~"),
+        ("AT&T's &amp; &#60;", "AT&T's &amp;amp; &amp;#60;"),
+    ],
+)
+def test_markdown_escapes_only_what_markdown_needs(text, shown):
+    assert md_text(text) == shown
+
+
+def test_brief_markdown_shows_harmless_text_as_written(store):
+    text = to_markdown(brief_of(store, "SOM1", AFTER))
+    assert "Q&A" in text and "Q&amp;A" not in text
+    assert "APEC_DESK_ECONOMY" in text and "APEC\\_DESK" not in text
+
+
+@pytest.mark.parametrize("limit", range(20, 125, 7))
+def test_a_long_quote_is_cut_at_a_sentence_or_a_word_end(limit):
+    text = "Park Jong-han led the delegation. He took part in the Economic Committee (EC), and the Budget and Management Committee (BMC)."  # noqa: E501
+    cut = cut_words(text, limit)
+    assert len(cut) <= limit and cut.endswith("…")
+    stem = cut.rstrip("…").rstrip()
+    assert text.startswith(stem) and not text[len(stem)].isalnum(), cut
