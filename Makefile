@@ -26,6 +26,7 @@ bench: $(BIN)/apec-bot
 	$(BIN)/python bench/edit_bench.py
 	$(BIN)/python bench/names_bench.py
 	$(BIN)/python bench/reader_bench.py
+	$(BIN)/python bench/timeline_bench.py
 	$(BIN)/pip install -q -e '.[bench]' && $(BIN)/python bench/server_bench.py
 
 lint: $(BIN)/apec-bot

@@ -90,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     brief.add_argument("--for", dest="economy", default="", help="the economy it is for")
     brief.add_argument("--format", choices=("md", "docx"), default="md", help="default md")
     brief.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+    timeline = sub.add_parser("timeline", help="the year (or a period) as a picture (PNG)")
+    timeline.add_argument("period", nargs="*", metavar="PERIOD", help="default: this year")
+    timeline.add_argument("--output", "-o", type=Path, required=True, help="the PNG to write")
+    timeline.add_argument("--now", help="draw it as of this time (ISO-8601 with offset)")
     sub.add_parser("proposals", help="the open proposals from new documents, one line each")
     for name, what in (
         ("approve", "approve proposal N: the change goes on the calendar, citing its document"),
@@ -407,15 +411,34 @@ def cmd_brief(config: Config, args: argparse.Namespace) -> int:
         print(found.plain())
         return 0
     if args.format == "docx":
-        from handlers.brief_docx import to_docx
+        from handlers.brief_docx import timeline_picture, to_docx
 
-        args.output.write_bytes(to_docx(found))
+        docx = to_docx(found, desk=config.desk_name, marking=config.brief_marking,
+                       paper=config.brief_paper, timeline=timeline_picture(store, found))  # fmt: skip
+        args.output.write_bytes(docx)
         print(f"wrote the brief for {found.meeting.short} to {args.output}", file=sys.stderr)
     elif args.output:
         args.output.write_text(to_markdown(found), encoding="utf-8")
         print(f"wrote the brief for {found.meeting.short} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(to_markdown(found))
+    return 0
+
+
+def cmd_timeline(config: Config, args: argparse.Namespace) -> int:
+    from handlers.router import UsageError
+    from handlers.timeline import summary, timeline_period, timeline_plot, timeline_png
+
+    now = _clock(config, args)()
+    try:
+        period = timeline_period(" ".join(args.period), now)
+    except UsageError as exc:
+        print(f"apec-bot: {exc}", file=sys.stderr)
+        return 2
+    store = _stores(config).get()
+    args.output.write_bytes(timeline_png(store, period.start, period.end, now.date()))
+    said = summary(timeline_plot(store, period.start, period.end, now.date()))
+    print(f"wrote {args.output}: {said}", file=sys.stderr)
     return 0
 
 
@@ -484,6 +507,7 @@ COMMANDS = {
     "watch": cmd_watch,
     "backup": cmd_backup,
     "brief": cmd_brief,
+    "timeline": cmd_timeline,
     "export": cmd_export,
     "schedule": cmd_schedule,
     "ics": cmd_ics,

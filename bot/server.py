@@ -3,7 +3,7 @@ the calendar feed at its secret path.
 
 The front refuses what Bolt should never see: bodies over 1 MiB (413), bad or stale signatures (401),
 a signed request seen before (401), bodies that are not what their content type says or that nest
-too deep (400). Everything else goes to `App.dispatch`.
+too deep (400). Slack's unsigned `ssl_check=1` gets a bare 200. Everything else goes to `App.dispatch`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.observe import Metrics
 from bot.seen import Seen
 from handlers.router import lookup
+from handlers.timeline import IMAGE_PREFIX, image_day, year_png
 from store.desk import Desk
 from store.queries import Store
 
@@ -127,6 +128,20 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def ssl_check(ctype: str, body: str) -> bool:
+    """Whether a body is Slack's certificate check, which it sends unsigned: a form of
+    `ssl_check=1` and at most its `token`, nothing that would be dispatched."""
+    if not ctype.startswith("application/x-www-form-urlencoded"):
+        return False
+    fields = parse_qsl(body, keep_blank_values=True)
+    names = [name for name, _ in fields]
+    return (
+        dict(fields).get("ssl_check") == "1"
+        and len(names) == len(set(names))
+        and set(names) <= {"ssl_check", "token"}
+    )
+
+
 _COMMAND_WORD = re.compile(r"[a-z][a-z-]{0,30}")
 
 
@@ -201,6 +216,8 @@ class SlackHTTP:
         try:
             if path.startswith(CALENDAR_PREFIX):
                 return self.calendar_path(environ, start)
+            if path.startswith(IMAGE_PREFIX):
+                return self.timeline_image(environ, start)
             handler = self.routes.get((method, path))
             if handler is None:
                 if any(p == path for _, p in self.routes):
@@ -239,6 +256,27 @@ class SlackHTTP:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return _respond(start, 405, "Method Not Allowed", headers=[("Allow", "GET, HEAD")])
         return self.calendar_feed(environ, start)
+
+    def timeline_image(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
+        """/timeline/<day>-<signature>.png: the Home tab's picture of the year, for the address
+        the Home tab gave (it changes with the records); anything else is 404."""
+        if self.store is None:
+            return _respond(start, 404, "Not Found")
+        store = self.store()
+        day = image_day(store, environ.get("PATH_INFO", ""))
+        if day is None:
+            return _respond(start, 404, "Not Found")
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return _respond(start, 405, "Method Not Allowed", headers=[("Allow", "GET, HEAD")])
+        body = year_png(store, day)
+        etag = f'"{hashlib.sha256(body).hexdigest()}"'
+        # One address, one picture: it never changes, but its address is unguessable: private.
+        headers = [("ETag", etag), ("Cache-Control", "private, max-age=86400, immutable")]
+        if _matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
+            start("304 Not Modified", headers)
+            return []
+        data = _respond(start, 200, body, "image/png", headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else data
 
     def _feed_token(self, token: str) -> bool:
         """Whether `token` opens the feed (compared in constant time by the store)."""
@@ -310,6 +348,8 @@ class SlackHTTP:
         except UnicodeDecodeError:
             return 400, plain, b"Body is not UTF-8", "rejected", ""
         headers = _headers(environ)
+        if ssl_check(headers.get("content-type", ""), body):
+            return 200, plain, b"", "ssl_check", ""  # Slack's unsigned check of our certificate
         if not self._signed(body, headers):
             return 401, plain, b"Invalid signature", "rejected", ""
         # Never a 503 for the record: it is checked in memory first and written best-effort
@@ -369,7 +409,10 @@ class SlackHTTP:
 
 def _loggable(path: str) -> str:
     """A request path fit for a log line: the feed's token left out."""
-    return CALENDAR_PREFIX + "…" if path.startswith(CALENDAR_PREFIX) else path[:200]
+    for secret in (CALENDAR_PREFIX, IMAGE_PREFIX):
+        if path.startswith(secret):
+            return secret + "…"
+    return path[:200]
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

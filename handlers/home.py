@@ -1,5 +1,6 @@
-"""The app's Home tab: the next meetings, the countdown to the Leaders' Summit, the viewer's
-reminders (and those they set for channels and others), and the commands."""
+"""The app's Home tab: the next meetings, the countdown to the Leaders' Summit, the year on a
+timeline (with a public address), the viewer's reminders (and those they set for channels and
+others), and the commands."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from handlers.meetings import HOW_TO_ADD, countdown, meeting_line, upcoming
 from handlers.reminder_actions import add_reminders
 from handlers.render import Card, esc
 from handlers.router import Ask, visible
+from handlers.timeline import home_block
 
 MAX_HOME_BLOCKS = 100
 
@@ -35,6 +37,10 @@ def home_view(ask: Ask) -> dict[str, Any]:
     card.divider()
     card.blocks.extend(countdown(ask).blocks)
     card.divider()
+    picture = home_block(ask)  # only when the bot has a public address to serve it from
+    if picture is not None:
+        card.blocks.append(picture)
+        card.divider()
     if ask.user:
         add_reminders(card, ask)
         card.divider()

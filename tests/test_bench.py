@@ -21,6 +21,7 @@ from tests.conftest import ROOT
         "watch_bench.py",
         "brief_bench.py",
         "names_bench.py",
+        "timeline_bench.py",
     ],
 )
 def test_bench_script_runs_quick_and_prints_its_aims(script):
