@@ -211,11 +211,24 @@ class Card:
         return self
 
     def cite(self, source: Source, quote: str = "") -> Card:
-        """A citation, once per source and quote in one reply."""
+        """A citation, once per source and quote in one reply. The quote is a plain_text element
+        beside the source's name: Slack reads no marks there, so a source's `~not~` or `*` shows
+        as written (mrkdwn has no escape for them)."""
         key = (source.id, quote)
         if key not in self._cited:
             self._cited.add(key)
-            self.context(citation(source, quote))
+            if not quote:
+                return self.context(citation(source))
+            words = f"— “{one_line(quote, MAX_QUOTE)}”"
+            self.blocks.append(
+                {
+                    "type": "context",
+                    "elements": [
+                        {"type": "mrkdwn", "text": citation(source)},
+                        {"type": "plain_text", "text": words, "emoji": False},
+                    ],
+                }
+            )
         return self
 
     def quote(self, text: str, lead: str = "", bold: str = "") -> Card:
@@ -258,8 +271,10 @@ class Card:
                 lines.append(esc(block["text"]["text"]))
             elif block["type"] == "section":
                 lines.append(block["text"]["text"])
-            elif block["type"] == "context":
-                lines.extend(e["text"] for e in block["elements"] if "text" in e)
+            elif block["type"] == "context":  # its elements side by side, as Slack shows them
+                words = [esc(e["text"]) if e.get("type") == "plain_text" else e.get("text", "")
+                         for e in block["elements"]]  # fmt: skip
+                lines.append(" ".join(w for w in words if w))
             elif block["type"] == "rich_text":
                 lines.extend(esc(_words(part)) for part in block["elements"])
         return "\n".join(lines)

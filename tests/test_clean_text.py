@@ -216,3 +216,26 @@ def test_a_source_quote_in_a_proposal_card_shows_its_tildes_and_is_not_struck_th
     payload = document_card(store, "us-state-som1").payload()
     assert any("SOM3 dates ~not~ agreed *yet*" in t for t in _rich_texts(payload))
     assert "~not~" not in _mrkdwn(payload)
+
+
+def test_a_source_quote_under_an_answer_shows_its_marks_as_written(store):
+    # A source's words with Slack's marks in them: cited under an answer, they must read as typed,
+    # not struck through or bold (mrkdwn has no escape, so the quote is a plain_text element).
+    with store.db.conn:
+        store.db.execute(
+            "UPDATE meetings SET quote = 'SOM3 in Dalian in August, dates ~not~ *yet* set' "
+            "WHERE id = 'som3-2026'"
+        )
+    store.refresh()
+    ask = Ask(store=store, now=at("2026-07-01T09:00+00:00"), text="meeting SOM3", user="U1",
+              channel="C1")  # fmt: skip
+    payload = route(ask).payload()
+    plain = [
+        e["text"]
+        for b in payload["blocks"]
+        if b["type"] == "context"
+        for e in b["elements"]
+        if e["type"] == "plain_text"
+    ]
+    assert any("dates ~not~ *yet* set" in t for t in plain), payload["blocks"]
+    assert "~not~" not in _mrkdwn(payload)
