@@ -1,13 +1,24 @@
-"""Configuration: read once from the environment at start-up, then passed down. Nothing else reads os.environ."""
+"""Configuration: every environment variable the bot reads, in one table (SETTINGS), read once at
+start-up into a frozen Config that is passed down. Nothing else reads os.environ.
+
+deploy/.env.example and the README's table of variables are generated from SETTINGS
+(`python -m bot.config --update`; tests/test_config.py checks they agree), and
+`apec-bot config --check` shows what is set, secrets masked, and what Slack still needs.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
-from collections.abc import Callable, Mapping
+import sys
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.router import Ask
@@ -28,12 +39,13 @@ def parse_now(value: str, what: str = "--now") -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ConfigError(
-            f"{what}: {value!r} is not an ISO-8601 time such as 2026-01-20T09:00+09:00"
+            f"{what}: {value!r} is not an ISO-8601 time — write it with its UTC offset, "
+            "as 2026-01-20T09:00+09:00"
         ) from exc
     if moment.tzinfo is None:
         if "T" in text or " " in text:
             raise ConfigError(
-                f"{what}: {value!r} has no UTC offset; write it as 2026-01-20T09:00+09:00"
+                f"{what}: {value!r} has no UTC offset — write it with one, as 2026-01-20T09:00+09:00"
             )
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     return moment
@@ -47,7 +59,7 @@ def parse_tz(value: str, what: str = "APEC_TZ") -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(
-            f"{what}: {value!r} is not an IANA time zone such as Asia/Seoul or UTC"
+            f"{what}: {value!r} is not an IANA time zone — use a name such as Asia/Seoul or UTC"
         ) from exc
 
 
@@ -60,7 +72,10 @@ def parse_seconds(value: str, what: str, most: float = 3600) -> float | None:
     except ValueError:
         seconds = 0.0
     if not 0 < seconds <= most:
-        raise ConfigError(f"{what}: {value!r} is not a number of seconds from 0 to {most:.0f}")
+        raise ConfigError(
+            f"{what}: {value!r} is not a number of seconds above 0 and up to {most:.0f} — "
+            f"give one such as 20, or unset {what} for the default"
+        )
     return seconds
 
 
@@ -71,7 +86,10 @@ def parse_feeds(value: str, allow: tuple[str, ...] = ()) -> tuple[str, ...]:
     try:
         return tuple(dict.fromkeys(check_url(u, allow) for u in value.split(",") if u.strip()))
     except FetchError as exc:
-        raise ConfigError(f"APEC_FEEDS: {exc}") from exc
+        raise ConfigError(
+            f"APEC_FEEDS: {exc} — correct or remove that address (APEC_FEEDS takes "
+            "comma-separated http(s) addresses of public feeds or pages)"
+        ) from exc
 
 
 def parse_allow(value: str) -> tuple[str, ...]:
@@ -83,7 +101,10 @@ def parse_allow(value: str) -> tuple[str, ...]:
     try:
         AllowList.parse(entries)
     except ValueError as exc:
-        raise ConfigError(f"APEC_FETCH_ALLOW: {exc}") from exc
+        raise ConfigError(
+            f"APEC_FETCH_ALLOW: {exc} — list hosts (host or host:port) or networks "
+            "(10.20.0.0/16), comma-separated"
+        ) from exc
     return entries
 
 
@@ -94,7 +115,7 @@ def parse_paper(value: str, what: str = "APEC_BRIEF_PAPER") -> str:
     """A paper size for the brief's Word document: a4 or letter (any case); A4 when not given."""
     paper = value.strip().lower() or "a4"
     if paper not in BRIEF_PAPERS:
-        raise ConfigError(f"{what}: {value!r} is not a paper size the brief is written on: a4 or letter")  # fmt: skip
+        raise ConfigError(f"{what}: {value!r} is not a paper size the brief is written on — use a4 or letter")  # fmt: skip
     return paper
 
 
@@ -106,13 +127,232 @@ def parse_workers(value: str, what: str = "--workers") -> int:
     if not value:
         return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
     if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
-        raise ConfigError(f"{what}: {value!r} is not a number of workers from 1 to {MAX_WORKERS}")
+        raise ConfigError(
+            f"{what}: {value!r} is not a number of workers from 1 to {MAX_WORKERS} — "
+            "give one such as 4, or leave it out for one per core"
+        )
     return int(value)
+
+
+def parse_seeds(value: str) -> Path:
+    """APEC_SEEDS: a folder holding the desk file."""
+    from store.build import DESK_FILE
+
+    seeds = Path(value)
+    if not (seeds / DESK_FILE).is_file():
+        raise ConfigError(
+            f"APEC_SEEDS={value}: no desk file at {seeds / DESK_FILE} — point APEC_SEEDS at the "
+            "seeds folder (unset it for the packaged seeds)"
+        )
+    return seeds
+
+
+def parse_url(value: str, what: str, then: str) -> str:
+    """An http(s) address with a host; `then` says what to do when it is not one."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{what}: {value!r} is not an http(s) address — {then}")
+    return value
+
+
+# -- The table ----------------------------------------------------------------------------------
+
+NEEDED = {"slack": "both modes", "http": "HTTP mode", "socket": "Socket Mode", "": ""}
+TOKEN_KINDS = {"xoxb-": "a bot token", "xapp-": "an app-level token", "xoxp-": "a user token"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: what it holds, its default, what it means, and how it is read."""
+
+    name: str
+    field: str  # the Config attribute it sets
+    kind: str  # what it holds, in a word or two
+    default: str  # as the docs say it
+    meaning: str  # one line, Markdown
+    read: Callable[[str, Mapping[str, Any]], Any]  # its value (stripped, not empty), fields so far
+    secret: bool = False
+    needed: str = ""  # for Slack: "slack" (both modes), "http", "socket"; "" for no mode
+    line: str = ""  # its line in deploy/.env.example; `#NAME=` when empty
+    fallback: Callable[[], Any] | None = None  # a default worked out at start-up
+    prefix: str = ""  # a token's prefix (xoxb-, xapp-)
+    how: str = ""  # where to get it, for `config --check`
+
+    def env_line(self) -> str:
+        return self.line or f"#{self.name}="
+
+
+def _text(value: str, _: Mapping[str, Any]) -> str:
+    return value
+
+
+def _ids(value: str, _: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(a.strip() for a in value.split(",") if a.strip())
+
+
+def _api_url(value: str, _: Mapping[str, Any]) -> str:
+    then = f"unset it for Slack's own ({DEFAULT_API_URL}); only tests point it elsewhere"
+    value = parse_url(value, "SLACK_API_URL", then)
+    return value if value.endswith("/") else value + "/"  # slack-sdk joins method names onto it
+
+
+def _public_url(value: str, _: Mapping[str, Any]) -> str:
+    then = "set it to the address users reach the bot at, as https://apec-bot.example.org"
+    return parse_url(value, "APEC_PUBLIC_URL", then).rstrip("/")
+
+
+def _host_id(value: str) -> str:
+    return value.replace(":", "-")  # the lease's holder is "host:pid"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "SLACK_BOT_TOKEN", "bot_token", "token", "none",
+        "the bot token (`xoxb-`), from the app's *OAuth & Permissions* page",
+        _text, secret=True, needed="slack", line="SLACK_BOT_TOKEN=", prefix="xoxb-",
+        how="copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
+    ),
+    Setting(
+        "SLACK_SIGNING_SECRET", "signing_secret", "secret", "none",
+        "the signing secret, from the app's *Basic Information* page: HTTP mode checks every request from Slack with it",
+        _text, secret=True, needed="http", line="SLACK_SIGNING_SECRET=",
+        how="HTTP mode checks Slack's requests with the Signing Secret from the app's Basic "
+        "Information page (or set SLACK_APP_TOKEN for Socket Mode)",
+    ),
+    Setting(
+        "SLACK_APP_TOKEN", "app_token", "token", "none",
+        "an app-level token (`xapp-`) with `connections:write`: when it is set, `serve` connects out to Slack in Socket Mode and needs no signing secret",
+        _text, secret=True, needed="socket", prefix="xapp-",
+        how="make an app-level token with connections:write on the app's Basic Information page",
+    ),
+    Setting(
+        "SLACK_API_URL", "api_url", "URL", f"`{DEFAULT_API_URL}`",
+        "the base URL of Slack's Web API; tests point it at a local stand-in",
+        _api_url, line=f"SLACK_API_URL={DEFAULT_API_URL}",
+    ),
+    Setting(
+        "APEC_DB", "db_path", "path", "`./apec.db`",
+        "the path of the SQLite store (the image sets `/data/apec.db`, the systemd unit `/var/lib/apec-bot/apec.db`)",
+        lambda v, _: Path(v), line="#APEC_DB=/data/apec.db",
+    ),
+    Setting(
+        "APEC_SEEDS", "seeds", "path", "`seeds/` beside the packages",
+        "the folder of seed documents and the desk file (`desk.toml`) that `build` reads; set it when the package is installed away from its source tree (the image sets `/app/seeds`, the systemd unit `/opt/apec-bot/seeds`)",
+        lambda v, _: parse_seeds(v), line="#APEC_SEEDS=/app/seeds", fallback=lambda: SEEDS,
+    ),
+    Setting(
+        "APEC_TZ", "tz", "time zone", "`UTC`",
+        "the desk's time zone (IANA name, `Asia/Seoul`) for digests and times shown outside Slack",
+        lambda v, _: parse_tz(v), line="APEC_TZ=UTC",
+    ),
+    Setting(
+        "APEC_NOW", "now", "time", "the real clock",
+        "the time the bot's clock starts from (ISO-8601 with offset); it runs on in real time from there. For demos and tests, never production; `--now` overrides it",
+        lambda v, _: parse_now(v, "APEC_NOW"), line="#APEC_NOW=2026-01-20T09:00+09:00",
+    ),
+    Setting(
+        "APEC_ADMINS", "admins", "user IDs", "none",
+        "comma-separated Slack user IDs (`U012AB3CD,U045EF6GH`) allowed to change the calendar (as the workspace's admins are) and told of failed posts",
+        _ids, line="APEC_ADMINS=",
+    ),
+    Setting(
+        "APEC_REMINDER_CHANNEL", "reminder_channel", "channel ID", "none",
+        "the channel (`C012AB3CD`) that gets reminders before every SOM and the Leaders' Summit with no subscription",
+        _text, line="APEC_REMINDER_CHANNEL=",
+    ),
+    Setting(
+        "APEC_DESK_CHANNEL", "desk_channel", "channel ID", "none (proposals only in `/apec proposals` and the CLI)",
+        "the channel where each new document's proposals are posted as a card for admins to approve",
+        _text,
+    ),
+    Setting(
+        "APEC_FETCH_ALLOW", "fetch_allow", "hosts", "none (public web, ports 80 and 443 only)",
+        "comma-separated hosts (`host`, `host:port`) or networks (`10.20.0.0/16`) the watcher may fetch from though they are not on the public web (loopback, private, link-local...) or are on another port",
+        lambda v, _: parse_allow(v),
+    ),
+    Setting(
+        "APEC_FEEDS", "feeds", "URLs", "none",
+        "comma-separated addresses of sources to watch (RSS, Atom or a page), besides those added with `/apec watch`",
+        lambda v, got: parse_feeds(v, got.get("fetch_allow", ())),
+        line="#APEC_FEEDS=https://example.org/news/rss.xml,https://example.org/calendar",
+    ),
+    Setting(
+        "APEC_DESK_ECONOMY", "desk_economy", "economy", "none (a brief shows no economy's objectives)",
+        "the desk's own economy: whose objectives a brief shows unless `for ECONOMY` / `--for` names another (any name the bot knows: `US`, `Korea`, `Viet Nam`)",
+        _text,
+    ),
+    Setting(
+        "APEC_DESK_NAME", "desk_name", "text", "`APEC desk`",
+        "the desk's name: the author of a brief's Word file and the left of its footer",
+        _text,
+    ),
+    Setting(
+        "APEC_BRIEF_MARKING", "brief_marking", "text", "none (no marking line)",
+        "the marking line centred atop every page of a brief's Word file (`UNCLASSIFIED`, `OFFICIAL`...); the bot cannot know a document's classification, so it shows none unless told",
+        _text,
+    ),
+    Setting(
+        "APEC_BRIEF_PAPER", "brief_paper", "`a4` or `letter`", "`a4`",
+        "the paper a brief's Word file is laid out on",
+        lambda v, _: parse_paper(v),
+    ),
+    Setting(
+        "APEC_PUBLIC_URL", "public_url", "URL", "none (shown as `https://YOUR-BOT-HOST`)",
+        "the HTTPS address users reach the bot's port at, so `/apec ics` shows the feed's full address and the Home tab the year's picture",
+        _public_url,
+    ),
+    Setting(
+        "APEC_METRICS_TOKEN", "metrics_token", "secret", "none (loopback only)",
+        "the bearer token `/metrics` asks for from anywhere but loopback",
+        _text, secret=True,
+    ),
+    Setting(
+        "APEC_WORKERS", "workers", "count", "one per core",
+        f"worker processes `serve` runs on one port (1-{MAX_WORKERS}; `--workers` overrides)",
+        lambda v, _: parse_workers(v, "APEC_WORKERS"), fallback=lambda: parse_workers(""),
+    ),
+    Setting(
+        "APEC_STOP_TIMEOUT", "stop_timeout", "seconds", "`20`",
+        "seconds SIGTERM may take to finish requests and acknowledged work before `serve` exits 0 anyway; keep it under the stop timeout of what runs it (systemd's `TimeoutStopSec=30`, compose's `stop_grace_period: 30s`)",
+        lambda v, _: parse_seconds(v, "APEC_STOP_TIMEOUT"), line="#APEC_STOP_TIMEOUT=20",
+    ),
+    Setting(
+        "APEC_HOST_ID", "host_id", "text", "the machine's host name",
+        "this host's name in the scheduler's lease and claims; give two `serve` hosts different names",
+        lambda v, _: _host_id(v), fallback=lambda: _host_id(socket.gethostname()),
+    ),
+    Setting(
+        "APEC_LEASE_TTL", "lease_ttl", "seconds", "`90`",
+        "seconds a scheduler's lease lasts unless renewed (drills and tests; up to 3600)",
+        lambda v, _: parse_seconds(v, "APEC_LEASE_TTL"),
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR", "metrics_dir", "path", "none",
+        "set by `serve --workers` for its worker processes (prometheus-client reads it too): leave it unset",
+        _text,
+    ),
+)  # fmt: skip
+
+
+def _read(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, ConfigError]]:
+    """The Config fields the environment sets, and the error of each variable that is wrong."""
+    values: dict[str, Any] = {}
+    problems: dict[str, ConfigError] = {}
+    for setting in SETTINGS:
+        value = (env.get(setting.name) or "").strip()
+        try:
+            if value:
+                values[setting.field] = setting.read(value, values)
+            elif setting.fallback is not None:
+                values[setting.field] = setting.fallback()
+        except ConfigError as exc:
+            problems[setting.name] = exc
+    return values, problems
 
 
 @dataclass(frozen=True)
 class Config:
-    """Everything the bot is told by its environment."""
+    """Everything the bot is told by its environment: one field a row of SETTINGS."""
 
     db_path: Path = Path("apec.db")
     now: datetime | None = None
@@ -141,42 +381,11 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
-        """Read the variables of INTERFACE.md; raises ConfigError naming the bad one."""
-        env = os.environ if env is None else env
-        now = env.get("APEC_NOW", "").strip()
-        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
-        if not api_url.endswith("/"):
-            api_url += "/"  # slack-sdk joins method names onto it
-        fetch_allow = parse_allow(env.get("APEC_FETCH_ALLOW", ""))
-        return cls(
-            db_path=Path(env.get("APEC_DB", "").strip() or "apec.db"),
-            now=parse_now(now, "APEC_NOW") if now else None,
-            tz=parse_tz(env.get("APEC_TZ", "").strip() or "UTC"),
-            admins=frozenset(a.strip() for a in env.get("APEC_ADMINS", "").split(",") if a.strip()),
-            reminder_channel=env.get("APEC_REMINDER_CHANNEL", "").strip(),
-            bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
-            signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
-            app_token=env.get("SLACK_APP_TOKEN", "").strip(),
-            api_url=api_url,
-            seeds=Path(env["APEC_SEEDS"]) if env.get("APEC_SEEDS") else SEEDS,
-            public_url=env.get("APEC_PUBLIC_URL", "").strip().rstrip("/"),
-            metrics_token=env.get("APEC_METRICS_TOKEN", "").strip(),
-            host_id=(env.get("APEC_HOST_ID", "").strip() or socket.gethostname()).replace(":", "-"),
-            lease_ttl=parse_seconds(env.get("APEC_LEASE_TTL", "").strip(), "APEC_LEASE_TTL"),
-            workers=parse_workers(env.get("APEC_WORKERS", "").strip(), "APEC_WORKERS"),
-            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
-            desk_channel=env.get("APEC_DESK_CHANNEL", "").strip(),
-            feeds=parse_feeds(env.get("APEC_FEEDS", ""), fetch_allow),
-            fetch_allow=fetch_allow,
-            desk_economy=env.get("APEC_DESK_ECONOMY", "").strip(),
-            stop_timeout=parse_seconds(
-                env.get("APEC_STOP_TIMEOUT", "").strip(), "APEC_STOP_TIMEOUT"
-            )
-            or cls.stop_timeout,
-            desk_name=env.get("APEC_DESK_NAME", "").strip() or cls.desk_name,
-            brief_marking=env.get("APEC_BRIEF_MARKING", "").strip(),
-            brief_paper=parse_paper(env.get("APEC_BRIEF_PAPER", "")),
-        )
+        """Read every variable in SETTINGS; raises ConfigError naming the first bad one."""
+        values, problems = _read(os.environ if env is None else env)
+        for problem in problems.values():
+            raise problem
+        return cls(**values)
 
     def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],
             user: str = "", channel: str = "", on_change: Callable[[], None] = lambda: None,
@@ -205,3 +414,209 @@ class Config:
             user_tz=user_tz,
             member_of=member_of,
         )
+
+
+def secrets(env: Mapping[str, str] | None = None) -> list[str]:
+    """The values of the secret variables that are set, for the log filter to mask."""
+    env = os.environ if env is None else env
+    return [value for s in SETTINGS if s.secret and (value := (env.get(s.name) or "").strip())]
+
+
+# -- apec-bot config --check ----------------------------------------------------------------------
+
+
+def masked(value: str) -> str:
+    """A secret as `config --check` shows it: its length, and a Slack token's known prefix only."""
+    prefix = _token_prefix(value)
+    return f"set ({prefix}…, {len(value)} chars)" if prefix else f"set ({len(value)} chars)"
+
+
+def _token_prefix(value: str) -> str:
+    return next((p for p in TOKEN_KINDS if value.startswith(p)), "")
+
+
+def _slack_problem(setting: Setting, value: str) -> str:
+    """What is wrong with a Slack secret that is set ('' when nothing is), never showing it."""
+    found = _token_prefix(value)
+    if found and found != setting.prefix:
+        said = f"holds {TOKEN_KINDS[found]} ({found}…)"
+    elif setting.prefix and not re.fullmatch(re.escape(setting.prefix) + r"[A-Za-z0-9-]+", value):
+        said = f"is not {TOKEN_KINDS[setting.prefix]} ({setting.prefix} then letters, digits and dashes)"  # fmt: skip
+    else:
+        return ""
+    return f"{setting.name}: {said} — {setting.how}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, ZoneInfo):
+        text = value.key
+    elif isinstance(value, frozenset):
+        text = ",".join(sorted(value))
+    elif isinstance(value, tuple):
+        text = ",".join(value)
+    elif isinstance(value, datetime):
+        text = value.isoformat()
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = str(value)
+    return text if text.isprintable() else repr(text)
+
+
+def _plain(markdown: str) -> str:
+    return markdown.replace("`", "").replace("*", "")
+
+
+@dataclass(frozen=True)
+class Check:
+    """What `apec-bot config --check` says: a line a variable, Slack's modes, and the problems."""
+
+    lines: list[str]
+    problems: list[str]  # one line each
+    status: int  # 0 usable; 1 a variable set is invalid; 2 Slack lacks what `serve` needs
+
+
+def check(env: Mapping[str, str] | None = None) -> Check:
+    """The effective configuration, secrets masked, and what stops `serve` from starting."""
+    from store.build import DESK_FILE
+
+    env = os.environ if env is None else env
+    values, errors = _read(env)
+    config = Config(**values)
+    rows = [("variable", "value", "from")]
+    for s in SETTINGS:
+        raw = (env.get(s.name) or "").strip()
+        if s.name in errors:
+            shown = "invalid"
+        elif s.secret:
+            shown = masked(raw) if raw else "not set"
+        elif raw:
+            shown = _shown(getattr(config, s.field))
+        elif s.fallback is not None:
+            shown = f"{_shown(getattr(config, s.field))} ({_plain(s.default)})"
+        else:
+            shown = _plain(s.default)
+        source = "environment" if raw else "default (set empty)" if s.name in env else "default"
+        rows.append((s.name, shown, source))
+    wide = [max(len(row[i]) for row in rows) for i in (0, 1)]
+    lines = [f"{n:<{wide[0]}}  {v:<{min(wide[1], 48)}}  {f}" for n, v, f in rows]
+
+    invalid = [str(e) for e in errors.values()]
+    folder = config.db_path.parent
+    if not folder.is_dir():
+        invalid.append(f"APEC_DB={config.db_path}: the folder {folder} does not exist — create it, "
+                       "or point APEC_DB at a file in a folder that does")  # fmt: skip
+    if "APEC_SEEDS" not in errors and not (config.seeds / DESK_FILE).is_file():
+        invalid.append(f"APEC_SEEDS is not set and the packaged seeds are missing ({config.seeds}) "
+                       "— point APEC_SEEDS at the seeds folder")  # fmt: skip
+
+    chosen = "Socket Mode" if config.app_token else "HTTP mode"
+    slack: list[str] = []
+    for mode, needs in (("Socket Mode", ("slack", "socket")), ("HTTP mode", ("slack", "http"))):
+        wanted = [(s, getattr(config, s.field)) for s in SETTINGS if s.needed in needs]
+        missing = [s.name for s, value in wanted if not value]
+        wrong = [s.name for s, value in wanted if value and _slack_problem(s, value)]
+        said = [f"missing {' and '.join(missing)}"] if missing else []
+        lines.append(f"{mode}: {'; '.join(said + [f'{n} is malformed' for n in wrong]) or 'ready'}")
+        if mode == chosen:  # what `serve` would say, one line a setting
+            slack = [f"{s.name}: not set — {s.how}" if not value else _slack_problem(s, value)
+                     for s, value in wanted if s.name in missing + wrong]  # fmt: skip
+    if invalid or slack:
+        lines.append("serve would not start: the problems are on standard error, one a line; "
+                     "`apec-bot shell` runs without Slack")  # fmt: skip
+    else:
+        lines.append(f"serve would run in {chosen}")
+    return Check(lines, invalid + slack, 1 if invalid else 2 if slack else 0)
+
+
+# -- The files made from the table ----------------------------------------------------------------
+
+ENV_HEADER = """\
+# Environment for the APEC desk bot: every variable the bot reads.
+# Generated from bot/config.py (SETTINGS) by `python -m bot.config --update`: change it there.
+# `apec-bot config --check` shows what is set (secrets masked) and what Slack still needs.
+#
+#   Docker / compose:  cp deploy/.env.example deploy/apec-bot.env
+#   systemd:           install it as /etc/apec-bot/apec-bot.env (mode 0640, see apec-bot.service)
+#
+# One VAR=value per line, no quotes, no `export`: both docker's --env-file and systemd's
+# EnvironmentFile= read this format. Keep the filled-in file out of git (deploy/.gitignore does).
+#
+# Slack: fill in SLACK_BOT_TOKEN, then EITHER SLACK_SIGNING_SECRET (HTTP mode) OR SLACK_APP_TOKEN
+# (Socket Mode). Left empty, `apec-bot serve` refuses to start and names what is missing.
+"""
+
+README_START = (
+    "<!-- The table of variables is generated from bot/config.py (SETTINGS) by "
+    "`python -m bot.config --update`; tests/test_config.py checks it. -->"
+)
+README_END = "<!-- end of the table of variables -->"
+
+
+def _sentence(markdown: str) -> str:
+    text = _plain(markdown)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def env_example() -> str:
+    """deploy/.env.example: each variable with what it means above it."""
+    out = [ENV_HEADER, "\n"]
+    for s in SETTINGS:
+        secret = ", secret" if s.secret and s.kind != "secret" else ""
+        facts = [_plain(s.kind) + secret, f"default {_plain(s.default)}"]
+        facts += [f"needed for Slack in {NEEDED[s.needed]}"] if s.needed else []
+        wrapped = textwrap.wrap(_sentence(s.meaning), 98, break_on_hyphens=False)
+        out.append("".join(f"# {line}\n" for line in [*wrapped, "; ".join(facts)]))
+        out.append(f"{s.env_line()}\n\n")
+    return "".join(out).rstrip("\n") + "\n"
+
+
+def markdown_table() -> str:
+    """The README's table of variables."""
+    rows = ["| variable | type | default | meaning | secret | needed for Slack |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    for s in SETTINGS:
+        rows.append(f"| `{s.name}` | {s.kind} | {s.default} | {s.meaning} | "
+                    f"{'yes' if s.secret else ''} | {NEEDED[s.needed]} |")  # fmt: skip
+    return "\n".join(rows) + "\n"
+
+
+def with_readme_table(readme: str) -> str:
+    """The README with its table of variables (between README_START and README_END) made anew."""
+    before, start, rest = readme.partition(README_START + "\n")
+    _, end, after = rest.partition(README_END)
+    if not start or not end:
+        raise ValueError(f"README.md lacks the lines {README_START!r} and {README_END!r}")
+    return before + start + "\n" + markdown_table() + "\n" + end + after
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m bot.config --env-example | --markdown | --update`."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m bot.config", description=__doc__)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--env-example", action="store_true", help="print deploy/.env.example")
+    what.add_argument("--markdown", action="store_true", help="print the README's table")
+    what.add_argument("--update", action="store_true", help="rewrite both from SETTINGS")
+    args = p.parse_args(argv)
+    if args.env_example:
+        sys.stdout.write(env_example())
+    elif args.markdown:
+        sys.stdout.write(markdown_table())
+    else:
+        root = Path(__file__).resolve().parent.parent
+        readme = root / "README.md"
+        try:
+            text = with_readme_table(readme.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            print(f"python -m bot.config: {exc}", file=sys.stderr)
+            return 1
+        (root / "deploy" / ".env.example").write_text(env_example(), encoding="utf-8")
+        readme.write_text(text, encoding="utf-8")
+        print("wrote deploy/.env.example and the README's table of variables", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
