@@ -84,21 +84,22 @@ class Faults:
         """A fault met: starts an episode unless one is on; whoever starts it tells the admins."""
         if self.failing() is not None:
             return
+        kept = detail[:500]
         episode = {
-            "detail": detail[:500],
+            "detail": kept,
             "since": datetime.now(UTC).isoformat(),
             "pid": os.getpid(),
         }
         if self._start(episode):
             log.error("the store failed: %s; changes are refused until it recovers", detail)
-            self._send(FAILED.format(detail=esc(episode["detail"])))
+            self._send(FAILED.format(detail=esc(kept)))
         self._notice(True)
 
     def recovered(self) -> None:
         """The store reads and takes writes again: the episode ends; whoever ends it says so."""
         episode = self._end()
         if episode is not None:
-            log.warning("the store takes writes again (it failed: %s)", episode.get("detail", "?"))
+            log.info("the store takes writes again (it failed: %s)", episode.get("detail", "?"))
             since = str(episode.get("since", "?"))[:16].replace("T", " ")
             detail = esc(str(episode.get("detail", "a fault"))[:300])
             self._send(RECOVERED.format(since=f"{since} UTC", detail=detail))

@@ -61,8 +61,10 @@ class JsonFormatter(logging.Formatter):
         out.update(
             {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
         )
-        if record.exc_text or record.exc_info:
-            out["error"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            out["error"] = record.exc_text
+        elif record.exc_info:
+            out["error"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
@@ -79,6 +81,21 @@ def setup_logging(level: int, fmt: str, secrets: Iterable[str]) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+
+
+# Where a listener says a request's outcome when the HTTP status cannot (a refusal is answered
+# 200, as Slack asks): a key of Bolt's request context, copied into the WSGI environ after dispatch.
+OUTCOME = "apec.outcome"
+REFUSED = "refused"  # answered, but the asker may not do what they asked (a change by a non-admin)
+
+
+def outcome_of(status: int, said: str | None = None) -> str:
+    """A request's outcome label: ok, refused, rejected (a 4xx) or error (a 5xx)."""
+    if status >= 500:
+        return "error"
+    if status >= 400:
+        return "rejected"
+    return said or "ok"
 
 
 class Metrics:

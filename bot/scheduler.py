@@ -269,6 +269,8 @@ class Engine:
         is taken, following the store's changes)."""
         if self._catch_up:
             self._catch_up = False
+            if self.reminder_channel:  # owed from this store's first scheduler on, not before
+                self.schedule.reminder_since = desk.owed_since(self.reminder_channel, now)
             self.schedule.reset()
         self.schedule.refresh(now)
         posts = self.schedule.pop_due(now)
@@ -317,7 +319,9 @@ class Engine:
             holder=self.holder,
             wall=self.wall(),
         ):
-            log.warning("skipped %s (due %s): %s", post.key, post.due.isoformat(), reason)
+            # a paused channel is the desk's own doing; a post missed while down is news
+            level = logging.INFO if reason == "channel paused" else logging.WARNING
+            log.log(level, "skipped %s (due %s): %s", post.key, post.due.isoformat(), reason)
             outcome.skipped.append(post.key)
             self._count(post, "skipped")
 
@@ -504,7 +508,7 @@ class Engine:
         if ts is None:
             self._send_again(desk, entry, now, why)
         elif desk.record_sent(entry.key, ts, late=False, holder=self.holder):
-            log.warning(
+            log.info(  # the recovery working as designed: nothing to act on
                 "found %s already posted in %s (ts %s) after %s: recorded",
                 entry.key,
                 entry.channel,

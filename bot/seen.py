@@ -111,7 +111,7 @@ class Seen:
             return True  # new to this process: answered, checked against its memory only
         if self._failing:
             self._failing = False
-            log.warning("the record of requests at %s takes writes again", self.path)
+            log.info("the record of requests at %s takes writes again", self.path)
         return cursor.rowcount == 1
 
     def _failed(self, exc: Exception) -> None:

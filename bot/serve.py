@@ -98,8 +98,8 @@ def check_intact(path: Path) -> None:
     if found != "ok":
         problem = " ".join(str(found).split())[:160]
         raise StoreError(
-            f"the store at {path} is damaged ({problem}): restore it from a backup "
-            "(README, Operations)"
+            f"the store at {path} is damaged ({problem}): restore it from a backup made with "
+            "`apec-bot backup`, or move it aside and run `apec-bot build`"
         )
 
 
@@ -128,7 +128,7 @@ def serve(
         check_intact(config.db_path)
         built = stores.ensure_built()
         if built:
-            log.warning("%s", built)
+            log.info("%s", built)
     stores.get().meetings()  # the store opens and reads, before anything connects
     if ready_fd is None:  # a worker's supervisor loaded them before it forked (shared pages)
         warm_language()  # models loaded with the interpreter's lock held: before any request
@@ -174,7 +174,7 @@ def serve(
         _leave_by(stop)
         if handler is not None:
             handler.close()
-        log.warning("stopping: the scheduler finishes any post under way")
+        log.info("stopping: the scheduler finishes any post under way")
         stopping = threading.Thread(target=scheduler.stop, name="stop-scheduler")
         stopping.start()
         # what was acknowledged is done before the process goes: a change said "Working on it",
@@ -182,7 +182,7 @@ def serve(
         later.shutdown(wait=True)
         stopping.join()
         watchdog.stop()
-        log.warning("stopped in %.2f s", time.monotonic() - (stop.asked_at or 0.0))
+        log.info("stopped in %.2f s", time.monotonic() - (stop.asked_at or 0.0))
     return 0
 
 
@@ -194,7 +194,7 @@ def serve_workers(
     check_intact(config.db_path)
     built = Stores(config.db_path, config.seeds).ensure_built()
     if built:
-        log.warning("%s", built)
+        log.info("%s", built)
     warm_language()  # loaded once here: the forked workers share its 200 MB of models
     reserved = shared_socket(host, port)  # the port, learned (when 0) and held for the workers
     port = reserved.getsockname()[1]

@@ -219,7 +219,7 @@ def supervise(
                 return 0 if pool.received else _failed_start(pool)
             say_ready()
             status = _watch(pool)
-            log.warning("stopping: the workers have %g s to finish their work", stop_timeout)
+            log.info("stopping: the workers have %g s to finish their work", stop_timeout)
             return status
         finally:
             pool.stop(pool.received[0] if pool.received else signal.SIGTERM, stop_timeout)

@@ -119,9 +119,24 @@ def connect(
         conn = open_sqlite(path, create=create, **kwargs)
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as exc:
+        if _damaged(exc):
+            raise StoreFault(damaged_store(path)) from exc
         kind = StoreFault if fault_of(exc) else StoreError
         raise kind(f"cannot open the store at {path}: {exc}") from exc
     return StoreDatabase(conn, path, failing=failing, on_fault=on_fault)
+
+
+def _damaged(exc: BaseException) -> bool:
+    """Whether SQLite says the file is not a database or is damaged (not a passing fault)."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (11, 26)  # SQLITE_CORRUPT, _NOTADB
+
+
+def damaged_store(path: str | Path) -> str:
+    """What to do about a store file SQLite cannot read as a database: one line."""
+    return (
+        f"the store at {path} is not a SQLite database (or is damaged): restore a backup made "
+        "with `apec-bot backup`, or move it aside and run `apec-bot build`"
+    )
 
 
 def open_sqlite(path: str | Path, *, create: bool = True, **kwargs: Any) -> sqlite3.Connection:
@@ -131,6 +146,7 @@ def open_sqlite(path: str | Path, *, create: bool = True, **kwargs: Any) -> sqli
     a new, empty log that the index does not describe."""
     if str(path) != ":memory:" and log_missing(path):
         raise StoreFault(LOG_MISSING.format(name=Path(path).name))
+    conn: sqlite3.Connection  # kwargs are Any, which hides connect()'s return type
     if create:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, **kwargs)
     else:  # read-write, never created: a missing store stays missing
@@ -144,7 +160,8 @@ def open_sqlite(path: str | Path, *, create: bool = True, **kwargs: Any) -> sqli
         if not _frozen(Path(path)):
             raise
         uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro&immutable=1"
-        return sqlite3.connect(uri, uri=True, **kwargs)
+        conn = sqlite3.connect(uri, uri=True, **kwargs)
+        return conn
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
@@ -223,7 +240,7 @@ class StoreDatabase(sqlite_utils.Database):
         self.read_only = self.files is not None and not _writable(path)
 
     def execute(
-        self, sql: str, parameters: Sequence | dict[str, Any] | None = None
+        self, sql: str, parameters: Sequence[Any] | dict[str, Any] | None = None
     ) -> sqlite3.Cursor:
         writes = not self.conn.in_transaction and not sql.lstrip()[:9].upper().startswith(_READS)
         if writes:
@@ -450,6 +467,13 @@ def rows(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> lis
     return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid of the row that the INSERT just run on `cursor` made."""
+    if cursor.lastrowid is None:
+        raise sqlite3.InterfaceError("the statement inserted no row")
+    return cursor.lastrowid
+
+
 class PerThread:
     """One connection per thread to the same store file (sqlite3 refuses cross-thread use).
 
@@ -518,6 +542,8 @@ def backup(source: str | Path, target: str | Path) -> int:
             dst.close()
     except sqlite3.Error as exc:
         partial.unlink(missing_ok=True)
+        if _damaged(exc):
+            raise StoreError(f"backup failed: {damaged_store(source)}") from exc
         raise StoreError(f"backup failed: {exc}") from exc
     finally:
         src.close()

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlite_utils
 from dateutil.rrule import rrulestr
 
-from store.db import immediate, rows
+from store.db import immediate, inserted_id, rows
 from store.text import clean
 
 DEFAULT_OFFSETS = ("7d", "1d", "0d")
@@ -175,7 +175,7 @@ class Desk:
         """Start (or change) a channel's reminders; with no zone, in the channel's zone."""
         with immediate(self.db):
             self._upsert_reminders(channel, self._zone(channel, tz, default_tz), offsets, kinds, by, now)  # fmt: skip
-            return self.subscription(channel, "reminders")  # type: ignore[return-value]
+            return self._written(channel, "reminders")
 
     def _upsert_reminders(self, channel: str, tz: str, offsets: tuple[str, ...],
                           kinds: tuple[str, ...], by: str, now: datetime) -> None:  # fmt: skip
@@ -210,7 +210,7 @@ class Desk:
                    created_by = excluded.created_by, created_at = excluded.created_at""",
                 [channel, tz, cadence, weekday, at_time, by, iso(now)],
             )
-            return self.subscription(channel, "digest")  # type: ignore[return-value]
+            return self._written(channel, "digest")
 
     def unsubscribe(self, channel: str, kind: str | None = None) -> int:
         """Stop a channel's reminders, digest, or both; the number stopped."""
@@ -228,6 +228,12 @@ class Desk:
             "SELECT * FROM subscriptions WHERE channel = ? AND kind = ?", [channel, kind]
         )
         return _subscription(rows[0]) if rows else None
+
+    def _written(self, channel: str, kind: str) -> Subscription:
+        """The subscription this transaction has just written."""
+        made = self.subscription(channel, kind)
+        assert made is not None, "a subscription written in this transaction is there"
+        return made
 
     def subscriptions(self, channel: str | None = None) -> list[Subscription]:
         """Every subscription, or one channel's."""
@@ -281,7 +287,7 @@ class Desk:
                     origin,
                 ],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def one_offs(self, channel: str | None = None) -> list[OneOff]:
         """One-off posts not cancelled (sent ones too: the delivery log says which)."""
@@ -354,7 +360,7 @@ class Desk:
                     iso(now),
                 ],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def recurring(
         self, target: str | None = None, *, include_paused: bool = True
@@ -735,12 +741,24 @@ class Desk:
                 )
         return mine
 
+    def owed_since(self, channel: str, now: datetime) -> datetime:
+        """Since when APEC_REMINDER_CHANNEL `channel` is owed reminders: the first time a
+        scheduler planned for it on this store (`now`, recorded, if this is that time). A store
+        that never ran a scheduler for the channel has missed nothing."""
+        key = f"reminder_channel_since:{channel}"
+        with immediate(self.db):
+            self.db.conn.execute(
+                "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", [key, iso(now)]
+            )
+            row = self.db.conn.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return datetime.fromisoformat(str(row[0]))
+
     def lease(self) -> tuple[str, str, int, float] | None:
         """(holder, host, pid, expires) of the lease, if any."""
         row = self.db.conn.execute(
             "SELECT holder, host, pid, expires FROM scheduler_lease WHERE id = 1"
         ).fetchone()
-        return tuple(row) if row else None  # type: ignore[return-value]
+        return tuple(row) if row else None
 
     def release_lease(self, holder: str) -> None:
         """Give the lease up (on a clean stop), so a standby takes over at once."""

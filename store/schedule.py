@@ -25,12 +25,12 @@ import itertools
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -52,6 +52,9 @@ from store.models import Meeting
 from store.proposals import POST_KIND, held_pending, pending, post_key, where
 from store.queries import Store, records_version
 
+K = TypeVar("K")
+# What a digest's times are worked out once for: zone, cadence, weekday, time of day, span.
+_DigestAt = tuple[str, str, int, str, tuple[datetime, datetime]]
 REMINDER_HOUR = time(9, 0)
 ALWAYS = datetime(2000, 1, 1, tzinfo=UTC)  # APEC_REMINDER_CHANNEL is owed every reminder
 REMINDER_CHANNEL_KINDS = ("som", "summit")
@@ -187,6 +190,7 @@ class _Rule:
 @lru_cache(maxsize=65536)
 def _rule(text: str, start: datetime) -> _Rule:
     parsed = rrulestr(text, dtstart=start)
+    assert isinstance(parsed, rrule)  # one RRULE, as the desk stores it: never a set
     parts = dict(part.partition("=")[::2] for part in text.split(";"))
     days = _PERIOD_DAYS.get(parts.get("FREQ", ""))
     if days is None or "COUNT" in parts:
@@ -268,7 +272,11 @@ class Planner:
     offset and meeting (not once per channel), so a plan costs about one step per post."""
 
     def __init__(
-        self, meetings: Iterable[Meeting], default_tz: ZoneInfo, reminder_channel: str = ""
+        self,
+        meetings: Iterable[Meeting],
+        default_tz: ZoneInfo,
+        reminder_channel: str = "",
+        reminder_since: datetime = ALWAYS,
     ) -> None:
         meetings = list(meetings)
         self.meetings = [
@@ -278,8 +286,9 @@ class Planner:
         self.first_days = {m.id: m.span.start for m in meetings if m.span.start is not None}
         self.default_tz = default_tz
         self.reminder_channel = reminder_channel
+        self.reminder_since = reminder_since  # APEC_REMINDER_CHANNEL is owed what is due after it
         self._times: dict[tuple[str, str], _Times] = {}
-        self._digest_times: dict[tuple, list[tuple[datetime, str]]] = {}
+        self._digest_times: dict[_DigestAt, list[tuple[datetime, str]]] = {}
 
     def zone(self, name: str) -> ZoneInfo:
         """A stored zone, or the desk's when it no longer exists."""
@@ -302,7 +311,8 @@ class Planner:
         those keys."""
         made = _Made(owed, skip)
         if reminder_channel and self.reminder_channel:
-            ours = (DEFAULT_OFFSETS, REMINDER_CHANNEL_KINDS, ALWAYS, "APEC_REMINDER_CHANNEL")
+            ours = (DEFAULT_OFFSETS, REMINDER_CHANNEL_KINDS, self.reminder_since,
+                    "APEC_REMINDER_CHANNEL")  # fmt: skip
             self._reminders(made, self.reminder_channel, self.default_tz, *ours, window)
         for sub in subs:
             zone = self.zone(sub.tz)
@@ -562,7 +572,11 @@ _INPUTS = f"""
             WHERE paused = 0 AND cancelled = 0)"""
 
 
-def _signature(meeting: Meeting) -> tuple:
+# What of a meeting places its reminders: kind, parent, first day, dated, status, short name.
+_Signature = tuple[str, str, date | None, bool, str, str]
+
+
+def _signature(meeting: Meeting) -> _Signature:
     """What of a meeting places its reminders (and names them)."""
     m = meeting
     return m.kind, m.parent_id, m.span.start, m.dated, m.status, m.short
@@ -573,7 +587,7 @@ def _rows(column: str | None) -> set[str]:
     return set(column.split(_APART)) if column else set()
 
 
-def _changed(before: dict, after: dict) -> set:
+def _changed(before: Mapping[K, object], after: Mapping[K, object]) -> set[K]:
     """The keys added, removed or changed from `before` to `after`."""
     return {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
 
@@ -605,6 +619,9 @@ class Schedule:
         self.reminder_channel = reminder_channel
         self.desk_channel = desk_channel  # APEC_DESK_CHANNEL: where proposals' cards go
         self.lookback = lookback
+        # Where APEC_REMINDER_CHANNEL's reminders are owed from (Desk.owed_since): a store that
+        # never ran a scheduler for it missed none of them. The engine sets it at each catch-up.
+        self.reminder_since = ALWAYS
         self.replans: Counter[str] = Counter()  # by cause: catch-up, meetings, subscriptions, ...
         self._db: sqlite_utils.Database | None = None
         self._store: Store | None = None
@@ -615,11 +632,11 @@ class Schedule:
         self.agenda: Agenda | None = None
         # the connection's data_version, and the records version, at the last look
         self._version: tuple[int | None, int | None] = (None, None)
-        self._inputs: tuple | None = None
+        self._inputs: tuple[Any, ...] | None = None  # the row _INPUTS reads
         self._subs: dict[str, Subscription] = {}  # by its row in the inputs
         self._recurring: dict[str, Recurring] = {}  # running ones, by row in the inputs
-        self._meetings: dict[str, tuple] = {}
-        self._planner = Planner((), self.default_tz, self.reminder_channel)
+        self._meetings: dict[str, _Signature] = {}
+        self._planner = Planner((), self.default_tz, self.reminder_channel, self.reminder_since)
         self._until: dict[str, datetime] = {}  # each zone's horizon
 
     def close(self) -> None:
@@ -724,6 +741,7 @@ class Schedule:
         if inputs[1] != before[1]:
             self._one_offs_changed(start, now)
         if inputs[3] != before[3]:
+            assert self.agenda is not None
             self.agenda.drop(lambda post: post.kind == POST_KIND)
             self._plan_proposals(start, now)
             self.replans["proposals"] += 1
@@ -733,7 +751,9 @@ class Schedule:
     def _read_meetings(self) -> list[Meeting]:
         meetings = self.store.meetings()
         self._meetings = {m.id: _signature(m) for m in meetings}
-        self._planner = Planner(meetings, self.default_tz, self.reminder_channel)
+        self._planner = Planner(
+            meetings, self.default_tz, self.reminder_channel, self.reminder_since
+        )
         return meetings
 
     def _meetings_changed(self, start: datetime, now: datetime) -> None:
@@ -745,9 +765,8 @@ class Schedule:
             return
         assert self.agenda is not None
         self.agenda.drop(lambda post: post.kind == "reminder" and post.meeting_id in moved)
-        only = Planner(
-            (m for m in meetings if m.id in moved), self.default_tz, self.reminder_channel
-        )
+        only = Planner((m for m in meetings if m.id in moved), self.default_tz,
+                       self.reminder_channel, self.reminder_since)  # fmt: skip
         subs = [sub for sub in self._subs.values() if sub.kind == "reminders"]
         self._add(only.posts(subs, (), self._window(start, now), owed=True))
         ending = [r for r in self._recurring.values() if r.meeting_id in moved]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,9 +120,17 @@ def test_ingest_prints_what_it_found(env, tmp_path):
         assert found in result.stdout
 
 
-def test_ingest_of_a_missing_file_is_one_line(env, tmp_path):
-    result = run("ingest", str(tmp_path / "missing.txt"), env=env)
+def test_ingest_of_a_missing_file_is_one_line_naming_it(env, tmp_path):
+    missing = tmp_path / "missing.txt"
+    result = run("ingest", str(missing), env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == f"apec-bot: {missing}: no such file\n"  # not "[Errno 2] ..."
+
+
+def test_ingest_of_a_folder_says_it_takes_files(env, tmp_path):
+    result = run("ingest", str(tmp_path), env=env)
+    assert result.returncode == 1
+    assert result.stderr == f"apec-bot: {tmp_path}: a folder, not a file: name the files in it\n"
 
 
 def test_ingest_names_each_source_it_could_not_read_and_keeps_the_others(env, tmp_path):
@@ -173,3 +182,156 @@ def test_host_id_and_lease_ttl_come_from_the_environment():
     assert config.host_id == "desk-a"  # ':' separates a holder's parts
     assert config.lease_ttl == 3.0
     assert Config.from_env({}).lease_ttl is None
+
+
+# -- --version, and messages that say what to do next ---------------------------------------------
+
+
+def test_version_is_the_installed_distribution_s_on_one_line():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"apec-bot {version('apec-desk-bot')}\n"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not a database, it is a note\n" * 200, b"SQLite format 3\x00" + b"\xff" * 4000],
+    ids=["not-sqlite", "damaged-header"],
+)
+@pytest.mark.parametrize("command", [["command", "help"], ["schedule"], ["build"], ["shell"]])
+def test_a_corrupt_store_names_the_file_and_the_way_back(tmp_path, content, command):
+    path = tmp_path / "apec.db"
+    path.write_bytes(content)
+    result = run(*command, env={"APEC_DB": str(path)})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"apec-bot: the store at {path} is not a SQLite database (or is damaged): restore a "
+        "backup made with `apec-bot backup`, or move it aside and run `apec-bot build`\n"
+    )
+    assert path.read_bytes() == content  # left as it was, for whoever looks into it
+
+
+def test_backing_up_a_corrupt_store_says_so_and_writes_nothing(tmp_path):
+    path = tmp_path / "apec.db"
+    path.write_bytes(b"not a database\n" * 300)
+    result = run("backup", str(tmp_path / "copy.db"), env={"APEC_DB": str(path)})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert f"the store at {path} is not a SQLite database (or is damaged)" in result.stderr
+    assert not (tmp_path / "copy.db").exists()
+
+
+def _subscribe(db_path: Path, channel: str = "C1") -> None:
+    from datetime import datetime
+
+    from store.db import connect
+    from store.desk import Desk
+
+    db = connect(db_path)
+    Desk(db).subscribe_reminders(channel, "UTC", ("7d",), ("summit",), "U1",
+                                 datetime.fromisoformat("2026-11-01T00:00+00:00"))  # fmt: skip
+    db.close()
+
+
+def test_schedule_with_no_subscription_says_so_and_how_to_subscribe(env):
+    result = run("schedule", "--now", "2026-11-05T00:00+00:00", env=env)
+    assert result.returncode == 0 and result.stdout == ""
+    assert "nothing is planned: no channel is subscribed" in result.stderr
+    assert "`/apec subscribe`" in result.stderr and "APEC_REMINDER_CHANNEL" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_schedule_with_no_dated_meeting_in_the_window_says_so(env, db_path):
+    _subscribe(db_path)
+    result = run("schedule", "--now", "2026-11-20T00:00+00:00", "--days", "30", env=env)
+    assert result.returncode == 0 and result.stdout == ""
+    assert result.stderr.startswith(
+        "apec-bot: nothing is planned in the next 30 days: no dated meeting falls in them"
+    )
+    assert "1 subscription" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_schedule_with_every_post_already_made_says_so(env, db_path):
+    from datetime import datetime
+
+    from store.db import connect
+    from store.desk import Desk
+
+    _subscribe(db_path)
+    key, due = (
+        "reminder:C1:aelm-2026:2026-11-18:7d",
+        datetime.fromisoformat("2026-11-11T09:00+00:00"),
+    )
+    planned = run("schedule", "--now", "2026-11-10T00:00+00:00", "--days", "3", env=env)
+    assert planned.stdout.startswith("2026-11-11T09:00:00Z C1 reminder AELM")
+    db = connect(db_path)
+    Desk(db).record_skipped(key, "C1", "reminder", "aelm-2026", due, "test")
+    db.close()
+    result = run("schedule", "--now", "2026-11-10T00:00+00:00", "--days", "3", env=env)
+    assert result.returncode == 0 and result.stdout == ""
+    assert result.stderr == (
+        "apec-bot: nothing left to post in the next 3 days: the 1 post planned was already "
+        "made (sent or skipped)\n"
+    )
+
+
+# -- the console on a terminal: the log and the scheduler's posts never land inside the prompt ---
+
+
+def _screen(raw: str) -> list[str]:
+    """What a terminal shows for `raw`: lines, where "\\r\\x1b[K" clears the line so far."""
+    lines = [""]
+    for part in re.split(r"(\r\x1b\[K|\r\n|\n|\r)", raw):
+        if part == "\r\x1b[K" or part == "\r":
+            lines[-1] = ""
+        elif part in ("\n", "\r\n"):
+            lines.append("")
+        else:
+            lines[-1] += part
+    return lines
+
+
+def test_shell_on_a_terminal_puts_log_lines_and_posts_above_the_prompt(tmp_path):
+    """A reminder falls due while the prompt waits: its post and the log line about it appear
+    whole above the prompt, which is shown again with what was typed so far."""
+    import pty
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("APEC_", "SLACK_"))}
+    # The summit's 7d reminder is due at 09:00 UTC on 11 November: the clock starts 4 s before
+    # it and runs on in real time (APEC_NOW), so the post comes while the prompt waits.
+    env |= {"APEC_DB": str(tmp_path / "apec.db"), "APEC_REMINDER_CHANNEL": "CDESK",
+            "APEC_NOW": "2026-11-11T08:59:56+00:00", "TERM": "xterm"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "shell"], stdin=follower,
+                            stdout=follower, stderr=follower, env=env, cwd=ROOT)  # fmt: skip
+    os.close(follower)
+    raw, typed = b"", False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and b"AELM" not in raw.split(b"posted to #CDESK")[-1]:
+            if not typed and raw.rstrip().endswith(b">"):
+                os.write(leader, b"/apec cou")  # half a line typed when the post arrives
+                typed = True
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if ready:
+                raw += os.read(leader, 65536)
+        # and the log line about the post, then the prompt redrawn
+        while time.monotonic() < deadline and not (
+            b"posted reminder" in raw and raw.endswith(b"> /apec cou")
+        ):
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if ready:
+                raw += os.read(leader, 65536)
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(leader)
+    screen = _screen(raw.decode("utf-8", "replace"))
+    assert "[posted to #CDESK]" in screen, raw[-2000:]
+    assert any(" INFO apec.scheduler: " in line and "aelm-2026" in line for line in screen)
+    for line in screen[:-1]:  # nothing written into a prompt's line
+        assert not (line.startswith(">") and ("INFO" in line or "posted to" in line)), line
+    assert screen[-1] == "> /apec cou"  # the prompt again, with what was typed

@@ -151,12 +151,15 @@ def test_dockerfile_is_a_slim_python_image_run_by_a_non_root_user():
     assert DOCKERFILE.env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert DOCKERFILE.env["PYTHONUNBUFFERED"] == "1"
 
+    # Numeric, so Kubernetes' runAsNonRoot (and anyone reading `docker inspect`) can tell it is
+    # not root without the image's /etc/passwd.
     user = DOCKERFILE.one("USER")
-    assert user not in {"root", "0"} and not user.startswith(("root:", "0:"))
+    assert re.fullmatch(r"\d+(:\d+)?", user), f"USER must be numeric (uid:gid): {user}"
+    assert all(int(part) != 0 for part in user.split(":"))
     useradd = [cmd for cmd in _run_commands() if cmd[0] == "useradd"]
-    assert useradd and useradd[0][-1] == user, "USER must be the user the image creates"
+    assert useradd, "the image creates the user it runs as"
     uid = useradd[0][useradd[0].index("--uid") + 1]
-    assert uid == "10001"
+    assert uid == "10001" and user.split(":")[0] == uid, "USER must be the user the image creates"
     # Every RUN comes before the switch to the non-root user: nothing after it needs root.
     kinds = [kw for kw, _ in DOCKERFILE.steps]
     assert kinds.index("USER") > max(i for i, kw in enumerate(kinds) if kw == "RUN")
@@ -167,9 +170,10 @@ def test_dockerfile_keeps_the_store_on_a_volume_owned_by_the_bot():
     assert PurePosixPath(DOCKERFILE.env["APEC_DB"]).parent == PurePosixPath(volume)
     commands = _run_commands()
     assert ["mkdir", "-p", volume] in commands
+    (useradd,) = [cmd for cmd in commands if cmd[0] == "useradd"]
+    owners = {useradd[-1], useradd[useradd.index("--uid") + 1]}  # the user by name or number
     assert any(
-        c[0] == "chown" and c[-1] == volume and c[1].startswith(DOCKERFILE.one("USER"))
-        for c in commands
+        c[0] == "chown" and c[-1] == volume and c[1].split(":")[0] in owners for c in commands
     )
     # The package does not carry seeds/: an installed copy reads them from the source tree.
     assert (
@@ -437,7 +441,8 @@ def test_compose_builds_the_dockerfile_with_the_volume_env_file_and_healthcheck(
         # The filled-in file holds tokens: neither committed nor sent to the Docker daemon.
         assert ignored(f"deploy/{name}", patterns)
         assert any(fnmatch.fnmatchcase(name, p) for p in gitignore if not p.startswith("!"))
-    assert "3000:3000" in [str(p) for p in service["ports"]]
+    # Published on the host's loopback only: nginx (or another proxy on the host) faces the world.
+    assert [str(p) for p in service["ports"]] == ["127.0.0.1:3000:3000"]
     assert service["restart"] == "unless-stopped"
     health = service["healthcheck"]
     assert health["test"][0] == "CMD" and health["test"][1:] == DOCKERFILE.healthcheck()[1]
@@ -539,3 +544,86 @@ def test_dockerignore_keeps_out_local_state_but_not_what_the_image_copies():
             assert not ignored(source.rstrip("/"), patterns), source
     for path in ["bot/cli.py", "seeds/desk.toml", "store/db.py", "README.md", "pyproject.toml"]:
         assert not ignored(path, patterns), path
+
+
+HARDENING = {  # systemd.exec(5): each key the unit must set, and to what
+    "NoNewPrivileges": "yes",
+    "CapabilityBoundingSet": "",  # no capability at all: it binds 3000, not a port below 1024
+    "AmbientCapabilities": "",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "PrivateDevices": "yes",
+    "PrivateUsers": "yes",
+    "ProtectClock": "yes",
+    "ProtectHostname": "yes",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectKernelLogs": "yes",
+    "ProtectControlGroups": "yes",
+    "ProtectProc": "invisible",
+    "ProcSubset": "pid",
+    "RestrictSUIDSGID": "yes",
+    "RestrictNamespaces": "yes",
+    "RestrictRealtime": "yes",
+    "LockPersonality": "yes",
+    "MemoryDenyWriteExecute": "yes",
+    "SystemCallArchitectures": "native",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "UMask": "0077",
+}
+
+
+def test_systemd_unit_is_hardened_key_by_key():
+    service = {k: v[-1] for k, v in _unit(DEPLOY / "apec-bot.service")["Service"].items()}
+    for key, value in HARDENING.items():
+        assert service.get(key) == value, f"{key}={service.get(key)!r}, want {value!r}"
+    filters = _unit(DEPLOY / "apec-bot.service")["Service"]["SystemCallFilter"]
+    assert "@system-service" in filters
+    assert any(f.startswith("~") and "@privileged" in f for f in filters)
+    assert "/var/lib/apec-bot" in service["ReadWritePaths"].split()
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_systemd_analyze_rates_the_unit_2_5_or_better(tmp_path):
+    # --offline reads the file alone; a copy under its own name keeps it from the system's units.
+    unit = tmp_path / "apec-bot.service"
+    unit.write_text((DEPLOY / "apec-bot.service").read_text())
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    found = re.search(r"Overall exposure level for apec-bot\.service: ([\d.]+)", result.stdout)
+    assert found, result.stdout[-500:] + result.stderr
+    assert float(found.group(1)) <= 2.5, result.stdout
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_systemd_analyze_verifies_the_unit_s_keys(tmp_path):
+    unit = tmp_path / "apec-bot.service"
+    unit.write_text((DEPLOY / "apec-bot.service").read_text())
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # The unit names paths of the target host (/opt/apec-bot): only unknown keys count here.
+    assert "Unknown key" not in result.stderr and "Unknown section" not in result.stderr, (
+        result.stderr
+    )
+
+
+def test_deploy_readme_has_a_section_per_target_with_how_to_check_it_is_up():
+    text = (DEPLOY / "README.md").read_text()
+    sections = re.split(r"^## ", text, flags=re.M)[1:]
+    titles = [s.splitlines()[0].lower() for s in sections]
+    for target in ("docker", "systemd", "nginx", "slack"):
+        (section,) = [s for s, t in zip(sections, titles, strict=True) if target in t]
+        if target != "slack":
+            assert "healthz" in section, f"the {target} section does not say how to check it is up"
+    for name in ("compose.yaml", "Dockerfile", "apec-bot.service", "nginx-apec-bot.conf",
+                 "manifest.yml", "manifest-http.yml"):  # fmt: skip
+        assert name in text and (DEPLOY / name).exists(), name

@@ -18,7 +18,7 @@ from bot.observe import JsonFormatter, Redact
 from store.db import backup, connect
 from store.desk import Desk
 from store.queries import Store
-from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET, at
+from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET, Clock, at
 from tests.test_serve import _env, start
 
 
@@ -180,3 +180,159 @@ def test_redact_masks_tokens_whatever_logs_them():
     Redact(["secret-value-123"]).filter(record)
     text = JsonFormatter().format(record)
     assert "secret-value-123" not in text and "xoxb-999-abc" not in text and "[redacted]" in text
+
+
+# -- make clean keeps the desk's store ------------------------------------------------------------
+
+
+def test_make_clean_removes_the_venv_and_caches_and_never_a_store(tmp_path):
+    """`make clean` run in a copy of the Makefile's folder: the venv and caches go, every store
+    file (the desk's edits, subscriptions and delivery log) stays."""
+    (tmp_path / "Makefile").write_text((ROOT / "Makefile").read_text())
+    stores = ["apec.db", "apec.db-wal", "apec.db-shm", "apec.db.seen", "backup.db"]
+    for name in stores:
+        (tmp_path / name).write_text("the desk's")
+    gone = [".venv/bin/python", "store/__pycache__/db.cpython-311.pyc", ".pytest_cache/v",
+            ".hypothesis/examples/x", ".ruff_cache/x", "build/lib/x", "apec_desk_bot.egg-info/x"]  # fmt: skip
+    for name in gone:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    planned = subprocess.run(["make", "-n", "clean"], cwd=tmp_path, capture_output=True, text=True)
+    assert planned.returncode == 0 and ".db" not in planned.stdout, planned.stdout
+    done = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert all((tmp_path / name).read_text() == "the desk's" for name in stores)
+    for name in gone:  # each one's cache folder is gone (a package's own folder stays)
+        folder = name.rsplit("/", 1)[0] if "__pycache__" in name else name.split("/")[0]
+        assert not (tmp_path / folder).exists(), folder
+    help_line = [
+        ln for ln in (ROOT / "Makefile").read_text().splitlines() if ln.startswith("## clean:")
+    ]
+    assert help_line and "store" in help_line[0]
+
+
+# -- log levels: WARNING is for what an operator should act on -----------------------------------
+
+
+class JsonLog:
+    """The JSON log records a process writes on stderr, read as they come by a thread."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        import queue
+        import threading
+
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self.reader.start()
+        self.records: list[dict] = []
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
+            self.lines.put(line)
+
+    def _take(self, line: str) -> None:
+        if line.startswith("{"):
+            self.records.append(json.loads(line))
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        """Read on until a record's message holds `text` (queue.Empty fails the test)."""
+        while not (self.records and text in self.records[-1]["message"]):
+            self._take(self.lines.get(timeout=timeout))
+
+    def rest(self) -> list[dict]:
+        """Every record, once the process has ended and its stderr is read to the end."""
+        self.reader.join(timeout=30)
+        while not self.lines.empty():
+            self._take(self.lines.get())
+        return self.records
+
+
+def test_a_fresh_store_s_start_and_stop_log_nothing_at_warning(tmp_path, web_api):
+    """Built, holding the lease, the first catch-up and a clean stop are routine: INFO. A new
+    store has missed no reminder while the bot was down (it was never up)."""
+    db = tmp_path / "new.db"
+    # From 20 May: SOM2 (from 18 May) and its reminders are past.
+    env = _env(APEC_DB=str(db), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+               SLACK_API_URL=web_api.url, APEC_REMINDER_CHANNEL="C1",
+               APEC_NOW="2026-05-20T09:00+08:00")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "--debug", "--log-format", "json", "serve",
+                             "--host", "127.0.0.1", "--port", "0"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    log = JsonLog(proc)
+    try:
+        log.wait_for('Job "Scheduler.tick')  # the first tick: the catch-up has run
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    records = log.rest()
+    ours = [r for r in records if r["logger"].startswith("apec")]
+    (built,) = [r for r in ours if r["message"].startswith("Built ")]
+    assert built["level"] == "info"
+    assert any(r["message"].startswith("stopping") and r["level"] == "info" for r in ours)
+    loud = [f"{r['level']} {r['logger']}: {r['message']}" for r in records
+            if r["level"] in ("warning", "error", "critical")]  # fmt: skip
+    assert loud == []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
+
+
+# -- a store that never ran a scheduler has missed nothing ----------------------------------------
+
+
+def test_a_fresh_store_s_first_scheduler_run_skips_nothing_and_warns_of_nothing(
+    stores, web_api, caplog
+):
+    """APEC_REMINDER_CHANNEL is owed reminders from the first run of a scheduler on the store
+    on, not from the look-back: SOM2's reminders, due before this store ever ran, were never
+    missed. A later restart after time down still catches up from there."""
+    from tests.test_scheduler import engine_for
+
+    clock = Clock(at("2026-05-20T01:00+00:00"))  # SOM2 (from 18 May): its 7d, 1d, 0d are past
+    caplog.set_level(logging.INFO)
+    first = engine_for(stores, web_api, clock, reminder_channel="C1")
+    outcome = first.run_due()
+    assert outcome.sent == [] and outcome.skipped == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    db = connect(stores.path)
+    assert Desk(db).deliveries() == []
+    db.close()
+    first.release()
+
+    clock.now = at("2026-11-12T09:00+00:00")  # down across the summit's 7d reminder (11 Nov)
+    second = engine_for(stores, web_api, clock, reminder_channel="C1")
+    outcome = second.run_due()
+    assert outcome.sent == ["reminder:C1:aelm-2026:2026-11-18:7d"]  # late, the summit ahead
+    assert not any("som2" in key for key in outcome.sent + outcome.skipped)
+
+
+# -- metrics count a refusal as a refusal ---------------------------------------------------------
+
+
+def test_metrics_count_a_refused_change_as_refused_and_an_admin_s_as_ok(db_path, web_api):
+    from tests.conftest import Served
+
+    web_api.set_user("U1")  # a member, not an admin
+    env = _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+               SLACK_API_URL=web_api.url, APEC_NOW="2026-01-20T09:00+09:00",
+               APEC_ADMINS="UADMIN")  # fmt: skip
+    proc, base = start(env)
+    try:
+        served = Served(base, SIGNING_SECRET)
+        change = 'add-meeting "SOM9" 2026-08-10..2026-08-21 Dalian'
+        status, body = served.command(change, user="U1")
+        assert status == 200 and "only the desk's calendar keepers" in body
+        status, body = served.command(change, user="UADMIN")
+        assert status == 200 and "Added" in body
+        _, text = _get(base, "/metrics")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    assert re.search(
+        r'apec_requests_total\{command="add-meeting",kind="command",outcome="refused"\} 1\.0', text
+    ), text
+    assert re.search(
+        r'apec_requests_total\{command="add-meeting",kind="command",outcome="ok"\} 1\.0', text
+    ), text
