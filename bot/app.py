@@ -26,9 +26,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
 
 from bot.config import Config
 from bot.health import AdminAlerts
+from bot.observe import OUTCOME, REFUSED
 from bot.permissions import Names, Permissions, lookup_client
 from bot.posting import SlackPoster
 from bot.stores import Stores
@@ -85,7 +87,7 @@ def web_client(config: Config, token: str | None = None) -> WebClient:
     """A Web API client that waits out 429s as Slack's Retry-After asks, and nothing else: the
     default handler would send a request again after a dropped connection, and a message or a
     canvas whose first sending may have arrived is not sent again without looking."""
-    retry = [RateLimitErrorRetryHandler(max_retry_count=3)]
+    retry: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=3)]
     return WebClient(token=token, base_url=config.api_url, timeout=10, retry_handlers=retry)
 
 
@@ -414,6 +416,8 @@ def _register_command(app: App, answer: Callable[[str, str, str], Card], later: 
                 return
         else:
             card = answer(text, user, channel)
+        if card.refused:  # counted as a refusal, not "ok" (the HTTP front reads it after dispatch)
+            context[OUTCOME] = REFUSED
         if card.modal is not None:
             ack()
             _after(later, _open_form, client, respond, command.get("trigger_id", ""), card.modal)
@@ -532,7 +536,8 @@ def _post_file(client: WebClient, respond: Callable[..., Any], channel: str, doc
         log.warning("the note could not be posted as a file: %s", type(failed).__name__)
         respond(**Card().section(BRIEF_FAILED).payload(), replace_original=False)
         return
-    shared = up.get("file") if isinstance(up.get("file"), dict) else {}
+    found = up.get("file")
+    shared = found if isinstance(found, dict) else {}
     file_id = str(shared.get("id") or "")
     if kept_by is not None:
         kept_by.keep(channel, doc, "file", file_id)

@@ -20,7 +20,7 @@ from bot.workspace import Workspace
 log = logging.getLogger("apec.permissions")
 KEEP_ANSWER = 300.0  # seconds a users.info answer stands
 KEEP_FAILURE = 30.0  # seconds a failed look-up stands (fail closed, ask again later)
-TIMEOUT = 2.0  # seconds users.info may take
+TIMEOUT = 2  # seconds users.info may take (WebClient takes whole seconds)
 IN_FLIGHT = 2  # look-ups at once: at most this many workers ever wait on Slack
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import http.client
+import io
 import itertools
 import math
 import threading
@@ -240,7 +241,7 @@ def _slack_error(exc: SlackApiError) -> PostError:
 class ConsolePoster:
     """The console adapter's Slack: posts are printed, and remembered so they can be found again."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO | io.TextIOBase) -> None:
         self.out = out
         self.sent: dict[str, str] = {}
         self._lock = threading.Lock()

@@ -24,7 +24,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.observe import Metrics
+from bot.observe import OUTCOME, Metrics, outcome_of
 from bot.seen import Seen
 from handlers.router import lookup
 from handlers.timeline import IMAGE_PREFIX, image_day, year_png
@@ -319,7 +319,7 @@ class SlackHTTP:
         started = time.perf_counter()
         status, headers, data, kind, what = self._events(environ)
         elapsed = time.perf_counter() - started
-        outcome = "ok" if status < 400 else "rejected" if status < 500 else "error"
+        outcome = outcome_of(status, environ.get(OUTCOME))
         log.info("%s %s -> %s in %.1f ms", kind, what or "-", status, elapsed * 1000,
                  extra={"kind": kind, "command": what, "status": status, "outcome": outcome,
                         "latency_ms": round(elapsed * 1000, 2)})  # fmt: skip
@@ -372,10 +372,10 @@ class SlackHTTP:
                 return 200, [("Content-Type", "application/json;charset=utf-8")], data, kind, what
         # Parsed and its signature checked once, here: Bolt takes the body as it takes one from
         # Socket Mode (a dict, with no raw body to verify again).
-        response = self.app.dispatch(
-            BoltRequest(body=parsed, query=environ.get("QUERY_STRING", ""), headers=headers,
-                        mode="socket_mode")
-        )  # fmt: skip
+        request = BoltRequest(body=parsed, query=environ.get("QUERY_STRING", ""),
+                              headers=dict(headers), mode="socket_mode")  # fmt: skip
+        response = self.app.dispatch(request)
+        environ[OUTCOME] = request.context.get(OUTCOME)  # a refusal, said by the listener
         out = [
             (k, v)
             for k, values in response.headers.items()
@@ -500,7 +500,7 @@ def _drained(server: Any, stop: Stop) -> bool:
         # Then one turn that only takes in what has already arrived: a request sent just before
         # the stop is under way, not idle.
         wasyncore.loop(0, use_poll=server.adj.asyncore_use_poll, map=server._map, count=1)
-        log.warning("stopping: no new connections; %d open", len(server.active_channels))
+        log.info("stopping: no new connections; %d open", len(server.active_channels))
     now, late = time.time(), time.monotonic() >= stop.drain_by
     cut = 0
     for channel in list(server.active_channels.values()):

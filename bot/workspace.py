@@ -47,9 +47,10 @@ class Workspace:
 
 
 def _get(body: dict[str, Any], *path: str) -> Any:
+    found: Any = body
     for key in path:
-        body = body.get(key) if isinstance(body, dict) else None
-    return body
+        found = found.get(key) if isinstance(found, dict) else None
+    return found
 
 
 def _teams(body: dict[str, Any]) -> list[str]:

@@ -98,7 +98,7 @@ def respond(q: Question, store: Store) -> Answer:
     if first is not None:
         return first
     found, row = next(((a, i) for i in INTENTS if (a := i(q, store)) is not None), (None, None))
-    if found is not None:
+    if found is not None and row is not None:  # found by that row
         found.by = row.__name__
     if found is None or row in READ_FROM_TEXT:
         found = found or _fallen_through(q, store)

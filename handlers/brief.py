@@ -242,13 +242,16 @@ def key_points(m: Meeting, now: datetime, economy: Economy | None, delegations: 
         Line(f"{when(m)}, {m.place or 'no place on record'}", m.source, m.quote, "When and where"),
     ]
     if economy is not None:
-        own = [d for d in delegations if d.economy.id == economy.id and d.head is not None]
+        own = [
+            (d, d.head) for d in delegations if d.economy.id == economy.id and d.head is not None
+        ]
         if own:
-            lines.append(Line(f"led by {_person(own[0].head)}", own[0].source, own[0].quote, "Our delegation"))  # fmt: skip
+            d, head = own[0]
+            lines.append(Line(f"led by {_person(head)}", d.source, d.quote, "Our delegation"))
     else:
-        heads = {d.economy.id: d for d in delegations if d.head is not None}
-        for d in list(heads.values())[:2]:
-            lines.append(Line(f"led by {_person(d.head)}", d.source, d.quote, f"Delegation of {d.economy.name}"))  # fmt: skip
+        heads = {d.economy.id: (d, d.head) for d in delegations if d.head is not None}
+        for d, head in list(heads.values())[:2]:
+            lines.append(Line(f"led by {_person(head)}", d.source, d.quote, f"Delegation of {d.economy.name}"))  # fmt: skip
     if theme and len(lines) < KEY_POINTS - 1:
         lines.append(theme[0])
     lines.append(Line(f"Not on record: {_missing_words(missing)}.", key="missing"))
@@ -573,8 +576,11 @@ def summary_card(b: Brief, via: str = "slack", args: str = "") -> Card:
 def summary_lines(b: Brief) -> list[tuple[str, Line | None]]:
     """Three lines: the theme, the delegations on record, what is not on record."""
     theme = b.section("theme").lines
-    first = (f"Theme: {theme[0].text}", theme[0]) if theme else ("No theme on record.", None)
+    first: tuple[str, Line | None] = (
+        (f"Theme: {theme[0].text}", theme[0]) if theme else ("No theme on record.", None)
+    )
     heads = [ln for ln in b.section("delegations").lines if ln.text.startswith(("led by", "no source"))]  # fmt: skip
+    second: tuple[str, Line | None]
     if heads:
         who = "; ".join(f"{ln.label}, {ln.text.split(' (to ')[0]}" for ln in heads)
         second = (f"Delegations on record: {who}.", heads[0])

@@ -48,12 +48,12 @@ def to_docx(b: Brief, *, desk: str = "", marking: str = "", paper: str = "a4",
     doc = Document(str(TEMPLATE))
     _clear_body(doc)
     width, height = PAPERS[paper.lower()]
-    for section in doc.sections:
-        section.page_width, section.page_height = Twips(width), Twips(height)
-        _fill(section.header, {"{marking}": marking.strip(), "{running}": _running(b)})
-        _fill(section.footer, {"{desk}": desk})
-        _drop_empty(section.header)
-        _right_tab(section)
+    for page in doc.sections:  # Word's sections: the page set-up, with its header and footer
+        page.page_width, page.page_height = Twips(width), Twips(height)
+        _fill(page.header, {"{marking}": marking.strip(), "{running}": _running(b)})
+        _fill(page.footer, {"{desk}": desk})
+        _drop_empty(page.header)
+        _right_tab(page)
     _properties(doc, b, desk)
 
     doc.add_paragraph(_safe(b.heading), style="Title")

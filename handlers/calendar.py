@@ -80,7 +80,8 @@ def calendar(store: Store, now: datetime) -> bytes:
     revised = revisions(store.db)
     for m in meetings:
         cal.add_component(_event(m, by_id.get(m.parent_id), stamp, revised.get(m.id)))
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()  # icalendar leaves to_ical() unannotated
+    return ical
 
 
 def _modified(m: Meeting, revised: Revisions | None) -> datetime:

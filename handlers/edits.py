@@ -375,7 +375,7 @@ def _input(block_id: str, label: str, initial: str = "", optional: bool = False,
 
 def _select(block_id: str, label: str, options: list[str], initial: str) -> dict[str, Any]:
     opts = [{"text": {"type": "plain_text", "text": o}, "value": o} for o in options]
-    element = {"type": "static_select", "action_id": "value", "options": opts}
+    element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": opts}
     if initial in options:
         element["initial_option"] = opts[options.index(initial)]
     return {
@@ -481,6 +481,8 @@ def _form_dates(ask: Ask, values: dict[str, str], errors: dict[str, str]) -> str
             first = read_span(start, ask.now.date())
             last = read_span(end, ask.now.date()) if end else first
             if first.precision != "day" or last.precision != "day":
+                raise DateError("a day")
+            if first.start is None or last.end is None:  # a day's span has both ends
                 raise DateError("a day")
             if last.end < first.start:
                 errors["end"] = "The last day is before the first."

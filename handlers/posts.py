@@ -153,6 +153,7 @@ def digest_card(post: Post, store: Store, now: datetime, since: datetime | None)
         and not m.parent_id
         and m.span.end is not None
         and m.span.end >= post.due.date()
+        and m.span.start is not None
         and m.span.start <= horizon
     ]
     if month_only:

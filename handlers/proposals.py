@@ -206,7 +206,7 @@ def pressed(ask: Ask, action_id: str, value: str) -> tuple[Card | None, Card | N
     return _card_of(ask.store.refresh(), p, on_held), None
 
 
-def edit_form(ask: Ask, value: str, card: tuple[str, str] = ("", "")) -> tuple[dict | None, Card | None]:  # fmt: skip
+def edit_form(ask: Ask, value: str, card: tuple[str, str] = ("", "")) -> tuple[dict[str, Any] | None, Card | None]:  # fmt: skip
     """The meeting form filled in with what a proposal proposes (None and a reply if it cannot be
     opened). `card` is the (channel, ts) of the card to update once it is saved."""
     refusal = refuse_unless_admin(ask)

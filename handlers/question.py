@@ -435,10 +435,10 @@ def _names_matcher(store: Store) -> Matcher:
         for name, target in store.names(kind).items():
             aliases.setdefault(name, f"{kind}\t{target}")
     for t in store.glossary():
-        kind = _TERM_KINDS.get(t.kind)
-        if kind and t.refers_to:
+        term_kind = _TERM_KINDS.get(t.kind)
+        if term_kind and t.refers_to:
             for name in (t.term, *t.aliases):
-                aliases.setdefault(name, f"{kind}\t{t.refers_to}")
+                aliases.setdefault(name, f"{term_kind}\t{t.refers_to}")
     for name, target in DEMONYMS.items():
         aliases.setdefault(name, f"economy\t{target}")
     for name, target in CAPITALS.items():
@@ -612,8 +612,8 @@ def of_year(store: Store, kind: str, year: int | None, now: datetime | None) -> 
     ahead = [m for m in found if m.year is not None and m.year > now.year]
     if ahead:
         return min(ahead, key=lambda m: (m.year, m.span.start or now.date()))
-    past = [m for m in found if m.year is not None]
-    return max(past, key=lambda m: m.year) if past else None
+    past = [(m.year, m) for m in found if m.year is not None]
+    return max(past, key=lambda dated: dated[0])[1] if past else None
 
 
 def _others(low: str, people: tuple[Person, ...]) -> tuple[str, ...]:

@@ -236,7 +236,7 @@ def describe_rule(rule: str, start: datetime) -> str:
         which = f"{_NTH.get(int(nth[1]), nth[1])} {_DAYS.get(nth[2], nth[2])}" if nth else days[0]
         on = f" on the {which}"
     elif freq == "MONTHLY":
-        on = f" on the {_ordinal(int(parts.get('BYMONTHDAY', start.day).split(',')[0]))}"
+        on = f" on the {_ordinal(int(parts.get('BYMONTHDAY', str(start.day)).split(',')[0]))}"
     elif freq == "YEARLY":
         on = f" on {start.day} {start:%B}"
     else:

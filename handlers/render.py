@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 
 from store.models import Meeting, Source
 from store.text import one_line
@@ -186,31 +186,32 @@ class Card:
     transient: bool = False  # about a passing trouble (the store down), not the records: never kept
     # For the asker alone (a secret address, a refusal): never in a channel, whatever the way in.
     private: bool = False
+    refused: bool = False  # the asker may not do what they asked: counted as a refusal, not "ok"
     _cited: set[tuple[str, str]] = field(default_factory=set)
 
-    def header(self, text: str) -> Card:
+    def header(self, text: str) -> Self:
         """A header; plain text, which Slack shows as typed."""
         self.blocks.append(
             {"type": "header", "text": {"type": "plain_text", "text": _cut(text, MAX_HEADER)}}
         )
         return self
 
-    def section(self, mrkdwn: str) -> Card:
+    def section(self, mrkdwn: str) -> Self:
         """A section, split over several where Slack's 3,000 characters need it (never cut)."""
         for piece in split_safely(mrkdwn, MAX_SECTION) if mrkdwn.strip() else []:
             self.blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": piece}})
         return self
 
-    def listing(self, heading: str, lines: list[str]) -> Card:
+    def listing(self, heading: str, lines: list[str]) -> Self:
         """A heading and a list, over as many sections as Slack's 3,000 characters need."""
         return self.section("\n".join([heading, *lines] if heading else lines))
 
-    def context(self, mrkdwn: str) -> Card:
+    def context(self, mrkdwn: str) -> Self:
         for piece in split_safely(mrkdwn, MAX_SECTION) if mrkdwn.strip() else []:
             self.blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": piece}]})
         return self
 
-    def cite(self, source: Source, quote: str = "") -> Card:
+    def cite(self, source: Source, quote: str = "") -> Self:
         """A citation, once per source and quote in one reply. The quote is a plain_text element
         beside the source's name: Slack reads no marks there, so a source's `~not~` or `*` shows
         as written (mrkdwn has no escape for them)."""
@@ -231,7 +232,7 @@ class Card:
             )
         return self
 
-    def quote(self, text: str, lead: str = "", bold: str = "") -> Card:
+    def quote(self, text: str, lead: str = "", bold: str = "") -> Self:
         """Words quoted from a source or a person, shown as written: a rich_text quote, under a
         line of `bold` then `lead` if given (plain words, one block with the quote). Slack has no
         escape for mrkdwn's marks, and renders none in a rich_text `text` element (nor a mention
@@ -247,17 +248,17 @@ class Card:
         self.blocks.append({"type": "rich_text", "elements": parts})
         return self
 
-    def divider(self) -> Card:
+    def divider(self) -> Self:
         self.blocks.append({"type": "divider"})
         return self
 
-    def button(self, label: str, action_id: str, value: str) -> Card:
+    def button(self, label: str, action_id: str, value: str) -> Self:
         """A button in the reply's one row of buttons (a value Slack cannot carry is left out)."""
         if value and len(value) <= MAX_BUTTON_VALUE:
             self.buttons.append(Button(label, action_id, value))
         return self
 
-    def in_channel(self) -> Card:
+    def in_channel(self) -> Self:
         """Shown to the whole channel rather than to the asker alone (a private card stays private)."""
         if not self.private:
             self.response_type = "in_channel"

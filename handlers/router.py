@@ -211,7 +211,7 @@ def refuse_unless_admin(ask: Ask) -> Card | None:
         f"Sorry: only the desk's calendar keepers can change it ({names}). Ask one of them."
     )
     card.context("Everything else is open to you: `/apec help` lists what you can ask.")
-    card.private = True
+    card.private = card.refused = True
     return card
 
 

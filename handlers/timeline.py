@@ -363,6 +363,8 @@ def _lanes(items: list[_Item], days: int, axis_in: float, width_of: Callable[[_I
 def draw(plot: Plot) -> bytes:
     """The picture as a PNG (matplotlib's Agg canvas; imported here, on first need)."""
     global RENDERS
+    from matplotlib.artist import Artist
+    from matplotlib.backend_bases import RendererBase
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
@@ -373,7 +375,7 @@ def draw(plot: Plot) -> bytes:
     width_in = WIDTH_PX / DPI
     axis_in = width_in - _AXIS_LEFT_IN - _AXIS_RIGHT_IN
     fig = Figure(figsize=(width_in, 5), dpi=DPI, facecolor="white")
-    renderer = FigureCanvasAgg(fig).get_renderer()
+    renderer: RendererBase = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]  # backend_agg.py has no annotations and no stub
     fonts = {w: FontProperties(family="DejaVu Sans", size=_LABEL_PT, weight=w) for w in ("normal", "bold")}  # fmt: skip
 
     def width_of(item: _Item) -> float:
@@ -410,7 +412,7 @@ def draw(plot: Plot) -> bytes:
         colour = COLOURS[item.row]
         yc = tops[item.row] + item.lane + 0.5
         alpha = 0.45 if item.cancelled else 1.0
-        edge = {"edgecolor": "#111111", "linewidth": 2.0} if item.marked else {}
+        edge: dict[str, Any] = {"edgecolor": "#111111", "linewidth": 2.0} if item.marked else {}
         if item.precision == "days":
             ax.barh(yc, max(item.x1 - item.x0, 0.6), left=item.x0, height=0.62, color=colour,
                     alpha=alpha, zorder=3, **(edge or {"linewidth": 0}))  # fmt: skip
@@ -445,7 +447,7 @@ def draw(plot: Plot) -> bytes:
              fontweight="bold", va="top", color="#111827")  # fmt: skip
     fig.text(_AXIS_LEFT_IN / width_in, 1 - 0.55 / height_in, plot.subtitle, fontsize=10,
              va="top", color="#4b5563")  # fmt: skip
-    handles = [Patch(facecolor=COLOURS[r], label=label) for label, r in ROWS]
+    handles: list[Artist] = [Patch(facecolor=COLOURS[r], label=label) for label, r in ROWS]
     handles.append(Patch(facecolor="#6b728033", edgecolor="#6b7280", hatch="////",
                          label="known only to the month (no days drawn)"))  # fmt: skip
     if any(i.precision == "range" for i in items):

@@ -111,7 +111,8 @@ def load_desk(seeds: Path) -> dict[str, Any]:
 def _parsed_desk(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            return _cleaned(tomllib.load(fh))
+            desk: dict[str, Any] = _cleaned(tomllib.load(fh))
+            return desk
     except FileNotFoundError as exc:
         raise SourceError(f"no desk file at {path}") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -328,6 +329,11 @@ _REFS = {"parent_id": "meeting_ids", "host_id": "economy_ids", "economy_id": "ec
          "meeting_id": "meeting_ids", "head_id": "person_ids"}  # fmt: skip
 
 
+def _ids(records: list[dict[str, Any]]) -> set[str]:
+    """The records' ids that a reference can name (a reference is a string)."""
+    return {rec["id"] for rec in records if isinstance(rec.get("id"), str)}
+
+
 class _Rows:
     """The rows of the build tables, one small builder per record kind, checked as they are made:
     each builder reads its kind of record from the desk file and writes its table's rows (and the
@@ -444,7 +450,7 @@ class _Rows:
 
     def meetings(self, records: list[dict[str, Any]]) -> None:
         check = self.check
-        self.meeting_ids = {rec.get("id") for rec in records}
+        self.meeting_ids = _ids(records)
         for rec in records:
             where = f"meeting {rec.get('id', '?')!r}"
             source_id, quote = check.cite(where, rec)
@@ -489,7 +495,7 @@ class _Rows:
         return str(field)
 
     def people(self, records: list[dict[str, Any]]) -> None:
-        self.person_ids = {rec.get("id") for rec in records}
+        self.person_ids = _ids(records)
         for rec in records:
             where = f"person {rec.get('id', '?')!r}"
             source_id, quote = self.check.cite(where, rec)
@@ -633,7 +639,9 @@ class _Rows:
             )
         return out
 
-    def finish(self, docs: list[SourceDoc], desk: dict[str, Any]) -> dict[str, list[dict]]:
+    def finish(
+        self, docs: list[SourceDoc], desk: dict[str, Any]
+    ) -> dict[str, list[dict[str, Any]]]:
         """The aliases and the build's own record; raises SourceError naming every bad record."""
         errors = self.check.errors
         if errors:
@@ -655,7 +663,7 @@ class _Rows:
 
 def derive(
     docs: list[SourceDoc], desk: dict[str, Any], with_passages: bool = True
-) -> tuple[dict[str, list[dict]], int]:
+) -> tuple[dict[str, list[dict[str, Any]]], int]:
     """All rows of the build tables, checked; raises SourceError naming every bad record."""
     made = _Rows(docs)
     made.sources(docs)
@@ -714,12 +722,12 @@ def _replace(db: sqlite_utils.Database, rows: dict[str, list[dict[str, Any]]], r
     for table in tables:
         db.execute(f"DELETE FROM [{table}]")
     if records_only:
-        db["sources"].upsert_all(
+        db.table("sources").upsert_all(
             [r for r in rows["sources"] if r["id"] == edits.DESK_SOURCE], pk="id"
         )
     for table in reversed(tables):
         if rows[table]:
-            db[table].insert_all(rows[table], batch_size=500)
+            db.table(table).insert_all(rows[table], batch_size=500)
     return tables
 
 

@@ -604,7 +604,8 @@ def _localize(wall: datetime, zone: tzinfo) -> datetime:
         return wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
     localize = getattr(zone, "localize", None)  # pytz: replace() would pick the zone's LMT offset
     if callable(localize):
-        return localize(wall)
+        localized: datetime = localize(wall)
+        return localized
     return wall.replace(tzinfo=zone)
 
 
@@ -707,7 +708,7 @@ def read_period(text: str, now: datetime) -> Span | None:
     if weekday:
         which = (weekday["q"] or "").lower()
         asked = f"{which} {weekday['d']}" if which in ("next", "this", "last") else weekday["d"]
-        settings = {
+        settings: dict[str, object] = {
             "RELATIVE_BASE": now.replace(tzinfo=None),
             "PREFER_DATES_FROM": "past" if which == "last" else "future",
         }
@@ -831,9 +832,9 @@ def _anchored(pattern: str, where: Literal["start", "end"]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\S)(?:{pattern})\Z", re.IGNORECASE)
 
 
+_ENDS: tuple[Literal["start", "end"], ...] = ("start", "end")
 _WHEN_AT = {
-    where: [(rule, _anchored(rule.pattern, where)) for rule in _WHEN_RULES]
-    for where in ("start", "end")
+    where: [(rule, _anchored(rule.pattern, where)) for rule in _WHEN_RULES] for where in _ENDS
 }
 
 

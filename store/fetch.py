@@ -447,7 +447,7 @@ class _Stream:
         )
         tls = _Stream(sock, self._attempt)
         try:
-            tls._io(lambda: sock.do_handshake() or True, timeout, "for the TLS handshake")
+            tls._io(sock.do_handshake, timeout, "for the TLS handshake")
         except ssl.SSLError as exc:
             sock.close()
             raise httpcore.ConnectError(f"TLS: {exc.reason or exc}") from exc
@@ -967,6 +967,7 @@ def read_article(fetched: Fetched) -> Article:
     if kind != "page":
         raise FetchError("not an HTML page: no article read")
     import trafilatura
+    from trafilatura.settings import Document
 
     html = _XML_PROLOGUE.sub("", fetched.text, count=1)  # lxml refuses a str that names its bytes
     doc = trafilatura.bare_extraction(
@@ -978,8 +979,8 @@ def read_article(fetched: Fetched) -> Article:
         # as 1 February) would set the day every relative date in it is read against.
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
-    text = (getattr(doc, "text", "") or "").strip() if doc is not None else ""
-    if not text:
+    text = (doc.text or "").strip() if isinstance(doc, Document) else ""  # not as_dict: a Document
+    if not isinstance(doc, Document) or not text:
         raise FetchError("no article text found in the page")
     return Article(fetched.url, (doc.title or "").strip(), text, _day(doc.date))
 

@@ -69,16 +69,18 @@ class Meeting:
     @cached_property
     def starts_at(self) -> datetime | None:
         """Midnight at the venue on the first day (the first of the month when only that is known)."""
-        if not self.placed:
+        start = self.span.start
+        if not self.placed or start is None:  # placed: the first day is known
             return None
-        return datetime.combine(self.span.start, time(0), self.zone)
+        return datetime.combine(start, time(0), self.zone)
 
     @cached_property
     def ends_at(self) -> datetime | None:
         """Midnight at the venue after the last day."""
-        if not self.placed:
+        end = self.span.end
+        if not self.placed or end is None:  # placed: the last day is known
             return None
-        return datetime.combine(self.span.end + timedelta(days=1), time(0), self.zone)
+        return datetime.combine(end + timedelta(days=1), time(0), self.zone)
 
     @cached_property
     def dated(self) -> bool:

@@ -58,7 +58,7 @@ import sqlite_utils
 from store import changes, edits
 from store.build import build
 from store.dates import Span, find_dates, find_unreadable_dates, read_span
-from store.db import immediate, rows
+from store.db import immediate, inserted_id, rows
 from store.desk import from_iso, iso
 from store.models import Meeting
 from store.names import alias_key
@@ -471,7 +471,7 @@ def propose(
                 [report.source_id, d.kind, d.target, json.dumps(d.record, ensure_ascii=False),
                  d.quote, d.change, OPEN, iso(now), d.fingerprint, origin],
             )  # fmt: skip
-            made.append(int(cursor.lastrowid))  # type: ignore[arg-type]
+            made.append(inserted_id(cursor))
         if made and origin:
             _hold_flood(db, origin, now)
         return [p for p in (get(db, i) for i in made) if p is not None]

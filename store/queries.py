@@ -41,6 +41,7 @@ from store.text import fold
 UTC = ZoneInfo("UTC")
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -148,14 +149,17 @@ class Store:
         """What was read is good while this stays the same (see refresh)."""
         return self._base.version() if self._base is not None else self._version
 
-    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
         """A value worked out from the store, kept until the store changes."""
         return self._cached(key, compute)
 
-    def _cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+    def _cached(self, key: str, compute: Callable[[], T]) -> T:
+        # A key is always computed by the same function, so what it holds is that one's T.
+        if key in self._cache:
+            cached: T = self._cache[key]
+            return cached
+        value = self._cache[key] = compute()
+        return value
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return rows(self.db, sql, params)
@@ -164,11 +168,12 @@ class Store:
         """A record table's rows in its order: as stored, or in a view each record's latest
         version published by its day (`_cited` reads the citation of either)."""
         order, key = TABLE_ORDER[table]
-        if self.day is None:
+        day = self.day
+        if day is None:
             return self._rows(f"SELECT * FROM [{table}] ORDER BY {order}")
-        return self._cached(f"table:{table}", lambda: sorted(self._as_of(table), key=key))
+        return self._cached(f"table:{table}", lambda: sorted(self._as_of(table, day), key=key))
 
-    def _as_of(self, table: str) -> list[dict[str, Any]]:
+    def _as_of(self, table: str, day: date) -> list[dict[str, Any]]:
         """Each record's version that a view shows: the desk's latest once published (a desk
         change wins over the seeds, as in the store), else the latest published; in the order
         the records were first made. A record the desk took out is left out."""
@@ -178,7 +183,7 @@ class Store:
             """SELECT rowid, record_id, fields, source_id, quote, published FROM versions
                WHERE kind = ? AND published <= ?
                ORDER BY record_id, origin = 'desk', published, seq""",
-            [table, self.day.isoformat()],
+            [table, day.isoformat()],
         ):
             first[record_id] = min(n, first.get(record_id, n))
             chosen[record_id] = (n, fields, source_id, quote, published)
@@ -235,9 +240,11 @@ class Store:
         """How many sources the store holds."""
         return self._cached(
             "source_count",
-            lambda: self.db.execute(
-                f"SELECT count(*) FROM sources WHERE {self._published()}", self._day()
-            ).fetchone()[0],
+            lambda: int(
+                self.db.execute(
+                    f"SELECT count(*) FROM sources WHERE {self._published()}", self._day()
+                ).fetchone()[0]
+            ),
         )
 
     def source_page(self, offset: int, limit: int) -> list[Source]:
@@ -289,7 +296,7 @@ class Store:
         ]
         return tuple(sorted(out, key=_meeting_order))
 
-    def _meeting(self, r: dict, hosts: dict[str, str]) -> Meeting:
+    def _meeting(self, r: dict[str, Any], hosts: dict[str, str]) -> Meeting:
         span = Span(
             date.fromisoformat(r["start_date"]) if r["start_date"] else None,
             date.fromisoformat(r["end_date"]) if r["end_date"] else None,
@@ -330,21 +337,25 @@ class Store:
     def last_meeting(self, before: datetime, kind: str | None = None) -> Meeting | None:
         """The meeting that most recently ended before `before`."""
         past = [
-            m
+            (m.ends_at, m)
             for m in self.meetings()
             if m.ends_at is not None
             and m.ends_at <= before
             and m.status != "cancelled"
             and (m.kind == kind if kind else not m.parent_id)
         ]
-        return max(past, key=lambda m: m.ends_at) if past else None
+        return max(past, key=lambda ended: ended[0])[1] if past else None
 
     def ongoing(self, at: datetime) -> list[Meeting]:
         """Meetings under way at `at` (known to the day)."""
         return [
             m
             for m in self.meetings()
-            if m.dated and m.starts_at <= at < m.ends_at and m.status != "cancelled"
+            if m.starts_at is not None
+            and m.ends_at is not None
+            and m.dated
+            and m.starts_at <= at < m.ends_at
+            and m.status != "cancelled"
         ]
 
     def meetings_between(self, start: date, end: date) -> list[Meeting]:
@@ -989,7 +1000,7 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def _source(r: dict) -> Source:
+def _source(r: dict[str, Any]) -> Source:
     return Source(
         id=r["id"],
         title=r["title"],
@@ -1011,7 +1022,7 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) >= 4 else word
 
 
-def _meeting_order(m: Meeting) -> tuple:
+def _meeting_order(m: Meeting) -> tuple[date, int, bool, int, str]:
     kinds = ["summit", "som", "ministerial", "event", "committee"]
     rank = kinds.index(m.kind) if m.kind in kinds else len(kinds)
     start = m.span.start or date.max

@@ -582,7 +582,10 @@ def _number(text: str) -> int:
         return _ORDINAL_WORDS[word]
     if word in NUMBER_WORDS:
         return NUMBER_WORDS[word]
-    return int(re.match(r"\d+", word)[0])  # type: ignore[index]
+    digits = re.match(r"\d+", word)
+    if digits is None:  # the grammar matched a number word or digits: one of the three is there
+        raise RemindError(f"not a number: `{text}`")
+    return int(digits[0])
 
 
 def _month_of(text: str) -> int:
@@ -668,8 +671,8 @@ def _once_of(rule: str, fields: _Fields, now: datetime, phrase: str) -> Once:
             clock = DEFAULT_CLOCK
             note = f"No time of day given: {DEFAULT_CLOCK:%H:%M}, as for meeting reminders."
         if _one(fields, "ord"):  # "on the 15th": the first 15th whose time is still to come
-            days = _month_days(_number(_one(fields, "ord")), today)
-            day = next(d for d in days if localize(_on(d, clock), zone) > now)
+            numbered = _month_days(_number(_one(fields, "ord")), today)
+            day = next(d for d in numbered if localize(_on(d, clock), zone) > now)
         if day is not None:
             due = localize(_on(day, clock), zone)
             if due <= now and (_one(fields, "tonight") or _one(fields, "thispart")):
@@ -689,9 +692,12 @@ def _once_of(rule: str, fields: _Fields, now: datetime, phrase: str) -> Once:
                 return Once(_checked(due, now), note)
     # A time of day alone: the next such time; a bare hour, the first of H:00 and (H+12):00 to come.
     clock, bare = _clock_of(fields)
-    if clock is None and bare is None:
+    if clock is not None:
+        clocks = [clock]
+    elif bare is not None:
+        clocks = [time(bare % 12), time(bare % 12 + 12)]
+    else:
         raise RemindError(f"I can't read `{phrase}` as a time.")
-    clocks = [clock] if clock is not None else [time(bare % 12), time(bare % 12 + 12)]  # type: ignore[operator]
     due = min(
         moment
         for ahead in (0, 1)

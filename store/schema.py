@@ -455,7 +455,7 @@ def ensure(db: sqlite_utils.Database) -> None:
     for ddl in ADDED_INDEXES:
         db.execute(ddl)
     if "passages_fts" not in db.table_names():
-        db["passages"].enable_fts(
+        db.table("passages").enable_fts(
             ["heading", "text"], fts_version="FTS5", tokenize="porter", create_triggers=True
         )
     if db.execute("SELECT 1 FROM build_info WHERE key = 'schema_version'").fetchone() is None:

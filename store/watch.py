@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,7 +110,8 @@ class Feed:
     @property
     def pause(self) -> timedelta:
         """The time between two polls: the interval, doubled for each death in a row."""
-        return min(INTERVAL * 2 ** min(self.crashes, 10), MAX_BACKOFF)
+        factor: int = 2 ** min(self.crashes, 10)  # crashes counts up from 0: a whole number
+        return min(INTERVAL * factor, MAX_BACKOFF)
 
     def due(self, now: datetime) -> bool:
         """Whether a request may go out now (a clock set back counts as due)."""
@@ -292,7 +294,7 @@ class _Run:
             while waiting or active:
                 while waiting and len(active) < workers:
                     source = waiting.pop(0)
-                    begun = self._guarded(source, lambda s=source: self._begin(s, pool))
+                    begun = self._guarded(source, partial(self._begin, source, pool))
                     if isinstance(begun, Polled):
                         results[source.url] = begun
                     else:
@@ -303,7 +305,7 @@ class _Run:
                 for future in done:
                     state = active.pop(future)
                     step = self._guarded(
-                        state.source, lambda f=future, p=state: self._step(f, p, pool), state
+                        state.source, partial(self._step, future, state, pool), state
                     )
                     if isinstance(step, Polled):
                         results[state.source.url] = step
@@ -311,7 +313,12 @@ class _Run:
                         active[step[0]] = step[1]
         return [results[s.url] for s in sources]
 
-    def _guarded(self, source: Feed, step: Callable[[], Any], state: _Poll | None = None) -> Any:
+    def _guarded(
+        self,
+        source: Feed,
+        step: Callable[[], Polled | tuple[Future[Any], _Poll]],
+        state: _Poll | None = None,
+    ) -> Polled | tuple[Future[Any], _Poll]:
         """A step of a source's poll; a failure no source should cause (a bug, the store) is
         logged and recorded on it, and the run goes on to the others."""
         try:

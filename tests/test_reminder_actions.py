@@ -369,6 +369,8 @@ def test_mention_text_drops_the_bots_own_mention_and_keeps_the_rest_for_remind(r
          "every day at 17:00, until 20 November 2026"),
         ("FREQ=MONTHLY;BYMONTHDAY=15", "2026-11-15T09:00", "every month on the 15th at 09:00"),
         ("FREQ=MONTHLY;BYMONTHDAY=1", "2026-12-01T09:00", "every month on the 1st at 09:00"),
+        # no BYMONTHDAY: the start's day (this crashed until mypy found it)
+        ("FREQ=MONTHLY", "2026-11-15T09:00", "every month on the 15th at 09:00"),
         ("FREQ=MONTHLY;BYDAY=1MO", "2026-12-07T09:00", "every month on the first Monday at 09:00"),
         ("FREQ=YEARLY", "2026-11-18T09:00", "every year on 18 November at 09:00"),
         ("FREQ=DAILY;COUNT=21", "2026-11-09T09:00", "every day at 09:00, 21 times"),

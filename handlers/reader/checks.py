@@ -20,7 +20,6 @@ from handlers.question import GENERIC_MEETING, QUESTION_WORDS, Question, of_year
 from handlers.reader.base import Answer, Point, cited, echo, meeting_point, now_of
 from handlers.reader.words import ROLE_SYNONYMS, SYNONYMS
 from handlers.render import day_text, esc, when
-from store.models import Source
 from store.queries import Store, stem
 from store.text import fold
 
@@ -44,10 +43,12 @@ def grounded(q: Question, found: Answer) -> Answer:
     if not missing:
         return found
     said = found.line.removeprefix("Yes").lstrip(":,. ")
-    point = Point(said, *_source_of(found))
+    first = _first_cited(found)
     return Answer(
         f"No source on record says so: {echo(q)}",
-        nearby=[point, *found.points, *found.nearby] if point.source else found.nearby,
+        nearby=[Point(said, first.source, first.quote), *found.points, *found.nearby]
+        if first is not None
+        else found.nearby,
         more=found.more,
     )
 
@@ -56,9 +57,8 @@ def _cited(found: Answer) -> list[Point]:
     return [p for p in (found.cite, *found.points) if p is not None]
 
 
-def _source_of(found: Answer) -> tuple[Source | None, str]:
-    first = found.cite or next(iter(found.points), None)
-    return (first.source, first.quote) if first is not None else (None, "")
+def _first_cited(found: Answer) -> Point | None:
+    return found.cite or next(iter(found.points), None)
 
 
 def _words(text: str) -> set[str]:
@@ -112,8 +112,9 @@ def correct(q: Question, store: Store, found: Answer) -> Answer:
             continue
         points = list(fix.points)
         kept = not fix.whole and not found.line.startswith(("No source", NO_SOURCE))
-        if kept and (found.cite or found.points):
-            points += [Point(found.line, *_source_of(found)), *found.points]
+        first = _first_cited(found)
+        if kept and first is not None:
+            points += [Point(found.line, first.source, first.quote), *found.points]
         unique = list({(p.text, p.source.id if p.source else ""): p for p in points}.values())
         return Answer(
             fix.line,

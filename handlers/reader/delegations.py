@@ -55,8 +55,11 @@ def _delegation_answer(q: Question, d: Delegation) -> Answer:
     if _which_meetings(q):
         return _meetings_joined(q, d, name)
     verb = tense(d.meeting, now, "led", "leads", "is to lead")
-    head = f"*{esc(d.head.name)}*" + (f" ({esc(d.head.title)})" if d.head and d.head.title else "")
-    line = f"{head} {verb} {name}" if d.head else f"No source on record names the head of {name}"
+    if d.head is not None:
+        head = f"*{esc(d.head.name)}*" + (f" ({esc(d.head.title)})" if d.head.title else "")
+        line = f"{head} {verb} {name}"
+    else:
+        line = f"No source on record names the head of {name}"
     if q.polar and q.people and d.head:
         line = yes_no(d.head.id == q.people[0].id, line)
     elif q.polar and "lead" not in q.asks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from functools import lru_cache
 
 from handlers.meetings import KIND_WORDS, title
@@ -139,7 +140,7 @@ _AMOUNT = re.compile(
 )
 
 
-def date_of(q: Question):  # noqa: ANN201 - a date
+def date_of(q: Question) -> date:
     return now_of(q).date()
 
 

@@ -42,11 +42,11 @@ def host(q: Question, store: Store) -> Answer | None:
         "when",
     }
     hosting = hosting and not q.has("city", "cities")
-    summit = all(m.kind == "summit" for m in q.meetings)
+    all_summits = all(m.kind == "summit" for m in q.meetings)
     counting = q.has("times", "twice", "once", "often") or any(
         w.isdigit() and len(w) < 4 for w in q.words
     )
-    if not hosting or q.meetings and not (q.polar or summit) or "count" in q.asks or counting:
+    if not hosting or q.meetings and not (q.polar or all_summits) or "count" in q.asks or counting:
         return None
     claims = q.polar or not set(q.words) & {"when", "where", "who", "how", "why", "which", "what"}
     asks_which = q.has("which", "who", "whos") or q.words[:1] == ("what",)

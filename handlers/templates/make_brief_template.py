@@ -21,7 +21,9 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Length, Pt, RGBColor
+from docx.styles.style import CharacterStyle, ParagraphStyle
+from docx.text.paragraph import Paragraph
 
 OUT = Path(__file__).resolve().parent / "brief.docx"
 FONT = "Calibri"
@@ -31,7 +33,13 @@ A4 = (Cm(21.0), Cm(29.7))
 MARGIN = Cm(2.5)
 
 
-def _font(style, size: float, bold: bool = False, italic: bool = False, color=None) -> None:
+def _font(
+    style: CharacterStyle,
+    size: float,
+    bold: bool = False,
+    italic: bool = False,
+    color: RGBColor | None = None,
+) -> None:
     style.font.name = FONT
     style.font.size = Pt(size)
     style.font.bold = bold
@@ -45,32 +53,32 @@ def _font(style, size: float, bold: bool = False, italic: bool = False, color=No
         fonts.attrib.pop(qn(theme), None)
 
 
-def _spacing(style, before: float = 0, after: float = 4, line: float = 1.1) -> None:
+def _spacing(style: ParagraphStyle, before: float = 0, after: float = 4, line: float = 1.1) -> None:
     fmt = style.paragraph_format
     fmt.space_before, fmt.space_after, fmt.line_spacing = Pt(before), Pt(after), line
 
 
-def _field(paragraph, instruction: str) -> None:
+def _field(paragraph: Paragraph, instruction: str) -> None:
     """A Word field (PAGE, NUMPAGES) as begin / instruction / separate / shown value / end."""
 
-    def char(kind: str):
+    def char(kind: str) -> None:
         run = paragraph.add_run()
         el = OxmlElement("w:fldChar")
         el.set(qn("w:fldCharType"), kind)
-        run._r.append(el)
+        run._r.append(el)  # type: ignore[arg-type]  # types-lxml's append() takes only the parent's own class; lxml takes any element
 
     char("begin")
     run = paragraph.add_run()
     instr = OxmlElement("w:instrText")
     instr.set(qn("xml:space"), "preserve")
     instr.text = f" {instruction} "
-    run._r.append(instr)
+    run._r.append(instr)  # type: ignore[arg-type]  # types-lxml's append() takes only the parent's own class; lxml takes any element
     char("separate")
     paragraph.add_run("1")
     char("end")
 
 
-def _rule(paragraph, edge: str) -> None:
+def _rule(paragraph: Paragraph, edge: str) -> None:
     """A thin line above or below a paragraph (the header's and the footer's rule)."""
     pPr = paragraph._p.get_or_add_pPr()
     borders = OxmlElement("w:pBdr")
@@ -78,7 +86,13 @@ def _rule(paragraph, edge: str) -> None:
     for key, value in (("w:val", "single"), ("w:sz", "4"), ("w:space", "4"), ("w:color", "8A8F99")):
         line.set(qn(key), value)
     borders.append(line)
-    pPr.append(borders)
+    pPr.append(borders)  # type: ignore[arg-type]  # types-lxml's append() takes only the parent's own class; lxml takes any element
+
+
+def _length(value: Length | None) -> Length:
+    """A length set above (python-docx reads a missing one as None)."""
+    assert value is not None
+    return value
 
 
 def make() -> bytes:
@@ -89,7 +103,9 @@ def make() -> bytes:
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
         setattr(section, side, MARGIN)
     section.header_distance = section.footer_distance = Cm(1.2)
-    width = section.page_width - section.left_margin - section.right_margin
+    width = (
+        _length(section.page_width) - _length(section.left_margin) - _length(section.right_margin)
+    )
 
     styles = doc.styles
     _font(styles["Normal"], 10.5)
