@@ -14,13 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
-from bot.config import Config, ConfigError, parse_now, parse_workers
+from bot.config import Config, ConfigError, parse_now, parse_workers, secrets
 from bot.observe import setup_logging
 from bot.stores import Stores
 from store.errors import StoreError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from store.desk import Desk
     from store.ingest import IngestReport
+    from store.queries import Store
 
 log = logging.getLogger("apec")
 FINDINGS_SHOWN = 50  # of each kind: a long document's every mention helps nobody
@@ -28,6 +32,7 @@ FINDINGS_SHOWN = 50  # of each kind: a long document's every mention helps nobod
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="apec-bot", description="The APEC desk bot.")
+    p.add_argument("--version", action="version", version=f"apec-bot {_version()}")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     p.add_argument(
         "--log-format",
@@ -104,7 +109,24 @@ def _parser() -> argparse.ArgumentParser:
         decide.add_argument("--now", help="the time to record it at (ISO-8601 with offset)")
     shell = sub.add_parser("shell", help="the console adapter: ask questions with no Slack")
     shell.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
+    config = sub.add_parser("config", help="the configuration from the environment, secrets masked")
+    config.add_argument(
+        "--check",
+        action="store_true",
+        required=True,
+        help="show each variable's value and where it came from, and what Slack still needs",
+    )
     return p
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject's), or a word saying it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("apec-desk-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,15 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parse_workers(args.workers)
     except ConfigError as exc:
         parser.error(str(exc))  # bad usage: exit 2
-    secrets = [
-        os.environ.get(v, "")
-        for v in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
-    ]
     quiet = logging.INFO if args.cmd in ("serve", "shell") else logging.WARNING
-    setup_logging(logging.DEBUG if args.debug else quiet, args.log_format, secrets)
+    setup_logging(logging.DEBUG if args.debug else quiet, args.log_format, secrets())
     if not args.debug:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise
     try:
+        if args.cmd == "config":  # reads the environment itself: every problem, not the first
+            return cmd_config(args)
         config = Config.from_env()
         return COMMANDS[args.cmd](config, args)
     except BrokenPipeError:
@@ -208,9 +228,13 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
                 else:
                     docs.append(read_file(Path(item)))
                     names.append(item)
-            except (SourceError, OSError) as exc:
+            except OSError as exc:
                 failed += 1
-                print(f"apec-bot: {item}: {_one_line(exc)}", file=sys.stderr)
+                print(f"apec-bot: {item}: {_unreadable(exc)}", file=sys.stderr)
+            except SourceError as exc:
+                failed += 1
+                said = _one_line(exc).removeprefix(f"{item}: ")  # it names the file itself
+                print(f"apec-bot: {item}: {said}", file=sys.stderr)
     if not docs:
         return 1 if failed else 0
     db = connect(config.db_path)
@@ -222,6 +246,17 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
     for name, report in zip(names, reports, strict=True):
         _print_report(name, report)
     return 1 if failed else 0
+
+
+def _unreadable(exc: OSError) -> str:
+    """Why a file could not be read, in words rather than an errno."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "a folder, not a file: name the files in it"
+    if isinstance(exc, PermissionError):
+        return "not readable by this user"
+    return _one_line(exc) if exc.strerror is None else exc.strerror.lower()
 
 
 @contextmanager
@@ -329,7 +364,9 @@ def cmd_shell(config: Config, args: argparse.Namespace) -> int:
 
     stores = _stores(config)
     clock = _clock(config, args)
-    scheduler = make_scheduler(config, stores, clock, ConsolePoster(sys.stdout))
+    screen = console.Screen(sys.stdout)  # posts and log lines go above the prompt, never into it
+    screen.take_over_logs()
+    scheduler = make_scheduler(config, stores, clock, ConsolePoster(screen.lines(sys.stdout)))
     scheduler.start()
     try:
         return console.run(
@@ -342,7 +379,8 @@ def cmd_shell(config: Config, args: argparse.Namespace) -> int:
                 channel=console.CONSOLE_CHANNEL,
                 can_edit=lambda: True,  # the operator
                 on_change=scheduler.notify,
-            )
+            ),
+            screen=screen,
         )
     finally:
         scheduler.stop()
@@ -363,10 +401,13 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
     known = desk.known_keys()
     pauses = desk.pauses()
     short = {m.id: m.short for m in store.meetings()}
-    for post in plan(
-        store, desk, now, now + timedelta(days=args.days), config.tz, config.reminder_channel,
-        desk_channel=config.desk_channel,
-    ):  # fmt: skip
+    end = now + timedelta(days=args.days)
+    planned = plan(store, desk, now, end, config.tz, config.reminder_channel,
+                   desk_channel=config.desk_channel)  # fmt: skip
+    if all(post.key in known for post in planned):
+        print(f"apec-bot: {_nothing_planned(config, store, desk, end, args.days, len(planned))}",
+              file=sys.stderr)  # fmt: skip
+    for post in planned:
         if post.key in known:
             continue
         local = post.local
@@ -381,6 +422,39 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
         name = short.get(post.meeting_id, "-").replace(" ", "-")  # one column, whatever the name
         print(f"{when} {post.channel} {post.kind} {name} {' '.join(extra)}")
     return 0
+
+
+def _nothing_planned(config: Config, store: Store, desk: Desk, end: datetime, days: int,
+                     made: int) -> str:  # fmt: skip
+    """Why `schedule` lists nothing, from the data: all made already, nothing asked for, or no
+    dated meeting in the window."""
+    if made:
+        posts = "1 post planned was" if made == 1 else f"{made} posts planned were"
+        return f"nothing left to post in the next {days} days: the {posts} already made (sent or skipped)"  # fmt: skip
+    subs = len(desk.subscriptions())
+    reminders = len(desk.one_offs()) + len(desk.recurring(include_paused=False))
+    asked = [_count(subs, "subscription"), _count(reminders, "reminder")]
+    asked += ["APEC_REMINDER_CHANNEL"] if config.reminder_channel else []
+    asked = [a for a in asked if a]
+    if not asked:
+        return (
+            "nothing is planned: no channel is subscribed and APEC_REMINDER_CHANNEL is not set "
+            "(`/apec subscribe` in a channel, or set APEC_REMINDER_CHANNEL)"
+        )
+    later = sorted(
+        (m.span.start, m.short) for m in store.meetings()
+        if m.dated and not m.parent_id and m.status != "cancelled"
+        and m.span.start is not None and m.span.start >= end.date()
+    )  # fmt: skip
+    after = f"the next is {later[0][1]} on {later[0][0]:%-d %B %Y}" if later else "none is on record after"  # fmt: skip
+    return (
+        f"nothing is planned in the next {days} days: no dated meeting falls in them ({after}), "
+        f"and nothing else is due for the {' and '.join(asked)}"
+    )
+
+
+def _count(n: int, what: str) -> str:
+    return "" if not n else f"1 {what}" if n == 1 else f"{n} {what}s"
 
 
 def cmd_ics(config: Config, args: argparse.Namespace) -> int:
@@ -498,6 +572,18 @@ def cmd_decide(config: Config, args: argparse.Namespace, approve: bool) -> int:
         return 2 if exc.unknown else 1
     print(f"{'approved' if approve else 'ignored'} {proposal.line()}")
     return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """`config --check`: exit 0 when `serve` would start, 1 when a variable set is invalid, 2 when
+    Slack lacks a setting; each problem one line on stderr."""
+    from bot.config import check
+
+    found = check()
+    print("\n".join(found.lines))
+    for problem in found.problems:
+        print(f"apec-bot: {problem}", file=sys.stderr)
+    return found.status
 
 
 COMMANDS = {

@@ -6,6 +6,8 @@ import itertools
 import logging
 import shutil
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,57 @@ class _Lines(list):
 def reports(request: pytest.FixtureRequest) -> list[str]:
     """Lines a test leaves for the end of the run (shares right per corpus family, figures)."""
     return _Lines(request.node)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The bot's own modules byte-compiled once, before any test or xdist worker starts: the suite
+    starts `apec-bot` processes by the hundred, and where PYTHONDONTWRITEBYTECODE is set each of
+    them would compile every module it imports anew (about a tenth of a second a process)."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controlling process did it before starting the workers
+    import compileall
+
+    for package in ("bot", "store", "handlers"):
+        compileall.compile_dir(ROOT / package, quiet=2)  # a read-only checkout just goes without
+
+
+# -- order: the longest modules first -------------------------------------------------------------
+# From `--durations` on two cores: each of these modules takes from ten seconds to about a minute
+# in all, most of it whole `apec-bot` processes, waits on real time, the replayed image (a fresh
+# venv installed from requirements.lock) or mypy. `make test` deals whole modules to the xdist
+# workers as they free up (`--dist loadscope`: a module's fixtures are made once), in this order,
+# the longest first: they spread over the workers while the quick modules fill in around them, and
+# no worker is left running a long one alone at the end. A module missing from here costs time,
+# never a test.
+LONGEST_FIRST = (
+    "test_bench.py",
+    "test_deploy.py",
+    "test_recurring.py",
+    "test_watch_hostile.py",
+    "test_workers.py",
+    "test_delivery_faults.py",
+    "test_store_faults.py",
+    "test_shutdown.py",
+    "test_cli.py",
+    "test_serve_scheduler.py",
+    "test_operations.py",
+    "test_serve.py",
+    "test_types.py",
+    "test_fetch.py",
+    "test_scheduler_property.py",
+    "test_brief_document.py",
+    "test_writes.py",
+    "test_http_edge.py",
+    "test_watch.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.removeprefix("tests/").split("::", 1)[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: a module's tests stay together, in the order collected
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -283,6 +336,28 @@ class Served:
 ADMIN = "UADMIN"  # in APEC_ADMINS for the served app
 
 
+@contextmanager
+def serving(wsgi: Any) -> Iterator[Any]:
+    """`wsgi` under the real server (`bot.server.make_server`) on a free loopback port, its loop
+    in a thread; stopped as `apec-bot serve` stops (`bot.server.Stop`), which wakes the loop at
+    once: `server.close()` from another thread left it to notice within its 1 s poll, a second
+    of every test's teardown."""
+    import threading
+
+    from bot.server import Stop, make_server, run
+
+    http = make_server(wsgi, "127.0.0.1", 0)
+    stop = Stop(timeout=2.0)  # a connection a test left mid-request is cut 1.5 s after the ask
+    thread = threading.Thread(target=run, args=(http, stop), daemon=True)
+    thread.start()
+    try:
+        yield http
+    finally:
+        stop.ask()
+        thread.join(timeout=5)
+        http.close()  # the loop's wake-up pipe too, which `run` leaves open for a process's life
+
+
 class Changes:
     """Counts the app's calls of its on_change hook (the scheduler's, in production)."""
 
@@ -301,12 +376,11 @@ def changes() -> Changes:
 @pytest.fixture
 def server(db_path, web_api, clock, changes):
     """The real Bolt app under the real WSGI server (waitress) on a free loopback port."""
-    import threading
     from functools import partial
 
     from bot.app import Replies, create_app, kept_reply
     from bot.config import Config
-    from bot.server import SlackHTTP, make_server, run
+    from bot.server import SlackHTTP
     from bot.stores import Stores
     from bot.workspace import Workspace
     from handlers.calendar import calendar
@@ -332,12 +406,10 @@ def server(db_path, web_api, clock, changes):
         seen=stores.seen,  # replays refused here as in production
         kept=partial(kept_reply, replies, workspace),
     )
-    http = make_server(wsgi, "127.0.0.1", 0)
-    thread = threading.Thread(target=run, args=(http,), daemon=True)
-    thread.start()
-    yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path, late=web_api)
-    http.close()
-    thread.join(timeout=5)
+    with serving(wsgi) as http:
+        yield Served(
+            f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path, late=web_api
+        )
 
 
 class _Everything(logging.Handler):

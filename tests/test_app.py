@@ -241,13 +241,11 @@ def test_clock_is_injected(server, clock):
 
 def test_slash_commands_are_answered_while_slack_is_unreachable(db_path, clock):
     """Bolt's own single-team auth calls auth.test on the first request; ours answers regardless."""
-    import threading
-
     from bot.app import create_app
     from bot.config import Config
-    from bot.server import SlackHTTP, make_server, run
+    from bot.server import SlackHTTP
     from bot.stores import Stores
-    from tests.conftest import BOT_TOKEN, SEEDS, SIGNING_SECRET, Served
+    from tests.conftest import BOT_TOKEN, SEEDS, SIGNING_SECRET, Served, serving
 
     config = Config(
         db_path=db_path,
@@ -257,17 +255,11 @@ def test_slash_commands_are_answered_while_slack_is_unreachable(db_path, clock):
         seeds=SEEDS,
     )
     app = create_app(config, Stores(db_path, SEEDS), clock)
-    http = make_server(SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": True}), "127.0.0.1", 0)
-    thread = threading.Thread(target=run, args=(http,), daemon=True)
-    thread.start()
-    try:
+    with serving(SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": True})) as http:
         served = Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET)
         for _ in range(2):
             status, body = served.command("next-meeting")
             assert status == 200 and "SOM1" in json.loads(body)["text"]
-    finally:
-        http.close()
-        thread.join(timeout=5)
 
 
 def test_a_page_button_turns_the_sources_listing_in_place(server, web_api, clock):

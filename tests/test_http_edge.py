@@ -22,7 +22,7 @@ from bot.seen import EVENT_TTL, PRUNE_EVERY, SIGNATURE_TTL, Seen, seen_path
 from bot.server import MAX_DEPTH
 from store.db import connect
 from store.desk import Desk
-from tests.conftest import ROOT, SEEDS, SIGNING_SECRET, Clock, Served
+from tests.conftest import ROOT, SEEDS, SIGNING_SECRET, Clock, Served, serving
 from tests.slack_stub import WebAPIStub
 
 METRICS_TOKEN = "metrics-test-token-1234"
@@ -44,7 +44,7 @@ def front(db_path: Path, web_api: WebAPIStub, clock: Clock) -> Iterator[Front]:
     from bot.app import create_app
     from bot.config import Config
     from bot.observe import Metrics
-    from bot.server import SlackHTTP, make_server, run
+    from bot.server import SlackHTTP
     from bot.stores import Stores
     from handlers.calendar import calendar
 
@@ -55,16 +55,10 @@ def front(db_path: Path, web_api: WebAPIStub, clock: Clock) -> Iterator[Front]:
     wsgi = SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": stores.problem() is None},
                      calendar=lambda: calendar(stores.get(), clock()), metrics=Metrics(),
                      store=stores.get, seen=stores.seen, metrics_token=METRICS_TOKEN)  # fmt: skip
-    server = make_server(wsgi, "127.0.0.1", 0)
-    thread = threading.Thread(target=run, args=(server,), daemon=True)
-    thread.start()
-    try:
+    with serving(wsgi) as server:
         yield Front(
             Served(f"http://127.0.0.1:{server.effective_port}", SIGNING_SECRET), server, db_path
         )
-    finally:
-        server.close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from bot.stores import Stores
 from handlers.router import STORE_DOWN
 from store.db import connect, immediate
 from store.errors import StoreFault
-from tests.conftest import ADMIN, BOT_TOKEN, ROOT, SEEDS, SIGNING_SECRET, Clock, Served, at
+from tests.conftest import ADMIN, BOT_TOKEN, ROOT, SEEDS, SIGNING_SECRET, Clock, Served, at, serving
 from tests.slack_stub import WebAPIStub
 
 FAILED, RECOVERED = "store failed", "takes writes again"
@@ -138,7 +138,7 @@ def running_app(
     record of requests, the admins' alerts, the watchdog), the store's part of /healthz."""
     from bot.app import Replies, create_app, kept_reply
     from bot.config import Config
-    from bot.server import SlackHTTP, make_server, run
+    from bot.server import SlackHTTP
     from bot.workspace import Workspace
 
     markers.mkdir(exist_ok=True)
@@ -167,17 +167,13 @@ def running_app(
         seen=stores.seen,
         kept=partial(kept_reply, replies, workspace),
     )
-    http = make_server(front, "127.0.0.1", 0)
-    thread = threading.Thread(target=run, args=(http,), daemon=True)
-    thread.start()
     watchdog = Watchdog(stores, look_every=0.05, probe_every=0.25, quick_every=quick_every)
-    watchdog.start()
-    try:
-        yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path)
-    finally:
-        watchdog.stop()
-        http.close()
-        thread.join(timeout=5)
+    with serving(front) as http:
+        watchdog.start()
+        try:
+            yield Served(f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path)
+        finally:
+            watchdog.stop()
 
 
 # -- real filesystems: a tmpfs to fill, a read-only bind mount --------------------------------
