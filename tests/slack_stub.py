@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -106,6 +107,7 @@ class WebAPIStub:
         self._delays: list[_Delay] = []
         self._stopping = threading.Event()  # wakes answers held by `delay` when the stub stops
         self._releases = 0  # `release_held` counts up: answers held before it are sent
+        self._on_call: dict[str, Callable[[Call], None]] = {}  # `on_call`: once, before answering
         self._users: dict[str, dict] = {}
         self._known_channels: dict[str, dict] = {}  # channel -> what conversations.info says
         self._channels: dict[str, list[dict]] = {}  # channel -> messages, oldest first
@@ -252,6 +254,13 @@ class WebAPIStub:
             method, status=status, error=error, posts=True, times=times, channel=channel
         )
 
+    def on_call(self, method: str, action: Callable[[Call], None]) -> None:
+        """Run `action(call)` once, when ``method`` is next called, after it is recorded and before
+        it is answered: a test acts at that very moment (freezes the caller mid-call), whatever the
+        machine's load."""
+        with self._cond:
+            self._on_call[method] = action
+
     def answer_late(self, method: str, seconds: float, times: int = 1) -> None:
         """As `delay` (handled first, the answer held ``seconds``), but in the order of the other
         faults: ``answer_late`` then ``fail`` holds the next call and fails the one after."""
@@ -366,6 +375,9 @@ class WebAPIStub:
             call = Call(method, params, token, time.monotonic(), status, body)
             self.calls.append(call)
             self._write_call_line(call)
+            action = self._on_call.pop(method, None)
+            if action is not None:
+                action(call)
             self._cond.notify_all()
             hold = max(held, self._take_delay(method))
             releases = self._releases

@@ -29,7 +29,7 @@ from store import schema
 from store.db import connect
 from store.desk import Desk
 from tests.conftest import BOT_TOKEN, Clock, at
-from tests.test_serve_scheduler import TICK_DONE, Bots, delivery, lease_pid
+from tests.test_serve_scheduler import Bots, delivery, lease_pid
 
 UTC_ZONE = ZoneInfo("UTC")
 SUMMIT_7D = at("2026-11-11T09:00:00+00:00")  # 7 days before the Leaders' Summit, 09:00 UTC
@@ -331,13 +331,14 @@ def test_a_leader_frozen_past_its_lease_mid_post_then_resumed_posts_each_key_onc
     web_api.answer_late("chat.postMessage", 60)  # the first post is made; its answer is held
     lease = {"APEC_LEASE_TTL": "3"}  # renewed every second; a claim is taken after 2 s
     leader = bots.start(T - timedelta(seconds=2), APEC_HOST_ID="host-a", **lease)
-    leader.wait_line(TICK_DONE)
-    standby = bots.start(T - timedelta(seconds=2), APEC_HOST_ID="host-b", **lease)
-    standby.wait_line(TICK_DONE)
+    # Frozen the moment Slack has its post, before its 2 s post timeout can run out: on a loaded
+    # machine a SIGSTOP sent after the test saw the post came late, and the leader had already
+    # found its own post and recorded it (nothing left for the standby to resolve).
+    # (Its first tick may be the one that posts: no waiting for that tick to end.)
+    web_api.on_call("chat.postMessage", lambda call: leader.proc.send_signal(signal.SIGSTOP))
     web_api.wait_for("chat.postMessage", timeout=30)
     assert lease_pid(db_path) == leader.pid
-
-    leader.proc.send_signal(signal.SIGSTOP)
+    standby = bots.start(T - timedelta(seconds=2), APEC_HOST_ID="host-b", **lease)
     try:
         standby.wait_line(FOUND)
         web_api.wait_for("chat.postMessage", count=2, timeout=30)  # the one-off, by the standby
