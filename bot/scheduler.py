@@ -102,6 +102,9 @@ class Outcome:
     unknown: list[str] = field(default_factory=list)
 
 
+RELOOK = 2.0  # seconds before an unresolved claim already of age is looked for again
+
+
 class Engine:
     """Decides and delivers: which posts are due, claiming, sending, recording, resolving."""
 
@@ -452,15 +455,16 @@ class Engine:
             return [e.key for e in desk.unresolved() if self._resolve(desk, e, now)]
 
     def next_look(self) -> float | None:
-        """The wall time at which the next unresolved claim may be resolved; None if none waits."""
+        """The wall time at which the next unresolved claim may be resolved; None if none waits.
+        A claim already of age but unresolved (it came of age while the run went on, or Slack
+        could not be asked) is looked for again RELOOK seconds on, never left to a later tick."""
         wall = self.wall()
         times = []
         for entry in self.desk().unresolved():
             state = self._holder_state(entry.holder)
             if state != "alive":
                 at = max(entry.claimed_at, entry.attempted_at) + self._min_age(entry, state)
-                if at > wall:
-                    times.append(at)
+                times.append(at if at > wall else wall + RELOOK)
         return min(times, default=None)
 
     def _holder_state(self, holder: str) -> str:

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from bot.app import web_client
 from bot.config import Config
 from bot.posting import ConsolePoster, SlackPoster
-from bot.scheduler import LEASE_TTL, LOOKBACK, POST_TIMEOUT, Engine
+from bot.scheduler import LEASE_TTL, LOOKBACK, POST_TIMEOUT, RELOOK, Engine
 from handlers.render import Card
 from store.db import connect
 from store.desk import Desk, Recurring, is_user
@@ -775,3 +775,21 @@ def test_over_a_year_each_occurrence_of_any_rule_in_any_zone_is_posted_once(
         if world is not None:
             world.desk.db.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_an_unknown_outcome_that_came_of_age_during_a_run_is_still_looked_for(
+    stores, desk, web_api
+):
+    # The tick after a run is armed from next_look(): a claim already old enough by then (it came
+    # of age while the run went on, or Slack could not be asked) must still get a look soon,
+    # not wait for some later tick.
+    desk.add_one_off("C1", NOW, "UTC", "call Seoul", "U0BOB", NOW)
+    wall = Wall()
+    engine = engine_for(stores, web_api, Clock(NOW), wall)
+    web_api.fail_after_posting("chat.postMessage", "internal_error", status=500)
+    assert engine.run_due().unknown == ["one-off:1"]
+    assert engine.next_look() == wall.now + POST_TIMEOUT  # not before an accepted post shows
+
+    wall.now += POST_TIMEOUT + 1  # of age, and not yet looked for
+    look = engine.next_look()
+    assert look is not None and wall.now < look <= wall.now + RELOOK
