@@ -84,9 +84,16 @@ def free_port() -> int:
 def serve_ours(tmp: Path, hooks: Hooks) -> tuple[subprocess.Popen, int]:
     """`apec-bot serve` on a fresh store, the bench's admin allowed to edit."""
     port = free_port()
-    env = {**os.environ, "APEC_DB": str(tmp / "apec.db"), "SLACK_BOT_TOKEN": "xoxb-bench",
-           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": hooks.url + "api/", "APEC_ADMINS": ADMIN,
-           "APEC_NOW": "2026-07-01T09:00+09:00", "APEC_WORKERS": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "APEC_DB": str(tmp / "apec.db"),
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": hooks.url + "api/",
+        "APEC_ADMINS": ADMIN,
+        "APEC_NOW": "2026-07-01T09:00+09:00",
+        "APEC_WORKERS": "1",
+    }
     env.pop("SLACK_APP_TOKEN", None)
     log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - kept open for the child's life
     proc = subprocess.Popen(
@@ -99,7 +106,7 @@ def serve_ours(tmp: Path, hooks: Hooks) -> tuple[subprocess.Popen, int]:
             str(port),
             "--host",
             "127.0.0.1",
-        ],  # fmt: skip
+        ],
         cwd=REPO,
         env=env,
         stdout=log,
@@ -119,11 +126,23 @@ def serve_ours(tmp: Path, hooks: Hooks) -> tuple[subprocess.Popen, int]:
 
 def edit(port: int, hooks: Hooks, n: int, text: str) -> tuple[float, float]:
     """One signed edit: (seconds to the ack, seconds to the answer)."""
-    body = urlencode({"team_id": "T0BENCH", "channel_id": "C0BENCH", "user_id": ADMIN, "command": "/apec",
-                      "text": text, "response_url": f"{hooks.url}hooks/{n}", "trigger_id": f"{n}.1.2"})  # fmt: skip
+    body = urlencode(
+        {
+            "team_id": "T0BENCH",
+            "channel_id": "C0BENCH",
+            "user_id": ADMIN,
+            "command": "/apec",
+            "text": text,
+            "response_url": f"{hooks.url}hooks/{n}",
+            "trigger_id": f"{n}.1.2",
+        }
+    )
     ts = str(int(time.time()))
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-               "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}  # fmt: skip
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
+    }
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("POST", "/slack/events", body=body.encode(), headers=headers)
@@ -191,16 +210,22 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait(10)
         floor = bare_acks(Path(tmp), hooks, 50)
     print(f"edit-meeting through `apec-bot serve`, {each} edits per admin; floor: bare Bolt ack")
-    print(f"{'admins':>7} {'edits/s':>8} {'ack p50':>9} {'ack p99':>9} {'answer p50':>11} {'answer p99':>11} {'ack p50 / floor':>16}")  # fmt: skip
+    print(
+        f"{'admins':>7} {'edits/s':>8} {'ack p50':>9} {'ack p99':>9} {'answer p50':>11} {'answer p99':>11} {'ack p50 / floor':>16}"
+    )
     floor_p50 = statistics.median(floor) * 1000
     for n, r in results.items():
-        print(f"{n:>7} {r['rate']:>8.1f} {pct(r['acks'], .5):>7.1f}ms {pct(r['acks'], .99):>7.1f}ms "
-              f"{pct(r['answers'], .5):>9.1f}ms {pct(r['answers'], .99):>9.1f}ms {pct(r['acks'], .5) / floor_p50:>15.1f}x")  # fmt: skip
+        print(
+            f"{n:>7} {r['rate']:>8.1f} {pct(r['acks'], 0.5):>7.1f}ms {pct(r['acks'], 0.99):>7.1f}ms "
+            f"{pct(r['answers'], 0.5):>9.1f}ms {pct(r['answers'], 0.99):>9.1f}ms {pct(r['acks'], 0.5) / floor_p50:>15.1f}x"
+        )
     print(
         f"floor: bare Bolt ack p50 {floor_p50:.2f} ms (spread {pct(floor, 0.1):.2f}–{pct(floor, 0.9):.2f} ms)"
     )
     worst = max(pct(r["acks"], 1.0) for r in results.values())
-    print(f"Aim: every ack within Slack's 3 s (slowest {worst:.0f} ms): {'PASS' if worst < 3000 else 'MISS'}")  # fmt: skip
+    print(
+        f"Aim: every ack within Slack's 3 s (slowest {worst:.0f} ms): {'PASS' if worst < 3000 else 'MISS'}"
+    )
     return 0
 
 

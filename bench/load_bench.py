@@ -197,12 +197,28 @@ def start_ours(tmp: Path, api_url: str, workers: int, port: int = 0) -> Service:
     """`apec-bot serve --workers N` on 127.0.0.1; waits for /healthz to answer 200."""
     log = tmp / f"ours-{workers}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "APEC_"))}
-    env.update(APEC_DB=str(tmp / "apec.db"), APEC_NOW=NOW, APEC_TZ="Asia/Seoul",
-               SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api_url)  # fmt: skip
+    env.update(
+        APEC_DB=str(tmp / "apec.db"),
+        APEC_NOW=NOW,
+        APEC_TZ="Asia/Seoul",
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=api_url,
+    )
     if not port:
         port = _free_port()
-    args = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     started = time.monotonic()
     with open(log, "ab") as out:
         proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=out)
@@ -218,8 +234,14 @@ def start_floor(tmp: Path, api_url: str, workers: int) -> Service:
     procs = []
     with open(log, "ab") as out:
         for _ in range(workers):
-            args = [sys.executable, str(Path(__file__).resolve()), "--serve-floor", str(port),
-                    "--api-url", api_url]  # fmt: skip
+            args = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--serve-floor",
+                str(port),
+                "--api-url",
+                api_url,
+            ]
             procs.append(
                 subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=out, text=True)
             )
@@ -270,31 +292,57 @@ def _signed(body: str, ctype: str) -> bytes:
     ts = str(int(time.time()))
     sig = hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
     data = body.encode()
-    head = (f"POST /slack/events HTTP/1.1\r\nHost: bench\r\nContent-Type: {ctype}\r\n"
-            f"Content-Length: {len(data)}\r\nX-Slack-Request-Timestamp: {ts}\r\n"
-            f"X-Slack-Signature: v0={sig}\r\n\r\n")  # fmt: skip
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: bench\r\nContent-Type: {ctype}\r\n"
+        f"Content-Length: {len(data)}\r\nX-Slack-Request-Timestamp: {ts}\r\n"
+        f"X-Slack-Signature: v0={sig}\r\n\r\n"
+    )
     return head.encode() + data
 
 
 def command_request() -> bytes:
     n = next(_n)
-    body = urlencode({"token": "t", "team_id": "T0BENCH", "team_domain": "bench",
-                      "channel_id": "C0BENCH", "channel_name": "apec-desk", "user_id": f"U0{n % 7}",
-                      "user_name": "bench", "command": "/apec", "text": "next-meeting",
-                      "api_app_id": "A0BENCH", "is_enterprise_install": "false",
-                      "response_url": f"https://hooks.slack.com/commands/T0BENCH/{n}/x",
-                      "trigger_id": f"{n}.123.abc"})  # fmt: skip
+    body = urlencode(
+        {
+            "token": "t",
+            "team_id": "T0BENCH",
+            "team_domain": "bench",
+            "channel_id": "C0BENCH",
+            "channel_name": "apec-desk",
+            "user_id": f"U0{n % 7}",
+            "user_name": "bench",
+            "command": "/apec",
+            "text": "next-meeting",
+            "api_app_id": "A0BENCH",
+            "is_enterprise_install": "false",
+            "response_url": f"https://hooks.slack.com/commands/T0BENCH/{n}/x",
+            "trigger_id": f"{n}.123.abc",
+        }
+    )
     return _signed(body, "application/x-www-form-urlencoded")
 
 
 def mention_request() -> bytes:
     n = next(_n)
-    body = json.dumps({"token": "t", "team_id": "T0BENCH", "api_app_id": "A0BENCH",
-                       "type": "event_callback", "event_id": f"Ev{n:012d}", "event_time": 1,
-                       "authorizations": [{"team_id": "T0BENCH", "user_id": "U0BOT", "is_bot": True}],
-                       "event": {"type": "app_mention", "user": f"U0{n % 7}", "channel": "C0BENCH",
-                                 "text": "<@U0BOT> when is the next SOM?", "ts": f"1768000000.{n:06d}",
-                                 "event_ts": f"1768000000.{n:06d}"}})  # fmt: skip
+    body = json.dumps(
+        {
+            "token": "t",
+            "team_id": "T0BENCH",
+            "api_app_id": "A0BENCH",
+            "type": "event_callback",
+            "event_id": f"Ev{n:012d}",
+            "event_time": 1,
+            "authorizations": [{"team_id": "T0BENCH", "user_id": "U0BOT", "is_bot": True}],
+            "event": {
+                "type": "app_mention",
+                "user": f"U0{n % 7}",
+                "channel": "C0BENCH",
+                "text": "<@U0BOT> when is the next SOM?",
+                "ts": f"1768000000.{n:06d}",
+                "event_ts": f"1768000000.{n:06d}",
+            },
+        }
+    )
     return _signed(body, "application/json")
 
 
@@ -327,7 +375,9 @@ class Level:
 _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> tuple[int, bytes]:  # fmt: skip
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> tuple[int, bytes]:
     writer.write(raw)
     head = await reader.readuntil(b"\r\n\r\n")
     found = _LENGTH.search(head)
@@ -387,8 +437,9 @@ def _ratio(a: list[float], b: list[float]) -> float:
 def _build(tmp: Path) -> None:
     """The store built before anything is timed, as on a server that has run before."""
     env = {**os.environ, "APEC_DB": str(tmp / "apec.db")}
-    subprocess.run([sys.executable, "-m", "bot", "build"], cwd=REPO, env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "bot", "build"], cwd=REPO, env=env, check=True, capture_output=True
+    )
 
 
 def measure_starts(tmp: Path, api_url: str, starts: int) -> dict[str, list[float]]:
@@ -433,21 +484,29 @@ def run(args: argparse.Namespace) -> int:
     return report(args, results, starts, calls)
 
 
-def report(args: argparse.Namespace, results: dict, starts: dict[str, list[float]], calls: dict) -> int:  # fmt: skip
-    print(f"HTTP load: ours (`apec-bot serve --workers N`) and the floor (bare Bolt, acks only) "
-          f"under waitress, 8 threads a worker; {args.requests} requests a level, "
-          f"{args.rounds} rounds (median [range]); {os.cpu_count()} CPUs; Python "
-          f"{sys.version.split()[0]}\n")  # fmt: skip
+def report(
+    args: argparse.Namespace, results: dict, starts: dict[str, list[float]], calls: dict
+) -> int:
+    print(
+        f"HTTP load: ours (`apec-bot serve --workers N`) and the floor (bare Bolt, acks only) "
+        f"under waitress, 8 threads a worker; {args.requests} requests a level, "
+        f"{args.rounds} rounds (median [range]); {os.cpu_count()} CPUs; Python "
+        f"{sys.version.split()[0]}\n"
+    )
     print(
         "workers kind     conns app         p50 ms                p99 ms            req/s   failed lost"
     )
     failed = 0
-    for (app, workers, kind, conns), levels in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][3], kv[0][0])):  # fmt: skip
+    for (app, workers, kind, conns), levels in sorted(
+        results.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][3], kv[0][0])
+    ):
         f, lost = sum(x.failed for x in levels), sum(x.lost for x in levels)
         failed += f + lost
-        print(f"{workers:7} {kind:8} {conns:5} {app:5} {_med([x.p(0.5) for x in levels])} "
-              f"{_med([x.p(0.99) for x in levels])} {statistics.median(x.rps for x in levels):8.0f} "
-              f"{f:6} {lost:4}")  # fmt: skip
+        print(
+            f"{workers:7} {kind:8} {conns:5} {app:5} {_med([x.p(0.5) for x in levels])} "
+            f"{_med([x.p(0.99) for x in levels])} {statistics.median(x.rps for x in levels):8.0f} "
+            f"{f:6} {lost:4}"
+        )
     p50 = {k: [x.p(0.5) for x in v] for k, v in results.items()}
     rps = {k: [x.rps for x in v] for k, v in results.items()}
     print("\nours / floor, same run (p50: lower is better; req/s: higher is better):")
@@ -455,14 +514,18 @@ def report(args: argparse.Namespace, results: dict, starts: dict[str, list[float
         for kind in KINDS:
             for conns in LEVELS:
                 o, b = ("ours", workers, kind, conns), ("floor", workers, kind, conns)
-                print(f"  {workers} worker(s) {kind:8} {conns:3} conns: p50 x{_ratio(p50[o], p50[b]):.2f}"
-                      f"   req/s x{_ratio(rps[o], rps[b]):.2f}")  # fmt: skip
+                print(
+                    f"  {workers} worker(s) {kind:8} {conns:3} conns: p50 x{_ratio(p50[o], p50[b]):.2f}"
+                    f"   req/s x{_ratio(rps[o], rps[b]):.2f}"
+                )
     if 1 in args.workers and 2 in args.workers:
         print("\n2 workers / 1 worker, req/s:")
         for app in ("floor", "ours"):
             for kind in KINDS:
-                line = "  ".join(f"{c} conns x{_ratio(rps[(app, 2, kind, c)], rps[(app, 1, kind, c)]):.2f}"
-                                 for c in LEVELS)  # fmt: skip
+                line = "  ".join(
+                    f"{c} conns x{_ratio(rps[(app, 2, kind, c)], rps[(app, 1, kind, c)]):.2f}"
+                    for c in LEVELS
+                )
                 print(f"  {app:5} {kind:8} {line}")
     print(
         f"\nready: ours (serve to /healthz 200) {_med(starts['ours'])} s; floor (spawn to "
@@ -481,10 +544,14 @@ def _aims(args: argparse.Namespace, p50: dict, rps: dict, starts: dict) -> None:
     one = [("ours", 1, "command", c) for c in LEVELS]
     worst_p50 = max(_ratio(p50[k], p50[("floor", *k[1:])]) for k in one)
     worst_rps = min(_ratio(rps[k], rps[("floor", *k[1:])]) for k in one)
-    print(f"  next-meeting, 1 worker, p50 at most x{AIM_P50} the floor: {verdict(worst_p50 <= AIM_P50)} "
-          f"(worst x{worst_p50:.2f})")  # fmt: skip
-    print(f"  next-meeting, 1 worker, req/s at least x{AIM_RPS} the floor: "
-          f"{verdict(worst_rps >= AIM_RPS)} (worst x{worst_rps:.2f})")  # fmt: skip
+    print(
+        f"  next-meeting, 1 worker, p50 at most x{AIM_P50} the floor: {verdict(worst_p50 <= AIM_P50)} "
+        f"(worst x{worst_p50:.2f})"
+    )
+    print(
+        f"  next-meeting, 1 worker, req/s at least x{AIM_RPS} the floor: "
+        f"{verdict(worst_rps >= AIM_RPS)} (worst x{worst_rps:.2f})"
+    )
     if 2 in args.workers and 1 in args.workers:
         gain = _ratio(rps[("ours", 2, "command", 50)], rps[("ours", 1, "command", 50)])
         print(

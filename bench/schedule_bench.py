@@ -197,8 +197,17 @@ def _meeting(i: int, source: str) -> list[str]:
     end = start + timedelta(days=1 + i % 3)
     kind = ("som", "summit", "ministerial")[i % 3]
     text = f"{start:%B} {start.day} to {end.day}"
-    return [f"bench-{i:02d}", f"Bench meeting {i}", f"BM{i}", kind, text, start.isoformat(),
-            end.isoformat(), source, f"bench meeting {i}"]  # fmt: skip
+    return [
+        f"bench-{i:02d}",
+        f"Bench meeting {i}",
+        f"BM{i}",
+        kind,
+        text,
+        start.isoformat(),
+        end.isoformat(),
+        source,
+        f"bench meeting {i}",
+    ]
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -398,18 +407,40 @@ def measure(path: Path, args: argparse.Namespace, figures: Figures) -> None:
     read.conn.close()
 
     changes: list[tuple[str, Callable[[], object]]] = [
-        ("a channel subscribes", lambda: other.subscribe_reminders(
-            "CNEW1", "Asia/Seoul", ("2d",), ("som",), "U9", clock.now)),
-        ("a one-off is added", lambda: other.add_one_off(
-            "C00001", clock.now + timedelta(hours=12), "UTC", "call Seoul", "U9", clock.now)),
-        ("a meeting is re-dated", lambda: other.db.execute(
-            "UPDATE meetings SET start_date = date(start_date, '+1 day'), "
-            "end_date = date(end_date, '+1 day') WHERE id = 'bench-10'")),
-        ("a recurring one is added", lambda: other.add_recurring(
-            "UNEW1", "Asia/Seoul", "FREQ=DAILY", datetime(2026, 3, 2, 9), "call Seoul", "U9",
-            clock.now, for_user="UNEW1")),
+        (
+            "a channel subscribes",
+            lambda: other.subscribe_reminders(
+                "CNEW1", "Asia/Seoul", ("2d",), ("som",), "U9", clock.now
+            ),
+        ),
+        (
+            "a one-off is added",
+            lambda: other.add_one_off(
+                "C00001", clock.now + timedelta(hours=12), "UTC", "call Seoul", "U9", clock.now
+            ),
+        ),
+        (
+            "a meeting is re-dated",
+            lambda: other.db.execute(
+                "UPDATE meetings SET start_date = date(start_date, '+1 day'), "
+                "end_date = date(end_date, '+1 day') WHERE id = 'bench-10'"
+            ),
+        ),
+        (
+            "a recurring one is added",
+            lambda: other.add_recurring(
+                "UNEW1",
+                "Asia/Seoul",
+                "FREQ=DAILY",
+                datetime(2026, 3, 2, 9),
+                "call Seoul",
+                "U9",
+                clock.now,
+                for_user="UNEW1",
+            ),
+        ),
         ("a recurring one is paused", lambda: other.set_recurring_paused(1, True, clock.now)),
-    ]  # fmt: skip
+    ]
     if not figures.recurring:
         changes = changes[:3]
     for what, change in changes:
@@ -435,7 +466,11 @@ def measure(path: Path, args: argparse.Namespace, figures: Figures) -> None:
 
 def _replanned(before: dict, after: dict) -> str:
     """What a tick re-planned: the engine's re-plans by cause, as they moved."""
-    moved = [f"{cause} +{n - before.get(cause, 0)}" for cause, n in after.items() if n != before.get(cause, 0)]  # fmt: skip
+    moved = [
+        f"{cause} +{n - before.get(cause, 0)}"
+        for cause, n in after.items()
+        if n != before.get(cause, 0)
+    ]
     return ", ".join(moved) or "nothing re-planned"
 
 
@@ -469,16 +504,22 @@ def summary(f: Figures) -> dict:
 
 def report(f: Figures, started: float) -> None:
     reminders, digests = f.subscriptions
-    print(f"store: {reminders:,} reminder subscriptions, {digests:,} digests, "
-          f"{f.recurring:,} recurring reminders, {f.logged:,} keys in the delivery log; made in "
-          f"{f.made:.1f} s by a child process")  # fmt: skip
+    print(
+        f"store: {reminders:,} reminder subscriptions, {digests:,} digests, "
+        f"{f.recurring:,} recurring reminders, {f.logged:,} keys in the delivery log; made in "
+        f"{f.made:.1f} s by a child process"
+    )
     print(f"now = {NOW.isoformat()}; {len(f.ticks)} ticks 30 s of the bot's clock apart")
     print()
-    print(f"catch-up at start (the first tick)  {f.catch_up * 1e3:,.0f} ms -> plan holds {f.planned:,} posts")  # fmt: skip
+    print(
+        f"catch-up at start (the first tick)  {f.catch_up * 1e3:,.0f} ms -> plan holds {f.planned:,} posts"
+    )
     tick_med, bare_med = statistics.median(f.ticks), statistics.median(f.bare)
     print(f"tick, {f.channels:,} channels, nothing changed  {spread(f.ticks)} ms")
-    print(f"baseline: bare SELECT * FROM subscriptions  {spread(f.bare)} ms "
-          f"(tick is x{tick_med / bare_med:.2f} the bare read)")  # fmt: skip
+    print(
+        f"baseline: bare SELECT * FROM subscriptions  {spread(f.bare)} ms "
+        f"(tick is x{tick_med / bare_med:.2f} the bare read)"
+    )
     for what, seconds, replanned in f.changes:
         print(f"re-plan: tick after {what:<25} {seconds * 1e3:7.1f} ms  ({replanned})")
     if f.without is not None:
@@ -492,10 +533,14 @@ def report(f: Figures, started: float) -> None:
     during, between = p99(f.during) * 1e3, p99(f.between) * 1e3
     print("request work (/apec next-meeting answered on a thread of its own, every 1 ms), p99:")
     print(f"  during the ticks with nothing changed  {during:6.2f} ms ({len(f.during):,} answers)")
-    print(f"  between ticks                          {between:6.2f} ms ({len(f.between):,} answers); "
-          f"during is x{during / between:.2f}")  # fmt: skip
-    print(f"  baseline: during the bare reads        {p99(f.beside_bare) * 1e3:6.2f} ms "
-          f"({len(f.beside_bare):,} answers)")  # fmt: skip
+    print(
+        f"  between ticks                          {between:6.2f} ms ({len(f.between):,} answers); "
+        f"during is x{during / between:.2f}"
+    )
+    print(
+        f"  baseline: during the bare reads        {p99(f.beside_bare) * 1e3:6.2f} ms "
+        f"({len(f.beside_bare):,} answers)"
+    )
     print(f"posts the ticks made: {f.posted} (the delivery log covers the hours measured)")
     print()
     print("memory (MB)              current RSS   peak RSS")
@@ -503,8 +548,10 @@ def report(f: Figures, started: float) -> None:
         print(f"  {label:<22} {now_mb:>10.1f} {top_mb:>10.1f}")
     if f.year:
         took, posts, held = f.year
-        print(f"for comparison, plan() of the year ahead at once: {took:.2f} s, {posts:,} posts, "
-              f"RSS {held:.0f} MB with it held")  # fmt: skip
+        print(
+            f"for comparison, plan() of the year ahead at once: {took:.2f} s, {posts:,} posts, "
+            f"RSS {held:.0f} MB with it held"
+        )
     if f.profile:
         print("\ncProfile of the catch-up (top 15 by own time):")
         print("\n".join(line for line in f.profile.splitlines() if line.strip()))
@@ -512,9 +559,11 @@ def report(f: Figures, started: float) -> None:
     where = "" if f.channels >= AIM_CHANNELS else f" (measured at {f.channels:,} channels only)"
     p99_ok = during <= max(between * AIM_P99_RATIO, between + AIM_P99_SLACK_MS)
     print()
-    print(f"Aim: a tick at {AIM_CHANNELS:,} channels under {AIM_TICK_MS:g} ms, the process under "
-          f"{AIM_RSS_MB:g} MB with the plan held, request p99 during ticks within "
-          f"{AIM_P99_RATIO:g}x (or {AIM_P99_SLACK_MS:g} ms) of between them")  # fmt: skip
+    print(
+        f"Aim: a tick at {AIM_CHANNELS:,} channels under {AIM_TICK_MS:g} ms, the process under "
+        f"{AIM_RSS_MB:g} MB with the plan held, request p99 during ticks within "
+        f"{AIM_P99_RATIO:g}x (or {AIM_P99_SLACK_MS:g} ms) of between them"
+    )
     print(f"  tick median {tick_med * 1e3:.1f} ms: {verdict(tick_med * 1e3 < AIM_TICK_MS)}{where}")
     print(f"  RSS with the plan held {held:.1f} MB: {verdict(held < AIM_RSS_MB)}{where}")
     print(

@@ -66,10 +66,15 @@ def floor_wsgi():
     from slack_bolt.authorization import AuthorizeResult
     from slack_sdk import WebClient
 
-    app = App(signing_secret=SECRET, client=WebClient(base_url=os.environ["BENCH_API_URL"]),
-              authorize=lambda enterprise_id, team_id: AuthorizeResult(
-                  enterprise_id=enterprise_id, team_id=team_id, bot_token=TOKEN),
-              token_verification_enabled=False, process_before_response=True)  # fmt: skip
+    app = App(
+        signing_secret=SECRET,
+        client=WebClient(base_url=os.environ["BENCH_API_URL"]),
+        authorize=lambda enterprise_id, team_id: AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, bot_token=TOKEN
+        ),
+        token_verification_enabled=False,
+        process_before_response=True,
+    )
     app.command("/apec")(lambda ack: ack("ok"))
     return SlackRequestHandler(app)
 
@@ -83,8 +88,12 @@ def floor_asgi():
     async def authorize(enterprise_id, team_id):
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=TOKEN)
 
-    app = AsyncApp(signing_secret=SECRET, client=AsyncWebClient(base_url=os.environ["BENCH_API_URL"]),
-                   authorize=authorize, process_before_response=True)  # fmt: skip
+    app = AsyncApp(
+        signing_secret=SECRET,
+        client=AsyncWebClient(base_url=os.environ["BENCH_API_URL"]),
+        authorize=authorize,
+        process_before_response=True,
+    )
 
     @app.command("/apec")
     async def apec(ack):
@@ -106,15 +115,22 @@ def ours_wsgi():
     from bot.workspace import Workspace
 
     db = Path(os.environ["BENCH_DB"])
-    config = Config(db_path=db, signing_secret=SECRET, bot_token=TOKEN,
-                    api_url=os.environ["BENCH_API_URL"])  # fmt: skip
+    config = Config(
+        db_path=db, signing_secret=SECRET, bot_token=TOKEN, api_url=os.environ["BENCH_API_URL"]
+    )
     stores = Stores(db, config.seeds)
     stores.get().meetings()
     clock = Clock(datetime.fromisoformat(NOW))
     replies, workspace = Replies(stores, clock), Workspace()
     app = create_app(config, stores, clock, replies=replies, workspace=workspace)
-    return SlackHTTP(app, SECRET, health=lambda: {"ok": True}, store=partial(stores.get, quick=True),
-                     seen=stores.seen, kept=partial(kept_reply, replies, workspace))  # fmt: skip
+    return SlackHTTP(
+        app,
+        SECRET,
+        health=lambda: {"ok": True},
+        store=partial(stores.get, quick=True),
+        seen=stores.seen,
+        kept=partial(kept_reply, replies, workspace),
+    )
 
 
 def serve_waitress(factory: str, port: int) -> int:
@@ -138,19 +154,71 @@ def commands(server: str, factory: str, port: int) -> list[str] | None:
     py = sys.executable
     bind = f"127.0.0.1:{port}"
     table = {
-        "waitress": ("waitress", [py, str(Path(__file__).resolve()), "--serve", factory, str(port)]),
-        "gunicorn": ("gunicorn", [py, "-m", "gunicorn", "-k", "gthread", "--threads", str(THREADS),
-                                  "-w", "1", "-b", bind, "--log-level", "warning",
-                                  f"{HERE}:{factory}()"]),
-        "granian": ("granian", [py, "-m", "granian", "--interface",
-                                *(["asgi"] if factory.endswith("asgi") else
-                                  ["wsgi", "--blocking-threads", str(THREADS)]), "--workers", "1",
-                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                                "--factory", f"{HERE}:{factory}"]),
-        "uvicorn": ("uvicorn", [py, "-m", "uvicorn", "--factory", f"{HERE}:{factory}",
-                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                                "--no-access-log"]),
-    }  # fmt: skip
+        "waitress": (
+            "waitress",
+            [py, str(Path(__file__).resolve()), "--serve", factory, str(port)],
+        ),
+        "gunicorn": (
+            "gunicorn",
+            [
+                py,
+                "-m",
+                "gunicorn",
+                "-k",
+                "gthread",
+                "--threads",
+                str(THREADS),
+                "-w",
+                "1",
+                "-b",
+                bind,
+                "--log-level",
+                "warning",
+                f"{HERE}:{factory}()",
+            ],
+        ),
+        "granian": (
+            "granian",
+            [
+                py,
+                "-m",
+                "granian",
+                "--interface",
+                *(
+                    ["asgi"]
+                    if factory.endswith("asgi")
+                    else ["wsgi", "--blocking-threads", str(THREADS)]
+                ),
+                "--workers",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--factory",
+                f"{HERE}:{factory}",
+            ],
+        ),
+        "uvicorn": (
+            "uvicorn",
+            [
+                py,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"{HERE}:{factory}",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+        ),
+    }
     module, argv = table[server]
     return argv if importlib.util.find_spec(module) else None
 
@@ -227,8 +295,12 @@ def run(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="apec-servers-"))
     web_api, api_url = start_web_api(tmp)
     _build(tmp)
-    env = {**os.environ, "BENCH_API_URL": api_url, "BENCH_DB": str(tmp / "apec.db"),
-           "PYTHONPATH": str(REPO)}  # fmt: skip
+    env = {
+        **os.environ,
+        "BENCH_API_URL": api_url,
+        "BENCH_DB": str(tmp / "apec.db"),
+        "PYTHONPATH": str(REPO),
+    }
     rows: list[tuple[str, str, dict[int, list], float | None]] = []
     skipped = []
     try:
@@ -258,10 +330,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace, rows: list, skipped: list[str]) -> int:
-    print(f"/apec next-meeting under each server, 1 process, {THREADS} threads; {args.requests} "
-          f"requests a level, {args.rounds} rounds (median); {os.cpu_count()} CPUs\n")  # fmt: skip
-    print(f"{'server':9} {'app':11} " + "  ".join(f"{c:>2} conns p50/p99 ms  req/s" for c in LEVELS)
-          + "   GET under 300 tricklers")  # fmt: skip
+    print(
+        f"/apec next-meeting under each server, 1 process, {THREADS} threads; {args.requests} "
+        f"requests a level, {args.rounds} rounds (median); {os.cpu_count()} CPUs\n"
+    )
+    print(
+        f"{'server':9} {'app':11} "
+        + "  ".join(f"{c:>2} conns p50/p99 ms  req/s" for c in LEVELS)
+        + "   GET under 300 tricklers"
+    )
     failed = 0
     floors: dict[str, dict[int, float]] = {}
     for server, factory, levels, slow in rows:
@@ -292,19 +369,26 @@ def report(args: argparse.Namespace, rows: list, skipped: list[str]) -> int:
 
 def _verdicts(rows: list, args: argparse.Namespace) -> None:
     """What the figures say about the choice, and the aim the kept server (waitress) must meet."""
-    ours = {server: statistics.median(x.rps for x in levels[50]) for server, factory, levels, _ in rows
-            if factory == "ours_wsgi"}  # fmt: skip
+    ours = {
+        server: statistics.median(x.rps for x in levels[50])
+        for server, factory, levels, _ in rows
+        if factory == "ours_wsgi"
+    }
     if ours:
         best = max(ours, key=ours.__getitem__)
-        print(f"\nours at 50 connections, fastest: {best}; "
-              + ", ".join(f"{s} x{r / ours[best]:.2f}" for s, r in ours.items()))  # fmt: skip
+        print(
+            f"\nours at 50 connections, fastest: {best}; "
+            + ", ".join(f"{s} x{r / ours[best]:.2f}" for s, r in ours.items())
+        )
     if not args.quick:
         answered = [f"{s} {f}" for s, f, _, slow in rows if slow is not None]
         print(f"answered under the tricklers: {', '.join(answered) or 'none'}")
     slow = {server: s for server, factory, _, s in rows if factory == "ours_wsgi"}
     kept = args.quick or (slow.get("waitress") is not None and slow["waitress"] < 1.0)
-    print("\nAim (informational): the server kept (waitress) answers within 1 s while 300 "
-          f"connections trickle: {'PASS' if kept else 'MISS'}{' (not run)' if args.quick else ''}")  # fmt: skip
+    print(
+        "\nAim (informational): the server kept (waitress) answers within 1 s while 300 "
+        f"connections trickle: {'PASS' if kept else 'MISS'}{' (not run)' if args.quick else ''}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

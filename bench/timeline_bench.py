@@ -99,10 +99,24 @@ def fresh(what: str, db: str, procs: int, bars: int, height_px: int) -> list[flo
     out = []
     for _ in range(procs):
         result = subprocess.run(
-            [sys.executable, __file__, "--child", what, "--db", db, "--bars", str(bars),
-             "--height", str(height_px)],
-            capture_output=True, text=True, cwd=REPO, timeout=300, check=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                what,
+                "--db",
+                db,
+                "--bars",
+                str(bars),
+                "--height",
+                str(height_px),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=300,
+            check=True,
+        )
         out.append(json.loads(result.stdout.strip().splitlines()[-1])["ms"])
     return out
 
@@ -143,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
 
         figures: dict[str, list[float]] = {}
         figures["timeline cold, import included"] = fresh("timeline", db_path, procs, bars, height)
-        figures["timeline cold, import excluded"] = fresh("timeline-preimported", db_path, procs, bars, height)  # fmt: skip
+        figures["timeline cold, import excluded"] = fresh(
+            "timeline-preimported", db_path, procs, bars, height
+        )
         days = iter(range(1, 10_000))
 
         def warm() -> None:
@@ -151,9 +167,11 @@ def main(argv: list[str] | None = None) -> int:
 
         figures["timeline warm (not cached)"] = _times(warm, runs)
         tl.timeline_png(store, START, END, TODAY)  # drawn again if the warm runs pushed it out
-        figures["timeline cached"] = _times(lambda: tl.timeline_png(store, START, END, TODAY), runs)  # fmt: skip
+        figures["timeline cached"] = _times(lambda: tl.timeline_png(store, START, END, TODAY), runs)
         figures["baseline cold, import included"] = fresh("baseline", db_path, procs, bars, height)
-        figures["baseline cold, import excluded"] = fresh("baseline-preimported", db_path, procs, bars, height)  # fmt: skip
+        figures["baseline cold, import excluded"] = fresh(
+            "baseline-preimported", db_path, procs, bars, height
+        )
         figures["baseline warm"] = _times(lambda: _baseline(bars, height), runs)
 
     print(f"\nThe 2026 timeline as of {TODAY}: {bars} marks, 1200x{height} px, {len(png):,} bytes")
@@ -163,10 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     cold = statistics.median(figures["timeline cold, import excluded"])
     base = statistics.median(figures["baseline cold, import excluded"])
     print(f"\ncold picture / cold baseline (import excluded): {cold / base:.2f}x")
-    print(f"warm picture / warm baseline: {statistics.median(figures['timeline warm (not cached)']) / statistics.median(figures['baseline warm']):.2f}x")  # fmt: skip
+    print(
+        f"warm picture / warm baseline: {statistics.median(figures['timeline warm (not cached)']) / statistics.median(figures['baseline warm']):.2f}x"
+    )
     verdict = "PASS" if cold < AIM_MS else "MISS"
-    print(f"Aim: the first picture in a fresh process under {AIM_MS:.0f} ms, matplotlib's import "
-          f"excluded, then cached: {cold:.0f} ms — {verdict}")  # fmt: skip
+    print(
+        f"Aim: the first picture in a fresh process under {AIM_MS:.0f} ms, matplotlib's import "
+        f"excluded, then cached: {cold:.0f} ms — {verdict}"
+    )
     return 0
 
 

@@ -99,7 +99,7 @@ class Sources:
         for n in range(count):
             title, body = release(n, rng)
             paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
-            html = f"<html><head><title>{title}</title></head><body><nav>Home</nav><article><h1>{title}</h1>{paragraphs}</article></body></html>"  # fmt: skip
+            html = f"<html><head><title>{title}</title></head><body><nav>Home</nav><article><h1>{title}</h1>{paragraphs}</article></body></html>"
             self.pages[f"/a/{n}.html"] = ("text/html; charset=utf-8", html.encode(), "")
             feed = (
                 '<?xml version="1.0"?><rss version="2.0"><channel><title>Exampleland</title>'
@@ -160,8 +160,11 @@ class Sources:
                             break
                     self.close_connection = True
                 elif name in ("metadata", "inward"):
-                    where = "http://169.254.169.254/latest/meta-data/" if name == "metadata" else (
-                        f"http://127.0.0.1:{sources.port + 1}/secret")  # fmt: skip
+                    where = (
+                        "http://169.254.169.254/latest/meta-data/"
+                        if name == "metadata"
+                        else (f"http://127.0.0.1:{sources.port + 1}/secret")
+                    )
                     self.send_response(302)
                     self.send_header("Location", where)
                     self.send_header("Content-Length", "0")
@@ -170,8 +173,9 @@ class Sources:
                     body = sources.bomb if name == "bomb" else sources.nested
                     self._answer(200, body, "application/rss+xml", encoding="gzip")
 
-            def _answer(self, status: int, body: bytes, ctype: str, etag: str = "",
-                        encoding: str = "") -> None:  # fmt: skip
+            def _answer(
+                self, status: int, body: bytes, ctype: str, etag: str = "", encoding: str = ""
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -296,8 +300,11 @@ def bench_hostile(
                 if kind == "hostile":
                     clean = [p for p in polled if p.url not in hostile]
                     read.append(sum(len(p.found) for p in clean))
-                    refused = [f"{p.url.rsplit('/', 1)[1]}: {p.error[:70]}" for p in polled
-                               if p.url in hostile]  # fmt: skip
+                    refused = [
+                        f"{p.url.rsplit('/', 1)[1]}: {p.error[:70]}"
+                        for p in polled
+                        if p.url in hostile
+                    ]
                 db.close()
     finally:
         sources.close()
@@ -306,7 +313,9 @@ def bench_hostile(
     return times
 
 
-def bench_ingest(built: Path, work: Path, docs: int, baseline_docs: int, rounds: int) -> dict[str, list[float]]:  # fmt: skip
+def bench_ingest(
+    built: Path, work: Path, docs: int, baseline_docs: int, rounds: int
+) -> dict[str, list[float]]:
     rng = random.Random(7)
     made = [release(n, rng) for n in range(docs)]
     documents = [Document(f"# {t}\n\n{b}", f"r{n}.md", title=t) for n, (t, b) in enumerate(made)]
@@ -341,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sources", type=int, default=50, help="feeds polled (default 50)")
     parser.add_argument("--docs", type=int, default=1000, help="documents ingested (default 1,000)")
-    parser.add_argument("--baseline-docs", type=int, default=20, help="documents the baseline ingests")  # fmt: skip
+    parser.add_argument(
+        "--baseline-docs", type=int, default=20, help="documents the baseline ingests"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--deadline", type=float, default=30.0, help="a fetch's deadline (s)")
     parser.add_argument("--quick", action="store_true", help="10 sources, 100 documents, 1 round")
@@ -367,53 +378,87 @@ def main(argv: list[str] | None = None) -> int:
     first, steady = statistics.median(polls["first"]), statistics.median(polls["steady"])
     batch = statistics.median(ingests["batch"])
     rebuild, full = statistics.median(ingests["rebuild"]), statistics.median(ingests["full"])
-    print(f"watch: {args.sources} RSS feeds of one article each, from a local HTTP server; "
-          f"{args.rounds} round(s), median (min-max)")  # fmt: skip
-    print(f"  first poll, {args.sources} sources (feed + article + ingest + proposals)  {spread(polls['first'])}"
-          f"  -> {statistics.median(polls['found']):.0f} new documents")  # fmt: skip
-    print(f"  steady state, {args.sources} sources answering 304                    {spread(polls['steady'])}")  # fmt: skip
-    print(f"  per source: first poll {first / args.sources * 1e3:.1f} ms, steady {steady / args.sources * 1e3:.1f} ms")  # fmt: skip
+    print(
+        f"watch: {args.sources} RSS feeds of one article each, from a local HTTP server; "
+        f"{args.rounds} round(s), median (min-max)"
+    )
+    print(
+        f"  first poll, {args.sources} sources (feed + article + ingest + proposals)  {spread(polls['first'])}"
+        f"  -> {statistics.median(polls['found']):.0f} new documents"
+    )
+    print(
+        f"  steady state, {args.sources} sources answering 304                    {spread(polls['steady'])}"
+    )
+    print(
+        f"  per source: first poll {first / args.sources * 1e3:.1f} ms, steady {steady / args.sources * 1e3:.1f} ms"
+    )
     print()
     print(f"ingest: {args.docs:,} synthetic press releases into a store built from seeds/")
-    print(f"  batch (ingest_many, one transaction)      {spread(ingests['batch'])}"
-          f"  = {batch / args.docs * 1e3:.2f} ms a document")  # fmt: skip
-    print(f"  one by one (ingest_text each)             {spread(ingests['single'])}"
-          f"  = {statistics.median(ingests['single']) / args.docs * 1e3:.2f} ms a document")  # fmt: skip
-    print(f"  baseline: a full build after each document, on {args.baseline_docs}: "
-          f"{rebuild * 1e3:.0f} ms a document")  # fmt: skip
-    print(f"    a build holding all {args.docs:,} takes {spread(ingests['full']).strip()}: rebuilding after "
-          f"each would take about {args.docs * (rebuild + full) / 2:.0f} s for {args.docs:,}")  # fmt: skip
+    print(
+        f"  batch (ingest_many, one transaction)      {spread(ingests['batch'])}"
+        f"  = {batch / args.docs * 1e3:.2f} ms a document"
+    )
+    print(
+        f"  one by one (ingest_text each)             {spread(ingests['single'])}"
+        f"  = {statistics.median(ingests['single']) / args.docs * 1e3:.2f} ms a document"
+    )
+    print(
+        f"  baseline: a full build after each document, on {args.baseline_docs}: "
+        f"{rebuild * 1e3:.0f} ms a document"
+    )
+    print(
+        f"    a build holding all {args.docs:,} takes {spread(ingests['full']).strip()}: rebuilding after "
+        f"each would take about {args.docs * (rebuild + full) / 2:.0f} s for {args.docs:,}"
+    )
     print()
     clean_n = args.sources - 5
-    print(f"hostile: {args.sources} sources, 5 of them hostile ({', '.join(HOSTILE)}; the bomb "
-          f"{bomb >> 20:,} MB unpacked), against {args.sources} clean, alternating; fetch deadline "
-          f"{args.deadline:g} s")  # fmt: skip
-    print(f"  first poll, {args.sources} clean            {spread(hostile['clean'])}"
-          f"   peak memory grown {statistics.median(hostile['clean_mb']):6.1f} MB "
-          f"({min(hostile['clean_mb']):.1f}-{max(hostile['clean_mb']):.1f})")  # fmt: skip
-    print(f"  first poll, {clean_n} clean + 5 hostile  {spread(hostile['hostile'])}"
-          f"   peak memory grown {statistics.median(hostile['hostile_mb']):6.1f} MB "
-          f"({min(hostile['hostile_mb']):.1f}-{max(hostile['hostile_mb']):.1f})")  # fmt: skip
+    print(
+        f"hostile: {args.sources} sources, 5 of them hostile ({', '.join(HOSTILE)}; the bomb "
+        f"{bomb >> 20:,} MB unpacked), against {args.sources} clean, alternating; fetch deadline "
+        f"{args.deadline:g} s"
+    )
+    print(
+        f"  first poll, {args.sources} clean            {spread(hostile['clean'])}"
+        f"   peak memory grown {statistics.median(hostile['clean_mb']):6.1f} MB "
+        f"({min(hostile['clean_mb']):.1f}-{max(hostile['clean_mb']):.1f})"
+    )
+    print(
+        f"  first poll, {clean_n} clean + 5 hostile  {spread(hostile['hostile'])}"
+        f"   peak memory grown {statistics.median(hostile['hostile_mb']):6.1f} MB "
+        f"({min(hostile['hostile_mb']):.1f}-{max(hostile['hostile_mb']):.1f})"
+    )
     ratio = statistics.median(hostile["hostile"]) / statistics.median(hostile["clean"])
-    print(f"  ratio of wall times {ratio:.1f}x (the dripping source is given up at the deadline); "
-          f"clean sources read: {min(hostile['read']):.0f} of {clean_n}")  # fmt: skip
+    print(
+        f"  ratio of wall times {ratio:.1f}x (the dripping source is given up at the deadline); "
+        f"clean sources read: {min(hostile['read']):.0f} of {clean_n}"
+    )
     for line in hostile["refused"]:
         print(f"    {line}")
     print()
-    print(f"Aim: 50 sources first-polled under {AIM_FIRST_S:g} s and in steady state under "
-          f"{AIM_STEADY_S:g} s; 1,000 documents ingested in a batch under {AIM_INGEST_S:g} s")  # fmt: skip
+    print(
+        f"Aim: 50 sources first-polled under {AIM_FIRST_S:g} s and in steady state under "
+        f"{AIM_STEADY_S:g} s; 1,000 documents ingested in a batch under {AIM_INGEST_S:g} s"
+    )
     scale = 50 / args.sources
-    print(f"  first poll (scaled to 50) {first * scale:.2f} s: {verdict(first * scale < AIM_FIRST_S)}")  # fmt: skip
-    print(f"  steady state (scaled to 50) {steady * scale:.2f} s: {verdict(steady * scale < AIM_STEADY_S)}")  # fmt: skip
+    print(
+        f"  first poll (scaled to 50) {first * scale:.2f} s: {verdict(first * scale < AIM_FIRST_S)}"
+    )
+    print(
+        f"  steady state (scaled to 50) {steady * scale:.2f} s: {verdict(steady * scale < AIM_STEADY_S)}"
+    )
     per_thousand = batch * 1000 / args.docs
-    print(f"  batch ingest (scaled to 1,000) {per_thousand:.1f} s: {verdict(per_thousand < AIM_INGEST_S)}")  # fmt: skip
+    print(
+        f"  batch ingest (scaled to 1,000) {per_thousand:.1f} s: {verdict(per_thousand < AIM_INGEST_S)}"
+    )
     grown = max(hostile["hostile_mb"])
     ended = max(hostile["hostile"])
     every = min(hostile["read"]) == clean_n
     ok = every and grown < AIM_HOSTILE_MB and ended < args.deadline + AIM_HOSTILE_OVER_S
-    print(f"  with 5 hostile sources: {min(hostile['read']):.0f}/{clean_n} clean read, memory grown "
-          f"{grown:.1f} MB (under {AIM_HOSTILE_MB:g}), ended in {ended:.1f} s (under "
-          f"{args.deadline + AIM_HOSTILE_OVER_S:g}): {verdict(ok)}")  # fmt: skip
+    print(
+        f"  with 5 hostile sources: {min(hostile['read']):.0f}/{clean_n} clean read, memory grown "
+        f"{grown:.1f} MB (under {AIM_HOSTILE_MB:g}), ended in {ended:.1f} s (under "
+        f"{args.deadline + AIM_HOSTILE_OVER_S:g}): {verdict(ok)}"
+    )
     print(f"total run time {time.perf_counter() - started:.1f} s")
     return 0
 

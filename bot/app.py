@@ -222,9 +222,19 @@ def create_app(
         """The question; with the asker's own zone when it reads or shows their times (by
         default, when its command does: `ASKER_ZONE`)."""
         zone = zones.zone(user) if (wants_zone(text) if zoned is None else zoned) else None
-        return config.ask(stores.get(quick=True), clock(), text, via="slack", user=user, channel=channel,
-                          on_change=changed, can_edit=lambda: permissions.may_edit(user),
-                          on_store_error=alarm, user_tz=zone, member_of=membership.member_of)  # fmt: skip
+        return config.ask(
+            stores.get(quick=True),
+            clock(),
+            text,
+            via="slack",
+            user=user,
+            channel=channel,
+            on_change=changed,
+            can_edit=lambda: permissions.may_edit(user),
+            on_store_error=alarm,
+            user_tz=zone,
+            member_of=membership.member_of,
+        )
 
     def answer(text: str, user: str, channel: str) -> Card:
         """route(), or the plain reply when the store does not even open for the question."""
@@ -241,8 +251,9 @@ def create_app(
     def briefs() -> Briefs:
         return Briefs(Desk(stores.get().db), clock())
 
-    _register_command(app, answer, later, replies or Replies(stores, clock), stores.changed,
-                      names, briefs)  # fmt: skip
+    _register_command(
+        app, answer, later, replies or Replies(stores, clock), stores.changed, names, briefs
+    )
     _register_events(app, ask_from, later, names)
     _register_buttons(app, ask_from, later, names)
     return app
@@ -275,7 +286,9 @@ def public(page: dict[str, Any], names: Names) -> dict[str, Any]:
     return fix(page)
 
 
-def _send(respond: Callable[..., Any], page: dict[str, Any], names: Names, replace: bool = False) -> None:  # fmt: skip
+def _send(
+    respond: Callable[..., Any], page: dict[str, Any], names: Names, replace: bool = False
+) -> None:
     """One page by a command's response_url: as `public` makes it when it is for the channel."""
     shown = public(page, names) if page.get("response_type") == "in_channel" else page
     respond(**shown, replace_original=replace)
@@ -385,9 +398,15 @@ ACK_WAIT = 0.3  # seconds a change may take before it is acknowledged first, ans
 WORKING = "Working on it: the answer follows here in a moment."
 
 
-def _register_command(app: App, answer: Callable[[str, str, str], Card], later: ThreadPoolExecutor,
-                      replies: Replies, wrote: Callable[[], None], names: Names,
-                      briefs: Callable[[], Briefs] | None = None) -> None:  # fmt: skip
+def _register_command(
+    app: App,
+    answer: Callable[[str, str, str], Card],
+    later: ThreadPoolExecutor,
+    replies: Replies,
+    wrote: Callable[[], None],
+    names: Names,
+    briefs: Callable[[], Briefs] | None = None,
+) -> None:
     @app.command("/apec")
     def apec(ack, command, client, respond, context):
         """The answer in the ack; a form, or a long answer's later parts, right after it. A change
@@ -475,8 +494,14 @@ class Briefs:
 CANVAS_GONE = frozenset({"canvas_not_found", "canvas_deleted", "file_not_found", "file_deleted"})
 
 
-def _post_document(client: WebClient, respond: Callable[..., Any], channel: str, doc: Document,
-                   briefs: Callable[[], Briefs] | None = None, where: str = "") -> None:  # fmt: skip
+def _post_document(
+    client: WebClient,
+    respond: Callable[..., Any],
+    channel: str,
+    doc: Document,
+    briefs: Callable[[], Briefs] | None = None,
+    where: str = "",
+) -> None:
     """A reply's whole note, after the ack: one canvas in the channel per meeting (and economy),
     updated in place when asked again, where the workspace allows it; else a Markdown file there,
     which replaces the one before. Then the asker is told where it is (`where`: the workspace's
@@ -487,11 +512,22 @@ def _post_document(client: WebClient, respond: Callable[..., Any], channel: str,
     content = {"type": "markdown", "markdown": doc.markdown}
     if kept is not None and kept[0] == "canvas":
         try:
-            client.canvases_edit(canvas_id=kept[1], changes=[{"operation": "replace", "document_content": content}])  # fmt: skip
-            _told(respond, "The whole note is updated in its canvas in this channel", doc, where, kept[1])  # fmt: skip
+            client.canvases_edit(
+                canvas_id=kept[1], changes=[{"operation": "replace", "document_content": content}]
+            )
+            _told(
+                respond,
+                "The whole note is updated in its canvas in this channel",
+                doc,
+                where,
+                kept[1],
+            )
             return
         except OSError as exc:  # the canvas stays the same one: asking again updates it
-            log.warning("canvases.edit gave no answer (%s): the update's outcome is unknown", type(exc).__name__)  # fmt: skip
+            log.warning(
+                "canvases.edit gave no answer (%s): the update's outcome is unknown",
+                type(exc).__name__,
+            )
             respond(**Card().section(BRIEF_EDIT_UNKNOWN).payload(), replace_original=False)
             return
         except SlackApiError as exc:
@@ -507,9 +543,13 @@ def _post_document(client: WebClient, respond: Callable[..., Any], channel: str,
             kept_by.forget(channel, doc, kept[1])
             kept = None
     try:
-        made = client.canvases_create(title=doc.title[:250], channel_id=channel, document_content=content)  # fmt: skip
+        made = client.canvases_create(
+            title=doc.title[:250], channel_id=channel, document_content=content
+        )
     except OSError as exc:  # no answer: the canvas may exist, so no file is made beside it
-        log.warning("canvases.create gave no answer (%s): the note's outcome is unknown", type(exc).__name__)  # fmt: skip
+        log.warning(
+            "canvases.create gave no answer (%s): the note's outcome is unknown", type(exc).__name__
+        )
         respond(**Card().section(BRIEF_UNKNOWN).payload(), replace_original=False)
         return
     except SlackApiError as exc:  # refused: nothing was made, so the file is the note
@@ -526,12 +566,19 @@ def _post_document(client: WebClient, respond: Callable[..., Any], channel: str,
     _told(respond, "The whole note is a canvas in this channel", doc, where, canvas)
 
 
-def _post_file(client: WebClient, respond: Callable[..., Any], channel: str, doc: Document,
-               kept_by: Briefs | None, kept: tuple[str, str] | None) -> None:  # fmt: skip
+def _post_file(
+    client: WebClient,
+    respond: Callable[..., Any],
+    channel: str,
+    doc: Document,
+    kept_by: Briefs | None,
+    kept: tuple[str, str] | None,
+) -> None:
     """The note as a Markdown file in the channel; the file it replaces deleted once it is up."""
     try:
-        up = client.files_upload_v2(channel=channel, content=doc.markdown, title=doc.title,
-                                    filename=doc.filename)  # fmt: skip
+        up = client.files_upload_v2(
+            channel=channel, content=doc.markdown, title=doc.title, filename=doc.filename
+        )
     except (SlackApiError, SlackRequestError, OSError) as failed:
         log.warning("the note could not be posted as a file: %s", type(failed).__name__)
         respond(**Card().section(BRIEF_FAILED).payload(), replace_original=False)
@@ -585,13 +632,20 @@ BRIEF_FAILED = (
 )
 
 
-def _post_picture(client: WebClient, respond: Callable[..., Any], channel: str, picture: Picture) -> None:  # fmt: skip
+def _post_picture(
+    client: WebClient, respond: Callable[..., Any], channel: str, picture: Picture
+) -> None:
     """A reply's picture, drawn and uploaded to the channel after the ack, with its one-line
     summary; if it cannot be drawn or Slack refuses the file, the asker gets the list instead."""
     try:
         png = picture.render()
-        client.files_upload_v2(channel=channel, file=png, filename=picture.filename,
-                               title=picture.title, initial_comment=picture.comment)  # fmt: skip
+        client.files_upload_v2(
+            channel=channel,
+            file=png,
+            filename=picture.filename,
+            title=picture.title,
+            initial_comment=picture.comment,
+        )
         return
     except (SlackApiError, SlackRequestError, OSError) as exc:
         log.warning("the picture could not be posted as a file: %s", type(exc).__name__)
@@ -616,7 +670,9 @@ def _open_form(client: WebClient, respond: Callable[..., Any], trigger: str, vie
         respond(**Card().section(NO_FORM).payload(), replace_original=False)
 
 
-def _answer_late(done: Future[Card], client: WebClient, respond: Callable[..., Any], trigger: str) -> None:  # fmt: skip
+def _answer_late(
+    done: Future[Card], client: WebClient, respond: Callable[..., Any], trigger: str
+) -> None:
     """The answer to a command acknowledged with "Working on it": its form, or its pages; if it
     failed, a plain line rather than silence."""
     try:
@@ -636,7 +692,9 @@ LATE_FAILED = (
 )
 
 
-def _respond_all(respond: Callable[..., Any], pages: list[dict[str, Any]], names: Names | None = None) -> None:  # fmt: skip
+def _respond_all(
+    respond: Callable[..., Any], pages: list[dict[str, Any]], names: Names | None = None
+) -> None:
     for page in pages:
         if names is not None:
             _send(respond, page, names)
@@ -644,7 +702,9 @@ def _respond_all(respond: Callable[..., Any], pages: list[dict[str, Any]], names
             respond(**page, replace_original=False)
 
 
-def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor, names: Names) -> None:  # fmt: skip
+def _register_events(
+    app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor, names: Names
+) -> None:
     # Acknowledged at once, answered after on our pool: Bolt's lazy listeners would deep-copy the
     # whole request for each event, which costs more than the answer.
     @app.event("app_mention")
@@ -667,7 +727,9 @@ def _register_events(app: App, ask_from: Callable[..., Ask], later: ThreadPoolEx
         """Channel messages that are not mentions: nothing to say."""
 
 
-def _answer_mention(ask_from: Callable[..., Ask], client: WebClient, event: dict[str, str], names: Names) -> None:  # fmt: skip
+def _answer_mention(
+    ask_from: Callable[..., Ask], client: WebClient, event: dict[str, str], names: Names
+) -> None:
     """The answer in the mention's thread, naming people without pinging them; a private one
     (a secret address, a refusal) to the asker alone, in that thread."""
     card = mention(
@@ -676,11 +738,13 @@ def _answer_mention(ask_from: Callable[..., Ask], client: WebClient, event: dict
     thread = event["thread_ts"] or event["ts"]
     for page in card.pages():  # a long answer goes on in the thread, part by part
         if card.private:
-            client.chat_postEphemeral(channel=event["channel"], user=event["user"],
-                                      thread_ts=thread, **_message(page))  # fmt: skip
+            client.chat_postEphemeral(
+                channel=event["channel"], user=event["user"], thread_ts=thread, **_message(page)
+            )
         else:
-            client.chat_postMessage(channel=event["channel"], thread_ts=thread,
-                                    **_message(public(page, names)))  # fmt: skip
+            client.chat_postMessage(
+                channel=event["channel"], thread_ts=thread, **_message(public(page, names))
+            )
 
 
 def _publish_home(ask_from: Callable[..., Ask], client: WebClient, user: str) -> None:
@@ -699,7 +763,9 @@ def _after(later: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> N
     later.submit(run)
 
 
-def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor, names: Names) -> None:  # fmt: skip
+def _register_buttons(
+    app: App, ask_from: Callable[..., Ask], later: ThreadPoolExecutor, names: Names
+) -> None:
     """Each button and form is acknowledged first; its Web API calls run after, on `later`
     (Bolt sends the ack only when the listener returns: a slow Slack must not hold it)."""
 
@@ -724,9 +790,13 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
                 _update_card(client, card_after_edit(ask_from("", user, channel).store, meta))
             if reply and channel:
                 try:
-                    client.chat_postEphemeral(channel=channel, user=user, **_message(reply.payload()))  # fmt: skip
+                    client.chat_postEphemeral(
+                        channel=channel, user=user, **_message(reply.payload())
+                    )
                 except SlackApiError as exc:
-                    log.warning("could not confirm the form to %s: %s", user, exc.response.get("error"))  # fmt: skip
+                    log.warning(
+                        "could not confirm the form to %s: %s", user, exc.response.get("error")
+                    )
 
         _after(later, tell)
 
@@ -740,7 +810,11 @@ def _register_buttons(app: App, ask_from: Callable[..., Ask], later: ThreadPoolE
             action = body["actions"][0]
             user = body.get("user", {}).get("id", "")
             channel = (body.get("channel") or {}).get("id", "")
-            card, note = pressed(ask_from("", user, channel), action.get("action_id", ""), str(action.get("value", "")))  # fmt: skip
+            card, note = pressed(
+                ask_from("", user, channel),
+                action.get("action_id", ""),
+                str(action.get("value", "")),
+            )
             if card is not None:  # an admin's decision, the card edited in place
                 respond(**card.payload(), replace_original=True)
             if note is not None:

@@ -282,8 +282,12 @@ def _print_report(name: str, report: IngestReport) -> None:
     print(f"  title: {report.title}")
     if not report.findings:
         print("  found no dates, economies, people or meetings")
-    for kind, kinds in (("date", "dates"), ("economy", "economies"), ("person", "people"),
-                        ("meeting", "meetings")):  # fmt: skip
+    for kind, kinds in (
+        ("date", "dates"),
+        ("economy", "economies"),
+        ("person", "people"),
+        ("meeting", "meetings"),
+    ):
         items = [f for f in report.findings if f.kind == kind]
         if items:
             print(f"  {kinds}:")
@@ -319,12 +323,16 @@ def cmd_watch(config: Config, args: argparse.Namespace) -> int:
             "apec-bot: no source is watched: set APEC_FEEDS, or `/apec watch URL`", file=sys.stderr
         )
     for source in polled:
-        print(f"{source.url}: {source.result}" + (f" ({source.error})" if source.error else ""),
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{source.url}: {source.result}" + (f" ({source.error})" if source.error else ""),
+            file=sys.stderr,
+        )
         for found in source.found:
             report = found.report
-            print(f"new document: {report.title} <{report.url}> as source {report.source_id!r}, "
-                  f"read as of {report.reference_date.isoformat()}")  # fmt: skip
+            print(
+                f"new document: {report.title} <{report.url}> as source {report.source_id!r}, "
+                f"read as of {report.reference_date.isoformat()}"
+            )
             for proposal in found.proposals:
                 print(proposal.line())
     return 0
@@ -402,11 +410,14 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
     pauses = desk.pauses()
     short = {m.id: m.short for m in store.meetings()}
     end = now + timedelta(days=args.days)
-    planned = plan(store, desk, now, end, config.tz, config.reminder_channel,
-                   desk_channel=config.desk_channel)  # fmt: skip
+    planned = plan(
+        store, desk, now, end, config.tz, config.reminder_channel, desk_channel=config.desk_channel
+    )
     if all(post.key in known for post in planned):
-        print(f"apec-bot: {_nothing_planned(config, store, desk, end, args.days, len(planned))}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"apec-bot: {_nothing_planned(config, store, desk, end, args.days, len(planned))}",
+            file=sys.stderr,
+        )
     for post in planned:
         if post.key in known:
             continue
@@ -424,13 +435,14 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _nothing_planned(config: Config, store: Store, desk: Desk, end: datetime, days: int,
-                     made: int) -> str:  # fmt: skip
+def _nothing_planned(
+    config: Config, store: Store, desk: Desk, end: datetime, days: int, made: int
+) -> str:
     """Why `schedule` lists nothing, from the data: all made already, nothing asked for, or no
     dated meeting in the window."""
     if made:
         posts = "1 post planned was" if made == 1 else f"{made} posts planned were"
-        return f"nothing left to post in the next {days} days: the {posts} already made (sent or skipped)"  # fmt: skip
+        return f"nothing left to post in the next {days} days: the {posts} already made (sent or skipped)"
     subs = len(desk.subscriptions())
     reminders = len(desk.one_offs()) + len(desk.recurring(include_paused=False))
     asked = [_count(subs, "subscription"), _count(reminders, "reminder")]
@@ -442,11 +454,19 @@ def _nothing_planned(config: Config, store: Store, desk: Desk, end: datetime, da
             "(`/apec subscribe` in a channel, or set APEC_REMINDER_CHANNEL)"
         )
     later = sorted(
-        (m.span.start, m.short) for m in store.meetings()
-        if m.dated and not m.parent_id and m.status != "cancelled"
-        and m.span.start is not None and m.span.start >= end.date()
-    )  # fmt: skip
-    after = f"the next is {later[0][1]} on {later[0][0]:%-d %B %Y}" if later else "none is on record after"  # fmt: skip
+        (m.span.start, m.short)
+        for m in store.meetings()
+        if m.dated
+        and not m.parent_id
+        and m.status != "cancelled"
+        and m.span.start is not None
+        and m.span.start >= end.date()
+    )
+    after = (
+        f"the next is {later[0][1]} on {later[0][0]:%-d %B %Y}"
+        if later
+        else "none is on record after"
+    )
     return (
         f"nothing is planned in the next {days} days: no dated meeting falls in them ({after}), "
         f"and nothing else is due for the {' and '.join(asked)}"
@@ -487,8 +507,13 @@ def cmd_brief(config: Config, args: argparse.Namespace) -> int:
     if args.format == "docx":
         from handlers.brief_docx import timeline_picture, to_docx
 
-        docx = to_docx(found, desk=config.desk_name, marking=config.brief_marking,
-                       paper=config.brief_paper, timeline=timeline_picture(store, found))  # fmt: skip
+        docx = to_docx(
+            found,
+            desk=config.desk_name,
+            marking=config.brief_marking,
+            paper=config.brief_paper,
+            timeline=timeline_picture(store, found),
+        )
         args.output.write_bytes(docx)
         print(f"wrote the brief for {found.meeting.short} to {args.output}", file=sys.stderr)
     elif args.output:

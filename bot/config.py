@@ -115,7 +115,9 @@ def parse_paper(value: str, what: str = "APEC_BRIEF_PAPER") -> str:
     """A paper size for the brief's Word document: a4 or letter (any case); A4 when not given."""
     paper = value.strip().lower() or "a4"
     if paper not in BRIEF_PAPERS:
-        raise ConfigError(f"{what}: {value!r} is not a paper size the brief is written on — use a4 or letter")  # fmt: skip
+        raise ConfigError(
+            f"{what}: {value!r} is not a paper size the brief is written on — use a4 or letter"
+        )
     return paper
 
 
@@ -207,131 +209,225 @@ def _host_id(value: str) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "SLACK_BOT_TOKEN", "bot_token", "token", "none",
+        "SLACK_BOT_TOKEN",
+        "bot_token",
+        "token",
+        "none",
         "the bot token (`xoxb-`), from the app's *OAuth & Permissions* page",
-        _text, secret=True, needed="slack", line="SLACK_BOT_TOKEN=", prefix="xoxb-",
+        _text,
+        secret=True,
+        needed="slack",
+        line="SLACK_BOT_TOKEN=",
+        prefix="xoxb-",
         how="copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
     ),
     Setting(
-        "SLACK_SIGNING_SECRET", "signing_secret", "secret", "none",
+        "SLACK_SIGNING_SECRET",
+        "signing_secret",
+        "secret",
+        "none",
         "the signing secret, from the app's *Basic Information* page: HTTP mode checks every request from Slack with it",
-        _text, secret=True, needed="http", line="SLACK_SIGNING_SECRET=",
+        _text,
+        secret=True,
+        needed="http",
+        line="SLACK_SIGNING_SECRET=",
         how="HTTP mode checks Slack's requests with the Signing Secret from the app's Basic "
         "Information page (or set SLACK_APP_TOKEN for Socket Mode)",
     ),
     Setting(
-        "SLACK_APP_TOKEN", "app_token", "token", "none",
+        "SLACK_APP_TOKEN",
+        "app_token",
+        "token",
+        "none",
         "an app-level token (`xapp-`) with `connections:write`: when it is set, `serve` connects out to Slack in Socket Mode and needs no signing secret",
-        _text, secret=True, needed="socket", prefix="xapp-",
+        _text,
+        secret=True,
+        needed="socket",
+        prefix="xapp-",
         how="make an app-level token with connections:write on the app's Basic Information page",
     ),
     Setting(
-        "SLACK_API_URL", "api_url", "URL", f"`{DEFAULT_API_URL}`",
+        "SLACK_API_URL",
+        "api_url",
+        "URL",
+        f"`{DEFAULT_API_URL}`",
         "the base URL of Slack's Web API; tests point it at a local stand-in",
-        _api_url, line=f"SLACK_API_URL={DEFAULT_API_URL}",
+        _api_url,
+        line=f"SLACK_API_URL={DEFAULT_API_URL}",
     ),
     Setting(
-        "APEC_DB", "db_path", "path", "`./apec.db`",
+        "APEC_DB",
+        "db_path",
+        "path",
+        "`./apec.db`",
         "the path of the SQLite store (the image sets `/data/apec.db`, the systemd unit `/var/lib/apec-bot/apec.db`)",
-        lambda v, _: Path(v), line="#APEC_DB=/data/apec.db",
+        lambda v, _: Path(v),
+        line="#APEC_DB=/data/apec.db",
     ),
     Setting(
-        "APEC_SEEDS", "seeds", "path", "`seeds/` beside the packages",
+        "APEC_SEEDS",
+        "seeds",
+        "path",
+        "`seeds/` beside the packages",
         "the folder of seed documents and the desk file (`desk.toml`) that `build` reads; set it when the package is installed away from its source tree (the image sets `/app/seeds`, the systemd unit `/opt/apec-bot/seeds`)",
-        lambda v, _: parse_seeds(v), line="#APEC_SEEDS=/app/seeds", fallback=lambda: SEEDS,
+        lambda v, _: parse_seeds(v),
+        line="#APEC_SEEDS=/app/seeds",
+        fallback=lambda: SEEDS,
     ),
     Setting(
-        "APEC_TZ", "tz", "time zone", "`UTC`",
+        "APEC_TZ",
+        "tz",
+        "time zone",
+        "`UTC`",
         "the desk's time zone (IANA name, `Asia/Seoul`) for digests and times shown outside Slack",
-        lambda v, _: parse_tz(v), line="APEC_TZ=UTC",
+        lambda v, _: parse_tz(v),
+        line="APEC_TZ=UTC",
     ),
     Setting(
-        "APEC_NOW", "now", "time", "the real clock",
+        "APEC_NOW",
+        "now",
+        "time",
+        "the real clock",
         "the time the bot's clock starts from (ISO-8601 with offset); it runs on in real time from there. For demos and tests, never production; `--now` overrides it",
-        lambda v, _: parse_now(v, "APEC_NOW"), line="#APEC_NOW=2026-01-20T09:00+09:00",
+        lambda v, _: parse_now(v, "APEC_NOW"),
+        line="#APEC_NOW=2026-01-20T09:00+09:00",
     ),
     Setting(
-        "APEC_ADMINS", "admins", "user IDs", "none",
+        "APEC_ADMINS",
+        "admins",
+        "user IDs",
+        "none",
         "comma-separated Slack user IDs (`U012AB3CD,U045EF6GH`) allowed to change the calendar (as the workspace's admins are) and told of failed posts",
-        _ids, line="APEC_ADMINS=",
+        _ids,
+        line="APEC_ADMINS=",
     ),
     Setting(
-        "APEC_REMINDER_CHANNEL", "reminder_channel", "channel ID", "none",
+        "APEC_REMINDER_CHANNEL",
+        "reminder_channel",
+        "channel ID",
+        "none",
         "the channel (`C012AB3CD`) that gets reminders before every SOM and the Leaders' Summit with no subscription",
-        _text, line="APEC_REMINDER_CHANNEL=",
+        _text,
+        line="APEC_REMINDER_CHANNEL=",
     ),
     Setting(
-        "APEC_DESK_CHANNEL", "desk_channel", "channel ID", "none (proposals only in `/apec proposals` and the CLI)",
+        "APEC_DESK_CHANNEL",
+        "desk_channel",
+        "channel ID",
+        "none (proposals only in `/apec proposals` and the CLI)",
         "the channel where each new document's proposals are posted as a card for admins to approve",
         _text,
     ),
     Setting(
-        "APEC_FETCH_ALLOW", "fetch_allow", "hosts", "none (public web, ports 80 and 443 only)",
+        "APEC_FETCH_ALLOW",
+        "fetch_allow",
+        "hosts",
+        "none (public web, ports 80 and 443 only)",
         "comma-separated hosts (`host`, `host:port`) or networks (`10.20.0.0/16`) the watcher may fetch from though they are not on the public web (loopback, private, link-local...) or are on another port",
         lambda v, _: parse_allow(v),
     ),
     Setting(
-        "APEC_FEEDS", "feeds", "URLs", "none",
+        "APEC_FEEDS",
+        "feeds",
+        "URLs",
+        "none",
         "comma-separated addresses of sources to watch (RSS, Atom or a page), besides those added with `/apec watch`",
         lambda v, got: parse_feeds(v, got.get("fetch_allow", ())),
         line="#APEC_FEEDS=https://example.org/news/rss.xml,https://example.org/calendar",
     ),
     Setting(
-        "APEC_DESK_ECONOMY", "desk_economy", "economy", "none (a brief shows no economy's objectives)",
+        "APEC_DESK_ECONOMY",
+        "desk_economy",
+        "economy",
+        "none (a brief shows no economy's objectives)",
         "the desk's own economy: whose objectives a brief shows unless `for ECONOMY` / `--for` names another (any name the bot knows: `US`, `Korea`, `Viet Nam`)",
         _text,
     ),
     Setting(
-        "APEC_DESK_NAME", "desk_name", "text", "`APEC desk`",
+        "APEC_DESK_NAME",
+        "desk_name",
+        "text",
+        "`APEC desk`",
         "the desk's name: the author of a brief's Word file and the left of its footer",
         _text,
     ),
     Setting(
-        "APEC_BRIEF_MARKING", "brief_marking", "text", "none (no marking line)",
+        "APEC_BRIEF_MARKING",
+        "brief_marking",
+        "text",
+        "none (no marking line)",
         "the marking line centred atop every page of a brief's Word file (`UNCLASSIFIED`, `OFFICIAL`...); the bot cannot know a document's classification, so it shows none unless told",
         _text,
     ),
     Setting(
-        "APEC_BRIEF_PAPER", "brief_paper", "`a4` or `letter`", "`a4`",
+        "APEC_BRIEF_PAPER",
+        "brief_paper",
+        "`a4` or `letter`",
+        "`a4`",
         "the paper a brief's Word file is laid out on",
         lambda v, _: parse_paper(v),
     ),
     Setting(
-        "APEC_PUBLIC_URL", "public_url", "URL", "none (shown as `https://YOUR-BOT-HOST`)",
+        "APEC_PUBLIC_URL",
+        "public_url",
+        "URL",
+        "none (shown as `https://YOUR-BOT-HOST`)",
         "the HTTPS address users reach the bot's port at, so `/apec ics` shows the feed's full address and the Home tab the year's picture",
         _public_url,
     ),
     Setting(
-        "APEC_METRICS_TOKEN", "metrics_token", "secret", "none (loopback only)",
+        "APEC_METRICS_TOKEN",
+        "metrics_token",
+        "secret",
+        "none (loopback only)",
         "the bearer token `/metrics` asks for from anywhere but loopback",
-        _text, secret=True,
+        _text,
+        secret=True,
     ),
     Setting(
-        "APEC_WORKERS", "workers", "count", "one per core",
+        "APEC_WORKERS",
+        "workers",
+        "count",
+        "one per core",
         f"worker processes `serve` runs on one port (1-{MAX_WORKERS}; `--workers` overrides)",
-        lambda v, _: parse_workers(v, "APEC_WORKERS"), fallback=lambda: parse_workers(""),
+        lambda v, _: parse_workers(v, "APEC_WORKERS"),
+        fallback=lambda: parse_workers(""),
     ),
     Setting(
-        "APEC_STOP_TIMEOUT", "stop_timeout", "seconds", "`20`",
+        "APEC_STOP_TIMEOUT",
+        "stop_timeout",
+        "seconds",
+        "`20`",
         "seconds SIGTERM may take to finish requests and acknowledged work before `serve` exits 0 anyway; keep it under the stop timeout of what runs it (systemd's `TimeoutStopSec=30`, compose's `stop_grace_period: 30s`)",
-        lambda v, _: parse_seconds(v, "APEC_STOP_TIMEOUT"), line="#APEC_STOP_TIMEOUT=20",
+        lambda v, _: parse_seconds(v, "APEC_STOP_TIMEOUT"),
+        line="#APEC_STOP_TIMEOUT=20",
     ),
     Setting(
-        "APEC_HOST_ID", "host_id", "text", "the machine's host name",
+        "APEC_HOST_ID",
+        "host_id",
+        "text",
+        "the machine's host name",
         "this host's name in the scheduler's lease and claims; give two `serve` hosts different names",
-        lambda v, _: _host_id(v), fallback=lambda: _host_id(socket.gethostname()),
+        lambda v, _: _host_id(v),
+        fallback=lambda: _host_id(socket.gethostname()),
     ),
     Setting(
-        "APEC_LEASE_TTL", "lease_ttl", "seconds", "`90`",
+        "APEC_LEASE_TTL",
+        "lease_ttl",
+        "seconds",
+        "`90`",
         "seconds a scheduler's lease lasts unless renewed (drills and tests; up to 3600)",
         lambda v, _: parse_seconds(v, "APEC_LEASE_TTL"),
     ),
     Setting(
-        "PROMETHEUS_MULTIPROC_DIR", "metrics_dir", "path", "none",
+        "PROMETHEUS_MULTIPROC_DIR",
+        "metrics_dir",
+        "path",
+        "none",
         "set by `serve --workers` for its worker processes (prometheus-client reads it too): leave it unset",
         _text,
     ),
-)  # fmt: skip
+)
 
 
 def _read(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, ConfigError]]:
@@ -387,11 +483,21 @@ class Config:
             raise problem
         return cls(**values)
 
-    def ask(self, store: Store, now: datetime, text: str, *, via: str, can_edit: Callable[[], bool],
-            user: str = "", channel: str = "", on_change: Callable[[], None] = lambda: None,
-            on_store_error: Callable[[str], None] = lambda _: None,
-            user_tz: ZoneInfo | None = None,
-            member_of: Callable[[str], bool | None] = lambda _: None) -> Ask:  # fmt: skip
+    def ask(
+        self,
+        store: Store,
+        now: datetime,
+        text: str,
+        *,
+        via: str,
+        can_edit: Callable[[], bool],
+        user: str = "",
+        channel: str = "",
+        on_change: Callable[[], None] = lambda: None,
+        on_store_error: Callable[[str], None] = lambda _: None,
+        user_tz: ZoneInfo | None = None,
+        member_of: Callable[[str], bool | None] = lambda _: None,
+    ) -> Ask:
         """A question to the handlers, carrying what this configuration tells them."""
         return Ask(
             store=store,
@@ -441,7 +547,7 @@ def _slack_problem(setting: Setting, value: str) -> str:
     if found and found != setting.prefix:
         said = f"holds {TOKEN_KINDS[found]} ({found}…)"
     elif setting.prefix and not re.fullmatch(re.escape(setting.prefix) + r"[A-Za-z0-9-]+", value):
-        said = f"is not {TOKEN_KINDS[setting.prefix]} ({setting.prefix} then letters, digits and dashes)"  # fmt: skip
+        said = f"is not {TOKEN_KINDS[setting.prefix]} ({setting.prefix} then letters, digits and dashes)"
     else:
         return ""
     return f"{setting.name}: {said} — {setting.how}"
@@ -504,11 +610,15 @@ def check(env: Mapping[str, str] | None = None) -> Check:
     invalid = [str(e) for e in errors.values()]
     folder = config.db_path.parent
     if not folder.is_dir():
-        invalid.append(f"APEC_DB={config.db_path}: the folder {folder} does not exist — create it, "
-                       "or point APEC_DB at a file in a folder that does")  # fmt: skip
+        invalid.append(
+            f"APEC_DB={config.db_path}: the folder {folder} does not exist — create it, "
+            "or point APEC_DB at a file in a folder that does"
+        )
     if "APEC_SEEDS" not in errors and not (config.seeds / DESK_FILE).is_file():
-        invalid.append(f"APEC_SEEDS is not set and the packaged seeds are missing ({config.seeds}) "
-                       "— point APEC_SEEDS at the seeds folder")  # fmt: skip
+        invalid.append(
+            f"APEC_SEEDS is not set and the packaged seeds are missing ({config.seeds}) "
+            "— point APEC_SEEDS at the seeds folder"
+        )
 
     chosen = "Socket Mode" if config.app_token else "HTTP mode"
     slack: list[str] = []
@@ -519,11 +629,16 @@ def check(env: Mapping[str, str] | None = None) -> Check:
         said = [f"missing {' and '.join(missing)}"] if missing else []
         lines.append(f"{mode}: {'; '.join(said + [f'{n} is malformed' for n in wrong]) or 'ready'}")
         if mode == chosen:  # what `serve` would say, one line a setting
-            slack = [f"{s.name}: not set — {s.how}" if not value else _slack_problem(s, value)
-                     for s, value in wanted if s.name in missing + wrong]  # fmt: skip
+            slack = [
+                f"{s.name}: not set — {s.how}" if not value else _slack_problem(s, value)
+                for s, value in wanted
+                if s.name in missing + wrong
+            ]
     if invalid or slack:
-        lines.append("serve would not start: the problems are on standard error, one a line; "
-                     "`apec-bot shell` runs without Slack")  # fmt: skip
+        lines.append(
+            "serve would not start: the problems are on standard error, one a line; "
+            "`apec-bot shell` runs without Slack"
+        )
     else:
         lines.append(f"serve would run in {chosen}")
     return Check(lines, invalid + slack, 1 if invalid else 2 if slack else 0)
@@ -573,11 +688,15 @@ def env_example() -> str:
 
 def markdown_table() -> str:
     """The README's table of variables."""
-    rows = ["| variable | type | default | meaning | secret | needed for Slack |",
-            "|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| variable | type | default | meaning | secret | needed for Slack |",
+        "|---|---|---|---|---|---|",
+    ]
     for s in SETTINGS:
-        rows.append(f"| `{s.name}` | {s.kind} | {s.default} | {s.meaning} | "
-                    f"{'yes' if s.secret else ''} | {NEEDED[s.needed]} |")  # fmt: skip
+        rows.append(
+            f"| `{s.name}` | {s.kind} | {s.default} | {s.meaning} | "
+            f"{'yes' if s.secret else ''} | {NEEDED[s.needed]} |"
+        )
     return "\n".join(rows) + "\n"
 
 

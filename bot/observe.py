@@ -113,21 +113,43 @@ class Metrics:
 
             values.ValueClass = values.MultiProcessValue()
         self.registry = CollectorRegistry()
-        self.requests = Counter("apec_requests_total", "Requests from Slack, by command and outcome",
-                                ["kind", "command", "outcome"], registry=self.registry)  # fmt: skip
-        self.latency = Histogram("apec_request_seconds", "Time to answer a request from Slack", ["kind"],
-                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-                                 registry=self.registry)  # fmt: skip
-        self.posts = Counter("apec_posts_total", "Scheduled posts, by kind and outcome", ["kind", "outcome"],
-                             registry=self.registry)  # fmt: skip
-        self.last_tick = Gauge("apec_scheduler_last_tick_timestamp_seconds",
-                               "When a scheduler last ticked (Unix time): alert on time() minus this",
-                               registry=self.registry, multiprocess_mode="livemax")  # fmt: skip
-        self.leader = Gauge("apec_scheduler_posting",
-                            "Processes holding the scheduler lease: 1 when all is well",
-                            registry=self.registry, multiprocess_mode="livesum")  # fmt: skip
-        self.workers = Gauge("apec_workers", "Worker processes serving", registry=self.registry,
-                             multiprocess_mode="livesum")  # fmt: skip
+        self.requests = Counter(
+            "apec_requests_total",
+            "Requests from Slack, by command and outcome",
+            ["kind", "command", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "apec_request_seconds",
+            "Time to answer a request from Slack",
+            ["kind"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.posts = Counter(
+            "apec_posts_total",
+            "Scheduled posts, by kind and outcome",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.last_tick = Gauge(
+            "apec_scheduler_last_tick_timestamp_seconds",
+            "When a scheduler last ticked (Unix time): alert on time() minus this",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.leader = Gauge(
+            "apec_scheduler_posting",
+            "Processes holding the scheduler lease: 1 when all is well",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.workers = Gauge(
+            "apec_workers",
+            "Worker processes serving",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
         self.workers.set(1)
 
     def render(self) -> bytes:

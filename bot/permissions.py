@@ -97,7 +97,9 @@ class Permissions:
             return False, KEEP_FAILURE
         admin = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
         if admin and not self.workspace.known:  # auth.test not answered yet: no verdict to keep
-            log.warning("user %s is an admin, but this workspace is not known yet: not for now", user)  # fmt: skip
+            log.warning(
+                "user %s is an admin, but this workspace is not known yet: not for now", user
+            )
             return False, KEEP_FAILURE
         if admin and not self.workspace.has_user(info):
             log.warning("user %s is an admin of another workspace: not of this one", user)
@@ -137,13 +139,19 @@ class Names:
         try:
             info = self.client.users_info(user=user)["user"]
         except (SlackApiError, urllib.error.URLError, OSError, KeyError, TypeError) as exc:
-            log.warning("users.info for %s failed (%s): not named for now", user, type(exc).__name__)  # fmt: skip
+            log.warning(
+                "users.info for %s failed (%s): not named for now", user, type(exc).__name__
+            )
             if not isinstance(exc, SlackApiError) or exc.response.status_code == 429:
                 self._down_until = self.clock() + KEEP_FAILURE
             return None, KEEP_FAILURE
         profile = info.get("profile") if isinstance(info.get("profile"), dict) else {}
-        for found in (profile.get("display_name"), profile.get("real_name"), info.get("real_name"),
-                      info.get("name")):  # fmt: skip
+        for found in (
+            profile.get("display_name"),
+            profile.get("real_name"),
+            info.get("real_name"),
+            info.get("name"),
+        ):
             if isinstance(found, str) and found.strip():
                 return found.strip(), KEEP_NAME
         return None, KEEP_NAME

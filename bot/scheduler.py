@@ -169,10 +169,12 @@ class Engine:
             # a holder on this host whose process is gone: taken over at once, if still it
             dead = (
                 lease[0]
-                if lease and lease[0] != self.holder and lease[1] == self.host
+                if lease
+                and lease[0] != self.holder
+                and lease[1] == self.host
                 and not pid_alive(lease[2])
                 else ""
-            )  # fmt: skip
+            )
             was = self.leader
             ttl = self.timing.lease_ttl
             self.leader = desk.acquire_lease(self.holder, self.host, os.getpid(), wall, ttl, dead)
@@ -213,8 +215,9 @@ class Engine:
         stands (read on the plan's own connection, which sees every commit at once)."""
         with self.lock:
             store, desk = self.schedule.store, self.schedule.desk
-            return plan(store, desk, start, end, self.tz, self.reminder_channel, channel,
-                        self.desk_channel)  # fmt: skip
+            return plan(
+                store, desk, start, end, self.tz, self.reminder_channel, channel, self.desk_channel
+            )
 
     def upcoming(self, now: datetime, until: datetime) -> list[Post]:
         """Posts due after now and before `until` that are not done."""
@@ -587,8 +590,12 @@ class WatchJob:
         )
         for source in polled:
             for found in source.found:
-                log.info("new document %s from %s: %d proposals", found.report.source_id,
-                         source.url, len(found.proposals))  # fmt: skip
+                log.info(
+                    "new document %s from %s: %d proposals",
+                    found.report.source_id,
+                    source.url,
+                    len(found.proposals),
+                )
         return polled
 
     def abort(self) -> None:
@@ -635,8 +642,9 @@ class Scheduler:
             self.tick, "interval", seconds=timing.tick, id="tick", next_run_time=datetime.now(UTC)
         )
         if self.watch is not None:
-            self.aps.add_job(self.watch_tick, "interval", seconds=self.watch_every, id="watch",
-                             executor="watch")  # fmt: skip
+            self.aps.add_job(
+                self.watch_tick, "interval", seconds=self.watch_every, id="watch", executor="watch"
+            )
 
     def stop(self) -> None:
         """Stop the jobs, wait for a delivery under way to finish (nothing half-posted), give the lease up."""

@@ -137,12 +137,28 @@ def serve(
         config, stores, clock, SlackPoster(web_client(config, config.bot_token)), metrics
     )
     replies, workspace, later = Replies(stores, clock), Workspace(), after_ack_pool()
-    app = create_app(config, stores, clock, on_change=scheduler.notify, replies=replies,
-                     workspace=workspace, later=later)  # fmt: skip
+    app = create_app(
+        config,
+        stores,
+        clock,
+        on_change=scheduler.notify,
+        replies=replies,
+        workspace=workspace,
+        later=later,
+    )
     health = partial(health_report, stores, scheduler, mode)
-    front = SlackHTTP(app, config.signing_secret, health, calendar=lambda: calendar(stores.get(quick=True), clock()),
-                      metrics=metrics, events=mode == "http", store=partial(stores.get, quick=True), seen=stores.seen,
-                      metrics_token=config.metrics_token, kept=partial(kept_reply, replies, workspace))  # fmt: skip
+    front = SlackHTTP(
+        app,
+        config.signing_secret,
+        health,
+        calendar=lambda: calendar(stores.get(quick=True), clock()),
+        metrics=metrics,
+        events=mode == "http",
+        store=partial(stores.get, quick=True),
+        seen=stores.seen,
+        metrics_token=config.metrics_token,
+        kept=partial(kept_reply, replies, workspace),
+    )
     server = make_server(front, host, port, reuse_port=ready_fd is not None)
     # A worker leaves a moment before its supervisor would kill it, and says what it left undone.
     margin = min(KILL_MARGIN, config.stop_timeout / 10) if ready_fd is not None else 0.0
@@ -160,8 +176,11 @@ def serve(
             print("apec-bot: connecting to Slack in Socket Mode", file=sys.stderr, flush=True)
             handler.connect()
         if ready_fd is None:
-            print(f"apec-bot: serving HTTP on http://{host}:{server.effective_port} ({_paths(mode)})",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"apec-bot: serving HTTP on http://{host}:{server.effective_port} ({_paths(mode)})",
+                file=sys.stderr,
+                flush=True,
+            )
         else:
             os.write(ready_fd, b"1")
             os.close(ready_fd)
@@ -204,8 +223,12 @@ def serve_workers(
     config = replace(config, metrics_dir=shared_dir)
 
     def ready() -> None:
-        print(f"apec-bot: serving HTTP on http://{host}:{port} with {workers} workers "
-              f"({_paths(mode)})", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"apec-bot: serving HTTP on http://{host}:{port} with {workers} workers "
+            f"({_paths(mode)})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     try:
         return supervise(
@@ -285,9 +308,17 @@ def make_scheduler(
 ) -> Scheduler:
     """The scheduler for this process, posting through `poster`."""
     engine = Engine(
-        stores, poster, clock, config.tz, config.reminder_channel, config.admins, metrics=metrics,
-        host=config.host_id, timing=Timing.for_lease(config.lease_ttl), desk_channel=config.desk_channel,
-    )  # fmt: skip
+        stores,
+        poster,
+        clock,
+        config.tz,
+        config.reminder_channel,
+        config.admins,
+        metrics=metrics,
+        host=config.host_id,
+        timing=Timing.for_lease(config.lease_ttl),
+        desk_channel=config.desk_channel,
+    )
     return Scheduler(engine, watch=WatchJob(stores, clock, config.feeds, config.fetch_allow))
 
 

@@ -320,14 +320,31 @@ class SlackHTTP:
         status, headers, data, kind, what = self._events(environ)
         elapsed = time.perf_counter() - started
         outcome = outcome_of(status, environ.get(OUTCOME))
-        log.info("%s %s -> %s in %.1f ms", kind, what or "-", status, elapsed * 1000,
-                 extra={"kind": kind, "command": what, "status": status, "outcome": outcome,
-                        "latency_ms": round(elapsed * 1000, 2)})  # fmt: skip
+        log.info(
+            "%s %s -> %s in %.1f ms",
+            kind,
+            what or "-",
+            status,
+            elapsed * 1000,
+            extra={
+                "kind": kind,
+                "command": what,
+                "status": status,
+                "outcome": outcome,
+                "latency_ms": round(elapsed * 1000, 2),
+            },
+        )
         if self.metrics is not None:
             self.metrics.requests.labels(kind, what if kind == "command" else kind, outcome).inc()
             self.metrics.latency.labels(kind).observe(elapsed)
-        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large",
-                  415: "Unsupported Media Type", 503: "Service Unavailable"}.get(status, "")  # fmt: skip
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            401: "Unauthorized",
+            413: "Payload Too Large",
+            415: "Unsupported Media Type",
+            503: "Service Unavailable",
+        }.get(status, "")
         start(f"{status} {reason}".strip(), [*headers, ("Content-Length", str(len(data)))])
         return [data]
 
@@ -372,8 +389,12 @@ class SlackHTTP:
                 return 200, [("Content-Type", "application/json;charset=utf-8")], data, kind, what
         # Parsed and its signature checked once, here: Bolt takes the body as it takes one from
         # Socket Mode (a dict, with no raw body to verify again).
-        request = BoltRequest(body=parsed, query=environ.get("QUERY_STRING", ""),
-                              headers=dict(headers), mode="socket_mode")  # fmt: skip
+        request = BoltRequest(
+            body=parsed,
+            query=environ.get("QUERY_STRING", ""),
+            headers=dict(headers),
+            mode="socket_mode",
+        )
         response = self.app.dispatch(request)
         environ[OUTCOME] = request.context.get(OUTCOME)  # a refusal, said by the listener
         out = [

@@ -154,7 +154,12 @@ class Stores:
             self._watch = None
         finally:
             before, self._seen = self._seen, seen
-            if seen is not before and (seen is None or before is None or None in (seen[1], before[1]) or seen[1] != before[1]):  # fmt: skip
+            if seen is not before and (
+                seen is None
+                or before is None
+                or None in (seen[1], before[1])
+                or seen[1] != before[1]
+            ):
                 self._epoch += 1
             self._epoch_lock.release()
 

@@ -235,11 +235,18 @@ def _watch(pool: Pool) -> int:
             pool.forget(worker)
             del pool.workers[slot]
             if not worker.ready and worker.status:  # it failed to start: so would the next
-                log.error("worker %s exited with %s before it listened: stopping", slot, worker.status)  # fmt: skip
+                log.error(
+                    "worker %s exited with %s before it listened: stopping", slot, worker.status
+                )
                 return worker.status if worker.status > 0 else 1
             wait = RESTART_BACKOFF[min(worker.restarts, len(RESTART_BACKOFF) - 1)]
-            log.warning("worker %s (pid %s) exited with %s: another starts in %.0f s",
-                        slot, worker.pid, worker.status, wait)  # fmt: skip
+            log.warning(
+                "worker %s (pid %s) exited with %s: another starts in %.0f s",
+                slot,
+                worker.pid,
+                worker.status,
+                wait,
+            )
             due[slot] = (time.monotonic() + wait, worker.restarts + 1)
         now = time.monotonic()
         for slot, (at, restarts) in list(due.items()):

@@ -131,7 +131,9 @@ def search(q: Question, store: Store) -> Answer | None:
         return None
     first, *rest = good[:2]
     said = [Point(f"“{esc(h.text)}”", h.source) for h in good[:2]]
-    if "when" in q.asks and not find_dates(first.text, q.now.date() if q.now else first.source.reference_date):  # fmt: skip
+    if "when" in q.asks and not find_dates(
+        first.text, q.now.date() if q.now else first.source.reference_date
+    ):
         return Answer("No source on record gives a date for that.", nearby=said)
     if q.polar:  # a passage near the words is no yes or no
         return Answer(f"No source on record says so: {echo(q)}", nearby=said)

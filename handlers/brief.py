@@ -176,8 +176,9 @@ def cut_words(text: str, limit: int) -> str:
 # -- what was asked --------------------------------------------------------------------------------
 
 
-def request(store: Store, args: str, now: datetime, default_economy: str = "",
-            tz: ZoneInfo | None = None) -> Brief | Card:  # fmt: skip
+def request(
+    store: Store, args: str, now: datetime, default_economy: str = "", tz: ZoneInfo | None = None
+) -> Brief | Card:
     """The brief `args` asks for ("SOM1", "SOM1 for Korea"), or the card saying why not: no
     such meeting, no such economy. With no "for", the desk's own economy (APEC_DESK_ECONOMY)."""
     text = " ".join(args.split())
@@ -201,8 +202,13 @@ def request(store: Store, args: str, now: datetime, default_economy: str = "",
 # -- assembling -------------------------------------------------------------------------------------
 
 
-def build_brief(store: Store, m: Meeting, now: datetime, economy: Economy | None = None,
-                tz: ZoneInfo | None = None) -> Brief:  # fmt: skip
+def build_brief(
+    store: Store,
+    m: Meeting,
+    now: datetime,
+    economy: Economy | None = None,
+    tz: ZoneInfo | None = None,
+) -> Brief:
     """The brief for meeting `m` as of `now`, from the store's records published by then (`m`
     too, as then on record)."""
     store = store.at(now.date())
@@ -232,8 +238,14 @@ def build_brief(store: Store, m: Meeting, now: datetime, economy: Economy | None
 KEY_POINTS = 5  # at most: what, when and where, who leads, the theme where room, not on record
 
 
-def key_points(m: Meeting, now: datetime, economy: Economy | None, delegations: list[Delegation],
-               theme: list[Line], missing: Section) -> Section:  # fmt: skip
+def key_points(
+    m: Meeting,
+    now: datetime,
+    economy: Economy | None,
+    delegations: list[Delegation],
+    theme: list[Line],
+    missing: Section,
+) -> Section:
     """Three to five lines a reader takes in first: what the meeting is, when and where, who
     leads our delegation (every delegation's head when no economy is chosen), the theme where
     there is room, and what is not on record (the one line no source can be cited for)."""
@@ -251,7 +263,11 @@ def key_points(m: Meeting, now: datetime, economy: Economy | None, delegations: 
     else:
         heads = {d.economy.id: (d, d.head) for d in delegations if d.head is not None}
         for d, head in list(heads.values())[:2]:
-            lines.append(Line(f"led by {_person(head)}", d.source, d.quote, f"Delegation of {d.economy.name}"))  # fmt: skip
+            lines.append(
+                Line(
+                    f"led by {_person(head)}", d.source, d.quote, f"Delegation of {d.economy.name}"
+                )
+            )
     if theme and len(lines) < KEY_POINTS - 1:
         lines.append(theme[0])
     lines.append(Line(f"Not on record: {_missing_words(missing)}.", key="missing"))
@@ -392,8 +408,9 @@ def _person(p: Person) -> str:
     return f"{p.name} ({p.title})" if p.title else p.name
 
 
-def objectives_section(store: Store, m: Meeting, economy: Economy | None,
-                       delegations: list[Delegation]) -> Section:  # fmt: skip
+def objectives_section(
+    store: Store, m: Meeting, economy: Economy | None, delegations: list[Delegation]
+) -> Section:
     """The stated objectives of the economy the brief is for: to this meeting, or else the
     latest it stated, said as such."""
     if economy is None:
@@ -489,27 +506,45 @@ def short_quote(quote: str) -> str:
     return one_line(quote, MAX_QUOTE)
 
 
-def missing_section(store: Store, m: Meeting, now: datetime, economy: Economy | None,
-                    delegations: list[Delegation], theme: list[Line],
-                    priorities: list[Line]) -> Section:  # fmt: skip
+def missing_section(
+    store: Store,
+    m: Meeting,
+    now: datetime,
+    economy: Economy | None,
+    delegations: list[Delegation],
+    theme: list[Line],
+    priorities: list[Line],
+) -> Section:
     """What a brief would normally hold that no source gives, said as plainly as the bot's
     other "no source" answers."""
     name = m.short
     missing: list[tuple[str, str]] = []
     if not m.dated and not (m.within and m.within.precision == "day"):
         if m.placed:
-            missing.append(("dates", f"No source on record gives the exact dates of {name}: it is known only as {when(m)}."))  # fmt: skip
+            missing.append(
+                (
+                    "dates",
+                    f"No source on record gives the exact dates of {name}: it is known only as {when(m)}.",
+                )
+            )
         else:
             missing.append(("dates", f"No source on record gives the dates of {name}."))
     else:
-        missing.append(("time", f"No source on record gives a time of day for {name}: the sources give days only."))  # fmt: skip
+        missing.append(
+            (
+                "time",
+                f"No source on record gives a time of day for {name}: the sources give days only.",
+            )
+        )
     if not m.city:
         missing.append(("city", f"No source on record names the city of {name}."))
     else:
         missing.append(("venue", f"No source on record names the venue of {name} in {m.city}."))
     bounds = m.bounds()
     over = now >= bounds[1] if bounds else m.status == "held"
-    chair = [r for p in store.people() for r in p.roles if r.meeting_id == m.id and _CHAIR.search(r.role)]  # fmt: skip
+    chair = [
+        r for p in store.people() for r in p.roles if r.meeting_id == m.id and _CHAIR.search(r.role)
+    ]
     if not chair:
         verb = "chaired" if over else "chairs"
         missing.append(("chair", f"No source on record names who {verb} {name}."))
@@ -523,18 +558,35 @@ def missing_section(store: Store, m: Meeting, now: datetime, economy: Economy | 
         missing.append(("delegations", f"No source on record names a delegation to {name}."))
     for d in delegations:
         if d.head is None:
-            missing.append((f"head:{d.economy.id}", f"No source on record names the head of the {d.economy.name} delegation to {d.meeting.short}."))  # fmt: skip
+            missing.append(
+                (
+                    f"head:{d.economy.id}",
+                    f"No source on record names the head of the {d.economy.name} delegation to {d.meeting.short}.",
+                )
+            )
     if economy is not None:
         own = [d for d in delegations if d.economy.id == economy.id]
         if not own:
-            missing.append(("objectives", f"No source on record names a {economy.name} delegation to {name}, or its objectives."))  # fmt: skip
+            missing.append(
+                (
+                    "objectives",
+                    f"No source on record names a {economy.name} delegation to {name}, or its objectives.",
+                )
+            )
         elif not any(d.objectives for d in own):
-            missing.append(("objectives", f"No source on record states the objectives of the {economy.name} delegation to {name}."))  # fmt: skip
+            missing.append(
+                (
+                    "objectives",
+                    f"No source on record states the objectives of the {economy.name} delegation to {name}.",
+                )
+            )
     year = m.year or "this year"
     if not theme:
         missing.append(("theme", f"No source on record gives the theme of APEC {year}."))
     if not priorities:
-        missing.append(("priorities", f"No source on record states the host's priorities for APEC {year}."))  # fmt: skip
+        missing.append(
+            ("priorities", f"No source on record states the host's priorities for APEC {year}.")
+        )
     return Section("missing", "Not on record", tuple(Line(t, key=k) for k, t in missing))
 
 
@@ -549,8 +601,13 @@ def brief(ask: Ask) -> Card:
         return found
     card = summary_card(found, ask.via, ask.args)
     if ask.via == "slack":  # the whole note, made once, goes to the channel after the ack
-        card.document = Document(found.heading, to_markdown(found), filename(found, "md"),
-                                 meeting=found.meeting.id, economy=found.economy.id if found.economy else "")  # fmt: skip
+        card.document = Document(
+            found.heading,
+            to_markdown(found),
+            filename(found, "md"),
+            meeting=found.meeting.id,
+            economy=found.economy.id if found.economy else "",
+        )
     return card
 
 
@@ -566,10 +623,14 @@ def summary_card(b: Brief, via: str = "slack", args: str = "") -> Card:
         if line is not None and line.source is not None:
             card.cite(line.source, line.quote)
     if via == "slack":
-        card.context("The whole note is posted in this channel as a canvas (or a Markdown file where canvases are off).")  # fmt: skip
+        card.context(
+            "The whole note is posted in this channel as a canvas (or a Markdown file where canvases are off)."
+        )
     else:
         command = " ".join(args.split()) or m.short
-        card.context(f"The whole note: `apec-bot brief {esc(command)}` (`--format docx -o brief.docx` for Word).")  # fmt: skip
+        card.context(
+            f"The whole note: `apec-bot brief {esc(command)}` (`--format docx -o brief.docx` for Word)."
+        )
     return card
 
 
@@ -579,7 +640,9 @@ def summary_lines(b: Brief) -> list[tuple[str, Line | None]]:
     first: tuple[str, Line | None] = (
         (f"Theme: {theme[0].text}", theme[0]) if theme else ("No theme on record.", None)
     )
-    heads = [ln for ln in b.section("delegations").lines if ln.text.startswith(("led by", "no source"))]  # fmt: skip
+    heads = [
+        ln for ln in b.section("delegations").lines if ln.text.startswith(("led by", "no source"))
+    ]
     second: tuple[str, Line | None]
     if heads:
         who = "; ".join(f"{ln.label}, {ln.text.split(' (to ')[0]}" for ln in heads)

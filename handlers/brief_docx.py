@@ -38,8 +38,9 @@ def _safe(text: str) -> str:
     return _NOT_XML.sub(" ", text)
 
 
-def to_docx(b: Brief, *, desk: str = "", marking: str = "", paper: str = "a4",
-            timeline: bytes | None = None) -> bytes:  # fmt: skip
+def to_docx(
+    b: Brief, *, desk: str = "", marking: str = "", paper: str = "a4", timeline: bytes | None = None
+) -> bytes:
     """The whole note as a .docx file's bytes; `timeline`, a PNG, goes after Key points."""
     from docx import Document  # 60 ms to import: only when a document is asked for
     from docx.shared import Twips
@@ -140,8 +141,9 @@ def timeline_picture(store: Any, b: Brief) -> bytes | None:
         return None
     year = b.meeting.year or b.now.year
     try:
-        return timeline_png(store, date(year, 1, 1), date(year, 12, 31),
-                            b.now.astimezone(b.tz).date(), b.meeting.id)  # fmt: skip
+        return timeline_png(
+            store, date(year, 1, 1), date(year, 12, 31), b.now.astimezone(b.tz).date(), b.meeting.id
+        )
     except Exception:  # a picture is an extra: never the reason a brief is not written
         log.warning("the timeline picture could not be rendered", exc_info=True)
         return None

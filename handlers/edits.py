@@ -30,10 +30,18 @@ KEYS = {"name", "short", "kind", "dates", "city", "host", "tz", "status", "note"
 def record_of(m: Meeting) -> dict[str, Any]:
     """A meeting as a desk record (the fields a form edits)."""
     return {
-        "id": m.id, "name": m.name, "short": m.short, "kind": m.kind, "parent": m.parent_id,
-        "dates": m.span.text, "city": m.city, "host": m.host_id, "tz": m.tz, "status": m.status,
+        "id": m.id,
+        "name": m.name,
+        "short": m.short,
+        "kind": m.kind,
+        "parent": m.parent_id,
+        "dates": m.span.text,
+        "city": m.city,
+        "host": m.host_id,
+        "tz": m.tz,
+        "status": m.status,
         "note": m.note,
-    }  # fmt: skip
+    }
 
 
 def editor(ask: Ask) -> str:
@@ -103,7 +111,9 @@ def _check_dates(text: str, now: datetime) -> None:
             f"I can't read {text!r} as dates ({exc}). Try 2026-08-10..2026-08-21 or August 2026.",
         ) from exc
     if span.precision not in ("day", "month"):
-        raise FieldError("dates", "Give the days (2026-08-10..2026-08-21) or the month (August 2026).")  # fmt: skip
+        raise FieldError(
+            "dates", "Give the days (2026-08-10..2026-08-21) or the month (August 2026)."
+        )
 
 
 def _check_zone(name: str) -> None:
@@ -125,9 +135,14 @@ def _guess_kind(name: str) -> str:
 def apply_meeting(ask: Ask, meeting_id: str | None, fields: dict[str, Any], action: str) -> Meeting:
     """Make the change in one write transaction (store.changes), tell the scheduler; the meeting
     as now on record."""
-    new_id = None if meeting_id else (lambda db: _new_id(db, fields["name"], fields.get("dates", ""), ask.now))  # fmt: skip
-    _, after = changes.change_meeting(ask.store.db, ask.seeds, meeting_id, fields, editor(ask),
-                                      ask.now, action, new_id)  # fmt: skip
+    new_id = (
+        None
+        if meeting_id
+        else (lambda db: _new_id(db, fields["name"], fields.get("dates", ""), ask.now))
+    )
+    _, after = changes.change_meeting(
+        ask.store.db, ask.seeds, meeting_id, fields, editor(ask), ask.now, action, new_id
+    )
     ask.on_change()
     store = ask.store.refresh()
     found = next((m for m in store.meetings() if m.id == after["id"]), None)
@@ -136,10 +151,15 @@ def apply_meeting(ask: Ask, meeting_id: str | None, fields: dict[str, Any], acti
 
 
 def changed_card(verb: str, m: Meeting) -> Card:
-    card = Card().section(f":white_check_mark: {verb} *{esc(title(m))}*: {esc(when(m))}"
-                          + (f", {esc(m.place)}" if m.place else "") + f" ({STATUS_WORDS.get(m.status, m.status)}).")  # fmt: skip
-    card.context("Answers, the Home tab and reminders follow at once. `/apec history "
-                 f"{esc(m.short)}` shows the change; `apec-bot export` writes the desk's changes out.")  # fmt: skip
+    card = Card().section(
+        f":white_check_mark: {verb} *{esc(title(m))}*: {esc(when(m))}"
+        + (f", {esc(m.place)}" if m.place else "")
+        + f" ({STATUS_WORDS.get(m.status, m.status)})."
+    )
+    card.context(
+        "Answers, the Home tab and reminders follow at once. `/apec history "
+        f"{esc(m.short)}` shows the change; `apec-bot export` writes the desk's changes out."
+    )
     return card
 
 
@@ -160,8 +180,12 @@ def _split(args: str) -> tuple[list[str], dict[str, str]]:
     return positional, pairs
 
 
-@command("add-meeting", usage='add-meeting ["NAME" DATES CITY] [host=CN kind=som status=scheduled note="..."]',
-         example='add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian', admin=True)  # fmt: skip
+@command(
+    "add-meeting",
+    usage='add-meeting ["NAME" DATES CITY] [host=CN kind=som status=scheduled note="..."]',
+    example='add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian',
+    admin=True,
+)
 def add_meeting(ask: Ask) -> Card:
     """Add a meeting to the calendar (a form in Slack, or typed); a name on record is updated instead."""
     if not ask.args:
@@ -204,8 +228,12 @@ def _save(ask: Ask, meeting_id: str | None, fields: dict[str, Any], action: str,
     return changed_card(verb, apply_meeting(ask, meeting_id, fields, action))
 
 
-@command("edit-meeting", usage="edit-meeting NAME [dates=... city=... status=... host=... name=... note=...]",
-         example="edit-meeting SOM3 dates=2026-08-10..2026-08-21 status=scheduled", admin=True)  # fmt: skip
+@command(
+    "edit-meeting",
+    usage="edit-meeting NAME [dates=... city=... status=... host=... name=... note=...]",
+    example="edit-meeting SOM3 dates=2026-08-10..2026-08-21 status=scheduled",
+    admin=True,
+)
 def edit_meeting(ask: Ask) -> Card:
     """Change a meeting on the calendar (a form in Slack, or key=value typed)."""
     positional, pairs = _split(ask.args)
@@ -240,15 +268,23 @@ def cancel_meeting(ask: Ask) -> Card:
     return _save(ask, found.id, fields, "cancel-meeting", "Cancelled")
 
 
-@command("add-delegate", usage='add-delegate ECONOMY MEETING "NAME" "ROLE"',
-         example='add-delegate US SOM3 "Jane Doe" "Deputy Senior Official"', admin=True)  # fmt: skip
+@command(
+    "add-delegate",
+    usage='add-delegate ECONOMY MEETING "NAME" "ROLE"',
+    example='add-delegate US SOM3 "Jane Doe" "Deputy Senior Official"',
+    admin=True,
+)
 def add_delegate(ask: Ask) -> Card:
     """Add a person to an economy's delegation to a meeting."""
     return _delegate(ask, removed=False)
 
 
-@command("remove-delegate", usage='remove-delegate ECONOMY MEETING "NAME"',
-         example='remove-delegate US SOM3 "Jane Doe"', admin=True)  # fmt: skip
+@command(
+    "remove-delegate",
+    usage='remove-delegate ECONOMY MEETING "NAME"',
+    example='remove-delegate US SOM3 "Jane Doe"',
+    admin=True,
+)
 def remove_delegate(ask: Ask) -> Card:
     """Take a person out of a delegation (undoes add-delegate; also for a person the seeds name)."""
     return _delegate(ask, removed=True)
@@ -287,13 +323,19 @@ def _delegate(ask: Ask, removed: bool) -> Card:
         return Card().section(
             f"{esc(name)} is not in the {esc(economy.name)} delegation to {esc(meeting.short)} on record."
         )
-    changes.change_delegate(ask.store.db, ask.seeds, economy.id, meeting.id, name, role, removed,
-                            editor(ask), ask.now)  # fmt: skip
+    changes.change_delegate(
+        ask.store.db, ask.seeds, economy.id, meeting.id, name, role, removed, editor(ask), ask.now
+    )
     ask.on_change()
     verb = "Took out" if removed else "Added"
     where = f"the {esc(economy.name)} delegation to {esc(title(meeting))}"
-    card = Card().section(f":white_check_mark: {verb} *{esc(name)}*" + (f" ({esc(role)})" if role else "")
-                          + (" from " if removed else " to ") + where + ".")  # fmt: skip
+    card = Card().section(
+        f":white_check_mark: {verb} *{esc(name)}*"
+        + (f" ({esc(role)})" if role else "")
+        + (" from " if removed else " to ")
+        + where
+        + "."
+    )
     card.context(
         f'Undo with `/apec {"add" if removed else "remove"}-delegate {esc(economy.id)} {esc(meeting.short)} "{esc(name)}"'
         + ("" if removed else "`")
@@ -319,8 +361,10 @@ def history(ask: Ask) -> Card:
     lines = []
     for e in entries:
         change = _diff(e.before, e.after)
-        lines.append(f"• {e.at:%Y-%m-%d %H:%M} UTC — {who(e.user)} {esc(e.action)} `{esc(e.target)}`"
-                     + (f": {change}" if change else ""))  # fmt: skip
+        lines.append(
+            f"• {e.at:%Y-%m-%d %H:%M} UTC — {who(e.user)} {esc(e.action)} `{esc(e.target)}`"
+            + (f": {change}" if change else "")
+        )
     return Card().section("*Calendar changes, newest first*\n" + "\n".join(lines))
 
 
@@ -334,8 +378,11 @@ def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     if after is None:
         return "removed"
     assert before is not None
-    return "; ".join(f"{k}: {esc(str(before.get(k, '')))} → {esc(str(v))}" for k, v in after.items()
-                     if str(before.get(k, "")) != str(v))  # fmt: skip
+    return "; ".join(
+        f"{k}: {esc(str(before.get(k, '')))} → {esc(str(v))}"
+        for k, v in after.items()
+        if str(before.get(k, "")) != str(v)
+    )
 
 
 # -- the form (Slack modal) --------------------------------------------------------------------
@@ -345,8 +392,11 @@ def form_or_usage(ask: Ask, meeting: Meeting | None) -> Card:
     """In Slack, a form (`modal` for the bot to open); elsewhere, how to type the change."""
     if ask.via != "slack":
         cmd = "edit-meeting" if meeting else "add-meeting"
-        example = ("edit-meeting SOM3 dates=2026-08-10..2026-08-21" if meeting
-                   else 'add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian')  # fmt: skip
+        example = (
+            "edit-meeting SOM3 dates=2026-08-10..2026-08-21"
+            if meeting
+            else 'add-meeting "SOM3" 2026-08-10..2026-08-21 Dalian'
+        )
         return (
             Card()
             .section(f"Forms open in Slack. Here, type the change: `/apec {example}`")
@@ -357,8 +407,14 @@ def form_or_usage(ask: Ask, meeting: Meeting | None) -> Card:
     return reply
 
 
-def _input(block_id: str, label: str, initial: str = "", optional: bool = False, multiline: bool = False,
-           hint: str = "") -> dict[str, Any]:  # fmt: skip
+def _input(
+    block_id: str,
+    label: str,
+    initial: str = "",
+    optional: bool = False,
+    multiline: bool = False,
+    hint: str = "",
+) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",
@@ -366,8 +422,13 @@ def _input(block_id: str, label: str, initial: str = "", optional: bool = False,
     }
     if initial:
         element["initial_value"] = initial[:3000]
-    block = {"type": "input", "block_id": block_id, "optional": optional,
-             "label": {"type": "plain_text", "text": label}, "element": element}  # fmt: skip
+    block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
     if hint:
         block["hint"] = {"type": "plain_text", "text": hint}
     return block
@@ -394,7 +455,10 @@ def meeting_form(meeting: Meeting | None, channel: str) -> dict[str, Any]:
         start, end = meeting.span.start.isoformat(), meeting.span.end.isoformat()
     elif meeting and meeting.month_only and meeting.span.start:
         month = f"{meeting.span.start:%B %Y}"
-    shown = {**{k: rec.get(k, "") for k in FORM_FIELDS}, "dates": f"{start}..{end}" if start else month}  # fmt: skip
+    shown = {
+        **{k: rec.get(k, "") for k in FORM_FIELDS},
+        "dates": f"{start}..{end}" if start else month,
+    }
     meta = {"id": meeting.id if meeting else "", "channel": channel, "shown": _marks(shown)}
     return {
         "type": "modal",
@@ -409,14 +473,38 @@ def meeting_form(meeting: Meeting | None, channel: str) -> dict[str, Any]:
             _select("kind", "Kind", sorted(MEETING_KINDS), rec.get("kind", "som")),
             _input("start", "First day", start, optional=True, hint="2026-08-10, or August 10"),
             _input("end", "Last day", end, optional=True, hint="leave empty for a one-day meeting"),
-            _input("month", "Or only the month", month, optional=True, hint="August 2026: no reminders until dated"),
+            _input(
+                "month",
+                "Or only the month",
+                month,
+                optional=True,
+                hint="August 2026: no reminders until dated",
+            ),
             _input("city", "City", rec.get("city", ""), optional=True),
-            _input("host", "Host economy", rec.get("host", ""), optional=True, hint="e.g. China, CN, PRC"),
-            _input("tz", "Venue time zone", rec.get("tz", ""), optional=True, hint="e.g. Asia/Shanghai; guessed from the city or host if empty"),
+            _input(
+                "host",
+                "Host economy",
+                rec.get("host", ""),
+                optional=True,
+                hint="e.g. China, CN, PRC",
+            ),
+            _input(
+                "tz",
+                "Venue time zone",
+                rec.get("tz", ""),
+                optional=True,
+                hint="e.g. Asia/Shanghai; guessed from the city or host if empty",
+            ),
             _select("status", "Status", sorted(STATUSES), rec.get("status", "scheduled")),
-            _input("note", "Source or note", rec.get("note", ""), multiline=True, hint="Where this comes from: it is cited with the meeting"),
+            _input(
+                "note",
+                "Source or note",
+                rec.get("note", ""),
+                multiline=True,
+                hint="Where this comes from: it is cited with the meeting",
+            ),
         ],
-    }  # fmt: skip
+    }
 
 
 FORM_FIELDS = ("name", "short", "kind", "city", "host", "tz", "status", "note")

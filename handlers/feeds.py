@@ -28,8 +28,13 @@ def _url(ask: Ask, fetched: bool = True) -> str:
         raise UsageError(f"I can't watch that: {esc(str(exc))}.") from exc
 
 
-@command("watch", usage="watch URL", example="watch https://www.example.org/news/rss.xml",
-         admin=True, writes=True)  # fmt: skip
+@command(
+    "watch",
+    usage="watch URL",
+    example="watch https://www.example.org/news/rss.xml",
+    admin=True,
+    writes=True,
+)
 def watch_source(ask: Ask) -> Card:
     """Watch an official feed or page for news of meetings: what is new becomes proposals."""
     source, added = watch.add(ask.store.db, _url(ask), editor(ask), ask.now, ask.fetch_allow)
@@ -46,8 +51,13 @@ def watch_source(ask: Ask) -> Card:
     return card
 
 
-@command("unwatch", usage="unwatch URL", example="unwatch https://www.example.org/news/rss.xml",
-         admin=True, writes=True)  # fmt: skip
+@command(
+    "unwatch",
+    usage="unwatch URL",
+    example="unwatch https://www.example.org/news/rss.xml",
+    admin=True,
+    writes=True,
+)
 def unwatch_source(ask: Ask) -> Card:
     """Stop watching a feed or page (what it gave stays among the desk's documents)."""
     url = _url(ask, fetched=False)

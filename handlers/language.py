@@ -33,9 +33,21 @@ if TYPE_CHECKING:
 
 # The languages of APEC economies and their neighbours: any other reads as the nearest of these.
 LANGUAGES = (
-    "ENGLISH", "CHINESE", "JAPANESE", "KOREAN", "VIETNAMESE", "THAI", "INDONESIAN", "MALAY",
-    "TAGALOG", "SPANISH", "PORTUGUESE", "FRENCH", "GERMAN", "RUSSIAN",
-)  # fmt: skip
+    "ENGLISH",
+    "CHINESE",
+    "JAPANESE",
+    "KOREAN",
+    "VIETNAMESE",
+    "THAI",
+    "INDONESIAN",
+    "MALAY",
+    "TAGALOG",
+    "SPANISH",
+    "PORTUGUESE",
+    "FRENCH",
+    "GERMAN",
+    "RUSSIAN",
+)
 # Malay and Indonesian share most of their words: both are named when the detector is torn.
 TWINS = frozenset({"MALAY", "INDONESIAN"})
 TWIN_SHARE = 0.25  # the lesser twin's share of their joint confidence that names both

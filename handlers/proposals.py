@@ -126,9 +126,12 @@ def list_proposals(ask: Ask) -> Card:
     found = proposals.open_proposals(ask.store.db)
     if not found:
         return Card().section("No open proposals: new documents have proposed nothing to decide.")
-    card = Card().listing(f"*{len(found)} open proposal{'s' if len(found) != 1 else ''}*",
-                          [line(p) for p in found])  # fmt: skip
-    card.context("Admins: `/apec approve N` or `/apec ignore N` (or the buttons on the card in the desk's channel).")  # fmt: skip
+    card = Card().listing(
+        f"*{len(found)} open proposal{'s' if len(found) != 1 else ''}*", [line(p) for p in found]
+    )
+    card.context(
+        "Admins: `/apec approve N` or `/apec ignore N` (or the buttons on the card in the desk's channel)."
+    )
     if any(p.held for p in found):
         card.context(
             f"Held: from a source that made more than {proposals.FLOOD_LIMIT} proposals in a day, "
@@ -178,7 +181,9 @@ def decided(p: Proposal) -> Card:
     verb = "Approved" if p.status == proposals.APPROVED else "Ignored"
     card = Card().section(f":white_check_mark: {verb} {line(p)}")
     if p.status == proposals.APPROVED:
-        card.context("It is on the calendar now, citing its document: answers, the Home tab, the feed and reminders follow.")  # fmt: skip
+        card.context(
+            "It is on the calendar now, citing its document: answers, the Home tab, the feed and reminders follow."
+        )
     else:
         card.context("It will not be proposed again.")
     return card
@@ -206,7 +211,9 @@ def pressed(ask: Ask, action_id: str, value: str) -> tuple[Card | None, Card | N
     return _card_of(ask.store.refresh(), p, on_held), None
 
 
-def edit_form(ask: Ask, value: str, card: tuple[str, str] = ("", "")) -> tuple[dict[str, Any] | None, Card | None]:  # fmt: skip
+def edit_form(
+    ask: Ask, value: str, card: tuple[str, str] = ("", "")
+) -> tuple[dict[str, Any] | None, Card | None]:
     """The meeting form filled in with what a proposal proposes (None and a reply if it cannot be
     opened). `card` is the (channel, ts) of the card to update once it is saved."""
     refusal = refuse_unless_admin(ask)
@@ -230,7 +237,11 @@ def edit_form(ask: Ask, value: str, card: tuple[str, str] = ("", "")) -> tuple[d
 
 def _shown(ask: Ask, p: Proposal, meeting: Any) -> dict[str, str]:
     """The form's fields as the proposal would leave the meeting."""
-    values = {k: str(v) for k, v in p.record.items() if k in ("name", "short", "kind", "city", "host", "status")}  # fmt: skip
+    values = {
+        k: str(v)
+        for k, v in p.record.items()
+        if k in ("name", "short", "kind", "city", "host", "status")
+    }
     try:
         span = proposals.proposed_span(p, ask.now.date())
     except DateError:
@@ -273,7 +284,9 @@ def proposal_of(private_metadata: str) -> int | None:
     return found if isinstance(found, int) else None
 
 
-def submit_edit(ask: Ask, state: dict[str, Any], private_metadata: str) -> tuple[dict[str, str] | None, Card | None]:  # fmt: skip
+def submit_edit(
+    ask: Ask, state: dict[str, Any], private_metadata: str
+) -> tuple[dict[str, str] | None, Card | None]:
     """A proposal's form saved, and the proposal marked approved, in one write transaction that
     reads the proposal's status first (as the form's own submission, errors and all)."""
     proposal_id = proposal_of(private_metadata)
@@ -301,7 +314,11 @@ def card_after_edit(store: Store, private_metadata: str) -> tuple[str, str, Card
         channel, ts = meta.get("card") or ("", "")
     except (ValueError, TypeError):
         return None
-    p = proposals.get(store.db, meta.get("proposal", 0)) if isinstance(meta.get("proposal"), int) else None  # fmt: skip
+    p = (
+        proposals.get(store.db, meta.get("proposal", 0))
+        if isinstance(meta.get("proposal"), int)
+        else None
+    )
     if p is None or not channel or not ts:
         return None
     return str(channel), str(ts), _card_of(store.refresh(), p, meta.get("held") is True)

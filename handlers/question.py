@@ -167,7 +167,9 @@ _SHORTHAND = {
     "wgs": "working groups",
     "who'd": "who would",
 }
-_SHORT = re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w'])", re.IGNORECASE)  # fmt: skip
+_SHORT = re.compile(
+    r"(?<![\w'])(?:" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w'])", re.IGNORECASE
+)
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,4}(?!\w)")
 _PERIOD_WORDS = (
     "(?:week|weekend|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
@@ -228,7 +230,14 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
     words = tuple(_WORDS.findall(low.replace("'", "")))
     named = _named(store, text)
     year = read_year(low, now)
-    kind = next((k for k, says in KIND_WORDS.items() if any(f" {s} " in f" {' '.join(words)} " for s in says)), None)  # fmt: skip
+    kind = next(
+        (
+            k
+            for k, says in KIND_WORDS.items()
+            if any(f" {s} " in f" {' '.join(words)} " for s in says)
+        ),
+        None,
+    )
     people = _people(store, named.get("person", []), words)
     question = Question(
         raw=raw,
@@ -240,14 +249,14 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
         kind=kind,
         economies=tuple(
             (typed, e) for typed, i in named.get("economy", []) if (e := store.economy_named(i))
-        ),  # fmt: skip
+        ),
         non_members=tuple(named.get("non_member", [])),
         people=people,
         mended=mended,
         period=_period(low, now),
         delegation=bool(
             {"delegation", "delegations", "team", "delegate", "delegates"} & set(words)
-        ),  # fmt: skip
+        ),
         now=now,
     )
     meetings = _meetings(store, named.get("meeting", []), question)
@@ -261,7 +270,12 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
         named_words = {w for t, _ in named.get("meeting", []) for w in _WORDS.findall(fold(t))}
         if not meetings or len(_telling_words(store)[closer[0].id] & set(words) - named_words) >= 2:
             meetings = closer + meetings
-    meeting_words = {w for m in meetings for n in store.meeting_names(m.id) for w in _WORDS.findall(fold(n).replace("'", ""))}  # fmt: skip
+    meeting_words = {
+        w
+        for m in meetings
+        for n in store.meeting_names(m.id)
+        for w in _WORDS.findall(fold(n).replace("'", ""))
+    }
     asked = tuple(w for w in words if w not in meeting_words)
     people = people or _people_by_title(store, asked, question.economies, "who" in question.asks)
     question = replace(question, meetings=meetings, people=people, others=_others(low, people))
@@ -463,7 +477,9 @@ def _named(store: Store, text: str) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-def _people(store: Store, named: list[tuple[str, str]], words: tuple[str, ...]) -> tuple[Person, ...]:  # fmt: skip
+def _people(
+    store: Store, named: list[tuple[str, str]], words: tuple[str, ...]
+) -> tuple[Person, ...]:
     """People named in full or by alias, and by one of their names ("Lee") where that is
     not ambiguous, or is made plain by the others named ("Lee and Xi")."""
     people = [p for _, i in dict.fromkeys(named) if (p := store.person_by_id(i))]
@@ -523,9 +539,12 @@ def _meetings_by_words(store: Store, words: tuple[str, ...]) -> tuple[Meeting, .
     telling words with the question, two at least."""
     asked = set(words)
     telling = _telling_words(store)
-    unique = store.cached("unique_words", lambda: frozenset(
-        w for w, ms in _word_meetings(store).items() if len(ms) == 1 and len(w) >= 4
-    ))  # fmt: skip
+    unique = store.cached(
+        "unique_words",
+        lambda: frozenset(
+            w for w, ms in _word_meetings(store).items() if len(ms) == 1 and len(w) >= 4
+        ),
+    )
     best: tuple[int, Meeting | None] = (0, None)
     for m in store.meetings():
         shared = telling[m.id] & asked
@@ -544,7 +563,9 @@ def _read_telling_words(store: Store) -> dict[str, frozenset[str]]:
     economies = {w for n in store.names("economy") for w in _WORDS.findall(fold(n))}
     out = {}
     for m in store.meetings():
-        said = {w for n in store.meeting_names(m.id) for w in _WORDS.findall(fold(n).replace("'", ""))}  # fmt: skip
+        said = {
+            w for n in store.meeting_names(m.id) for w in _WORDS.findall(fold(n).replace("'", ""))
+        }
         said |= set(_WORDS.findall(fold(m.city)))
         years = {w for w in said if w.isdigit()}  # "2025" names a year of meetings, not one
         out[m.id] = frozenset(said - GENERIC_MEETING - _PLAIN_WORDS - economies - years)
@@ -575,7 +596,9 @@ _PLAIN_WORDS = frozenset(
 )
 
 
-def _people_by_title(store: Store, words: tuple[str, ...], economies: tuple[tuple[str, Economy], ...], who: bool) -> tuple[Person, ...]:  # fmt: skip
+def _people_by_title(
+    store: Store, words: tuple[str, ...], economies: tuple[tuple[str, Economy], ...], who: bool
+) -> tuple[Person, ...]:
     """People named by title ("Korea's Coordinator for Economic Diplomacy", "the Chinese
     president"): every telling word of the title asked, or its head word and the economy."""
     asked = set(words)
@@ -595,13 +618,21 @@ def _people_by_title(store: Store, words: tuple[str, ...], economies: tuple[tupl
     return tuple(found)
 
 
-_TITLE_PLAIN = frozenset("the of for at to in and a an s apec u us".split()) | set(DEMONYMS_WORDS := [w.lower() for n in DEMONYMS for w in n.split()])  # fmt: skip
-_TITLE_HEADS = frozenset("president presidents minister ministers spokesperson director coordinator official".split())  # fmt: skip
+_TITLE_PLAIN = frozenset("the of for at to in and a an s apec u us".split()) | set(
+    DEMONYMS_WORDS := [w.lower() for n in DEMONYMS for w in n.split()]
+)
+_TITLE_HEADS = frozenset(
+    "president presidents minister ministers spokesperson director coordinator official".split()
+)
 
 
 def of_year(store: Store, kind: str, year: int | None, now: datetime | None) -> Meeting | None:
     """The meeting of a kind for a year; with no year, this year's, else the next, else the last."""
-    found = [m for m in store.meetings() if m.kind == kind and not m.parent_id and m.status != "cancelled"]  # fmt: skip
+    found = [
+        m
+        for m in store.meetings()
+        if m.kind == kind and not m.parent_id and m.status != "cancelled"
+    ]
     if year is not None:
         return next((m for m in found if m.year == year), None)
     if now is None:
@@ -635,9 +666,23 @@ def _others(low: str, people: tuple[Person, ...]) -> tuple[str, ...]:
 def _asks(words: tuple[str, ...]) -> frozenset[str]:
     joined = f" {' '.join(words)} "
     asks = {name for name, said in ASKS.items() if said & set(words)}
-    if any(f" {p} " in joined for p in ("how many days", "how long until", "how long till", "how long to", "days until", "days to", "days left", "days till")):  # fmt: skip
+    if any(
+        f" {p} " in joined
+        for p in (
+            "how many days",
+            "how long until",
+            "how long till",
+            "how long to",
+            "days until",
+            "days to",
+            "days left",
+            "days till",
+        )
+    ):
         asks.add("countdown")
-    elif any(f" {p} " in joined for p in ("how many", "number of", "how big", "how often", "size of")):  # fmt: skip
+    elif any(
+        f" {p} " in joined for p in ("how many", "number of", "how big", "how often", "size of")
+    ):
         asks.add("count")
     if re.search(r" (?:take|takes|took|taking|taken) part ", joined):
         asks.add("attend")
@@ -655,13 +700,37 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
         asks.discard("next")  # "next month" is a period, not the next meeting
     if " part of " in joined and not re.search(r" part of (?:the )?apec ", joined):
         asks.add("attend")
-    if any(f" {p} " in joined for p in ("trying to", "hoping to", "seeking to", "want to", "aiming to", "aim to", "push for", "pushing for")):  # fmt: skip
+    if any(
+        f" {p} " in joined
+        for p in (
+            "trying to",
+            "hoping to",
+            "seeking to",
+            "want to",
+            "aiming to",
+            "aim to",
+            "push for",
+            "pushing for",
+        )
+    ):
         asks.add("priorities")
         asks.discard("agreed")
-    if any(f" {p} " in joined for p in ("in apec", "part of apec", "apec member", "apec members", "an apec", "of apec")):  # fmt: skip
+    if any(
+        f" {p} " in joined
+        for p in ("in apec", "part of apec", "apec member", "apec members", "an apec", "of apec")
+    ):
         if {"is", "are", "member", "members"} & set(words) or not set(words) & set(QUESTION_WORDS):
             asks.add("member")
-    if "amount" in asks and not {"much", "cost", "costs", "price", "spend", "spent", "funding", "money"} & set(words):  # fmt: skip
+    if "amount" in asks and not {
+        "much",
+        "cost",
+        "costs",
+        "price",
+        "spend",
+        "spent",
+        "funding",
+        "money",
+    } & set(words):
         if re.search(r"\bbudget (?:and|committee|management)\b", joined) or "bmc" in words:
             asks.discard("amount")
     if "held" in asks and ({"when", "where"} & asks):
@@ -669,7 +738,11 @@ def _asks(words: tuple[str, ...]) -> frozenset[str]:
     asks |= _derived_asks(joined, set(words))
     if words[:1] in (("who",), ("whos",)):
         asks.add("who")
-    if words[:1] in (("what",), ("whats",)) and len(words) > 1 and words[1] in ("is", "are", "s", "does", "do", "was", "a", "an"):  # fmt: skip
+    if (
+        words[:1] in (("what",), ("whats",))
+        and len(words) > 1
+        and words[1] in ("is", "are", "s", "does", "do", "was", "a", "an")
+    ):
         asks.add("define")
     return frozenset(asks)
 
@@ -724,7 +797,16 @@ def read_year(low: str, now: datetime) -> int | None:
         return now.year - 2 if anchor == "last" else (int(anchor) if anchor else now.year) - 1
     relative = _RELATIVE_YEAR.search(low)
     if relative:
-        shift = {"last": -1, "previous": -1, "past": -1, "preceding": -1, "prior": -1, "next": 1, "coming": 1, "following": 1}  # fmt: skip
+        shift = {
+            "last": -1,
+            "previous": -1,
+            "past": -1,
+            "preceding": -1,
+            "prior": -1,
+            "next": 1,
+            "coming": 1,
+            "following": 1,
+        }
         return now.year + shift.get(relative[1], 0)
     for found in _YEAR.finditer(low):
         year = int(found[1])
@@ -789,7 +871,9 @@ def _topic(q: Question, named: dict[str, list[tuple[str, str]]]) -> tuple[str, .
     return tuple(w for w in dict.fromkeys(q.words) if w not in explained and not w.isdigit())
 
 
-_NOT_PLACES = frozenset("course time person total general principle fact practice particular short advance order charge".split())  # fmt: skip
+_NOT_PLACES = frozenset(
+    "course time person total general principle fact practice particular short advance order charge".split()
+)
 _IN_PLACE = re.compile(
     r"\b(?:in|at)\s+(?P<place>[a-z][a-z .'-]{1,40}?)(?:\s+(?:this|next|last|in|on|for|during)\b|$)"
 )  # noqa: E501
@@ -804,7 +888,11 @@ def _place(low: str, q: Question) -> str:
     if found is None:
         return ""
     place = " ".join(w for w in found["place"].split() if w not in ("the", "a", "an"))
-    if not place or q.period is not None and set(place.split()) & set(_WORDS.findall(fold(q.period.text))):  # fmt: skip
+    if (
+        not place
+        or q.period is not None
+        and set(place.split()) & set(_WORDS.findall(fold(q.period.text)))
+    ):
         return ""
     if place.split()[0] in _NOT_PLACES or place in ("apec", "person", "time"):
         return ""

@@ -207,8 +207,15 @@ def stamp(moment: datetime, zone: ZoneInfo) -> str:
     return date_token(moment, "{date_short_pretty} at {time}", fallback)
 
 
-_DAYS = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday",
-         "SA": "Saturday", "SU": "Sunday"}  # fmt: skip
+_DAYS = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
 _NTH = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 _UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
 

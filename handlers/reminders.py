@@ -661,8 +661,16 @@ def subscribe(ask: Ask) -> Card:
         )
     else:
         cadence, weekday, at_time = _digest_settings(rest)
-        sub = desk.subscribe_digest(ask.channel, zone_name, cadence, weekday, at_time,
-                                    by=ask.user, now=ask.now, default_tz=ask.tz.key)  # fmt: skip
+        sub = desk.subscribe_digest(
+            ask.channel,
+            zone_name,
+            cadence,
+            weekday,
+            at_time,
+            by=ask.user,
+            now=ask.now,
+            default_tz=ask.tz.key,
+        )
     zone = _zone_or(sub.tz, ask.tz)
     ask.on_change()
     card = Card().section(f":white_check_mark: This channel now gets: {describe_subscription(sub)}")

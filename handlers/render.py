@@ -273,8 +273,10 @@ class Card:
             elif block["type"] == "section":
                 lines.append(block["text"]["text"])
             elif block["type"] == "context":  # its elements side by side, as Slack shows them
-                words = [esc(e["text"]) if e.get("type") == "plain_text" else e.get("text", "")
-                         for e in block["elements"]]  # fmt: skip
+                words = [
+                    esc(e["text"]) if e.get("type") == "plain_text" else e.get("text", "")
+                    for e in block["elements"]
+                ]
                 lines.append(" ".join(w for w in words if w))
             elif block["type"] == "rich_text":
                 lines.extend(esc(_words(part)) for part in block["elements"])
@@ -293,13 +295,19 @@ class Card:
         for n, chunk in enumerate(chunks, 1):
             blocks = list(chunk)
             if len(chunks) > 1:
-                note = f"Part {n} of {len(chunks)}" + (": continued below." if n < len(chunks) else ".")  # fmt: skip
+                note = f"Part {n} of {len(chunks)}" + (
+                    ": continued below." if n < len(chunks) else "."
+                )
                 blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
             if n == 1 and self.buttons:
-                blocks.append({"type": "actions", "elements": [_button(b) for b in self.buttons[:5]]})  # fmt: skip
+                blocks.append(
+                    {"type": "actions", "elements": [_button(b) for b in self.buttons[:5]]}
+                )
             text = Card(blocks=[b for b in blocks if b["type"] != "actions"]).text() or NOTHING
             shown = "ephemeral" if self.private else self.response_type
-            pages.append({"response_type": shown, "text": cut_safely(text, MAX_TEXT), "blocks": blocks})  # fmt: skip
+            pages.append(
+                {"response_type": shown, "text": cut_safely(text, MAX_TEXT), "blocks": blocks}
+            )
         return pages
 
     def payload(self) -> Reply:

@@ -331,7 +331,9 @@ def _items(plot: Plot) -> list[_Item]:
     return out
 
 
-def _lanes(items: list[_Item], days: int, axis_in: float, width_of: Callable[[_Item], float]) -> dict[str, int]:  # fmt: skip
+def _lanes(
+    items: list[_Item], days: int, axis_in: float, width_of: Callable[[_Item], float]
+) -> dict[str, int]:
     """Give each item a lane in its row so that no two labels or bars overlap; the lanes each
     row needs. A bar's label goes right of it, or left where the period ends first; a dotted
     stretch's label sits on it, from its start."""
@@ -376,7 +378,10 @@ def draw(plot: Plot) -> bytes:
     axis_in = width_in - _AXIS_LEFT_IN - _AXIS_RIGHT_IN
     fig = Figure(figsize=(width_in, 5), dpi=DPI, facecolor="white")
     renderer: RendererBase = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]  # backend_agg.py has no annotations and no stub
-    fonts = {w: FontProperties(family="DejaVu Sans", size=_LABEL_PT, weight=w) for w in ("normal", "bold")}  # fmt: skip
+    fonts = {
+        w: FontProperties(family="DejaVu Sans", size=_LABEL_PT, weight=w)
+        for w in ("normal", "bold")
+    }
 
     def width_of(item: _Item) -> float:
         """The label's width in inches, measured as it will be drawn."""
@@ -414,15 +419,38 @@ def draw(plot: Plot) -> bytes:
         alpha = 0.45 if item.cancelled else 1.0
         edge: dict[str, Any] = {"edgecolor": "#111111", "linewidth": 2.0} if item.marked else {}
         if item.precision == "days":
-            ax.barh(yc, max(item.x1 - item.x0, 0.6), left=item.x0, height=0.62, color=colour,
-                    alpha=alpha, zorder=3, **(edge or {"linewidth": 0}))  # fmt: skip
+            ax.barh(
+                yc,
+                max(item.x1 - item.x0, 0.6),
+                left=item.x0,
+                height=0.62,
+                color=colour,
+                alpha=alpha,
+                zorder=3,
+                **(edge or {"linewidth": 0}),
+            )
         elif item.precision == "month":
-            ax.barh(yc, item.x1 - item.x0, left=item.x0, height=0.62, facecolor=colour + "33",
-                    hatch="////", edgecolor=edge.get("edgecolor", colour),
-                    linewidth=edge.get("linewidth", 0.8), zorder=2)  # fmt: skip
+            ax.barh(
+                yc,
+                item.x1 - item.x0,
+                left=item.x0,
+                height=0.62,
+                facecolor=colour + "33",
+                hatch="////",
+                edgecolor=edge.get("edgecolor", colour),
+                linewidth=edge.get("linewidth", 0.8),
+                zorder=2,
+            )
         else:
-            ax.plot([item.x0, item.x1], [yc, yc], linestyle=(0, (1.2, 2.2)), color=colour,
-                    linewidth=2.4 if item.marked else 1.8, zorder=2, solid_capstyle="butt")  # fmt: skip
+            ax.plot(
+                [item.x0, item.x1],
+                [yc, yc],
+                linestyle=(0, (1.2, 2.2)),
+                color=colour,
+                linewidth=2.4 if item.marked else 1.8,
+                zorder=2,
+                solid_capstyle="butt",
+            )
             ax.plot([item.x0], [yc], marker="|", markersize=9, color=colour, zorder=2)
         pad = 0.08 * days / axis_in
         x, ha = (item.x0 - pad, "right") if item.label_left else (item.x1 + pad, "left")
@@ -430,38 +458,97 @@ def draw(plot: Plot) -> bytes:
             x, ha = item.x0 + pad, "left"
         # on the row's own colour, so that the today line and grid stop behind the words
         box = {"facecolor": shade[item.row], "edgecolor": "none", "pad": 1.0}
-        ax.text(x, yc, item.label, ha=ha, va="center", fontsize=_LABEL_PT, color="#111827",
-                fontweight="bold" if item.marked else "normal", zorder=4, clip_on=False,
-                family="DejaVu Sans", bbox=box)  # fmt: skip
+        ax.text(
+            x,
+            yc,
+            item.label,
+            ha=ha,
+            va="center",
+            fontsize=_LABEL_PT,
+            color="#111827",
+            fontweight="bold" if item.marked else "normal",
+            zorder=4,
+            clip_on=False,
+            family="DejaVu Sans",
+            bbox=box,
+        )
 
     if plot.today is not None:
         x = (plot.today - plot.start).days + 0.5
         ax.axvline(x, color=TODAY_COLOUR, linewidth=2, zorder=3.5)
         said = f"today, {plot.today.day} {plot.today:%b}"
         late = x > 0.9 * days  # near the right edge: the words go left of the line
-        ax.text(x, 1.0, f"{said} " if late else f" {said}", color=TODAY_COLOUR,
-                transform=ax.get_xaxis_transform(), ha="right" if late else "left", va="bottom",
-                fontsize=9, fontweight="bold", clip_on=False)  # fmt: skip
+        ax.text(
+            x,
+            1.0,
+            f"{said} " if late else f" {said}",
+            color=TODAY_COLOUR,
+            transform=ax.get_xaxis_transform(),
+            ha="right" if late else "left",
+            va="bottom",
+            fontsize=9,
+            fontweight="bold",
+            clip_on=False,
+        )
 
-    fig.text(_AXIS_LEFT_IN / width_in, 1 - 0.22 / height_in, plot.title, fontsize=15,
-             fontweight="bold", va="top", color="#111827")  # fmt: skip
-    fig.text(_AXIS_LEFT_IN / width_in, 1 - 0.55 / height_in, plot.subtitle, fontsize=10,
-             va="top", color="#4b5563")  # fmt: skip
+    fig.text(
+        _AXIS_LEFT_IN / width_in,
+        1 - 0.22 / height_in,
+        plot.title,
+        fontsize=15,
+        fontweight="bold",
+        va="top",
+        color="#111827",
+    )
+    fig.text(
+        _AXIS_LEFT_IN / width_in,
+        1 - 0.55 / height_in,
+        plot.subtitle,
+        fontsize=10,
+        va="top",
+        color="#4b5563",
+    )
     handles: list[Artist] = [Patch(facecolor=COLOURS[r], label=label) for label, r in ROWS]
-    handles.append(Patch(facecolor="#6b728033", edgecolor="#6b7280", hatch="////",
-                         label="known only to the month (no days drawn)"))  # fmt: skip
+    handles.append(
+        Patch(
+            facecolor="#6b728033",
+            edgecolor="#6b7280",
+            hatch="////",
+            label="known only to the month (no days drawn)",
+        )
+    )
     if any(i.precision == "range" for i in items):
-        handles.append(Line2D([], [], color="#6b7280", linestyle=(0, (1.2, 2.2)), linewidth=1.8,
-                              label="no month on record yet"))  # fmt: skip
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#6b7280",
+                linestyle=(0, (1.2, 2.2)),
+                linewidth=1.8,
+                label="no month on record yet",
+            )
+        )
     if plot.today is not None:
         handles.append(Line2D([], [], color=TODAY_COLOUR, linewidth=2, label="today"))
-    fig.legend(handles=handles, loc="lower left", ncol=len(handles), frameon=False, fontsize=8.5,
-               bbox_to_anchor=(_AXIS_LEFT_IN / width_in - 0.01, 0.30 / height_in),
-               handlelength=1.8, columnspacing=1.2)  # fmt: skip
+    fig.legend(
+        handles=handles,
+        loc="lower left",
+        ncol=len(handles),
+        frameon=False,
+        fontsize=8.5,
+        bbox_to_anchor=(_AXIS_LEFT_IN / width_in - 0.01, 0.30 / height_in),
+        handlelength=1.8,
+        columnspacing=1.2,
+    )
     if plot.not_drawn:
         shown = ", ".join(plot.not_drawn[:6]) + (" …" if len(plot.not_drawn) > 6 else "")
-        fig.text(_AXIS_LEFT_IN / width_in, 0.12 / height_in,
-                 f"Not drawn, no dates on record: {shown}", fontsize=8, color="#4b5563")  # fmt: skip
+        fig.text(
+            _AXIS_LEFT_IN / width_in,
+            0.12 / height_in,
+            f"Not drawn, no dates on record: {shown}",
+            fontsize=8,
+            color="#4b5563",
+        )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     RENDERS += 1

@@ -310,23 +310,41 @@ def _passage_rows(docs: list[SourceDoc]) -> tuple[list[dict[str, Any]], int]:
 # row's column. The first keys of each are what a source states (a version must give them: it
 # says what its own source says, never what a later one added); the rest default to the record's.
 VERSION_FIELDS: dict[str, dict[str, str]] = {
-    "meetings": {"dates": "date_text", "city": "city", "status": "status", "name": "name",
-                 "short": "short", "kind": "kind", "parent": "parent_id", "host": "host_id",
-                 "tz": "tz", "note": "note"},
-    "people": {"title": "title", "organization": "organization", "name": "name",
-               "economy": "economy_id"},
+    "meetings": {
+        "dates": "date_text",
+        "city": "city",
+        "status": "status",
+        "name": "name",
+        "short": "short",
+        "kind": "kind",
+        "parent": "parent_id",
+        "host": "host_id",
+        "tz": "tz",
+        "note": "note",
+    },
+    "people": {
+        "title": "title",
+        "organization": "organization",
+        "name": "name",
+        "economy": "economy_id",
+    },
     "roles": {"role": "role", "meeting": "meeting_id"},
     "delegations": {"head": "head_id", "economy": "economy_id", "meeting": "meeting_id"},
     "delegation_members": {"role": "role"},
     "objectives": {"text": "text"},
     "facts": {"answer": "answer", "topic": "topic", "keywords": "keywords"},
     "economies": {"name": "name"},
-}  # fmt: skip
+}
 _STATED = {"meetings": 3, "people": 2}  # how many of the first keys a version must give (else 1)
 _CITING = frozenset({"source", "quote", "published", "dated_by"})
 # The ids a version's reference must name: its column, and the set of ids on record.
-_REFS = {"parent_id": "meeting_ids", "host_id": "economy_ids", "economy_id": "economy_ids",
-         "meeting_id": "meeting_ids", "head_id": "person_ids"}  # fmt: skip
+_REFS = {
+    "parent_id": "meeting_ids",
+    "host_id": "economy_ids",
+    "economy_id": "economy_ids",
+    "meeting_id": "meeting_ids",
+    "head_id": "person_ids",
+}
 
 
 def _ids(records: list[dict[str, Any]]) -> set[str]:
@@ -420,13 +438,20 @@ class _Rows:
     def sources(self, docs: list[SourceDoc]) -> None:
         self.rows["sources"] = [
             {
-                "id": d.id, "title": d.title, "publisher": d.publisher, "kind": d.kind,
-                "reference_date": d.reference_date.isoformat(), "file": d.file,
-                "original_name": d.original_name, "sha256": d.sha256, "origin": d.origin,
-                "added_at": d.added_at, "note": d.note,
+                "id": d.id,
+                "title": d.title,
+                "publisher": d.publisher,
+                "kind": d.kind,
+                "reference_date": d.reference_date.isoformat(),
+                "file": d.file,
+                "original_name": d.original_name,
+                "sha256": d.sha256,
+                "origin": d.origin,
+                "added_at": d.added_at,
+                "note": d.note,
             }
             for d in docs
-        ]  # fmt: skip
+        ]
 
     def economies(self, records: list[dict[str, Any]]) -> None:
         for rec in records:
@@ -463,17 +488,25 @@ class _Rows:
             check.ref(where, "host economy", rec.get("host", ""), self.economy_ids)
             self.rows["meetings"].append(
                 {
-                    "id": rec["id"], "name": rec["name"], "short": rec.get("short") or rec["name"],
-                    "kind": rec.get("kind", "event"), "parent_id": rec.get("parent", ""),
+                    "id": rec["id"],
+                    "name": rec["name"],
+                    "short": rec.get("short") or rec["name"],
+                    "kind": rec.get("kind", "event"),
+                    "parent_id": rec.get("parent", ""),
                     "date_text": rec.get("dates", ""),
                     "start_date": span.start.isoformat() if span.start else None,
                     "end_date": span.end.isoformat() if span.end else None,
-                    "precision": span.precision, "status": rec.get("status", "tbc"),
-                    "city": rec.get("city", ""), "host_id": rec.get("host", ""),
-                    "tz": rec.get("tz", ""), "source_id": source_id, "quote": quote,
-                    "note": rec.get("note", ""), "origin": "seed",
+                    "precision": span.precision,
+                    "status": rec.get("status", "tbc"),
+                    "city": rec.get("city", ""),
+                    "host_id": rec.get("host", ""),
+                    "tz": rec.get("tz", ""),
+                    "source_id": source_id,
+                    "quote": quote,
+                    "note": rec.get("note", ""),
+                    "origin": "seed",
                 }
-            )  # fmt: skip
+            )
             row = self.rows["meetings"][-1]
             row["note_when_missing"] = self._note_when_missing(where, rec, row)
             self.versioned("meetings", rec["id"], rec, where)
@@ -502,11 +535,15 @@ class _Rows:
             self.check.ref(where, "economy", rec.get("economy", ""), self.economy_ids)
             self.rows["people"].append(
                 {
-                    "id": rec["id"], "name": rec["name"], "economy_id": rec.get("economy", ""),
-                    "title": rec.get("title", ""), "organization": rec.get("organization", ""),
-                    "source_id": source_id, "quote": quote,
+                    "id": rec["id"],
+                    "name": rec["name"],
+                    "economy_id": rec.get("economy", ""),
+                    "title": rec.get("title", ""),
+                    "organization": rec.get("organization", ""),
+                    "source_id": source_id,
+                    "quote": quote,
                 }
-            )  # fmt: skip
+            )
             self.versioned("people", rec["id"], rec, where)
             for name in (rec["name"], *rec.get("aliases", [])):
                 self.alias("person", name, rec["id"], where)
@@ -519,10 +556,14 @@ class _Rows:
             self.check.ref(where, "meeting", rec.get("meeting", ""), self.meeting_ids)
             self.rows["roles"].append(
                 {
-                    "id": n, "person_id": rec.get("person", ""), "role": rec.get("role", ""),
-                    "meeting_id": rec.get("meeting", ""), "source_id": source_id, "quote": quote,
+                    "id": n,
+                    "person_id": rec.get("person", ""),
+                    "role": rec.get("role", ""),
+                    "meeting_id": rec.get("meeting", ""),
+                    "source_id": source_id,
+                    "quote": quote,
                 }
-            )  # fmt: skip
+            )
             self.versioned("roles", str(n), rec, where)
 
     def delegations(self, records: list[dict[str, Any]]) -> None:
@@ -535,11 +576,14 @@ class _Rows:
             check.ref(where, "head", rec.get("head", ""), self.person_ids)
             self.rows["delegations"].append(
                 {
-                    "id": rec["id"], "economy_id": rec.get("economy", ""),
-                    "meeting_id": rec.get("meeting", ""), "head_id": rec.get("head", ""),
-                    "source_id": source_id, "quote": quote,
+                    "id": rec["id"],
+                    "economy_id": rec.get("economy", ""),
+                    "meeting_id": rec.get("meeting", ""),
+                    "head_id": rec.get("head", ""),
+                    "source_id": source_id,
+                    "quote": quote,
                 }
-            )  # fmt: skip
+            )
             self.versioned("delegations", rec["id"], rec, where)
             self._members(rec, where, (source_id, quote))
             self._objectives(rec, where)
@@ -553,10 +597,13 @@ class _Rows:
                 source_id, quote = self.check.cite(f"{where} member {member['person']!r}", member)
             self.rows["delegation_members"].append(
                 {
-                    "delegation_id": rec["id"], "person_id": member.get("person", ""),
-                    "role": member.get("role", ""), "source_id": source_id, "quote": quote,
+                    "delegation_id": rec["id"],
+                    "person_id": member.get("person", ""),
+                    "role": member.get("role", ""),
+                    "source_id": source_id,
+                    "quote": quote,
                 }
-            )  # fmt: skip
+            )
             member_id = f"{rec['id']}/{member.get('person', '')}"
             self.versioned("delegation_members", member_id, member, f"{where} member {member_id!r}")
 
@@ -566,10 +613,13 @@ class _Rows:
             source_id, quote = self.check.cite(what, obj)
             self.rows["objectives"].append(
                 {
-                    "id": len(self.rows["objectives"]) + 1, "delegation_id": rec["id"],
-                    "text": obj.get("text", ""), "source_id": source_id, "quote": quote,
+                    "id": len(self.rows["objectives"]) + 1,
+                    "delegation_id": rec["id"],
+                    "text": obj.get("text", ""),
+                    "source_id": source_id,
+                    "quote": quote,
                 }
-            )  # fmt: skip
+            )
             self.versioned("objectives", str(self.rows["objectives"][-1]["id"]), obj, what)
 
     def facts(self, records: list[dict[str, Any]]) -> None:
@@ -578,11 +628,14 @@ class _Rows:
             source_id, quote = self.check.cite(where, rec)
             self.rows["facts"].append(
                 {
-                    "id": rec["id"], "topic": rec.get("topic", ""),
+                    "id": rec["id"],
+                    "topic": rec.get("topic", ""),
                     "keywords": json.dumps([k.lower() for k in rec.get("keywords", [])]),
-                    "answer": rec.get("answer", ""), "source_id": source_id, "quote": quote,
+                    "answer": rec.get("answer", ""),
+                    "source_id": source_id,
+                    "quote": quote,
                 }
-            )  # fmt: skip
+            )
             self.versioned("facts", rec["id"], rec, where)
 
     def glossary(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -625,13 +678,17 @@ class _Rows:
                     check.errors.append(f"{where}: {name!r} already names term {named[key]!r}")
             out.append(
                 {
-                    "term": term, "aliases": json.dumps(aliases),
-                    "expansion": rec.get("expansion", ""), "definition": rec.get("definition", ""),
-                    "kind": rec.get("kind", ""), "refers_to": rec.get("refers_to", ""),
-                    "source_id": source_id, "quote": quote,
+                    "term": term,
+                    "aliases": json.dumps(aliases),
+                    "expansion": rec.get("expansion", ""),
+                    "definition": rec.get("definition", ""),
+                    "kind": rec.get("kind", ""),
+                    "refers_to": rec.get("refers_to", ""),
+                    "source_id": source_id,
+                    "quote": quote,
                     "reading_only": int(reading),
                 }
-            )  # fmt: skip
+            )
         if check.errors:
             raise SourceError(
                 f"{len(check.errors)} problem(s) in {GLOSSARY_FILE}:\n  "
@@ -716,7 +773,9 @@ def build(db: sqlite_utils.Database, seeds: Path, records_only: bool = False) ->
     return report
 
 
-def _replace(db: sqlite_utils.Database, rows: dict[str, list[dict[str, Any]]], records_only: bool) -> list[str]:  # fmt: skip
+def _replace(
+    db: sqlite_utils.Database, rows: dict[str, list[dict[str, Any]]], records_only: bool
+) -> list[str]:
     """Empty the derived tables and write the new rows (in the caller's transaction)."""
     tables = [t for t in _DELETE_ORDER if not records_only or t not in ("sources", "passages")]
     for table in tables:

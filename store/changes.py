@@ -23,9 +23,16 @@ from store.db import immediate
 Record = dict[str, Any]
 
 
-def change_meeting(db: sqlite_utils.Database, seeds: Path | None, meeting_id: str | None,
-                   changes: Record, user: str, now: datetime, action: str,
-                   new_id: Callable[[sqlite_utils.Database], str] | None = None) -> tuple[Record | None, Record]:  # fmt: skip
+def change_meeting(
+    db: sqlite_utils.Database,
+    seeds: Path | None,
+    meeting_id: str | None,
+    changes: Record,
+    user: str,
+    now: datetime,
+    action: str,
+    new_id: Callable[[sqlite_utils.Database], str] | None = None,
+) -> tuple[Record | None, Record]:
     """Change a meeting (or add one, with `new_id`): (the record before, the record after)."""
     with immediate(db):
         ident = meeting_id or (new_id(db) if new_id else "")
@@ -42,8 +49,17 @@ def uncited(record: Record) -> Record:
     return {k: v for k, v in record.items() if k not in edits.CITE_FIELDS}
 
 
-def change_delegate(db: sqlite_utils.Database, seeds: Path | None, economy: str, meeting: str,
-                    name: str, role: str, removed: bool, user: str, now: datetime) -> Record | None:  # fmt: skip
+def change_delegate(
+    db: sqlite_utils.Database,
+    seeds: Path | None,
+    economy: str,
+    meeting: str,
+    name: str,
+    role: str,
+    removed: bool,
+    user: str,
+    now: datetime,
+) -> Record | None:
     """Add a person to a delegation or take one out: the person as they were on record, if at all."""
     with immediate(db):
         before = current_delegate(db, economy, meeting, name)
@@ -86,7 +102,9 @@ _RENAMED = {"parent": "parent_id", "dates": "date_text", "host": "host_id"}
 _COLUMNS = tuple(_RENAMED.get(key, key) for key in _KEPT)
 
 
-def current_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name: str) -> Record | None:  # fmt: skip
+def current_delegate(
+    db: sqlite_utils.Database, economy: str, meeting: str, name: str
+) -> Record | None:
     """A member of a delegation as on record (any letter case of the name), if one."""
     found = db.execute(
         """SELECT p.name, m.role FROM delegation_members m

@@ -174,11 +174,20 @@ class Desk:
     ) -> Subscription:
         """Start (or change) a channel's reminders; with no zone, in the channel's zone."""
         with immediate(self.db):
-            self._upsert_reminders(channel, self._zone(channel, tz, default_tz), offsets, kinds, by, now)  # fmt: skip
+            self._upsert_reminders(
+                channel, self._zone(channel, tz, default_tz), offsets, kinds, by, now
+            )
             return self._written(channel, "reminders")
 
-    def _upsert_reminders(self, channel: str, tz: str, offsets: tuple[str, ...],
-                          kinds: tuple[str, ...], by: str, now: datetime) -> None:  # fmt: skip
+    def _upsert_reminders(
+        self,
+        channel: str,
+        tz: str,
+        offsets: tuple[str, ...],
+        kinds: tuple[str, ...],
+        by: str,
+        now: datetime,
+    ) -> None:
         self.db.execute(
             """INSERT INTO subscriptions (channel, kind, tz, offsets, kinds, created_by, created_at)
                VALUES (?, 'reminders', ?, ?, ?, ?, ?)
@@ -766,7 +775,9 @@ class Desk:
 
     # -- a brief's canvas (or file) in a channel: one per meeting and economy --------------------
 
-    def brief_document(self, channel: str, meeting: str, economy: str = "") -> tuple[str, str] | None:  # fmt: skip
+    def brief_document(
+        self, channel: str, meeting: str, economy: str = ""
+    ) -> tuple[str, str] | None:
         """(kind, Slack id) of the canvas or file that holds this brief in `channel`, if any."""
         row = self.db.conn.execute(
             """SELECT kind, slack_id FROM brief_documents
@@ -775,7 +786,9 @@ class Desk:
         ).fetchone()
         return (str(row[0]), str(row[1])) if row else None
 
-    def keep_brief_document(self, channel: str, meeting: str, economy: str, kind: str, slack_id: str, now: datetime) -> None:  # fmt: skip
+    def keep_brief_document(
+        self, channel: str, meeting: str, economy: str, kind: str, slack_id: str, now: datetime
+    ) -> None:
         """Remember the canvas or file that now holds this brief in `channel` (replacing any)."""
         with immediate(self.db):
             self.db.conn.execute(
@@ -786,7 +799,9 @@ class Desk:
                 [channel, meeting, economy, kind, slack_id, iso(now)],
             )
 
-    def forget_brief_document(self, channel: str, meeting: str, economy: str, slack_id: str) -> None:  # fmt: skip
+    def forget_brief_document(
+        self, channel: str, meeting: str, economy: str, slack_id: str
+    ) -> None:
         """Forget this brief's canvas or file (deleted in Slack), if it is still the one kept."""
         with immediate(self.db):
             self.db.conn.execute(

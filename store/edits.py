@@ -107,15 +107,25 @@ def meeting_row(rec: dict[str, Any]) -> dict[str, Any]:
     text = rec.get("dates", "")
     span = read_span(text, reference) if text else None
     return {
-        "id": rec["id"], "name": rec["name"], "short": rec.get("short") or rec["name"],
-        "kind": rec.get("kind", "event"), "parent_id": rec.get("parent", ""), "date_text": text,
+        "id": rec["id"],
+        "name": rec["name"],
+        "short": rec.get("short") or rec["name"],
+        "kind": rec.get("kind", "event"),
+        "parent_id": rec.get("parent", ""),
+        "date_text": text,
         "start_date": span.start.isoformat() if span and span.start else None,
         "end_date": span.end.isoformat() if span and span.end else None,
-        "precision": span.precision if span else "unknown", "status": rec.get("status", "scheduled"),
-        "city": rec.get("city", ""), "host_id": rec.get("host", ""), "tz": rec.get("tz", ""),
-        "source_id": rec.get("source") or DESK_SOURCE, "quote": cited_quote(rec), "note": rec.get("note", ""),
-        "origin": "desk", "note_when_missing": "",
-    }  # fmt: skip
+        "precision": span.precision if span else "unknown",
+        "status": rec.get("status", "scheduled"),
+        "city": rec.get("city", ""),
+        "host_id": rec.get("host", ""),
+        "tz": rec.get("tz", ""),
+        "source_id": rec.get("source") or DESK_SOURCE,
+        "quote": cited_quote(rec),
+        "note": rec.get("note", ""),
+        "origin": "desk",
+        "note_when_missing": "",
+    }
 
 
 def cited_quote(rec: dict[str, Any]) -> str:
@@ -128,11 +138,21 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
     notes: list[str] = []
     if not changes.meetings and not changes.delegates:
         return notes
-    rows["sources"].append({
-        "id": DESK_SOURCE, "title": "Desk edits in Slack", "publisher": "the desk", "kind": "desk edit",
-        "reference_date": changes.latest[:10] or "2000-01-01", "file": "", "original_name": "",
-        "sha256": "", "origin": "desk", "added_at": changes.latest, "note": "Changes made with /apec in Slack",
-    })  # fmt: skip
+    rows["sources"].append(
+        {
+            "id": DESK_SOURCE,
+            "title": "Desk edits in Slack",
+            "publisher": "the desk",
+            "kind": "desk edit",
+            "reference_date": changes.latest[:10] or "2000-01-01",
+            "file": "",
+            "original_name": "",
+            "sha256": "",
+            "origin": "desk",
+            "added_at": changes.latest,
+            "note": "Changes made with /apec in Slack",
+        }
+    )
     meetings = {r["id"]: r for r in rows["meetings"]}
     sources = {r["id"] for r in rows["sources"]}
     dated = {r["id"]: r["reference_date"] for r in rows["sources"]}
@@ -148,8 +168,11 @@ def apply(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges) -> list[s
         seed = meetings.get(row["id"])
         _keep_condition(row, rec, seed)
         if seed is not None and seed["origin"] == "seed":
-            differs = [f"{f}: {seed[f]!r} -> {row[f]!r}" for f in ("date_text", "city", "status", "name", "kind")
-                       if seed[f] != row[f]]  # fmt: skip
+            differs = [
+                f"{f}: {seed[f]!r} -> {row[f]!r}"
+                for f in ("date_text", "city", "status", "name", "kind")
+                if seed[f] != row[f]
+            ]
             if differs:
                 notes.append(f"desk change wins over seeds for {row['id']} ({'; '.join(differs)})")
         meetings[row["id"]] = row
@@ -229,8 +252,13 @@ def _desk_version(
     )
 
 
-def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges, notes: list[str],
-                     taken: dict[tuple[str, str], str], dated: dict[str, str]) -> None:  # fmt: skip
+def _apply_delegates(
+    rows: dict[str, list[dict[str, Any]]],
+    changes: DeskChanges,
+    notes: list[str],
+    taken: dict[tuple[str, str], str],
+    dated: dict[str, str],
+) -> None:
     people = {r["id"]: r for r in rows["people"]}
     by_name = {alias_key(r["name"]): r["id"] for r in rows["people"]}
     delegations = {(r["economy_id"], r["meeting_id"]): r for r in rows["delegations"]}
@@ -257,9 +285,15 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
                 _desk_version(rows, "delegations", delegation["id"], delegation, day)
             continue
         if person_id not in people:
-            people[person_id] = {"id": person_id, "name": rec["name"], "economy_id": rec["economy"],
-                                 "title": _title(rec["role"]), "organization": "", "source_id": source,
-                                 "quote": quote}  # fmt: skip
+            people[person_id] = {
+                "id": person_id,
+                "name": rec["name"],
+                "economy_id": rec["economy"],
+                "title": _title(rec["role"]),
+                "organization": "",
+                "source_id": source,
+                "quote": quote,
+            }
             by_name[alias_key(rec["name"])] = person_id
             _desk_version(rows, "people", person_id, people[person_id], day)
             key = alias_key(rec["name"])
@@ -269,8 +303,14 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
                     {"kind": "person", "alias": key, "name": rec["name"], "target": person_id}
                 )
         if delegation is None:
-            delegation = {"id": f"{rec['economy'].lower()}-{rec['meeting']}", "economy_id": rec["economy"],
-                          "meeting_id": rec["meeting"], "head_id": "", "source_id": source, "quote": quote}  # fmt: skip
+            delegation = {
+                "id": f"{rec['economy'].lower()}-{rec['meeting']}",
+                "economy_id": rec["economy"],
+                "meeting_id": rec["meeting"],
+                "head_id": "",
+                "source_id": source,
+                "quote": quote,
+            }
             delegations[(rec["economy"], rec["meeting"])] = delegation
             _desk_version(rows, "delegations", delegation["id"], delegation, day)
         member_id = f"{delegation['id']}/{person_id}"
@@ -282,8 +322,13 @@ def _apply_delegates(rows: dict[str, list[dict[str, Any]]], changes: DeskChanges
             if members.pop((delegation["id"], person_id), None) is not None:
                 _desk_version(rows, "delegation_members", member_id, None, day)
             continue
-        members[(delegation["id"], person_id)] = {"delegation_id": delegation["id"], "person_id": person_id,
-                                                  "role": rec["role"], "source_id": source, "quote": quote}  # fmt: skip
+        members[(delegation["id"], person_id)] = {
+            "delegation_id": delegation["id"],
+            "person_id": person_id,
+            "role": rec["role"],
+            "source_id": source,
+            "quote": quote,
+        }
         member = members[(delegation["id"], person_id)]
         _desk_version(rows, "delegation_members", member_id, member, day)
     rows["people"] = list(people.values())
@@ -318,8 +363,14 @@ def cleaned(record: dict[str, Any]) -> dict[str, Any]:
     return {key: one(key, value) for key, value in record.items()}
 
 
-def save_meeting(db: sqlite_utils.Database, record: dict[str, Any], user: str, now: datetime,
-                 action: str, before: dict[str, Any] | None) -> None:  # fmt: skip
+def save_meeting(
+    db: sqlite_utils.Database,
+    record: dict[str, Any],
+    user: str,
+    now: datetime,
+    action: str,
+    before: dict[str, Any] | None,
+) -> None:
     """Keep the desk's version of a meeting and audit it (in the caller's transaction); its text
     cleaned, and ValueError for a name that is empty once cleaned (nothing kept)."""
     fields = cleaned({k: record[k] for k in (*MEETING_FIELDS, *CITE_FIELDS) if k in record})
@@ -334,9 +385,19 @@ def save_meeting(db: sqlite_utils.Database, record: dict[str, Any], user: str, n
     audit(db, user, now, action, record["id"], before, fields)
 
 
-def save_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name: str, role: str,
-                  removed: bool, user: str, now: datetime, before: dict[str, Any] | None,
-                  source: str = "", quote: str = "") -> None:  # fmt: skip
+def save_delegate(
+    db: sqlite_utils.Database,
+    economy: str,
+    meeting: str,
+    name: str,
+    role: str,
+    removed: bool,
+    user: str,
+    now: datetime,
+    before: dict[str, Any] | None,
+    source: str = "",
+    quote: str = "",
+) -> None:
     """Keep a delegate the desk added or took out, and audit it; with `source` and `quote`, it
     cites that document (an approved proposal) rather than the desk. Its text cleaned, and
     ValueError for a name that is empty once cleaned (nothing kept)."""
@@ -352,21 +413,48 @@ def save_delegate(db: sqlite_utils.Database, economy: str, meeting: str, name: s
         [economy, meeting, name, role, int(removed), user, iso(now), source, quote],
     )
     after = (
-        None if removed else {"economy": economy, "meeting": meeting, "name": name, "role": role,
-                              **({"source": source, "quote": quote} if source else {})}
-    )  # fmt: skip
-    audit(db, user, now, "remove-delegate" if removed else "add-delegate", f"{economy}/{meeting}/{name}",
-          before, after)  # fmt: skip
+        None
+        if removed
+        else {
+            "economy": economy,
+            "meeting": meeting,
+            "name": name,
+            "role": role,
+            **({"source": source, "quote": quote} if source else {}),
+        }
+    )
+    audit(
+        db,
+        user,
+        now,
+        "remove-delegate" if removed else "add-delegate",
+        f"{economy}/{meeting}/{name}",
+        before,
+        after,
+    )
 
 
-def audit(db: sqlite_utils.Database, user: str, now: datetime, action: str, target: str,
-          before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:  # fmt: skip
+def audit(
+    db: sqlite_utils.Database,
+    user: str,
+    now: datetime,
+    action: str,
+    target: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
     """Write one line of the audit trail."""
     db.execute(
         "INSERT INTO audit (at, user, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-        [iso(now), user, action, target, json.dumps(before, ensure_ascii=False) if before else "",
-         json.dumps(after, ensure_ascii=False) if after else ""],
-    )  # fmt: skip
+        [
+            iso(now),
+            user,
+            action,
+            target,
+            json.dumps(before, ensure_ascii=False) if before else "",
+            json.dumps(after, ensure_ascii=False) if after else "",
+        ],
+    )
 
 
 def history(
@@ -379,10 +467,17 @@ def history(
         params = [target, f"%/{target}/%"]
     rows = db.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
     return [
-        AuditEntry(r["id"], datetime.fromisoformat(r["at"]), r["user"], r["action"], r["target"],
-                   json.loads(r["before"]) if r["before"] else None, json.loads(r["after"]) if r["after"] else None)
+        AuditEntry(
+            r["id"],
+            datetime.fromisoformat(r["at"]),
+            r["user"],
+            r["action"],
+            r["target"],
+            json.loads(r["before"]) if r["before"] else None,
+            json.loads(r["after"]) if r["after"] else None,
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 # The audit lines that change a meeting.
@@ -454,8 +549,10 @@ def _standing(db: sqlite_utils.Database, rec: dict[str, Any]) -> str:
 def _cite_lines(rec: dict[str, Any]) -> list[str]:
     """A record's source and quote: the document it was approved from, or blanks to fill in."""
     if rec.get("source"):
-        return [f"source = {_toml(rec['source'])}  # a document the desk added (ingest or a watched source)",
-                f"quote = {_toml(rec.get('quote', ''))}"]  # fmt: skip
+        return [
+            f"source = {_toml(rec['source'])}  # a document the desk added (ingest or a watched source)",
+            f"quote = {_toml(rec.get('quote', ''))}",
+        ]
     return ['source = ""  # the document that states this', 'quote = ""   # a short quote from it']
 
 

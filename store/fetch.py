@@ -233,8 +233,9 @@ def _normal(url: str) -> str:
         parts.port  # noqa: B018 - raises ValueError on a port that is not one
     except ValueError:
         raise FetchError(f"{url[:80]!r} has no usable port") from None
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       parts.query, ""))  # fmt: skip
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, "")
+    )
 
 
 def check_url(text: str, allow: AllowList | Iterable[str] = ()) -> str:

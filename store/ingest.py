@@ -203,7 +203,9 @@ def _prepared(doc: Document, now: datetime) -> Document:
     return Document(doc.text, doc.name, doc.url, title, reference, doc.page)
 
 
-def _add(db: sqlite_utils.Database, doc: Document, now: datetime, indexed: bool) -> tuple[str, bool]:  # fmt: skip
+def _add(
+    db: sqlite_utils.Database, doc: Document, now: datetime, indexed: bool
+) -> tuple[str, bool]:
     """Keep the document unless its text (or, for an article, its address) is kept already: its
     source id, and whether it is new. In the caller's transaction."""
     sha = sha256(doc.text.encode("utf-8"))
@@ -227,7 +229,9 @@ def _add(db: sqlite_utils.Database, doc: Document, now: datetime, indexed: bool)
     return source_id, True
 
 
-def _index(db: sqlite_utils.Database, source_id: str, doc: Document, sha: str, added_at: str) -> None:  # fmt: skip
+def _index(
+    db: sqlite_utils.Database, source_id: str, doc: Document, sha: str, added_at: str
+) -> None:
     """The document's source row and passages, as the next build will make them: a passage some
     source holds already is noted there (`also_in`), not kept twice."""
     assert doc.reference is not None

@@ -157,18 +157,46 @@ _VENUE_VERB = re.compile(
     re.I,
 )
 _CAP = r"[A-Z][a-z\u00C0-\u017F'’-]+"
-_PLACE = re.compile(rf"\b(?:in|moved to|relocated to|changed to|shifted to)\s+(?P<city>{_CAP}(?:\s{_CAP}){{0,2}})")  # fmt: skip
+_PLACE = re.compile(
+    rf"\b(?:in|moved to|relocated to|changed to|shifted to)\s+(?P<city>{_CAP}(?:\s{_CAP}){{0,2}})"
+)
 _NOT_PLACES = set(_MONTHS.split("|")) | {
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "APEC", "The",
-    "Senior", "Economic", "Leaders", "Ministers", "Ministerial", "Committee", "Person", "Person-",
-    "Early", "Late", "Mid", "Spring", "Summer", "Autumn", "Fall", "Winter", "Addition", "Order",
-}  # fmt: skip
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "APEC",
+    "The",
+    "Senior",
+    "Economic",
+    "Leaders",
+    "Ministers",
+    "Ministerial",
+    "Committee",
+    "Person",
+    "Person-",
+    "Early",
+    "Late",
+    "Mid",
+    "Spring",
+    "Summer",
+    "Autumn",
+    "Fall",
+    "Winter",
+    "Addition",
+    "Order",
+}
 _NAME = r"(?:[A-Z][\w'’.-]+\s){1,3}[A-Z][\w'’-]+"
 _LEADS = re.compile(
     rf"(?P<name>{_NAME})(?:,\s(?P<title>[^,]{{3,100}}),)?\s+(?:will|is to|is set to|has been "
     r"(?:named|appointed|chosen) to)\s+(?P<verb>lead|head|attend|join)\b"
 )
-_LED_BY = re.compile(rf"delegation\b.*?\b(?:led|headed)\s+by\s+(?P<name>{_NAME})(?:,\s(?P<title>[^,.;]{{3,100}}))?")  # fmt: skip
+_LED_BY = re.compile(
+    rf"delegation\b.*?\b(?:led|headed)\s+by\s+(?P<name>{_NAME})(?:,\s(?P<title>[^,.;]{{3,100}}))?"
+)
 
 
 @dataclass(frozen=True)
@@ -343,17 +371,32 @@ class _Reader:
             and not (late and not _PAST.search(sentence))
         ):
             verb = "re-date" if m.dated else "date"
-            out.append(_Draft(DATE, m.id, {"dates": date_text(span)}, sentence,
-                              f"{verb} {label(m)} to {date_text(span)} (on record: {_when(m)})"))  # fmt: skip
+            out.append(
+                _Draft(
+                    DATE,
+                    m.id,
+                    {"dates": date_text(span)},
+                    sentence,
+                    f"{verb} {label(m)} to {date_text(span)} (on record: {_when(m)})",
+                )
+            )
         city = self._place(sentence)
         if city and alias_key(city) != alias_key(m.city):
             was = m.city or "no city"
-            out.append(_Draft(MOVE, m.id, {"city": city}, sentence,
-                              f"move {label(m)} to {city} (on record: {was})"))  # fmt: skip
+            out.append(
+                _Draft(
+                    MOVE,
+                    m.id,
+                    {"city": city},
+                    sentence,
+                    f"move {label(m)} to {city} (on record: {was})",
+                )
+            )
         return out
 
-    def _new(self, sentence: str, key: str, known: Meeting | None, span: Span | None,
-             year: int | None) -> list[_Draft]:  # fmt: skip
+    def _new(
+        self, sentence: str, key: str, known: Meeting | None, span: Span | None, year: int | None
+    ) -> list[_Draft]:
         """A meeting of a known series in a year not on record, dated by the sentence."""
         if span is None or year is None or span.start is None or span.end is None:
             return []
@@ -366,8 +409,15 @@ class _Reader:
         kind = known.kind if known else "som"
         city = self._place(sentence)
         host = self._host(sentence, city)
-        record = {"name": name, "short": name, "kind": kind, "dates": date_text(span),
-                  "city": city, "host": host, "status": "held" if past else "scheduled"}  # fmt: skip
+        record = {
+            "name": name,
+            "short": name,
+            "kind": kind,
+            "dates": date_text(span),
+            "city": city,
+            "host": host,
+            "status": "held" if past else "scheduled",
+        }
         where = ", ".join(p for p in (city, self._economy_name(host)) if p)
         change = f"add meeting {name} ({kind}): {date_text(span)}" + (f", {where}" if where else "")
         return [_Draft(ADD, edits.slug(name), record, sentence, change)]
@@ -426,7 +476,11 @@ def _differs(on_record: Span, said: Span) -> bool:
         return True
     if said.precision == "month":
         assert said.start is not None and said.end is not None
-        within = on_record.end is not None and said.start <= on_record.start and on_record.end <= said.end  # fmt: skip
+        within = (
+            on_record.end is not None
+            and said.start <= on_record.start
+            and on_record.end <= said.end
+        )
         if on_record.precision == "day":
             return not within
         return (on_record.start, on_record.end) != (said.start, said.end)
@@ -468,9 +522,19 @@ def propose(
                 """INSERT INTO proposals (source_id, kind, target, record, quote, change, status,
                                           created_at, fingerprint, origin)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [report.source_id, d.kind, d.target, json.dumps(d.record, ensure_ascii=False),
-                 d.quote, d.change, OPEN, iso(now), d.fingerprint, origin],
-            )  # fmt: skip
+                [
+                    report.source_id,
+                    d.kind,
+                    d.target,
+                    json.dumps(d.record, ensure_ascii=False),
+                    d.quote,
+                    d.change,
+                    OPEN,
+                    iso(now),
+                    d.fingerprint,
+                    origin,
+                ],
+            )
             made.append(inserted_id(cursor))
         if made and origin:
             _hold_flood(db, origin, now)
@@ -529,7 +593,10 @@ def get(db: sqlite_utils.Database, proposal_id: int) -> Proposal | None:
 
 def open_proposals(db: sqlite_utils.Database) -> list[Proposal]:
     """Every open proposal, oldest first."""
-    return [_proposal(r) for r in rows(db, "SELECT * FROM proposals WHERE status = ? ORDER BY id", [OPEN])]  # fmt: skip
+    return [
+        _proposal(r)
+        for r in rows(db, "SELECT * FROM proposals WHERE status = ? ORDER BY id", [OPEN])
+    ]
 
 
 def of_source(db: sqlite_utils.Database, source_id: str) -> list[Proposal]:
@@ -612,8 +679,15 @@ def where(origin: str) -> str:
 # -- deciding ------------------------------------------------------------------------------------
 
 
-def decide(db: sqlite_utils.Database, seeds: Path | None, proposal_id: int, approve: bool,
-           user: str, now: datetime, fields: dict[str, Any] | None = None) -> Proposal:  # fmt: skip
+def decide(
+    db: sqlite_utils.Database,
+    seeds: Path | None,
+    proposal_id: int,
+    approve: bool,
+    user: str,
+    now: datetime,
+    fields: dict[str, Any] | None = None,
+) -> Proposal:
     """Approve (the change made a desk record citing the document) or ignore a proposal, in one
     write transaction that reads its status first; the proposal as decided. With `fields`, the
     change was made already (the form's edit, in the caller's transaction): only marked."""
@@ -631,9 +705,20 @@ def decide(db: sqlite_utils.Database, seeds: Path | None, proposal_id: int, appr
             "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = ?",
             [status, user, iso(now), p.id, OPEN],
         )
-        edits.audit(db, user, now, f"{'approve' if approve else 'ignore'}-proposal", f"proposal/{p.id}",
-                    {"status": OPEN}, {"status": status, "change": p.change, "source": p.source_id,
-                                       **({"edited": fields} if fields else {})})  # fmt: skip
+        edits.audit(
+            db,
+            user,
+            now,
+            f"{'approve' if approve else 'ignore'}-proposal",
+            f"proposal/{p.id}",
+            {"status": OPEN},
+            {
+                "status": status,
+                "change": p.change,
+                "source": p.source_id,
+                **({"edited": fields} if fields else {}),
+            },
+        )
         if approve and fields is None and seeds is not None:
             build(db, seeds, records_only=True)
         decided = get(db, p.id)
@@ -651,8 +736,9 @@ def _apply(db: sqlite_utils.Database, p: Proposal, user: str, now: datetime) -> 
             raise ProposalError(f"proposal {p.id}: {r['meeting']} is no longer on record")
         before = changes.current_delegate(db, r["economy"], r["meeting"], r["name"])
         kept = before["name"] if before else r["name"]
-        edits.save_delegate(db, r["economy"], r["meeting"], kept, r["role"], False, user, now,
-                            before, **cite)  # fmt: skip
+        edits.save_delegate(
+            db, r["economy"], r["meeting"], kept, r["role"], False, user, now, before, **cite
+        )
         return
     if p.kind == ADD:
         taken = db.execute(

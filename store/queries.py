@@ -545,7 +545,7 @@ class Store:
                 source=self._cited(r),
                 quote=r["quote"],
                 roles=tuple(roles.get(r["id"], ())),
-            )  # fmt: skip
+            )
             for r in self._table("people")
         }
 

@@ -311,14 +311,26 @@ class Planner:
         those keys."""
         made = _Made(owed, skip)
         if reminder_channel and self.reminder_channel:
-            ours = (DEFAULT_OFFSETS, REMINDER_CHANNEL_KINDS, self.reminder_since,
-                    "APEC_REMINDER_CHANNEL")  # fmt: skip
+            ours = (
+                DEFAULT_OFFSETS,
+                REMINDER_CHANNEL_KINDS,
+                self.reminder_since,
+                "APEC_REMINDER_CHANNEL",
+            )
             self._reminders(made, self.reminder_channel, self.default_tz, *ours, window)
         for sub in subs:
             zone = self.zone(sub.tz)
             if sub.kind == "reminders":
-                self._reminders(made, sub.channel, zone, sub.offsets, sub.kinds, sub.since,
-                                "reminders subscription", window)  # fmt: skip
+                self._reminders(
+                    made,
+                    sub.channel,
+                    zone,
+                    sub.offsets,
+                    sub.kinds,
+                    sub.since,
+                    "reminders subscription",
+                    window,
+                )
             elif sub.kind == "digest":
                 self._digests(made, sub, zone, window)
         for one in one_offs:
@@ -327,8 +339,17 @@ class Planner:
             self._recurring(made, reminder, window)
         return list(made.posts.values())
 
-    def _reminders(self, made: _Made, channel: str, zone: ZoneInfo, offsets: tuple[str, ...],
-                   kinds: tuple[str, ...], since: datetime, why: str, window: Window) -> None:  # fmt: skip
+    def _reminders(
+        self,
+        made: _Made,
+        channel: str,
+        zone: ZoneInfo,
+        offsets: tuple[str, ...],
+        kinds: tuple[str, ...],
+        since: datetime,
+        why: str,
+        window: Window,
+    ) -> None:
         span = window(zone)
         if span is None:
             return
@@ -340,8 +361,19 @@ class Planner:
                     continue
                 key = f"reminder:{channel}{times.tails[i]}"
                 if made.wants(key, due, since):
-                    made.add(Post(key, channel, "reminder", due, zone.key, since,
-                                  why + times.abouts[i], meeting.id, offset))  # fmt: skip
+                    made.add(
+                        Post(
+                            key,
+                            channel,
+                            "reminder",
+                            due,
+                            zone.key,
+                            since,
+                            why + times.abouts[i],
+                            meeting.id,
+                            offset,
+                        )
+                    )
 
     def _times_at(self, zone: ZoneInfo, offset: str) -> _Times:
         found = self._times.get((zone.key, offset))
@@ -765,8 +797,12 @@ class Schedule:
             return
         assert self.agenda is not None
         self.agenda.drop(lambda post: post.kind == "reminder" and post.meeting_id in moved)
-        only = Planner((m for m in meetings if m.id in moved), self.default_tz,
-                       self.reminder_channel, self.reminder_since)  # fmt: skip
+        only = Planner(
+            (m for m in meetings if m.id in moved),
+            self.default_tz,
+            self.reminder_channel,
+            self.reminder_since,
+        )
         subs = [sub for sub in self._subs.values() if sub.kind == "reminders"]
         self._add(only.posts(subs, (), self._window(start, now), owed=True))
         ending = [r for r in self._recurring.values() if r.meeting_id in moved]

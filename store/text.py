@@ -58,9 +58,25 @@ MAX_PASSAGE = 600
 # Zero-width and invisible characters: a name of only these looks empty, or two names that look
 # alike differ. The Hangul fillers are letters that show nothing (a favourite for "blank" names).
 ZERO_WIDTH = frozenset(
-    {0x00AD, 0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x200B, 0x2060, 0x2061, 0x2062,
-     0x2063, 0x2064, 0x3164, 0xFEFF, 0xFFA0}
-)  # fmt: skip
+    {
+        0x00AD,
+        0x034F,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        0x180E,
+        0x200B,
+        0x2060,
+        0x2061,
+        0x2062,
+        0x2063,
+        0x2064,
+        0x3164,
+        0xFEFF,
+        0xFFA0,
+    }
+)
 # Bidi controls (embeddings, overrides, isolates, marks): "\u202e" shows a word reversed. Only
 # the controls go: right-to-left text itself is written in its own order and needs none of them.
 BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
@@ -69,8 +85,9 @@ BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *rang
 # only hide (a name of only joiners, a joiner beside a space).
 _JOINERS = "\u200c\u200d"
 # Format characters (Cf) that are text: Arabic number signs and the like, written before digits.
-_PREPENDED = frozenset({*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2,
-                        0x110BD, 0x110CD})  # fmt: skip
+_PREPENDED = frozenset(
+    {*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD}
+)
 _FLAG = "\U0001f3f4"  # a flag emoji's tag characters (England's flag) follow it
 _TAGS = range(0xE0020, 0xE0080)
 _LINE_BREAKS = str.maketrans({"\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
@@ -86,9 +103,11 @@ def clean(text: str, multiline: bool = False) -> str:
     if _suspect().search(text):  # most text has none: a document is not read character by character
         kept = [ch for i, ch in enumerate(text) if _is_text(text, i, ch, multiline)]
         text = "".join(
-            ch for i, ch in enumerate(kept)
-            if ch not in _JOINERS or (0 < i < len(kept) - 1 and _joins(kept[i - 1]) and _joins(kept[i + 1]))
-        )  # fmt: skip
+            ch
+            for i, ch in enumerate(kept)
+            if ch not in _JOINERS
+            or (0 < i < len(kept) - 1 and _joins(kept[i - 1]) and _joins(kept[i + 1]))
+        )
     text = unicodedata.normalize("NFC", text)
     if not multiline:
         return " ".join(text.split())
@@ -100,10 +119,16 @@ def clean(text: str, multiline: bool = False) -> str:
 def _suspect() -> re.Pattern[str]:
     """A character `_is_text` may drop: every control, format character, surrogate, and those of
     the tables (format characters lie in planes 0-2 and 14; listed once, on first use)."""
-    found = {cp for cp in (*range(0x30000), *range(0xE0000, 0xE1000))
-             if unicodedata.category(chr(cp)) in ("Cc", "Cf", "Cs")}  # fmt: skip
-    found |= ZERO_WIDTH | BIDI_CONTROLS | {plane + end for plane in range(0, 0x110000, 0x10000)
-                                           for end in (0xFFFE, 0xFFFF)}  # fmt: skip
+    found = {
+        cp
+        for cp in (*range(0x30000), *range(0xE0000, 0xE1000))
+        if unicodedata.category(chr(cp)) in ("Cc", "Cf", "Cs")
+    }
+    found |= (
+        ZERO_WIDTH
+        | BIDI_CONTROLS
+        | {plane + end for plane in range(0, 0x110000, 0x10000) for end in (0xFFFE, 0xFFFF)}
+    )
     found -= {ord("\n"), ord("\t")}
     runs: list[list[int]] = []
     for cp in sorted(found):

@@ -646,8 +646,9 @@ def _own_document(item: Item) -> Document:
     return _document(article, item.url, item.title, item.published)
 
 
-def _document(article: Article, url: str, title: str = "", published: date | None = None,
-              page: bool = False) -> Document:  # fmt: skip
+def _document(
+    article: Article, url: str, title: str = "", published: date | None = None, page: bool = False
+) -> Document:
     """An article as a document: its title as a heading over its text, named by its address."""
     title = clean(title or article.title)
     text = clean(article.text, multiline=True)  # what a source sends is cleaned before all else

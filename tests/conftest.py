@@ -395,8 +395,9 @@ def server(db_path, web_api, clock, changes):
     )
     stores = Stores(db_path, SEEDS)
     replies, workspace = Replies(stores, clock), Workspace()  # shared with the front, as in serve
-    app = create_app(config, stores, clock, on_change=changes.append_one, replies=replies,
-                     workspace=workspace)  # fmt: skip
+    app = create_app(
+        config, stores, clock, on_change=changes.append_one, replies=replies, workspace=workspace
+    )
     wsgi = SlackHTTP(
         app,
         SIGNING_SECRET,

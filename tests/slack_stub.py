@@ -209,7 +209,9 @@ class WebAPIStub:
         the bytes to the upload URL, files.completeUploadExternal): id, filename, title,
         channel_id, content (text), bytes (as sent), initial_comment."""
         with self._cond:
-            return [dict(f) for f in self._files.values() if f.get("completed") and not f.get("deleted")]  # fmt: skip
+            return [
+                dict(f) for f in self._files.values() if f.get("completed") and not f.get("deleted")
+            ]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until ``method`` has been called ``count`` times; return its calls.
@@ -476,7 +478,11 @@ class WebAPIStub:
             return {**ok, "messages": self._read_history(p), "has_more": False}
         if method == "conversations.open":
             users = str(p.get("users") or "").split(",")
-            return {**ok, "channel": {"id": self.dm_channel(users[0])}} if users[0] else {"ok": False, "error": "users_list_not_supplied"}  # fmt: skip
+            return (
+                {**ok, "channel": {"id": self.dm_channel(users[0])}}
+                if users[0]
+                else {"ok": False, "error": "users_list_not_supplied"}
+            )
         if method == "conversations.info":
             found = self._known_channels.get(p.get("channel", ""))
             if found is not None and found["is_private"] and not found["is_member"]:
@@ -494,9 +500,14 @@ class WebAPIStub:
         if method == "canvases.create":
             content = p.get("document_content") or {}
             canvas_id = f"F{len(self._canvases) + 1:08d}C"
-            self._canvases.append({"canvas_id": canvas_id, "title": p.get("title"),
-                                   "channel_id": p.get("channel_id"),
-                                   "markdown": content.get("markdown", "")})  # fmt: skip
+            self._canvases.append(
+                {
+                    "canvas_id": canvas_id,
+                    "title": p.get("title"),
+                    "channel_id": p.get("channel_id"),
+                    "markdown": content.get("markdown", ""),
+                }
+            )
             return {**ok, "canvas_id": canvas_id}
         if method == "canvases.edit":
             changes = p.get("changes") or []
@@ -505,7 +516,9 @@ class WebAPIStub:
                 return {"ok": False, "error": "canvas_not_found"}
             for change in changes:
                 if change.get("operation") == "replace" and "section_id" not in change:
-                    found[0]["markdown"] = (change.get("document_content") or {}).get("markdown", "")  # fmt: skip
+                    found[0]["markdown"] = (change.get("document_content") or {}).get(
+                        "markdown", ""
+                    )
             return ok
         if method == "files.delete":
             found = self._files.get(p.get("file", ""))
@@ -517,8 +530,16 @@ class WebAPIStub:
             if not p.get("filename") or not str(p.get("length", "")).isdigit():
                 return {"ok": False, "error": "invalid_arguments"}
             file_id = f"F{len(self._files) + 1:08d}U"
-            self._files[file_id] = {"id": file_id, "filename": p["filename"], "length": int(p["length"])}  # fmt: skip
-            return {**ok, "file_id": file_id, "upload_url": f"{self.url.removesuffix('api/')}upload/v1/{file_id}"}  # fmt: skip
+            self._files[file_id] = {
+                "id": file_id,
+                "filename": p["filename"],
+                "length": int(p["length"]),
+            }
+            return {
+                **ok,
+                "file_id": file_id,
+                "upload_url": f"{self.url.removesuffix('api/')}upload/v1/{file_id}",
+            }
         if method == "files.completeUploadExternal":
             files = json.loads(p.get("files") or "[]")
             done = []
@@ -526,8 +547,12 @@ class WebAPIStub:
                 found = self._files.get(f.get("id", ""))
                 if found is None or "content" not in found:
                     return {"ok": False, "error": "file_not_found"}
-                found.update(completed=True, title=f.get("title"), channel_id=p.get("channel_id"),
-                             initial_comment=p.get("initial_comment"))  # fmt: skip
+                found.update(
+                    completed=True,
+                    title=f.get("title"),
+                    channel_id=p.get("channel_id"),
+                    initial_comment=p.get("initial_comment"),
+                )
                 done.append({"id": found["id"], "name": found["filename"], "title": f.get("title")})
             return {**ok, "files": done}
         return ok

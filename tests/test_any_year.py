@@ -22,22 +22,39 @@ NOW = at("2026-11-27T10:00+00:00")  # after the Leaders' Meeting of 18-19 Novemb
 def say(db_path, text: str, now=NOW, admin: bool = False) -> str:
     db = connect(db_path)
     try:
-        ask = Ask(store=Store(db), now=now, text=text, user="UADMIN", channel="C1",
-                  can_edit=lambda: admin, seeds=SEEDS)  # fmt: skip
+        ask = Ask(
+            store=Store(db),
+            now=now,
+            text=text,
+            user="UADMIN",
+            channel="C1",
+            can_edit=lambda: admin,
+            seeds=SEEDS,
+        )
         return route(ask).plain()
     finally:
         db.close()
 
 
 def digest(now) -> Post:
-    return Post(f"digest:C1:{now.date()}", "C1", "digest", now, "UTC", now - timedelta(days=30), "weekly")  # fmt: skip
+    return Post(
+        f"digest:C1:{now.date()}", "C1", "digest", now, "UTC", now - timedelta(days=30), "weekly"
+    )
 
 
 @pytest.fixture
 def with_2027(db_path):
-    said = say(db_path, 'add-meeting "First Senior Officials\' Meeting 2027" "3-5 March 2027" Hanoi short=SOM1-2027', admin=True)  # fmt: skip
+    said = say(
+        db_path,
+        'add-meeting "First Senior Officials\' Meeting 2027" "3-5 March 2027" Hanoi short=SOM1-2027',
+        admin=True,
+    )
     assert said.startswith(":white_check_mark: Added"), said
-    said = say(db_path, 'add-meeting "Trade Ministers Meeting 2027" "June 2027" Hanoi short=MRT-2027', admin=True)  # fmt: skip
+    said = say(
+        db_path,
+        'add-meeting "Trade Ministers Meeting 2027" "June 2027" Hanoi short=MRT-2027',
+        admin=True,
+    )
     assert said.startswith(":white_check_mark: Added"), said
     return db_path
 

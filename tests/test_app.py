@@ -151,7 +151,7 @@ def _button(web_api, action_id: str, value: str) -> dict:
                 "value": value,
                 "action_ts": "1",
             }
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -166,7 +166,7 @@ def test_a_mention_is_answered_short_and_its_more_button_shows_the_whole_card_to
             "channel": "C1",
             "ts": "1.1",
             "text": "<@UBOT> who leads the US delegation?",
-        },  # fmt: skip
+        },
         event_id="EvMore",
     )
     (call,) = web_api.wait_for("chat.postMessage")

@@ -33,8 +33,17 @@ KR_MOFA = "APEC 2026 First Senior Officials' Meeting Held in Guangzhou"
 US_STATE = "U.S. Sends Delegation to First APEC 2026 Senior Officials' Meeting in Guangzhou"
 US_NEWS = "US Engages in APEC 2026 Senior Officials' Meeting in Guangzhou"
 # Questions whose passages and records span every source, for search and the names in them.
-SEARCHES = ("Guangzhou", "Shenzhen November", "Casey Mace", "BMC budget", "Xi Jinping visit",
-            "SOM2 Shanghai May", "21 economies", "illegal fishing", "theme openness")  # fmt: skip
+SEARCHES = (
+    "Guangzhou",
+    "Shenzhen November",
+    "Casey Mace",
+    "BMC budget",
+    "Xi Jinping visit",
+    "SOM2 Shanghai May",
+    "21 economies",
+    "illegal fishing",
+    "theme openness",
+)
 PHRASES = (["SOM1"], ["SOM2", "Second Senior Officials"], ["Leaders' Meeting"], ["BMC"])
 
 
@@ -75,8 +84,14 @@ def cited(view: Store) -> list[tuple[str, Source]]:
     return out
 
 
-_SOURCE_IDS = ("kr-mofa-som1", "us-state-som1", "us-news-som1", "us-state-qa", "news-lee-xi-call",
-               "desk-cn-calendar")  # fmt: skip
+_SOURCE_IDS = (
+    "kr-mofa-som1",
+    "us-state-som1",
+    "us-news-som1",
+    "us-state-qa",
+    "news-lee-xi-call",
+    "desk-cn-calendar",
+)
 
 
 @settings(
@@ -171,12 +186,18 @@ def test_brief_som2_on_1_may_quotes_nothing_dated_after(store):
     "day,dates,status,source,published",
     [
         (date(2025, 12, 12), None, None, None, None),
-        (date(2025, 12, 13), "February 2026, dates not confirmed", "scheduled", "desk-cn-calendar", date(2025, 12, 13)),  # noqa: E501
+        (
+            date(2025, 12, 13),
+            "February 2026, dates not confirmed",
+            "scheduled",
+            "desk-cn-calendar",
+            date(2025, 12, 13),
+        ),  # noqa: E501
         (date(2026, 2, 1), "1–10 February 2026", "scheduled", "us-state-som1", date(2026, 2, 1)),
         (date(2026, 2, 2), "1–10 February 2026", "scheduled", "us-news-som1", date(2026, 2, 2)),
         (date(2026, 2, 10), "1–10 February 2026", "held", "kr-mofa-som1", date(2026, 2, 10)),
     ],
-)  # fmt: skip
+)
 def test_som1_is_each_source_s_version_from_the_day_it_was_published(
     store, day, dates, status, source, published
 ):
@@ -357,13 +378,22 @@ status = "scheduled"
 @pytest.mark.parametrize(
     "fields,problem",
     [
-        ('published = 2025-12-11\ndated_by = "Xinhua via People\'s Daily Online, 2025-12-13"', "not a date its quote states"),  # noqa: E501
+        (
+            'published = 2025-12-11\ndated_by = "Xinhua via People\'s Daily Online, 2025-12-13"',
+            "not a date its quote states",
+        ),  # noqa: E501
         ("published = 2025-12-13", "not a date its quote states"),
         ('published = 2025-12-13\ndated_by = "Xinhua, 2025-12-13"', "dated_by not found"),
-        ('dated_by = "Xinhua via People\'s Daily Online, 2025-12-13"', "dated_by without a published date"),  # noqa: E501
-        ("published = 2026-06-01\ndated_by = \"Reports of the SOM2 opening in Shanghai, May 2026\"", "after its source's date"),  # noqa: E501
+        (
+            'dated_by = "Xinhua via People\'s Daily Online, 2025-12-13"',
+            "dated_by without a published date",
+        ),  # noqa: E501
+        (
+            'published = 2026-06-01\ndated_by = "Reports of the SOM2 opening in Shanghai, May 2026"',
+            "after its source's date",
+        ),  # noqa: E501
     ],
-)  # fmt: skip
+)
 def test_the_build_refuses_a_version_its_source_does_not_date(
     seeds_copy, tmp_path, fields, problem
 ):
@@ -373,12 +403,24 @@ def test_the_build_refuses_a_version_its_source_does_not_date(
 @pytest.mark.parametrize(
     "version,problem",
     [
-        ('[[people.earlier]]\nsource = "us-state-som1"\nquote = "led by U.S. Senior Official Casey Mace"\ntitle = "U.S. Senior Official"\n', "give 'organization'"),  # noqa: E501
-        ('[[people.earlier]]\nsource = "us-state-som1"\nquote = "led by U.S. Senior Official Casey Mace"\ntitle = "x"\norganization = ""\nrank = "x"\n', "'rank' is not a field"),  # noqa: E501
-        ('[[people.earlier]]\nsource = "us-state-som1"\nquote = "Casey Mace is an astronaut"\ntitle = "x"\norganization = ""\n', "quote not found"),  # noqa: E501
-        ('[[people.earlier]]\nsource = "kr-mofa-som1"\nquote = "Korea"\ntitle = "x"\norganization = ""\n', "published after the record itself"),  # noqa: E501
+        (
+            '[[people.earlier]]\nsource = "us-state-som1"\nquote = "led by U.S. Senior Official Casey Mace"\ntitle = "U.S. Senior Official"\n',
+            "give 'organization'",
+        ),  # noqa: E501
+        (
+            '[[people.earlier]]\nsource = "us-state-som1"\nquote = "led by U.S. Senior Official Casey Mace"\ntitle = "x"\norganization = ""\nrank = "x"\n',
+            "'rank' is not a field",
+        ),  # noqa: E501
+        (
+            '[[people.earlier]]\nsource = "us-state-som1"\nquote = "Casey Mace is an astronaut"\ntitle = "x"\norganization = ""\n',
+            "quote not found",
+        ),  # noqa: E501
+        (
+            '[[people.earlier]]\nsource = "kr-mofa-som1"\nquote = "Korea"\ntitle = "x"\norganization = ""\n',
+            "published after the record itself",
+        ),  # noqa: E501
     ],
-)  # fmt: skip
+)
 def test_the_build_refuses_a_version_that_says_more_or_later(
     seeds_copy, tmp_path, version, problem
 ):

@@ -101,7 +101,16 @@ def lines(b: Brief, key: str) -> list[str]:
 
 def quoted_records(store: Store) -> set[tuple[str, str]]:
     """Every (source id, quote) a record of the store holds."""
-    tables = ("economies", "meetings", "people", "roles", "delegations", "delegation_members", "objectives", "facts")  # fmt: skip
+    tables = (
+        "economies",
+        "meetings",
+        "people",
+        "roles",
+        "delegations",
+        "delegation_members",
+        "objectives",
+        "facts",
+    )
     return {
         (r[0], r[1])
         for t in tables
@@ -110,14 +119,25 @@ def quoted_records(store: Store) -> set[tuple[str, str]]:
 
 
 def in_passages(store: Store, source_id: str, quote: str) -> bool:
-    texts = [r[0] for r in store.db.execute("SELECT text FROM passages WHERE source_id = ?", [source_id])]  # fmt: skip
+    texts = [
+        r[0] for r in store.db.execute("SELECT text FROM passages WHERE source_id = ?", [source_id])
+    ]
     return any(" ".join(quote.split()) in " ".join(t.split()) for t in texts)
 
 
 # -- the sections -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,now", [("SOM2", BEFORE_SOM2), ("SOM1", DURING), ("SOM1", AFTER), ("AELM 2026", JUNE), ("Leaders' Meeting", JUNE)])  # fmt: skip
+@pytest.mark.parametrize(
+    "name,now",
+    [
+        ("SOM2", BEFORE_SOM2),
+        ("SOM1", DURING),
+        ("SOM1", AFTER),
+        ("AELM 2026", JUNE),
+        ("Leaders' Meeting", JUNE),
+    ],
+)
 def test_every_section_is_present_in_order(store, name, now):
     b = brief_of(store, name, now, "US")
     assert tuple(s.key for s in b.sections) == SECTIONS
@@ -152,7 +172,10 @@ def test_som1_meeting_section_gives_dates_as_the_source_does_and_what_is_held_wi
     ]
     parts = [x for x in got if x.startswith("Held as part of it:")]
     assert [p.split(" — ")[0].split(": ")[1] for p in parts] == ["BMC1", "CTI", "EC", "SCE"]
-    assert "Held as part of it: BMC1 — First Budget and Management Committee (BMC) meeting — 9 February 2026 · Guangzhou, People's Republic of China" in got  # fmt: skip
+    assert (
+        "Held as part of it: BMC1 — First Budget and Management Committee (BMC) meeting — 9 February 2026 · Guangzhou, People's Republic of China"
+        in got
+    )
     related = [x.split(" — ")[0] for x in got if x.startswith("Related:")]
     assert related == ["Related: SOM2", "Related: SOM3", "Related: AELM 2026"]
 
@@ -167,7 +190,9 @@ def test_som1_delegations_objectives_and_people_come_from_the_seeds(store):
     assert lines(b, "objectives") == US_OBJECTIVES
     people = list(dict.fromkeys(ln.label for ln in b.section("people").lines))
     assert people == ["Park Jong-han", "Casey Mace", "Ruth Perry", "Lee Ji-yoon"]
-    assert "Lee Ji-yoon: Presided over the first BMC meeting, held on 9 February 2026." in lines(b, "people")  # fmt: skip
+    assert "Lee Ji-yoon: Presided over the first BMC meeting, held on 9 February 2026." in lines(
+        b, "people"
+    )
     theme = lines(b, "theme")
     assert len(theme) == 2 and "Building an Asia-Pacific Community to Prosper Together" in theme[0]
     assert theme[1].startswith("Priorities: At SOM1, China outlined the deliverables")
@@ -180,7 +205,10 @@ def test_leaders_meeting_brief(store):
     assert "When: 18–19 November 2026 (the source: “November 18 and 19, 2026”)" in got
     assert "Where: Shenzhen, People's Republic of China" in got
     parts = sorted(x.split(" — ")[0] for x in got if x.startswith("Held as part of it:"))
-    assert parts == ["Held as part of it: CEO Summit 2026", "Held as part of it: Joint Ministerial Meeting 2026"]  # fmt: skip
+    assert parts == [
+        "Held as part of it: CEO Summit 2026",
+        "Held as part of it: Joint Ministerial Meeting 2026",
+    ]
     assert b.section("delegations").lines == ()
     assert [ln.label for ln in b.section("people").lines] == ["Guo Jiakun", "Guo Jiakun"]
     # No Korean delegation to it: the objectives Korea last stated, said as such.
@@ -194,7 +222,10 @@ def test_a_month_only_meeting_stays_a_month_and_gets_no_day_count(store):
     text = to_markdown(b)
     assert "August 2026, dates not confirmed" in text
     assert not re.search(r"SOM3[^\n]*\b\d+ days?\b", text)
-    assert "No source on record gives the exact dates of SOM3: it is known only as August 2026, dates not confirmed." in lines(b, "missing")  # fmt: skip
+    assert (
+        "No source on record gives the exact dates of SOM3: it is known only as August 2026, dates not confirmed."
+        in lines(b, "missing")
+    )
 
 
 def test_no_time_of_day_is_shown(store):
@@ -206,7 +237,16 @@ def test_no_time_of_day_is_shown(store):
 # -- citations -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,now,economy", [("SOM1", BEFORE, ""), ("SOM1", AFTER, "US"), ("AELM 2026", JUNE, "US"), ("SOM3", JUNE, "US"), ("CTI", AFTER, "US")])  # fmt: skip
+@pytest.mark.parametrize(
+    "name,now,economy",
+    [
+        ("SOM1", BEFORE, ""),
+        ("SOM1", AFTER, "US"),
+        ("AELM 2026", JUNE, "US"),
+        ("SOM3", JUNE, "US"),
+        ("CTI", AFTER, "US"),
+    ],
+)
 def test_every_line_is_traceable_to_a_quoted_record(store, name, now, economy):
     b = brief_of(store, name, now, economy)
     records = quoted_records(store)
@@ -250,7 +290,9 @@ def test_markdown_marks_every_cited_line_with_its_source(store):
 def test_recent_sources_are_newest_first_one_line_each(store):
     b = brief_of(store, "SOM1", JUNE)
     dates = [ln.label for ln in b.section("recent").lines]
-    assert dates == sorted(dates, reverse=True) and len(dates) == len(set(ln.source.id for ln in b.section("recent").lines))  # fmt: skip
+    assert dates == sorted(dates, reverse=True) and len(dates) == len(
+        set(ln.source.id for ln in b.section("recent").lines)
+    )
     assert dates[0] == "2026-05-19"  # the desk's calendar note names SOM1
     assert all("\n" not in ln.text for ln in b.section("recent").lines)
 
@@ -276,7 +318,9 @@ def test_recent_sources_are_those_out_by_now_and_about_this_year_s_meeting(db_pa
 
 
 @pytest.mark.parametrize("name,economy,now,expected", MISSING)
-def test_not_on_record_lists_exactly_what_the_seeds_do_not_give(store, name, economy, now, expected):  # fmt: skip
+def test_not_on_record_lists_exactly_what_the_seeds_do_not_give(
+    store, name, economy, now, expected
+):
     b = brief_of(store, name, now, economy)
     assert {ln.key for ln in b.section("missing").lines} == expected
 
@@ -311,7 +355,10 @@ def test_the_desk_economy_comes_from_the_environment(store):
     assert config.desk_economy == "Korea"
     ask = config.ask(store, AFTER, "brief SOM1", via="cli", can_edit=lambda: False)
     assert ask.desk_economy == "Korea"
-    assert brief_of(store, "SOM1", economy=ask.desk_economy).section("objectives").title == "Objectives of Republic of Korea"  # fmt: skip
+    assert (
+        brief_of(store, "SOM1", economy=ask.desk_economy).section("objectives").title
+        == "Objectives of Republic of Korea"
+    )
     none = brief_of(store, "SOM1").section("objectives")
     assert none.lines == () and "APEC_DESK_ECONOMY" in none.note
 
@@ -333,7 +380,10 @@ def test_slash_brief_answers_a_short_summary_with_a_share_button(store):
     assert "1–10 February 2026 · Guangzhou, People's Republic of China — held" in text
     bullets = [x for x in text.splitlines() if x.startswith("• ")]
     assert len(bullets) == 3
-    assert bullets[2] == "• Not on record: a time of day, the venue, the chair, the agenda, the outcomes."  # fmt: skip
+    assert (
+        bullets[2]
+        == "• Not on record: a time of day, the venue, the chair, the agenda, the outcomes."
+    )
     assert "Source:" in text
     buttons = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [(b["action_id"], b["value"]) for b in buttons] == [(SHARE_ACTION, "brief SOM1 for US")]
@@ -449,7 +499,12 @@ def test_slack_brief_goes_to_a_canvas(server, web_api, clock):
     call = web_api.calls_to("canvases.create")[0]
     assert call.params["document_content"]["type"] == "markdown"
     assert "canvas" in told["text"] and web_api.calls_to("files.getUploadURLExternal") == []
-    assert any(e["action_id"] == SHARE_ACTION for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"])  # fmt: skip
+    assert any(
+        e["action_id"] == SHARE_ACTION
+        for b in payload["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
 
 
 @pytest.mark.parametrize("error", ["not_allowed", "feature_not_enabled"])
@@ -496,9 +551,21 @@ def test_cli_brief_end_to_end(db_path: Path, tmp_path: Path):
     md = run("brief", "SOM1", "--now", "2026-02-03T09:00+08:00", "--for", "US", env=env)
     assert md.returncode == 0, md.stderr
     assert md.stdout.startswith("# Brief: SOM1 — First Senior Officials' Meeting")
-    assert "under way, day 3 of 10" in md.stdout and "## Objectives of United States of America" in md.stdout  # fmt: skip
+    assert (
+        "under way, day 3 of 10" in md.stdout
+        and "## Objectives of United States of America" in md.stdout
+    )
     out = tmp_path / "som1.docx"
-    docx = run("brief", "AELM", "2026", "--format", "docx", "-o", str(out), env={**env, "APEC_DESK_ECONOMY": "Korea"})  # fmt: skip
+    docx = run(
+        "brief",
+        "AELM",
+        "2026",
+        "--format",
+        "docx",
+        "-o",
+        str(out),
+        env={**env, "APEC_DESK_ECONOMY": "Korea"},
+    )
     assert docx.returncode == 0, docx.stderr
     doc = Document(str(out))
     assert doc.paragraphs[0].text.startswith("Brief: AELM 2026")
@@ -515,7 +582,9 @@ def test_cli_brief_end_to_end(db_path: Path, tmp_path: Path):
 def test_brief_built_directly_equals_the_requested_one(store):
     m = store.meeting("SOM1")
     economy = store.member("US").economy
-    assert to_markdown(build_brief(store, m, AFTER, economy)) == to_markdown(brief_of(store, "SOM1 for US"))  # fmt: skip
+    assert to_markdown(build_brief(store, m, AFTER, economy)) == to_markdown(
+        brief_of(store, "SOM1 for US")
+    )
     assert fold("SOM1") in fold(to_markdown(brief_of(store, "som 1")))
 
 
@@ -608,7 +677,12 @@ def test_people_are_grouped_one_per_person_with_their_actions_beneath(store):
     people = to_markdown(b).split("\n## People\n")[1].split("\n## ")[0]
     tops = [x for x in people.splitlines() if x.startswith("- ")]
     nested = [x for x in people.splitlines() if x.startswith("  - ")]
-    assert [re.match(r"- \*\*(.+?)\*\*", x)[1] for x in tops] == ["Park Jong-han", "Casey Mace", "Ruth Perry", "Lee Ji-yoon"]  # fmt: skip
+    assert [re.match(r"- \*\*(.+?)\*\*", x)[1] for x in tops] == [
+        "Park Jong-han",
+        "Casey Mace",
+        "Ruth Perry",
+        "Lee Ji-yoon",
+    ]
     assert people.count("Park Jong-han:") == 0 and len(nested) == len(b.section("people").lines) - 4
     assert "  - Held bilateral consultations during SOM1" in people
 

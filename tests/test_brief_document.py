@@ -127,7 +127,7 @@ def test_the_author_is_the_desk_never_python_docx(store, key):
             "keywords",
             "subject",
             "category",
-        )  # fmt: skip
+        )
     )
     assert reopened(b).core_properties.author == "APEC desk"  # no desk named: still not python-docx
 
@@ -157,7 +157,12 @@ def test_people_are_grouped_one_per_person(store):
     b = brief(store, "som1")
     people = section_of(body(reopened(b, desk=DESK)), "People")
     tops = [t for style, t in people if style == "List Bullet"]
-    assert [t.split(" — ")[0] for t in tops] == ["Park Jong-han", "Casey Mace", "Ruth Perry", "Lee Ji-yoon"]  # fmt: skip
+    assert [t.split(" — ")[0] for t in tops] == [
+        "Park Jong-han",
+        "Casey Mace",
+        "Ruth Perry",
+        "Lee Ji-yoon",
+    ]
     actions = [t for style, t in people if style == "List Bullet 2"]
     assert len(actions) == len(b.section("people").lines) - 4
     assert not any("Park Jong-han:" in t for _, t in people)
@@ -203,7 +208,9 @@ def test_template_is_shipped_with_the_package():
 
 
 def test_settings_come_from_the_environment():
-    config = Config.from_env({"APEC_DESK_NAME": f" {DESK} ", "APEC_BRIEF_MARKING": MARKING, "APEC_BRIEF_PAPER": "Letter"})  # fmt: skip
+    config = Config.from_env(
+        {"APEC_DESK_NAME": f" {DESK} ", "APEC_BRIEF_MARKING": MARKING, "APEC_BRIEF_PAPER": "Letter"}
+    )
     assert (config.desk_name, config.brief_marking, config.brief_paper) == (DESK, MARKING, "letter")
     default = Config.from_env({})
     assert (default.desk_name, default.brief_marking, default.brief_paper) == (
@@ -217,8 +224,25 @@ def test_settings_come_from_the_environment():
 
 def test_cli_writes_the_document_with_the_settings(db_path: Path, tmp_path: Path):
     out = tmp_path / "som1.docx"
-    env = {"APEC_DB": str(db_path), "APEC_DESK_NAME": DESK, "APEC_BRIEF_MARKING": MARKING, "APEC_BRIEF_PAPER": "letter"}  # fmt: skip
-    done = run("brief", "SOM1", "--now", "2026-03-01T09:00+09:00", "--for", "US", "--format", "docx", "-o", str(out), env=env)  # fmt: skip
+    env = {
+        "APEC_DB": str(db_path),
+        "APEC_DESK_NAME": DESK,
+        "APEC_BRIEF_MARKING": MARKING,
+        "APEC_BRIEF_PAPER": "letter",
+    }
+    done = run(
+        "brief",
+        "SOM1",
+        "--now",
+        "2026-03-01T09:00+09:00",
+        "--for",
+        "US",
+        "--format",
+        "docx",
+        "-o",
+        str(out),
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     doc = Document(str(out))
     assert doc.core_properties.author == DESK
@@ -250,7 +274,7 @@ def printed(docx: bytes, folder: Path, name: str) -> Path:
             "--outdir",
             str(folder),
             str(source),
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=180,
@@ -266,8 +290,13 @@ def pages(pdf: Path) -> list[str]:
 
 
 def page_sizes(pdf: Path) -> list[tuple[float, float]]:
-    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "999", str(pdf)], capture_output=True, text=True)  # fmt: skip
-    return [(float(w), float(h)) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts", info.stdout)]  # fmt: skip
+    info = subprocess.run(
+        ["pdfinfo", "-f", "1", "-l", "999", str(pdf)], capture_output=True, text=True
+    )
+    return [
+        (float(w), float(h))
+        for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts", info.stdout)
+    ]
 
 
 @needs_print
@@ -293,7 +322,10 @@ def test_the_timeline_follows_key_points_and_a_bad_picture_leaves_the_brief_whol
     doc = reopened(b, desk=DESK, timeline=png)
     texts = [(p.style.name, p.text) for p in doc.paragraphs]
     drawn = [i for i, p in enumerate(doc.paragraphs) if p._p.findall(f".//{W}drawing")]
-    key, meeting = texts.index(("Heading 1", "Key points")), texts.index(("Heading 1", "The meeting"))  # fmt: skip
+    key, meeting = (
+        texts.index(("Heading 1", "Key points")),
+        texts.index(("Heading 1", "The meeting")),
+    )
     assert len(drawn) == 1 and key < drawn[0] < meeting
     assert texts[drawn[0] - 1][1].startswith("Not on record:")  # after the last key point
     bad = reopened(b, desk=DESK, timeline=b"not a picture")

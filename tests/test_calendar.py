@@ -346,9 +346,18 @@ def test_internal_notes_and_editors_never_reach_the_feed(store, db_path):
     from store import edits
     from store.build import build
 
-    record = {"id": "som4-2026", "name": "Fourth SOM", "short": "SOM4", "kind": "som",
-              "dates": "2026-10-01..2026-10-02", "city": "Xian", "host": "CN", "tz": "Asia/Shanghai",
-              "status": "scheduled", "note": "internal: heard from a MOFA contact"}  # fmt: skip
+    record = {
+        "id": "som4-2026",
+        "name": "Fourth SOM",
+        "short": "SOM4",
+        "kind": "som",
+        "dates": "2026-10-01..2026-10-02",
+        "city": "Xian",
+        "host": "CN",
+        "tz": "Asia/Shanghai",
+        "status": "scheduled",
+        "note": "internal: heard from a MOFA contact",
+    }
     with store.db.conn:
         edits.save_meeting(store.db, record, "UADMIN9", NOW, "add-meeting", None)
     build(store.db, SEEDS, records_only=True)
@@ -395,9 +404,16 @@ NOTE = "Exact SOM3 dates were not given."
 
 def desk_says(store: Store, text: str, now=EDITED) -> str:
     card = route(
-        Ask(store=store, now=now, text=text, user="UADMIN", channel="C1", can_edit=lambda: True,
-            seeds=SEEDS)
-    )  # fmt: skip
+        Ask(
+            store=store,
+            now=now,
+            text=text,
+            user="UADMIN",
+            channel="C1",
+            can_edit=lambda: True,
+            seeds=SEEDS,
+        )
+    )
     return card.plain()
 
 
@@ -465,7 +481,8 @@ def test_the_som3_note_is_gone_from_answer_home_feed_and_export_once_its_dates_a
 def test_a_note_about_a_field_the_record_gives_is_refused_by_the_build(seeds_copy, tmp_path):
     desk = seeds_copy / "desk.toml"
     text = desk.read_text(encoding="utf-8")
-    desk.write_text(text.replace('note_when_missing = "dates"', 'note_when_missing = "city"'),
-                    encoding="utf-8")  # fmt: skip
+    desk.write_text(
+        text.replace('note_when_missing = "dates"', 'note_when_missing = "city"'), encoding="utf-8"
+    )
     with pytest.raises(SourceError, match="note says city is missing"):
         build(connect(tmp_path / "x.db"), seeds_copy)

@@ -47,10 +47,17 @@ def _unwanted(text: str, multiline: bool) -> list[str]:
 
 # Text as hostile as it comes: every kind of character, the invisible ones often.
 _TRICKY = st.sampled_from(
-    [*"\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u061c\u00ad\u180e\u3164",
-     *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A)),
-     *"\x00\x07\x1b\x7f\x85\x9b\r\n\t\u2028\u2029 \u00a0", "e\u0301", "👨", "ی", "a"]
-)  # fmt: skip
+    [
+        *"\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u061c\u00ad\u180e\u3164",
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A)),
+        *"\x00\x07\x1b\x7f\x85\x9b\r\n\t\u2028\u2029 \u00a0",
+        "e\u0301",
+        "👨",
+        "ی",
+        "a",
+    ]
+)
 _ANY = st.lists(st.one_of(st.characters(), _TRICKY), max_size=40).map("".join)
 
 
@@ -94,9 +101,16 @@ def test_clean_keeps_text_and_drops_what_is_not(raw, multiline, expected):
 
 def admin_says(store: Store, text: str) -> Card:
     return route(
-        Ask(store=store, now=NOW, text=text, user=ADMIN, channel="C1", can_edit=lambda: True,
-            seeds=SEEDS)
-    )  # fmt: skip
+        Ask(
+            store=store,
+            now=NOW,
+            text=text,
+            user=ADMIN,
+            channel="C1",
+            can_edit=lambda: True,
+            seeds=SEEDS,
+        )
+    )
 
 
 def test_a_meeting_named_only_by_a_zero_width_space_is_refused_and_not_stored(store):
@@ -108,8 +122,11 @@ def test_a_meeting_named_only_by_a_zero_width_space_is_refused_and_not_stored(st
 
 
 def test_every_field_an_admin_types_is_cleaned_before_it_is_kept(store):
-    admin_says(store, f'add-meeting "Ocean{ZWSP} {RLO}ministers{PDF} dinner" 2026-09-01 '
-                      f'"Xi{ZWSP}an" host=CN note="From {RLO}MOFA\x07"')  # fmt: skip
+    admin_says(
+        store,
+        f'add-meeting "Ocean{ZWSP} {RLO}ministers{PDF} dinner" 2026-09-01 '
+        f'"Xi{ZWSP}an" host=CN note="From {RLO}MOFA\x07"',
+    )
     (record,) = [json.loads(r[0]) for r in store.db.execute("SELECT record FROM desk_meetings")]
     assert record["name"] == "Ocean ministers dinner"
     assert record["city"] == "Xian" and record["note"] == "From MOFA"
@@ -212,7 +229,7 @@ def test_a_source_quote_in_a_proposal_card_shows_its_tildes_and_is_not_struck_th
                VALUES ('us-state-som1', 'date-meeting', 'som3-2026', '{"dates": "2026-08-10..2026-08-21"}',
                        'SOM3 dates ~not~ agreed *yet*', 'SOM3: dates 10–21 August 2026', 'open',
                        '2026-07-01T00:00:00+00:00', 'x')"""
-        )  # fmt: skip
+        )
     payload = document_card(store, "us-state-som1").payload()
     assert any("SOM3 dates ~not~ agreed *yet*" in t for t in _rich_texts(payload))
     assert "~not~" not in _mrkdwn(payload)
@@ -227,8 +244,9 @@ def test_a_source_quote_under_an_answer_shows_its_marks_as_written(store):
             "WHERE id = 'som3-2026'"
         )
     store.refresh()
-    ask = Ask(store=store, now=at("2026-07-01T09:00+00:00"), text="meeting SOM3", user="U1",
-              channel="C1")  # fmt: skip
+    ask = Ask(
+        store=store, now=at("2026-07-01T09:00+00:00"), text="meeting SOM3", user="U1", channel="C1"
+    )
     payload = route(ask).payload()
     plain = [
         e["text"]

@@ -229,8 +229,9 @@ def _subscribe(db_path: Path, channel: str = "C1") -> None:
     from store.desk import Desk
 
     db = connect(db_path)
-    Desk(db).subscribe_reminders(channel, "UTC", ("7d",), ("summit",), "U1",
-                                 datetime.fromisoformat("2026-11-01T00:00+00:00"))  # fmt: skip
+    Desk(db).subscribe_reminders(
+        channel, "UTC", ("7d",), ("summit",), "U1", datetime.fromisoformat("2026-11-01T00:00+00:00")
+    )
     db.close()
 
 
@@ -303,10 +304,20 @@ def test_shell_on_a_terminal_puts_log_lines_and_posts_above_the_prompt(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("APEC_", "SLACK_"))}
     # The summit's 7d reminder is due at 09:00 UTC on 11 November: the clock starts 4 s before
     # it and runs on in real time (APEC_NOW), so the post comes while the prompt waits.
-    env |= {"APEC_DB": str(tmp_path / "apec.db"), "APEC_REMINDER_CHANNEL": "CDESK",
-            "APEC_NOW": "2026-11-11T08:59:56+00:00", "TERM": "xterm"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "shell"], stdin=follower,
-                            stdout=follower, stderr=follower, env=env, cwd=ROOT)  # fmt: skip
+    env |= {
+        "APEC_DB": str(tmp_path / "apec.db"),
+        "APEC_REMINDER_CHANNEL": "CDESK",
+        "APEC_NOW": "2026-11-11T08:59:56+00:00",
+        "TERM": "xterm",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "shell"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        cwd=ROOT,
+    )
     os.close(follower)
     raw, typed = b"", False
     deadline = time.monotonic() + 60

@@ -21,18 +21,31 @@ BOT_TOKEN = "xoxb-" + "Zq7Wv9Kp3Rm2Tx8Ny4Lb6Hd1Fj5Gc0Qs"
 APP_TOKEN = "xapp-" + "Jw4Ux6Yt2Pv8Ok3Ir5Ea7Sd9Cn1Bm0Hl"
 SIGNING_SECRET = "Vh8Gq3Rz6Lw1Xk9Tm4Pb7Ns2Dj5Fy0Ca"
 METRICS_TOKEN = "Mk2Qz8Wr5Tn1Yb7Lp4Hx9Gv3Fd6Sj0Ue"
-SECRETS = {"SLACK_BOT_TOKEN": ("xoxb-", BOT_TOKEN), "SLACK_APP_TOKEN": ("xapp-", APP_TOKEN),
-           "SLACK_SIGNING_SECRET": ("", SIGNING_SECRET), "APEC_METRICS_TOKEN": ("", METRICS_TOKEN)}  # fmt: skip
+SECRETS = {
+    "SLACK_BOT_TOKEN": ("xoxb-", BOT_TOKEN),
+    "SLACK_APP_TOKEN": ("xapp-", APP_TOKEN),
+    "SLACK_SIGNING_SECRET": ("", SIGNING_SECRET),
+    "APEC_METRICS_TOKEN": ("", METRICS_TOKEN),
+}
 
 NAMED = re.compile(r"\b(?:APEC|SLACK)_[A-Z][A-Z0-9_]*\b")
-READ = re.compile(r"""(?:os\.environ(?:\.get\(|\[|\.setdefault\(|\.pop\()|getenv\()\s*["']([A-Z][A-Z0-9_]*)["']""")  # fmt: skip
+READ = re.compile(
+    r"""(?:os\.environ(?:\.get\(|\[|\.setdefault\(|\.pop\()|getenv\()\s*["']([A-Z][A-Z0-9_]*)["']"""
+)
 
 
 def check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("APEC_", "SLACK_", "PROMETHEUS_"))}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "bot", "config", "--check"], env={**base, **env},
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("APEC_", "SLACK_", "PROMETHEUS_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "config", "--check"],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
 
 
 # -- one table, and the files made from it ----------------------------------------------------------
@@ -63,8 +76,11 @@ def test_the_generated_files_hold_each_variable_once_with_its_secrecy():
         assert len(row) == 1, setting.name
         assert ("| yes |" in row[0]) == setting.secret, row[0]
     assert [s.name for s in SETTINGS if s.secret] == [
-        "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "APEC_METRICS_TOKEN"
-    ]  # fmt: skip
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "APEC_METRICS_TOKEN",
+    ]
 
 
 def _named_in_code() -> dict[str, str]:
@@ -85,7 +101,12 @@ def _named_in_code() -> dict[str, str]:
 def test_every_variable_the_code_names_is_in_the_table():
     named = _named_in_code()
     # the scan itself works: it finds names in prose, in code and in os.environ[...] writes
-    assert {"SLACK_BOT_TOKEN", "APEC_STOP_TIMEOUT", "APEC_BRIEF_PAPER", "PROMETHEUS_MULTIPROC_DIR"} <= set(named)  # fmt: skip
+    assert {
+        "SLACK_BOT_TOKEN",
+        "APEC_STOP_TIMEOUT",
+        "APEC_BRIEF_PAPER",
+        "PROMETHEUS_MULTIPROC_DIR",
+    } <= set(named)
     table = {s.name for s in SETTINGS}
     missing = {name: where for name, where in named.items() if name not in table}
     assert not missing, f"read or named but not in bot/config.py's SETTINGS: {missing}"
@@ -120,9 +141,14 @@ def test_a_wrong_apec_seeds_names_the_variable_and_what_to_do(tmp_path):
 
 
 def test_a_wrong_apec_seeds_stops_a_command_with_that_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bot", "command", "help"], capture_output=True, text=True,
-                            env={**os.environ, "APEC_SEEDS": str(tmp_path), "APEC_DB": str(tmp_path / "a.db")},
-                            timeout=60, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "command", "help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "APEC_SEEDS": str(tmp_path), "APEC_DB": str(tmp_path / "a.db")},
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "APEC_SEEDS=" in result.stderr, result.stderr
     assert "point APEC_SEEDS at the seeds folder" in result.stderr
@@ -205,8 +231,13 @@ def test_config_check_with_one_mode_complete_exits_0_and_names_it(tmp_path, slac
 
 
 def test_config_check_names_a_token_in_the_wrong_variable_without_showing_it(tmp_path):
-    result = check({"APEC_DB": str(tmp_path / "apec.db"), "SLACK_BOT_TOKEN": APP_TOKEN,
-                    "SLACK_SIGNING_SECRET": SIGNING_SECRET})  # fmt: skip
+    result = check(
+        {
+            "APEC_DB": str(tmp_path / "apec.db"),
+            "SLACK_BOT_TOKEN": APP_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        }
+    )
     assert result.returncode == 2
     assert result.stderr.startswith(
         "apec-bot: SLACK_BOT_TOKEN: holds an app-level token (xapp-…) — "
@@ -216,8 +247,14 @@ def test_config_check_names_a_token_in_the_wrong_variable_without_showing_it(tmp
 
 
 def test_config_check_lists_every_invalid_setting_one_line_each_and_exits_1(tmp_path):
-    env = {"APEC_DB": str(tmp_path / "apec.db"), "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "APEC_TZ": "Mars/Olympus", "APEC_SEEDS": str(tmp_path), "APEC_WORKERS": "0"}  # fmt: skip
+    env = {
+        "APEC_DB": str(tmp_path / "apec.db"),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "APEC_TZ": "Mars/Olympus",
+        "APEC_SEEDS": str(tmp_path),
+        "APEC_WORKERS": "0",
+    }
     result = check(env)
     assert result.returncode == 1
     problems = result.stderr.splitlines()
@@ -231,15 +268,26 @@ def test_config_check_lists_every_invalid_setting_one_line_each_and_exits_1(tmp_
 
 
 def test_config_check_names_a_store_folder_that_does_not_exist(tmp_path):
-    result = check({"APEC_DB": str(tmp_path / "no" / "apec.db"), "SLACK_BOT_TOKEN": BOT_TOKEN,
-                    "SLACK_SIGNING_SECRET": SIGNING_SECRET})  # fmt: skip
+    result = check(
+        {
+            "APEC_DB": str(tmp_path / "no" / "apec.db"),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        }
+    )
     assert result.returncode == 1
     assert result.stderr.startswith(f"apec-bot: APEC_DB={tmp_path / 'no' / 'apec.db'}: the folder ")
 
 
 def test_config_check_shows_each_value_and_where_it_came_from(tmp_path):
-    result = check({"APEC_DB": str(tmp_path / "apec.db"), "APEC_TZ": "Asia/Seoul", "APEC_ADMINS": "U2, U1",
-                    "APEC_REMINDER_CHANNEL": ""})  # fmt: skip
+    result = check(
+        {
+            "APEC_DB": str(tmp_path / "apec.db"),
+            "APEC_TZ": "Asia/Seoul",
+            "APEC_ADMINS": "U2, U1",
+            "APEC_REMINDER_CHANNEL": "",
+        }
+    )
     lines = result.stdout.splitlines()
     for setting in SETTINGS:  # every variable, once
         assert len([line for line in lines if line.split(" ", 1)[0] == setting.name]) == 1, (

@@ -535,9 +535,17 @@ def test_env_example_copied_unfilled_refuses_to_serve_and_names_the_tokens(image
 
 def test_dockerignore_keeps_out_local_state_but_not_what_the_image_copies():
     patterns = _dockerignore()
-    for path in [".venv/bin/python", "apec.db", "apec.db-wal", ".git/HEAD", "bench/corpus/a.txt",
-                 "store/__pycache__/db.cpython-311.pyc", ".pytest_cache/x", ".hypothesis/x",
-                 "deploy/apec-bot.env"]:  # fmt: skip
+    for path in [
+        ".venv/bin/python",
+        "apec.db",
+        "apec.db-wal",
+        ".git/HEAD",
+        "bench/corpus/a.txt",
+        "store/__pycache__/db.cpython-311.pyc",
+        ".pytest_cache/x",
+        ".hypothesis/x",
+        "deploy/apec-bot.env",
+    ]:
         assert ignored(path, patterns), path
     for args in DOCKERFILE.all("COPY"):
         for source in [w for w in shlex.split(args) if not w.startswith("--")][:-1]:
@@ -624,6 +632,12 @@ def test_deploy_readme_has_a_section_per_target_with_how_to_check_it_is_up():
         (section,) = [s for s, t in zip(sections, titles, strict=True) if target in t]
         if target != "slack":
             assert "healthz" in section, f"the {target} section does not say how to check it is up"
-    for name in ("compose.yaml", "Dockerfile", "apec-bot.service", "nginx-apec-bot.conf",
-                 "manifest.yml", "manifest-http.yml"):  # fmt: skip
+    for name in (
+        "compose.yaml",
+        "Dockerfile",
+        "apec-bot.service",
+        "nginx-apec-bot.conf",
+        "manifest.yml",
+        "manifest-http.yml",
+    ):
         assert name in text and (DEPLOY / name).exists(), name

@@ -92,8 +92,13 @@ def test_bad_changes_get_a_short_reply_and_change_nothing(store, text, expected)
 
 
 def test_everyone_else_is_refused_politely_with_who_can(store):
-    for text in ['add-meeting "X" 2026-09-01 Y', "edit-meeting SOM3 city=Y", "cancel-meeting SOM3",
-                 'add-delegate US SOM1 "A B" "c"', 'remove-delegate US SOM1 "Ruth Perry"']:  # fmt: skip
+    for text in [
+        'add-meeting "X" 2026-09-01 Y',
+        "edit-meeting SOM3 city=Y",
+        "cancel-meeting SOM3",
+        'add-delegate US SOM1 "A B" "c"',
+        'remove-delegate US SOM1 "Ruth Perry"',
+    ]:
         reply = route(
             Ask(store=store, now=NOW, text=text, user="U2", can_edit=lambda: False, admins=(ADMIN,))
         ).payload()
@@ -185,19 +190,46 @@ def test_add_meeting_opens_a_form_in_slack(server, web_api):
 
 
 def _submission(user: str, values: dict, meeting_id: str = "") -> dict:
-    state = {k: {"value": ({"type": "static_select", "selected_option": {"value": v}} if k in ("kind", "status")
-                           else {"type": "plain_text_input", "value": v})} for k, v in values.items()}  # fmt: skip
+    state = {
+        k: {
+            "value": (
+                {"type": "static_select", "selected_option": {"value": v}}
+                if k in ("kind", "status")
+                else {"type": "plain_text_input", "value": v}
+            )
+        }
+        for k, v in values.items()
+    }
     return {
-        "type": "view_submission", "team": {"id": "T1"}, "user": {"id": user}, "api_app_id": "A1", "token": "x",
-        "trigger_id": "1.2", "view": {"id": "V1", "type": "modal", "callback_id": FORM,
-                                      "private_metadata": json.dumps({"id": meeting_id, "channel": "C1"}),
-                                      "state": {"values": state}},
-    }  # fmt: skip
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": user},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": FORM,
+            "private_metadata": json.dumps({"id": meeting_id, "channel": "C1"}),
+            "state": {"values": state},
+        },
+    }
 
 
-FORM_VALUES = {"name": "Third Senior Officials' Meeting", "short": "SOM3", "kind": "som", "start": "2026-08-10",
-               "end": "2026-08-21", "month": "", "city": "Dalian", "host": "CN", "tz": "", "status": "scheduled",
-               "note": "MOFA notice"}  # fmt: skip
+FORM_VALUES = {
+    "name": "Third Senior Officials' Meeting",
+    "short": "SOM3",
+    "kind": "som",
+    "start": "2026-08-10",
+    "end": "2026-08-21",
+    "month": "",
+    "city": "Dalian",
+    "host": "CN",
+    "tz": "",
+    "status": "scheduled",
+    "note": "MOFA notice",
+}
 
 
 def test_a_form_with_bad_dates_is_answered_with_field_errors(server):
@@ -222,12 +254,25 @@ def test_a_crafted_form_or_button_from_a_non_admin_changes_nothing(server, web_a
     reply = json.loads(server.action(_submission("U2", FORM_VALUES, "som3-2026"))[1])
     assert reply["response_action"] == "errors"
     button = {
-        "type": "block_actions", "user": {"id": "U2"}, "channel": {"id": "C1"}, "team": {"id": "T1"},
-        "api_app_id": "A1", "token": "x", "trigger_id": "1.2", "container": {"type": "message"},
+        "type": "block_actions",
+        "user": {"id": "U2"},
+        "channel": {"id": "C1"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "container": {"type": "message"},
         "response_url": web_api.url + "hooks.response",
-        "actions": [{"action_id": "post_to_channel", "block_id": "b", "type": "button",
-                     "value": "cancel-meeting SOM3", "action_ts": "1"}],
-    }  # fmt: skip
+        "actions": [
+            {
+                "action_id": "post_to_channel",
+                "block_id": "b",
+                "type": "button",
+                "value": "cancel-meeting SOM3",
+                "action_ts": "1",
+            }
+        ],
+    }
     assert server.action(button)[0] == 200
     (call,) = web_api.wait_for("hooks.response")
     assert "only the desk's calendar keepers" in call.params["text"]
@@ -250,12 +295,27 @@ def test_a_change_while_the_scheduler_runs_moves_its_reminders(db_path, web_api)
     )
     due = at("2026-08-03T09:00+00:00")  # 7 days before 10 August, once the desk dates SOM3
     clock = Clock(due - timedelta(seconds=2))
-    scheduler = Scheduler(Engine(stores, SlackPoster(web_client(Config(api_url=web_api.url), "xoxb-test-token")),
-                                 clock, ZoneInfo("UTC")))  # fmt: skip
+    scheduler = Scheduler(
+        Engine(
+            stores,
+            SlackPoster(web_client(Config(api_url=web_api.url), "xoxb-test-token")),
+            clock,
+            ZoneInfo("UTC"),
+        )
+    )
     scheduler.start()
     try:
-        route(Ask(store=stores.get(), now=clock(), text="edit-meeting SOM3 dates=2026-08-10..2026-08-21",
-                  user=ADMIN, can_edit=lambda: True, seeds=SEEDS, on_change=scheduler.notify))  # fmt: skip
+        route(
+            Ask(
+                store=stores.get(),
+                now=clock(),
+                text="edit-meeting SOM3 dates=2026-08-10..2026-08-21",
+                user=ADMIN,
+                can_edit=lambda: True,
+                seeds=SEEDS,
+                on_change=scheduler.notify,
+            )
+        )
         (call,) = web_api.wait_for("chat.postMessage", timeout=15)
         assert (
             call.params["metadata"]["event_payload"]["key"] == "reminder:C1:som3-2026:2026-08-10:7d"

@@ -98,7 +98,7 @@ def get_error(f: Fetcher, url: str) -> str:
         ("file:///etc/passwd", "not a web address"),
         ("http://user:pw@example.org/", "user name or password"),
     ],
-)  # fmt: skip
+)
 def test_an_address_off_the_public_web_is_refused_with_one_line_saying_why(url, why):
     with pytest.raises(FetchError) as caught:
         check_url(url)
@@ -414,20 +414,38 @@ def test_one_stray_bad_byte_in_a_utf8_page_spoils_nothing_else(web):
         ("text/html; charset=iso-8859-2", "\ufeffHà Nội".encode("utf-16-le"), "Hà Nội", "utf-16"),
         ("text/html", b"\xef\xbb\xbfH\xc3\xa0 N\xe1\xbb\x99i", "Hà Nội", "utf-8-sig"),
         # The page's own <meta charset>, when the header says nothing.
-        ("text/html", b'<meta charset="windows-1252"><p>Caf\xe9', '<meta charset="windows-1252"><p>Café', "cp1252"),
-        ("text/html", b'<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">\xf0',
-         '<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">П', "koi8-r"),
+        (
+            "text/html",
+            b'<meta charset="windows-1252"><p>Caf\xe9',
+            '<meta charset="windows-1252"><p>Café',
+            "cp1252",
+        ),
+        (
+            "text/html",
+            b'<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">\xf0',
+            '<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">П',
+            "koi8-r",
+        ),
         # The XML declaration, for a feed.
-        ("application/rss+xml", b'<?xml version="1.0" encoding="ISO-8859-2"?><rss>\xb3\xf3d\xbc</rss>',
-         '<?xml version="1.0" encoding="ISO-8859-2"?><rss>łódź</rss>', "iso8859-2"),
+        (
+            "application/rss+xml",
+            b'<?xml version="1.0" encoding="ISO-8859-2"?><rss>\xb3\xf3d\xbc</rss>',
+            '<?xml version="1.0" encoding="ISO-8859-2"?><rss>łódź</rss>',
+            "iso8859-2",
+        ),
         # Nothing declared: UTF-8; a declared charset that is no charset is not believed.
         ("text/html", "Hà Nội".encode(), "Hà Nội", "utf-8"),
         ("text/html; charset=rot13", "Hà Nội".encode(), "Hà Nội", "utf-8"),
         ("text/html; charset=unicode_escape", b"H\\u00e0", "H\\u00e0", "utf-8"),
         # A <meta> claiming UTF-16 on bytes read as ASCII is wrong on its face.
-        ("text/html", b'<meta charset="utf-16"><p>H\xc3\xa0', '<meta charset="utf-16"><p>Hà', "utf-8"),
+        (
+            "text/html",
+            b'<meta charset="utf-16"><p>H\xc3\xa0',
+            '<meta charset="utf-16"><p>Hà',
+            "utf-8",
+        ),
     ],
-)  # fmt: skip
+)
 def test_text_is_decoded_as_its_source_declares_it(ctype, body, text, charset):
     assert decode(body, ctype) == (text, charset)
 
@@ -437,7 +455,7 @@ def test_a_feed_is_read_from_its_declared_charset_with_its_bad_byte_replaced(web
         '<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>MFA</title>'
         "<item><title>R\xe9union \x93SOM1\x94 \xe0 Hanoi \x81</title><link>https://mfa.example/a</link></item>"
         "</channel></rss>"
-    ).encode("latin-1")  # fmt: skip
+    ).encode("latin-1")
     web.expect_request("/rss").respond_with_data(feed, content_type="application/rss+xml")
     fetched = fetcher(web).get(web.url_for("/rss"))
     (item,), problem = read_feed(fetched)
@@ -471,7 +489,7 @@ def test_a_feed_s_items_come_newest_first_and_carry_their_full_text():
         "</content:encoded></item>"
         "<item><title>Mid</title><link>/mid#top</link><pubDate>Tue, 10 Nov 2026 09:00:00 GMT</pubDate></item>"
         "</channel></rss>"
-    )  # fmt: skip
+    )
     items, _ = read_feed(Fetched("https://mfa.example/rss", 200, feed, "application/rss+xml"))
     assert [i.url for i in items] == [
         "https://mfa.example/new",

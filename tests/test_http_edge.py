@@ -48,13 +48,25 @@ def front(db_path: Path, web_api: WebAPIStub, clock: Clock) -> Iterator[Front]:
     from bot.stores import Stores
     from handlers.calendar import calendar
 
-    config = Config(db_path=db_path, bot_token="xoxb-edge-test", signing_secret=SIGNING_SECRET,
-                    api_url=web_api.url, seeds=SEEDS)  # fmt: skip
+    config = Config(
+        db_path=db_path,
+        bot_token="xoxb-edge-test",
+        signing_secret=SIGNING_SECRET,
+        api_url=web_api.url,
+        seeds=SEEDS,
+    )
     stores = Stores(db_path, SEEDS)
     app = create_app(config, stores, clock)
-    wsgi = SlackHTTP(app, SIGNING_SECRET, lambda: {"ok": stores.problem() is None},
-                     calendar=lambda: calendar(stores.get(), clock()), metrics=Metrics(),
-                     store=stores.get, seen=stores.seen, metrics_token=METRICS_TOKEN)  # fmt: skip
+    wsgi = SlackHTTP(
+        app,
+        SIGNING_SECRET,
+        lambda: {"ok": stores.problem() is None},
+        calendar=lambda: calendar(stores.get(), clock()),
+        metrics=Metrics(),
+        store=stores.get,
+        seen=stores.seen,
+        metrics_token=METRICS_TOKEN,
+    )
     with serving(wsgi) as server:
         yield Front(
             Served(f"http://127.0.0.1:{server.effective_port}", SIGNING_SECRET), server, db_path
@@ -144,8 +156,11 @@ def test_healthz_answers_in_under_a_second_while_300_connections_trickle_headers
     trickle = Trickle(edge.served.base, TRICKLERS)
     try:
         trickle.thread.start()
-        wait_for(lambda: len(edge.http.active_channels) >= TRICKLERS, 10,
-                 f"waitress to hold all {TRICKLERS} connections")  # fmt: skip
+        wait_for(
+            lambda: len(edge.http.active_channels) >= TRICKLERS,
+            10,
+            f"waitress to hold all {TRICKLERS} connections",
+        )
         start_round, timings = trickle.rounds, []
         while trickle.rounds < start_round + 3 or len(timings) < 10:  # across several trickles
             started = time.perf_counter()
@@ -156,8 +171,10 @@ def test_healthz_answers_in_under_a_second_while_300_connections_trickle_headers
     finally:
         trickle.close()
     median, worst = statistics.median(timings), max(timings)
-    line = (f"healthz under {TRICKLERS} trickling connections: {len(timings)} requests, "
-            f"median {median * 1000:.1f} ms, worst {worst * 1000:.1f} ms")  # fmt: skip
+    line = (
+        f"healthz under {TRICKLERS} trickling connections: {len(timings)} requests, "
+        f"median {median * 1000:.1f} ms, worst {worst * 1000:.1f} ms"
+    )
     print(line)
     reports.append(line)
     assert worst < 1.0
@@ -181,8 +198,17 @@ def test_headers_over_the_limit_are_refused_and_the_server_keeps_serving(edge):
 
 def command_body(text: str, trigger: str = "1.2.3") -> str:
     """A slash command's form body, as Slack sends it."""
-    return urlencode({"token": "legacy", "team_id": "T1", "channel_id": "C1", "user_id": "U1",
-                      "command": "/apec", "text": text, "trigger_id": trigger})  # fmt: skip
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "U1",
+            "command": "/apec",
+            "text": text,
+            "trigger_id": trigger,
+        }
+    )
 
 
 def test_a_signed_request_sent_five_times_is_accepted_once(edge, reports):
@@ -226,9 +252,14 @@ def test_a_refused_signature_is_not_recorded(edge):
 
 
 def test_slacks_unsigned_ssl_check_gets_200_and_reaches_nothing(edge, web_api):
-    status, body = edge.served.post("ssl_check=1&token=legacy-token", "application/x-www-form-urlencoded", sign=False)  # fmt: skip
+    status, body = edge.served.post(
+        "ssl_check=1&token=legacy-token", "application/x-www-form-urlencoded", sign=False
+    )
     assert (status, body) == (200, "")
-    assert edge.served.post("ssl_check=1", "application/x-www-form-urlencoded", sign=False) == (200, "")  # fmt: skip
+    assert edge.served.post("ssl_check=1", "application/x-www-form-urlencoded", sign=False) == (
+        200,
+        "",
+    )
     assert web_api.calls == []  # not dispatched: Bolt would have asked auth.test who it is
     assert Seen(seen_path(edge.db_path)).count("signature") == 0
 
@@ -290,8 +321,16 @@ def test_events_are_claimed_beside_the_store_and_leave_its_read_cache_alone(edge
     from tests.test_app import MENTION
 
     served = edge.served
-    body = json.dumps({"type": "event_callback", "event_id": "EvSide", "team_id": "T1",
-                       "api_app_id": "A1", "event_time": 1, "event": MENTION})  # fmt: skip
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": "EvSide",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "event_time": 1,
+            "event": MENTION,
+        }
+    )
     db = connect(edge.db_path)
     try:
         before = db.execute("PRAGMA data_version").fetchone()[0]
@@ -368,8 +407,10 @@ def test_the_feed_is_not_served_without_a_store_to_check_its_token(db_path, cloc
 
     front = SlackHTTP(None, SIGNING_SECRET, lambda: {"ok": True}, calendar=lambda: b"feed")
     seen: list[str] = []
-    body = front({"REQUEST_METHOD": "GET", "PATH_INFO": f"/calendar/{feed_token(db_path)}.ics"},
-                 lambda status, headers: seen.append(status))  # fmt: skip
+    body = front(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": f"/calendar/{feed_token(db_path)}.ics"},
+        lambda status, headers: seen.append(status),
+    )
     assert seen == ["404 Not Found"] and body == [b"Not Found"]
 
 
@@ -446,8 +487,13 @@ def test_the_proxy_exposes_only_the_events_health_feed_and_timeline(tmp_path):
         "location / {",
     ]
     assert "/metrics" not in "\n".join(d for d in directives if d.startswith("location"))
-    for setting in ("client_header_timeout", "client_body_timeout", "client_max_body_size 1m;",
-                    "limit_conn ", "proxy_read_timeout"):  # fmt: skip
+    for setting in (
+        "client_header_timeout",
+        "client_body_timeout",
+        "client_max_body_size 1m;",
+        "limit_conn ",
+        "proxy_read_timeout",
+    ):
         assert any(d.startswith(setting) for d in directives), setting
     fallback = conf[conf.index("location / {") :]
     assert "return 404;" in fallback.split("}")[0]

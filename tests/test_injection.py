@@ -108,10 +108,16 @@ def test_no_sequence_typed_anywhere_reaches_slack_live(server, web_api, reports)
     for seq in SEQUENCES:
         for text in slash_inputs(seq):
             injected += 1
-            status, body = server.command(text, user=ADMIN, response_url=web_api.url + "hooks.response")  # fmt: skip
+            status, body = server.command(
+                text, user=ADMIN, response_url=web_api.url + "hooks.response"
+            )
             assert status == 200
             sent.append(_body(body))
-        for question in (f"<@UBOT> what is {seq}?", f"<@UBOT> {seq}", f"<@UBOT> remind tomorrow 9am {seq}"):  # fmt: skip
+        for question in (
+            f"<@UBOT> what is {seq}?",
+            f"<@UBOT> {seq}",
+            f"<@UBOT> remind tomorrow 9am {seq}",
+        ):
             injected += 1
             server.event(
                 {
@@ -120,13 +126,15 @@ def test_no_sequence_typed_anywhere_reaches_slack_live(server, web_api, reports)
                     "channel": "C1",
                     "ts": "1.1",
                     "text": question,
-                },  # fmt: skip
+                },
                 event_id=f"Ev{injected}",
             )
     web_api.wait_for("chat.postMessage", count=3 * len(SEQUENCES), timeout=30)
     sent += [c.params for c in web_api.calls]
     live = [s for payload in sent for s in live_in(payload)]
-    reports.append(f"Injection: {injected} inputs carrying a control sequence, {len(live)} live sequences sent")  # fmt: skip
+    reports.append(
+        f"Injection: {injected} inputs carrying a control sequence, {len(live)} live sequences sent"
+    )
     assert live == []
 
 
@@ -137,22 +145,46 @@ def _submission(values: dict[str, str]) -> dict:
         else {"value": {"type": "plain_text_input", "value": v}}
         for k, v in values.items()
     }
-    view = {"id": "V1", "type": "modal", "callback_id": "meeting_form", "state": {"values": state},
-            "private_metadata": json.dumps({"id": "", "channel": "C1"})}  # fmt: skip
-    return {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": ADMIN}, "api_app_id": "A1",
-            "token": "x", "trigger_id": "1.2", "view": view}  # fmt: skip
+    view = {
+        "id": "V1",
+        "type": "modal",
+        "callback_id": "meeting_form",
+        "state": {"values": state},
+        "private_metadata": json.dumps({"id": "", "channel": "C1"}),
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": ADMIN},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "view": view,
+    }
 
 
 @pytest.mark.parametrize("seq", SEQUENCES)
 def test_form_fields_are_shown_inert(server, web_api, seq):
     plain = from_slack(seq)  # a form's fields arrive as typed, not escaped
-    values = {"name": f"{plain} meeting", "short": "X9", "kind": "som", "start": "2026-09-01",
-              "city": plain, "host": "CN", "tz": "Asia/Shanghai", "status": "scheduled", "note": plain}  # fmt: skip
+    values = {
+        "name": f"{plain} meeting",
+        "short": "X9",
+        "kind": "som",
+        "start": "2026-09-01",
+        "city": plain,
+        "host": "CN",
+        "tz": "Asia/Shanghai",
+        "status": "scheduled",
+        "note": plain,
+    }
     status, body = server.action(_submission(values))
     assert status == 200
     (confirmed,) = web_api.wait_for("chat.postEphemeral")
     assert live_in(_body(body)) == [] and live_in(confirmed.params) == []
-    server.event({"type": "app_home_opened", "user": ADMIN, "channel": "D1", "tab": "home"}, event_id="EvHome")  # fmt: skip
+    server.event(
+        {"type": "app_home_opened", "user": ADMIN, "channel": "D1", "tab": "home"},
+        event_id="EvHome",
+    )
     (home,) = web_api.wait_for("views.publish")
     assert live_in(home.params) == []
 
@@ -162,15 +194,22 @@ def test_scheduled_posts_carry_typed_text_inert(db_path, web_api):
 
     stores = Stores(db_path, SEEDS)
     clock = Clock(NOW)
-    ask = Ask(store=stores.get(), now=NOW, channel="C1", user=ADMIN, can_edit=lambda: True, seeds=SEEDS)  # fmt: skip
+    ask = Ask(
+        store=stores.get(), now=NOW, channel="C1", user=ADMIN, can_edit=lambda: True, seeds=SEEDS
+    )
     for n, seq in enumerate(SEQUENCES):
         route(replace(ask, text=f"remind in {n + 1} minutes {from_slack(seq)} hello"))
-    route(replace(ask, text=f'add-meeting "{from_slack(SEQUENCES[0])} SOM" 2026-01-27 Xian note="{from_slack(SEQUENCES[4])}"'))  # fmt: skip
+    route(
+        replace(
+            ask,
+            text=f'add-meeting "{from_slack(SEQUENCES[0])} SOM" 2026-01-27 Xian note="{from_slack(SEQUENCES[4])}"',
+        )
+    )
     route(replace(ask, text="subscribe reminders som 7d"))
     engine = Engine(
         stores,
         SlackPoster(web_client(Config(bot_token=BOT_TOKEN, api_url=web_api.url), BOT_TOKEN)),
-        clock,  # fmt: skip
+        clock,
         ask.tz,
     )
     assert engine.hold_lease()
@@ -197,7 +236,9 @@ def test_an_ingested_document_is_quoted_inert(store, tmp_path):
 CONTROL = st.sampled_from(SEQUENCES + ["<", ">", "&", "&amp;", "<!date^1^{date}|x>", "*", "_", "`"])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(parts=st.lists(st.one_of(CONTROL, st.text(max_size=20)), max_size=12))
 def test_any_command_text_renders_with_nothing_live(store, parts):
     text = from_slack(" ".join(parts))
@@ -234,5 +275,7 @@ def test_a_long_list_is_split_over_sections_and_parts_never_cut(store, db_path):
     db.close()
     # written straight to the table (no version): the whole store, as on a day after every source
     card = route(Ask(store=store.refresh(), now=at("2026-06-01T09:00+09:00"), text="meetings 2026"))
-    shown = "\n".join(b["text"]["text"] for page in card.pages() for b in page["blocks"] if b["type"] == "section")  # fmt: skip
+    shown = "\n".join(
+        b["text"]["text"] for page in card.pages() for b in page["blocks"] if b["type"] == "section"
+    )
     assert all(f"number {n} &lt;b&gt;" in shown for n in range(75))

@@ -19,8 +19,27 @@ ALIASES = {
     "SOM": "som",
     "Casey Mace": "mace",
 }
-WORDS = ["Korea", "Republic", "of", "South", "China", "People's", "US", "us", "United", "States",
-         "SOM1", "SOM", "Casey", "Mace", "met", "and", "the", ",", "."]  # fmt: skip
+WORDS = [
+    "Korea",
+    "Republic",
+    "of",
+    "South",
+    "China",
+    "People's",
+    "US",
+    "us",
+    "United",
+    "States",
+    "SOM1",
+    "SOM",
+    "Casey",
+    "Mace",
+    "met",
+    "and",
+    "the",
+    ",",
+    ".",
+]
 
 
 def reference_find(aliases: dict[str, str], text: str) -> list[tuple[str, str]]:

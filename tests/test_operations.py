@@ -33,10 +33,20 @@ from tests.test_serve import _env, start
     ],
 )
 def test_start_up_checks_say_one_line_and_exit_1_before_connecting(db_path, web_api, env, message):
-    base = {"APEC_DB": str(db_path), "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": web_api.url}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", "0"], env=_env(**{**base, **env}),
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    base = {
+        "APEC_DB": str(db_path),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": web_api.url,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        env=_env(**{**base, **env}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 1
     assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
     assert web_api.calls == []  # nothing connected
@@ -50,8 +60,13 @@ def _get(base: str, path: str) -> tuple[int, str]:
 def test_metrics_count_requests_by_command_and_outcome(db_path, web_api):
     from tests.conftest import Served
 
-    env = _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               SLACK_API_URL=web_api.url, APEC_NOW="2026-01-20T09:00+09:00")  # fmt: skip
+    env = _env(
+        APEC_DB=str(db_path),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=web_api.url,
+        APEC_NOW="2026-01-20T09:00+09:00",
+    )
     proc, base = start(env)
     try:
         served = Served(base, SIGNING_SECRET)
@@ -88,8 +103,13 @@ def test_sigterm_during_a_post_lets_it_finish_and_records_it(db_path, web_api):
     )
     db.close()
     web_api.delay("chat.postMessage", 2.0)
-    env = _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               SLACK_API_URL=web_api.url, APEC_NOW="2026-11-18T08:59:59+00:00")  # fmt: skip
+    env = _env(
+        APEC_DB=str(db_path),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=web_api.url,
+        APEC_NOW="2026-11-18T08:59:59+00:00",
+    )
     proc, _ = start(env)
     try:
         web_api.wait_for("chat.postMessage", timeout=20)  # the post is in flight, its answer held
@@ -109,11 +129,32 @@ def test_sigterm_during_a_post_lets_it_finish_and_records_it(db_path, web_api):
 def test_json_logs_one_line_per_request_with_command_latency_and_outcome(db_path, web_api):
     from tests.conftest import Served
 
-    env = _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               SLACK_API_URL=web_api.url, APEC_NOW="2026-01-20T09:00+09:00")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "--log-format", "json", "serve", "--host", "127.0.0.1",
-                             "--port", "0"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    env = _env(
+        APEC_DB=str(db_path),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=web_api.url,
+        APEC_NOW="2026-01-20T09:00+09:00",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--log-format",
+            "json",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in proc.stderr:
             found = re.search(r"serving HTTP on (http://[\d.]+:\d+)", line)
@@ -138,8 +179,13 @@ def test_a_backup_restores_and_answers(db_path, tmp_path):
     db = connect(db_path)
     Desk(db).subscribe_reminders("C1", "UTC", ("7d",), ("som",), "U1", at("2026-07-01T00:00+00:00"))
     db.close()
-    result = subprocess.run([sys.executable, "-m", "bot", "backup", str(tmp_path / "copy.db")],
-                            env=_env(APEC_DB=str(db_path)), capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "backup", str(tmp_path / "copy.db")],
+        env=_env(APEC_DB=str(db_path)),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     restored = tmp_path / "restored.db"
     os.replace(tmp_path / "copy.db", restored)
@@ -151,8 +197,13 @@ def test_a_backup_restores_and_answers(db_path, tmp_path):
 
 
 def test_a_backup_to_a_missing_folder_is_one_line(db_path, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bot", "backup", str(tmp_path / "no" / "x.db")],
-                            env=_env(APEC_DB=str(db_path)), capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "backup", str(tmp_path / "no" / "x.db")],
+        env=_env(APEC_DB=str(db_path)),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert (
         result.returncode == 1
         and "does not exist" in result.stderr
@@ -175,8 +226,15 @@ def test_backup_while_another_connection_writes(db_path, tmp_path):
 
 
 def test_redact_masks_tokens_whatever_logs_them():
-    record = logging.LogRecord("slack_sdk", logging.INFO, "", 0, "calling with %s and xoxb-999-abc",
-                               ("secret-value-123",), None)  # fmt: skip
+    record = logging.LogRecord(
+        "slack_sdk",
+        logging.INFO,
+        "",
+        0,
+        "calling with %s and xoxb-999-abc",
+        ("secret-value-123",),
+        None,
+    )
     Redact(["secret-value-123"]).filter(record)
     text = JsonFormatter().format(record)
     assert "secret-value-123" not in text and "xoxb-999-abc" not in text and "[redacted]" in text
@@ -192,8 +250,15 @@ def test_make_clean_removes_the_venv_and_caches_and_never_a_store(tmp_path):
     stores = ["apec.db", "apec.db-wal", "apec.db-shm", "apec.db.seen", "backup.db"]
     for name in stores:
         (tmp_path / name).write_text("the desk's")
-    gone = [".venv/bin/python", "store/__pycache__/db.cpython-311.pyc", ".pytest_cache/v",
-            ".hypothesis/examples/x", ".ruff_cache/x", "build/lib/x", "apec_desk_bot.egg-info/x"]  # fmt: skip
+    gone = [
+        ".venv/bin/python",
+        "store/__pycache__/db.cpython-311.pyc",
+        ".pytest_cache/v",
+        ".hypothesis/examples/x",
+        ".ruff_cache/x",
+        "build/lib/x",
+        "apec_desk_bot.egg-info/x",
+    ]
     for name in gone:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("")
@@ -252,12 +317,34 @@ def test_a_fresh_store_s_start_and_stop_log_nothing_at_warning(tmp_path, web_api
     store has missed no reminder while the bot was down (it was never up)."""
     db = tmp_path / "new.db"
     # From 20 May: SOM2 (from 18 May) and its reminders are past.
-    env = _env(APEC_DB=str(db), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               SLACK_API_URL=web_api.url, APEC_REMINDER_CHANNEL="C1",
-               APEC_NOW="2026-05-20T09:00+08:00")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "--debug", "--log-format", "json", "serve",
-                             "--host", "127.0.0.1", "--port", "0"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    env = _env(
+        APEC_DB=str(db),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=web_api.url,
+        APEC_REMINDER_CHANNEL="C1",
+        APEC_NOW="2026-05-20T09:00+08:00",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--debug",
+            "--log-format",
+            "json",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = JsonLog(proc)
     try:
         log.wait_for('Job "Scheduler.tick')  # the first tick: the catch-up has run
@@ -272,8 +359,11 @@ def test_a_fresh_store_s_start_and_stop_log_nothing_at_warning(tmp_path, web_api
     (built,) = [r for r in ours if r["message"].startswith("Built ")]
     assert built["level"] == "info"
     assert any(r["message"].startswith("stopping") and r["level"] == "info" for r in ours)
-    loud = [f"{r['level']} {r['logger']}: {r['message']}" for r in records
-            if r["level"] in ("warning", "error", "critical")]  # fmt: skip
+    loud = [
+        f"{r['level']} {r['logger']}: {r['message']}"
+        for r in records
+        if r["level"] in ("warning", "error", "critical")
+    ]
     assert loud == []
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
@@ -315,9 +405,14 @@ def test_metrics_count_a_refused_change_as_refused_and_an_admin_s_as_ok(db_path,
     from tests.conftest import Served
 
     web_api.set_user("U1")  # a member, not an admin
-    env = _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               SLACK_API_URL=web_api.url, APEC_NOW="2026-01-20T09:00+09:00",
-               APEC_ADMINS="UADMIN")  # fmt: skip
+    env = _env(
+        APEC_DB=str(db_path),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=web_api.url,
+        APEC_NOW="2026-01-20T09:00+09:00",
+        APEC_ADMINS="UADMIN",
+    )
     proc, base = start(env)
     try:
         served = Served(base, SIGNING_SECRET)

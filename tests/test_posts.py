@@ -42,8 +42,17 @@ def test_a_reminder_names_its_offset_once(store):
 
     def said(offset: str) -> str:
         due = at("2026-05-18T01:00+00:00")
-        post = Post(f"reminder:C1:som2-2026:2026-05-18:{offset}", "C1", "reminder", due, "UTC",
-                    due - timedelta(days=30), "reminders", "som2-2026", offset)  # fmt: skip
+        post = Post(
+            f"reminder:C1:som2-2026:2026-05-18:{offset}",
+            "C1",
+            "reminder",
+            due,
+            "UTC",
+            due - timedelta(days=30),
+            "reminders",
+            "som2-2026",
+            offset,
+        )
         return reminder_card(post, store).plain()
 
     assert "Reminder on the first day\n" in said("0d") + "\n"

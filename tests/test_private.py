@@ -22,8 +22,13 @@ SOM = at("2026-02-03T09:00+08:00")  # SOM1 under way, the US delegation on recor
 def _mention(server, text: str, user: str = "U1", channel: str = "C1") -> str:
     """@bot TEXT in a channel; the mention's ts (its thread)."""
     ts = f"1769000000.{next(_TS):06d}"
-    event = {"type": "app_mention", "user": user, "channel": channel, "ts": ts,
-             "text": f"<@UBOT> {text}"}  # fmt: skip
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "channel": channel,
+        "ts": ts,
+        "text": f"<@UBOT> {text}",
+    }
     assert server.event(event, event_id=f"Ev{ts}")[0] == 200
     return ts
 
@@ -59,7 +64,11 @@ def _channel_posts(web_api) -> list[dict]:
 
 
 def _ephemerals(web_api, thread: str) -> list[dict]:
-    return [c.params for c in web_api.calls_to("chat.postEphemeral") if c.params.get("thread_ts") == thread]  # fmt: skip
+    return [
+        c.params
+        for c in web_api.calls_to("chat.postEphemeral")
+        if c.params.get("thread_ts") == thread
+    ]
 
 
 # -- the calendar feed's address -----------------------------------------------------------------
@@ -97,12 +106,25 @@ def test_ics_by_slash_command_is_ephemeral_and_offers_no_post_to_channel(server)
 
 def test_a_post_to_channel_button_for_ics_still_answers_the_presser_alone(server, web_api):
     payload = {
-        "type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"},
-        "team": {"id": "T1"}, "api_app_id": "A1", "token": "x", "trigger_id": "1.2",
-        "container": {"type": "message"}, "response_url": web_api.url + "hooks.response",
-        "actions": [{"action_id": "post_to_channel", "block_id": "b", "type": "button",
-                     "value": "ics", "action_ts": "1"}],
-    }  # fmt: skip
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "container": {"type": "message"},
+        "response_url": web_api.url + "hooks.response",
+        "actions": [
+            {
+                "action_id": "post_to_channel",
+                "block_id": "b",
+                "type": "button",
+                "value": "ics",
+                "action_ts": "1",
+            }
+        ],
+    }
     assert server.action(payload)[0] == 200
     (call,) = web_api.wait_for("hooks.response")
     assert call.params["response_type"] == "ephemeral" and FEED.search(call.params["text"])
@@ -114,14 +136,15 @@ def test_a_post_to_channel_button_for_ics_still_answers_the_presser_alone(server
 def _admin_edits(server, web_api) -> None:
     """An admin's change to SOM3, done (answered in the ack, or after it) before this returns."""
     hooks = len(web_api.calls_to("hooks.response"))
-    status, body = server.command('edit-meeting SOM3 city="Dalian"', user=ADMIN,
-                                  response_url=web_api.url + "hooks.response")  # fmt: skip
+    status, body = server.command(
+        'edit-meeting SOM3 city="Dalian"', user=ADMIN, response_url=web_api.url + "hooks.response"
+    )
     assert status == 200 and "Sorry" not in body
     if "Working on it" in body:
         web_api.wait_for("hooks.response", hooks + 1)
 
 
-def test_no_command_a_non_admin_runs_makes_a_channel_post_that_pings_anyone(server, web_api, clock):  # fmt: skip
+def test_no_command_a_non_admin_runs_makes_a_channel_post_that_pings_anyone(server, web_api, clock):
     """Every command in the registry (a new one is covered without a word here), by mention and by
     slash command, as a user who is no admin, after an admin's change that `history` names."""
     clock.now = SOM
@@ -132,7 +155,9 @@ def test_no_command_a_non_admin_runs_makes_a_channel_post_that_pings_anyone(serv
     assert len(REGISTRY) > 20
     threads, acks = set(), []
     for cmd in sorted(REGISTRY.values(), key=lambda c: c.name):
-        status, body = server.command(cmd.example, user="U1", response_url=web_api.url + "hooks.response")  # fmt: skip
+        status, body = server.command(
+            cmd.example, user="U1", response_url=web_api.url + "hooks.response"
+        )
         assert status == 200, cmd.name
         if body.startswith("{"):
             acks.append((cmd.name, json.loads(body)))
@@ -148,7 +173,11 @@ def test_no_command_a_non_admin_runs_makes_a_channel_post_that_pings_anyone(serv
     # The history names the admin in the thread, by name; a refusal goes to the asker alone.
     history = _mention(server, "history SOM3")
     _replies(web_api, {history})
-    (told,) = [c.params for c in web_api.calls_to("chat.postMessage") if c.params.get("thread_ts") == history]  # fmt: skip
+    (told,) = [
+        c.params
+        for c in web_api.calls_to("chat.postMessage")
+        if c.params.get("thread_ts") == history
+    ]
     assert "@Ada Admin" in told["text"] and "edit-meeting" in told["text"]
     refused = _mention(server, "cancel-meeting SOM3")
     _replies(web_api, {refused})
@@ -156,7 +185,9 @@ def test_no_command_a_non_admin_runs_makes_a_channel_post_that_pings_anyone(serv
     assert "only the desk's calendar keepers" in refusal["text"] and refusal["user"] == "U1"
 
 
-def test_history_by_slash_command_shown_in_the_channel_names_without_pinging(server, web_api, clock):  # fmt: skip
+def test_history_by_slash_command_shown_in_the_channel_names_without_pinging(
+    server, web_api, clock
+):
     web_api.set_user(ADMIN, display_name="Ada Admin")
     _admin_edits(server, web_api)
     status, body = server.command("history SOM3", user="U1")
@@ -164,12 +195,25 @@ def test_history_by_slash_command_shown_in_the_channel_names_without_pinging(ser
     (row,) = [b for b in reply["blocks"] if b["type"] == "actions"]
     (share,) = row["elements"]
     payload = {
-        "type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"},
-        "team": {"id": "T1"}, "api_app_id": "A1", "token": "x", "trigger_id": "1.2",
-        "container": {"type": "message"}, "response_url": web_api.url + "hooks.response",
-        "actions": [{"action_id": share["action_id"], "block_id": "b", "type": "button",
-                     "value": share["value"], "action_ts": "1"}],
-    }  # fmt: skip
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "container": {"type": "message"},
+        "response_url": web_api.url + "hooks.response",
+        "actions": [
+            {
+                "action_id": share["action_id"],
+                "block_id": "b",
+                "type": "button",
+                "value": share["value"],
+                "action_ts": "1",
+            }
+        ],
+    }
     assert server.action(payload)[0] == 200
     (call,) = web_api.wait_for("hooks.response")
     assert call.params["response_type"] == "in_channel"

@@ -68,8 +68,17 @@ def take_in(store: Store, tmp_path: Path, text: str, now, name: str = "doc.md"):
 
 
 def admin(store: Store, text: str, now, changes: list | None = None):
-    return route(Ask(store=store.refresh(), now=now, text=text, user=ADMIN, can_edit=lambda: True,
-                     seeds=SEEDS, on_change=(lambda: changes.append(1)) if changes is not None else lambda: None))  # fmt: skip
+    return route(
+        Ask(
+            store=store.refresh(),
+            now=now,
+            text=text,
+            user=ADMIN,
+            can_edit=lambda: True,
+            seeds=SEEDS,
+            on_change=(lambda: changes.append(1)) if changes is not None else lambda: None,
+        )
+    )
 
 
 # -- reading documents ---------------------------------------------------------------------------
@@ -111,8 +120,12 @@ def test_a_known_meeting_is_dated_and_moved_and_a_delegation_head_named(store, t
     dated, moved, head = made
     assert dated.change == "date SOM3 2026 to 10–21 August 2026 (on record: August 2026)"
     assert moved.change == "move SOM3 2026 to Qingdao (on record: Dalian)"
-    assert head.record == {"economy": "CL", "meeting": "som3-2026", "name": "Jane Roe",
-                           "role": "Head of delegation (Deputy Minister of Foreign Affairs)"}  # fmt: skip
+    assert head.record == {
+        "economy": "CL",
+        "meeting": "som3-2026",
+        "name": "Jane Roe",
+        "role": "Head of delegation (Deputy Minister of Foreign Affairs)",
+    }
 
 
 def test_a_re_dated_meeting_says_what_was_on_record(store, tmp_path):
@@ -144,7 +157,9 @@ def test_the_seed_documents_propose_nothing_the_store_has_not(store):
     for source in desk["sources"]:
         text = (SEEDS / source["file"]).read_text(encoding="utf-8")
         ref = source["reference_date"]
-        report = IngestReport(source["id"], source["title"], ref, 0, True, analyse(store.db, text, ref))  # fmt: skip
+        report = IngestReport(
+            source["id"], source["title"], ref, 0, True, analyse(store.db, text, ref)
+        )
         assert propose(store.db, report, LATE_2026) == [], source["id"]
 
 
@@ -167,7 +182,9 @@ def test_an_open_change_is_not_proposed_twice_and_an_ignored_one_never_again(sto
     other = (
         "A fourth fictional release\n\nSOM1 of APEC 2027 will be held in Hanoi on 3-5 March 2027.\n"
     )
-    assert [p.record["dates"] for p in take_in(store, tmp_path, other, LATE_2026, name="d.md")[1]] == ["3–5 March 2027"]  # fmt: skip
+    assert [
+        p.record["dates"] for p in take_in(store, tmp_path, other, LATE_2026, name="d.md")[1]
+    ] == ["3–5 March 2027"]
 
 
 def test_ignore_is_audited_and_the_store_is_unchanged(store, tmp_path):
@@ -194,7 +211,9 @@ def test_a_decided_or_unknown_proposal_is_refused(store, tmp_path):
 # -- approved: everywhere at once, citing the document ---------------------------------------------
 
 
-def test_an_approved_meeting_is_in_answers_the_feed_the_home_tab_and_the_plan_at_once(store, tmp_path):  # fmt: skip
+def test_an_approved_meeting_is_in_answers_the_feed_the_home_tab_and_the_plan_at_once(
+    store, tmp_path
+):
     report, made = take_in(store, tmp_path, NEXT_YEAR, LATE_2026)
     desk = Desk(store.db)
     desk.subscribe_reminders("C1", "UTC", ("7d",), ("som",), "U1", LATE_2026)
@@ -204,9 +223,16 @@ def test_an_approved_meeting_is_in_answers_the_feed_the_home_tab_and_the_plan_at
 
     answer = route(Ask(store=store.refresh(), now=LATE_2026, text="meeting SOM1 2027")).plain()
     assert "2–4 March 2027" in answer and "Hanoi" in answer
-    assert "Exampleland Foreign Ministry" in answer and "will be held in Hanoi on 2-4 March 2027" in answer  # fmt: skip
+    assert (
+        "Exampleland Foreign Ministry" in answer
+        and "will be held in Hanoi on 2-4 March 2027" in answer
+    )
     meeting = store.meeting("SOM1 2027")
-    assert (meeting.source.id, meeting.quote, meeting.origin) == (report.source_id, SOM1_2027, "desk")  # fmt: skip
+    assert (meeting.source.id, meeting.quote, meeting.origin) == (
+        report.source_id,
+        SOM1_2027,
+        "desk",
+    )
 
     feed = calendar(store, LATE_2026).decode()
     assert "SOM1 2027" in feed and "DTSTART;VALUE=DATE:20270302" in feed
@@ -227,13 +253,21 @@ def test_an_approved_re_date_cites_the_document_and_moves_the_reminders(store, t
     m = store.refresh().meeting("SOM3")
     assert (m.span.start.isoformat(), m.dated, m.city) == ("2026-08-10", True, "Dalian")
     assert m.source.id == report.source_id and m.quote.startswith("SOM3 will be held in Qingdao")
-    assert [p.key for p in plan(store, desk, *window, UTC)] == ["reminder:C1:som3-2026:2026-08-10:7d"]  # fmt: skip
+    assert [p.key for p in plan(store, desk, *window, UTC)] == [
+        "reminder:C1:som3-2026:2026-08-10:7d"
+    ]
     decide(store.db, SEEDS, made[2].id, True, "cli", MID_2026)
     (d,) = store.refresh().delegations(economy_id="CL")
     assert d.head is not None and d.head.name == "Jane Roe" and d.members == ()
     assert d.source.id == report.source_id
-    said = route(Ask(store=store, now=MID_2026, text="ask who leads Chile's delegation to SOM3?",
-                     via="mention")).plain()  # fmt: skip
+    said = route(
+        Ask(
+            store=store,
+            now=MID_2026,
+            text="ask who leads Chile's delegation to SOM3?",
+            via="mention",
+        )
+    ).plain()
     assert said.startswith("Jane Roe (Deputy Minister of Foreign Affairs) is to lead"), said
     assert "will lead Chile's delegation to SOM3" in said
 
@@ -271,8 +305,16 @@ def test_proposals_are_listed_for_anyone_and_decided_only_by_admins(store, tmp_p
     _, made = take_in(store, tmp_path, NEXT_YEAR, LATE_2026)
     listed = route(Ask(store=store, now=LATE_2026, text="proposals", user="U2")).plain()
     assert f"proposal {made[0].id}: add meeting SOM1 2027" in listed
-    refused = route(Ask(store=store, now=LATE_2026, text=f"approve {made[0].id}", user="U2",
-                        can_edit=lambda: False, seeds=SEEDS)).plain()  # fmt: skip
+    refused = route(
+        Ask(
+            store=store,
+            now=LATE_2026,
+            text=f"approve {made[0].id}",
+            user="U2",
+            can_edit=lambda: False,
+            seeds=SEEDS,
+        )
+    ).plain()
     assert "only the desk's calendar keepers" in refused
     assert [p.id for p in open_proposals(store.db)] == [p.id for p in made]
 
@@ -284,7 +326,9 @@ def test_the_command_line_lists_approves_and_ignores(db_path, tmp_path):
     env = {"APEC_DB": str(db_path)}
     listed = run("proposals", env=env)
     assert listed.returncode == 0
-    assert [line.split(":")[0] for line in listed.stdout.splitlines()] == [f"proposal {p.id}" for p in made]  # fmt: skip
+    assert [line.split(":")[0] for line in listed.stdout.splitlines()] == [
+        f"proposal {p.id}" for p in made
+    ]
     approved = run("approve", str(made[0].id), "--now", "2026-11-20T10:00Z", env=env)
     assert approved.returncode == 0 and approved.stdout.startswith(
         f"approved proposal {made[0].id}:"
@@ -292,9 +336,17 @@ def test_the_command_line_lists_approves_and_ignores(db_path, tmp_path):
     assert approved.stdout.count("\n") == 1
     assert run("ignore", str(made[1].id), env=env).returncode == 0
     again = run("approve", str(made[0].id), env=env)
-    assert again.returncode == 1 and again.stderr.count("\n") == 1 and "already approved" in again.stderr  # fmt: skip
+    assert (
+        again.returncode == 1
+        and again.stderr.count("\n") == 1
+        and "already approved" in again.stderr
+    )
     unknown = run("ignore", "999", env=env)
-    assert unknown.returncode == 2 and "no proposal 999" in unknown.stderr and "Traceback" not in unknown.stderr  # fmt: skip
+    assert (
+        unknown.returncode == 2
+        and "no proposal 999" in unknown.stderr
+        and "Traceback" not in unknown.stderr
+    )
     assert run("approve", "x", env=env).returncode == 2
     assert run("proposals", env=env).stdout == ""
     answer = run("command", "meeting", "SOM1 2027", "--now", "2026-11-20T10:00Z", env=env).stdout
@@ -309,8 +361,10 @@ def test_the_command_line_lists_approves_and_ignores(db_path, tmp_path):
 
 
 def test_the_card_quotes_each_sentence_with_its_buttons_and_nothing_live(store, tmp_path):
-    hostile = ("Fictional hostile release\n\nSOM1 of APEC 2027 will be held in Hanoi on 2-4 March 2027 "
-               "<!channel> <@UEVIL> <https://evil.example/x|click> ``` &lt;!here&gt;.\n")  # fmt: skip
+    hostile = (
+        "Fictional hostile release\n\nSOM1 of APEC 2027 will be held in Hanoi on 2-4 March 2027 "
+        "<!channel> <@UEVIL> <https://evil.example/x|click> ``` &lt;!here&gt;.\n"
+    )
     report, (p,) = take_in(store, tmp_path, hostile, LATE_2026)
     payload = document_card(store, report.source_id).payload()
     assert live_in(payload) == [] and "&lt;!channel&gt;" in payload["text"]
@@ -322,11 +376,22 @@ def test_the_card_quotes_each_sentence_with_its_buttons_and_nothing_live(store, 
 
 def test_edit_opens_the_form_filled_in_and_saving_it_approves_the_proposal(store, tmp_path):
     _, made = take_in(store, tmp_path, THIS_YEAR, MID_2026)
-    ask = Ask(store=store, now=MID_2026, user=ADMIN, channel="CDESK", via="slack",
-              can_edit=lambda: True, seeds=SEEDS)  # fmt: skip
+    ask = Ask(
+        store=store,
+        now=MID_2026,
+        user=ADMIN,
+        channel="CDESK",
+        via="slack",
+        can_edit=lambda: True,
+        seeds=SEEDS,
+    )
     form, note = edit_form(ask, str(made[0].id), ("CDESK", "1.1"))
     assert note is None
-    shown = {b["block_id"]: b["element"].get("initial_value") for b in form["blocks"] if b["element"]["type"] == "plain_text_input"}  # fmt: skip
+    shown = {
+        b["block_id"]: b["element"].get("initial_value")
+        for b in form["blocks"]
+        if b["element"]["type"] == "plain_text_input"
+    }
     assert (shown["start"], shown["end"], shown["month"]) == ("2026-08-10", "2026-08-21", None)
     state = {b: {"value": {"value": v or ""}} for b, v in shown.items()}
     state["end"] = {"value": {"value": "2026-08-20"}}  # the admin corrects a day
@@ -342,16 +407,31 @@ def test_edit_opens_the_form_filled_in_and_saving_it_approves_the_proposal(store
 
 def _pressed(web_api, user: str, action_id: str, value: str) -> dict:
     return {
-        "type": "block_actions", "user": {"id": user}, "channel": {"id": "CDESK"},
-        "team": {"id": "T1"}, "api_app_id": "A1", "token": "x", "trigger_id": "1.2",
-        "container": {"type": "message"}, "message": {"ts": "1.1"},
+        "type": "block_actions",
+        "user": {"id": user},
+        "channel": {"id": "CDESK"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "container": {"type": "message"},
+        "message": {"ts": "1.1"},
         "response_url": web_api.url + "hooks.response",
-        "actions": [{"action_id": action_id, "block_id": f"proposal-{value}", "type": "button",
-                     "value": value, "action_ts": "1"}],
-    }  # fmt: skip
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": f"proposal-{value}",
+                "type": "button",
+                "value": value,
+                "action_ts": "1",
+            }
+        ],
+    }
 
 
-def test_an_admin_approves_on_the_card_and_the_card_says_who(server, web_api, db_path, tmp_path, changes):  # fmt: skip
+def test_an_admin_approves_on_the_card_and_the_card_says_who(
+    server, web_api, db_path, tmp_path, changes
+):
     db = connect(db_path)
     _, made = take_in(Store(db), tmp_path, NEXT_YEAR, LATE_2026)
     assert server.action(_pressed(web_api, ADMIN, APPROVE, str(made[0].id)))[0] == 200
@@ -379,8 +459,15 @@ def test_a_non_admins_crafted_approve_changes_nothing(server, web_api, db_path, 
 
 
 def _engine(db_path: Path, web_api, clock, wall) -> Engine:
-    return Engine(Stores(db_path, SEEDS), poster(web_api), clock, UTC, wall=wall, host="a",
-                  desk_channel="CDESK")  # fmt: skip
+    return Engine(
+        Stores(db_path, SEEDS),
+        poster(web_api),
+        clock,
+        UTC,
+        wall=wall,
+        host="a",
+        desk_channel="CDESK",
+    )
 
 
 def test_a_documents_proposals_are_posted_once_as_one_card(db_path, web_api, tmp_path):
@@ -398,7 +485,9 @@ def test_a_documents_proposals_are_posted_once_as_one_card(db_path, web_api, tmp
     db.close()
 
 
-def test_a_card_whose_outcome_is_unknown_is_found_in_the_channel_not_sent_again(db_path, web_api, tmp_path):  # fmt: skip
+def test_a_card_whose_outcome_is_unknown_is_found_in_the_channel_not_sent_again(
+    db_path, web_api, tmp_path
+):
     db = connect(db_path)
     report, _ = take_in(Store(db), tmp_path, NEXT_YEAR, LATE_2026)
     key = f"proposals:{report.source_id}"
@@ -441,17 +530,31 @@ def test_edit_on_the_card_opens_the_form_and_saving_it_approves_and_updates_the_
     (opened,) = web_api.wait_for("views.open")
     view = opened.params["view"]
     view = json.loads(view) if isinstance(view, str) else view
-    values = {b["block_id"]: b["element"].get("initial_value", "") for b in view["blocks"]
-              if b["element"]["type"] == "plain_text_input"}  # fmt: skip
+    values = {
+        b["block_id"]: b["element"].get("initial_value", "")
+        for b in view["blocks"]
+        if b["element"]["type"] == "plain_text_input"
+    }
     state = {k: {"value": {"type": "plain_text_input", "value": v}} for k, v in values.items()}
-    state |= {k: {"value": {"type": "static_select", "selected_option": {"value": v}}}
-              for k, v in (("kind", "som"), ("status", "tbc"))}  # fmt: skip
+    state |= {
+        k: {"value": {"type": "static_select", "selected_option": {"value": v}}}
+        for k, v in (("kind", "som"), ("status", "tbc"))
+    }
     submission = {
-        "type": "view_submission", "team": {"id": "T1"}, "user": {"id": ADMIN}, "api_app_id": "A1",
-        "token": "x", "trigger_id": "1.2",
-        "view": {"id": "V1", "type": "modal", "callback_id": view["callback_id"],
-                 "private_metadata": view["private_metadata"], "state": {"values": state}},
-    }  # fmt: skip
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": ADMIN},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view["private_metadata"],
+            "state": {"values": state},
+        },
+    }
     status, body = server.action(submission)
     assert status == 200 and body in ("", "null")
     (update,) = web_api.wait_for("chat.update")

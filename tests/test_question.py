@@ -150,18 +150,18 @@ def test_the_first_line_says_plainly_what_the_records_lack(store, text, says):
             "which economy hosted APEC the year before 2020?",
             "No source on record names the host of APEC 2019",
             "2025",
-        ),  # fmt: skip
+        ),
         (
             "who hosted APEC the year before last?",
             "No source on record names the host of APEC 2024",
             "2025",
-        ),  # fmt: skip
+        ),
         # a title held in another economy is not this one's
         (
             "Who is Japan's senior official?",
             "No source on record names the Japan senior official",
             "Mace",
-        ),  # fmt: skip
+        ),
         # "the Beijing SOM" is a meeting in a city, not what China agreed
         ("what did the Beijing SOM agree?", "I have no source", "People's Republic of China"),
         # a title asked is answered with the title, not a role that shares a word with it
@@ -169,7 +169,7 @@ def test_the_first_line_says_plainly_what_the_records_lack(store, text, says):
             "Who is Korea's Coordinator for Economic Diplomacy?",
             "Park Jong-han (Republic of Korea): Coordinator for Economic Diplomacy",
             "SCE",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_the_first_line_answers_the_question_asked_not_a_neighbour(store, text, starts, never):

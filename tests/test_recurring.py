@@ -252,9 +252,18 @@ def test_a_person_s_reminders_are_those_they_asked_for_and_those_for_them(desk):
 
 @pytest.mark.parametrize(
     ("target", "person"),
-    [("U0ABC123", True), ("W0ABC123", True), ("C0ABC123", False), ("G0ABC123", False),
-     ("D0ABC123", False), ("U1", True), ("u0abc123", False), ("U", False), ("", False)],
-)  # fmt: skip
+    [
+        ("U0ABC123", True),
+        ("W0ABC123", True),
+        ("C0ABC123", False),
+        ("G0ABC123", False),
+        ("D0ABC123", False),
+        ("U1", True),
+        ("u0abc123", False),
+        ("U", False),
+        ("", False),
+    ],
+)
 def test_a_target_is_a_person_only_when_it_is_a_slack_user_id(target, person):
     assert is_user(target) is person
 
@@ -427,8 +436,14 @@ def test_the_plan_kept_follows_reminders_added_paused_resumed_and_cancelled_else
 WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 # The zones drawn: clocks that change by an hour at 01:00, 02:00 or midnight, by half an hour (Lord
 # Howe), south and north, and one that never changes.
-ZONES = ["America/New_York", "Europe/London", "Pacific/Auckland", "Australia/Lord_Howe",
-         "America/Santiago", "Asia/Seoul"]  # fmt: skip
+ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Pacific/Auckland",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Asia/Seoul",
+]
 # Times of day, among them those some zones skip or repeat on the nights their clocks change.
 TIMES = [(0, 0), (0, 30), (1, 30), (1, 45), (2, 0), (2, 30), (8, 30), (9, 0), (17, 0), (23, 30)]
 rules = st.one_of(

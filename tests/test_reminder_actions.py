@@ -20,8 +20,13 @@ from store.desk import Desk
 from tests.conftest import ADMIN, BOT_TOKEN, at
 
 SEOUL = ZoneInfo("Asia/Seoul")
-LABELS = ["Mark as done", "Snooze 20 min", "Snooze 1 hour", "Snooze until tomorrow",
-          "List my reminders"]  # fmt: skip
+LABELS = [
+    "Mark as done",
+    "Snooze 20 min",
+    "Snooze 1 hour",
+    "Snooze until tomorrow",
+    "List my reminders",
+]
 TOMORROW = "reminder_snooze_tomorrow"
 
 
@@ -45,8 +50,15 @@ def post_one_off(
     desk, engine, web_api, clock, target="U1", by="U1", for_user="", text="call Seoul"
 ):
     """A one-off queued and posted by the scheduler: the chat.postMessage call that posted it."""
-    number = desk.add_one_off(target, clock.now + timedelta(minutes=5), "Asia/Seoul", text, by=by,
-                              now=clock.now, for_user=for_user)  # fmt: skip
+    number = desk.add_one_off(
+        target,
+        clock.now + timedelta(minutes=5),
+        "Asia/Seoul",
+        text,
+        by=by,
+        now=clock.now,
+        for_user=for_user,
+    )
     clock.advance(minutes=5)
     before = len(web_api.calls_to("chat.postMessage"))
     assert engine.run_due().sent == [f"one-off:{number}"]
@@ -78,7 +90,7 @@ def pressing(web_api, posted, action_id: str, user: str = "U1") -> dict:
                 "value": button["value"],
                 "action_ts": "1",
             }
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -227,12 +239,25 @@ def test_an_admin_may_mark_a_channel_reminder_done(server, desk, engine, web_api
 )
 def test_a_button_whose_reminder_is_not_on_record_changes_nothing(server, desk, web_api, value):
     payload = {
-        "type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"},
-        "team": {"id": "T1"}, "api_app_id": "A1", "token": "x", "trigger_id": "1.2",
-        "container": {"type": "message"}, "response_url": web_api.url + "hooks.response",
-        "actions": [{"action_id": DONE_ACTION, "block_id": "b", "type": "button",
-                     "value": value, "action_ts": "1"}],
-    }  # fmt: skip
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "1.2",
+        "container": {"type": "message"},
+        "response_url": web_api.url + "hooks.response",
+        "actions": [
+            {
+                "action_id": DONE_ACTION,
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": "1",
+            }
+        ],
+    }
     assert server.action(payload)[0] == 200
     (note,) = replies(web_api, 1)
     assert "no longer on record" in note["text"] and not in_place(note)
@@ -271,8 +296,10 @@ def test_home_tab_lists_the_viewers_reminders_and_the_channel_ones_they_set(
     server, desk, web_api, clock
 ):
     _some_reminders(desk, clock)
-    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"},
-                 event_id="EvHomeReminders")  # fmt: skip
+    server.event(
+        {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"},
+        event_id="EvHomeReminders",
+    )
     (call,) = web_api.wait_for("views.publish")
     text = json.dumps(call.params["view"])
     assert "Reminders for you" in text and "Reminders you set for others" in text
@@ -308,8 +335,13 @@ def test_remind_reads_a_time_in_the_askers_own_zone(server, desk, web_api, clock
 
 def test_a_mention_keeps_whom_a_reminder_is_for(server, desk, web_api, clock):
     web_api.set_user("U1", tz="Asia/Seoul")
-    event = {"type": "app_mention", "user": "U1", "channel": "C1", "ts": "3.1",
-             "text": "<@UBOT> remind <@U2|casey> tomorrow at 9am call Seoul"}  # fmt: skip
+    event = {
+        "type": "app_mention",
+        "user": "U1",
+        "channel": "C1",
+        "ts": "3.1",
+        "text": "<@UBOT> remind <@U2|casey> tomorrow at 9am call Seoul",
+    }
     assert server.event(event, event_id="EvRemindCasey")[0] == 200
     web_api.wait_for("chat.postMessage")
     one_offs, _ = desk.reminders_for("U2")
@@ -365,8 +397,11 @@ def test_mention_text_drops_the_bots_own_mention_and_keeps_the_rest_for_remind(r
         ("FREQ=WEEKLY;BYDAY=MO,TH", "2026-11-09T10:00", "every Monday and Thursday at 10:00"),
         ("FREQ=WEEKLY;BYDAY=SA,SU", "2026-11-14T09:00", "every Saturday and Sunday at 09:00"),
         ("FREQ=WEEKLY;INTERVAL=2;BYDAY=FR", "2026-11-13T09:00", "every 2 weeks on Friday at 09:00"),
-        ("FREQ=DAILY;UNTIL=20261120T235959", "2026-11-09T17:00",
-         "every day at 17:00, until 20 November 2026"),
+        (
+            "FREQ=DAILY;UNTIL=20261120T235959",
+            "2026-11-09T17:00",
+            "every day at 17:00, until 20 November 2026",
+        ),
         ("FREQ=MONTHLY;BYMONTHDAY=15", "2026-11-15T09:00", "every month on the 15th at 09:00"),
         ("FREQ=MONTHLY;BYMONTHDAY=1", "2026-12-01T09:00", "every month on the 1st at 09:00"),
         # no BYMONTHDAY: the start's day (this crashed until mypy found it)
@@ -375,7 +410,7 @@ def test_mention_text_drops_the_bots_own_mention_and_keeps_the_rest_for_remind(r
         ("FREQ=YEARLY", "2026-11-18T09:00", "every year on 18 November at 09:00"),
         ("FREQ=DAILY;COUNT=21", "2026-11-09T09:00", "every day at 09:00, 21 times"),
     ],
-)  # fmt: skip
+)
 def test_a_stored_rule_in_words(rule, start, words):
     assert describe_rule(rule, datetime.fromisoformat(start)) == words
 
@@ -389,8 +424,17 @@ def test_the_command_line_asks_slack_for_the_users_zone_when_it_has_a_token(db_p
     offline = run(*args, "remind", "me", "tomorrow", "at", "9am", "call", "Seoul", env=env)
     assert offline.returncode == 0, offline.stderr
     assert web_api.calls_to("users.info") == []  # no token: APEC_TZ, as before
-    result = run(*args, "remind", "me", "tomorrow", "at", "9am", "call", "Seoul",
-                 env={**env, "SLACK_BOT_TOKEN": BOT_TOKEN})  # fmt: skip
+    result = run(
+        *args,
+        "remind",
+        "me",
+        "tomorrow",
+        "at",
+        "9am",
+        "call",
+        "Seoul",
+        env={**env, "SLACK_BOT_TOKEN": BOT_TOKEN},
+    )
     assert result.returncode == 0, result.stderr
     (call,) = web_api.calls_to("users.info")
     assert call.params["user"] == "USEOUL"

@@ -223,8 +223,12 @@ def test_a_meeting_redated_by_another_process_moves_its_reminders(stores, other,
 
 
 def test_a_day_boundary_in_a_subscription_zone_replans_that_zone_only(stores, other, web_api):
-    other.subscribe_digest("C1", "Asia/Seoul", "daily", 0, "09:00", "U1", at("2026-07-01T00:00+00:00"))  # fmt: skip
-    other.subscribe_digest("C2", "America/New_York", "daily", 0, "09:00", "U1", at("2026-07-01T00:00+00:00"))  # fmt: skip
+    other.subscribe_digest(
+        "C1", "Asia/Seoul", "daily", 0, "09:00", "U1", at("2026-07-01T00:00+00:00")
+    )
+    other.subscribe_digest(
+        "C2", "America/New_York", "daily", 0, "09:00", "U1", at("2026-07-01T00:00+00:00")
+    )
     clock = Clock(at("2026-07-01T14:59:30+00:00"))  # 23:59:30 in Seoul, 10:59:30 in New York
     scheduler = Scheduler(engine_for(stores, web_api, clock))
     engine = scheduler.engine
@@ -251,7 +255,9 @@ def test_a_day_boundary_in_a_subscription_zone_replans_that_zone_only(stores, ot
 
 def test_the_plan_holds_only_the_next_days_not_the_year(stores, other, web_api):
     other.subscribe_digest("C1", "UTC", "daily", 0, "09:00", "U1", at("2026-01-01T00:00+00:00"))
-    subscribe(other, channel="C2", kinds=("som", "summit", "ministerial"), since="2026-01-01T00:00+00:00")  # fmt: skip
+    subscribe(
+        other, channel="C2", kinds=("som", "summit", "ministerial"), since="2026-01-01T00:00+00:00"
+    )
     clock = Clock(at("2026-03-01T00:00+00:00"))
     engine = engine_for(stores, web_api, clock)
     assert engine.hold_lease()

@@ -150,8 +150,14 @@ class World:
         """Change the store as another process would: on a connection of its own, no notify."""
         if what[0] == "subscribe":
             sub = what[1]
-            self.desk.subscribe_reminders(sub["channel"], sub["tz"], tuple(sub["offsets"]),
-                                          tuple(sub["kinds"]), "U2", self.clock.now)  # fmt: skip
+            self.desk.subscribe_reminders(
+                sub["channel"],
+                sub["tz"],
+                tuple(sub["offsets"]),
+                tuple(sub["kinds"]),
+                "U2",
+                self.clock.now,
+            )
         elif what[0] == "digest":
             channel, tz, cadence, weekday, at_time = what[1:]
             self.desk.subscribe_digest(channel, tz, cadence, weekday, at_time, "U2", self.clock.now)
@@ -162,8 +168,12 @@ class World:
         elif what[0] == "cancel":
             (last,) = self.desk.db.execute("SELECT max(id) FROM one_offs").fetchone()
             if last is not None:
-                self.desk.cancel_one_off(self.desk.db.execute(
-                    "SELECT channel FROM one_offs WHERE id = ?", [last]).fetchone()[0], last)  # fmt: skip
+                self.desk.cancel_one_off(
+                    self.desk.db.execute(
+                        "SELECT channel FROM one_offs WHERE id = ?", [last]
+                    ).fetchone()[0],
+                    last,
+                )
         elif what[0] == "unsubscribe":
             self.desk.unsubscribe(what[1])
         elif what[0] == "re-date":

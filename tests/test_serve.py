@@ -121,8 +121,18 @@ def test_manifests_declare_the_command_events_and_scopes(name):
         manifest["settings"]["event_subscriptions"]["bot_events"]
     )
     # every scope the code calls for (README, "Scopes"): reminders as direct messages among them
-    needed = {"commands", "chat:write", "app_mentions:read", "im:write", "im:history", "users:read",
-              "channels:read", "groups:read", "channels:history", "groups:history"}  # fmt: skip
+    needed = {
+        "commands",
+        "chat:write",
+        "app_mentions:read",
+        "im:write",
+        "im:history",
+        "users:read",
+        "channels:read",
+        "groups:read",
+        "channels:history",
+        "groups:history",
+    }
     assert needed <= set(manifest["oauth_config"]["scopes"]["bot"])
     assert manifest["settings"]["socket_mode_enabled"] is (name == "manifest.yml")
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
@@ -133,8 +143,14 @@ def test_manifests_declare_the_command_events_and_scopes(name):
 
 def _http_env(db_path: Path, web_api: WebAPIStub, **extra: str) -> dict[str, str]:
     """The environment of an HTTP-mode `serve` over the store at `db_path`."""
-    return _env(APEC_DB=str(db_path), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                SLACK_API_URL=web_api.url, APEC_NOW="2026-01-20T09:00+09:00", **extra)  # fmt: skip
+    return _env(
+        APEC_DB=str(db_path),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=web_api.url,
+        APEC_NOW="2026-01-20T09:00+09:00",
+        **extra,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> str:
@@ -201,9 +217,14 @@ def _damage(path: Path, how: str) -> None:
 @pytest.mark.parametrize("how", ["truncated", "pages overwritten"])
 def test_serve_refuses_a_damaged_store_with_one_line(db_path, web_api, how):
     _damage(db_path, how)
-    result = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", "0"],
-                            env=_http_env(db_path, web_api), capture_output=True, text=True,
-                            timeout=60, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        env=_http_env(db_path, web_api),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "is damaged" in result.stderr, result.stderr
     assert "restore it from a backup" in result.stderr and "Traceback" not in result.stderr

@@ -27,8 +27,14 @@ def test_a_command_from_another_workspace_is_refused_and_logged(server, web_api,
 
 
 def test_a_mention_from_another_workspace_is_not_answered(server, web_api):
-    event = {"type": "app_mention", "user": "U9", "user_team": "T2", "channel": "C1", "ts": "1.1",
-             "text": "<@UBOT> next SOM?"}  # fmt: skip
+    event = {
+        "type": "app_mention",
+        "user": "U9",
+        "user_team": "T2",
+        "channel": "C1",
+        "ts": "1.1",
+        "text": "<@UBOT> next SOM?",
+    }
     assert server.event(event, event_id="EvForeign")[0] == 200
     assert server.command("next-meeting")[0] == 200  # a request after it has been handled
     assert web_api.calls_to("chat.postMessage") == []
@@ -56,7 +62,9 @@ def test_a_slow_users_info_holds_no_worker_and_delays_no_one(server, web_api, re
     took = [timed(lambda: server.command("next-meeting")) for _ in range(5)]
     for t in threads:
         t.join(timeout=30)
-    reports.append(f"next-meeting while 16 edits wait on a 5 s users.info: median {statistics.median(took) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms")  # fmt: skip
+    reports.append(
+        f"next-meeting while 16 edits wait on a 5 s users.info: median {statistics.median(took) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms"
+    )
     assert max(took) < 1.0
     assert len(web_api.calls_to("users.info")) <= 2  # after one times out, nobody asks for a while
 
@@ -81,7 +89,10 @@ def test_a_failed_store_is_answered_plainly_and_the_admins_told_once(server, web
         assert status == 200 and "store is unavailable" in body and "Traceback" not in body
     (dm,) = web_api.wait_for("chat.postMessage")
     (opened,) = web_api.wait_for("conversations.open")
-    assert dm.params["channel"] == opened.response["channel"]["id"] and "store failed" in dm.params["text"]  # fmt: skip
+    assert (
+        dm.params["channel"] == opened.response["channel"]["id"]
+        and "store failed" in dm.params["text"]
+    )
 
 
 def test_the_admins_are_told_of_a_failed_store_once_an_hour(web_api):
@@ -140,7 +151,7 @@ def test_an_edit_waiting_on_the_store_is_acknowledged_first_and_answered_after(
                 'edit-meeting SOM3 city="Xian"',
                 user=ADMIN,
                 response_url=web_api.url + "hooks.response",
-            )  # fmt: skip
+            )
         )
     )
     started = time.perf_counter()
@@ -161,7 +172,9 @@ def test_an_admin_asking_before_the_workspace_is_known_is_not_refused_for_long(w
 
     web_api.set_user("UBOSS", is_admin=True)
     workspace, now = Workspace(), [0.0]
-    check = Permissions(frozenset(), lookup_client(web_api.url, BOT_TOKEN), workspace, lambda: now[0])  # fmt: skip
+    check = Permissions(
+        frozenset(), lookup_client(web_api.url, BOT_TOKEN), workspace, lambda: now[0]
+    )
     assert not check.may_edit("UBOSS")  # auth.test has not answered: no verdict yet
     workspace.learn(TEAM_ID, None)
     now[0] += KEEP_FAILURE + 1  # not the five minutes a real answer is kept
@@ -171,7 +184,9 @@ def test_an_admin_asking_before_the_workspace_is_known_is_not_refused_for_long(w
 def test_a_form_command_answered_late_still_opens_its_form(server, web_api):
     web_api.set_user("UBOSS", is_admin=True)  # a workspace admin: known only through users.info
     web_api.delay("users.info", 1.0)  # so the answer is not ready within the ack's wait
-    status, body = server.command("add-meeting", user="UBOSS", response_url=web_api.url + "hooks.response")  # fmt: skip
+    status, body = server.command(
+        "add-meeting", user="UBOSS", response_url=web_api.url + "hooks.response"
+    )
     assert status == 200 and "Working on it" in body
     (call,) = web_api.wait_for("views.open", timeout=10)
     assert call.params["view"]["callback_id"] == "meeting_form"

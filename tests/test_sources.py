@@ -71,7 +71,9 @@ def ask(store: Store, text: str):
 
 def listed(card) -> list[str]:
     """The titles a page lists, in order."""
-    return [line.split(" — ")[0].lstrip("• ") for line in card.plain().splitlines() if line[:1] == "•"]  # fmt: skip
+    return [
+        line.split(" — ")[0].lstrip("• ") for line in card.plain().splitlines() if line[:1] == "•"
+    ]
 
 
 def titles(sources) -> list[str]:

@@ -104,7 +104,10 @@ def test_as_of_a_day_a_meeting_dated_later_in_the_record_is_drawn_as_its_month(s
     # 1 February. The record holds the days now; the picture of 20 January must not.
     marks = by_id(tl.timeline_marks(store, *YEAR, date(2026, 1, 20)))
     assert marks["som1-2026"].precision == "month"
-    assert (marks["som1-2026"].start, marks["som1-2026"].end) == (date(2026, 2, 1), date(2026, 2, 28))  # fmt: skip
+    assert (marks["som1-2026"].start, marks["som1-2026"].end) == (
+        date(2026, 2, 1),
+        date(2026, 2, 28),
+    )
     assert marks["som2-2026"].precision == "month"
     assert {m for m, mark in marks.items() if mark.precision == "days"} == {"aelm-2026"}
     assert "bmc1-2026" not in marks  # not published by then at all
@@ -117,7 +120,12 @@ def test_today_is_marked_in_the_period_and_only_there(store):
     assert pixels_of(drawn, tl.TODAY_COLOUR) > 200  # a line from top to bottom of the plot
     before = tl.timeline_plot(store, date(2026, 1, 1), date(2026, 6, 30), TODAY)
     assert before.today is None
-    assert pixels_of(tl.timeline_png(store, date(2026, 1, 1), date(2026, 6, 30), TODAY), tl.TODAY_COLOUR) == 0  # fmt: skip
+    assert (
+        pixels_of(
+            tl.timeline_png(store, date(2026, 1, 1), date(2026, 6, 30), TODAY), tl.TODAY_COLOUR
+        )
+        == 0
+    )
 
 
 def test_mark_highlights_the_one_meeting_asked(store):
@@ -160,7 +168,7 @@ def test_a_change_to_the_records_draws_the_picture_anew(store):
             channel="C1",
             can_edit=lambda: True,
             seeds=SEEDS,
-        )  # fmt: skip
+        )
     )
     assert "SOM3" in card.plain()
     tl.timeline_png(store.refresh(), *YEAR, TODAY)
@@ -306,14 +314,22 @@ def test_cli_writes_the_png_as_of_now(db_path, tmp_path):
     env.update(APEC_DB=str(db_path), APEC_NOW="2026-01-20T09:00+09:00")
     result = subprocess.run(
         [sys.executable, "-m", "bot", "timeline", "-o", str(out), "may to august"],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert png_size(out.read_bytes())[0] == 1200
     assert "as of 20 January 2026" in result.stderr
     bad = subprocess.run(
         [sys.executable, "-m", "bot", "timeline", "-o", str(tmp_path / "x.png"), "whenever"],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "can't read" in bad.stderr
     assert not (tmp_path / "x.png").exists()

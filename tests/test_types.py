@@ -15,13 +15,21 @@ PYPROJECT = ROOT / "pyproject.toml"
 def _mypy(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     # No cache: every run checks from scratch (about 10-15 s), and nothing is written to the tree.
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(PYPROJECT), "--cache-dir", os.devnull,
-         *args],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(PYPROJECT),
+            "--cache-dir",
+            os.devnull,
+            *args,
+        ],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
-    )  # fmt: skip
+    )
 
 
 def test_mypy_finds_no_error_in_store_handlers_and_bot() -> None:

@@ -112,7 +112,9 @@ def test_one_look_up_for_a_user_asked_for_at_once_by_many(zones, web_api):
     web_api.set_user("USEOUL", tz="Asia/Seoul")
     web_api.delay("users.info", 0.3)
     found: list[ZoneInfo | None] = []
-    threads = [threading.Thread(target=lambda: found.append(zones.zone("USEOUL"))) for _ in range(8)]  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda: found.append(zones.zone("USEOUL"))) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:

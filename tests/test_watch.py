@@ -92,9 +92,13 @@ def serve_feed(server: HTTPServer) -> str:
         SOM3_MOVED, content_type="text/html; charset=utf-8"
     )
     feed = rss(
-        ("SOM1 2027 dates announced", server.url_for("/news/som1-2027.html"), "Fri, 20 Nov 2026 09:00:00 GMT"),
+        (
+            "SOM1 2027 dates announced",
+            server.url_for("/news/som1-2027.html"),
+            "Fri, 20 Nov 2026 09:00:00 GMT",
+        ),
         ("SOM3 dates set", server.url_for("/news/som3-2026.html"), "Thu, 02 Jul 2026 09:00:00 GMT"),
-    )  # fmt: skip
+    )
     server.expect_request("/feed.xml", headers={"If-None-Match": '"v1"'}).respond_with_data(
         "", status=304
     )
@@ -176,9 +180,15 @@ def test_an_article_already_seen_under_another_address_is_not_a_new_document(db,
     first = poll(db, server.url_for("/feed.xml"))
     assert len(first.found) == 2
     server.expect_request("/mirror.xml").respond_with_data(
-        rss(("SOM1 2027 dates announced", server.url_for("/mirror/som1.html"), "Fri, 20 Nov 2026 10:00:00 GMT")),
+        rss(
+            (
+                "SOM1 2027 dates announced",
+                server.url_for("/mirror/som1.html"),
+                "Fri, 20 Nov 2026 10:00:00 GMT",
+            )
+        ),
         content_type="application/rss+xml",
-    )  # fmt: skip
+    )
     mirror = poll(db, server.url_for("/mirror.xml"))
     assert mirror.found == [] and mirror.error == "" and mirror.result == "0 new of 1 items"
     assert db.execute("SELECT count(*) FROM desk_documents").fetchone()[0] == 2
@@ -200,7 +210,9 @@ def test_a_malformed_feed_is_recorded_as_such(db, server):
 def _huge(request: Request) -> Response:
     """A 20 MB page sent in pieces, with no length given ahead."""
     chunk = b"<p>" + b"Exampleland " * 5000 + b"</p>\n"
-    return Response((chunk for _ in range(20 * 1024 * 1024 // len(chunk))), content_type="text/html")  # fmt: skip
+    return Response(
+        (chunk for _ in range(20 * 1024 * 1024 // len(chunk))), content_type="text/html"
+    )
 
 
 def _slow(request: Request) -> Response:
@@ -213,15 +225,28 @@ def _slow(request: Request) -> Response:
     [
         ("/huge.html", lambda r: r.respond_with_handler(_huge), "larger than the 5 MB cap"),
         ("/slow.html", lambda r: r.respond_with_handler(_slow), "no answer in time"),
-        ("/blob", lambda r: r.respond_with_data(b"\x00\x01" * 500, content_type="application/octet-stream"),
-         "not a page or a feed (application/octet-stream)"),
-        ("/release.pdf", lambda r: r.respond_with_data(b"%PDF-1.7\n" + b"\x00" * 100, content_type="application/pdf"),
-         "not a page or a feed (application/pdf)"),
-        ("/mislabelled", lambda r: r.respond_with_data(b"%PDF-1.7\n1 0 obj", content_type="text/html"),
-         "binary"),
+        (
+            "/blob",
+            lambda r: r.respond_with_data(
+                b"\x00\x01" * 500, content_type="application/octet-stream"
+            ),
+            "not a page or a feed (application/octet-stream)",
+        ),
+        (
+            "/release.pdf",
+            lambda r: r.respond_with_data(
+                b"%PDF-1.7\n" + b"\x00" * 100, content_type="application/pdf"
+            ),
+            "not a page or a feed (application/pdf)",
+        ),
+        (
+            "/mislabelled",
+            lambda r: r.respond_with_data(b"%PDF-1.7\n1 0 obj", content_type="text/html"),
+            "binary",
+        ),
         ("/gone", lambda r: r.respond_with_data("gone", status=404), "HTTP 404"),
     ],
-)  # fmt: skip
+)
 def test_a_source_that_fails_is_recorded_and_nothing_crashes(db, server, path, serve, error):
     serve(server.expect_request(path))
     url = server.url_for(path)
@@ -233,8 +258,12 @@ def test_a_source_that_fails_is_recorded_and_nothing_crashes(db, server, path, s
 
 
 def test_a_redirect_loop_ends_in_a_recorded_error(db, server):
-    server.expect_request("/loop-a").respond_with_data("", status=302, headers={"Location": "/loop-b"})  # fmt: skip
-    server.expect_request("/loop-b").respond_with_data("", status=302, headers={"Location": "/loop-a"})  # fmt: skip
+    server.expect_request("/loop-a").respond_with_data(
+        "", status=302, headers={"Location": "/loop-b"}
+    )
+    server.expect_request("/loop-b").respond_with_data(
+        "", status=302, headers={"Location": "/loop-a"}
+    )
     polled = poll(db, server.url_for("/loop-a"))
     assert "redirect loop" in polled.error
     assert "redirected more than 5 times" in record(db, server.url_for("/loop-a")).last_error
@@ -242,13 +271,18 @@ def test_a_redirect_loop_ends_in_a_recorded_error(db, server):
 
 
 def test_an_article_that_fails_leaves_the_others_and_is_tried_again(db, server):
-    server.expect_request("/news/som1-2027.html").respond_with_data(SOM1_2027, content_type="text/html")  # fmt: skip
+    server.expect_request("/news/som1-2027.html").respond_with_data(
+        SOM1_2027, content_type="text/html"
+    )
     server.expect_request("/news/huge.html").respond_with_handler(_huge)
     server.expect_request("/feed.xml").respond_with_data(
-        rss(("SOM1", server.url_for("/news/som1-2027.html"), "Fri, 20 Nov 2026 09:00:00 GMT"),
-            ("Annex", server.url_for("/news/huge.html"), "Fri, 20 Nov 2026 09:00:00 GMT")),
-        content_type="application/rss+xml", headers={"ETag": '"v1"'},
-    )  # fmt: skip
+        rss(
+            ("SOM1", server.url_for("/news/som1-2027.html"), "Fri, 20 Nov 2026 09:00:00 GMT"),
+            ("Annex", server.url_for("/news/huge.html"), "Fri, 20 Nov 2026 09:00:00 GMT"),
+        ),
+        content_type="application/rss+xml",
+        headers={"ETag": '"v1"'},
+    )
     polled = poll(db, server.url_for("/feed.xml"))
     assert len(polled.found) == 1 and "huge.html: larger than" in polled.error
     rec = record(db, server.url_for("/feed.xml"))
@@ -258,7 +292,9 @@ def test_an_article_that_fails_leaves_the_others_and_is_tried_again(db, server):
 
 
 def test_a_watched_page_is_read_itself_and_a_new_version_is_a_new_document(db, server):
-    server.expect_ordered_request("/calendar.html").respond_with_data(SOM1_2027, content_type="text/html")  # fmt: skip
+    server.expect_ordered_request("/calendar.html").respond_with_data(
+        SOM1_2027, content_type="text/html"
+    )
     server.expect_ordered_request("/calendar.html").respond_with_data(
         SOM1_2027.replace("2-4 March 2027", "3-5 March 2027"), content_type="text/html"
     )
@@ -282,9 +318,18 @@ def test_apec_feeds_in_the_environment_are_watched_and_dropped_with_it(db, serve
 
 
 def ask(store: Store, text: str, admin: bool, feeds: tuple[str, ...] = ()) -> str:
-    card = route(Ask(store=store, now=NOW, text=text, user="U1" if admin else "U2",
-                     can_edit=lambda: admin, admins=("U1",), feeds=feeds,
-                     fetch_allow=LOCAL))  # fmt: skip
+    card = route(
+        Ask(
+            store=store,
+            now=NOW,
+            text=text,
+            user="U1" if admin else "U2",
+            can_edit=lambda: admin,
+            admins=("U1",),
+            feeds=feeds,
+            fetch_allow=LOCAL,
+        )
+    )
     return card.plain()
 
 
@@ -360,15 +405,21 @@ def test_a_document_with_proposals_has_its_card_posted_at_once_not_at_the_next_t
 
 def test_a_batch_ingest_makes_what_a_rebuild_makes(db):
     docs = [
-        Document(f"Release {n}\n\nThe {MFA} said SOM{n} of APEC 2027 meets in Lima.\n\n"
-                 "Chinese Taipei and Viet Nam confirmed attendance.", f"r{n}.txt")
+        Document(
+            f"Release {n}\n\nThe {MFA} said SOM{n} of APEC 2027 meets in Lima.\n\n"
+            "Chinese Taipei and Viet Nam confirmed attendance.",
+            f"r{n}.txt",
+        )
         for n in range(1, 4)
-    ]  # fmt: skip
+    ]
     reports = ingest_many(db, docs, now=NOW, seeds=SEEDS)
     assert [r.new for r in reports] == [True, True, True]
 
     def held() -> tuple[set, set]:
-        sources = {tuple(r) for r in db.execute("SELECT id, title, file FROM sources WHERE origin = 'desk'")}  # fmt: skip
+        sources = {
+            tuple(r)
+            for r in db.execute("SELECT id, title, file FROM sources WHERE origin = 'desk'")
+        }
         texts = {tuple(r) for r in db.execute("SELECT source_id, text, also_in FROM passages")}
         return sources, texts
 
@@ -381,8 +432,14 @@ def test_a_batch_ingest_makes_what_a_rebuild_makes(db):
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("APEC_", "SLACK_"))}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          env={**base, **env}, cwd=ROOT, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **env},
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_watch_once_on_the_command_line_prints_new_documents_and_their_proposals(db_path, server):
@@ -402,7 +459,9 @@ def test_watch_once_on_the_command_line_prints_new_documents_and_their_proposals
 
 
 def test_ingest_of_an_address_fetches_and_ingests_it(db_path, server):
-    server.expect_request("/news/som1-2027.html").respond_with_data(SOM1_2027, content_type="text/html")  # fmt: skip
+    server.expect_request("/news/som1-2027.html").respond_with_data(
+        SOM1_2027, content_type="text/html"
+    )
     env = {"APEC_DB": str(db_path), "APEC_FETCH_ALLOW": ",".join(LOCAL)}
     result = cli("ingest", server.url_for("/news/som1-2027.html"), env=env)
     assert result.returncode == 0, result.stderr

@@ -368,6 +368,11 @@ def test_an_item_dated_on_no_day_in_its_own_text_spoils_no_other_item(db, web):
     with Fetcher(allow=allowed(web)) as fetcher:
         (polled,) = watch.run(db, now=NOW, seeds=SEEDS, fetcher=fetcher)
     assert polled.result == "2 new of 2 items" and polled.error == ""
-    dates = {r[0] for r in db.execute("SELECT reference_date FROM desk_documents WHERE url LIKE ?",
-                                      [web.url_for("/mixed/") + "%"])}  # fmt: skip
+    dates = {
+        r[0]
+        for r in db.execute(
+            "SELECT reference_date FROM desk_documents WHERE url LIKE ?",
+            [web.url_for("/mixed/") + "%"],
+        )
+    }
     assert dates == {NOW.date().isoformat()}

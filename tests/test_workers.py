@@ -127,12 +127,15 @@ def test_metrics_add_up_every_worker(db_path, web_api, bots):
 def test_sigterm_stops_every_worker_and_a_killed_worker_is_replaced(db_path, web_api, bots):
     service = bots.start(T - timedelta(days=1), APEC_WORKERS="2")
     service.wait_line(TICK_DONE, count=2)
-    first = until(lambda: children(service.pid) if len(children(service.pid)) == 2 else None,
-                  "two workers")  # fmt: skip
+    first = until(
+        lambda: children(service.pid) if len(children(service.pid)) == 2 else None, "two workers"
+    )
     killed = min(first)
     subprocess.run(["kill", "-KILL", str(killed)], check=True)
-    now = until(lambda: (c := children(service.pid)) and killed not in c and len(c) == 2 and c,
-                "the killed worker's replacement")  # fmt: skip
+    now = until(
+        lambda: (c := children(service.pid)) and killed not in c and len(c) == 2 and c,
+        "the killed worker's replacement",
+    )
     service.wait_line(TICK_DONE, count=3)  # the new worker is up
     assert service.health()[0] == 200
     service.proc.send_signal(signal.SIGTERM)
@@ -142,8 +145,13 @@ def test_sigterm_stops_every_worker_and_a_killed_worker_is_replaced(db_path, web
 
 @pytest.mark.parametrize("bad", ["0", "-1", "many", "1000"])
 def test_a_bad_number_of_workers_is_bad_usage(bad):
-    result = subprocess.run([sys.executable, "-m", "bot", "serve", "--workers", bad],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--workers", bad],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 2 and "--workers" in result.stderr
     assert "Traceback" not in result.stderr
 

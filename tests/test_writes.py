@@ -22,7 +22,15 @@ def admin(db_path: Path, text: str, user: str = "UADMIN") -> str:
     """One admin's command on its own connection: the words it answers."""
     db = connect(db_path)
     try:
-        ask = Ask(store=Store(db), now=NOW, text=text, user=user, channel="C1", can_edit=lambda: True, seeds=SEEDS)  # fmt: skip
+        ask = Ask(
+            store=Store(db),
+            now=NOW,
+            text=text,
+            user=user,
+            channel="C1",
+            can_edit=lambda: True,
+            seeds=SEEDS,
+        )
         return route(ask).plain()
     finally:
         db.close()
@@ -79,14 +87,22 @@ def test_admins_changing_different_fields_of_one_meeting_all_keep_theirs(db_path
 
     def editor(field: str) -> None:
         for n in range(10):
-            said = admin(db_path, f'edit-meeting SOM3 {field}="{values[field].format(n=n)}"', user=f"U{field}")  # fmt: skip
+            said = admin(
+                db_path,
+                f'edit-meeting SOM3 {field}="{values[field].format(n=n)}"',
+                user=f"U{field}",
+            )
             assert said.startswith(":white_check_mark: Changed"), said
 
     run_all(*(lambda f=f: editor(f) for f in fields))
     db = connect(db_path)
-    record = json.loads(db.execute("SELECT record FROM desk_meetings WHERE id = 'som3-2026'").fetchone()[0])  # fmt: skip
+    record = json.loads(
+        db.execute("SELECT record FROM desk_meetings WHERE id = 'som3-2026'").fetchone()[0]
+    )
     assert {f: record[f] for f in fields} == {f: values[f].format(n=9) for f in fields}
-    trail = db.execute("SELECT before, after FROM audit WHERE target = 'som3-2026' ORDER BY id").fetchall()  # fmt: skip
+    trail = db.execute(
+        "SELECT before, after FROM audit WHERE target = 'som3-2026' ORDER BY id"
+    ).fetchall()
     for (_, after), (before, _) in zip(trail, trail[1:], strict=False):
         assert json.loads(before) == json.loads(after)  # each change read what the last one wrote
     assert len(trail) == 40

@@ -38,22 +38,47 @@ class Row:
 
 
 TABLE: tuple[Row, ...] = (
-    Row("term", "stands for", term, (
-        "what does {term} stand for?",
-        "{term} meaning",
-        "what does the {term} do?",
-    )),
-    Row("meeting", "weekday", weekday, (
-        "what day of the week does {meeting} open?",
-        "which weekday did {meeting} end",
-        "is {meeting} on a weekend?",
-    )),
-    Row("meeting", "duration", duration, (
-        "how long is {meeting}?",
-        "how many days does {meeting} run",
-    )),
-    Row("meeting", "since", since, ("how long ago did {meeting} end?", "how many days since {meeting}")),
-    Row("meeting", "countdown", countdown, ("how many days until {meeting}?", "countdown to {meeting}")),
+    Row(
+        "term",
+        "stands for",
+        term,
+        (
+            "what does {term} stand for?",
+            "{term} meaning",
+            "what does the {term} do?",
+        ),
+    ),
+    Row(
+        "meeting",
+        "weekday",
+        weekday,
+        (
+            "what day of the week does {meeting} open?",
+            "which weekday did {meeting} end",
+            "is {meeting} on a weekend?",
+        ),
+    ),
+    Row(
+        "meeting",
+        "duration",
+        duration,
+        (
+            "how long is {meeting}?",
+            "how many days does {meeting} run",
+        ),
+    ),
+    Row(
+        "meeting",
+        "since",
+        since,
+        ("how long ago did {meeting} end?", "how many days since {meeting}"),
+    ),
+    Row(
+        "meeting",
+        "countdown",
+        countdown,
+        ("how many days until {meeting}?", "countdown to {meeting}"),
+    ),
     Row("calendar", "day", on_day, ("anything on {day}?", "what's happening on {day}")),
     Row("calendar", "left", left, ("anything left on the apec {year} calendar?",)),
     Row("calendar", "next", next_meeting, ("next meeting?", "what's the next SOM")),
@@ -68,16 +93,21 @@ TABLE: tuple[Row, ...] = (
     Row("apec", "host", host, ("who hosts apec {year}?",)),
     Row("meeting", "parts", parts, ("what is held alongside {meeting}?",)),
     Row("calendar", "kind", kind_list, ("list the {year} SOMs",)),
-    Row("meeting", "when-where", meeting, (
-        "when is {meeting}?",
-        "where is {meeting}?",
-        "has {meeting} happened yet?",
-        "{meeting}?",
-    )),
+    Row(
+        "meeting",
+        "when-where",
+        meeting,
+        (
+            "when is {meeting}?",
+            "where is {meeting}?",
+            "has {meeting} happened yet?",
+            "{meeting}?",
+        ),
+    ),
     Row("calendar", "period", period, ("meetings in {month}",)),
     Row("person", "about", person, ("tell me about {person}",)),
     Row("fact", "about", facts, ()),
-)  # fmt: skip
+)
 
 INTENTS: tuple[Intent, ...] = tuple(row.answer for row in TABLE)
 # Rows whose "Yes" is read out of a sentence rather than a record's own field: checked again by
