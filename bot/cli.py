@@ -339,7 +339,7 @@ def cmd_watch(config: Config, args: argparse.Namespace) -> int:
 
 
 def _ask(config: Config, args: argparse.Namespace, mention: bool) -> int:
-    from handlers.answer import mention as answer_mention
+    from handlers.router import mention as answer_mention
     from handlers.router import route
 
     text = " ".join(args.text)

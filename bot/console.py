@@ -10,8 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TextIO
 
-from handlers.answer import mention
-from handlers.router import Ask, route
+from handlers.router import Ask, mention, route
 
 BANNER = """APEC desk bot — console. Type `/apec help`, `/apec next-meeting`, or `@bot who leads the US delegation?`.
 A line without `/apec` or `@bot` is read as a command. End with Ctrl-D."""

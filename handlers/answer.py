@@ -9,7 +9,6 @@ source for that". The answer comes first and short, its source under it; the who
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from handlers.language import foreign, foreign_reply
@@ -18,8 +17,8 @@ from handlers.reader.asking import ambiguous, ask_back
 from handlers.reader.base import Answer, Point, echo
 from handlers.reader.checks import correct, grounded, not_yet
 from handlers.reader.table import INTENTS, READ_FROM_TEXT
+from handlers.registry import Ask, UsageError, command
 from handlers.render import Card, esc
-from handlers.router import Ask, UsageError, command, guarded, lookup, route, split
 from store.dates import find_dates
 from store.queries import GENERIC, Store, content_words
 
@@ -45,37 +44,6 @@ def ask_command(ask: Ask) -> Card:
     if not ask.args:
         raise UsageError("What would you like to know?")
     return answer(ask.store, ask.args, ask.now)
-
-
-# Commands a mention may give too ("@APEC subscribe reminders"); any other first word starts a
-# question ("@APEC next SOM?", "@APEC who leads ..."), answered as such.
-MENTION_COMMANDS = {
-    "help",
-    "subscribe",
-    "unsubscribe",
-    "subscriptions",
-    "remind",
-    "reminders",
-    "cancel",
-    "pause",
-    "resume",
-    "sources",
-    "history",
-    "ics",
-}
-
-
-def mention(ask: Ask) -> Card:
-    """What `@bot TEXT` answers: a command if it starts with one (admin commands checked as in
-    `/apec`), else the question answered in words."""
-    text = " ".join(ask.text.replace("\x00", " ").split())
-    word, _ = split(text)
-    found = lookup(word)
-    if found is not None and (found.admin or found.name in MENTION_COMMANDS):
-        reply = route(replace(ask, text=text))
-        reply.buttons = []  # in the thread for all to see: nothing to post again
-        return reply.in_channel()
-    return guarded(ask, lambda: answer(ask.store, text, ask.now)).in_channel()
 
 
 def answer(store: Store, question: str, now: datetime) -> Card:

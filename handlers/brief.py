@@ -20,8 +20,8 @@ from handlers.calendar import internal
 from handlers.meetings import find_meeting, in_days, not_found_meeting, title
 from handlers.members import member_reply
 from handlers.people import find_economy
+from handlers.registry import Ask, UsageError, command
 from handlers.render import MAX_QUOTE, Card, Document, day_text, esc, status_word, when
-from handlers.router import Ask, UsageError, command
 from store.models import Delegation, Economy, Fact, Meeting, Person, Sentence, Source
 from store.queries import Store
 from store.text import FOLD_TABLE, fold, one_line, stands_in

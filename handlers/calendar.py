@@ -6,8 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from handlers.meetings import title
+from handlers.registry import Ask, command, refuse_unless_admin
 from handlers.render import STATUS_WORDS, Card, esc, when
-from handlers.router import Ask, command, refuse_unless_admin
 from store.desk import Desk
 from store.edits import Revisions, revisions
 from store.models import Meeting
@@ -149,7 +149,13 @@ def _caldesc(meetings: list[Meeting]) -> str:
 
 
 @command(
-    "ics", usage="ics [rotate]", example="ics", aliases=("ical", "feed"), private=True, writes=True
+    "ics",
+    usage="ics [rotate]",
+    example="ics",
+    aliases=("ical", "feed"),
+    private=True,
+    writes=True,
+    mention=True,
 )
 def ics(ask: Ask) -> Card:
     """Where to subscribe to the meetings calendar (a secret address), and what it leaves out."""

@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.meetings import not_found_meeting, title
+from handlers.registry import Ask, UsageError, command, refuse_unless_admin
 from handlers.render import STATUS_WORDS, Card, esc, when
-from handlers.router import Ask, UsageError, command, refuse_unless_admin
 from store import changes, edits
 from store.dates import DateError, read_span
 from store.edits import MEETING_KINDS, STATUSES
@@ -344,7 +344,7 @@ def _delegate(ask: Ask, removed: bool) -> Card:
     return card
 
 
-@command("history", usage="history [NAME]", example="history SOM3")
+@command("history", usage="history [NAME]", example="history SOM3", mention=True)
 def history(ask: Ask) -> Card:
     """Who changed what on the calendar, and when (of one meeting if named)."""
     target = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.edits import editor, who
+from handlers.registry import Ask, UsageError, command
 from handlers.render import Card, esc
-from handlers.router import Ask, UsageError, command
 from store import watch
 from store.fetch import FetchError, check_url, normalize_url
 

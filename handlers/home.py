@@ -8,9 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from handlers.meetings import HOW_TO_ADD, countdown, meeting_line, upcoming
+from handlers.registry import Ask, visible
 from handlers.reminder_actions import add_reminders
 from handlers.render import Card, esc
-from handlers.router import Ask, visible
 from handlers.timeline import home_block
 
 MAX_HOME_BLOCKS = 100

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from handlers.registry import Ask, UsageError, command, visible
 from handlers.render import Card, esc
-from handlers.router import Ask, UsageError, command, visible
 from store.models import Source
 
 PAGE_SIZE = 20  # sources on a page
@@ -14,7 +14,7 @@ PREVIOUS_ACTION = "page_previous"
 NEXT_ACTION = "page_next"
 
 
-@command("help", example="help", aliases=("?", "commands"), share=False)
+@command("help", example="help", aliases=("?", "commands"), share=False, mention=True)
 def help_(ask: Ask) -> Card:
     """Every command, with an example of each."""
     lines = [
@@ -26,7 +26,14 @@ def help_(ask: Ask) -> Card:
     return card
 
 
-@command("sources", usage="sources [PAGE]", example="sources 2", aliases=("source",), kept=True)
+@command(
+    "sources",
+    usage="sources [PAGE]",
+    example="sources 2",
+    aliases=("source",),
+    kept=True,
+    mention=True,
+)
 def sources(ask: Ask) -> Card:
     """The source documents everything I say comes from, 20 to a page."""
     total = ask.store.source_count()

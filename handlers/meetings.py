@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from handlers.registry import Ask, UsageError, command
 from handlers.render import Card, esc, status_word, when
-from handlers.router import Ask, UsageError, command
 from store.dates import Span, read_period
 from store.models import Meeting
 from store.queries import Store

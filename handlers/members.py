@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from handlers.registry import Ask, UsageError, command
 from handlers.render import Card, esc
-from handlers.router import Ask, UsageError, command
 from store.queries import Store
 from store.text import fold
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from handlers.meetings import not_found_meeting, title
 from handlers.members import member_reply
+from handlers.registry import Ask, UsageError, command
 from handlers.render import Card, esc
-from handlers.router import Ask, UsageError, command
 from store.models import Delegation, Economy, Person
 from store.queries import Store
 

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from handlers.meetings import HOW_TO_ADD, countdown, in_days, meeting_line, title, upcoming
 from handlers.proposals import post_card
+from handlers.registry import Ask
 from handlers.reminder_actions import reminder_buttons
 from handlers.render import Card, date_token, esc, when
-from handlers.router import Ask
 from store.desk import Desk, is_user, iso
 from store.proposals import POST_KIND
 from store.queries import Store

@@ -9,8 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from handlers.edits import editor, meeting_form, submit_form, who
+from handlers.registry import Ask, UsageError, command, refuse_unless_admin
 from handlers.render import Card, esc
-from handlers.router import Ask, UsageError, command, refuse_unless_admin
 from store import proposals
 from store.dates import DateError
 from store.db import immediate

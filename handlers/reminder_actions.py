@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from handlers.registry import Ask, guarded
 from handlers.render import Button, Card, date_token, esc
-from handlers.router import Ask, guarded
 from store.desk import Desk, OneOff, Recurring, from_iso, is_user
 from store.schedule import Post, next_occurrence
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from dateutil.rrule import rrulestr
 
 from handlers.meetings import KINDS, not_found_meeting, title
+from handlers.registry import Ask, UsageError, command
 from handlers.reminder_actions import (
     describe_rule,
     one_off_line,
@@ -26,7 +27,6 @@ from handlers.reminder_actions import (
     refuse_unless_theirs,
 )
 from handlers.render import Card, date_token, day_text, esc, when
-from handlers.router import Ask, UsageError, command
 from store.dates import read_period, read_when
 from store.desk import (
     DEFAULT_KINDS,
@@ -382,7 +382,9 @@ def _numbered(number: int, line: str) -> str:
     return f"{number}. {line.removeprefix('• ')}"
 
 
-@command("reminders", usage="reminders", example="reminders", aliases=("queue", "queued"))
+@command(
+    "reminders", usage="reminders", example="reminders", aliases=("queue", "queued"), mention=True
+)
 def reminders(ask: Ask) -> Card:
     """What this channel will be sent in the next 30 days, its recurring reminders, and yours, numbered for `cancel`."""
     desk = Desk(ask.store.db)
@@ -469,13 +471,7 @@ def _refusal(ask: Ask, created_by: str, target: str, for_user: str) -> Card | No
     return refuse_unless_theirs(ask, created_by, _reminded(target, for_user))
 
 
-@command(
-    "cancel",
-    usage="cancel N",
-    example="cancel 2",
-    share=False,
-    writes=True,
-)
+@command("cancel", usage="cancel N", example="cancel 2", share=False, writes=True, mention=True)
 def cancel(ask: Ask) -> Card:
     """Cancel entry N of `/apec reminders`: a one-off, a recurring reminder, or one post of a subscription."""
     desk = Desk(ask.store.db)
@@ -640,6 +636,7 @@ def _next_post(ask: Ask, desk: Desk, kind: str) -> Post | None:
     aliases=("sub",),
     share=False,
     writes=True,
+    mention=True,
 )
 def subscribe(ask: Ask) -> Card:
     """Post reminders before meetings (or a digest of the weeks ahead) in this channel."""
@@ -696,6 +693,7 @@ def subscribe(ask: Ask) -> Card:
     aliases=("unsub",),
     share=False,
     writes=True,
+    mention=True,
 )
 def unsubscribe(ask: Ask) -> Card:
     """Stop this channel's reminders, its digest, or (with no argument) both."""
@@ -737,7 +735,9 @@ def _outcome(label: str, entry: Delivery | None, zone: ZoneInfo) -> str:
     return line + (f" — `{esc(entry.error)}`" if entry.error else "")
 
 
-@command("subscriptions", usage="subscriptions", example="subscriptions", aliases=("subs",))
+@command(
+    "subscriptions", usage="subscriptions", example="subscriptions", aliases=("subs",), mention=True
+)
 def subscriptions(ask: Ask) -> Card:
     """This channel's subscriptions and settings, its last post and failure, and any pause."""
     if not ask.channel:
@@ -988,6 +988,7 @@ class _NoMeeting(Exception):
     example="remind me tomorrow 9am prepare SOM2 talking points",
     share=False,
     writes=True,
+    mention=True,
 )
 def remind(ask: Ask) -> Card:
     """Remind you, a person or a channel: once ("tomorrow 9am TEXT"), again and again ("every monday at 9am TEXT"), or before a meeting ("SOM2 3 days before")."""
@@ -1045,6 +1046,7 @@ def _pause_end(phrase: str, ask: Ask, zone: ZoneInfo) -> tuple[datetime, date | 
     example="pause until friday",
     share=False,
     writes=True,
+    mention=True,
 )
 def pause(ask: Ask) -> Card:
     """Keep this channel quiet until a day is over (or until `resume`), or pause recurring reminder N: what falls due meanwhile is skipped."""
@@ -1086,6 +1088,7 @@ def pause(ask: Ask) -> Card:
     aliases=("unpause",),
     share=False,
     writes=True,
+    mention=True,
 )
 def resume(ask: Ask) -> Card:
     """End this channel's pause, or restart recurring reminder N: what falls due from now on is sent."""

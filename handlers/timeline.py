@@ -24,8 +24,8 @@ from functools import partial
 from typing import Any
 
 from handlers.meetings import meeting_line, period_label
+from handlers.registry import Ask, UsageError, command
 from handlers.render import Card, day_text, esc
-from handlers.router import Ask, UsageError, command
 from store.dates import Span, read_period
 from store.desk import Desk
 from store.models import Meeting

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from handlers.calendar import calendar, feed_url, ics
+from handlers.calendar import calendar, feed_url
 from handlers.router import Ask, route
 from store.build import build
 from store.db import connect
@@ -237,7 +237,6 @@ def test_feed_url_is_a_secret_path_under_the_base():
 
 
 def test_apec_ics_says_where_to_subscribe_and_what_is_left_out(store):
-    assert ics  # registered by importing handlers.calendar (until router._load imports it)
     text = route(Ask(store=store, now=AFTER_EVERY_SOURCE, text="ics")).plain()
     token = Desk(store.db).feed_token()
     assert (

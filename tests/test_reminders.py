@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import handlers.reminders  # noqa: F401  - registers the commands (router._load does not yet)
 from handlers.router import REGISTRY, Ask, route
 from store.desk import DEFAULT_KINDS, DEFAULT_OFFSETS, Desk
 from tests.conftest import SEOUL, at
