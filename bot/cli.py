@@ -1,4 +1,5 @@
-"""The command line, `apec-bot` (also `python -m bot`): a thin layer over the store and the handlers."""
+"""The command line, `apec-bot` (also `python -m bot`): a thin layer over the store and the
+handlers."""
 
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--now", help="start the clock at this time (ISO-8601 with offset)")
     serve.add_argument(
         "--workers",
-        help="processes sharing the port, one of which posts (default $APEC_WORKERS, else one per core)",
+        help="processes sharing the port, one of which posts "
+        "(default $APEC_WORKERS, else one per core)",
     )
     ics = sub.add_parser("ics", help="the meetings calendar (iCalendar) on stdout")
     ics.add_argument("--now", help="the time to stamp it with (ISO-8601 with offset)")
@@ -442,7 +444,10 @@ def _nothing_planned(
     dated meeting in the window."""
     if made:
         posts = "1 post planned was" if made == 1 else f"{made} posts planned were"
-        return f"nothing left to post in the next {days} days: the {posts} already made (sent or skipped)"
+        return (
+            f"nothing left to post in the next {days} days: "
+            f"the {posts} already made (sent or skipped)"
+        )
     subs = len(desk.subscriptions())
     reminders = len(desk.one_offs()) + len(desk.recurring(include_paused=False))
     asked = [_count(subs, "subscription"), _count(reminders, "reminder")]

@@ -45,7 +45,8 @@ def parse_now(value: str, what: str = "--now") -> datetime:
     if moment.tzinfo is None:
         if "T" in text or " " in text:
             raise ConfigError(
-                f"{what}: {value!r} has no UTC offset — write it with one, as 2026-01-20T09:00+09:00"
+                f"{what}: {value!r} has no UTC offset — write it with one, as "
+                "2026-01-20T09:00+09:00"
             )
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     return moment
@@ -226,7 +227,8 @@ SETTINGS: tuple[Setting, ...] = (
         "signing_secret",
         "secret",
         "none",
-        "the signing secret, from the app's *Basic Information* page: HTTP mode checks every request from Slack with it",
+        "the signing secret, from the app's *Basic Information* page: HTTP mode checks every "
+        "request from Slack with it",
         _text,
         secret=True,
         needed="http",
@@ -239,7 +241,8 @@ SETTINGS: tuple[Setting, ...] = (
         "app_token",
         "token",
         "none",
-        "an app-level token (`xapp-`) with `connections:write`: when it is set, `serve` connects out to Slack in Socket Mode and needs no signing secret",
+        "an app-level token (`xapp-`) with `connections:write`: when it is set, `serve` connects "
+        "out to Slack in Socket Mode and needs no signing secret",
         _text,
         secret=True,
         needed="socket",
@@ -260,7 +263,8 @@ SETTINGS: tuple[Setting, ...] = (
         "db_path",
         "path",
         "`./apec.db`",
-        "the path of the SQLite store (the image sets `/data/apec.db`, the systemd unit `/var/lib/apec-bot/apec.db`)",
+        "the path of the SQLite store (the image sets `/data/apec.db`, the systemd unit "
+        "`/var/lib/apec-bot/apec.db`)",
         lambda v, _: Path(v),
         line="#APEC_DB=/data/apec.db",
     ),
@@ -269,7 +273,9 @@ SETTINGS: tuple[Setting, ...] = (
         "seeds",
         "path",
         "`seeds/` beside the packages",
-        "the folder of seed documents and the desk file (`desk.toml`) that `build` reads; set it when the package is installed away from its source tree (the image sets `/app/seeds`, the systemd unit `/opt/apec-bot/seeds`)",
+        "the folder of seed documents and the desk file (`desk.toml`) that `build` reads; set it "
+        "when the package is installed away from its source tree (the image sets `/app/seeds`, the "
+        "systemd unit `/opt/apec-bot/seeds`)",
         lambda v, _: parse_seeds(v),
         line="#APEC_SEEDS=/app/seeds",
         fallback=lambda: SEEDS,
@@ -288,7 +294,8 @@ SETTINGS: tuple[Setting, ...] = (
         "now",
         "time",
         "the real clock",
-        "the time the bot's clock starts from (ISO-8601 with offset); it runs on in real time from there. For demos and tests, never production; `--now` overrides it",
+        "the time the bot's clock starts from (ISO-8601 with offset); it runs on in real time from "
+        "there. For demos and tests, never production; `--now` overrides it",
         lambda v, _: parse_now(v, "APEC_NOW"),
         line="#APEC_NOW=2026-01-20T09:00+09:00",
     ),
@@ -297,7 +304,8 @@ SETTINGS: tuple[Setting, ...] = (
         "admins",
         "user IDs",
         "none",
-        "comma-separated Slack user IDs (`U012AB3CD,U045EF6GH`) allowed to change the calendar (as the workspace's admins are) and told of failed posts",
+        "comma-separated Slack user IDs (`U012AB3CD,U045EF6GH`) allowed to change the calendar (as "
+        "the workspace's admins are) and told of failed posts",
         _ids,
         line="APEC_ADMINS=",
     ),
@@ -306,7 +314,8 @@ SETTINGS: tuple[Setting, ...] = (
         "reminder_channel",
         "channel ID",
         "none",
-        "the channel (`C012AB3CD`) that gets reminders before every SOM and the Leaders' Summit with no subscription",
+        "the channel (`C012AB3CD`) that gets reminders before every SOM and the Leaders' Summit "
+        "with no subscription",
         _text,
         line="APEC_REMINDER_CHANNEL=",
     ),
@@ -315,7 +324,8 @@ SETTINGS: tuple[Setting, ...] = (
         "desk_channel",
         "channel ID",
         "none (proposals only in `/apec proposals` and the CLI)",
-        "the channel where each new document's proposals are posted as a card for admins to approve",
+        "the channel where each new document's proposals are posted as a card for admins to "
+        "approve",
         _text,
     ),
     Setting(
@@ -323,7 +333,9 @@ SETTINGS: tuple[Setting, ...] = (
         "fetch_allow",
         "hosts",
         "none (public web, ports 80 and 443 only)",
-        "comma-separated hosts (`host`, `host:port`) or networks (`10.20.0.0/16`) the watcher may fetch from though they are not on the public web (loopback, private, link-local...) or are on another port",
+        "comma-separated hosts (`host`, `host:port`) or networks (`10.20.0.0/16`) the watcher may "
+        "fetch from though they are not on the public web (loopback, private, link-local...) or "
+        "are on another port",
         lambda v, _: parse_allow(v),
     ),
     Setting(
@@ -331,7 +343,8 @@ SETTINGS: tuple[Setting, ...] = (
         "feeds",
         "URLs",
         "none",
-        "comma-separated addresses of sources to watch (RSS, Atom or a page), besides those added with `/apec watch`",
+        "comma-separated addresses of sources to watch (RSS, Atom or a page), besides those added "
+        "with `/apec watch`",
         lambda v, got: parse_feeds(v, got.get("fetch_allow", ())),
         line="#APEC_FEEDS=https://example.org/news/rss.xml,https://example.org/calendar",
     ),
@@ -340,7 +353,8 @@ SETTINGS: tuple[Setting, ...] = (
         "desk_economy",
         "economy",
         "none (a brief shows no economy's objectives)",
-        "the desk's own economy: whose objectives a brief shows unless `for ECONOMY` / `--for` names another (any name the bot knows: `US`, `Korea`, `Viet Nam`)",
+        "the desk's own economy: whose objectives a brief shows unless `for ECONOMY` / `--for` "
+        "names another (any name the bot knows: `US`, `Korea`, `Viet Nam`)",
         _text,
     ),
     Setting(
@@ -356,7 +370,9 @@ SETTINGS: tuple[Setting, ...] = (
         "brief_marking",
         "text",
         "none (no marking line)",
-        "the marking line centred atop every page of a brief's Word file (`UNCLASSIFIED`, `OFFICIAL`...); the bot cannot know a document's classification, so it shows none unless told",
+        "the marking line centred atop every page of a brief's Word file (`UNCLASSIFIED`, "
+        "`OFFICIAL`...); the bot cannot know a document's classification, so it shows none unless "
+        "told",
         _text,
     ),
     Setting(
@@ -372,7 +388,8 @@ SETTINGS: tuple[Setting, ...] = (
         "public_url",
         "URL",
         "none (shown as `https://YOUR-BOT-HOST`)",
-        "the HTTPS address users reach the bot's port at, so `/apec ics` shows the feed's full address and the Home tab the year's picture",
+        "the HTTPS address users reach the bot's port at, so `/apec ics` shows the feed's full "
+        "address and the Home tab the year's picture",
         _public_url,
     ),
     Setting(
@@ -398,7 +415,9 @@ SETTINGS: tuple[Setting, ...] = (
         "stop_timeout",
         "seconds",
         "`20`",
-        "seconds SIGTERM may take to finish requests and acknowledged work before `serve` exits 0 anyway; keep it under the stop timeout of what runs it (systemd's `TimeoutStopSec=30`, compose's `stop_grace_period: 30s`)",
+        "seconds SIGTERM may take to finish requests and acknowledged work before `serve` exits 0 "
+        "anyway; keep it under the stop timeout of what runs it (systemd's `TimeoutStopSec=30`, "
+        "compose's `stop_grace_period: 30s`)",
         lambda v, _: parse_seconds(v, "APEC_STOP_TIMEOUT"),
         line="#APEC_STOP_TIMEOUT=20",
     ),
@@ -407,7 +426,8 @@ SETTINGS: tuple[Setting, ...] = (
         "host_id",
         "text",
         "the machine's host name",
-        "this host's name in the scheduler's lease and claims; give two `serve` hosts different names",
+        "this host's name in the scheduler's lease and claims; give two `serve` hosts different "
+        "names",
         lambda v, _: _host_id(v),
         fallback=lambda: _host_id(socket.gethostname()),
     ),
@@ -424,7 +444,8 @@ SETTINGS: tuple[Setting, ...] = (
         "metrics_dir",
         "path",
         "none",
-        "set by `serve --workers` for its worker processes (prometheus-client reads it too): leave it unset",
+        "set by `serve --workers` for its worker processes (prometheus-client reads it too): leave "
+        "it unset",
         _text,
     ),
 )
@@ -547,7 +568,8 @@ def _slack_problem(setting: Setting, value: str) -> str:
     if found and found != setting.prefix:
         said = f"holds {TOKEN_KINDS[found]} ({found}…)"
     elif setting.prefix and not re.fullmatch(re.escape(setting.prefix) + r"[A-Za-z0-9-]+", value):
-        said = f"is not {TOKEN_KINDS[setting.prefix]} ({setting.prefix} then letters, digits and dashes)"
+        kind = TOKEN_KINDS[setting.prefix]
+        said = f"is not {kind} ({setting.prefix} then letters, digits and dashes)"
     else:
         return ""
     return f"{setting.name}: {said} — {setting.how}"
@@ -582,66 +604,103 @@ class Check:
     status: int  # 0 usable; 1 a variable set is invalid; 2 Slack lacks what `serve` needs
 
 
+# Slack's two ways in, each with what it needs (`Setting.needed`); the first is used when its
+# token is set (`Config.app_token`).
+MODES = (("Socket Mode", ("slack", "socket")), ("HTTP mode", ("slack", "http")))
+
+
 def check(env: Mapping[str, str] | None = None) -> Check:
     """The effective configuration, secrets masked, and what stops `serve` from starting."""
-    from store.build import DESK_FILE
-
     env = os.environ if env is None else env
     values, errors = _read(env)
     config = Config(**values)
-    rows = [("variable", "value", "from")]
-    for s in SETTINGS:
-        raw = (env.get(s.name) or "").strip()
-        if s.name in errors:
-            shown = "invalid"
-        elif s.secret:
-            shown = masked(raw) if raw else "not set"
-        elif raw:
-            shown = _shown(getattr(config, s.field))
-        elif s.fallback is not None:
-            shown = f"{_shown(getattr(config, s.field))} ({_plain(s.default)})"
-        else:
-            shown = _plain(s.default)
-        source = "environment" if raw else "default (set empty)" if s.name in env else "default"
-        rows.append((s.name, shown, source))
-    wide = [max(len(row[i]) for row in rows) for i in (0, 1)]
-    lines = [f"{n:<{wide[0]}}  {v:<{min(wide[1], 48)}}  {f}" for n, v, f in rows]
+    lines = _aligned(
+        [("variable", "value", "from")] + [_row(s, env, config, errors) for s in SETTINGS]
+    )
+    invalid = [str(e) for e in errors.values()] + _missing_places(config, errors)
+    chosen = "Socket Mode" if config.app_token else "HTTP mode"
+    slack: list[str] = []
+    for mode, needs in MODES:
+        wanted = [(s, getattr(config, s.field)) for s in SETTINGS if s.needed in needs]
+        lines.append(f"{mode}: {_readiness(wanted)}")
+        if mode == chosen:  # what `serve` would say, one line a setting
+            slack = _slack_problems(wanted)
+    lines.append(_verdict(chosen, bool(invalid or slack)))
+    return Check(lines, invalid + slack, 1 if invalid else 2 if slack else 0)
 
-    invalid = [str(e) for e in errors.values()]
+
+def _row(
+    s: Setting, env: Mapping[str, str], config: Config, errors: Mapping[str, ConfigError]
+) -> tuple[str, str, str]:
+    """A variable's line in the table: its name, its value as `check` shows it, and its source."""
+    raw = (env.get(s.name) or "").strip()
+    source = "environment" if raw else "default (set empty)" if s.name in env else "default"
+    return s.name, _value_shown(s, raw, getattr(config, s.field), s.name in errors), source
+
+
+def _value_shown(s: Setting, raw: str, value: Any, invalid: bool) -> str:
+    """A variable's value for the table: secrets masked, defaults as the docs say them."""
+    if invalid:
+        return "invalid"
+    if s.secret:
+        return masked(raw) if raw else "not set"
+    if raw:
+        return _shown(value)
+    if s.fallback is not None:  # worked out at start-up: shown, with what the docs say
+        return f"{_shown(value)} ({_plain(s.default)})"
+    return _plain(s.default)
+
+
+def _aligned(rows: list[tuple[str, str, str]]) -> list[str]:
+    """Rows as lines in columns (the value's column no wider than 48)."""
+    wide = [max(len(row[i]) for row in rows) for i in (0, 1)]
+    return [f"{n:<{wide[0]}}  {v:<{min(wide[1], 48)}}  {f}" for n, v, f in rows]
+
+
+def _missing_places(config: Config, errors: Mapping[str, ConfigError]) -> list[str]:
+    """The store's folder and the seeds, where the settings (or their defaults) put them."""
+    from store.build import DESK_FILE
+
+    said = []
     folder = config.db_path.parent
     if not folder.is_dir():
-        invalid.append(
+        said.append(
             f"APEC_DB={config.db_path}: the folder {folder} does not exist — create it, "
             "or point APEC_DB at a file in a folder that does"
         )
     if "APEC_SEEDS" not in errors and not (config.seeds / DESK_FILE).is_file():
-        invalid.append(
+        said.append(
             f"APEC_SEEDS is not set and the packaged seeds are missing ({config.seeds}) "
             "— point APEC_SEEDS at the seeds folder"
         )
+    return said
 
-    chosen = "Socket Mode" if config.app_token else "HTTP mode"
-    slack: list[str] = []
-    for mode, needs in (("Socket Mode", ("slack", "socket")), ("HTTP mode", ("slack", "http"))):
-        wanted = [(s, getattr(config, s.field)) for s in SETTINGS if s.needed in needs]
-        missing = [s.name for s, value in wanted if not value]
-        wrong = [s.name for s, value in wanted if value and _slack_problem(s, value)]
-        said = [f"missing {' and '.join(missing)}"] if missing else []
-        lines.append(f"{mode}: {'; '.join(said + [f'{n} is malformed' for n in wrong]) or 'ready'}")
-        if mode == chosen:  # what `serve` would say, one line a setting
-            slack = [
-                f"{s.name}: not set — {s.how}" if not value else _slack_problem(s, value)
-                for s, value in wanted
-                if s.name in missing + wrong
-            ]
-    if invalid or slack:
-        lines.append(
+
+def _readiness(wanted: list[tuple[Setting, Any]]) -> str:
+    """A mode's Slack settings in a few words: what is missing and malformed, or "ready"."""
+    missing = [s.name for s, value in wanted if not value]
+    wrong = [s.name for s, value in wanted if value and _slack_problem(s, value)]
+    said = [f"missing {' and '.join(missing)}"] if missing else []
+    return "; ".join(said + [f"{n} is malformed" for n in wrong]) or "ready"
+
+
+def _slack_problems(wanted: list[tuple[Setting, Any]]) -> list[str]:
+    """What `serve` would say of a mode's Slack settings: a line for each missing or malformed."""
+    said = []
+    for s, value in wanted:
+        problem = _slack_problem(s, value) if value else f"{s.name}: not set — {s.how}"
+        if problem:
+            said.append(problem)
+    return said
+
+
+def _verdict(chosen: str, stopped: bool) -> str:
+    if stopped:
+        return (
             "serve would not start: the problems are on standard error, one a line; "
             "`apec-bot shell` runs without Slack"
         )
-    else:
-        lines.append(f"serve would run in {chosen}")
-    return Check(lines, invalid + slack, 1 if invalid else 2 if slack else 0)
+    return f"serve would run in {chosen}"
 
 
 # -- The files made from the table ----------------------------------------------------------------

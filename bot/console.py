@@ -1,4 +1,5 @@
-"""The console adapter: `/apec TEXT` and `@bot TEXT` lines in, the bot's answers out. No Slack needed."""
+"""The console adapter: `/apec TEXT` and `@bot TEXT` lines in, the bot's answers out. No Slack
+needed."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from typing import TextIO
 
 from handlers.router import Ask, mention, route
 
-BANNER = """APEC desk bot — console. Type `/apec help`, `/apec next-meeting`, or `@bot who leads the US delegation?`.
-A line without `/apec` or `@bot` is read as a command. End with Ctrl-D."""
+BANNER = (
+    "APEC desk bot — console. Type `/apec help`, `/apec next-meeting`, or "
+    "`@bot who leads the US delegation?`.\n"
+    "A line without `/apec` or `@bot` is read as a command. End with Ctrl-D."
+)
 
 CONSOLE_CHANNEL = "console"
 CONSOLE_USER = "console"

@@ -1,7 +1,7 @@
 """Logs and metrics: one line per request and per post, JSON for log shippers, Prometheus counters.
 
-Secrets never reach a log line: a filter masks the configured tokens and anything shaped like a Slack
-token, whatever logged it (our code, Bolt, slack-sdk or waitress).
+Secrets never reach a log line: a filter masks the configured tokens and anything shaped like a
+Slack token, whatever logged it (our code, Bolt, slack-sdk or waitress).
 """
 
 from __future__ import annotations

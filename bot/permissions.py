@@ -1,4 +1,5 @@
-"""Who may change the calendar: the user IDs in APEC_ADMINS, and this workspace's admins (users.info).
+"""Who may change the calendar: the user IDs in APEC_ADMINS, and this workspace's admins
+(users.info).
 
 The look-up fails closed and fast: a short timeout, no retries, and what it found (or failed to
 find) kept for a while, so a slow or rate-limited Slack holds no worker and delays no answer.

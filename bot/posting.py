@@ -52,7 +52,8 @@ _budget: ContextVar[Callable[[], float]] = ContextVar("wait_budget", default=lam
 
 class PostError(Exception):
     """A post that did not come back with a ts: `error` says why; `transient`, whether a refusal is
-    worth trying again; `unknown`, that the post may be out (look in the channel before resending)."""
+    worth trying again; `unknown`, that the post may be out (look in the channel before
+    resending)."""
 
     def __init__(self, error: str, transient: bool, unknown: bool = False) -> None:
         super().__init__(error)

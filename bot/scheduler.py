@@ -84,7 +84,8 @@ class Timing:
 
     @classmethod
     def for_lease(cls, ttl: float | None) -> Timing:
-        """A lease of `ttl` seconds (APEC_LEASE_TTL, for drills); the post timeout stays two thirds."""
+        """A lease of `ttl` seconds (APEC_LEASE_TTL, for drills); the post timeout stays two
+        thirds of it."""
         return (
             cls()
             if ttl is None
@@ -393,7 +394,7 @@ class Engine:
     def _failed(
         self, desk: Desk, post: Post, exc: PostError, now: datetime, outcome: Outcome
     ) -> None:
-        """Record a refused post: to retry later if Slack may change its mind, else tell the admins."""
+        """Record a refused post: retried later if Slack may change its mind, else admins told."""
         entry = desk.delivery(post.key)
         retry = exc.transient and (entry is None or entry.attempts < MAX_ATTEMPTS)
         if not desk.record_failed(post.key, exc.error, retry=retry, holder=self.holder):
@@ -449,7 +450,8 @@ class Engine:
     # -- resolving -----------------------------------------------------------------------------
 
     def recover(self, now: datetime | None = None) -> list[str]:
-        """Resolve claims left without an outcome (a crash) and unknown outcomes; the keys resolved."""
+        """Resolve claims left without an outcome (a crash), and unknown outcomes; the keys
+        resolved."""
         if not self.leader:
             return []
         with self.lock, waits_within(self.lease_left):
@@ -471,10 +473,10 @@ class Engine:
         return min(times, default=None)
 
     def _holder_state(self, holder: str) -> str:
-        """ "idle": it cannot be posting now (this scheduler, whose posts are all done while it holds
-        its lock; a process of this host that is gone, or this process under a scheduler since
-        replaced); "alive": a live process of this host; "remote": another host's, known only by
-        its lease."""
+        """ "idle": it cannot be posting now (this scheduler, whose posts are all done while it
+        holds its lock; a process of this host that is gone, or this process under a scheduler
+        since replaced); "alive": a live process of this host; "remote": another host's, known
+        only by its lease."""
         if holder == self.holder:
             return "idle"
         host, _, rest = holder.partition(":")
@@ -541,7 +543,8 @@ class Engine:
         return entry.claimed_at - 60 - entry.attempts * self.timing.post_timeout
 
     def _send_again(self, desk: Desk, entry: Delivery, now: datetime, why: str) -> None:
-        """Send a post not found in its channel, if still on the plan and useful; else say why not."""
+        """Send a post not found in its channel, if still on the plan and useful; else say why
+        not."""
         moment = (entry.due_at, entry.due_at + timedelta(microseconds=1))
         post = next((p for p in self.plan(*moment, entry.channel) if p.key == entry.key), None)
         late = post is not None and now - post.due > ON_TIME
@@ -647,7 +650,8 @@ class Scheduler:
             )
 
     def stop(self) -> None:
-        """Stop the jobs, wait for a delivery under way to finish (nothing half-posted), give the lease up."""
+        """Stop the jobs, wait for a delivery under way to finish (nothing half-posted), give the
+        lease up."""
         self._stopping.set()
         if self.watch is not None:
             self.watch.abort()  # a source that trickles must not hold the stop up
@@ -668,7 +672,8 @@ class Scheduler:
             self.aps.add_job(self.tick, id="changed", replace_existing=True)
 
     def renew(self) -> None:
-        """The lease's own job: renew (or take) it whatever delivery is doing; just taken, tick now."""
+        """The lease's own job: renew (or take) it whatever delivery is doing; just taken, tick
+        now."""
         if self._stopping.is_set():
             return
         was = self.engine.leader
@@ -678,7 +683,8 @@ class Scheduler:
         except Exception as exc:
             _failed(
                 exc,
-                f"renewing the lease failed; trying again in {self.engine.timing.renew_every:.0f} s",
+                "renewing the lease failed; trying again in "
+                f"{self.engine.timing.renew_every:.0f} s",
             )
 
     def tick(self) -> None:
@@ -741,7 +747,7 @@ class Scheduler:
 
 def _failed(exc: Exception, what: str) -> None:
     """A job's failure logged: one line when the store is failing (its episode is reported to the
-    admins once, by bot/health.py: a traceback every tick would say nothing new), else in full."""
+    admins once, by bot/faults.py: a traceback every tick would say nothing new), else in full."""
     if isinstance(exc, StoreFault | StoreUnavailable):
         log.warning("%s: the store is failing (%s)", what, exc)
     else:

@@ -101,7 +101,8 @@ class Seen:
             conn = self._conn()
             cursor = conn.execute(
                 """INSERT INTO seen (key, kind, at) VALUES (?, ?, ?)
-                   ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE seen.at < excluded.at - ?""",
+                   ON CONFLICT (key) DO UPDATE SET at = excluded.at
+                   WHERE seen.at < excluded.at - ?""",
                 [full, kind, at, ttl],
             )
             if prune:

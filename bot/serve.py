@@ -208,7 +208,8 @@ def serve(
 def serve_workers(
     config: Config, clock: Callable[[], datetime], host: str, port: int, workers: int
 ) -> int:
-    """`serve --workers N`: check and build once, then fork N workers onto one port (bot/workers.py)."""
+    """`serve --workers N`: check and build once, then fork N workers onto one port
+    (bot/workers.py)."""
     mode = check(config)
     check_intact(config.db_path)
     built = Stores(config.db_path, config.seeds).ensure_built()

@@ -1,9 +1,10 @@
 """Serving the app over HTTP: a small WSGI front for Bolt under waitress, /healthz, /metrics and
 the calendar feed at its secret path.
 
-The front refuses what Bolt should never see: bodies over 1 MiB (413), bad or stale signatures (401),
-a signed request seen before (401), bodies that are not what their content type says or that nest
-too deep (400). Slack's unsigned `ssl_check=1` gets a bare 200. Everything else goes to `App.dispatch`.
+The front refuses what Bolt should never see: bodies over 1 MiB (413), bad or stale signatures
+(401), a signed request seen before (401), bodies that are not what their content type says or
+that nest too deep (400). Slack's unsigned `ssl_check=1` gets a bare 200. Everything else goes to
+`App.dispatch`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -56,24 +59,19 @@ def _respond(
     headers: Iterable[tuple[str, str]] = (),
 ) -> list[bytes]:
     data = body.encode() if isinstance(body, str) else body
-    reason = {
-        200: "OK",
-        304: "Not Modified",
-        400: "Bad Request",
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not Found",
-        405: "Method Not Allowed",
-        413: "Payload Too Large",
-        415: "Unsupported Media Type",
-        500: "Internal Server Error",
-        503: "Service Unavailable",
-    }.get(status, "")
     start(
-        f"{status} {reason}",
+        _status_line(status),
         [("Content-Type", ctype), ("Content-Length", str(len(data))), *headers],
     )
     return [data]
+
+
+def _status_line(status: int) -> str:
+    """A WSGI status line: the code and its reason phrase (the code alone if HTTP has none)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def _json(start: StartResponse, status: int, obj: Any) -> list[bytes]:
@@ -142,12 +140,35 @@ def ssl_check(ctype: str, body: str) -> bool:
     )
 
 
+PLAIN = [("Content-Type", "text/plain; charset=utf-8")]
+JSON = [("Content-Type", "application/json;charset=utf-8")]  # as Bolt sends a JSON body
+BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")  # what Slack POSTs
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one POST to /slack/events came to: the answer's status, headers and body, and what
+    the request was, for its log line and metrics: its kind ("command", "event", "rejected",
+    "replay", "ssl_check"...) and its command or event."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    kind: str
+    what: str = ""
+
+
+def _rejected(status: int, body: bytes) -> Outcome:
+    return Outcome(status, PLAIN, body, "rejected")
+
+
 _COMMAND_WORD = re.compile(r"[a-z][a-z-]{0,30}")
 
 
 def describe(body: dict[str, Any]) -> tuple[str, str]:
     """What a request is, for its log line and metrics: ("command", "next-meeting"),
-    ("event", "app_mention"), ("action", "post_to_channel"), ("view", "meeting_form"). No user text."""
+    ("event", "app_mention"), ("action", "post_to_channel"), ("view", "meeting_form").
+    No user text."""
     kind = body.get("type")
     if kind == "event_callback":
         event = body.get("event")
@@ -317,76 +338,69 @@ class SlackHTTP:
     def events(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
         """POST /slack/events: checked, handed to Bolt, logged in one line and counted."""
         started = time.perf_counter()
-        status, headers, data, kind, what = self._events(environ)
+        done = self._events(environ)
         elapsed = time.perf_counter() - started
-        outcome = outcome_of(status, environ.get(OUTCOME))
+        outcome = outcome_of(done.status, environ.get(OUTCOME))
         log.info(
             "%s %s -> %s in %.1f ms",
-            kind,
-            what or "-",
-            status,
+            done.kind,
+            done.what or "-",
+            done.status,
             elapsed * 1000,
             extra={
-                "kind": kind,
-                "command": what,
-                "status": status,
+                "kind": done.kind,
+                "command": done.what,
+                "status": done.status,
                 "outcome": outcome,
                 "latency_ms": round(elapsed * 1000, 2),
             },
         )
         if self.metrics is not None:
-            self.metrics.requests.labels(kind, what if kind == "command" else kind, outcome).inc()
-            self.metrics.latency.labels(kind).observe(elapsed)
-        reason = {
-            200: "OK",
-            400: "Bad Request",
-            401: "Unauthorized",
-            413: "Payload Too Large",
-            415: "Unsupported Media Type",
-            503: "Service Unavailable",
-        }.get(status, "")
-        start(f"{status} {reason}".strip(), [*headers, ("Content-Length", str(len(data)))])
-        return [data]
+            label = done.what if done.kind == "command" else done.kind
+            self.metrics.requests.labels(done.kind, label, outcome).inc()
+            self.metrics.latency.labels(done.kind).observe(elapsed)
+        length = ("Content-Length", str(len(done.body)))
+        start(_status_line(done.status), [*done.headers, length])
+        return [done.body]
 
-    def _events(
-        self, environ: dict[str, Any]
-    ) -> tuple[int, list[tuple[str, str]], bytes, str, str]:
-        """(status, headers, body, kind of request, its command or event) for one POST."""
-        plain = [("Content-Type", "text/plain; charset=utf-8")]
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return 400, plain, b"Bad Content-Length", "rejected", ""
-        if length > MAX_BODY:
-            return 413, plain, b"Payload Too Large", "rejected", ""
-        raw = environ["wsgi.input"].read(length) if length > 0 else b""
-        try:
-            body = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return 400, plain, b"Body is not UTF-8", "rejected", ""
+    def _events(self, environ: dict[str, Any]) -> Outcome:
+        """One POST: refused at the first thing wrong with it, else answered (kept, or by Bolt)."""
+        body = _body(environ)
+        if isinstance(body, Outcome):
+            return body
         headers = _headers(environ)
-        if ssl_check(headers.get("content-type", ""), body):
-            return 200, plain, b"", "ssl_check", ""  # Slack's unsigned check of our certificate
+        parsed = self._checked(body, headers)
+        if isinstance(parsed, Outcome):
+            return parsed
+        return self._answered(environ, headers, parsed)
+
+    def _checked(self, body: str, headers: dict[str, str]) -> dict[str, Any] | Outcome:
+        """The parsed body of a signed request seen for the first time; else what it is answered."""
+        ctype = headers.get("content-type", "")
+        if ssl_check(ctype, body):  # Slack's unsigned check of our certificate
+            return Outcome(200, PLAIN, b"", "ssl_check")
         if not self._signed(body, headers):
-            return 401, plain, b"Invalid signature", "rejected", ""
+            return _rejected(401, b"Invalid signature")
         # Never a 503 for the record: it is checked in memory first and written best-effort
         # (bot/seen.py), so a full or read-only disk still lets reads be answered.
         if not self._first_time(headers):
-            return 401, plain, b"Request already received", "replay", ""
-        ctype = headers.get("content-type", "")
-        if not (
-            ctype.startswith("application/json")
-            or ctype.startswith("application/x-www-form-urlencoded")
-        ):
-            return 415, plain, b"Unsupported Media Type", "rejected", ""
+            return Outcome(401, PLAIN, b"Request already received", "replay")
+        if not ctype.startswith(BODY_TYPES):
+            return _rejected(415, b"Unsupported Media Type")
         parsed = parse(ctype, body)
         if parsed is None:
-            return 400, plain, b"Body does not match its content type", "rejected", ""
+            return _rejected(400, b"Body does not match its content type")
+        return parsed
+
+    def _answered(
+        self, environ: dict[str, Any], headers: dict[str, str], parsed: dict[str, Any]
+    ) -> Outcome:
+        """A checked request's answer: a kept reply's, else Bolt's."""
         kind, what = describe(parsed)
         if self.kept is not None and kind == "command":
             data = self.kept(parsed)
             if data is not None:
-                return 200, [("Content-Type", "application/json;charset=utf-8")], data, kind, what
+                return Outcome(200, JSON, data, kind, what)
         # Parsed and its signature checked once, here: Bolt takes the body as it takes one from
         # Socket Mode (a dict, with no raw body to verify again).
         request = BoltRequest(
@@ -404,7 +418,7 @@ class SlackHTTP:
             if k.lower() != "content-length"
         ]
         data = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
-        return response.status, out, data, kind, what
+        return Outcome(response.status, out, data, kind, what)
 
     def metrics_page(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
         """GET /metrics: Prometheus' text format, for loopback or the metrics token only."""
@@ -426,6 +440,22 @@ class SlackHTTP:
             and scheme.lower() == "bearer"
             and hmac.compare_digest(given.strip().encode(), self._metrics_token)
         )
+
+
+def _body(environ: dict[str, Any]) -> str | Outcome:
+    """A POST's body as text; or its refusal, when its length is no number or over MAX_BODY, or
+    it is not UTF-8."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _rejected(400, b"Bad Content-Length")
+    if length > MAX_BODY:
+        return _rejected(413, b"Payload Too Large")
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
+        return str(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _rejected(400, b"Body is not UTF-8")
 
 
 def _loggable(path: str) -> str:

@@ -1,7 +1,7 @@
 """The store as the bot uses it: built on first use, one connection per thread, probed for health.
 
 A connection that meets a fault of the store's files or disk is opened anew on its thread's next
-use, and every connection is when a fault episode (bot/health.py) starts or ends: the service
+use, and every connection is when a fault episode (bot/faults.py) starts or ends: the service
 recovers by itself when the fault clears.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.health import Faults
+from bot.faults import Faults
 from bot.seen import Seen, seen_path
 from store import schema
 from store.build import build, is_built
@@ -89,7 +89,7 @@ class Stores:
         `quick` (a request's path) asks SQLite nothing when nothing is known to have changed: a
         write made in this process is seen at once, another process's within LOOK_EVERY. Without
         it (the scheduler, the command line) every call asks. A store that does not open raises
-        StoreError, and a fault of its files is reported (bot/health.py).
+        StoreError, and a fault of its files is reported (bot/faults.py).
         """
         local = self._local
         try:
@@ -170,7 +170,7 @@ class Stores:
     def problem(self) -> str | None:
         """None when the store reads and takes a write and no fault episode is on, else what
         fails; probed every few seconds. A probe that meets a fault of the store's files or
-        disk reports it (bot/health.py); one that finds the store only busy does not."""
+        disk reports it (bot/faults.py); one that finds the store only busy does not."""
         with self._probe_lock:
             now = self._ticks()
             if self._probed is None or now - self._probed[0] >= PROBE_EVERY:
@@ -210,7 +210,7 @@ class Stores:
             log.error("health: the store does not open: %s", exc)
             return Probe("does not open", str(exc), fault_of(exc) is not None)
         try:
-            # A lock held longer than this is itself a failure to report, and health checks time out.
+            # A lock held longer than this is itself a failure to report; health checks time out.
             db.conn.execute(f"PRAGMA busy_timeout = {PROBE_BUSY_MS}")
             db.conn.execute("SELECT count(*) FROM sources").fetchone()
         except sqlite3.Error as exc:

@@ -3,8 +3,8 @@
 
 Both are kept for a while (a zone for an hour) and fail soft and fast, as bot/permissions.py
 does: its client (a short timeout, no retry), at most four look-ups waiting on Slack at once, and
-none for half a minute after Slack was slow or limited us. What cannot be learnt is None: the caller falls back
-to APEC_TZ for a zone, and says it cannot tell for a channel.
+none for half a minute after Slack was slow or limited us. What cannot be learnt is None: the
+caller falls back to APEC_TZ for a zone, and says it cannot tell for a channel.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ class Workspace:
         return ""
 
     def has_user(self, user_info: dict[str, Any]) -> bool:
-        """Whether a `users.info` user belongs to this workspace (a Slack Connect guest does not)."""
+        """Whether a `users.info` user is of this workspace (a Slack Connect guest is not)."""
         return self.known and user_info.get("team_id") == self.team_id
 
 

@@ -1,0 +1,55 @@
+"""What never reaches a listener: a request from another team or enterprise (refused, and logged),
+and an event Slack sends again because it thinks it was lost (answered once).
+
+The workspace is checked in `refusal` alone: Bolt's middleware asks it, and so does the HTTP
+front before it sends a kept reply without Bolt (bot/replies.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+
+from bot.stores import Stores
+from bot.workspace import Workspace
+
+log = logging.getLogger("apec.app")
+
+ELSEWHERE = "This app answers only in the workspace it is installed in."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused ("team T2"), and what it is answered."""
+
+    why: str
+    response: BoltResponse
+
+
+def refusal(workspace: Workspace, body: Any) -> Refusal | None:
+    """How a request from another workspace is answered (a command is told why, anything else
+    gets an empty 200); None for a request from ours."""
+    why = workspace.foreign(body)
+    if not why:
+        return None
+    is_command = isinstance(body, dict) and "command" in body
+    return Refusal(why, BoltResponse(status=200, body=ELSEWHERE if is_command else ""))
+
+
+def register(app: App, workspace: Workspace, stores: Stores, clock: Callable[[], datetime]) -> None:
+    @app.middleware
+    def gate(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        refused = refusal(workspace, body)
+        if refused is not None:
+            log.warning("refused a request from %s: this app serves one workspace", refused.why)
+            return refused.response
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id and not stores.claim_event(event_id, clock()):
+            log.info("event %s already handled: acknowledged, not answered again", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
