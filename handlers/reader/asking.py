@@ -1,7 +1,8 @@
 """Asking back: a question that names something on record and asks nothing the table can read of
-it ("SOM2 -- ?", "korea som1") gets no guess. The reply says plainly that no source answers it as asked, offers up to three
-readings of it as buttons ("When is SOM2?", "Where is SOM2?"), each answering in place when
-pressed, and shows the passages nearest to its words under a label that says what they are.
+it ("SOM2 -- ?", "korea som1") gets no guess. The reply says plainly that no source answers it
+as asked, offers up to three readings of it as buttons ("When is SOM2?", "Where is SOM2?"),
+each answering in place when pressed, and shows the passages nearest to its words under a label
+that says what they are.
 """
 
 from __future__ import annotations

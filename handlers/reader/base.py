@@ -94,7 +94,8 @@ def parent_point(store: Store, m: Meeting, now: datetime) -> list[Point]:
         return []
     return [
         Point(
-            f"It is held alongside or as part of *{esc(title(parent))}*: {where_when(parent, now)}.",
+            f"It is held alongside or as part of *{esc(title(parent))}*: "
+            f"{where_when(parent, now)}.",
             parent.source,
             parent.quote,
         )

@@ -20,6 +20,7 @@ from handlers.question import GENERIC_MEETING, QUESTION_WORDS, Question, of_year
 from handlers.reader.base import Answer, Point, cited, echo, meeting_point, now_of
 from handlers.reader.words import ROLE_SYNONYMS, SYNONYMS
 from handlers.render import day_text, esc, when
+from store.models import Meeting
 from store.queries import Store, stem
 from store.text import fold
 
@@ -135,18 +136,12 @@ _SUMMIT_WORDS = frozenset("summit summits aelm host hosts hosted hosting leaders
 def _host_year(q: Question, store: Store) -> Correction | None:
     """An economy's summit or hosting put in a year it did not host ("the Korea APEC summit" this
     year, "when did China host APEC 2025")."""
-    summit = set(q.words) & _SUMMIT_WORDS or q.kind == "summit" or "host" in q.asks
-    counting = "count" in q.asks or q.has("times", "often", "ever")
-    if not q.economies or not summit or counting:
+    if not _about_hosting(q):
         return None
     now = now_of(q)
     year = q.year or now.year
     _, economy = q.economies[0]
-    summits = [
-        m
-        for m in store.meetings()
-        if m.kind == "summit" and not m.parent_id and m.host_id and m.year is not None
-    ]
+    summits = _hosted_summits(store)
     asked = next((m for m in summits if m.year == year), None)
     theirs = [m for m in summits if m.host_id == economy.id]
     if asked is None or asked.host_id == economy.id or not theirs:
@@ -165,6 +160,22 @@ def _host_year(q: Question, store: Store) -> Correction | None:
         cited(asked.source, asked.quote),
         (meeting_point(asked, now), meeting_point(other, now)),
     )
+
+
+def _about_hosting(q: Question) -> bool:
+    """An economy named with its summit or its hosting, not how often it hosted."""
+    summit = set(q.words) & _SUMMIT_WORDS or q.kind == "summit" or "host" in q.asks
+    counting = "count" in q.asks or q.has("times", "often", "ever")
+    return bool(q.economies and summit and not counting)
+
+
+def _hosted_summits(store: Store) -> list[Meeting]:
+    """The Leaders' Meetings on record with their host and year."""
+    return [
+        m
+        for m in store.meetings()
+        if m.kind == "summit" and not m.parent_id and m.host_id and m.year is not None
+    ]
 
 
 # Roles one holds at a meeting (leading a delegation is the delegation row's to answer).

@@ -68,32 +68,45 @@ def weekday(q: Question, store: Store) -> Answer | None:
         return None
     if not m.dated:
         return _undated(m, "its day of the week", q)
+    ends = bool(ENDS & set(q.words)) and not q.has("start", "starts", "open", "opens", "begin")
+    line = _checked(q, m, ends, _opens_or_ends(q, m, ends))
+    return Answer(line, cite=cited(m.source, m.quote), more=f"meeting {m.short}")
+
+
+def _opens_or_ends(q: Question, m: Meeting, ends: bool) -> str:
+    """ "SOM2 opened on Monday, 18 May 2026, and ran to ...": the weekday it opens (or ends)."""
     assert m.span.start is not None and m.span.end is not None
     now = now_of(q)
     first, last = m.span.start, m.span.end
-    ends = bool(ENDS & set(q.words)) and not q.has("start", "starts", "open", "opens", "begin")
     day = last if ends else first
     past = now.astimezone(m.zone).date() > day
     verb = ("ended" if past else "ends") if ends else ("opened" if past else "opens")
-    name = f"*{esc(title(m))}*"
-    line = f"{name} {verb} on {_weekday(day)}, {day_text(day)}"
+    line = f"*{esc(title(m))}* {verb} on {_weekday(day)}, {day_text(day)}"
     if first != last and not ends:
         runs = "ran" if now.astimezone(m.zone).date() > last else "runs"
         line += f", and {runs} to {_weekday(last)}, {day_text(last)}"
     if "where" in q.asks and m.place:  # "where's SOM2 and what day does it open?"
         line += f", in {esc(m.place)}"
-    line += "."
+    return line + "."
+
+
+def _checked(q: Question, m: Meeting, ends: bool, line: str) -> str:
+    """The line as a yes or no where the question asks whether the meeting falls on a weekend
+    (each of its days said) or on the weekday asked."""
+    assert m.span.start is not None and m.span.end is not None
+    first, last = m.span.start, m.span.end
+    day = last if ends else first
     asked = [w for w in WEEKDAYS if w in q.words]
-    weekend = q.has("weekend", "weekends")
-    days = [first + timedelta(n) for n in range((last - first).days + 1)]
-    if q.polar and weekend:
+    if q.polar and q.has("weekend", "weekends"):
+        days = [first + timedelta(n) for n in range((last - first).days + 1)]
         on = [d for d in days if d.weekday() >= 5]
-        line = yes_no(
-            bool(on), f"{name} is {esc(when(m))}: " + ", ".join(_weekday(d) for d in days) + "."
+        return yes_no(
+            bool(on),
+            f"*{esc(title(m))}* is {esc(when(m))}: " + ", ".join(_weekday(d) for d in days) + ".",
         )
-    elif q.polar and asked:
-        line = yes_no(_weekday(day).lower() == asked[0], line)
-    return Answer(line, cite=cited(m.source, m.quote), more=f"meeting {m.short}")
+    if q.polar and asked:
+        return yes_no(_weekday(day).lower() == asked[0], line)
+    return line
 
 
 @examples(
@@ -150,26 +163,16 @@ SHORT_PERIOD = 7  # days: a period this short is asked about day by day, parts o
 def on_day(q: Question, store: Store) -> Answer | None:
     """What is on record for a day or a few days: meetings held then (their parts too), a meeting
     known only to that month said as such, and sentences the sources date to that day."""
-    p = q.period
-    if p is None or p.start is None or p.end is None or p.precision != "day":
+    p = _few_days(q)
+    if p is None or q.meetings or q.people or q.economies:
         return None
-    if q.meetings or q.people or q.economies or (p.end - p.start).days >= SHORT_PERIOD:
-        return None
+    assert p.start is not None and p.end is not None
     label = day_text(p.start) if p.start == p.end else f"{day_text(p.start)} – {day_text(p.end)}"
-    # Dated to the day, parts included: the one held on the day first, what it is part of after.
-    found = sorted(
-        (m for m in store.meetings_between(p.start, p.end) if m.dated),
-        key=lambda m: (m.span.end - m.span.start) if m.span.start and m.span.end else timedelta(0),
-    )
+    found = _dated_within(store, p)
     month = [m for m in store.meetings_between(p.start, p.end) if m.month_only and not m.parent_id]
     said = _sentences_of(store, p) if p.start == p.end else []
-    now = now_of(q)
     if found:
-        line = f"On record for {label}: " + "; ".join(
-            f"*{esc(title(m))}*, {where_when(m, now)}" for m in found
-        )
-        answer = Answer(line + ".", cite=cited(found[0].source, found[0].quote))
-        answer.points += [Point("", m.source, m.quote) for m in found[1:]]
+        answer = _held_on(found, label, now_of(q))
     elif said:
         first, *rest = said
         return Answer(first.text, cite=first, points=rest)
@@ -181,6 +184,34 @@ def on_day(q: Question, store: Store) -> Answer | None:
     ]
     if not found:
         answer.nearby += said
+    return answer
+
+
+def _few_days(q: Question) -> Span | None:
+    """The period asked, if it is a day or a few days (fewer than SHORT_PERIOD)."""
+    p = q.period
+    if p is None or p.start is None or p.end is None or p.precision != "day":
+        return None
+    return p if (p.end - p.start).days < SHORT_PERIOD else None
+
+
+def _dated_within(store: Store, p: Span) -> list[Meeting]:
+    """Meetings dated to the day within the period, parts included: the one held on the day
+    first, what it is part of after (the shortest first)."""
+    assert p.start is not None and p.end is not None
+    return sorted(
+        (m for m in store.meetings_between(p.start, p.end) if m.dated),
+        key=lambda m: (m.span.end - m.span.start) if m.span.start and m.span.end else timedelta(0),
+    )
+
+
+def _held_on(found: list[Meeting], label: str, now: datetime) -> Answer:
+    """The meetings dated to the days asked, the first cited."""
+    line = f"On record for {label}: " + "; ".join(
+        f"*{esc(title(m))}*, {where_when(m, now)}" for m in found
+    )
+    answer = Answer(line + ".", cite=cited(found[0].source, found[0].quote))
+    answer.points += [Point("", m.source, m.quote) for m in found[1:]]
     return answer
 
 
@@ -213,15 +244,7 @@ def left(q: Question, store: Store) -> Answer | None:
         return None
     now = now_of(q)
     year = q.year or (q.period.start.year if q.period and q.period.start else None)
-    ahead = [
-        m
-        for m in store.meetings()
-        if not m.parent_id
-        and m.status != "cancelled"
-        and (m.kind == q.kind if q.kind else True)
-        and (m.year == year if year else True)
-        and _ahead(m, now)
-    ]
+    ahead = [m for m in store.meetings() if _still_ahead(m, q.kind, year, now)]
     what = KIND_WORDS.get(q.kind or "", "meeting")
     within = f" in {year}" if year else ""
     if not ahead:
@@ -232,7 +255,20 @@ def left(q: Question, store: Store) -> Answer | None:
     return Answer(line, points=[Point("", m.source, m.quote) for m in ahead], more="meetings")
 
 
+def _still_ahead(m: Meeting, kind: str | None, year: int | None, now: datetime) -> bool:
+    """A meeting on the calendar (not a part, not cancelled) of the kind and year asked, if any,
+    not over yet."""
+    return (
+        not m.parent_id
+        and m.status != "cancelled"
+        and (m.kind == kind if kind else True)
+        and (m.year == year if year else True)
+        and _ahead(m, now)
+    )
+
+
 def _ahead(m: Meeting, now: datetime) -> bool:
-    """Not over yet: a meeting under way counts; one known only to a month, until that month ends."""
+    """Not over yet: a meeting under way counts; one known only to a month, until that month
+    ends."""
     bounds = m.bounds()
     return bounds is not None and now < bounds[1]

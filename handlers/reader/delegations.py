@@ -18,17 +18,7 @@ from store.queries import Store
 )
 def delegation(q: Question, store: Store) -> Answer | None:
     """Who led an economy's delegation, who was in it, what it sought: for the meeting asked."""
-    has_one = bool(q.economies) and bool(store.delegations(economy_id=q.economies[0][1].id))
-    asks_it = q.delegation or (
-        q.economies
-        and ("lead" in q.asks or (q.meetings or has_one) and q.asks & {"priorities", "attend"})
-    )
-    if not asks_it or q.asks & {"agreed", "discussed", "chair"} or q.others:
-        return None
-    which_meetings = _which_meetings(q)
-    if q.topic and "priorities" not in q.asks and not which_meetings:
-        return None
-    if q.people and not q.asks & {"lead"}:
+    if not _asks_delegation(q, store):
         return None
     if not q.economies:
         return _all_delegations(q, store)
@@ -43,6 +33,21 @@ def delegation(q: Question, store: Store) -> Answer | None:
     answer = _delegation_answer(q, found[-1])
     answer.more = f"delegation {economy.id} {found[-1].meeting.short}"
     return answer
+
+
+def _asks_delegation(q: Question, store: Store) -> bool:
+    """A delegation asked about (or an economy's head, aims or attendance), not what was agreed
+    or discussed, nor a topic of its own, nor a person's role other than leading it."""
+    has_one = bool(q.economies) and bool(store.delegations(economy_id=q.economies[0][1].id))
+    asks_it = q.delegation or (
+        q.economies
+        and ("lead" in q.asks or (q.meetings or has_one) and q.asks & {"priorities", "attend"})
+    )
+    if not asks_it or q.asks & {"agreed", "discussed", "chair"} or q.others:
+        return False
+    if q.topic and "priorities" not in q.asks and not _which_meetings(q):
+        return False
+    return not (q.people and not q.asks & {"lead"})
 
 
 def _delegation_answer(q: Question, d: Delegation) -> Answer:
@@ -163,7 +168,8 @@ def _all_delegations(q: Question, store: Store) -> Answer | None:
         return Answer(f"No source on record names a delegation{to}.")
     if "count" in q.asks:
         answer = Answer(
-            f"No source on record gives how many delegations or delegates attended{to}; the sources name {len(found)} delegation{'s' if len(found) > 1 else ''}."
+            f"No source on record gives how many delegations or delegates attended{to}; "
+            f"the sources name {len(found)} delegation{'s' if len(found) > 1 else ''}."
         )
         answer.nearby += [
             Point(

@@ -32,24 +32,9 @@ from store.text import fold
 )
 def host(q: Question, store: Store) -> Answer | None:
     """The economy hosting APEC in a year: the host of that year's Leaders' Meeting."""
-    hosting = "host" in q.asks or "chair" in q.asks and q.has("apec") and not q.meetings
-    hosting = hosting and not q.asks & {
-        "where",
-        "venue",
-        "priorities",
-        "discussed",
-        "agreed",
-        "when",
-    }
-    hosting = hosting and not q.has("city", "cities")
-    all_summits = all(m.kind == "summit" for m in q.meetings)
-    counting = q.has("times", "twice", "once", "often") or any(
-        w.isdigit() and len(w) < 4 for w in q.words
-    )
-    if not hosting or q.meetings and not (q.polar or all_summits) or "count" in q.asks or counting:
+    if not _asks_host(q):
         return None
-    claims = q.polar or not set(q.words) & {"when", "where", "who", "how", "why", "which", "what"}
-    asks_which = q.has("which", "who", "whos") or q.words[:1] == ("what",)
+    claims, asks_which = _claims(q), _asks_which(q)
     if q.economies and not claims and not asks_which:
         return None
     if q.meetings and q.year is None:
@@ -60,12 +45,50 @@ def host(q: Question, store: Store) -> Answer | None:
     if summit is None or not summit.host_name:
         return Answer(f"No source on record names the host of APEC {year}.")
     verb = "hosted" if year < now.year else "hosts"
-    facts = [f for f in store.facts() if "host" in f.id and str(year) in f.id]
-    cite = cited(facts[0].source, facts[0].quote) if facts else cited(summit.source, summit.quote)
     line = f"*{esc(summit.host_name)}* {verb} APEC {year}."
     if claims and q.economies and not asks_which:
         line = yes_no(q.economies[0][1].id == summit.host_id, line)
-    return Answer(line, cite=cite, points=[meeting_point(summit, now)])
+    return Answer(line, cite=_host_cite(store, summit, year), points=[meeting_point(summit, now)])
+
+
+# What a question about hosting may not ask and still be answered by the host.
+_NOT_HOSTING = frozenset({"where", "venue", "priorities", "discussed", "agreed", "when"})
+
+
+def _asks_host(q: Question) -> bool:
+    """Who hosts APEC asked: not where or when, not how often, not of a meeting but the summit
+    (unless yes or no)."""
+    hosting = "host" in q.asks or "chair" in q.asks and q.has("apec") and not q.meetings
+    if not hosting or q.asks & _NOT_HOSTING or q.has("city", "cities"):
+        return False
+    all_summits = all(m.kind == "summit" for m in q.meetings)
+    if q.meetings and not (q.polar or all_summits):
+        return False
+    return not ("count" in q.asks or _counting(q))
+
+
+def _counting(q: Question) -> bool:
+    """ "how many times", or a number to check: the facts say it or not."""
+    return q.has("times", "twice", "once", "often") or any(
+        w.isdigit() and len(w) < 4 for w in q.words
+    )
+
+
+def _claims(q: Question) -> bool:
+    """Put as a claim to check: yes or no, or with no question word."""
+    return bool(
+        q.polar or not set(q.words) & {"when", "where", "who", "how", "why", "which", "what"}
+    )
+
+
+def _asks_which(q: Question) -> bool:
+    return q.has("which", "who", "whos") or q.words[:1] == ("what",)
+
+
+def _host_cite(store: Store, summit: Meeting, year: int) -> Point:
+    """The fact that names the year's host, else the summit's own record."""
+    facts = [f for f in store.facts() if "host" in f.id and str(year) in f.id]
+    return cited(facts[0].source, facts[0].quote) if facts else cited(summit.source, summit.quote)
 
 
 # What a question about a meeting may ask and still be answered by its dates and place.
@@ -74,7 +97,9 @@ _MEETS = frozenset(
 )
 _MEETING_ASKS = frozenset({"when", "where", "status", "day", "define", "next", "venue", "host"})
 _STATUS = re.compile(
-    r"\b(?:held|happen\w*|take place|took place|taken place|underway|under way|on now|ongoing|over|finished|started|begun|cancel\w*|confirmed|postponed|still on|(?:go|goes|went|gone|going) ahead)\b"
+    r"\b(?:held|happen\w*|take place|took place|taken place|underway|under way|on now|ongoing"
+    r"|over|finished|started|begun|cancel\w*|confirmed|postponed|still on"
+    r"|(?:go|goes|went|gone|going) ahead)\b"
 )
 
 
@@ -90,12 +115,7 @@ def meeting(q: Question, store: Store) -> Answer | None:
     if "venue" in q.asks and (q.place or fold(m.city) in q.words or not q.asks & {"when", "day"}):
         return _no_venue(q, m)
     if "where" in q.asks and not m.city:
-        host = f"; it is hosted by *{esc(m.host_name)}*" if m.host_name else ""
-        return Answer(
-            f"No source on record names the city of *{esc(title(m))}*{host}.",
-            cite=cited(m.source, m.quote),
-            more=f"meeting {m.short}",
-        )
+        return _no_city(m)
     if q.asks & {"when", "day"} and not m.placed or "day" in q.asks and not m.dated:
         return _no_dates(q, store, m)
     answer = Answer(
@@ -113,6 +133,15 @@ def _parts(store: Store, m: Meeting) -> list[Point]:
         return []
     names = ", ".join(f"*{esc(p.short)}* ({esc(p.name)})" for p in parts)
     return [Point(f"Held with it: {names}.", parts[0].source, "")]
+
+
+def _no_city(m: Meeting) -> Answer:
+    host = f"; it is hosted by *{esc(m.host_name)}*" if m.host_name else ""
+    return Answer(
+        f"No source on record names the city of *{esc(title(m))}*{host}.",
+        cite=cited(m.source, m.quote),
+        more=f"meeting {m.short}",
+    )
 
 
 def _no_dates(q: Question, store: Store, m: Meeting) -> Answer:
@@ -183,7 +212,8 @@ def _is_it_in(q: Question, store: Store, m: Meeting) -> Answer:
             if other.host_id == place and other.kind == m.kind and not other.parent_id:
                 answer.nearby.append(
                     Point(
-                        f"*{esc(other.host_name)}* hosted *{esc(title(other))}* ({esc(when(other))}).",
+                        f"*{esc(other.host_name)}* hosted *{esc(title(other))}* "
+                        f"({esc(when(other))}).",
                         other.source,
                         other.quote,
                     )
@@ -206,7 +236,8 @@ def _is_it_during(q: Question, m: Meeting) -> Answer:
     overlaps = m.span.overlaps(q.period.start, q.period.end)
     if overlaps and not inside and m.month_only:
         return Answer(
-            f"No source on record gives the exact dates of *{esc(title(m))}*: it is known only as {esc(when(m))}.",
+            f"No source on record gives the exact dates of *{esc(title(m))}*: "
+            f"it is known only as {esc(when(m))}.",
             cite=cited(m.source, m.quote),
         )
     line = yes_no(
@@ -247,7 +278,8 @@ def _status(q: Question, m: Meeting, low: str) -> Answer:
         )
     if state == "over" and m.status == "scheduled":
         return Answer(
-            f"No source on record reports *{esc(title(m))}* held; it was scheduled for {esc(when(m))}{place}.",
+            f"No source on record reports *{esc(title(m))}* held; "
+            f"it was scheduled for {esc(when(m))}{place}.",
             cite=cite,
         )
     if state == "over":
@@ -260,7 +292,8 @@ def _status(q: Question, m: Meeting, low: str) -> Answer:
     return Answer(
         yes_no(
             False,
-            f"*{esc(title(m))}* is {state if state != 'ahead' else 'still ahead'}: {esc(when(m))}{place}.",
+            f"*{esc(title(m))}* is {state if state != 'ahead' else 'still ahead'}: "
+            f"{esc(when(m))}{place}.",
         ),
         cite=cite,
     )
@@ -298,34 +331,49 @@ _ALONGSIDE = frozenset(
 )
 def parts(q: Question, store: Store) -> Answer | None:
     """What is held alongside or as part of a meeting: its parts on record."""
-    named = {
-        w
-        for m in q.meetings
-        for n in store.meeting_names(m.id)
-        for w in re.findall(r"[a-z0-9]+", fold(n))
-    }
-    if (
-        not q.meetings
-        or not (set(q.words) & _ALONGSIDE) - named
-        or set(q.topic) - _ALONGSIDE - _MEETS
-    ):
-        return None
-    if q.delegation or q.has("who") or q.people:
+    if not _asks_alongside(q, store) or q.delegation or q.has("who") or q.people:
         return None
     whole = next((m for m in q.meetings if store.parts(m.id)), None)
     part = next((m for m in q.meetings if m.parent_id), None)
     if whole is None and part is None:
         return None
     if part is not None and (q.polar or whole is None):
-        parent = next(p for p in store.meetings() if p.id == part.parent_id)
-        own = "" if not part.placed else f", {esc(when(part))}"
-        line = f"*{esc(title(part))}*{own} is held alongside or as part of *{esc(title(parent))}* ({esc(when(parent))})."
-        return Answer(
-            yes_no(True, line) if q.polar else line,
-            cite=cited(part.source, part.quote),
-            more=f"meeting {parent.short}",
-        )
+        return _part_of(q, store, part)
     assert whole is not None
+    return _held_alongside(store, whole)
+
+
+def _asks_alongside(q: Question, store: Store) -> bool:
+    """A meeting named, with a word for what goes with it that is not a word of its own names,
+    and nothing else asked."""
+    if not q.meetings or set(q.topic) - _ALONGSIDE - _MEETS:
+        return False
+    named = {
+        w
+        for m in q.meetings
+        for n in store.meeting_names(m.id)
+        for w in re.findall(r"[a-z0-9]+", fold(n))
+    }
+    return bool((set(q.words) & _ALONGSIDE) - named)
+
+
+def _part_of(q: Question, store: Store, part: Meeting) -> Answer:
+    """What a meeting is held alongside or as part of."""
+    parent = next(p for p in store.meetings() if p.id == part.parent_id)
+    own = "" if not part.placed else f", {esc(when(part))}"
+    line = (
+        f"*{esc(title(part))}*{own} is held alongside or as part of *{esc(title(parent))}* "
+        f"({esc(when(parent))})."
+    )
+    return Answer(
+        yes_no(True, line) if q.polar else line,
+        cite=cited(part.source, part.quote),
+        more=f"meeting {parent.short}",
+    )
+
+
+def _held_alongside(store: Store, whole: Meeting) -> Answer:
+    """The parts of a meeting on record."""
     found = store.parts(whole.id)
     items = "; ".join(f"*{esc(title(p))}* ({esc(when(p))})" for p in found)
     answer = Answer(

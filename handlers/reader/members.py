@@ -31,43 +31,77 @@ def _lists(q: Question) -> bool:
 @examples("usa member of apec?", "is Taiwan in APEC", "is India a member", "how many members?")
 def membership(q: Question, store: Store) -> Answer | None:
     """Whether an economy is a member, under APEC's official name; how many members there are."""
-    bare = (
+    if not _asks_membership(q):
+        return None
+    q = _first_named(q)
+    if (q.economies or q.non_members or not q.topic and _lists(q)) and not store.members():
+        return _unlisted(q)  # asked before any source listed the members
+    if q.economies:
+        return _member(q)
+    return _not_a_member(q, store)
+
+
+def _asks_membership(q: Question) -> bool:
+    """Whether the question asks about membership: in words, as a bare "X in APEC?", or as the
+    official name of an economy."""
+    asked = "member" in q.asks or _bare(q) or _name_asked(q)
+    return bool(asked) and not (q.delegation or q.people or q.meetings)
+
+
+def _bare(q: Question) -> bool:
+    """An economy named in a yes-or-no question that asks nothing else ("Taiwan in APEC?")."""
+    return bool(
         q.polar and (q.economies or q.non_members) and not q.asks and not q.meetings and not q.topic
     )
-    named = "name" in q.asks and q.economies and not q.people and not title_asked(q)
-    if not ("member" in q.asks or bare or named) or q.delegation or q.people or q.meetings:
-        return None
+
+
+def _name_asked(q: Question) -> bool:
+    """The official name of an economy asked for, not a person's title."""
+    return bool("name" in q.asks and q.economies and not q.people and not title_asked(q))
+
+
+def _first_named(q: Question) -> Question:
+    """A non-member named before a member is the one asked about: the member is set aside."""
     if (
         q.non_members
         and q.economies
         and q.text.lower().find(q.non_members[0][0].lower())
         < q.text.lower().find(q.economies[0][0].lower())
     ):
-        q = replace(q, economies=())  # the first named is the one asked about
-    if q.economies or q.non_members or not q.topic and _lists(q):
-        if not store.members():  # asked before any source listed the members
-            return _unlisted(q)
-    if q.economies:
-        typed, economy = q.economies[0]
-        note = "" if fold(typed) == fold(economy.name) else f" (you asked about {esc(typed)})"
-        if "name" in q.asks:
-            return Answer(
-                f"The official APEC name{note.replace(' (you asked about', ' of').rstrip(')')} is *{esc(economy.name)}*.",
-                cite=cited(economy.source, economy.quote),
-                more="members",
-            )
-        line = f"Yes: *{esc(economy.name)}*{note} is an APEC member economy."
-        if "when" in q.asks:
-            return Answer(
-                f"No source on record gives when *{esc(economy.name)}* joined APEC.",
-                nearby=[Point(line[5:], economy.source, economy.quote)],
-            )
-        return Answer(line, cite=cited(economy.source, economy.quote), more="members")
+        return replace(q, economies=())
+    return q
+
+
+def _member(q: Question) -> Answer:
+    """A member economy asked about: yes under its official name, or its official name."""
+    typed, economy = q.economies[0]
+    note = "" if fold(typed) == fold(economy.name) else f" (you asked about {esc(typed)})"
+    if "name" in q.asks:
+        of = note.replace(" (you asked about", " of").rstrip(")")
+        return Answer(
+            f"The official APEC name{of} is *{esc(economy.name)}*.",
+            cite=cited(economy.source, economy.quote),
+            more="members",
+        )
+    line = f"Yes: *{esc(economy.name)}*{note} is an APEC member economy."
+    if "when" in q.asks:
+        return Answer(
+            f"No source on record gives when *{esc(economy.name)}* joined APEC.",
+            nearby=[Point(line[5:], economy.source, economy.quote)],
+        )
+    return Answer(line, cite=cited(economy.source, economy.quote), more="members")
+
+
+def _not_a_member(q: Question, store: Store) -> Answer | None:
+    """No member named: a non-member (no), the list of members, or a name on no list."""
     members = store.members()
     listing = cited(members[0].source) if members else None
     if q.non_members:
         typed, name = q.non_members[0]
-        line = f"No: *{esc(name)}* is not an APEC member economy; it is not among the {len(members)} members on record."
+        line = (
+            f"No: *{esc(name)}* is not an APEC member economy; "
+            f"it is not among the {len(members)} members on record."
+        )
         return Answer(line, cite=listing, more="members")
     if q.topic:
         return None  # "how many original members": not what the list says
@@ -77,7 +111,8 @@ def membership(q: Question, store: Store) -> Answer | None:
     unknown = _UNKNOWN_ECONOMY.match(" ".join(q.words))
     if unknown:
         return Answer(
-            f"No source on record names an economy called `{esc(unknown['name'][:60])}`; the {len(members)} members are listed by `/apec members`."
+            f"No source on record names an economy called `{esc(unknown['name'][:60])}`; "
+            f"the {len(members)} members are listed by `/apec members`."
         )
     return None
 

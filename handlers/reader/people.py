@@ -120,10 +120,7 @@ def telling_words(q: Question) -> tuple[str, ...]:
 )
 def attendance(q: Question, store: Store) -> Answer | None:
     """Whether someone was at a meeting or in a delegation; who the sources place at a meeting."""
-    polar_place = q.polar and q.people and (q.delegation or q.economies or q.meetings)
-    if "attend" not in q.asks and not polar_place or q.asks & {"lead", "chair"}:
-        return None
-    if q.topic and not q.others:
+    if not _asks_attendance(q):
         return None
     if q.others:
         return _unknown_attendee(q, q.others[0])
@@ -135,9 +132,22 @@ def attendance(q: Question, store: Store) -> Answer | None:
     if asked:
         _, text, point = asked[0]
         return Answer(f"Yes: {text}.", cite=point, more=f"who {person.name}")
-    target = _target(q)
+    return _not_placed(q, person, places)
+
+
+def _asks_attendance(q: Question) -> bool:
+    """Attending asked, or a person put at a meeting or in a delegation by a yes-or-no question;
+    not who led or chaired, and no topic but for someone not on record."""
+    polar_place = q.polar and q.people and (q.delegation or q.economies or q.meetings)
+    if "attend" not in q.asks and not polar_place or q.asks & {"lead", "chair"}:
+        return False
+    return not (q.topic and not q.others)
+
+
+def _not_placed(q: Question, person: Person, places: list[tuple[Meeting, str, Point]]) -> Answer:
+    """No source places the person where asked: where the sources do place them follows."""
     answer = Answer(
-        f"No source on record places *{esc(person.name)}* {target}.", more=f"who {person.name}"
+        f"No source on record places *{esc(person.name)}* {_target(q)}.", more=f"who {person.name}"
     )
     answer.nearby += [Point(f"{text}.", point.source, point.quote) for _, text, point in places]
     answer.nearby += [
@@ -174,7 +184,8 @@ def placed(store: Store, p: Person, now: datetime) -> list[tuple[Meeting, str, P
             out.append(
                 (
                     d.meeting,
-                    f"*{esc(p.name)}* {verb} the {esc(d.economy.name)} delegation to {esc(title(d.meeting))}",
+                    f"*{esc(p.name)}* {verb} the {esc(d.economy.name)} delegation to "
+                    f"{esc(title(d.meeting))}",
                     Point("", d.source, d.quote),
                 )
             )
@@ -184,7 +195,8 @@ def placed(store: Store, p: Person, now: datetime) -> list[tuple[Meeting, str, P
                 out.append(
                     (
                         d.meeting,
-                        f"*{esc(p.name)}* {was} a member of the {esc(d.economy.name)} delegation to {esc(title(d.meeting))}",
+                        f"*{esc(p.name)}* {was} a member of the {esc(d.economy.name)} "
+                        f"delegation to {esc(title(d.meeting))}",
                         Point("", m.source, m.quote),
                     )
                 )
@@ -249,21 +261,32 @@ def _who_was_at(q: Question, store: Store) -> Answer:
 def doers(q: Question, store: Store) -> Answer | None:
     """Who did something at a meeting (chaired, presided, announced...), from roles and facts."""
     verbs = [stem(w) for w in q.topic] + (list(CHAIR_WORDS) if "chair" in q.asks else [])
-    who = (
+    if not q.meetings or not verbs or not _asks_who(q):
+        return None
+    if q.asks & {"when", "lead", "attend"} and "chair" not in q.asks:
+        return None
+    m = q.meetings[0]
+    done = _done_at(q, store, m, verbs)
+    if done:
+        return _doer_answer(q, done, m)
+    if "chair" not in q.asks:
+        return None
+    return _no_chair(store, m)
+
+
+def _asks_who(q: Question) -> bool:
+    """Who asked, or a yes or no about a person or an economy."""
+    return bool(
         q.words[:1] in (("who",), ("which",))
         or q.has("who")
         or q.polar
         and (q.people or q.economies)
     )
-    if (
-        not q.meetings
-        or not verbs
-        or not who
-        or q.asks & {"when", "lead", "attend"}
-        and "chair" not in q.asks
-    ):
-        return None
-    m = q.meetings[0]
+
+
+def _done_at(q: Question, store: Store, m: Meeting, verbs: list[str]) -> list[tuple[Point, str]]:
+    """What the roles and facts say was done at the meeting: the facts first where an economy is
+    asked for ("which economy chairs"), the roles first otherwise."""
     found = roles_doing(store, [m, *store.parts(m.id)] if "chair" not in q.asks else [m], verbs)
     facts = [
         (Point(esc(f.answer), f.source, f.quote), "")
@@ -273,11 +296,11 @@ def doers(q: Question, store: Store) -> Answer | None:
     present = (
         q.has("chairs", "chairing", "economy", "country", "member") or q.economies and not q.people
     )
-    done = (facts + found) if present else (found + facts)
-    if done:
-        return _doer_answer(q, done, m)
-    if "chair" not in q.asks:
-        return None
+    return (facts + found) if present else (found + facts)
+
+
+def _no_chair(store: Store, m: Meeting) -> Answer:
+    """No chair on record: the chairs of its parts, and who chairs the year, follow."""
     answer = Answer(
         f"No source on record names who chaired *{esc(title(m))}*.", more=f"meeting {m.short}"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz
 
@@ -18,10 +18,22 @@ from store.queries import Store, content_words, stem
 from store.text import fold
 
 SAID = {  # word stems that say something was said, agreed or sought
-    "discussed": "discuss talk conversation dialogue call raise raised highlight emphasi emphasized stress invit congratulat assur reaffirm request align agreed cover underscor introduc announc outlin unveil",  # noqa: E501
+    "discussed": (
+        "discuss talk conversation dialogue call raise raised highlight emphasi emphasized stress"
+        " invit congratulat assur reaffirm request align agreed cover underscor introduc announc"
+        " outlin unveil"
+    ),
     "agreed": "agreed adopted endorsed approved declared decided concluded reaffirmed",
-    "priorities": "priorit theme objective aims focus deliverable plans agenda seek goal press push",
+    "priorities": (
+        "priorit theme objective aims focus deliverable plans agenda seek goal press push"
+    ),
     "any": "",
+}
+# How the answer says that no source says it, for each thing asked.
+_NONE_SAID = {
+    "agreed": "No source on record says what was agreed at {}.",
+    "discussed": "No source on record says what was discussed by {}.",
+    "priorities": "No source on record states the priorities of {}.",
 }
 
 
@@ -32,23 +44,11 @@ SAID = {  # word stems that say something was said, agreed or sought
 )
 def statements(q: Question, store: Store) -> Answer | None:
     """Everything the sources say was discussed, agreed or prioritised, sentence by sentence."""
-    asked = next((a for a in ("agreed", "discussed", "priorities") if a in q.asks), None)
     if "theme" in q.asks:
         return None  # the theme is a fact on record
-    if asked is None and q.polar and q.people and q.topic:
-        asked = "any"
-    form = (
-        q.words[:1] in (("what",), ("whats",), ("which",))
-        or q.polar
-        or not set(q.words) & {"when", "where", "who", "how", "why", "which"}
-    )
-    form = form and "when" not in q.asks
-    if (
-        asked in ("priorities", "discussed")
-        and not q.polar
-        and not (q.meetings or q.people or q.economies)
-        and q.has("host")
-    ):
+    asked = _asked(q)
+    form = _asks_what_was_said(q)
+    if _of_the_host(q, asked):
         q = with_host(q, store)
     if asked is None or not form or not (q.meetings or q.people or q.economies):
         return None
@@ -58,21 +58,39 @@ def statements(q: Question, store: Store) -> Answer | None:
     if q.polar:
         return _said_so(q, found)
     if not found:
-        verb = {
-            "agreed": "was agreed at",
-            "discussed": "was discussed by",
-            "priorities": "the priorities of",
-        }[asked]
-        line = (
-            f"No source on record says what {verb} {subject(q)}."
-            if asked != "priorities"
-            else f"No source on record states {verb} {subject(q)}."
-        )
-        answer = Answer(line)
+        answer = Answer(_NONE_SAID[asked].format(subject(q)))
         answer.nearby += [meeting_point(m, now_of(q)) for m in q.meetings[:1]]
         return answer
     first, *rest = found
     return Answer(first.text, cite=first, points=rest)
+
+
+def _asked(q: Question) -> str | None:
+    """What is asked of what was said (a key of SAID), if anything."""
+    asked = next((a for a in ("agreed", "discussed", "priorities") if a in q.asks), None)
+    if asked is None and q.polar and q.people and q.topic:
+        return "any"
+    return asked
+
+
+def _asks_what_was_said(q: Question) -> bool:
+    """A question put as "what...", or yes or no, or with no question word: not when or where."""
+    form = (
+        q.words[:1] in (("what",), ("whats",), ("which",))
+        or q.polar
+        or not set(q.words) & {"when", "where", "who", "how", "why", "which"}
+    )
+    return bool(form and "when" not in q.asks)
+
+
+def _of_the_host(q: Question, asked: str | None) -> bool:
+    """ "what are the host's priorities": asked of the host, no one else named."""
+    return bool(
+        asked in ("priorities", "discussed")
+        and not q.polar
+        and not (q.meetings or q.people or q.economies)
+        and q.has("host")
+    )
 
 
 def with_host(q: Question, store: Store) -> Question:
@@ -122,51 +140,106 @@ def _subject_names(q: Question, store: Store | None = None) -> list[str]:
     return [n for n in dict.fromkeys(names) if n]
 
 
+@dataclass(frozen=True)
+class _Sieve:
+    """What a sentence must do to be taken for a question: be of the year asked, come from a
+    source about the meeting asked (or name it), name the subject, say what was asked, and name
+    no one else; an agreement must not be hedged."""
+
+    asked: str
+    year: int | None
+    said: re.Pattern[str]
+    mentions: re.Pattern[str]
+    of_meeting: re.Pattern[str] | None
+    together: list[re.Pattern[str]]
+    theirs: set[str]
+    sources: set[str] | None
+    others: set[str]
+
+    @classmethod
+    def of(cls, store: Store, q: Question, asked: str, names: list[str]) -> _Sieve:
+        return cls(
+            asked=asked,
+            year=q.year,
+            said=_saying(asked),
+            mentions=_any_of(_subject_names(replace(q, meetings=()), store) or names),
+            of_meeting=(
+                _any_of(_subject_names(replace(q, people=(), economies=()))) if q.meetings else None
+            ),
+            together=[_any_of(group) for group in _economies_of_people(q, store)],
+            theirs=_their_sources(q),
+            sources=_sources_about(store, q.meetings[0]) if q.meetings else None,
+            others={p.name for p in store.people()} - {p.name for p in q.people},
+        )
+
+    def takes(self, s: Sentence) -> bool:
+        """Whether the sentence answers the question (a near-repeat aside)."""
+        if self._off_year(s) or self._off_source(s):
+            return False
+        if not (self._names_subject(s) and self.said.search(s.text)):
+            return False
+        if _other_person(s, self.others) or _headline(s):
+            return False
+        return not (self.asked == "agreed" and HEDGE.search(s.text))
+
+    def _off_year(self, s: Sentence) -> bool:
+        """Of another year than the one asked (or the one before), and not naming it."""
+        return bool(
+            self.year
+            and s.source.reference_date.year not in (self.year, self.year - 1)
+            and str(self.year) not in s.text
+        )
+
+    def _off_source(self, s: Sentence) -> bool:
+        """From a source that does not report the meeting asked, and not naming it."""
+        return bool(
+            self.sources is not None
+            and s.source.id not in self.sources
+            and not (self.of_meeting and self.of_meeting.search(s.text))
+        )
+
+    def _names_subject(self, s: Sentence) -> bool:
+        """Names the subject, or the economies of the people asked about together in their
+        own sources ("China and South Korea emphasized...")."""
+        return bool(
+            self.mentions.search(s.text)
+            or (
+                self.together
+                and s.source.id in self.theirs
+                and all(t.search(s.text) for t in self.together)
+            )
+        )
+
+
+def _saying(asked: str) -> re.Pattern[str]:
+    """The verbs that say it was discussed, agreed or sought (any sentence, for "any")."""
+    return re.compile(
+        rf"\b(?:{'|'.join(SAID[asked].split())})\w*" if SAID[asked] else "", re.IGNORECASE
+    )
+
+
+def _their_sources(q: Question) -> set[str]:
+    """The sources of the people asked about and of their roles."""
+    return {p.source.id for p in q.people} | {r.source.id for p in q.people for r in p.roles}
+
+
 def _gather(store: Store, q: Question, asked: str) -> list[Point]:
     """Sentences that name the subject and say what was asked, near-repeats dropped; a sentence
     that goes on from one taken ("They will cover...") comes with it."""
     names = _subject_names(q, store)
-    said = re.compile(
-        rf"\b(?:{'|'.join(SAID[asked].split())})\w*" if SAID[asked] else "", re.IGNORECASE
-    )
-    mentions = _any_of(_subject_names(replace(q, meetings=()), store) or names)
-    of_meeting = (
-        _any_of(_subject_names(replace(q, people=(), economies=()))) if q.meetings else None
-    )
-    together = [_any_of(group) for group in _economies_of_people(q, store)]
-    theirs = {p.source.id for p in q.people} | {r.source.id for p in q.people for r in p.roles}
-    sources = _sources_about(store, q.meetings[0]) if q.meetings else None
-    others = {p.name for p in store.people()} - {p.name for p in q.people}
+    sieve = _Sieve.of(store, q, asked, names)
     found: list[Sentence] = []
     taken: tuple[int, int] = (-1, -1)
     for s in store.sentences_naming(names + [n for g in _economies_of_people(q, store) for n in g]):
-        if (s.passage_id, s.seq - 1) == taken and _GOES_ON.match(s.text):
+        goes_on = (s.passage_id, s.seq - 1) == taken and _GOES_ON.match(s.text)
+        if goes_on or sieve.takes(s) and not any(_same(s.text, f.text) for f in found):
             found.append(s)
             taken = (s.passage_id, s.seq)
-            continue
-        if (
-            q.year
-            and s.source.reference_date.year not in (q.year, q.year - 1)
-            and str(q.year) not in s.text
-        ):
-            continue
-        if (
-            sources is not None
-            and s.source.id not in sources
-            and not (of_meeting and of_meeting.search(s.text))
-        ):
-            continue
-        named = mentions.search(s.text) or (
-            together and s.source.id in theirs and all(t.search(s.text) for t in together)
-        )
-        if not (named and said.search(s.text)) or _other_person(s, others) or _headline(s):
-            continue
-        if asked == "agreed" and HEDGE.search(s.text):
-            continue
-        if not any(_same(s.text, f.text) for f in found):
-            found.append(s)
-            taken = (s.passage_id, s.seq)
-    found = found[:MAX_POINTS]
+    return _best_first(found[:MAX_POINTS], q)
+
+
+def _best_first(found: list[Sentence], q: Question) -> list[Point]:
+    """The sentences as points, the one that says most of the question first."""
     best = max(found, key=lambda s: _score(s.text, q), default=None)
     ordered = [best] + [s for s in found if s is not best] if best else []
     return [Point(esc(s.text), s.source, s.text) for s in ordered]
@@ -179,7 +252,8 @@ MAX_POINTS = 10
 
 
 def _sources_about(store: Store, m: Meeting) -> set[str]:
-    """The sources that report a meeting: its own record's, and those of delegations and roles at it."""
+    """The sources that report a meeting: its own record's, and those of delegations and roles
+    at it."""
     ids = {m.source.id}
     ids |= {d.source.id for d in store.delegations(meeting_id=m.id)}
     ids |= {r.source.id for p in store.people() for r in p.roles if r.meeting_id == m.id}

@@ -27,7 +27,7 @@ _DOES = re.compile(
 _WHAT_IS = re.compile(
     r"^\s*(?:what|whats|what's|what is|what are)\s+(?:(?:the|an?)\s+)?(?P<x>[\w.'-]+)\s*\??\s*$",
     re.I,
-)  # noqa: E501
+)
 _CAPS = re.compile(r"\b[A-Za-z][A-Za-z.]{1,9}\b")
 
 
@@ -55,7 +55,7 @@ def _asked_term(q: Question, store: Store) -> tuple[str, Term | None] | None:
     "wat does SCE stnad for",
     "what does the BMC actually do?",
     "cti meaning",
-)  # noqa: E501
+)
 def term(q: Question, store: Store) -> Answer | None:
     """What an abbreviation stands for (and, asked what it does, what a source says it does)."""
     found = _asked_term(q, store)

@@ -42,7 +42,10 @@ def days_to(m: Meeting, now: datetime) -> str:
             f"of {esc(m.within.describe())}, so there is nothing to count down to."
         )
     if not m.dated or m.span.start is None:
-        return f"No source on record gives the exact dates of {name}: it is in {esc(when(m))}, so there is nothing to count down to."
+        return (
+            f"No source on record gives the exact dates of {name}: it is in {esc(when(m))}, "
+            "so there is nothing to count down to."
+        )
     days = days_until(m, now)
     if days < 0:
         return f"{name} was {esc(when(m))}: it has begun or is over ({status_word(m, now)})."

@@ -8,7 +8,8 @@ from store.queries import content_words, stem
 from store.text import fold
 
 NUMBER = re.compile(
-    r"\b(?!(?:19|20)\d\d\b)\d+\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|dozen)\b",
+    r"\b(?!(?:19|20)\d\d\b)\d+\b"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|dozen)\b",
     re.IGNORECASE,
 )
 
@@ -45,15 +46,15 @@ SYNONYMS = {
 
 
 PRESENT = re.compile(
-    r"\b(?:led|leads|presided|took part|participated|attended|member of|held bilateral|chaired|spoke at)\b"
+    r"\b(?:led|leads|presided|took part|participated|attended|member of|held bilateral|chaired"
+    r"|spoke at)\b"
 )
 
 
 ROLE_SYNONYMS = {"met": ("consult", "consultation", "bilateral")}
 CHAIR_WORDS = ("presid", "chair")
-NOUNS = frozenset(
-    {"meet"}
-)  # "meet" is "meeting" stemmed: a role at a meeting is not a meeting held
+# "meet" is "meeting" stemmed: a role at a meeting is not a meeting held
+NOUNS = frozenset({"meet"})
 
 
 CHAIRED = re.compile(r"\b(?:presid\w*|chair\w*|led|leads)\b", re.IGNORECASE)
@@ -67,7 +68,8 @@ def says(text: str, verbs: list[str]) -> bool:
 
 
 HEDGE = re.compile(
-    r"\b(?:should|if|would|could|may|might|expect\w*|hopes?|plans? to|invited to|invitation to|asked to)\b",
+    r"\b(?:should|if|would|could|may|might|expect\w*|hopes?|plans? to|invited to|invitation to"
+    r"|asked to)\b",
     re.IGNORECASE,
 )
 
