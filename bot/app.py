@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Protocol
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -60,6 +61,16 @@ __all__ = [
 ]
 
 log = logging.getLogger("apec.app")
+
+
+class Surface(Protocol):
+    """A listener module for one of Slack's surfaces: it registers its listeners on the app."""
+
+    def register(self, app: App, on: Listening) -> None: ...
+
+
+# Every surface but `/apec` (which needs the kept replies and briefs too), in the order registered.
+SURFACES: tuple[Surface, ...] = (events, home, forms, buttons)
 
 
 class _NoTokenNotice(logging.Filter):
@@ -133,10 +144,12 @@ def create_app(
     replies: Replies | None = None,
     workspace: Workspace | None = None,
     later: ThreadPoolExecutor | None = None,
+    surfaces: tuple[Surface, ...] = SURFACES,
 ) -> App:
-    """The Bolt app with every listener registered; makes no network call. `replies` and
-    `workspace` are given when the HTTP front shares them (`kept_reply`); `later`, the pool for
-    work after an ack, when the caller waits for it on the way out (`serve`)."""
+    """The Bolt app with every listener registered (`/apec`, then each of `surfaces`); makes no
+    network call. `replies` and `workspace` are given when the HTTP front shares them
+    (`kept_reply`); `later`, the pool for work after an ack, when the caller waits for it on the
+    way out (`serve`)."""
     client = web_client(config)
     workspace = workspace or Workspace()
     app = App(
@@ -173,8 +186,6 @@ def create_app(
     gate.register(app, workspace, stores, clock)
     replies = replies or Replies(stores, clock)
     commands.register(app, Apec(on, replies, stores.changed, briefs))
-    events.register(app, on)
-    home.register(app, on)
-    forms.register(app, on)
-    buttons.register(app, on)
+    for surface in surfaces:
+        surface.register(app, on)
     return app

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real store built into tmp_path, and fixed times (today is after every meeting)."""
+"""Shared fixtures: a real store built into tmp_path, and fixed times (today is after every
+meeting)."""
 
 from __future__ import annotations
 
@@ -222,7 +223,8 @@ class Served:
         from slack_sdk.signature import SignatureVerifier
 
         if timestamp is None:
-            # Slack signs each delivery anew: a retry of the same body comes a second later at least.
+            # Slack signs each delivery anew: a retry of the same body comes a second later at
+            # least.
             timestamp = max(int(time.time()), self._signed_at.get(body, 0) + 1)
             self._signed_at[body] = timestamp
         ts = str(timestamp)
@@ -373,9 +375,10 @@ def changes() -> Changes:
     return Changes()
 
 
-@pytest.fixture
-def server(db_path, web_api, clock, changes):
-    """The real Bolt app under the real WSGI server (waitress) on a free loopback port."""
+@contextmanager
+def served_app(db_path, web_api, clock, changes, **options: Any) -> Iterator[Served]:
+    """The real Bolt app (`create_app`, given `options`) under the real WSGI server (waitress) on
+    a free loopback port, wired as `serve` wires it."""
     from functools import partial
 
     from bot.app import Replies, create_app, kept_reply
@@ -396,7 +399,13 @@ def server(db_path, web_api, clock, changes):
     stores = Stores(db_path, SEEDS)
     replies, workspace = Replies(stores, clock), Workspace()  # shared with the front, as in serve
     app = create_app(
-        config, stores, clock, on_change=changes.append_one, replies=replies, workspace=workspace
+        config,
+        stores,
+        clock,
+        on_change=changes.append_one,
+        replies=replies,
+        workspace=workspace,
+        **options,
     )
     wsgi = SlackHTTP(
         app,
@@ -411,6 +420,13 @@ def server(db_path, web_api, clock, changes):
         yield Served(
             f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path, late=web_api
         )
+
+
+@pytest.fixture
+def server(db_path, web_api, clock, changes):
+    """The real Bolt app under the real WSGI server (waitress) on a free loopback port."""
+    with served_app(db_path, web_api, clock, changes) as served:
+        yield served
 
 
 class _Everything(logging.Handler):
