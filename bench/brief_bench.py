@@ -30,23 +30,23 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.store_bench import SEEDS, make_corpus  # noqa: E402 - after the path is set
+from bench._common import SEEDS, times_ms  # noqa: E402 - after the path is set
+from bench.store_bench import make_corpus  # noqa: E402
 from handlers.brief import Brief, request, to_markdown  # noqa: E402
 from handlers.brief_docx import to_docx  # noqa: E402
 from handlers.router import Ask, route  # noqa: E402
 from store.build import build  # noqa: E402
 from store.db import connect  # noqa: E402
 from store.queries import Store  # noqa: E402
-from tests.conftest import at  # noqa: E402
 
-NOW = at("2026-02-20T09:00+09:00")  # after SOM1, as its sources have it
+NOW = datetime.fromisoformat("2026-02-20T09:00+09:00")  # after SOM1, as its sources have it
 MEETINGS = ("SOM1 for US", "AELM 2026 for Korea")
 BY_HAND = (
     "meeting SOM1",
@@ -63,17 +63,6 @@ BY_HAND = (
 )
 BASELINE = "baseline: the questions by hand"
 AIM_MS = 50.0  # a brief at 10,000 documents, median
-
-
-def times_ms(fn: Callable[[], object], runs: int) -> list[float]:
-    """Milliseconds per call, after one warm-up call."""
-    fn()
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def spread(ms: list[float]) -> str:

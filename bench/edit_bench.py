@@ -211,20 +211,25 @@ def main(argv: list[str] | None = None) -> int:
         floor = bare_acks(Path(tmp), hooks, 50)
     print(f"edit-meeting through `apec-bot serve`, {each} edits per admin; floor: bare Bolt ack")
     print(
-        f"{'admins':>7} {'edits/s':>8} {'ack p50':>9} {'ack p99':>9} {'answer p50':>11} {'answer p99':>11} {'ack p50 / floor':>16}"
+        f"{'admins':>7} {'edits/s':>8} {'ack p50':>9} {'ack p99':>9} {'answer p50':>11} "
+        f"{'answer p99':>11} {'ack p50 / floor':>16}"
     )
     floor_p50 = statistics.median(floor) * 1000
     for n, r in results.items():
         print(
-            f"{n:>7} {r['rate']:>8.1f} {pct(r['acks'], 0.5):>7.1f}ms {pct(r['acks'], 0.99):>7.1f}ms "
-            f"{pct(r['answers'], 0.5):>9.1f}ms {pct(r['answers'], 0.99):>9.1f}ms {pct(r['acks'], 0.5) / floor_p50:>15.1f}x"
+            f"{n:>7} {r['rate']:>8.1f} "
+            f"{pct(r['acks'], 0.5):>7.1f}ms {pct(r['acks'], 0.99):>7.1f}ms "
+            f"{pct(r['answers'], 0.5):>9.1f}ms {pct(r['answers'], 0.99):>9.1f}ms "
+            f"{pct(r['acks'], 0.5) / floor_p50:>15.1f}x"
         )
     print(
-        f"floor: bare Bolt ack p50 {floor_p50:.2f} ms (spread {pct(floor, 0.1):.2f}–{pct(floor, 0.9):.2f} ms)"
+        f"floor: bare Bolt ack p50 {floor_p50:.2f} ms "
+        f"(spread {pct(floor, 0.1):.2f}–{pct(floor, 0.9):.2f} ms)"
     )
     worst = max(pct(r["acks"], 1.0) for r in results.values())
     print(
-        f"Aim: every ack within Slack's 3 s (slowest {worst:.0f} ms): {'PASS' if worst < 3000 else 'MISS'}"
+        f"Aim: every ack within Slack's 3 s (slowest {worst:.0f} ms): "
+        f"{'PASS' if worst < 3000 else 'MISS'}"
     )
     return 0
 

@@ -7,7 +7,8 @@ What runs, each in processes of its own:
 * the floor: a Bolt `App(process_before_response=True)` whose listeners only ack (the `/apec`
   command and the `app_mention` event), served by Bolt's own WSGI adapter
   (`slack_bolt.adapter.wsgi.SlackRequestHandler`) under `bot.server.make_server` (waitress, the same
-  threads and settings). With N workers, N such processes share the port by SO_REUSEPORT, as ours do;
+  threads and settings). With N workers, N such processes share the port by SO_REUSEPORT, as ours
+  do;
 * a stand-in for the Slack Web API (`auth.test`, and `chat.postMessage` for the mentions' replies).
 
 The client is one asyncio loop in this process: keep-alive connections, every request signed as
@@ -494,7 +495,8 @@ def report(
         f"{sys.version.split()[0]}\n"
     )
     print(
-        "workers kind     conns app         p50 ms                p99 ms            req/s   failed lost"
+        "workers kind     conns app         p50 ms                p99 ms            "
+        "req/s   failed lost"
     )
     failed = 0
     for (app, workers, kind, conns), levels in sorted(
@@ -515,7 +517,8 @@ def report(
             for conns in LEVELS:
                 o, b = ("ours", workers, kind, conns), ("floor", workers, kind, conns)
                 print(
-                    f"  {workers} worker(s) {kind:8} {conns:3} conns: p50 x{_ratio(p50[o], p50[b]):.2f}"
+                    f"  {workers} worker(s) {kind:8} {conns:3} conns: "
+                    f"p50 x{_ratio(p50[o], p50[b]):.2f}"
                     f"   req/s x{_ratio(rps[o], rps[b]):.2f}"
                 )
     if 1 in args.workers and 2 in args.workers:
@@ -529,7 +532,8 @@ def report(
                 print(f"  {app:5} {kind:8} {line}")
     print(
         f"\nready: ours (serve to /healthz 200) {_med(starts['ours'])} s; floor (spawn to "
-        f"listening) {_med(starts['floor'])} s; ratio x{_ratio(starts['ours'], starts['floor']):.2f}"
+        f"listening) {_med(starts['floor'])} s; "
+        f"ratio x{_ratio(starts['ours'], starts['floor']):.2f}"
     )
     print(f"Web API calls: {calls}")
     _aims(args, p50, rps, starts)
@@ -545,7 +549,8 @@ def _aims(args: argparse.Namespace, p50: dict, rps: dict, starts: dict) -> None:
     worst_p50 = max(_ratio(p50[k], p50[("floor", *k[1:])]) for k in one)
     worst_rps = min(_ratio(rps[k], rps[("floor", *k[1:])]) for k in one)
     print(
-        f"  next-meeting, 1 worker, p50 at most x{AIM_P50} the floor: {verdict(worst_p50 <= AIM_P50)} "
+        f"  next-meeting, 1 worker, p50 at most x{AIM_P50} the floor: "
+        f"{verdict(worst_p50 <= AIM_P50)} "
         f"(worst x{worst_p50:.2f})"
     )
     print(

@@ -7,8 +7,8 @@ measures, for 5,000 to 100,000 mentions in one sentence:
 * find: `Matcher.find` with the store's economy, person and meeting aliases (median, min-max);
 * baseline, in the same run: one alias' own compiled pattern ("Korea", as the matcher compiles
   it) scanned once over the same text with `re.finditer`: the floor of any matcher that reads the
-  text at least once. The ratio is find against it; linear time shows as a ratio that holds still while the count
-  grows 20-fold (quadratic time would grow it 20-fold too).
+  text at least once. The ratio is find against it; linear time shows as a ratio that holds still
+  while the count grows 20-fold (quadratic time would grow it 20-fold too).
 
 Run:
     python bench/names_bench.py            # up to 100,000 mentions (~20 s)
@@ -39,7 +39,9 @@ from store.names import _pattern, plain  # noqa: E402
 SEEDS = REPO / "seeds"
 PHRASE = "Korea, China, Casey Mace and the United States met at SOM1 in Guangzhou; "
 PER_PHRASE = 5  # mentions in PHRASE: Korea, China, Casey Mace, United States, SOM1
-AIM = 3.0  # find's ratio to the regex floor at the largest count, at most this many times its ratio at the smallest
+# find's ratio to the regex floor at the largest count, at most this many times its ratio at the
+# smallest
+AIM = 3.0
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float, float]:

@@ -47,7 +47,9 @@ from store.queries import Store
 cases = []
 for name in sys.argv[2:]:
     data = tomllib.loads((tree / "tests" / "corpus" / f"{name}.toml").read_text())
-    cases += [(c["ask"], datetime.fromisoformat(c["now"])) for f in data["family"] for c in f["case"]]
+    cases += [
+        (c["ask"], datetime.fromisoformat(c["now"])) for f in data["family"] for c in f["case"]
+    ]
 # In service every question of a day is asked on that day: grouped by day, as a server meets them.
 cases.sort(key=lambda c: c[1].date())
 with tempfile.TemporaryDirectory() as tmp:

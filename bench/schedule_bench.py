@@ -30,8 +30,8 @@ calls it, so that it can be timed) and a lease really held in the store:
 * memory: current and peak RSS after the imports, with the store open, with the plan held, and at
   the end; and how many posts the plan holds;
 * request work: a thread answering `/apec next-meeting` (`handlers.router.route` on its own
-  `Store`, as a request thread does) every millisecond for the whole run, each answer timed; p99 of the
-  answers that overlapped a tick, and of those that did not.
+  `Store`, as a request thread does) every millisecond for the whole run, each answer timed; p99 of
+  the answers that overlapped a tick, and of those that did not.
 
 The baseline, measured in the same run, is SQLite itself: a bare `SELECT * FROM subscriptions`,
 every row fetched, on a connection of its own. It is the least a tick pays that looks at every
@@ -512,7 +512,8 @@ def report(f: Figures, started: float) -> None:
     print(f"now = {NOW.isoformat()}; {len(f.ticks)} ticks 30 s of the bot's clock apart")
     print()
     print(
-        f"catch-up at start (the first tick)  {f.catch_up * 1e3:,.0f} ms -> plan holds {f.planned:,} posts"
+        f"catch-up at start (the first tick)  {f.catch_up * 1e3:,.0f} ms "
+        f"-> plan holds {f.planned:,} posts"
     )
     tick_med, bare_med = statistics.median(f.ticks), statistics.median(f.bare)
     print(f"tick, {f.channels:,} channels, nothing changed  {spread(f.ticks)} ms")

@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench._common import SEEDS, times_ms  # noqa: E402 - after the path is set
+
 START, END, TODAY = date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 6)
 AIM_MS = 300.0  # the first picture in a fresh process, matplotlib's import excluded
 
@@ -139,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     from handlers import timeline as tl
     from store.build import build
     from store.db import connect
-    from tests.conftest import SEEDS
 
     with tempfile.TemporaryDirectory() as tmp:
         db_path = str(Path(tmp) / "apec.db")
@@ -165,14 +166,16 @@ def main(argv: list[str] | None = None) -> int:
         def warm() -> None:
             tl.timeline_png(store, START, END, TODAY - timedelta(days=next(days)))
 
-        figures["timeline warm (not cached)"] = _times(warm, runs)
+        figures["timeline warm (not cached)"] = times_ms(warm, runs, warm_up=False)
         tl.timeline_png(store, START, END, TODAY)  # drawn again if the warm runs pushed it out
-        figures["timeline cached"] = _times(lambda: tl.timeline_png(store, START, END, TODAY), runs)
+        figures["timeline cached"] = times_ms(
+            lambda: tl.timeline_png(store, START, END, TODAY), runs, warm_up=False
+        )
         figures["baseline cold, import included"] = fresh("baseline", db_path, procs, bars, height)
         figures["baseline cold, import excluded"] = fresh(
             "baseline-preimported", db_path, procs, bars, height
         )
-        figures["baseline warm"] = _times(lambda: _baseline(bars, height), runs)
+        figures["baseline warm"] = times_ms(lambda: _baseline(bars, height), runs, warm_up=False)
 
     print(f"\nThe 2026 timeline as of {TODAY}: {bars} marks, 1200x{height} px, {len(png):,} bytes")
     print(f"matplotlib's import in this process: {import_ms:.0f} ms")
@@ -181,24 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     cold = statistics.median(figures["timeline cold, import excluded"])
     base = statistics.median(figures["baseline cold, import excluded"])
     print(f"\ncold picture / cold baseline (import excluded): {cold / base:.2f}x")
-    print(
-        f"warm picture / warm baseline: {statistics.median(figures['timeline warm (not cached)']) / statistics.median(figures['baseline warm']):.2f}x"
-    )
+    warm_ms = statistics.median(figures["timeline warm (not cached)"])
+    warm_base = statistics.median(figures["baseline warm"])
+    print(f"warm picture / warm baseline: {warm_ms / warm_base:.2f}x")
     verdict = "PASS" if cold < AIM_MS else "MISS"
     print(
         f"Aim: the first picture in a fresh process under {AIM_MS:.0f} ms, matplotlib's import "
         f"excluded, then cached: {cold:.0f} ms — {verdict}"
     )
     return 0
-
-
-def _times(fn, runs: int) -> list[float]:
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 if __name__ == "__main__":

@@ -99,7 +99,10 @@ class Sources:
         for n in range(count):
             title, body = release(n, rng)
             paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
-            html = f"<html><head><title>{title}</title></head><body><nav>Home</nav><article><h1>{title}</h1>{paragraphs}</article></body></html>"
+            html = (
+                f"<html><head><title>{title}</title></head><body><nav>Home</nav>"
+                f"<article><h1>{title}</h1>{paragraphs}</article></body></html>"
+            )
             self.pages[f"/a/{n}.html"] = ("text/html; charset=utf-8", html.encode(), "")
             feed = (
                 '<?xml version="1.0"?><rss version="2.0"><channel><title>Exampleland</title>'
@@ -250,7 +253,8 @@ def bench_polls(built: Path, work: Path, count: int, rounds: int) -> dict[str, l
 
 
 def peak_rss_reset() -> bool:
-    """Reset this process's peak resident memory (Linux: /proc/self/clear_refs); whether it could."""
+    """Reset this process's peak resident memory (Linux: /proc/self/clear_refs); whether it
+    could."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -383,14 +387,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} round(s), median (min-max)"
     )
     print(
-        f"  first poll, {args.sources} sources (feed + article + ingest + proposals)  {spread(polls['first'])}"
+        f"  first poll, {args.sources} sources (feed + article + ingest + proposals)  "
+        f"{spread(polls['first'])}"
         f"  -> {statistics.median(polls['found']):.0f} new documents"
     )
     print(
-        f"  steady state, {args.sources} sources answering 304                    {spread(polls['steady'])}"
+        f"  steady state, {args.sources} sources answering 304                    "
+        f"{spread(polls['steady'])}"
     )
     print(
-        f"  per source: first poll {first / args.sources * 1e3:.1f} ms, steady {steady / args.sources * 1e3:.1f} ms"
+        f"  per source: first poll {first / args.sources * 1e3:.1f} ms, "
+        f"steady {steady / args.sources * 1e3:.1f} ms"
     )
     print()
     print(f"ingest: {args.docs:,} synthetic press releases into a store built from seeds/")
@@ -407,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{rebuild * 1e3:.0f} ms a document"
     )
     print(
-        f"    a build holding all {args.docs:,} takes {spread(ingests['full']).strip()}: rebuilding after "
+        f"    a build holding all {args.docs:,} takes {spread(ingests['full']).strip()}: "
+        f"rebuilding after "
         f"each would take about {args.docs * (rebuild + full) / 2:.0f} s for {args.docs:,}"
     )
     print()
@@ -444,11 +452,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  first poll (scaled to 50) {first * scale:.2f} s: {verdict(first * scale < AIM_FIRST_S)}"
     )
     print(
-        f"  steady state (scaled to 50) {steady * scale:.2f} s: {verdict(steady * scale < AIM_STEADY_S)}"
+        f"  steady state (scaled to 50) {steady * scale:.2f} s: "
+        f"{verdict(steady * scale < AIM_STEADY_S)}"
     )
     per_thousand = batch * 1000 / args.docs
     print(
-        f"  batch ingest (scaled to 1,000) {per_thousand:.1f} s: {verdict(per_thousand < AIM_INGEST_S)}"
+        f"  batch ingest (scaled to 1,000) {per_thousand:.1f} s: "
+        f"{verdict(per_thousand < AIM_INGEST_S)}"
     )
     grown = max(hostile["hostile_mb"])
     ended = max(hostile["hostile"])

@@ -21,7 +21,7 @@ from store.dates import DateError, Span, find_dates, read_span
 from store.db import immediate
 from store.edits import MEETING_KINDS, STATUSES
 from store.errors import SourceError
-from store.models import MISSING
+from store.models import MISSING, Source
 from store.names import alias_key
 from store.text import clean, fold_key, passages, stands_in
 
@@ -50,24 +50,6 @@ _DELETE_ORDER = [
     "sources",
     "build_info",
 ]
-
-
-@dataclass
-class SourceDoc:
-    """A source document as read from disk (or from the desk's ingested documents)."""
-
-    id: str
-    title: str
-    publisher: str
-    kind: str
-    reference_date: date
-    file: str
-    original_name: str
-    text: str
-    sha256: str
-    origin: str = "seed"
-    added_at: str = ""
-    note: str = ""
 
 
 @dataclass
@@ -142,7 +124,7 @@ def load_glossary(seeds: Path) -> list[dict[str, Any]]:
     return copy.deepcopy(terms)
 
 
-def read_sources(seeds: Path, desk: dict[str, Any]) -> list[SourceDoc]:
+def read_sources(seeds: Path, desk: dict[str, Any]) -> list[Source]:
     """Every seed source named in the desk file, read byte for byte and checksummed."""
     docs = []
     for rec in desk.get("sources", []):
@@ -152,13 +134,14 @@ def read_sources(seeds: Path, desk: dict[str, Any]) -> list[SourceDoc]:
             data = path.read_bytes()
             ref = rec["reference_date"]
             docs.append(
-                SourceDoc(
+                Source(
                     id=rec["id"],
                     title=rec["title"],
                     publisher=rec.get("publisher", ""),
                     kind=rec.get("kind", ""),
                     reference_date=ref if isinstance(ref, date) else date.fromisoformat(ref),
                     file=rec["file"],
+                    origin="seed",
                     original_name=rec.get("original_name", Path(rec["file"]).name),
                     text=clean(data.decode("utf-8"), multiline=True),
                     sha256=sha256(data),
@@ -172,12 +155,12 @@ def read_sources(seeds: Path, desk: dict[str, Any]) -> list[SourceDoc]:
     return docs
 
 
-def desk_sources(db: sqlite_utils.Database) -> list[SourceDoc]:
+def desk_sources(db: sqlite_utils.Database) -> list[Source]:
     """The documents the desk added with `apec-bot ingest`, as sources."""
     if "desk_documents" not in db.table_names():
         return []
     return [
-        SourceDoc(
+        Source(
             id=row["id"],
             title=row["title"],
             publisher="",
@@ -197,7 +180,7 @@ def desk_sources(db: sqlite_utils.Database) -> list[SourceDoc]:
 class _Checker:
     """Collects every problem in the desk file, so one build names them all."""
 
-    def __init__(self, sources: dict[str, SourceDoc]) -> None:
+    def __init__(self, sources: dict[str, Source]) -> None:
         self.sources = sources
         self.errors: list[str] = []
 
@@ -280,7 +263,7 @@ def _held_to_quote(
         check.errors.append(f"{where}: definition has words its quote lacks: {lacking}")
 
 
-def _passage_rows(docs: list[SourceDoc]) -> tuple[list[dict[str, Any]], int]:
+def _passage_rows(docs: list[Source]) -> tuple[list[dict[str, Any]], int]:
     rows: list[dict[str, Any]] = []
     first: dict[str, dict[str, Any]] = {}
     duplicates = 0
@@ -357,7 +340,7 @@ class _Rows:
     each builder reads its kind of record from the desk file and writes its table's rows (and the
     aliases people type for it)."""
 
-    def __init__(self, docs: list[SourceDoc]) -> None:
+    def __init__(self, docs: list[Source]) -> None:
         self.check = _Checker({d.id: d for d in docs})
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in _DELETE_ORDER}
         self.aliases: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, key) -> (name, target)
@@ -375,37 +358,70 @@ class _Rows:
         if not isinstance(earlier, list):
             check.errors.append(f"{where}: earlier must be a list of versions")
             earlier = []
-        keys = VERSION_FIELDS[table]
-        stated = list(keys)[: _STATED.get(table, 1)]
         for seq, version in enumerate(earlier):
             at = f"{where} (earlier version {seq + 1})"
-            source_id, quote = check.cite(at, version)
-            published = check.published(at, version, quote)
-            for key in sorted(set(version) - _CITING - set(keys)):
-                check.errors.append(f"{at}: {key!r} is not a field a version may give")
-            for key in stated:
-                if key not in version:
-                    check.errors.append(f"{at}: give {key!r}: what its own source says, if nothing")
-            fields = {**row, "note": ""} if table == "meetings" else dict(row)
-            fields.update({column: version[key] for key, column in keys.items() if key in version})
-            for column, known in _REFS.items():
-                if column in fields and any(k in version for k, c in keys.items() if c == column):
-                    check.ref(at, column.removesuffix("_id"), fields[column], getattr(self, known))
-            if table == "meetings":
-                self._version_dates(at, version, quote, fields)
-            if table == "facts" and "keywords" in version:
-                fields["keywords"] = json.dumps([k.lower() for k in version["keywords"]])
-            if published and latest and published > latest:
-                check.errors.append(f"{at}: published after the record itself ({latest})")
-            if published:
-                self.rows["versions"].append(
-                    edits.version_row(table, record_id, seq, published, (source_id, quote), fields)
-                )
+            self._earlier(table, record_id, seq, version, at, latest)
         if latest:
             cited = (row["source_id"], row["quote"])
             self.rows["versions"].append(
                 edits.version_row(table, record_id, len(earlier), latest, cited, row)
             )
+
+    def _earlier(
+        self,
+        table: str,
+        record_id: str,
+        seq: int,
+        version: dict[str, Any],
+        where: str,
+        latest: date | None,
+    ) -> None:
+        """One earlier version of the record just made, checked, as the `seq`th of its
+        versions (none when it names no day it was published)."""
+        check = self.check
+        source_id, quote = check.cite(where, version)
+        published = check.published(where, version, quote)
+        self._check_version_keys(table, version, where)
+        fields = self._version_fields(table, version, where, quote)
+        if published and latest and published > latest:
+            check.errors.append(f"{where}: published after the record itself ({latest})")
+        if published:
+            self.rows["versions"].append(
+                edits.version_row(table, record_id, seq, published, (source_id, quote), fields)
+            )
+
+    def _check_version_keys(self, table: str, version: dict[str, Any], where: str) -> None:
+        """A version gives only fields a version of its table may, and those its source must
+        state."""
+        keys = VERSION_FIELDS[table]
+        for key in sorted(set(version) - _CITING - set(keys)):
+            self.check.errors.append(f"{where}: {key!r} is not a field a version may give")
+        for key in list(keys)[: _STATED.get(table, 1)]:
+            if key not in version:
+                self.check.errors.append(
+                    f"{where}: give {key!r}: what its own source says, if nothing"
+                )
+
+    def _version_fields(
+        self, table: str, version: dict[str, Any], where: str, quote: str
+    ) -> dict[str, Any]:
+        """The row as a version has it: the record's, with the fields the version gives (the
+        records they name checked, a meeting's dates read from its quote)."""
+        keys = VERSION_FIELDS[table]
+        row = self.rows[table][-1]
+        fields = {**row, "note": ""} if table == "meetings" else dict(row)
+        fields.update({column: version[key] for key, column in keys.items() if key in version})
+        given = {column for key, column in keys.items() if key in version}
+        for column, known in _REFS.items():
+            if column in fields and column in given:
+                self.check.ref(
+                    where, column.removesuffix("_id"), fields[column], getattr(self, known)
+                )
+        if table == "meetings":
+            self._version_dates(where, version, quote, fields)
+        if table == "facts" and "keywords" in version:
+            fields["keywords"] = json.dumps([k.lower() for k in version["keywords"]])
+        return fields
 
     def _version_dates(
         self, where: str, version: dict[str, Any], quote: str, fields: dict[str, Any]
@@ -435,7 +451,7 @@ class _Rows:
             self.check.errors.append(f"{where}: alias {name!r} already names {other[1]!r}")
         self.aliases.setdefault((kind, key), (name, target))
 
-    def sources(self, docs: list[SourceDoc]) -> None:
+    def sources(self, docs: list[Source]) -> None:
         self.rows["sources"] = [
             {
                 "id": d.id,
@@ -696,9 +712,7 @@ class _Rows:
             )
         return out
 
-    def finish(
-        self, docs: list[SourceDoc], desk: dict[str, Any]
-    ) -> dict[str, list[dict[str, Any]]]:
+    def finish(self, docs: list[Source], desk: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """The aliases and the build's own record; raises SourceError naming every bad record."""
         errors = self.check.errors
         if errors:
@@ -719,7 +733,7 @@ class _Rows:
 
 
 def derive(
-    docs: list[SourceDoc], desk: dict[str, Any], with_passages: bool = True
+    docs: list[Source], desk: dict[str, Any], with_passages: bool = True
 ) -> tuple[dict[str, list[dict[str, Any]]], int]:
     """All rows of the build tables, checked; raises SourceError naming every bad record."""
     made = _Rows(docs)

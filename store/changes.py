@@ -60,7 +60,8 @@ def change_delegate(
     user: str,
     now: datetime,
 ) -> Record | None:
-    """Add a person to a delegation or take one out: the person as they were on record, if at all."""
+    """Add a person to a delegation or take one out: the person as they were on record, if at
+    all."""
     with immediate(db):
         before = current_delegate(db, economy, meeting, name)
         kept = before["name"] if before else name

@@ -520,7 +520,8 @@ class PerThread:
 
 
 def backup(source: str | Path, target: str | Path) -> int:
-    """Copy a live store with SQLite's online backup (consistent while others write); pages copied."""
+    """Copy a live store with SQLite's online backup (consistent while others write); pages
+    copied."""
     target = Path(target)
     if target.exists() and target.is_dir():
         raise StoreError(

@@ -1,8 +1,8 @@
 """The desk's own tables: subscriptions, one-off and recurring reminders, pauses, the delivery log,
 what was marked done, the scheduler lease.
 
-`apec-bot build` never touches these. The delivery log is how a post is made exactly once: its key is
-claimed here before the post is sent, and Slack's `ts` is recorded after.
+`apec-bot build` never touches these. The delivery log is how a post is made exactly once: its key
+is claimed here before the post is sent, and Slack's `ts` is recorded after.
 
 A reminder's target is a channel (C…, G…) or a person (U…, W…), whom it reaches as a direct
 message. A recurring reminder is an RFC 5545 rule (python-dateutil's `rrule`) read from its first
@@ -154,7 +154,8 @@ class Desk:
     # -- subscriptions -------------------------------------------------------------------------
 
     def _zone(self, channel: str, tz: str | None, default_tz: str) -> str:
-        """The zone given, else the channel's (read in the caller's transaction), else the desk's."""
+        """The zone given, else the channel's (read in the caller's transaction), else the
+        desk's."""
         if tz:
             return tz
         row = self.db.execute(
@@ -173,29 +174,8 @@ class Desk:
         default_tz: str = "UTC",
     ) -> Subscription:
         """Start (or change) a channel's reminders; with no zone, in the channel's zone."""
-        with immediate(self.db):
-            self._upsert_reminders(
-                channel, self._zone(channel, tz, default_tz), offsets, kinds, by, now
-            )
-            return self._written(channel, "reminders")
-
-    def _upsert_reminders(
-        self,
-        channel: str,
-        tz: str,
-        offsets: tuple[str, ...],
-        kinds: tuple[str, ...],
-        by: str,
-        now: datetime,
-    ) -> None:
-        self.db.execute(
-            """INSERT INTO subscriptions (channel, kind, tz, offsets, kinds, created_by, created_at)
-               VALUES (?, 'reminders', ?, ?, ?, ?, ?)
-               ON CONFLICT (channel, kind) DO UPDATE SET tz = excluded.tz, offsets = excluded.offsets,
-                   kinds = excluded.kinds, created_by = excluded.created_by,
-                   created_at = excluded.created_at""",
-            [channel, tz, json.dumps(list(offsets)), json.dumps(list(kinds)), by, iso(now)],
-        )
+        settings = {"offsets": json.dumps(list(offsets)), "kinds": json.dumps(list(kinds))}
+        return self._subscribe(channel, "reminders", tz, default_tz, settings, by, now)
 
     def subscribe_digest(
         self,
@@ -209,17 +189,38 @@ class Desk:
         default_tz: str = "UTC",
     ) -> Subscription:
         """Start (or change) a channel's digest; with no zone, in the channel's zone."""
+        settings = {"cadence": cadence, "weekday": weekday, "at_time": at_time}
+        return self._subscribe(channel, "digest", tz, default_tz, settings, by, now)
+
+    def _subscribe(
+        self,
+        channel: str,
+        kind: str,
+        tz: str | None,
+        default_tz: str,
+        settings: dict[str, Any],
+        by: str,
+        now: datetime,
+    ) -> Subscription:
+        """Write a channel's subscription of one kind: its zone, `settings` (its kind's columns,
+        constants) and who made it, anew; the columns of the other kind are left as they are."""
         with immediate(self.db):
-            tz = self._zone(channel, tz, default_tz)
+            row = {
+                "channel": channel,
+                "kind": kind,
+                "tz": self._zone(channel, tz, default_tz),
+                **settings,
+                "created_by": by,
+                "created_at": iso(now),
+            }
+            sets = ", ".join(f"{column} = excluded.{column}" for column in list(row)[2:])
             self.db.execute(
-                """INSERT INTO subscriptions (channel, kind, tz, cadence, weekday, at_time, created_by, created_at)
-               VALUES (?, 'digest', ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (channel, kind) DO UPDATE SET tz = excluded.tz, cadence = excluded.cadence,
-                   weekday = excluded.weekday, at_time = excluded.at_time,
-                   created_by = excluded.created_by, created_at = excluded.created_at""",
-                [channel, tz, cadence, weekday, at_time, by, iso(now)],
+                f"""INSERT INTO subscriptions ({", ".join(row)})
+                    VALUES ({", ".join(f":{column}" for column in row)})
+                    ON CONFLICT (channel, kind) DO UPDATE SET {sets}""",
+                row,
             )
-            return self._written(channel, "digest")
+            return self._written(channel, kind)
 
     def unsubscribe(self, channel: str, kind: str | None = None) -> int:
         """Stop a channel's reminders, digest, or both; the number stopped."""
@@ -310,7 +311,10 @@ class Desk:
     def one_offs_due(self, start: datetime, end: datetime) -> list[OneOff]:
         """One-off posts not cancelled that fall due in [start, end)."""
         # Times are stored to the second: the query takes the whole seconds, the filter is exact.
-        sql = "SELECT * FROM one_offs WHERE cancelled = 0 AND due_at BETWEEN ? AND ? ORDER BY due_at, id"
+        sql = (
+            "SELECT * FROM one_offs WHERE cancelled = 0 AND due_at BETWEEN ? AND ? "
+            "ORDER BY due_at, id"
+        )
         found = [_one_off(r) for r in self._rows(sql, [iso(start), iso(end)])]
         return [one for one in found if start <= one.due_at < end]
 
@@ -494,28 +498,10 @@ class Desk:
         scheduler claims) it is claimed only while `holder` holds a live lease at `wall`, checked in
         the same statement: a process frozen and resumed cannot claim on what it last believed.
         """
-        live = _LIVE_LEASE if leased else "1"
-        cursor = self.db.execute(
-            f"""INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, holder,
-                                       claimed_at, attempts, updated_at)
-               SELECT :key, :channel, :kind, :meeting, :due, 'claimed', :holder, :wall, 1, :now
-               WHERE {live}
-               ON CONFLICT (key) DO UPDATE SET status = 'claimed', holder = excluded.holder,
-                   claimed_at = excluded.claimed_at, attempts = deliveries.attempts + 1,
-                   updated_at = excluded.updated_at
-               WHERE deliveries.status = 'retry'""",
-            {
-                "key": key,
-                "channel": channel,
-                "kind": kind,
-                "meeting": meeting_id,
-                "due": iso(due_at),
-                "holder": holder,
-                "wall": wall,
-                "now": _now_iso(),
-            },
-        )
-        return cursor.rowcount == 1
+        entry = _entry(key, channel, kind, meeting_id, due_at, "claimed")
+        entry.update(holder=holder, claimed_at=wall, attempts=1)
+        again = ("status", "holder", "claimed_at", "attempts", "updated_at")
+        return self._log_delivery(entry, again, (holder, wall) if leased else None)
 
     def holds_claim(self, key: str, holder: str, wall: float) -> bool:
         """Whether `holder` still holds the claim on `key` and a live lease at `wall`: asked again
@@ -595,7 +581,8 @@ class Desk:
         """A post that may or may not have gone out (a timeout, a 5xx): the claim is kept, with the
         time the attempt ended, to be resolved from the channel's history; False if taken over."""
         cursor = self.db.execute(
-            f"""UPDATE deliveries SET status = 'unknown', error = ?, attempted_at = ?, updated_at = ?
+            f"""UPDATE deliveries SET status = 'unknown', error = ?, attempted_at = ?,
+                   updated_at = ?
                WHERE key = ? {_HELD}""",
             [error[:500], wall, _now_iso(), key, *_held(holder)],
         )
@@ -617,25 +604,32 @@ class Desk:
 
         With `holder` (the scheduler), only while that holder's lease is live at `wall`.
         """
-        live = _LIVE_LEASE if holder is not None else "1"
+        entry = _entry(key, channel, kind, meeting_id, due_at, status)
+        entry["error"] = reason[:500]
+        again = ("status", "error", "updated_at")
+        return self._log_delivery(entry, again, None if holder is None else (holder, wall))
+
+    def _log_delivery(
+        self, entry: dict[str, Any], again: Sequence[str], lease: tuple[str, float] | None
+    ) -> bool:
+        """The delivery log's one upsert (a claim, a skip): `entry` as a new row or, on a key
+        left for a retry, its `again` columns as `entry` has them (attempts counted up); nothing
+        on a key in any other state. With `lease` (holder, wall), only while that holder's lease
+        is live at wall, checked in the same statement. Column names are constants."""
+        sets = ", ".join(
+            "attempts = deliveries.attempts + 1"
+            if column == "attempts"
+            else f"{column} = excluded.{column}"
+            for column in again
+        )
+        holder, wall = lease if lease is not None else (None, 0.0)
         cursor = self.db.execute(
-            f"""INSERT INTO deliveries (key, channel, kind, meeting_id, due_at, status, error, updated_at)
-               SELECT :key, :channel, :kind, :meeting, :due, :status, :error, :now WHERE {live}
-               ON CONFLICT (key) DO UPDATE SET status = excluded.status, error = excluded.error,
-                   updated_at = excluded.updated_at
+            f"""INSERT INTO deliveries ({", ".join(entry)})
+               SELECT {", ".join(f":{column}" for column in entry)}
+               WHERE {_LIVE_LEASE if lease is not None else "1"}
+               ON CONFLICT (key) DO UPDATE SET {sets}
                WHERE deliveries.status = 'retry'""",
-            {
-                "key": key,
-                "channel": channel,
-                "kind": kind,
-                "meeting": meeting_id,
-                "due": iso(due_at),
-                "status": status,
-                "error": reason[:500],
-                "now": _now_iso(),
-                "holder": holder,
-                "wall": wall,
-            },
+            {"holder": holder, "wall": wall, **entry},
         )
         return cursor.rowcount == 1
 
@@ -689,7 +683,8 @@ class Desk:
 
         def last(status: str) -> Delivery | None:
             rows = self._rows(
-                "SELECT * FROM deliveries WHERE channel = ? AND status = ? ORDER BY updated_at DESC LIMIT 1",
+                "SELECT * FROM deliveries WHERE channel = ? AND status = ? "
+                "ORDER BY updated_at DESC LIMIT 1",
                 [channel, status],
             )
             return _delivery(rows[0]) if rows else None
@@ -743,9 +738,10 @@ class Desk:
             mine = row is None or row[0] == holder or row[1] < wall or bool(dead and row[0] == dead)
             if mine:
                 self.db.conn.execute(
-                    """INSERT INTO scheduler_lease (id, holder, host, pid, expires) VALUES (1, ?, ?, ?, ?)
-                       ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host,
-                           pid = excluded.pid, expires = excluded.expires""",
+                    """INSERT INTO scheduler_lease (id, holder, host, pid, expires)
+                       VALUES (1, ?, ?, ?, ?)
+                       ON CONFLICT (id) DO UPDATE SET holder = excluded.holder,
+                           host = excluded.host, pid = excluded.pid, expires = excluded.expires""",
                     [holder, host, pid, wall + ttl],
                 )
         return mine
@@ -816,6 +812,21 @@ _LIVE_LEASE = """EXISTS (SELECT 1 FROM scheduler_lease
                          WHERE id = 1 AND holder = :holder AND expires > :wall)"""
 # A result is recorded only while the claim is still its holder's (not taken over meanwhile).
 _HELD = "AND holder = ? AND status IN ('claimed', 'unknown')"
+
+
+def _entry(
+    key: str, channel: str, kind: str, meeting_id: str, due_at: datetime, status: str
+) -> dict[str, Any]:
+    """A new delivery-log row's columns, as written now."""
+    return {
+        "key": key,
+        "channel": channel,
+        "kind": kind,
+        "meeting_id": meeting_id,
+        "due_at": iso(due_at),
+        "status": status,
+        "updated_at": _now_iso(),
+    }
 
 
 def _held(holder: str | None) -> list[str]:

@@ -1,4 +1,5 @@
-"""The store's exceptions: one small family, turned into a helpful reply or a one-line error at the edge."""
+"""The store's exceptions: one small family, turned into a helpful reply or a one-line error at
+the edge."""
 
 
 class StoreError(Exception):

@@ -220,7 +220,8 @@ def _add(
     assert doc.reference is not None
     row = [source_id, doc.name, doc.title, doc.reference.isoformat(), doc.text, sha, iso(now)]
     db.execute(
-        """INSERT INTO desk_documents (id, file_name, title, reference_date, text, sha256, added_at, url)
+        """INSERT INTO desk_documents (id, file_name, title, reference_date, text, sha256,
+                                      added_at, url)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         [*row, doc.url],
     )

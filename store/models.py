@@ -20,7 +20,8 @@ _YEAR = re.compile(r"(?<!\d)(?:19[89]\d|20\d\d)(?!\d)")
 
 @dataclass(frozen=True)
 class Source:
-    """A source document: what the bot cites."""
+    """A source document: what the bot cites. As a build reads it (from its file in seeds/, or
+    from the desk's documents) it has its text and checksum too; as the store hands it out, not."""
 
     id: str
     title: str
@@ -28,8 +29,12 @@ class Source:
     kind: str
     reference_date: date
     file: str
-    origin: str
+    origin: str  # 'seed', or 'desk' (added with `apec-bot ingest`)
     added_at: str = ""  # UTC ISO, for the desk's own documents
+    original_name: str = ""
+    text: str = field(default="", repr=False)
+    sha256: str = ""
+    note: str = ""
 
     def cite(self) -> str:
         """The citation shown under an answer."""
@@ -68,7 +73,8 @@ class Meeting:
 
     @cached_property
     def starts_at(self) -> datetime | None:
-        """Midnight at the venue on the first day (the first of the month when only that is known)."""
+        """Midnight at the venue on the first day (the first of the month when only that is
+        known)."""
         start = self.span.start
         if not self.placed or start is None:  # placed: the first day is known
             return None

@@ -14,7 +14,8 @@ _SPACE = re.compile(r"[^0-9a-z]+")
 
 
 def alias_key(name: str) -> str:
-    """How an alias is compared: "U.S." and "us", "Viet Nam" and "viet nam", "the Philippines" and "philippines"."""
+    """How an alias is compared: "U.S." and "us", "Viet Nam" and "viet nam", "the Philippines"
+    and "philippines"."""
     key = _SPACE.sub(" ", _DROP.sub("", fold(unicodedata.normalize("NFKC", name)))).strip()
     return key[4:] if key.startswith("the ") else key
 

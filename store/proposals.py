@@ -2,9 +2,9 @@
 
 A new document's sentences are compared with the store: a meeting newly dated or re-dated, a meeting
 moved to another city, a meeting not on record, a person named to lead or join a delegation. Each
-difference is a proposal, kept in the desk's `proposals` table until an admin approves or ignores it.
-An approved proposal becomes a desk record that cites the document and the sentence, in one write
-transaction.
+difference is a proposal, kept in the desk's `proposals` table until an admin approves or ignores
+it. An approved proposal becomes a desk record that cites the document and the sentence, in one
+write transaction.
 
 Reading: precision over recall. A sentence is read only when it names one meeting, at most one date
 (to the day or to one month: a month stays a month, and no time of day is ever kept), and nothing
@@ -152,8 +152,8 @@ _RETOLD = re.compile(
 )
 _SERIES = re.compile(r"\bSOM ?([1-4])\b")  # a Senior Officials' Meeting of any year
 _VENUE_VERB = re.compile(
-    r"\b(?:held|host|hosts|hosted|take[sn]? place|taking place|convene[sd]?|meet|meets|moved|relocated|"
-    r"venue)\b",
+    r"\b(?:held|host|hosts|hosted|take[sn]? place|taking place|convene[sd]?|meet|meets|moved|"
+    r"relocated|venue)\b",
     re.I,
 )
 _CAP = r"[A-Z][a-z\u00C0-\u017F'’-]+"
@@ -249,40 +249,54 @@ class _Reader:
         self.meetings = store.meetings()
 
     def read(self, sentence: str) -> list[_Draft]:
+        """The changes a sentence proposes: none unless it reads plainly (the module's rules)."""
         if _HEDGED.search(sentence) or _RETOLD.search(sentence):
             return []
         mentions = self._mentions(sentence)
         if len(mentions) != 1:
             return []  # none, or two meetings in one sentence: which is which is not plain
         ((key, known),) = mentions.items()
-        if find_unreadable_dates(sentence, self.reference):
-            return []  # "on 31 February": a date was said, and it is none
-        found = find_dates(sentence, self.reference)
-        said = [(p, s) for p, s in found if s.precision in ("day", "month")]
-        if len(said) > 1:
-            return []  # two dates: which one the meeting is held on is not plain
-        span = said[0][1] if said and _plain_date(*said[0]) else None
-        written = {int(y) for y in _YEAR.findall(sentence)}
-        years = written | {d.year for _, s in found for d in (s.start, s.end) if d is not None}
-        if len(years) > 1:
-            return []  # "the 2026 SOM1 ... in March 2027": which year is not plain
-        year = next(iter(years), None)
-        if year is not None and not self._near(year):
-            return []  # 1993, 9999, or a year too far ahead to be news of a meeting
-        past = _PAST.search(sentence) is not None
-        if past and not self._told_of(written, span):
-            return []
         try:
-            meeting = self._resolve(key, known, year)
+            said = self._said(sentence)
+            meeting = self._about(sentence, key, known, said)
         except _Unclear:
             return []
-        if past and meeting is not None and not self._begun(meeting):
-            return []  # told as held, yet ahead of the document: not plain
         if _LEADS.search(sentence) or _LED_BY.search(sentence):
             return self._delegate(sentence, meeting)
         if meeting is None:
-            return self._new(sentence, key, known, span, year)
-        return self._changes(sentence, meeting, span)
+            return self._new(sentence, key, known, said.span, said.year)
+        return self._changes(sentence, meeting, said.span)
+
+    def _said(self, sentence: str) -> _Said:
+        """The one date and the one year a sentence gives, if any; _Unclear when it gives
+        them otherwise than plainly."""
+        if find_unreadable_dates(sentence, self.reference):
+            raise _Unclear  # "on 31 February": a date was said, and it is none
+        found = find_dates(sentence, self.reference)
+        dated = [(p, s) for p, s in found if s.precision in ("day", "month")]
+        if len(dated) > 1:
+            raise _Unclear  # two dates: which one the meeting is held on is not plain
+        span = dated[0][1] if dated and _plain_date(*dated[0]) else None
+        written = {int(y) for y in _YEAR.findall(sentence)}
+        years = written | {d.year for _, s in found for d in (s.start, s.end) if d is not None}
+        if len(years) > 1:
+            raise _Unclear  # "the 2026 SOM1 ... in March 2027": which year is not plain
+        year = next(iter(years), None)
+        if year is not None and not self._near(year):
+            raise _Unclear  # 1993, 9999, or a year too far ahead to be news of a meeting
+        return _Said(span, year, frozenset(written))
+
+    def _about(self, sentence: str, key: str, known: Meeting | None, said: _Said) -> Meeting | None:
+        """The meeting on record a sentence is about, None when it is not on record; _Unclear
+        when which one is not plain, or a sentence in the past tense does not plainly tell of
+        one just held."""
+        past = _PAST.search(sentence) is not None
+        if past and not self._told_of(said.written, said.span):
+            raise _Unclear
+        meeting = self._resolve(key, known, said.year)
+        if past and meeting is not None and not self._begun(meeting):
+            raise _Unclear  # told as held, yet ahead of the document: not plain
+        return meeting
 
     def _near(self, year: int) -> bool:
         """Whether a year is one a sentence of this document may be news of: near its date, and
@@ -292,7 +306,7 @@ class _Reader:
             for day in (self.reference, self.today)
         )
 
-    def _told_of(self, written: set[int], span: Span | None) -> bool:
+    def _told_of(self, written: frozenset[int], span: Span | None) -> bool:
         """Whether a past-tense sentence plainly tells of a meeting just held: its year written
         out (else a history page's "on 2-4 March" would read as the page's year), the reference
         year or the one before, and no day after the document's."""
@@ -350,7 +364,8 @@ class _Reader:
         return cities[0] if len(set(cities)) == 1 else ""
 
     def _host(self, sentence: str, city: str) -> str:
-        """The host economy: the one economy named, as host or as where the meeting or its city is."""
+        """The host economy: the one economy named, as host or as where the meeting or its city
+        is."""
         named = self.store.named_in_text("economy", sentence)
         if len({target for _, target in named}) != 1:
             return ""
@@ -441,20 +456,43 @@ class _Reader:
         person = self.store.person(name)
         name = person.name if person else name
         head = found.re is _LED_BY or found["verb"] in ("lead", "head")
-        role = HEAD if head else MEMBER
-        title = " ".join((found["title"] or "").split())
-        if title and not _YEAR.search(title):
-            role += f" ({title})"
-        for d in self.store.delegations(economy_id=economy.id, meeting_id=m.id):
-            if head and d.head is not None and alias_key(d.head.name) == alias_key(name):
-                return []
-            if any(
-                alias_key(x.person.name) == alias_key(name) and x.role == role for x in d.members
-            ):
-                return []
+        role = _role(head, found["title"])
+        if self._on_record(economy.id, m.id, name, role, head):
+            return []
         record = {"economy": economy.id, "meeting": m.id, "name": name, "role": role}
         change = f"add {name} to the {economy.name} delegation to {label(m)} as {role}"
         return [_Draft(DELEGATE, f"{economy.id}/{m.id}/{name}", record, sentence, change)]
+
+    def _on_record(
+        self, economy_id: str, meeting_id: str, name: str, role: str, head: bool
+    ) -> bool:
+        """Whether the delegation on record already has the person: as its head, or in the
+        role."""
+        key = alias_key(name)
+        for d in self.store.delegations(economy_id=economy_id, meeting_id=meeting_id):
+            if head and d.head is not None and alias_key(d.head.name) == key:
+                return True
+            if any(alias_key(x.person.name) == key and x.role == role for x in d.members):
+                return True
+        return False
+
+
+def _role(head: bool, title: str | None) -> str:
+    """A delegate's role as a proposal gives it: head or member, with the title the sentence
+    gives (one with a year in it is news of another year's post, and left out)."""
+    role = HEAD if head else MEMBER
+    title = " ".join((title or "").split())
+    return f"{role} ({title})" if title and not _YEAR.search(title) else role
+
+
+@dataclass(frozen=True)
+class _Said:
+    """What a sentence says of when: the one plain date it gives (to the day or one month),
+    the one year it is about, and the years it writes out."""
+
+    span: Span | None
+    year: int | None
+    written: frozenset[int]
 
 
 def _plain_date(phrase: str, span: Span) -> bool:
@@ -466,7 +504,8 @@ def _plain_date(phrase: str, span: Span) -> bool:
 
 
 class _Unclear(Exception):
-    """Two meetings on record could be the one a sentence means."""
+    """A sentence that does not read plainly: two dates or years, a date that is none, a year
+    too far, or two meetings on record it could mean. It proposes nothing."""
 
 
 def _differs(on_record: Span, said: Span) -> bool:
@@ -702,7 +741,8 @@ def decide(
             _apply(db, p, user, now)
         status = APPROVED if approve else IGNORED
         db.execute(
-            "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = ?",
+            "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ? "
+            "WHERE id = ? AND status = ?",
             [status, user, iso(now), p.id, OPEN],
         )
         edits.audit(
@@ -747,7 +787,8 @@ def _apply(db: sqlite_utils.Database, p: Proposal, user: str, now: datetime) -> 
         ).fetchone()
         if taken is not None:
             raise ProposalError(
-                f"proposal {p.id}: {p.record['name']} is on record now ({taken[0]}); change it there"
+                f"proposal {p.id}: {p.record['name']} is on record now ({taken[0]}); "
+                "change it there"
             )
         ident = changes.unique_meeting_id(db, p.target)
         after = {**p.record, "tz": changes.venue_zone(db, p.record), **cite, "id": ident}

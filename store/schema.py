@@ -7,6 +7,8 @@ ingested documents) lives there and survives every rebuild.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlite_utils
 
 from store.db import immediate
@@ -36,7 +38,7 @@ BUILD_TABLES: dict[str, str] = {
             seq INTEGER NOT NULL,
             heading TEXT NOT NULL DEFAULT '',
             text TEXT NOT NULL,
-            hash TEXT NOT NULL UNIQUE,     -- folded text: the same passage in two sources is kept once
+            hash TEXT NOT NULL UNIQUE,     -- folded text: one passage in two sources is kept once
             also_in TEXT NOT NULL DEFAULT '[]'
         )""",
     "economies": """
@@ -185,7 +187,7 @@ DESK_TABLES: dict[str, str] = {
             kind TEXT NOT NULL,             -- 'reminders' or 'digest'
             tz TEXT NOT NULL,               -- IANA zone the channel's times are in
             offsets TEXT NOT NULL DEFAULT '[]',   -- reminders: JSON list, e.g. ["7d", "1d", "0d"]
-            kinds TEXT NOT NULL DEFAULT '[]',     -- reminders: meeting kinds, e.g. ["som", "summit"]
+            kinds TEXT NOT NULL DEFAULT '[]',     -- reminders: meeting kinds: ["som", "summit"]
             cadence TEXT NOT NULL DEFAULT '',     -- digest: 'daily' or 'weekly'
             weekday INTEGER NOT NULL DEFAULT 0,   -- digest: 0 = Monday
             at_time TEXT NOT NULL DEFAULT '09:00',
@@ -212,9 +214,9 @@ DESK_TABLES: dict[str, str] = {
     "recurring": """
         CREATE TABLE IF NOT EXISTS recurring (
             id INTEGER PRIMARY KEY,
-            target TEXT NOT NULL,           -- a channel (C…, G…) or a person (U…, W…: a direct message)
-            tz TEXT NOT NULL,               -- the asker's IANA zone: occurrences are wall times in it
-            rule TEXT NOT NULL,             -- RFC 5545 RRULE without DTSTART: FREQ=WEEKLY;BYDAY=MO
+            target TEXT NOT NULL,           -- a channel (C…, G…) or a person (U…, W…: a DM)
+            tz TEXT NOT NULL,               -- the asker's IANA zone: occurrences' wall times
+            rule TEXT NOT NULL,             -- RFC 5545 RRULE, no DTSTART: FREQ=WEEKLY;BYDAY=MO
             start TEXT NOT NULL,            -- the first occurrence's wall time, ISO without offset
             text TEXT NOT NULL,
             meeting_id TEXT NOT NULL DEFAULT '',  -- "until SOM2": none on or after its first day
@@ -247,20 +249,20 @@ DESK_TABLES: dict[str, str] = {
             kind TEXT NOT NULL,             -- reminder, digest, one-off, alert
             meeting_id TEXT NOT NULL DEFAULT '',
             due_at TEXT NOT NULL,           -- UTC ISO
-            status TEXT NOT NULL,           -- claimed, unknown, sent, retry, failed, skipped, cancelled
+            status TEXT NOT NULL,           -- claimed, unknown, sent, retry, failed, skipped,
+                                            -- cancelled
             holder TEXT NOT NULL DEFAULT '',      -- the scheduler instance holding the claim
             claimed_at REAL NOT NULL DEFAULT 0,   -- wall-clock seconds
             ts TEXT,                        -- Slack's ts of the post, recorded after it is sent
             late INTEGER NOT NULL DEFAULT 0,
             attempts INTEGER NOT NULL DEFAULT 0,
             error TEXT NOT NULL DEFAULT '',
-            updated_at TEXT NOT NULL DEFAULT '',
-            attempted_at REAL NOT NULL DEFAULT 0  -- wall-clock seconds an attempt's outcome became unknown
+            updated_at TEXT NOT NULL DEFAULT ''
         )""",
     "desk_meetings": """
         CREATE TABLE IF NOT EXISTS desk_meetings (
             id TEXT PRIMARY KEY,            -- the meeting's id: a seed meeting's, or a new one
-            record TEXT NOT NULL,           -- JSON, the fields of a [[meetings]] record in desk.toml
+            record TEXT NOT NULL,           -- JSON: a [[meetings]] record's fields (desk.toml)
             edited_by TEXT NOT NULL,
             edited_at TEXT NOT NULL         -- UTC ISO
         )""",
@@ -280,7 +282,8 @@ DESK_TABLES: dict[str, str] = {
             id INTEGER PRIMARY KEY,
             at TEXT NOT NULL,               -- UTC ISO
             user TEXT NOT NULL,
-            action TEXT NOT NULL,           -- add-meeting, edit-meeting, cancel-meeting, add-delegate, ...
+            action TEXT NOT NULL,           -- add-meeting, edit-meeting, cancel-meeting,
+                                            -- add-delegate, ...
             target TEXT NOT NULL,           -- the meeting's id, or economy/meeting/name
             before TEXT NOT NULL DEFAULT '',      -- JSON of the record before, '' if none
             after TEXT NOT NULL DEFAULT ''        -- JSON of the record after, '' if removed
@@ -301,10 +304,7 @@ DESK_TABLES: dict[str, str] = {
             last_fetch_at TEXT NOT NULL DEFAULT '',   -- UTC ISO of the last request, '' if none
             last_new_at TEXT NOT NULL DEFAULT '',     -- UTC ISO of the last new document from it
             last_result TEXT NOT NULL DEFAULT '',     -- what the last fetch came to, in words
-            last_error TEXT NOT NULL DEFAULT '',      -- the last fetch's problem, '' if none
-            fetch_started_at TEXT NOT NULL DEFAULT '',  -- UTC ISO a poll began; later than
-                                                        -- last_fetch_at while it runs
-            crashes INTEGER NOT NULL DEFAULT 0        -- polls in a row the process died during
+            last_error TEXT NOT NULL DEFAULT ''       -- the last fetch's problem, '' if none
         )""",
     "feed_items": """
         CREATE TABLE IF NOT EXISTS feed_items (
@@ -329,7 +329,8 @@ DESK_TABLES: dict[str, str] = {
             created_at TEXT NOT NULL,       -- UTC ISO
             decided_by TEXT NOT NULL DEFAULT '',
             decided_at TEXT NOT NULL DEFAULT '',
-            fingerprint TEXT NOT NULL       -- the change itself: an ignored one is never proposed again
+            fingerprint TEXT NOT NULL       -- the change itself: an ignored one is never
+                                            -- proposed again
         )""",
     "brief_documents": """
         CREATE TABLE IF NOT EXISTS brief_documents (
@@ -337,7 +338,7 @@ DESK_TABLES: dict[str, str] = {
             meeting_id TEXT NOT NULL,
             economy_id TEXT NOT NULL DEFAULT '',  -- whose objectives it shows, '' for none
             kind TEXT NOT NULL,             -- canvas, or file (a Markdown file where no canvas)
-            slack_id TEXT NOT NULL,         -- the canvas's or file's id, updated or replaced next time
+            slack_id TEXT NOT NULL,         -- the canvas's or file's id: updated or replaced next
             at TEXT NOT NULL,               -- UTC ISO of the last post or update
             PRIMARY KEY (channel, meeting_id, economy_id)
         ) WITHOUT ROWID""",
@@ -351,32 +352,115 @@ DESK_TABLES: dict[str, str] = {
         )""",
 }
 
-# Columns added to a table after stores were first made with it: `ensure` adds each one an existing
-# store lacks (CREATE TABLE IF NOT EXISTS leaves an old table as it was). Constants, never user text.
-ADDED_COLUMNS: list[tuple[str, str, str]] = [
-    ("deliveries", "attempted_at", "REAL NOT NULL DEFAULT 0"),
-    ("desk_documents", "url", "TEXT NOT NULL DEFAULT ''"),  # where a fetched document came from
-    ("desk_delegates", "source", "TEXT NOT NULL DEFAULT ''"),  # a document it cites (a proposal's)
-    ("desk_delegates", "quote", "TEXT NOT NULL DEFAULT ''"),
-    ("feeds", "fetch_started_at", "TEXT NOT NULL DEFAULT ''"),  # when a poll began
-    ("feeds", "crashes", "INTEGER NOT NULL DEFAULT 0"),
-    ("proposals", "origin", "TEXT NOT NULL DEFAULT ''"),  # the watched source it came from
-    ("proposals", "held", "TEXT NOT NULL DEFAULT ''"),  # UTC ISO its source's flood hold began
-    # The target in `channel` may be a person (a direct message); this is the person reminded
-    # when it is not the asker.
-    ("one_offs", "for_user", "TEXT NOT NULL DEFAULT ''"),
-    # A snooze's "<post key>|<choice>": unique, so a second press of one button adds nothing.
-    ("one_offs", "origin", "TEXT NOT NULL DEFAULT ''"),
-    # The field whose absence a meeting's note describes ('dates'): the note goes once it is set.
-    ("meetings", "note_when_missing", "TEXT NOT NULL DEFAULT ''"),
-]
-# Indexes on added columns, made once the columns are there.
-ADDED_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS desk_documents_url ON desk_documents(url)",
-    "CREATE INDEX IF NOT EXISTS proposals_origin ON proposals(origin, created_at)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS one_offs_origin ON one_offs(origin) WHERE origin != ''",
-    "CREATE INDEX IF NOT EXISTS one_offs_for_user ON one_offs(for_user)",
-]
+# Every change made to a table after stores were first made with it (the DDL above is each table
+# as first made), in order: a number and a name (the function's), applied once a store (as in
+# sqlite-utils' Migrations). `migrate` runs those a store has not recorded in `_migrations`.
+# Stores made before this list recorded none, and may have any of these columns already: each
+# migration leaves what is there alone. Append new ones; never edit, rename or reorder one. (A new
+# table goes in the tables above, made wherever it is missing.) Constants only, never user text.
+
+
+def m001_deliveries_attempted_at(db: sqlite_utils.Database) -> None:
+    """The wall-clock seconds an attempt's outcome became unknown."""
+    _add_column(db, "deliveries", "attempted_at", "REAL NOT NULL DEFAULT 0")
+
+
+def m002_desk_documents_url(db: sqlite_utils.Database) -> None:
+    """Where a fetched document came from."""
+    _add_column(db, "desk_documents", "url", "TEXT NOT NULL DEFAULT ''")
+    db.conn.execute("CREATE INDEX IF NOT EXISTS desk_documents_url ON desk_documents(url)")
+
+
+def m003_desk_delegates_source_quote(db: sqlite_utils.Database) -> None:
+    """A document a delegate the desk added cites (a proposal's), and its sentence."""
+    _add_column(db, "desk_delegates", "source", "TEXT NOT NULL DEFAULT ''")
+    _add_column(db, "desk_delegates", "quote", "TEXT NOT NULL DEFAULT ''")
+
+
+def m004_feeds_polls_under_way(db: sqlite_utils.Database) -> None:
+    """When a poll began (later than last_fetch_at while it runs), and the polls in a row the
+    process died during."""
+    _add_column(db, "feeds", "fetch_started_at", "TEXT NOT NULL DEFAULT ''")
+    _add_column(db, "feeds", "crashes", "INTEGER NOT NULL DEFAULT 0")
+
+
+def m005_proposals_origin_held(db: sqlite_utils.Database) -> None:
+    """The watched source a proposal came from, and (UTC ISO) when its source's flood hold
+    began."""
+    _add_column(db, "proposals", "origin", "TEXT NOT NULL DEFAULT ''")
+    _add_column(db, "proposals", "held", "TEXT NOT NULL DEFAULT ''")
+    db.conn.execute("CREATE INDEX IF NOT EXISTS proposals_origin ON proposals(origin, created_at)")
+
+
+def m006_one_offs_for_user_origin(db: sqlite_utils.Database) -> None:
+    """The person reminded when it is not the asker (the target in `channel` may be a person: a
+    direct message), and a snooze's "<post key>|<choice>": unique, so a second press of one
+    button adds nothing."""
+    _add_column(db, "one_offs", "for_user", "TEXT NOT NULL DEFAULT ''")
+    _add_column(db, "one_offs", "origin", "TEXT NOT NULL DEFAULT ''")
+    db.conn.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS one_offs_origin ON one_offs(origin) WHERE origin != ''"
+    )
+    db.conn.execute("CREATE INDEX IF NOT EXISTS one_offs_for_user ON one_offs(for_user)")
+
+
+def m007_meetings_note_when_missing(db: sqlite_utils.Database) -> None:
+    """The field whose absence a meeting's note describes ('dates'): the note goes once it is
+    set."""
+    _add_column(db, "meetings", "note_when_missing", "TEXT NOT NULL DEFAULT ''")
+
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_deliveries_attempted_at,
+    m002_desk_documents_url,
+    m003_desk_delegates_source_quote,
+    m004_feeds_polls_under_way,
+    m005_proposals_origin_held,
+    m006_one_offs_for_user_origin,
+    m007_meetings_note_when_missing,
+)
+
+MIGRATIONS_TABLE = """
+    CREATE TABLE IF NOT EXISTS _migrations (
+        name TEXT PRIMARY KEY,          -- the migration's function name: m001_...
+        applied_at TEXT NOT NULL        -- UTC, SQLite's clock
+    )"""
+
+
+def _add_column(db: sqlite_utils.Database, table: str, column: str, definition: str) -> None:
+    """ALTER TABLE ADD COLUMN, unless the table has the column already (added by an older
+    `ensure`, or made with it)."""
+    if column not in {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}:
+        db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
+def _pending(db: sqlite_utils.Database) -> list[Migration]:
+    """The migrations this store has not recorded, in order."""
+    if "_migrations" not in db.table_names():
+        return list(MIGRATIONS)
+    applied = {row[0] for row in db.conn.execute("SELECT name FROM _migrations")}
+    return [m for m in MIGRATIONS if m.__name__ not in applied]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the migrations this store has not recorded, in order, in one transaction under the
+    write lock (two processes starting on one old store at once apply each once); returns their
+    names. A store that has them all is not locked."""
+    if not _pending(db):
+        return []
+    with immediate(db):
+        db.conn.execute(MIGRATIONS_TABLE)
+        pending = _pending(db)  # again, under the lock
+        for migration in pending:
+            migration(db)
+            db.conn.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))",
+                [migration.__name__],
+            )
+    return [m.__name__ for m in pending]
+
 
 # The order sources are listed in: seeds first, then the desk's as added. An index on these very
 # terms lets `/apec sources` read a page of 100,000 sources from the index rather than sort them.
@@ -434,7 +518,8 @@ def _records_version(db: sqlite_utils.Database) -> None:
         return
     with immediate(db):
         db.conn.execute(
-            "CREATE TABLE IF NOT EXISTS records_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS records_version "
+            "(id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)"
         )
         db.conn.execute("INSERT OR IGNORE INTO records_version (id, n) VALUES (1, 0)")
         for name, (table, op) in triggers.items():
@@ -445,15 +530,13 @@ def _records_version(db: sqlite_utils.Database) -> None:
 
 
 def ensure(db: sqlite_utils.Database) -> None:
-    """Create every table, index, trigger and the full-text index that is missing; never drops
-    anything."""
+    """Create every table, index, trigger and the full-text index that is missing, and apply the
+    migrations the store lacks; never drops anything."""
     with db.atomic():
         for ddl in (*BUILD_TABLES.values(), *DESK_TABLES.values(), *INDEXES):
             db.execute(ddl)
-    _add_columns(db)
+    migrate(db)
     _records_version(db)
-    for ddl in ADDED_INDEXES:
-        db.execute(ddl)
     if "passages_fts" not in db.table_names():
         db.table("passages").enable_fts(
             ["heading", "text"], fts_version="FTS5", tokenize="porter", create_triggers=True
@@ -463,21 +546,3 @@ def ensure(db: sqlite_utils.Database) -> None:
             "INSERT OR IGNORE INTO build_info (key, value) VALUES ('schema_version', ?)",
             [str(SCHEMA_VERSION)],
         )
-
-
-def _add_columns(db: sqlite_utils.Database) -> None:
-    """ALTER TABLE for each added column a store lacks, under the write lock (two processes
-    starting on one old store at once add it once); a store that has them all is not locked."""
-
-    def missing() -> list[tuple[str, str, str]]:
-        return [
-            (table, column, definition)
-            for table, column, definition in ADDED_COLUMNS
-            if column not in {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
-        ]
-
-    if not missing():
-        return
-    with immediate(db):
-        for table, column, definition in missing():  # again, under the lock
-            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
