@@ -1,4 +1,5 @@
-"""Briefing notes: `/apec brief MEETING [for ECONOMY]`, the desk's note for a meeting, every line cited.
+"""Briefing notes: `/apec brief MEETING [for ECONOMY]`, the desk's note for a meeting, every
+line cited.
 
 A brief is a plain data structure (`Brief`: sections of cited `Line`s) assembled from the store as
 of `now`; it is rendered three ways: a short Slack card (`summary_card`), Markdown (`to_markdown`:
@@ -199,7 +200,7 @@ def request(
     return build_brief(store, meeting, now, economy, tz or ZoneInfo("UTC"))
 
 
-# -- assembling -------------------------------------------------------------------------------------
+# -- assembling ------------------------------------------------------------------------------------
 
 
 def build_brief(
@@ -506,6 +507,9 @@ def short_quote(quote: str) -> str:
     return one_line(quote, MAX_QUOTE)
 
 
+_Missing = list[tuple[str, str]]  # (key, what is not on record)
+
+
 def missing_section(
     store: Store,
     m: Meeting,
@@ -517,29 +521,38 @@ def missing_section(
 ) -> Section:
     """What a brief would normally hold that no source gives, said as plainly as the bot's
     other "no source" answers."""
+    missing = [
+        *_missing_when_and_where(m),
+        *_missing_chair_agenda_outcomes(store, m, now),
+        *_missing_delegations(m, delegations),
+        *_missing_objectives(m, economy, delegations),
+        *_missing_year(m, theme, priorities),
+    ]
+    return Section("missing", "Not on record", tuple(Line(t, key=k) for k, t in missing))
+
+
+def _missing_when_and_where(m: Meeting) -> _Missing:
     name = m.short
-    missing: list[tuple[str, str]] = []
-    if not m.dated and not (m.within and m.within.precision == "day"):
-        if m.placed:
-            missing.append(
-                (
-                    "dates",
-                    f"No source on record gives the exact dates of {name}: it is known only as {when(m)}.",
-                )
-            )
-        else:
-            missing.append(("dates", f"No source on record gives the dates of {name}."))
-    else:
-        missing.append(
-            (
-                "time",
-                f"No source on record gives a time of day for {name}: the sources give days only.",
-            )
+    if m.dated or (m.within and m.within.precision == "day"):
+        when_text = (
+            "time",
+            f"No source on record gives a time of day for {name}: the sources give days only.",
         )
-    if not m.city:
-        missing.append(("city", f"No source on record names the city of {name}."))
+    elif m.placed:
+        when_text = (
+            "dates",
+            f"No source on record gives the exact dates of {name}: it is known only as {when(m)}.",
+        )
     else:
-        missing.append(("venue", f"No source on record names the venue of {name} in {m.city}."))
+        when_text = ("dates", f"No source on record gives the dates of {name}.")
+    if m.city:
+        return [when_text, ("venue", f"No source on record names the venue of {name} in {m.city}.")]
+    return [when_text, ("city", f"No source on record names the city of {name}.")]
+
+
+def _missing_chair_agenda_outcomes(store: Store, m: Meeting, now: datetime) -> _Missing:
+    name = m.short
+    missing: _Missing = []
     bounds = m.bounds()
     over = now >= bounds[1] if bounds else m.status == "held"
     chair = [
@@ -554,40 +567,58 @@ def missing_section(
     else:
         state = "it is under way" if bounds and now >= bounds[0] else "it has not opened yet"
         missing.append(("outcomes", f"No source on record gives outcomes of {name}: {state}."))
+    return missing
+
+
+def _missing_delegations(m: Meeting, delegations: list[Delegation]) -> _Missing:
     if not delegations:
-        missing.append(("delegations", f"No source on record names a delegation to {name}."))
-    for d in delegations:
-        if d.head is None:
-            missing.append(
-                (
-                    f"head:{d.economy.id}",
-                    f"No source on record names the head of the {d.economy.name} delegation to {d.meeting.short}.",
-                )
+        return [("delegations", f"No source on record names a delegation to {m.short}.")]
+    return [
+        (
+            f"head:{d.economy.id}",
+            f"No source on record names the head of the {d.economy.name} delegation "
+            f"to {d.meeting.short}.",
+        )
+        for d in delegations
+        if d.head is None
+    ]
+
+
+def _missing_objectives(
+    m: Meeting, economy: Economy | None, delegations: list[Delegation]
+) -> _Missing:
+    if economy is None:
+        return []
+    own = [d for d in delegations if d.economy.id == economy.id]
+    if not own:
+        return [
+            (
+                "objectives",
+                f"No source on record names a {economy.name} delegation to {m.short}, "
+                "or its objectives.",
             )
-    if economy is not None:
-        own = [d for d in delegations if d.economy.id == economy.id]
-        if not own:
-            missing.append(
-                (
-                    "objectives",
-                    f"No source on record names a {economy.name} delegation to {name}, or its objectives.",
-                )
+        ]
+    if not any(d.objectives for d in own):
+        return [
+            (
+                "objectives",
+                f"No source on record states the objectives of the {economy.name} delegation "
+                f"to {m.short}.",
             )
-        elif not any(d.objectives for d in own):
-            missing.append(
-                (
-                    "objectives",
-                    f"No source on record states the objectives of the {economy.name} delegation to {name}.",
-                )
-            )
+        ]
+    return []
+
+
+def _missing_year(m: Meeting, theme: list[Line], priorities: list[Line]) -> _Missing:
     year = m.year or "this year"
+    missing: _Missing = []
     if not theme:
         missing.append(("theme", f"No source on record gives the theme of APEC {year}."))
     if not priorities:
         missing.append(
             ("priorities", f"No source on record states the host's priorities for APEC {year}.")
         )
-    return Section("missing", "Not on record", tuple(Line(t, key=k) for k, t in missing))
+    return missing
 
 
 # -- Slack ----------------------------------------------------------------------------------------
@@ -624,12 +655,14 @@ def summary_card(b: Brief, via: str = "slack", args: str = "") -> Card:
             card.cite(line.source, line.quote)
     if via == "slack":
         card.context(
-            "The whole note is posted in this channel as a canvas (or a Markdown file where canvases are off)."
+            "The whole note is posted in this channel as a canvas "
+            "(or a Markdown file where canvases are off)."
         )
     else:
         command = " ".join(args.split()) or m.short
         card.context(
-            f"The whole note: `apec-bot brief {esc(command)}` (`--format docx -o brief.docx` for Word)."
+            f"The whole note: `apec-bot brief {esc(command)}` "
+            "(`--format docx -o brief.docx` for Word)."
         )
     return card
 

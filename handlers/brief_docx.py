@@ -1,4 +1,5 @@
-"""The brief as a Word document a desk hands up, written on the template handlers/templates/brief.docx.
+"""The brief as a Word document a desk hands up, written on the template
+handlers/templates/brief.docx.
 
 The template holds the look (A4, margins, fonts, the headings, the header and the footer with Word's
 PAGE and NUMPAGES fields; handlers/templates/make_brief_template.py makes it); this module fills it:

@@ -1,4 +1,5 @@
-"""The calendar feed: every meeting known to the day as an all-day event (RFC 5545), and `/apec ics`."""
+"""The calendar feed: every meeting known to the day as an all-day event (RFC 5545), and
+`/apec ics`."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ EVENT_STATUS = {
 
 
 def in_feed(store: Store) -> list[Meeting]:
-    """The meetings the feed holds: those known to the day, cancelled ones too (so apps drop them)."""
+    """The meetings in the feed: those known to the day, cancelled ones too (so apps drop them)."""
     return [m for m in store.meetings() if m.dated]
 
 
@@ -167,14 +168,16 @@ def ics(ask: Ask) -> Card:
             return refusal
         token = desk.rotate_feed_token()
         card = Card().section(
-            ":key: New calendar address: the old one stops working now. Subscribers need the new one:"
+            ":key: New calendar address: the old one stops working now. "
+            "Subscribers need the new one:"
         )
         return card.section(f"`{esc(feed_url(ask.public_url, token))}`")
     events = in_feed(store)
     card = Card().section("*Subscribe to the APEC meetings calendar*")
     card.section(
         'Add this address in your calendar app as a subscription ("From URL"); re-dated and '
-        f"cancelled meetings then update in place:\n`{esc(feed_url(ask.public_url, desk.feed_token()))}`"
+        "cancelled meetings then update in place:\n"
+        f"`{esc(feed_url(ask.public_url, desk.feed_token()))}`"
     )
     if not ask.public_url:
         card.context(

@@ -106,25 +106,36 @@ def foreign(text: str) -> str | None:
     latin = [w for w in words if _latin(w)]
     if sum(len(w) for w in words if not _latin(w)) > sum(len(w) for w in latin):
         return _named(" ".join(words)) or _script(" ".join(words))
-    english_words, others, accented = 0, 0, False
-    for i, word in enumerate(latin):
-        accented = accented or any(c.isalpha() and not c.isascii() for c in word)
-        if _english(word):
-            english_words += 1
-        elif (i > 0 and word[0].isupper()) or (word.isascii() and not _VOWEL.search(word)):
-            continue  # a name ("Lee Ji-yoon", "Mitglied") or shorthand ("mtg", "ldrs"): no vote
-        else:
-            others += 1
+    english_words, others = _votes(latin)
     if others < 2 or others < 2 * english_words:
         return None
-    accented = accented or "¿" in text or "¡" in text
-    if accented:
-        least = SURE_ACCENTED
-    elif others >= 3 and others >= 3 * english_words:
-        least = SURE_WORDY
-    else:
-        least = SURE_OTHERWISE
-    return _named(" ".join(words), least)
+    return _named(" ".join(words), _least_sure(text, latin, english_words, others))
+
+
+def _votes(latin: list[str]) -> tuple[int, int]:
+    """How many of the Latin-letter words are English, and how many another language's."""
+    english_words, others = 0, 0
+    for i, word in enumerate(latin):
+        if _english(word):
+            english_words += 1
+        elif not _abstains(word, first=i == 0):
+            others += 1
+    return english_words, others
+
+
+def _abstains(word: str, first: bool) -> bool:
+    """A name ("Lee Ji-yoon", "Mitglied") or shorthand ("mtg", "ldrs"): no vote either way."""
+    return (not first and word[0].isupper()) or (word.isascii() and not _VOWEL.search(word))
+
+
+def _least_sure(text: str, latin: list[str], english_words: int, others: int) -> float:
+    """How sure the detector must be: less with accents or "¿", less again with many words."""
+    accented = any(c.isalpha() and not c.isascii() for word in latin for c in word)
+    if accented or "¿" in text or "¡" in text:
+        return SURE_ACCENTED
+    if others >= 3 and others >= 3 * english_words:
+        return SURE_WORDY
+    return SURE_OTHERWISE
 
 
 def _named(text: str, least: float = 0.0) -> str | None:

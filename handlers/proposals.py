@@ -130,7 +130,8 @@ def list_proposals(ask: Ask) -> Card:
         f"*{len(found)} open proposal{'s' if len(found) != 1 else ''}*", [line(p) for p in found]
     )
     card.context(
-        "Admins: `/apec approve N` or `/apec ignore N` (or the buttons on the card in the desk's channel)."
+        "Admins: `/apec approve N` or `/apec ignore N` "
+        "(or the buttons on the card in the desk's channel)."
     )
     if any(p.held for p in found):
         card.context(
@@ -182,7 +183,8 @@ def decided(p: Proposal) -> Card:
     card = Card().section(f":white_check_mark: {verb} {line(p)}")
     if p.status == proposals.APPROVED:
         card.context(
-            "It is on the calendar now, citing its document: answers, the Home tab, the feed and reminders follow."
+            "It is on the calendar now, citing its document: "
+            "answers, the Home tab, the feed and reminders follow."
         )
     else:
         card.context("It will not be proposed again.")

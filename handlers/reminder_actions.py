@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 from handlers.registry import Ask, guarded
 from handlers.render import Button, Card, date_token, esc
 from store.desk import Desk, OneOff, Recurring, from_iso, is_user
+from store.remind import RRULE_DAYS
 from store.schedule import Post, next_occurrence
+from store.vocabulary import DAY_NAMES
 
 DONE_ACTION = "reminder_done"
 LIST_ACTION = "reminder_list"
@@ -207,15 +209,7 @@ def stamp(moment: datetime, zone: ZoneInfo) -> str:
     return date_token(moment, "{date_short_pretty} at {time}", fallback)
 
 
-_DAYS = {
-    "MO": "Monday",
-    "TU": "Tuesday",
-    "WE": "Wednesday",
-    "TH": "Thursday",
-    "FR": "Friday",
-    "SA": "Saturday",
-    "SU": "Sunday",
-}
+_DAYS = dict(zip(RRULE_DAYS, DAY_NAMES, strict=True))  # "MO": "Monday"
 _NTH = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 _UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
 
@@ -228,33 +222,46 @@ def describe_rule(rule: str, start: datetime) -> str:
     """A stored RRULE in words, from its first occurrence's wall time: "every Monday at 09:00",
     "every 2 weeks on Friday at 09:00", "every month on the 15th at 09:00"."""
     parts = dict(p.partition("=")[::2] for p in rule.split(";") if p)
+    head, on = _every_and_on(parts, start)
+    return f"{head}{on} at {start:%H:%M}{_rule_end(parts)}"
+
+
+def _every_and_on(parts: dict[str, str], start: datetime) -> tuple[str, str]:
+    """ "every 2 weeks" and " on Friday"; or "every Monday" and nothing, when it says it all."""
     freq, every = parts.get("FREQ", ""), int(parts.get("INTERVAL", "1") or 1)
     unit = _UNITS.get(freq, "time")
+    head = f"every {every} {unit}s" if every > 1 else f"every {unit}"
     days = [d for d in parts.get("BYDAY", "").split(",") if d]
     plain = [_DAYS[d] for d in days if d in _DAYS]
-    head = f"every {every} {unit}s" if every > 1 else f"every {unit}"
-    if freq == "WEEKLY" and sorted(days) == sorted(["MO", "TU", "WE", "TH", "FR"]):
-        head, on = ("every weekday", "") if every == 1 else (head, " on weekdays")
-    elif freq in ("DAILY", "WEEKLY") and plain:
+    if freq == "WEEKLY" and sorted(days) == sorted(RRULE_DAYS[:5]):
+        return ("every weekday", "") if every == 1 else (head, " on weekdays")
+    if freq in ("DAILY", "WEEKLY") and plain:
         joined = " and ".join([", ".join(plain[:-1]), plain[-1]] if len(plain) > 1 else plain)
-        head, on = (f"every {joined}", "") if every == 1 else (head, f" on {joined}")
-    elif freq in ("MONTHLY", "YEARLY") and days:
+        return (f"every {joined}", "") if every == 1 else (head, f" on {joined}")
+    return head, _on_day(parts, freq, days, start)
+
+
+def _on_day(parts: dict[str, str], freq: str, days: list[str], start: datetime) -> str:
+    """The day of a month or a year: " on the first Monday", " on the 15th", " on 18 November"."""
+    if freq in ("MONTHLY", "YEARLY") and days:
         nth = re.fullmatch(r"([+-]?\d)([A-Z]{2})", days[0])
         which = f"{_NTH.get(int(nth[1]), nth[1])} {_DAYS.get(nth[2], nth[2])}" if nth else days[0]
-        on = f" on the {which}"
-    elif freq == "MONTHLY":
-        on = f" on the {_ordinal(int(parts.get('BYMONTHDAY', str(start.day)).split(',')[0]))}"
-    elif freq == "YEARLY":
-        on = f" on {start.day} {start:%B}"
-    else:
-        on = ""
-    end = ""
+        return f" on the {which}"
+    if freq == "MONTHLY":
+        return f" on the {_ordinal(int(parts.get('BYMONTHDAY', str(start.day)).split(',')[0]))}"
+    if freq == "YEARLY":
+        return f" on {start.day} {start:%B}"
+    return ""
+
+
+def _rule_end(parts: dict[str, str]) -> str:
+    """ ", until 20 November 2026", ", 5 times", or nothing."""
     if parts.get("UNTIL"):
         until = parts["UNTIL"]
-        end = f", until {int(until[6:8])} {date(int(until[:4]), int(until[4:6]), 1):%B %Y}"
-    elif parts.get("COUNT"):
-        end = f", {parts['COUNT']} times"
-    return f"{head}{on} at {start:%H:%M}{end}"
+        return f", until {int(until[6:8])} {date(int(until[:4]), int(until[4:6]), 1):%B %Y}"
+    if parts.get("COUNT"):
+        return f", {parts['COUNT']} times"
+    return ""
 
 
 def _where(target: str, created_by: str, user: str) -> str:

@@ -1,4 +1,5 @@
-"""Building Slack message payloads: Block Kit blocks with a plain-text fallback, dates, citations."""
+"""Building Slack message payloads: Block Kit blocks with a plain-text fallback, dates,
+citations."""
 
 from __future__ import annotations
 
@@ -259,7 +260,7 @@ class Card:
         return self
 
     def in_channel(self) -> Self:
-        """Shown to the whole channel rather than to the asker alone (a private card stays private)."""
+        """Shown to the whole channel, not to the asker alone (a private card stays private)."""
         if not self.private:
             self.response_type = "in_channel"
         return self

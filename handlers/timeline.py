@@ -1,4 +1,5 @@
-"""The year as a picture: `/apec timeline [YEAR|PERIOD]`, the Home tab's picture, `apec-bot timeline`.
+"""The year as a picture: `/apec timeline [YEAR|PERIOD]`, the Home tab's picture,
+`apec-bot timeline`.
 
 The plotting data (`timeline_plot`: one `Mark` per meeting in the period, as published by the day
 asked) is apart from the drawing (`draw`: matplotlib's Agg canvas, imported on first need), so what
@@ -365,40 +366,64 @@ def _lanes(
 def draw(plot: Plot) -> bytes:
     """The picture as a PNG (matplotlib's Agg canvas; imported here, on first need)."""
     global RENDERS
-    from matplotlib.artist import Artist
-    from matplotlib.backend_bases import RendererBase
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     days = (plot.end - plot.start).days + 1
     width_in = WIDTH_PX / DPI
     axis_in = width_in - _AXIS_LEFT_IN - _AXIS_RIGHT_IN
     fig = Figure(figsize=(width_in, 5), dpi=DPI, facecolor="white")
-    renderer: RendererBase = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]  # backend_agg.py has no annotations and no stub
-    fonts = {
-        w: FontProperties(family="DejaVu Sans", size=_LABEL_PT, weight=w)
-        for w in ("normal", "bold")
-    }
-
-    def width_of(item: _Item) -> float:
-        """The label's width in inches, measured as it will be drawn."""
-        font = fonts["bold" if item.marked else "normal"]
-        return renderer.get_text_width_height_descent(item.label, font, ismath=False)[0] / DPI
-
     items = _items(plot)
-    lanes = _lanes(items, days, axis_in, width_of)
+    lanes = _lanes(items, days, axis_in, _label_width(fig))
     plot_in = sum(lanes.values()) * _LANE_IN + (len(ROWS) - 1) * _ROW_GAP_IN + 0.2
     height_in = _TOP_IN + plot_in + _BOTTOM_IN
     fig.set_size_inches(width_in, height_in)
     ax = fig.add_axes(
         (_AXIS_LEFT_IN / width_in, _BOTTOM_IN / height_in, axis_in / width_in, plot_in / height_in)
     )
+    tops, shade = _draw_rows(ax, plot, lanes, days)
+    pad = 0.08 * days / axis_in
+    for item in items:
+        _draw_item(ax, item, tops[item.row] + item.lane + 0.5, shade[item.row], pad)
+    if plot.today is not None:
+        _draw_today(ax, plot.today, plot.start, days)
+    _draw_titles(fig, plot, width_in, height_in)
+    _draw_legend(fig, plot, items, width_in, height_in)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    RENDERS += 1
+    return buf.getvalue()
+
+
+def _label_width(fig: Any) -> Callable[[_Item], float]:
+    """How wide an item's label is in inches, measured as it will be drawn on `fig`."""
+    from matplotlib.backend_bases import RendererBase
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.font_manager import FontProperties
+
+    # backend_agg.py has no annotations and no stub
+    renderer: RendererBase = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
+    fonts = {
+        w: FontProperties(family="DejaVu Sans", size=_LABEL_PT, weight=w)
+        for w in ("normal", "bold")
+    }
+
+    def width_of(item: _Item) -> float:
+        font = fonts["bold" if item.marked else "normal"]
+        return renderer.get_text_width_height_descent(item.label, font, ismath=False)[0] / DPI
+
+    return width_of
+
+
+def _draw_rows(
+    ax: Any, plot: Plot, lanes: dict[str, int], days: int
+) -> tuple[dict[str, float], dict[str, str]]:
+    """The rows as shaded bands, with their names and the months under them: each row's top
+    (in lanes from the top) and shade."""
     # y in lanes from the top: each row's lanes, then a gap
     gap = _ROW_GAP_IN / _LANE_IN
-    tops, y, shade = {}, 0.1, {}
+    tops: dict[str, float] = {}
+    shade: dict[str, str] = {}
+    y = 0.1
     for n, (_, row) in enumerate(ROWS):
         tops[row], shade[row] = y, "#f3f4f6" if n % 2 == 0 else "white"
         ax.axhspan(y - gap / 2, y + lanes[row] + gap / 2, color=shade[row], zorder=0, lw=0)
@@ -412,85 +437,89 @@ def draw(plot: Plot) -> bytes:
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color("#9ca3af")
     _month_ticks(ax, plot.start, plot.end)
+    return tops, shade
 
-    for item in items:
-        colour = COLOURS[item.row]
-        yc = tops[item.row] + item.lane + 0.5
-        alpha = 0.45 if item.cancelled else 1.0
-        edge: dict[str, Any] = {"edgecolor": "#111111", "linewidth": 2.0} if item.marked else {}
-        if item.precision == "days":
-            ax.barh(
-                yc,
-                max(item.x1 - item.x0, 0.6),
-                left=item.x0,
-                height=0.62,
-                color=colour,
-                alpha=alpha,
-                zorder=3,
-                **(edge or {"linewidth": 0}),
-            )
-        elif item.precision == "month":
-            ax.barh(
-                yc,
-                item.x1 - item.x0,
-                left=item.x0,
-                height=0.62,
-                facecolor=colour + "33",
-                hatch="////",
-                edgecolor=edge.get("edgecolor", colour),
-                linewidth=edge.get("linewidth", 0.8),
-                zorder=2,
-            )
-        else:
-            ax.plot(
-                [item.x0, item.x1],
-                [yc, yc],
-                linestyle=(0, (1.2, 2.2)),
-                color=colour,
-                linewidth=2.4 if item.marked else 1.8,
-                zorder=2,
-                solid_capstyle="butt",
-            )
-            ax.plot([item.x0], [yc], marker="|", markersize=9, color=colour, zorder=2)
-        pad = 0.08 * days / axis_in
-        x, ha = (item.x0 - pad, "right") if item.label_left else (item.x1 + pad, "left")
-        if item.precision == "range":  # on its own dotted line, which stops behind it
-            x, ha = item.x0 + pad, "left"
-        # on the row's own colour, so that the today line and grid stop behind the words
-        box = {"facecolor": shade[item.row], "edgecolor": "none", "pad": 1.0}
-        ax.text(
-            x,
+
+def _draw_item(ax: Any, item: _Item, yc: float, shade: str, pad: float) -> None:
+    """One meeting at height `yc`: its days, its month hatched, or a dotted line; its label."""
+    colour = COLOURS[item.row]
+    edge: dict[str, Any] = {"edgecolor": "#111111", "linewidth": 2.0} if item.marked else {}
+    if item.precision == "days":
+        ax.barh(
             yc,
-            item.label,
-            ha=ha,
-            va="center",
-            fontsize=_LABEL_PT,
-            color="#111827",
-            fontweight="bold" if item.marked else "normal",
-            zorder=4,
-            clip_on=False,
-            family="DejaVu Sans",
-            bbox=box,
+            max(item.x1 - item.x0, 0.6),
+            left=item.x0,
+            height=0.62,
+            color=colour,
+            alpha=0.45 if item.cancelled else 1.0,
+            zorder=3,
+            **(edge or {"linewidth": 0}),
         )
-
-    if plot.today is not None:
-        x = (plot.today - plot.start).days + 0.5
-        ax.axvline(x, color=TODAY_COLOUR, linewidth=2, zorder=3.5)
-        said = f"today, {plot.today.day} {plot.today:%b}"
-        late = x > 0.9 * days  # near the right edge: the words go left of the line
-        ax.text(
-            x,
-            1.0,
-            f"{said} " if late else f" {said}",
-            color=TODAY_COLOUR,
-            transform=ax.get_xaxis_transform(),
-            ha="right" if late else "left",
-            va="bottom",
-            fontsize=9,
-            fontweight="bold",
-            clip_on=False,
+    elif item.precision == "month":
+        ax.barh(
+            yc,
+            item.x1 - item.x0,
+            left=item.x0,
+            height=0.62,
+            facecolor=colour + "33",
+            hatch="////",
+            edgecolor=edge.get("edgecolor", colour),
+            linewidth=edge.get("linewidth", 0.8),
+            zorder=2,
         )
+    else:
+        ax.plot(
+            [item.x0, item.x1],
+            [yc, yc],
+            linestyle=(0, (1.2, 2.2)),
+            color=colour,
+            linewidth=2.4 if item.marked else 1.8,
+            zorder=2,
+            solid_capstyle="butt",
+        )
+        ax.plot([item.x0], [yc], marker="|", markersize=9, color=colour, zorder=2)
+    x, ha = (item.x0 - pad, "right") if item.label_left else (item.x1 + pad, "left")
+    if item.precision == "range":  # on its own dotted line, which stops behind it
+        x, ha = item.x0 + pad, "left"
+    # on the row's own colour, so that the today line and grid stop behind the words
+    box = {"facecolor": shade, "edgecolor": "none", "pad": 1.0}
+    ax.text(
+        x,
+        yc,
+        item.label,
+        ha=ha,
+        va="center",
+        fontsize=_LABEL_PT,
+        color="#111827",
+        fontweight="bold" if item.marked else "normal",
+        zorder=4,
+        clip_on=False,
+        family="DejaVu Sans",
+        bbox=box,
+    )
 
+
+def _draw_today(ax: Any, today: date, start: date, days: int) -> None:
+    """The today line, named at its top."""
+    x = (today - start).days + 0.5
+    ax.axvline(x, color=TODAY_COLOUR, linewidth=2, zorder=3.5)
+    said = f"today, {today.day} {today:%b}"
+    late = x > 0.9 * days  # near the right edge: the words go left of the line
+    ax.text(
+        x,
+        1.0,
+        f"{said} " if late else f" {said}",
+        color=TODAY_COLOUR,
+        transform=ax.get_xaxis_transform(),
+        ha="right" if late else "left",
+        va="bottom",
+        fontsize=9,
+        fontweight="bold",
+        clip_on=False,
+    )
+
+
+def _draw_titles(fig: Any, plot: Plot, width_in: float, height_in: float) -> None:
     fig.text(
         _AXIS_LEFT_IN / width_in,
         1 - 0.22 / height_in,
@@ -508,6 +537,16 @@ def draw(plot: Plot) -> bytes:
         va="top",
         color="#4b5563",
     )
+
+
+def _draw_legend(
+    fig: Any, plot: Plot, items: list[_Item], width_in: float, height_in: float
+) -> None:
+    """The legend under the plot, and the meetings left out for want of dates."""
+    from matplotlib.artist import Artist
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     handles: list[Artist] = [Patch(facecolor=COLOURS[r], label=label) for label, r in ROWS]
     handles.append(
         Patch(
@@ -549,10 +588,6 @@ def draw(plot: Plot) -> bytes:
             fontsize=8,
             color="#4b5563",
         )
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    RENDERS += 1
-    return buf.getvalue()
 
 
 def _month_ticks(ax: Any, start: date, end: date) -> None:

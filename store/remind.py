@@ -38,8 +38,16 @@ from typing import Literal
 
 from dateutil.rrule import rrule, rrulestr
 
-from store.dates import NUMBER_WORDS, read_period
+from store.dates import read_period
 from store.models import Meeting
+from store.vocabulary import (
+    DAY_NAMES,
+    MONTH_ABBREVIATIONS,
+    MONTH_NAMES,
+    MONTH_PATTERN,
+    NUMBER_WORDS,
+    WEEKDAY_PATTERN,
+)
 
 AHEAD = timedelta(days=366)  # a reminder further off than a year is a typo
 MAX_OFFSET = timedelta(days=365)  # "SOM2 400 days before" is one too
@@ -52,10 +60,6 @@ PARTS = {
     "evening": time(18),
     "tonight": time(20),
 }
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = tuple(
-    "January February March April May June July August September October November December".split()
-)
 RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _MAX_WORDS = 14  # longer than any time phrase: the search stays small on long texts
 EXAMPLE = "`remind me tomorrow at 9am call Seoul` or `remind #apec-desk every monday at 9am TEXT`"
@@ -127,15 +131,9 @@ def _g(field: str, pattern: str) -> str:
 
 
 # Weekdays, with "sat" and "sun" left out: they are words too.
-_WD = (
-    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-    r"|mon|tues?|wed|thu(?:rs?)?|fri)(?!\w)"
-)
+_WD = rf"(?:{WEEKDAY_PATTERN}|mon|tues?|wed|thu(?:rs?)?|fri)(?!\w)"
 _WD_LIST = rf"{_WD}(?:(?:\s*,\s*|\s*,?\s+(?:and|&)\s+){_WD})*"
-_MONTH = (
-    r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
-    r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?)(?!\w)"
-)
+_MONTH = rf"(?:{MONTH_PATTERN}|(?:{'|'.join(MONTH_ABBREVIATIONS)})\.?)(?!\w)"
 _ORDINAL_WORDS = {
     word: n
     for n, word in enumerate(
@@ -645,52 +643,77 @@ def _month_days(number: int, today: date) -> Iterator[date]:
 
 
 def _once_of(rule: str, fields: _Fields, now: datetime, phrase: str) -> Once:
-    zone = now.tzinfo
-    assert zone is not None
-    today = now.date()
     if rule == "in a while":
-        count, unit = _number(_one(fields, "n")), _one(fields, "u").lower()
-        if unit.startswith(("d", "w")):
-            days = count * (7 if unit.startswith("w") else 1)
-            clock = _time_of_day(fields, now.time().replace(second=0, microsecond=0))
-            assert clock is not None
-            return Once(_checked(localize(_on(today + timedelta(days=days), clock), zone), now))
-        if fields["clock"]:
-            raise RemindError(f"minutes or hours from now, or a time of day, not both: `{phrase}`")
-        minutes = count * (60 if unit.startswith("h") else 1)
-        # Elapsed time, also across a change of clocks.
-        return Once(
-            _checked((now.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(zone), now)
-        )
-    day = _fixed_day(fields, today)
+        return _in_a_while(fields, now, phrase)
+    day = _fixed_day(fields, now.date())
+    if day is not None:
+        return _on_day(day, fields, now)
     weekday = _one(fields, "wd")
-    if day is not None or weekday:
-        clock = _time_of_day(fields, None)
-        note = ""
-        if clock is None:
-            clock = DEFAULT_CLOCK
-            note = f"No time of day given: {DEFAULT_CLOCK:%H:%M}, as for meeting reminders."
-        if _one(fields, "ord"):  # "on the 15th": the first 15th whose time is still to come
-            numbered = _month_days(_number(_one(fields, "ord")), today)
-            day = next(d for d in numbered if localize(_on(d, clock), zone) > now)
-        if day is not None:
-            due = localize(_on(day, clock), zone)
-            if due <= now and (_one(fields, "tonight") or _one(fields, "thispart")):
-                part = _part_of(fields)
-                said = "tonight" if part == "tonight" else f"this {part}"
-                raise RemindError(
-                    f"`{said}` ({clock:%H:%M}) has passed: give a time still to come."
-                )
+    if weekday:
+        found = _on_weekday(weekday, fields, now)
+        if found is not None:
+            return found
+    return _at_time_alone(fields, now, phrase)
+
+
+def _in_a_while(fields: _Fields, now: datetime, phrase: str) -> Once:
+    """ "in 20 minutes" (elapsed time), "in 3 days" (at the time now, or the one given)."""
+    zone = _zone_of(now)
+    count, unit = _number(_one(fields, "n")), _one(fields, "u").lower()
+    if unit.startswith(("d", "w")):
+        days = count * (7 if unit.startswith("w") else 1)
+        clock = _time_of_day(fields, now.time().replace(second=0, microsecond=0))
+        assert clock is not None
+        return Once(_checked(localize(_on(now.date() + timedelta(days=days), clock), zone), now))
+    if fields["clock"]:
+        raise RemindError(f"minutes or hours from now, or a time of day, not both: `{phrase}`")
+    minutes = count * (60 if unit.startswith("h") else 1)
+    # Elapsed time, also across a change of clocks.
+    return Once(_checked((now.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(zone), now))
+
+
+def _clock_or_default(fields: _Fields) -> tuple[time, str]:
+    """The time of day with a day given, and the note said when none was (the default's)."""
+    clock = _time_of_day(fields, None)
+    if clock is None:
+        note = f"No time of day given: {DEFAULT_CLOCK:%H:%M}, as for meeting reminders."
+        return DEFAULT_CLOCK, note
+    return clock, ""
+
+
+def _on_day(day: date, fields: _Fields, now: datetime) -> Once:
+    """A day named outright; "on the 15th" is the first 15th whose time is still to come."""
+    zone = _zone_of(now)
+    clock, note = _clock_or_default(fields)
+    if _one(fields, "ord"):
+        numbered = _month_days(_number(_one(fields, "ord")), now.date())
+        day = next(d for d in numbered if localize(_on(d, clock), zone) > now)
+    due = localize(_on(day, clock), zone)
+    if due <= now and (_one(fields, "tonight") or _one(fields, "thispart")):
+        part = _part_of(fields)
+        said = "tonight" if part == "tonight" else f"this {part}"
+        raise RemindError(f"`{said}` ({clock:%H:%M}) has passed: give a time still to come.")
+    return Once(_checked(due, now), note)
+
+
+def _on_weekday(weekday: str, fields: _Fields, now: datetime) -> Once | None:
+    """The first such weekday whose time is still to come; "next": the first after today."""
+    zone = _zone_of(now)
+    clock, note = _clock_or_default(fields)
+    first = 1 if _one(fields, "q").lower() == "next" else 0
+    wanted = _weekday_of(weekday)
+    for ahead in range(first, first + 8):
+        candidate = now.date() + timedelta(days=ahead)
+        due = localize(_on(candidate, clock), zone)
+        if candidate.weekday() == wanted and due > now:
             return Once(_checked(due, now), note)
-        # A weekday: the first such day whose time is still to come; "next": the first after today.
-        first = 1 if _one(fields, "q").lower() == "next" else 0
-        wanted = _weekday_of(weekday)
-        for ahead in range(first, first + 8):
-            candidate = today + timedelta(days=ahead)
-            due = localize(_on(candidate, clock), zone)
-            if candidate.weekday() == wanted and due > now:
-                return Once(_checked(due, now), note)
-    # A time of day alone: the next such time; a bare hour, the first of H:00 and (H+12):00 to come.
+    return None
+
+
+def _at_time_alone(fields: _Fields, now: datetime, phrase: str) -> Once:
+    """A time of day alone: the next such time; a bare hour, the first of H:00 and (H+12):00."""
+    zone = _zone_of(now)
+    today = now.date()
     clock, bare = _clock_of(fields)
     if clock is not None:
         clocks = [clock]
@@ -708,6 +731,12 @@ def _once_of(rule: str, fields: _Fields, now: datetime, phrase: str) -> Once:
     if due.date() != today and bare is None and clock != time(0):  # midnight is always "tonight's"
         note = f"`{phrase}` has passed today, so this is tomorrow's."
     return Once(_checked(due, now), note)
+
+
+def _zone_of(now: datetime) -> tzinfo:
+    zone = now.tzinfo
+    assert zone is not None
+    return zone
 
 
 def _on(day: date, clock: time) -> datetime:
@@ -763,50 +792,75 @@ def _every_of(
 
 def _rule_parts(fields: _Fields, phrase: str) -> dict[str, str]:
     """FREQ, INTERVAL and BY… of an "every …" phrase (the time of day is the start's)."""
-    unit = _one(fields, "unit").lower()
-    count = _one(fields, "n").lower()
-    interval = 2 if count == "other" or _one(fields, "other") else (_number(count) if count else 1)
-    if not 1 <= interval <= 366:
-        raise RemindError(f"`{phrase}`: every 1 to 366 days, weeks, months or years.")
-    parts: dict[str, str] = {"INTERVAL": str(interval)}
-    wdl = _one(fields, "wdl")
-    if wdl:
-        names = re.findall(_WD, wdl, re.IGNORECASE)
-        days = sorted({_weekday_of(name) for name in names})
-        parts["BYDAY"] = ",".join(RRULE_DAYS[d] for d in days)
-    elif _one(fields, "weekdays"):
-        parts["BYDAY"] = "MO,TU,WE,TH,FR"
-    elif _one(fields, "weekend"):
-        parts["BYDAY"] = "SA,SU"
-    elif _one(fields, "nth"):
-        nth = _one(fields, "nth").lower()
-        which = -1 if nth == "last" else _number(nth)
-        parts["BYDAY"] = f"{which}{RRULE_DAYS[_weekday_of(_one(fields, 'nthwd'))]}"
-    elif _one(fields, "mday"):
-        number = _number(_one(fields, "mday"))
-        if not 1 <= number <= 31:
-            raise RemindError(f"no month has a day {number}")
-        parts["BYMONTHDAY"] = str(number)
-    elif _one(fields, "ym"):
-        month, number = _month_of(_one(fields, "ym")), _number(_one(fields, "yd"))
-        if number > calendar.monthrange(2000, month)[1]:  # 2000 was a leap year: 29 February is
-            raise RemindError(f"no such day: {number} {MONTH_NAMES[month - 1]}")
-        parts |= {"BYMONTH": str(month), "BYMONTHDAY": str(number)}
-    if wdl or _one(fields, "weekdays") or _one(fields, "weekend"):
-        anchored_by = "WEEKLY"
-    elif _one(fields, "nth") or _one(fields, "mday"):
-        anchored_by = "MONTHLY"
-    elif _one(fields, "ym"):
-        anchored_by = "YEARLY"
-    else:
-        anchored_by = ""
-    freq = _FREQUENCIES.get(unit.removesuffix("s"), "")
+    parts: dict[str, str] = {"INTERVAL": str(_interval(fields, phrase))}
+    anchor, anchored_by = _anchor(fields)
+    parts |= anchor
+    freq = _FREQUENCIES.get(_one(fields, "unit").lower().removesuffix("s"), "")
     if not freq:
         freq = anchored_by or "DAILY"  # "every morning"
     elif anchored_by and anchored_by != freq:
         raise RemindError(f"I can't read `{phrase}`: try `every 2 weeks on tuesday`.")
     parts["FREQ"] = freq
     return parts
+
+
+def _interval(fields: _Fields, phrase: str) -> int:
+    """Every how many: "every other" is 2, "every 3 weeks" 3, and "every week" 1."""
+    count = _one(fields, "n").lower()
+    interval = 2 if count == "other" or _one(fields, "other") else (_number(count) if count else 1)
+    if not 1 <= interval <= 366:
+        raise RemindError(f"`{phrase}`: every 1 to 366 days, weeks, months or years.")
+    return interval
+
+
+def _by_weekdays(fields: _Fields) -> dict[str, str]:
+    """ "every monday and thursday"."""
+    names = re.findall(_WD, _one(fields, "wdl"), re.IGNORECASE)
+    days = sorted({_weekday_of(name) for name in names})
+    return {"BYDAY": ",".join(RRULE_DAYS[d] for d in days)}
+
+
+def _by_nth_weekday(fields: _Fields) -> dict[str, str]:
+    """ "every first monday of the month", "the last friday of the month"."""
+    nth = _one(fields, "nth").lower()
+    which = -1 if nth == "last" else _number(nth)
+    return {"BYDAY": f"{which}{RRULE_DAYS[_weekday_of(_one(fields, 'nthwd'))]}"}
+
+
+def _by_month_day(fields: _Fields) -> dict[str, str]:
+    """ "every month on the 15th"."""
+    number = _number(_one(fields, "mday"))
+    if not 1 <= number <= 31:
+        raise RemindError(f"no month has a day {number}")
+    return {"BYMONTHDAY": str(number)}
+
+
+def _by_year_day(fields: _Fields) -> dict[str, str]:
+    """ "every year on 18 november"."""
+    month, number = _month_of(_one(fields, "ym")), _number(_one(fields, "yd"))
+    if number > calendar.monthrange(2000, month)[1]:  # 2000 was a leap year: 29 February is
+        raise RemindError(f"no such day: {number} {MONTH_NAMES[month - 1]}")
+    return {"BYMONTH": str(month), "BYMONTHDAY": str(number)}
+
+
+# What an "every …" phrase is anchored on, first found first: the field that says so, the
+# frequency it implies, and its BY… parts.
+_ANCHORS: tuple[tuple[str, str, Callable[[_Fields], dict[str, str]]], ...] = (
+    ("wdl", "WEEKLY", _by_weekdays),
+    ("weekdays", "WEEKLY", lambda fields: {"BYDAY": "MO,TU,WE,TH,FR"}),
+    ("weekend", "WEEKLY", lambda fields: {"BYDAY": "SA,SU"}),
+    ("nth", "MONTHLY", _by_nth_weekday),
+    ("mday", "MONTHLY", _by_month_day),
+    ("ym", "YEARLY", _by_year_day),
+)
+
+
+def _anchor(fields: _Fields) -> tuple[dict[str, str], str]:
+    """The BY… parts of the days a phrase names, and the frequency they imply ("" for none)."""
+    for field, frequency, parts_of in _ANCHORS:
+        if _one(fields, field):
+            return parts_of(fields), frequency
+    return {}, ""
 
 
 def _first(parts: dict[str, str], clock: time, now: datetime) -> datetime | None:
@@ -854,8 +908,8 @@ def _end_of(
         raise RemindError(f"I can't read `{until[:40]}` as a day or a meeting on record.")
     if day < first:
         raise RemindError(
-            f"`{said}` ends before the first occurrence ({first.day} {MONTH_NAMES[first.month - 1]} "
-            f"{first.year})."
+            f"`{said}` ends before the first occurrence "
+            f"({first.day} {MONTH_NAMES[first.month - 1]} {first.year})."
         )
     return day, None, said
 

@@ -284,7 +284,8 @@ class WebAPIStub:
         if given) are handled first when ``posts`` (a message is stored, as if Slack did the work),
         then answered with HTTP ``status`` and ``{"ok": false, "error": error}`` (the normal answer
         when ``error`` is ""), with ``Retry-After`` if given, held ``hold`` seconds. Faults are
-        taken in the order they were arranged: ``answer_with(m, posts=True)`` is one normal answer."""
+        taken in the order they were arranged: ``answer_with(m, posts=True)`` is one normal
+        answer."""
         if not error and not posts:
             raise ValueError("an answer that does not post needs an error")
         fault = _Fault(method, times, status, error, channel, retry_after, posts, hold)
@@ -431,134 +432,151 @@ class WebAPIStub:
         return f"{seconds}.{micros:06d}"
 
     def _dispatch(self, method: str, p: dict) -> dict:
-        ok: dict[str, Any] = {"ok": True}
-        if method == "auth.test":
-            return {
-                **ok,
-                "url": "https://test.slack.com/",
-                "team": TEAM,
-                "user": "bot",
-                "team_id": TEAM_ID,
-                "user_id": BOT_USER,
-                "bot_id": BOT_ID,
+        """What the method does, by its name; a method not simulated answers a bare ok."""
+        handler = _METHODS.get(method)
+        return {"ok": True} if handler is None else handler(self, p)
+
+    # -- the methods simulated, one each (the table `_METHODS` below the class names them) ------
+
+    def _auth_test(self, p: dict) -> dict:
+        return {
+            "ok": True,
+            "url": "https://test.slack.com/",
+            "team": TEAM,
+            "user": "bot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+        }
+
+    def _chat_post_message(self, p: dict) -> dict:
+        channel = p.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not p.get("text") and not p.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        message = {
+            "type": "message",
+            "ts": self._next_ts(),
+            "text": p.get("text") or "",
+            "blocks": p.get("blocks"),
+            "metadata": p.get("metadata"),
+            "thread_ts": p.get("thread_ts"),
+            "bot_id": BOT_ID,
+            "user": BOT_USER,
+        }
+        message = {k: v for k, v in message.items() if v is not None}
+        self._channels.setdefault(channel, []).append(message)
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": dict(message)}
+
+    def _chat_post_ephemeral(self, p: dict) -> dict:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _chat_update(self, p: dict) -> dict:
+        for message in self._channels.get(p.get("channel", ""), []):
+            if message["ts"] == p.get("ts"):
+                for key in ("text", "blocks", "metadata"):
+                    if p.get(key) is not None:
+                        message[key] = p[key]
+        return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts"), "text": p.get("text")}
+
+    def _chat_delete(self, p: dict) -> dict:
+        messages = self._channels.get(p.get("channel", ""), [])
+        messages[:] = [m for m in messages if m["ts"] != p.get("ts")]
+        return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
+
+    def _conversations_history(self, p: dict) -> dict:
+        return {"ok": True, "messages": self._read_history(p), "has_more": False}
+
+    def _conversations_open(self, p: dict) -> dict:
+        users = str(p.get("users") or "").split(",")
+        if not users[0]:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": self.dm_channel(users[0])}}
+
+    def _conversations_info(self, p: dict) -> dict:
+        found = self._known_channels.get(p.get("channel", ""))
+        if found is not None and found["is_private"] and not found["is_member"]:
+            return {"ok": False, "error": "channel_not_found"}
+        default = {"id": p.get("channel"), "is_archived": False, "is_member": True}
+        return {"ok": True, "channel": dict(found or default)}
+
+    def _users_info(self, p: dict) -> dict:
+        user = self._users.get(p.get("user", ""))
+        return (
+            {"ok": True, "user": dict(user)} if user else {"ok": False, "error": "user_not_found"}
+        )
+
+    def _views(self, p: dict) -> dict:
+        view = p.get("view") if isinstance(p.get("view"), dict) else {}
+        return {"ok": True, "view": {"id": "V1", **view}}
+
+    def _apps_connections_open(self, p: dict) -> dict:
+        return {"ok": True, "url": "ws://127.0.0.1:1/"}
+
+    def _canvases_create(self, p: dict) -> dict:
+        content = p.get("document_content") or {}
+        canvas_id = f"F{len(self._canvases) + 1:08d}C"
+        self._canvases.append(
+            {
+                "canvas_id": canvas_id,
+                "title": p.get("title"),
+                "channel_id": p.get("channel_id"),
+                "markdown": content.get("markdown", ""),
             }
-        if method == "chat.postMessage":
-            channel = p.get("channel")
-            if not channel:
-                return {"ok": False, "error": "channel_not_found"}
-            if not p.get("text") and not p.get("blocks"):
-                return {"ok": False, "error": "no_text"}
-            message = {
-                "type": "message",
-                "ts": self._next_ts(),
-                "text": p.get("text") or "",
-                "blocks": p.get("blocks"),
-                "metadata": p.get("metadata"),
-                "thread_ts": p.get("thread_ts"),
-                "bot_id": BOT_ID,
-                "user": BOT_USER,
-            }
-            message = {k: v for k, v in message.items() if v is not None}
-            self._channels.setdefault(channel, []).append(message)
-            return {**ok, "channel": channel, "ts": message["ts"], "message": dict(message)}
-        if method == "chat.postEphemeral":
-            return {**ok, "message_ts": self._next_ts()}
-        if method == "chat.update":
-            for message in self._channels.get(p.get("channel", ""), []):
-                if message["ts"] == p.get("ts"):
-                    for key in ("text", "blocks", "metadata"):
-                        if p.get(key) is not None:
-                            message[key] = p[key]
-            return {**ok, "channel": p.get("channel"), "ts": p.get("ts"), "text": p.get("text")}
-        if method == "chat.delete":
-            messages = self._channels.get(p.get("channel", ""), [])
-            messages[:] = [m for m in messages if m["ts"] != p.get("ts")]
-            return {**ok, "channel": p.get("channel"), "ts": p.get("ts")}
-        if method == "conversations.history":
-            return {**ok, "messages": self._read_history(p), "has_more": False}
-        if method == "conversations.open":
-            users = str(p.get("users") or "").split(",")
-            return (
-                {**ok, "channel": {"id": self.dm_channel(users[0])}}
-                if users[0]
-                else {"ok": False, "error": "users_list_not_supplied"}
-            )
-        if method == "conversations.info":
-            found = self._known_channels.get(p.get("channel", ""))
-            if found is not None and found["is_private"] and not found["is_member"]:
-                return {"ok": False, "error": "channel_not_found"}
-            default = {"id": p.get("channel"), "is_archived": False, "is_member": True}
-            return {**ok, "channel": dict(found or default)}
-        if method == "users.info":
-            user = self._users.get(p.get("user", ""))
-            return {**ok, "user": dict(user)} if user else {"ok": False, "error": "user_not_found"}
-        if method in ("views.open", "views.publish", "views.update"):
-            view = p.get("view") if isinstance(p.get("view"), dict) else {}
-            return {**ok, "view": {"id": "V1", **view}}
-        if method == "apps.connections.open":
-            return {**ok, "url": "ws://127.0.0.1:1/"}
-        if method == "canvases.create":
-            content = p.get("document_content") or {}
-            canvas_id = f"F{len(self._canvases) + 1:08d}C"
-            self._canvases.append(
-                {
-                    "canvas_id": canvas_id,
-                    "title": p.get("title"),
-                    "channel_id": p.get("channel_id"),
-                    "markdown": content.get("markdown", ""),
-                }
-            )
-            return {**ok, "canvas_id": canvas_id}
-        if method == "canvases.edit":
-            changes = p.get("changes") or []
-            found = [c for c in self._canvases if c["canvas_id"] == p.get("canvas_id")]
-            if not found or found[0].get("deleted"):
-                return {"ok": False, "error": "canvas_not_found"}
-            for change in changes:
-                if change.get("operation") == "replace" and "section_id" not in change:
-                    found[0]["markdown"] = (change.get("document_content") or {}).get(
-                        "markdown", ""
-                    )
-            return ok
-        if method == "files.delete":
-            found = self._files.get(p.get("file", ""))
-            if found is None or found.get("deleted"):
+        )
+        return {"ok": True, "canvas_id": canvas_id}
+
+    def _canvases_edit(self, p: dict) -> dict:
+        changes = p.get("changes") or []
+        found = [c for c in self._canvases if c["canvas_id"] == p.get("canvas_id")]
+        if not found or found[0].get("deleted"):
+            return {"ok": False, "error": "canvas_not_found"}
+        for change in changes:
+            if change.get("operation") == "replace" and "section_id" not in change:
+                found[0]["markdown"] = (change.get("document_content") or {}).get("markdown", "")
+        return {"ok": True}
+
+    def _files_delete(self, p: dict) -> dict:
+        found = self._files.get(p.get("file", ""))
+        if found is None or found.get("deleted"):
+            return {"ok": False, "error": "file_not_found"}
+        found["deleted"] = True
+        return {"ok": True}
+
+    def _files_get_upload_url_external(self, p: dict) -> dict:
+        if not p.get("filename") or not str(p.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self._files) + 1:08d}U"
+        self._files[file_id] = {
+            "id": file_id,
+            "filename": p["filename"],
+            "length": int(p["length"]),
+        }
+        return {
+            "ok": True,
+            "file_id": file_id,
+            "upload_url": f"{self.url.removesuffix('api/')}upload/v1/{file_id}",
+        }
+
+    def _files_complete_upload_external(self, p: dict) -> dict:
+        files = json.loads(p.get("files") or "[]")
+        done = []
+        for f in files:
+            found = self._files.get(f.get("id", ""))
+            if found is None or "content" not in found:
                 return {"ok": False, "error": "file_not_found"}
-            found["deleted"] = True
-            return ok
-        if method == "files.getUploadURLExternal":
-            if not p.get("filename") or not str(p.get("length", "")).isdigit():
-                return {"ok": False, "error": "invalid_arguments"}
-            file_id = f"F{len(self._files) + 1:08d}U"
-            self._files[file_id] = {
-                "id": file_id,
-                "filename": p["filename"],
-                "length": int(p["length"]),
-            }
-            return {
-                **ok,
-                "file_id": file_id,
-                "upload_url": f"{self.url.removesuffix('api/')}upload/v1/{file_id}",
-            }
-        if method == "files.completeUploadExternal":
-            files = json.loads(p.get("files") or "[]")
-            done = []
-            for f in files:
-                found = self._files.get(f.get("id", ""))
-                if found is None or "content" not in found:
-                    return {"ok": False, "error": "file_not_found"}
-                found.update(
-                    completed=True,
-                    title=f.get("title"),
-                    channel_id=p.get("channel_id"),
-                    initial_comment=p.get("initial_comment"),
-                )
-                done.append({"id": found["id"], "name": found["filename"], "title": f.get("title")})
-            return {**ok, "files": done}
-        return ok
+            found.update(
+                completed=True,
+                title=f.get("title"),
+                channel_id=p.get("channel_id"),
+                initial_comment=p.get("initial_comment"),
+            )
+            done.append({"id": found["id"], "name": found["filename"], "title": f.get("title")})
+        return {"ok": True, "files": done}
 
     def _upload(self, file_id: str, data: bytes) -> int:
-        """Step 2 of files_upload_v2: the bytes POSTed to the URL files.getUploadURLExternal gave."""
+        """Step 2 of files_upload_v2: the bytes POSTed to the URL getUploadURLExternal gave."""
         with self._cond:
             found = self._files.get(file_id)
             status = 200 if found is not None else 404
@@ -597,6 +615,29 @@ class WebAPIStub:
         line["at"] = time.time()
         with self._calls_file.open("a", encoding="utf-8") as out:
             out.write(json.dumps(line, default=str) + "\n")
+
+
+# The Web API methods the stub does the work of; any other answers a bare ok.
+_METHODS: dict[str, Callable[[WebAPIStub, dict], dict]] = {
+    "auth.test": WebAPIStub._auth_test,
+    "chat.postMessage": WebAPIStub._chat_post_message,
+    "chat.postEphemeral": WebAPIStub._chat_post_ephemeral,
+    "chat.update": WebAPIStub._chat_update,
+    "chat.delete": WebAPIStub._chat_delete,
+    "conversations.history": WebAPIStub._conversations_history,
+    "conversations.open": WebAPIStub._conversations_open,
+    "conversations.info": WebAPIStub._conversations_info,
+    "users.info": WebAPIStub._users_info,
+    "views.open": WebAPIStub._views,
+    "views.publish": WebAPIStub._views,
+    "views.update": WebAPIStub._views,
+    "apps.connections.open": WebAPIStub._apps_connections_open,
+    "canvases.create": WebAPIStub._canvases_create,
+    "canvases.edit": WebAPIStub._canvases_edit,
+    "files.delete": WebAPIStub._files_delete,
+    "files.getUploadURLExternal": WebAPIStub._files_get_upload_url_external,
+    "files.completeUploadExternal": WebAPIStub._files_complete_upload_external,
+}
 
 
 class _Handler(BaseHTTPRequestHandler):

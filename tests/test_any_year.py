@@ -46,7 +46,8 @@ def digest(now) -> Post:
 def with_2027(db_path):
     said = say(
         db_path,
-        'add-meeting "First Senior Officials\' Meeting 2027" "3-5 March 2027" Hanoi short=SOM1-2027',
+        'add-meeting "First Senior Officials\' Meeting 2027" "3-5 March 2027" Hanoi '
+        "short=SOM1-2027",
         admin=True,
     )
     assert said.startswith(":white_check_mark: Added"), said

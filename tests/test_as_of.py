@@ -192,7 +192,7 @@ def test_brief_som2_on_1_may_quotes_nothing_dated_after(store):
             "scheduled",
             "desk-cn-calendar",
             date(2025, 12, 13),
-        ),  # noqa: E501
+        ),
         (date(2026, 2, 1), "1–10 February 2026", "scheduled", "us-state-som1", date(2026, 2, 1)),
         (date(2026, 2, 2), "1–10 February 2026", "scheduled", "us-news-som1", date(2026, 2, 2)),
         (date(2026, 2, 10), "1–10 February 2026", "held", "kr-mofa-som1", date(2026, 2, 10)),
@@ -314,7 +314,7 @@ def admin(store: Store, words: str, now: str) -> Ask:
     return Ask(store=store, now=at(now), text=words, user=ADMIN, can_edit=lambda: True, seeds=SEEDS)
 
 
-# -- the desk's changes -----------------------------------------------------------------------------
+# -- the desk's changes ----------------------------------------------------------------------------
 
 
 def test_an_edit_made_before_a_record_s_sources_keeps_only_what_was_published(store):
@@ -347,7 +347,7 @@ def test_a_delegate_the_desk_adds_joins_from_that_day(store):
     assert "Jane Doe" not in [m.person.name for m in before.members]
 
 
-# -- Home, digests ----------------------------------------------------------------------------------
+# -- Home, digests ---------------------------------------------------------------------------------
 
 
 def test_home_and_a_digest_in_january_hold_only_what_was_published(store):
@@ -381,17 +381,18 @@ status = "scheduled"
         (
             'published = 2025-12-11\ndated_by = "Xinhua via People\'s Daily Online, 2025-12-13"',
             "not a date its quote states",
-        ),  # noqa: E501
+        ),
         ("published = 2025-12-13", "not a date its quote states"),
         ('published = 2025-12-13\ndated_by = "Xinhua, 2025-12-13"', "dated_by not found"),
         (
             'dated_by = "Xinhua via People\'s Daily Online, 2025-12-13"',
             "dated_by without a published date",
-        ),  # noqa: E501
+        ),
         (
-            'published = 2026-06-01\ndated_by = "Reports of the SOM2 opening in Shanghai, May 2026"',
+            "published = 2026-06-01\n"
+            'dated_by = "Reports of the SOM2 opening in Shanghai, May 2026"',
             "after its source's date",
-        ),  # noqa: E501
+        ),
     ],
 )
 def test_the_build_refuses_a_version_its_source_does_not_date(
@@ -404,21 +405,26 @@ def test_the_build_refuses_a_version_its_source_does_not_date(
     "version,problem",
     [
         (
-            '[[people.earlier]]\nsource = "us-state-som1"\nquote = "led by U.S. Senior Official Casey Mace"\ntitle = "U.S. Senior Official"\n',
+            '[[people.earlier]]\nsource = "us-state-som1"\n'
+            'quote = "led by U.S. Senior Official Casey Mace"\ntitle = "U.S. Senior Official"\n',
             "give 'organization'",
-        ),  # noqa: E501
+        ),
         (
-            '[[people.earlier]]\nsource = "us-state-som1"\nquote = "led by U.S. Senior Official Casey Mace"\ntitle = "x"\norganization = ""\nrank = "x"\n',
+            '[[people.earlier]]\nsource = "us-state-som1"\n'
+            'quote = "led by U.S. Senior Official Casey Mace"\n'
+            'title = "x"\norganization = ""\nrank = "x"\n',
             "'rank' is not a field",
-        ),  # noqa: E501
+        ),
         (
-            '[[people.earlier]]\nsource = "us-state-som1"\nquote = "Casey Mace is an astronaut"\ntitle = "x"\norganization = ""\n',
+            '[[people.earlier]]\nsource = "us-state-som1"\n'
+            'quote = "Casey Mace is an astronaut"\ntitle = "x"\norganization = ""\n',
             "quote not found",
-        ),  # noqa: E501
+        ),
         (
-            '[[people.earlier]]\nsource = "kr-mofa-som1"\nquote = "Korea"\ntitle = "x"\norganization = ""\n',
+            '[[people.earlier]]\nsource = "kr-mofa-som1"\n'
+            'quote = "Korea"\ntitle = "x"\norganization = ""\n',
             "published after the record itself",
-        ),  # noqa: E501
+        ),
     ],
 )
 def test_the_build_refuses_a_version_that_says_more_or_later(
@@ -461,7 +467,8 @@ def broken(seeds, tmp_path, anchor: str, version: str, problem: str) -> None:
 
 def test_every_record_has_a_version_and_som1_has_each_source_s(store):
     rows = store.db.execute(
-        "SELECT published, source_id FROM versions WHERE kind = 'meetings' AND record_id = 'som1-2026' ORDER BY published"  # noqa: E501
+        "SELECT published, source_id FROM versions "
+        "WHERE kind = 'meetings' AND record_id = 'som1-2026' ORDER BY published"
     ).fetchall()
     assert rows == [
         ("2025-12-13", "desk-cn-calendar"),

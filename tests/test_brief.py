@@ -56,7 +56,8 @@ US_OBJECTIVES = [
     "Opening Asian markets to American exports",
     "Promoting deregulation and U.S.-friendly business policies",
     "Supporting job growth at home",
-    "Pressing international action to combat illegal fishing, marine debris and the illicit timber trade",  # noqa: E501
+    "Pressing international action to combat illegal fishing, marine debris "
+    "and the illicit timber trade",
     "Creating new opportunities for American companies and restoring a level playing field",
     "Breaking down barriers to business and advocating fair and reciprocal trade practices",
 ]
@@ -125,7 +126,7 @@ def in_passages(store: Store, source_id: str, quote: str) -> bool:
     return any(" ".join(quote.split()) in " ".join(t.split()) for t in texts)
 
 
-# -- the sections -----------------------------------------------------------------------------------
+# -- the sections ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -173,8 +174,8 @@ def test_som1_meeting_section_gives_dates_as_the_source_does_and_what_is_held_wi
     parts = [x for x in got if x.startswith("Held as part of it:")]
     assert [p.split(" — ")[0].split(": ")[1] for p in parts] == ["BMC1", "CTI", "EC", "SCE"]
     assert (
-        "Held as part of it: BMC1 — First Budget and Management Committee (BMC) meeting — 9 February 2026 · Guangzhou, People's Republic of China"
-        in got
+        "Held as part of it: BMC1 — First Budget and Management Committee (BMC) meeting — "
+        "9 February 2026 · Guangzhou, People's Republic of China" in got
     )
     related = [x.split(" — ")[0] for x in got if x.startswith("Related:")]
     assert related == ["Related: SOM2", "Related: SOM3", "Related: AELM 2026"]
@@ -185,7 +186,8 @@ def test_som1_delegations_objectives_and_people_come_from_the_seeds(store):
     assert lines(b, "delegations") == [
         "Republic of Korea: led by Park Jong-han (Coordinator for Economic Diplomacy) (to SOM1)",
         "United States of America: led by Casey Mace (U.S. Senior Official to APEC) (to SOM1)",
-        "United States of America: Ruth Perry — Acting Principal Deputy Assistant Secretary (Oceans and International Environmental and Scientific Affairs)",  # noqa: E501
+        "United States of America: Ruth Perry — Acting Principal Deputy Assistant Secretary "
+        "(Oceans and International Environmental and Scientific Affairs)",
     ]
     assert lines(b, "objectives") == US_OBJECTIVES
     people = list(dict.fromkeys(ln.label for ln in b.section("people").lines))
@@ -223,8 +225,8 @@ def test_a_month_only_meeting_stays_a_month_and_gets_no_day_count(store):
     assert "August 2026, dates not confirmed" in text
     assert not re.search(r"SOM3[^\n]*\b\d+ days?\b", text)
     assert (
-        "No source on record gives the exact dates of SOM3: it is known only as August 2026, dates not confirmed."
-        in lines(b, "missing")
+        "No source on record gives the exact dates of SOM3: "
+        "it is known only as August 2026, dates not confirmed." in lines(b, "missing")
     )
 
 
@@ -389,7 +391,7 @@ def test_slash_brief_answers_a_short_summary_with_a_share_button(store):
     assert [(b["action_id"], b["value"]) for b in buttons] == [(SHARE_ACTION, "brief SOM1 for US")]
 
 
-# -- Word --------------------------------------------------------------------------------------------
+# -- Word ------------------------------------------------------------------------------------------
 
 
 def test_docx_reads_back_section_by_section(store):
@@ -624,7 +626,8 @@ def source_text(store: Store, source_id: str) -> str:
 @pytest.mark.parametrize("name,now,economy", HANDED_UP)
 def test_every_citation_points_at_the_document_that_says_it(store, name, now, economy):
     """The line's quote, and any words the line itself puts in quotation marks, are in the text
-    of the source its marker names: the State Department's dates are not cited to Korea's release."""
+    of the source its marker names: the State Department's dates are not cited to Korea's
+    release."""
     b = brief_of(store, name, now, economy)
     for s in b.sections:
         for ln in s.lines:
@@ -667,7 +670,8 @@ def test_key_points_say_what_when_where_who_leads_and_what_is_not_known(store):
     assert "any delegation" in leaders[-1]  # no Korean delegation yet: said as not on record
     none = lines(brief_of(store, "SOM1", AFTER), "key")  # no economy chosen: every head on record
     assert [x for x in none if x.startswith("Delegation")] == [
-        "Delegation of Republic of Korea: led by Park Jong-han (Coordinator for Economic Diplomacy)",
+        "Delegation of Republic of Korea: "
+        "led by Park Jong-han (Coordinator for Economic Diplomacy)",
         "Delegation of United States of America: led by Casey Mace (U.S. Senior Official to APEC)",
     ]
 
@@ -746,7 +750,10 @@ def test_brief_markdown_shows_harmless_text_as_written(store):
 
 @pytest.mark.parametrize("limit", range(20, 125, 7))
 def test_a_long_quote_is_cut_at_a_sentence_or_a_word_end(limit):
-    text = "Park Jong-han led the delegation. He took part in the Economic Committee (EC), and the Budget and Management Committee (BMC)."  # noqa: E501
+    text = (
+        "Park Jong-han led the delegation. He took part in the Economic Committee (EC), "
+        "and the Budget and Management Committee (BMC)."
+    )
     cut = cut_words(text, limit)
     assert len(cut) <= limit and cut.endswith("…")
     stem = cut.rstrip("…").rstrip()

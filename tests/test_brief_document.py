@@ -132,7 +132,7 @@ def test_the_author_is_the_desk_never_python_docx(store, key):
     assert reopened(b).core_properties.author == "APEC desk"  # no desk named: still not python-docx
 
 
-# -- the body ---------------------------------------------------------------------------------------
+# -- the body --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", BRIEFS)
@@ -204,7 +204,7 @@ def test_template_is_shipped_with_the_package():
     assert "Brief Meta" in [s.name for s in template.styles]
 
 
-# -- settings -----------------------------------------------------------------------------------------
+# -- settings --------------------------------------------------------------------------------------
 
 
 def test_settings_come_from_the_environment():
@@ -250,7 +250,7 @@ def test_cli_writes_the_document_with_the_settings(db_path: Path, tmp_path: Path
     assert abs(doc.sections[0].page_width - Inches(8.5)) < Cm(0.05)
 
 
-# -- printed: LibreOffice's PDF -----------------------------------------------------------------------
+# -- printed: LibreOffice's PDF --------------------------------------------------------------------
 
 SOFFICE = shutil.which("soffice")
 POPPLER = shutil.which("pdftotext") and shutil.which("pdfinfo") and shutil.which("pdftoppm")

@@ -1,4 +1,5 @@
-"""Building the store from seeds/: sources byte for byte, checked records, one transaction, idempotent."""
+"""Building the store from seeds/: sources byte for byte, checked records, one transaction,
+idempotent."""
 
 from __future__ import annotations
 
@@ -137,8 +138,10 @@ def test_ingest_adds_a_document_that_survives_a_rebuild(db_path, tmp_path):
     doc = tmp_path / "release.md"
     doc.write_text(
         "# SOM3 dates confirmed\n\nReference date: 2026-07-01\n\n"
-        "The Third Senior Officials' Meeting (SOM3) will be held in Dalian from August 10 to 21, 2026. "
-        "Casey Mace will lead the US delegation; Viet Nam and Chinese Taipei confirmed attendance.\n"
+        "The Third Senior Officials' Meeting (SOM3) will be held in Dalian "
+        "from August 10 to 21, 2026. "
+        "Casey Mace will lead the US delegation; "
+        "Viet Nam and Chinese Taipei confirmed attendance.\n"
     )
     db = connect(db_path)
     report = ingest(db, doc, at("2026-07-02T10:00+09:00"), SEEDS)

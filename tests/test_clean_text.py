@@ -226,7 +226,8 @@ def test_a_source_quote_in_a_proposal_card_shows_its_tildes_and_is_not_struck_th
         store.db.execute(
             """INSERT INTO proposals (source_id, kind, target, record, quote, change, status,
                                       created_at, fingerprint)
-               VALUES ('us-state-som1', 'date-meeting', 'som3-2026', '{"dates": "2026-08-10..2026-08-21"}',
+               VALUES ('us-state-som1', 'date-meeting', 'som3-2026',
+                       '{"dates": "2026-08-10..2026-08-21"}',
                        'SOM3 dates ~not~ agreed *yet*', 'SOM3: dates 10–21 August 2026', 'open',
                        '2026-07-01T00:00:00+00:00', 'x')"""
         )

@@ -1,5 +1,6 @@
 """Configuration in one place: bot/config.py's table of settings, the files generated from it
-(deploy/.env.example, the README's table), every variable the code names, and `apec-bot config --check`."""
+(deploy/.env.example, the README's table), every variable the code names, and
+`apec-bot config --check`."""
 
 from __future__ import annotations
 
@@ -48,19 +49,21 @@ def check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-# -- one table, and the files made from it ----------------------------------------------------------
+# -- one table, and the files made from it ---------------------------------------------------------
 
 
 def test_env_example_is_generated_from_the_table():
     assert (ROOT / "deploy" / ".env.example").read_text() == env_example(), (
-        "deploy/.env.example differs from bot/config.py's table: run `python -m bot.config --update`"
+        "deploy/.env.example differs from bot/config.py's table: "
+        "run `python -m bot.config --update`"
     )
 
 
 def test_readme_configuration_table_is_generated_from_the_table():
     readme = (ROOT / "README.md").read_text()
     assert with_readme_table(readme) == readme, (
-        "the README's configuration table differs from bot/config.py's: run `python -m bot.config --update`"
+        "the README's configuration table differs from bot/config.py's: "
+        "run `python -m bot.config --update`"
     )
 
 
@@ -128,7 +131,7 @@ def test_from_env_reads_every_variable_in_the_table_and_no_other():
     assert sorted(set(asked)) == sorted(s.name for s in SETTINGS)
 
 
-# -- errors name the variable and the next step -----------------------------------------------------
+# -- errors name the variable and the next step ----------------------------------------------------
 
 
 def test_a_wrong_apec_seeds_names_the_variable_and_what_to_do(tmp_path):
@@ -183,7 +186,7 @@ def test_every_config_error_names_its_variable_and_the_next_step(name, value):
     assert "\n" not in message and " — " in message, message  # the problem — what to do next
 
 
-# -- apec-bot config --check ------------------------------------------------------------------------
+# -- apec-bot config --check -----------------------------------------------------------------------
 
 
 def test_config_check_never_shows_a_secret_beyond_its_known_prefix(tmp_path):

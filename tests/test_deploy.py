@@ -1,5 +1,5 @@
-"""The deployment files in deploy/: the Dockerfile (replayed, since Docker cannot run here), compose,
-the systemd unit, the environment example and .dockerignore.
+"""The deployment files in deploy/: the Dockerfile (replayed, since Docker cannot run here),
+compose, the systemd unit, the environment example and .dockerignore.
 
 Docker is not available on the machines that run this suite, so the Dockerfile is not built. It is
 *replayed* instead: its COPY lines copy from the repository (minus .dockerignore) into a scratch
@@ -47,7 +47,7 @@ ENV_VARS = [  # INTERFACE.md's environment table, for when the shared file is no
 REAL_LOOKING_TOKEN = re.compile(r"xox[baprs]-[0-9]|xapp-[0-9]")
 
 
-# -- reading a Dockerfile ---------------------------------------------------------------------------
+# -- reading a Dockerfile --------------------------------------------------------------------------
 
 
 @dataclass
@@ -116,7 +116,8 @@ def _dockerignore() -> list[str]:
 
 
 def ignored(relative: str, patterns: list[str]) -> bool:
-    """Whether .dockerignore keeps `relative` (a path in the build context) out (last match wins)."""
+    """Whether .dockerignore keeps `relative` (a path in the build context) out (last match
+    wins)."""
     verdict = False
     parts = PurePosixPath(relative).parts
     for pattern in patterns:
@@ -142,7 +143,7 @@ def ignored(relative: str, patterns: list[str]) -> bool:
 DOCKERFILE = Dockerfile.read(DEPLOY / "Dockerfile")
 
 
-# -- the Dockerfile as written ----------------------------------------------------------------------
+# -- the Dockerfile as written ---------------------------------------------------------------------
 
 
 def test_dockerfile_is_a_slim_python_image_run_by_a_non_root_user():
@@ -191,7 +192,7 @@ def test_dockerfile_serves_on_port_3000_with_a_healthcheck_on_healthz():
     assert command[0] == "python" and "'http://127.0.0.1:3000/healthz'" in command[-1]
 
 
-# -- the Dockerfile replayed ------------------------------------------------------------------------
+# -- the Dockerfile replayed -----------------------------------------------------------------------
 
 
 def _run_commands() -> list[list[str]]:
@@ -201,7 +202,8 @@ def _run_commands() -> list[list[str]]:
 
 @dataclass
 class Image:
-    """The Dockerfile replayed: a scratch root holding the COPYed files, and a venv for /usr/local."""
+    """The Dockerfile replayed: a scratch root holding the COPYed files, and a venv for
+    /usr/local."""
 
     root: Path
     venv: Path
@@ -218,7 +220,8 @@ class Image:
         return str(self.venv / "bin" / name)
 
     def env(self, volume: Path, **extra: str) -> dict[str, str]:
-        """The container's environment: the Dockerfile's ENV with paths mapped, the volume at `volume`."""
+        """The container's environment: the Dockerfile's ENV with paths mapped, the volume at
+        `volume`."""
         (mount,) = DOCKERFILE.one("VOLUME").split()
         env = {
             "PATH": f"{self.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",

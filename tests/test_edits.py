@@ -1,4 +1,5 @@
-"""The desk keeps the calendar: changes from Slack, who may make them, the audit trail, the export."""
+"""The desk keeps the calendar: changes from Slack, who may make them, the audit trail, the
+export."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def test_typed_add_meeting_gives_som3_its_dates_at_once(store):
 def test_a_new_meeting_is_added_with_its_zone_from_the_city(store):
     admin_says(
         store,
-        'add-meeting "Trade ministers meeting" 2026-05-20..2026-05-21 Suzhou host=China kind=ministerial note="Xinhua"',
+        'add-meeting "Trade ministers meeting" 2026-05-20..2026-05-21 Suzhou host=China '
+        'kind=ministerial note="Xinhua"',
     )
     m = store.refresh().meeting("Trade ministers meeting")
     assert (

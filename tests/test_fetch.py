@@ -452,7 +452,8 @@ def test_text_is_decoded_as_its_source_declares_it(ctype, body, text, charset):
 
 def test_a_feed_is_read_from_its_declared_charset_with_its_bad_byte_replaced(web):
     feed = (
-        '<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>MFA</title>'
+        '<?xml version="1.0" encoding="windows-1252"?>'
+        '<rss version="2.0"><channel><title>MFA</title>'
         "<item><title>R\xe9union \x93SOM1\x94 \xe0 Hanoi \x81</title><link>https://mfa.example/a</link></item>"
         "</channel></rss>"
     ).encode("latin-1")
@@ -487,7 +488,8 @@ def test_a_feed_s_items_come_newest_first_and_carry_their_full_text():
         "<item><title>New</title><link>/new</link><pubDate>Fri, 20 Nov 2026 09:00:00 GMT</pubDate>"
         "<content:encoded><![CDATA[<p>SOM1 of APEC 2027 in Hà Nội.</p><p>Officials attend.</p>]]>"
         "</content:encoded></item>"
-        "<item><title>Mid</title><link>/mid#top</link><pubDate>Tue, 10 Nov 2026 09:00:00 GMT</pubDate></item>"
+        "<item><title>Mid</title><link>/mid#top</link>"
+        "<pubDate>Tue, 10 Nov 2026 09:00:00 GMT</pubDate></item>"
         "</channel></rss>"
     )
     items, _ = read_feed(Fetched("https://mfa.example/rss", 200, feed, "application/rss+xml"))

@@ -1,4 +1,5 @@
-"""What the bot says, as plain functions: every command through the router, and questions in words."""
+"""What the bot says, as plain functions: every command through the router, and questions in
+words."""
 
 from __future__ import annotations
 

@@ -202,7 +202,8 @@ def test_scheduled_posts_carry_typed_text_inert(db_path, web_api):
     route(
         replace(
             ask,
-            text=f'add-meeting "{from_slack(SEQUENCES[0])} SOM" 2026-01-27 Xian note="{from_slack(SEQUENCES[4])}"',
+            text=f'add-meeting "{from_slack(SEQUENCES[0])} SOM" 2026-01-27 Xian '
+            f'note="{from_slack(SEQUENCES[4])}"',
         )
     )
     route(replace(ask, text="subscribe reminders som 7d"))
@@ -267,7 +268,8 @@ def test_a_long_list_is_split_over_sections_and_parts_never_cut(store, db_path):
     for n in range(75):
         db.execute(
             "INSERT INTO meetings (id, name, short, kind, start_date, end_date, precision, status, "
-            "source_id, quote, date_text) VALUES (?, ?, ?, 'event', '2026-09-01', '2026-09-02', 'day', "
+            "source_id, quote, date_text) "
+            "VALUES (?, ?, ?, 'event', '2026-09-01', '2026-09-02', 'day', "
             "'scheduled', 'kr-mofa-som1', 'q', '')",
             [f"extra-{n}", f"Extra meeting & side event number {n} <b>", f"X{n}"],
         )

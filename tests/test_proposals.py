@@ -357,7 +357,7 @@ def test_the_command_line_lists_approves_and_ignores(db_path, tmp_path):
     assert users == {"approve-proposal": "cli", "add-meeting": "cli", "ignore-proposal": "cli"}
 
 
-# -- the card ---------------------------------------------------------------------------------------
+# -- the card --------------------------------------------------------------------------------------
 
 
 def test_the_card_quotes_each_sentence_with_its_buttons_and_nothing_live(store, tmp_path):
@@ -402,7 +402,7 @@ def test_edit_opens_the_form_filled_in_and_saving_it_approves_the_proposal(store
     assert "decided meanwhile" in again["name"]
 
 
-# -- over Slack: the real app, signed requests ------------------------------------------------------
+# -- over Slack: the real app, signed requests -----------------------------------------------------
 
 
 def _pressed(web_api, user: str, action_id: str, value: str) -> dict:
@@ -455,7 +455,7 @@ def test_a_non_admins_crafted_approve_changes_nothing(server, web_api, db_path, 
     db.close()
 
 
-# -- posted to the desk's channel, exactly once -----------------------------------------------------
+# -- posted to the desk's channel, exactly once ----------------------------------------------------
 
 
 def _engine(db_path: Path, web_api, clock, wall) -> Engine:

@@ -220,7 +220,10 @@ def test_a_page_read_against_a_drifting_date_proposes_once(store):
     made = []
     for n in range(5):
         now = JAN_2026 + timedelta(days=n)
-        text = f"SOM1 news (fictional), version {n}\n\nSOM1 will be held in Seattle on {2 + n}-{4 + n} March.\n"
+        text = (
+            f"SOM1 news (fictional), version {n}\n\n"
+            f"SOM1 will be held in Seattle on {2 + n}-{4 + n} March.\n"
+        )
         made += poll_page(store, text, now, published=now.date() - timedelta(days=n))
     assert [p.kind for p in made].count("date-meeting") == 1
 

@@ -177,7 +177,8 @@ def test_the_held_out_questions_are_answered_right_in_95_percent_of_cases(store,
 
 
 def main(argv: list[str]) -> int:
-    """`python -m tests.test_questions [FILE]`: the report and every wrong answer, on a fresh store."""
+    """`python -m tests.test_questions [FILE]`: the report and every wrong answer, on a fresh
+    store."""
     import tempfile
 
     from store.build import build

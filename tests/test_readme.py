@@ -1,4 +1,5 @@
-"""README.md's examples, run for real and compared with what the bot prints, so the README cannot drift.
+"""README.md's examples, run for real and compared with what the bot prints, so the README
+cannot drift.
 
 The convention, also noted in the README's source: a fenced block whose first line starts with `$ `
 is an example. Each `$ ` line in it is a command as a reader types it in the checkout: leading

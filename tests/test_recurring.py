@@ -59,7 +59,8 @@ def desk(db_path):
 OLD_ONE_OFFS = """
     CREATE TABLE one_offs (
         id INTEGER PRIMARY KEY, channel TEXT NOT NULL, due_at TEXT NOT NULL, tz TEXT NOT NULL,
-        text TEXT NOT NULL, meeting_id TEXT NOT NULL DEFAULT '', offset_text TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL, meeting_id TEXT NOT NULL DEFAULT '',
+        offset_text TEXT NOT NULL DEFAULT '',
         created_by TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,
         cancelled INTEGER NOT NULL DEFAULT 0)"""
 
@@ -540,7 +541,10 @@ def test_a_reminder_for_someone_else_reaches_them_as_a_direct_message_naming_the
     assert post["channel"] == web_api.dm_channel("U0ANN")
     assert post["metadata"]["event_payload"]["key"] == "one-off:1"
     assert post["text"].startswith(":alarm_clock: <@U0BOB> asked me to remind you: call Seoul")
-    token = f"<!date^{int(due.timestamp())}^{{date_short_pretty}} at {{time}}|9 Nov 2026 09:00 (Asia/Seoul)>"
+    token = (
+        f"<!date^{int(due.timestamp())}^{{date_short_pretty}} at {{time}}"
+        "|9 Nov 2026 09:00 (Asia/Seoul)>"
+    )
     assert token in post["text"]
     assert any(
         token in e["text"] for b in post["blocks"] if b["type"] == "context" for e in b["elements"]

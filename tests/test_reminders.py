@@ -1,4 +1,5 @@
-"""A channel's schedule: subscribe, unsubscribe, subscriptions, reminders, remind, cancel, pause, resume."""
+"""A channel's schedule: subscribe, unsubscribe, subscriptions, reminders, remind, cancel, pause,
+resume."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reminders and digests: on time, exactly once, through the real Web API client to the local stand-in."""
+"""Reminders and digests: on time, exactly once, through the real Web API client to the local
+stand-in."""
 
 from __future__ import annotations
 

@@ -209,7 +209,8 @@ def test_a_meeting_redated_by_another_process_moves_its_reminders(stores, other,
     assert [p.key for p in engine.schedule.planned()] == [old]  # 3 August, 09:00
 
     other.db.execute(  # as `apec-bot build` or another worker's edit-meeting writes it
-        "UPDATE meetings SET start_date = '2026-08-17', end_date = '2026-08-28' WHERE id = 'som3-2026'"
+        "UPDATE meetings SET start_date = '2026-08-17', end_date = '2026-08-28' "
+        "WHERE id = 'som3-2026'"
     )
     clock.now = at("2026-08-03T09:00+00:00")
     assert engine.run_due().sent == []

@@ -7,10 +7,11 @@ stops, SOM3 is re-dated), and the timeline crosses days in every zone drawn: a p
 leaves off the plan is never posted, and one it adds is owed like any other.
 
 Real parts: a real store in a temporary folder, the real `SlackPoster` on a real slack_sdk client,
-and the Web API stand-in. A Slack fault is scripted per chat.postMessage call: the answer comes after
-the client's timeout (the message posted), 500 having posted, 500 without posting, or 429 with a
-Retry-After too long to wait out. A crash mid-post leaves its engine blocked in the call (the stand-in
-holds the answer until it stops), like a frozen process: when it wakes, whatever it tries is refused.
+and the Web API stand-in. A Slack fault is scripted per chat.postMessage call: the answer comes
+after the client's timeout (the message posted), 500 having posted, 500 without posting, or 429
+with a Retry-After too long to wait out. A crash mid-post leaves its engine blocked in the call
+(the stand-in holds the answer until it stops), like a frozen process: when it wakes, whatever it
+tries is refused.
 Time is injected: the bot's clock, and a wall clock that runs with it (crashes add a lease's worth).
 """
 
@@ -79,7 +80,8 @@ segment = st.tuples(
 
 
 def script(slack: WebAPIStub, faults: list[str]) -> None:
-    """Arrange the answers to the next chat.postMessage calls, in order; at most MOST_FAULTS faults."""
+    """Arrange the answers to the next chat.postMessage calls, in order; at most MOST_FAULTS
+    faults."""
     bad = 0
     for fault in faults:
         bad += fault != "ok"
@@ -198,7 +200,8 @@ class World:
         return bool(self.desk.unresolved() or self.desk.deliveries(status="retry"))
 
     def run(self, engine: Engine) -> None:
-        """One tick: the lease renewed (its own job in production), claims resolved, due posts sent."""
+        """One tick: the lease renewed (its own job in production), claims resolved, due posts
+        sent."""
         if self.sent[0]:
             self.slack.wait_for(METHOD, count=self.sent[0], timeout=30)
         engine.hold_lease()
@@ -246,7 +249,8 @@ def test_no_key_is_posted_twice_and_every_post_due_while_running_is_posted(
         # SOM3 gets a date in August, as the desk would give it.
         day = f"2026-08-{som3_day + 1:02d}"
         db.execute(
-            "UPDATE meetings SET start_date = ?, end_date = ?, precision = 'day' WHERE id = 'som3-2026'",
+            "UPDATE meetings SET start_date = ?, end_date = ?, precision = 'day' "
+            "WHERE id = 'som3-2026'",
             [day, day],
         )
         timeline = timedelta(minutes=sum(minutes for _, minutes, _, _ in segments))
@@ -395,7 +399,8 @@ def test_the_plan_kept_between_runs_is_the_plan_made_afresh(
         start = at(f"{day}T00:00+00:00") - timedelta(hours=lead)
         world = World(path, slack, start)
         world.desk.db.execute(
-            "UPDATE meetings SET start_date = ?, end_date = ?, precision = 'day' WHERE id = 'som3-2026'",
+            "UPDATE meetings SET start_date = ?, end_date = ?, precision = 'day' "
+            "WHERE id = 'som3-2026'",
             [day, day],
         )
         for what in [*(("subscribe", sub) for sub in subs), *digests]:

@@ -1,4 +1,5 @@
-"""`apec-bot serve` as an admin runs it: start-up checks, a real process answering signed requests."""
+"""`apec-bot serve` as an admin runs it: start-up checks, a real process answering signed
+requests."""
 
 from __future__ import annotations
 
@@ -203,7 +204,8 @@ def test_two_serve_processes_on_one_store_refuse_each_other_s_replays(db_path, w
 
 
 def _damage(path: Path, how: str) -> None:
-    """Damage a store file in place: cut it in half, or overwrite the head of every page but the first."""
+    """Damage a store file in place: cut it in half, or overwrite the head of every page but the
+    first."""
     size = path.stat().st_size
     with path.open("r+b") as f:
         if how == "truncated":

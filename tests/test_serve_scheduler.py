@@ -1,5 +1,5 @@
-"""The scheduler inside the real `apec-bot serve`: killed with SIGKILL around a post, or run twice on
-one store, a post is made exactly once.
+"""The scheduler inside the real `apec-bot serve`: killed with SIGKILL around a post, or run twice
+on one store, a post is made exactly once.
 
 Real processes on a real store file (a copy in tmp_path), posting to the Web API stand-in that runs
 in the test process. `APEC_NOW` starts each bot's clock about two seconds before a post falls due:

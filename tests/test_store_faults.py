@@ -483,7 +483,10 @@ def _wal(db_path: Path) -> Path:
 
 def _rows(db_path: Path) -> list[int]:
     """The scratch table's rows, read by a new process."""
-    script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nprint([r[0] for r in c.execute('SELECT n FROM scratch ORDER BY n')])"
+    script = (
+        "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+        "print([r[0] for r in c.execute('SELECT n FROM scratch ORDER BY n')])"
+    )
     out = subprocess.run(
         [sys.executable, "-c", script, str(db_path)],
         capture_output=True,

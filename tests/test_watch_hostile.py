@@ -177,7 +177,8 @@ def test_a_poll_the_process_died_during_is_recorded_as_failed_and_backed_off(db_
 def _big_feed(count: int) -> str:
     """A feed of `count` items, newest first, each carrying its full text (as content:encoded)."""
     items = "".join(
-        f"<item><link>/n/{k}</link><content:encoded>Notice {k} of the ministry.</content:encoded></item>"  # noqa: E501
+        f"<item><link>/n/{k}</link>"
+        f"<content:encoded>Notice {k} of the ministry.</content:encoded></item>"
         for k in range(count)
     )
     return rss(items)
@@ -279,7 +280,7 @@ def test_an_item_that_leads_to_another_local_service_is_not_read(db, web):
     secret = HTTPServer()
     secret.expect_request("/admin").respond_with_data(
         ARTICLE.format(title="Admin", more="The Token is s3cret-admin-token."),
-        content_type="text/html",  # noqa: E501
+        content_type="text/html",
     )
     secret.start()
     try:

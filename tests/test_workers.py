@@ -66,7 +66,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def port_is_free(port: int) -> bool:
-    """Whether a server could listen on `port` now (no process listens there, SO_REUSEPORT or not)."""
+    """Whether a server could listen on `port` now (no process listens there, SO_REUSEPORT or
+    not)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server sets it
