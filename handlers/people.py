@@ -79,7 +79,8 @@ def delegation_card(card: Card, d: Delegation) -> Card:
 
 @command("delegation", usage="delegation ECONOMY [MEETING]", example="delegation US", kept=True)
 def delegation(ask: Ask) -> Card:
-    """An economy's delegation: who leads it, who is in it, what it seeks (optionally to one meeting)."""
+    """An economy's delegation: who leads it, who is in it, what it seeks (optionally to one
+    meeting)."""
     if not ask.args:
         raise UsageError("Which economy's delegation?")
     return delegation_reply(ask.store, ask.args)

@@ -96,7 +96,7 @@ def command(
     kept: bool = False,
     mention: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Register a handler under a command name; its docstring's first line is its help. A name
+    """Register a handler under a command name; its docstring's first paragraph is its help. A name
     or alias already taken raises: two commands answering one word would leave one unreachable."""
 
     def register(fn: Handler) -> Handler:
@@ -109,7 +109,7 @@ def command(
             handler=fn,
             usage=usage or name,
             example=example or name,
-            summary=doc.splitlines()[0] if doc else "",
+            summary=" ".join(doc.split("\n\n")[0].split()),
             aliases=aliases,
             # re-running a change from a button would make it twice; a private reply stays private
             share=share and not admin and not private,

@@ -647,7 +647,8 @@ CLI_HINT = "The picture: `apec-bot timeline -o timeline.png PERIOD` on the desk'
 
 @command("timeline", usage="timeline [YEAR|PERIOD]", example="timeline may to august", share=False)
 def timeline(ask: Ask) -> Card:
-    """The year (or a period) as a picture: meetings by kind, today marked, month-only dates as months."""
+    """The year (or a period) as a picture: meetings by kind, today marked, month-only dates as
+    months."""
     period = timeline_period(ask.args, ask.now)
     today = ask.now.date()
     plot = timeline_plot(ask.store, period.start, period.end, today)
