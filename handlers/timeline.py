@@ -108,7 +108,7 @@ class Picture:
 
 @dataclass
 class PictureCard(Card):
-    """A reply with a picture to post after it (`bot/app.py` uploads it)."""
+    """A reply with a picture to post after it (`bot/documents.py` uploads it)."""
 
     picture: Picture | None = field(default=None)
 

@@ -436,23 +436,23 @@ def _add_column(db: sqlite_utils.Database, table: str, column: str, definition: 
         db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
-def _pending(db: sqlite_utils.Database) -> list[Migration]:
+def _pending(db: sqlite_utils.Database, migrations: tuple[Migration, ...]) -> list[Migration]:
     """The migrations this store has not recorded, in order."""
     if "_migrations" not in db.table_names():
-        return list(MIGRATIONS)
+        return list(migrations)
     applied = {row[0] for row in db.conn.execute("SELECT name FROM _migrations")}
-    return [m for m in MIGRATIONS if m.__name__ not in applied]
+    return [m for m in migrations if m.__name__ not in applied]
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
+def migrate(db: sqlite_utils.Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[str]:
     """Apply the migrations this store has not recorded, in order, in one transaction under the
     write lock (two processes starting on one old store at once apply each once); returns their
     names. A store that has them all is not locked."""
-    if not _pending(db):
+    if not _pending(db, migrations):
         return []
     with immediate(db):
         db.conn.execute(MIGRATIONS_TABLE)
-        pending = _pending(db)  # again, under the lock
+        pending = _pending(db, migrations)  # again, under the lock
         for migration in pending:
             migration(db)
             db.conn.execute(

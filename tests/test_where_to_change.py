@@ -51,3 +51,30 @@ def test_a_new_slack_surface_is_one_module_named_in_surfaces(db_path, web_api, c
         (call,) = web_api.wait_for("chat.postEphemeral")
     assert call.params["user"] == "U1" and call.params["channel"] == "C1"
     assert "Peru" in call.params["text"]
+
+
+# -- add a kind of record: a table, made by the next numbered migration on a store that exists ---
+
+
+def m999_toy_briefing_notes(db) -> None:
+    """A toy kind of record: a briefing note, citing its source with a quote."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS toy_notes (id TEXT PRIMARY KEY, text TEXT NOT NULL, "
+        "source_id TEXT NOT NULL REFERENCES sources(id), quote TEXT NOT NULL)"
+    )
+
+
+def test_a_new_kind_of_record_is_one_more_migration_applied_once(db_path):
+    from store.db import connect
+    from store.schema import MIGRATIONS, migrate
+
+    db = connect(db_path)
+    with_toy = (*MIGRATIONS, m999_toy_briefing_notes)
+    assert migrate(db, with_toy) == ["m999_toy_briefing_notes"]
+    assert migrate(db, with_toy) == []  # recorded: never applied twice
+    source = db.execute("SELECT id FROM sources LIMIT 1").fetchone()[0]
+    db["toy_notes"].insert(
+        {"id": "n1", "text": "Bring the cards.", "source_id": source, "quote": ""}
+    )
+    assert db.execute("SELECT text FROM toy_notes").fetchall() == [("Bring the cards.",)]
+    assert migrate(db) == []  # the store as shipped is unaffected by the toy
