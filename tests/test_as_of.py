@@ -65,22 +65,40 @@ def cited(view: Store) -> list[tuple[str, Source]]:
     out += [(f"source {s.id}", s) for s in map(view.source, _SOURCE_IDS) if s is not None]
     out += [(f"meeting {m.id}", m.source) for m in view.meetings()]
     out += [(f"economy {e.id}", e.source) for e in view.members()]
+    out += _people_cited(view) + _delegations_cited(view)
+    out += [(f"fact {f.id}", f.source) for f in view.facts()]
+    out += _found_cited(view)
+    out += [("desk sources", s) for s in view.desk_sources_since("")]
+    return out
+
+
+def _people_cited(view: Store) -> list[tuple[str, Source]]:
+    out: list[tuple[str, Source]] = []
     for p in view.people():
         out.append((f"person {p.id}", p.source))
         out += [(f"role of {p.id}", r.source) for r in p.roles]
+    return out
+
+
+def _delegations_cited(view: Store) -> list[tuple[str, Source]]:
+    out: list[tuple[str, Source]] = []
     for d in view.delegations():
         out += [(f"delegation {d.id}", s) for s in (d.source, d.meeting.source, d.economy.source)]
         out += [(f"head of {d.id}", d.head.source)] if d.head else []
         out += [(f"member of {d.id}", m.source) for m in d.members]
         out += [(f"objective of {d.id}", o.source) for o in d.objectives]
-    out += [(f"fact {f.id}", f.source) for f in view.facts()]
+    return out
+
+
+def _found_cited(view: Store) -> list[tuple[str, Source]]:
+    """What searching, and finding sentences and sources by their phrases, cite."""
+    out: list[tuple[str, Source]] = []
     for q in SEARCHES:
         for hit in view.search(q, limit=10):
             out += [(f"search {q!r}", s) for s in (hit.source, *hit.also_in)]
     for phrases in PHRASES:
         out += [(f"sentences {phrases}", s.source) for s in view.sentences_naming(phrases)]
         out += [(f"sources naming {phrases}", s.source) for s in view.sources_naming(phrases)]
-    out += [("desk sources", s) for s in view.desk_sources_since("")]
     return out
 
 

@@ -63,7 +63,8 @@ def test_a_slow_users_info_holds_no_worker_and_delays_no_one(server, web_api, re
     for t in threads:
         t.join(timeout=30)
     reports.append(
-        f"next-meeting while 16 edits wait on a 5 s users.info: median {statistics.median(took) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms"
+        "next-meeting while 16 edits wait on a 5 s users.info: "
+        f"median {statistics.median(took) * 1000:.0f} ms, worst {max(took) * 1000:.0f} ms"
     )
     assert max(took) < 1.0
     assert len(web_api.calls_to("users.info")) <= 2  # after one times out, nobody asks for a while
@@ -129,7 +130,8 @@ def test_a_long_answer_goes_in_parts_and_nothing_is_left_out():
 
 
 def test_what_slack_sends_escaped_is_shown_as_typed_escaped_once(server, web_api):
-    # Slack sends "a & b <c>" typed in /apec as "a &amp; b &lt;c&gt;": shown once escaped, not twice.
+    # Slack sends "a & b <c>" typed in /apec as "a &amp; b &lt;c&gt;": shown once escaped, not
+    # twice.
     status, body = server.command("remind tomorrow 9am a &amp; b &lt;c&gt;", channel="C1")
     assert status == 200
     assert "a &amp; b &lt;c&gt;" in body and "&amp;amp;" not in body and "&amp;lt;" not in body
