@@ -148,7 +148,7 @@ def card(a: Answer) -> Card:
     if a.nearest:
         out.section(
             "*Nearest on record (not an answer):*\n" + "\n".join(f"• {p.text}" for p in a.nearest)
-        )  # noqa: E501
+        )
         for p in a.nearest:
             out.cite(p.source)
     if a.line == NO_SOURCE:

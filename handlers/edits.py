@@ -18,10 +18,11 @@ from handlers.registry import Ask, UsageError, command, refuse_unless_admin
 from handlers.render import STATUS_WORDS, Card, esc, when
 from store import changes, edits
 from store.dates import DateError, read_span
-from store.edits import MEETING_KINDS, STATUSES
+from store.edits import STATUSES
 from store.models import Economy, Meeting
 from store.queries import Store
 from store.text import clean
+from store.vocabulary import MEETING_KINDS
 
 FORM = "meeting_form"
 KEYS = {"name", "short", "kind", "dates", "city", "host", "tz", "status", "note"}
@@ -45,7 +46,8 @@ def record_of(m: Meeting) -> dict[str, Any]:
 
 
 def editor(ask: Ask) -> str:
-    """Who made a change, for the audit trail: the Slack user, or where it came from (cli, console)."""
+    """Who made a change, for the audit trail: the Slack user, or where it came from (cli,
+    console)."""
     return ask.user or ask.via
 
 
@@ -164,7 +166,8 @@ def changed_card(verb: str, m: Meeting) -> Card:
 
 
 def _split(args: str) -> tuple[list[str], dict[str, str]]:
-    """Positional words and key=value pairs, quotes allowed: `"SOM3" 2026-08-10..2026-08-21 Dalian host=CN`."""
+    """Positional words and key=value pairs, quotes allowed:
+    `"SOM3" 2026-08-10..2026-08-21 Dalian host=CN`."""
     try:
         words = shlex.split(args)
     except ValueError as exc:
@@ -187,7 +190,8 @@ def _split(args: str) -> tuple[list[str], dict[str, str]]:
     admin=True,
 )
 def add_meeting(ask: Ask) -> Card:
-    """Add a meeting to the calendar (a form in Slack, or typed); a name on record is updated instead."""
+    """Add a meeting to the calendar (a form in Slack, or typed); a name on record is updated
+    instead."""
     if not ask.args:
         return form_or_usage(ask, None)
     positional, pairs = _split(ask.args)
@@ -291,7 +295,8 @@ def remove_delegate(ask: Ask) -> Card:
 
 
 def _delegate_args(ask: Ask, removed: bool) -> tuple[Economy, Meeting | None, str, str, str]:
-    """(economy, meeting or None if unknown, name, role, the meeting as typed) of a delegate command."""
+    """(economy, meeting or None if unknown, name, role, the meeting as typed) of a delegate
+    command."""
     positional, _ = _split(ask.args)
     need = 3 if removed else 4
     if len(positional) < need:
@@ -321,7 +326,8 @@ def _delegate(ask: Ask, removed: bool) -> Card:
     person = next((m for m in current if m.person.name.lower() == name.lower()), None)
     if removed and person is None:
         return Card().section(
-            f"{esc(name)} is not in the {esc(economy.name)} delegation to {esc(meeting.short)} on record."
+            f"{esc(name)} is not in the {esc(economy.name)} delegation to {esc(meeting.short)} "
+            "on record."
         )
     changes.change_delegate(
         ask.store.db, ask.seeds, economy.id, meeting.id, name, role, removed, editor(ask), ask.now
@@ -337,7 +343,8 @@ def _delegate(ask: Ask, removed: bool) -> Card:
         + "."
     )
     card.context(
-        f'Undo with `/apec {"add" if removed else "remove"}-delegate {esc(economy.id)} {esc(meeting.short)} "{esc(name)}"'
+        f"Undo with `/apec {'add' if removed else 'remove'}-delegate {esc(economy.id)} "
+        f'{esc(meeting.short)} "{esc(name)}"'
         + ("" if removed else "`")
         + ("" if not removed else ' "ROLE"`')
     )

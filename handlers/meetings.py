@@ -9,29 +9,14 @@ from handlers.render import Card, esc, status_word, when
 from store.dates import Span, read_period
 from store.models import Meeting
 from store.queries import Store
+from store.vocabulary import KIND_LABELS
 
-KINDS = {
-    "som": "som",
-    "soms": "som",
-    "senior": "som",
-    "summit": "summit",
-    "leaders": "summit",
-    "leaders'": "summit",
-    "aelm": "summit",
-    "ministerial": "ministerial",
-    "ministerials": "ministerial",
-    "minister": "ministerial",
-    "ministers": "ministerial",
-}
-KIND_WORDS = {
-    "som": "Senior Officials' Meeting",
-    "summit": "Leaders' Summit",
-    "ministerial": "ministerial meeting",
-}
+KIND_WORDS = KIND_LABELS  # the readers' old name for the labels (handlers/reader/ imports it)
 
 
 def title(m: Meeting) -> str:
-    """ "SOM1 — First Senior Officials' Meeting" or the name alone when the short name is the name."""
+    """ "SOM1 — First Senior Officials' Meeting", or the name alone when the short name is the
+    name."""
     return m.name if m.short == m.name else f"{m.short} — {m.name}"
 
 
@@ -93,7 +78,7 @@ def next_meeting(ask: Ask) -> Card:
     found = ask.store.next_meeting(after=ask.now, kind=kind)
     if found is None:
         return no_upcoming(card, ask, kind)
-    what = KIND_WORDS.get(kind or "", "meeting")
+    what = KIND_LABELS.get(kind or "", "meeting")
     card.section(f"The next {what} on record {esc(opens_in(found, ask.now))}:")
     meeting_card(card, found, ask.store, ask.now)
     return card
@@ -109,7 +94,8 @@ def kind_asked(ask: Ask) -> str | None:
     q = parse(ask.store, ask.args, ask.now)
     if q.kind is None and set(q.words) - {"meeting", "meetings", "apec", "the", "one"}:
         raise UsageError(
-            f"I don't know the kind of meeting `{esc(ask.args[:40])}`: try som, summit or ministerial."
+            f"I don't know the kind of meeting `{esc(ask.args[:40])}`: "
+            "try som, summit or ministerial."
         )
     return q.kind
 
@@ -123,7 +109,7 @@ HOW_TO_ADD = (
 
 def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Card:
     """No upcoming meeting: say so plainly, name the last one, and say how one gets on record."""
-    what = KIND_WORDS.get(kind or "", "meeting")
+    what = KIND_LABELS.get(kind or "", "meeting")
     card.section(f"No upcoming {what} is on record.")
     card.context(HOW_TO_ADD)
     last = ask.store.last_meeting(before=ask.now, kind=kind)
@@ -145,7 +131,8 @@ def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Card:
     ]
     if undated:
         card.context(
-            f"{len(undated)} announced meeting(s) have no dates on record: `/apec meetings` lists them."
+            f"{len(undated)} announced meeting(s) have no dates on record: "
+            "`/apec meetings` lists them."
         )
     return card
 
@@ -158,7 +145,8 @@ def no_upcoming(card: Card, ask: Ask, kind: str | None) -> Card:
     kept=True,
 )
 def meetings(ask: Ask) -> Card:
-    """Meetings in a period ("in May", "next month", "this week", "2026", "between March and June")."""
+    """Meetings in a period ("in May", "next month", "this week", "2026", "between March and
+    June")."""
     store = ask.store
     card = Card()
     if not ask.args:
@@ -235,12 +223,12 @@ def countdown(ask: Ask) -> Card:
         if nxt is None:
             last = ask.store.last_meeting(before=ask.now, kind=kind)
             tail = f" The last was {esc(title(last))}, {esc(when(last))}." if last else ""
-            card.section(f"*{KIND_WORDS[kind]}:* none upcoming on record.{tail}")
+            card.section(f"*{KIND_LABELS[kind]}:* none upcoming on record.{tail}")
             if last:
                 card.cite(last.source, last.quote)
             continue
         card.section(
-            f"*{KIND_WORDS[kind]}:* {esc(title(nxt))} {esc(opens_in(nxt, ask.now))}"
+            f"*{KIND_LABELS[kind]}:* {esc(title(nxt))} {esc(opens_in(nxt, ask.now))}"
             f"{' — ' + esc(when(nxt)) if nxt.dated else ''}"
             f"{', ' + esc(nxt.place) if nxt.place else ''}"
         )

@@ -134,7 +134,8 @@ def reminder_card(post: Post, store: Store) -> Card:
 
 
 def digest_card(post: Post, store: Store, now: datetime, since: datetime | None) -> Card:
-    """The next 30 days' meetings, the countdown, month-only notes, and sources added since the last."""
+    """The next 30 days' meetings, the countdown, month-only notes, and sources added since the
+    last."""
     card = Card().header("APEC digest")
     soon = upcoming(store, post.due, days=30)
     if soon:
@@ -174,7 +175,8 @@ def failure_notice(post: Post, error: str) -> Card:
     """The direct message an admin gets when Slack refuses a post."""
     hint = {
         "not_in_channel": "Invite the bot to the channel (`/invite @APEC`).",
-        "channel_not_found": "The channel is gone or the bot cannot see it; `/apec unsubscribe` there, or ignore.",
+        "channel_not_found": "The channel is gone or the bot cannot see it; "
+        "`/apec unsubscribe` there, or ignore.",
         "is_archived": "The channel is archived.",
         "user_not_found": "The person is not in this workspace any more.",
         "user_disabled": "The person's account is deactivated.",

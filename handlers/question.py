@@ -5,28 +5,43 @@ The text is decoded from Slack once, its typos mended against the store's own vo
 things it names found by alias in one pass (meetings, member economies and their adjectives,
 people, non-members), the year it means resolved against `now` ("this year", "the 2025 summit"),
 and the attribute it asks for (when, where, who leads, who attended, who chaired, what was agreed,
-discussed or prioritised, membership, how many...). The answer functions (handlers/reader/) read only this.
+discussed or prioritised, membership, how many...). What the store tells about words comes in one
+piece, its `Lexicon` (store/lexicon.py); the words every module shares are in store/vocabulary.py.
+The answer functions (handlers/reader/) read only the `Question`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from store.dates import Span, read_period
+from store.lexicon import Lexicon, lexicon_of
 from store.models import Economy, Meeting, Person
-from store.names import Matcher, is_short_caps
 from store.queries import STOPWORDS, Store
 from store.text import fold
+from store.vocabulary import (
+    DEMONYMS,
+    KIND_PHRASES,
+    MONTH_PATTERN,
+    MONTHS,
+    WEEKDAY_PATTERN,
+    common,
+)
+
+# Imported from here by the reader (GENERIC_MEETING, WEEKDAYS), the language check and the
+# server's warm-up (english); they live in store/vocabulary.py.
+from store.vocabulary import GENERIC_MEETING as GENERIC_MEETING
+from store.vocabulary import WEEKDAYS as WEEKDAYS
+from store.vocabulary import english as english
 
 MAX_QUESTION = 2000
-COMMON = 1000  # a word this frequent in English (pyspellchecker's counts) is meant as typed
-
 QUESTION_WORDS = ("when", "where", "what", "which", "who", "whom", "whose", "how", "why")
 ASKS: dict[str, frozenset[str]] = {
     name: frozenset(words.split())
@@ -47,10 +62,11 @@ ASKS: dict[str, frozenset[str]] = {
         "chair": "chair chairs chaired chairing chairman chairperson chairwoman preside presides "
         "presided presiding",
         "agreed": "agree agreed agreement agreements outcome outcomes result results decide "
-        "decided decision decisions adopt adopted achieve achieved declaration concluded conclusion",
+        "decided decision decisions adopt adopted achieve achieved declaration concluded "
+        "conclusion",
         "discussed": "discuss discussed discussing discussion discussions talk talked talks "
-        "topic topics raise raises raised cover covered call conversation dialogue spoke say said announce "
-        "announced introduce introduced outline outlined unveil unveiled",
+        "topic topics raise raises raised cover covered call conversation dialogue spoke say said "
+        "announce announced introduce introduced outline outlined unveil unveiled",
         "priorities": "priority priorities objective objectives aim aims goal goals want wants "
         "seek seeks plan plans planning agenda focus press pressing push pushing",
         "member": "member members membership belong belongs join joined",
@@ -62,67 +78,13 @@ ASKS: dict[str, frozenset[str]] = {
         "countdown": "countdown",
     }.items()
 }
-KIND_WORDS = {
-    "som": (
-        "som",
-        "soms",
-        "senior officials meeting",
-        "senior officials meetings",
-        "senior officials",
-    ),
-    "summit": ("summit", "summits", "leaders meeting", "leaders summit", "aelm"),
-    "ministerial": ("ministerial", "ministerials", "ministers meeting", "ministerial meeting"),
-}
-# Words of a name that says only the kind of meeting ("the summit"): its year decides which.
-GENERIC_MEETING = frozenset("the apec economic leaders leader summit meeting aelm s".split())
-# Capitals that stand for their economy when they act ("what did Seoul push"), not as places.
-CAPITALS = {
-    "Washington": "US",
-    "Seoul": "KR",
-    "Beijing": "CN",
-    "Tokyo": "JP",
-    "Canberra": "AU",
-    "Ottawa": "CA",
-    "Wellington": "NZ",
-    "Moscow": "RU",
-    "Jakarta": "ID",
-    "Hanoi": "VN",
-    "Manila": "PH",
-    "Bangkok": "TH",
-    "Santiago": "CL",
-    "Lima": "PE",
-    "Taipei": "TW",
-}
-# Economies by their adjective ("the Korean delegation"), for questions only.
-DEMONYMS = {
-    "American": "US",
-    "Australian": "AU",
-    "Bruneian": "BN",
-    "Canadian": "CA",
-    "Chilean": "CL",
-    "Chinese": "CN",
-    "Indonesian": "ID",
-    "Japanese": "JP",
-    "Korean": "KR",
-    "South Korean": "KR",
-    "Malaysian": "MY",
-    "Mexican": "MX",
-    "New Zealander": "NZ",
-    "Peruvian": "PE",
-    "Filipino": "PH",
-    "Philippine": "PH",
-    "Russian": "RU",
-    "Singaporean": "SG",
-    "Thai": "TH",
-    "Vietnamese": "VN",
-}
-DEMONYMS.update({f"{n}s": i for n, i in list(DEMONYMS.items()) if not n.endswith(("s", "ese"))})
 _POLAR = frozenset("is are was were will would did does do has have can could should".split())
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _WORDS = re.compile(r"[a-z0-9]+")
 _YEAR = re.compile(r"(?<![\d-])(19[89]\d|20\d\d)(?![\d-])")
 _RELATIVE_YEAR = re.compile(
-    r"\b(this|current|present|last|previous|past|preceding|prior|next|coming|following) (?:\w+ ){0,2}?year\b"
+    r"\b(this|current|present|last|previous|past|preceding|prior|next|coming|following) "
+    r"(?:\w+ ){0,2}?year\b"
 )
 # "will Trump attend", "is Ruth Perry going to": who is asked about, named or not.
 _WHO_ATTENDS = re.compile(
@@ -131,11 +93,13 @@ _WHO_ATTENDS = re.compile(
     r"|join|joining|be\s+(?:at|in|there))\b"
 )
 _WHO_IS = re.compile(
-    r"^(?:who\s+is|who's|whos|who\s+was)\s+(?!(?:on|in|at|with|from|of|for|to|the|a|an)\b)(?P<who>[a-z][a-z .'-]{1,60})$"  # noqa: E501
+    r"^(?:who\s+is|who's|whos|who\s+was)\s+(?!(?:on|in|at|with|from|of|for|to|the|a|an)\b)"
+    r"(?P<who>[a-z][a-z .'-]{1,60})$"
 )
 # "the us delegation", "us team": the United States, though "us" is an English word.
 _US = re.compile(
-    r"(?<=\bthe )us\b|\bus(?= (?:delegation|delegations|team|delegates|objectives|senior official|position|officials?)\b)",  # noqa: E501
+    r"(?<=\bthe )us\b|\bus(?= (?:delegation|delegations|team|delegates|objectives"
+    r"|senior official|position|officials?)\b)",
 )
 # Chat shorthand no spelling corrector knows ("this yr", "som2 mtgs", "whos hosting").
 _SHORTHAND = {
@@ -171,11 +135,9 @@ _SHORT = re.compile(
     r"(?<![\w'])(?:" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w'])", re.IGNORECASE
 )
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,4}(?!\w)")
-_PERIOD_WORDS = (
-    "(?:week|weekend|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-    "|january|february|march|april|may|june|july|august|september|october|november|december)"
-)
+_PERIOD_WORDS = f"(?:week|weekend|month|year|{WEEKDAY_PATTERN}|{MONTH_PATTERN})"
 _NOT_NAMES = frozenset("he she they it we you i anyone someone anybody everyone who the".split())
+_DELEGATION = frozenset({"delegation", "delegations", "team", "delegate", "delegates"})
 
 
 @dataclass(frozen=True)
@@ -220,68 +182,76 @@ class Question:
 
 def parse(store: Store, raw: str, now: datetime) -> Question:
     """Read a question once: everything the intents need to choose and answer."""
-    text = " ".join(raw.replace("\x00", " ").split())[:MAX_QUESTION]  # decoded at the edge
-    text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
-    text, framed = unframe(first_question(text))
-    text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)
-    text = _desk_shorthand(store, text)
-    text, mended = mend(_unjoin(_US.sub("US", text), store), store.vocabulary())
+    lexicon = lexicon_of(store)
+    text, framed = _prepared(raw, lexicon)
+    text, mended = mend(text, lexicon.vocabulary)
     low = fold(text).replace("'s ", " ")
     words = tuple(_WORDS.findall(low.replace("'", "")))
-    named = _named(store, text)
-    year = read_year(low, now)
-    kind = next(
-        (
-            k
-            for k, says in KIND_WORDS.items()
-            if any(f" {s} " in f" {' '.join(words)} " for s in says)
-        ),
-        None,
-    )
-    people = _people(store, named.get("person", []), words)
+    named = _named(lexicon, text)
     question = Question(
         raw=raw,
         text=text,
         words=words,
         asks=_asks(words),
         polar=framed or _polar(words, text),
-        year=year,
-        kind=kind,
-        economies=tuple(
-            (typed, e) for typed, i in named.get("economy", []) if (e := store.economy_named(i))
-        ),
+        year=read_year(low, now),
+        kind=_kind(words),
+        economies=_economies(store, named.get("economy", [])),
         non_members=tuple(named.get("non_member", [])),
-        people=people,
+        people=_people(store, named.get("person", []), words),
         mended=mended,
         period=_period(low, now),
-        delegation=bool(
-            {"delegation", "delegations", "team", "delegate", "delegates"} & set(words)
-        ),
+        delegation=bool(_DELEGATION & set(words)),
         now=now,
     )
-    meetings = _meetings(store, named.get("meeting", []), question)
-    if not meetings and kind == "summit":
-        # "the summit": the year's, as its generic name would have said had the year's summit
-        # been on record under it (a view of a day before it was: the year's own is found)
-        found = of_year(store, "summit", year, now)
-        meetings = (found,) if found is not None else ()
-    closer = _meetings_by_words(store, words)
-    if closer and closer[0] not in meetings:
-        named_words = {w for t, _ in named.get("meeting", []) for w in _WORDS.findall(fold(t))}
-        if not meetings or len(_telling_words(store)[closer[0].id] & set(words) - named_words) >= 2:
-            meetings = closer + meetings
+    meetings = _meetings_asked(store, lexicon, named.get("meeting", []), question)
+    return _with_meetings(store, question, meetings, named, low)
+
+
+def _prepared(raw: str, lexicon: Lexicon) -> tuple[str, bool]:
+    """The question as typed, decoded and written out: its frame off (and whether the frame made
+    it a yes-or-no question), chat and desk shorthand spelt out, names typed as one word split."""
+    text = " ".join(raw.replace("\x00", " ").split())[:MAX_QUESTION]  # decoded at the edge
+    text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
+    text, framed = unframe(first_question(text))
+    text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)
+    text = lexicon.spell_out(text)
+    return lexicon.unjoin(_US.sub("US", text)), framed
+
+
+def _kind(words: tuple[str, ...]) -> str | None:
+    """The kind of meeting the words name ("senior officials", "summits"), if any."""
+    joined = f" {' '.join(words)} "
+    return next(
+        (k for k, says in KIND_PHRASES.items() if any(f" {s} " in joined for s in says)), None
+    )
+
+
+def _economies(store: Store, named: list[tuple[str, str]]) -> tuple[tuple[str, Economy], ...]:
+    return tuple((typed, e) for typed, i in named if (e := store.economy_named(i)))
+
+
+def _with_meetings(
+    store: Store,
+    q: Question,
+    meetings: tuple[Meeting, ...],
+    named: dict[str, list[tuple[str, str]]],
+    low: str,
+) -> Question:
+    """The question with its meetings, and what they explain: people named by a title in the
+    words left, the place asked about unless it is a meeting's, the topic."""
     meeting_words = {
         w
         for m in meetings
         for n in store.meeting_names(m.id)
         for w in _WORDS.findall(fold(n).replace("'", ""))
     }
-    asked = tuple(w for w in words if w not in meeting_words)
-    people = people or _people_by_title(store, asked, question.economies, "who" in question.asks)
-    question = replace(question, meetings=meetings, people=people, others=_others(low, people))
-    place = _place(low, question)
-    question = replace(question, place="" if set(place.split()) <= meeting_words else place)
-    return replace(question, topic=_topic(question, named))
+    asked = tuple(w for w in q.words if w not in meeting_words)
+    people = q.people or _people_by_title(store, asked, q.economies, "who" in q.asks)
+    q = replace(q, meetings=meetings, people=people, others=_others(low, people))
+    place = _place(low, q)
+    q = replace(q, place="" if set(place.split()) <= meeting_words else place)
+    return replace(q, topic=_topic(q, named))
 
 
 # A sentence ends at "?" or "!", or at "." after a word of three letters or more ("Feb. 1" goes on).
@@ -318,27 +288,6 @@ def unframe(text: str) -> tuple[str, bool]:
     return _POLITE.sub("", text, count=1) or text, False
 
 
-def _unjoin(text: str, store: Store) -> str:
-    """Names typed as one word ("parkjonghan", "leejiyoon") as the names they are."""
-    joined = _joined_names(store)
-    return _LONG_WORD.sub(lambda m: joined.get(m[0].lower(), m[0]), text)
-
-
-def _joined_names(store: Store) -> dict[str, str]:
-    return store.cached(
-        "joined_names",
-        lambda: {
-            re.sub(r"[^a-z0-9]", "", fold(n)): n
-            for kind in ("person", "meeting", "economy")
-            for n in store.names(kind)
-            if len(n.split()) > 1 or "-" in n
-        },
-    )
-
-
-_LONG_WORD = re.compile(r"\b[A-Za-z]{7,}\b")
-
-
 def _polar(words: tuple[str, ...], raw: str) -> bool:
     """A yes-or-no question: it opens with "is", "did"...; or, with no question word, it asks
     with a "?" what it states ("ceo summit is alongside the leaders mtg?")."""
@@ -351,19 +300,6 @@ def _polar(words: tuple[str, ...], raw: str) -> bool:
 
 
 # -- mending typos ---------------------------------------------------------------------------
-
-
-@cache
-def english() -> dict[str, int]:
-    """Common English words and their counts (pyspellchecker's list), loaded on first need."""
-    from spellchecker import SpellChecker
-
-    return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
-
-
-def common(word: str) -> bool:
-    """A word English uses often enough that it is meant as typed."""
-    return english().get(word.lower(), 0) >= COMMON
 
 
 @lru_cache(maxsize=4)
@@ -405,76 +341,26 @@ ASKS_ALL = frozenset(w for words in ASKS.values() for w in words)
 # -- what it names ---------------------------------------------------------------------------
 
 
-def loose(alias: str) -> bool:
-    """A short capital alias may be typed in lower case when it is no English word ("usa")."""
-    return is_short_caps(alias) and not common(alias)
-
-
-def _desk_shorthand(store: Store, text: str) -> str:
-    """The desk's shorthand in the glossary ("cmte", "del", "HoD") written out as it reads."""
-    found = store.cached("desk_shorthand", lambda: _read_desk_shorthand(store))
-    if found is None:
-        return text
-    pattern, meant = found
-    return pattern.sub(lambda m: meant[m[0].lower()], text)
-
-
-def _read_desk_shorthand(store: Store) -> tuple[re.Pattern[str], dict[str, str]] | None:
-    meant = {
-        name.lower(): t.expansion
-        for t in store.glossary()
-        if t.kind == "shorthand" and t.expansion
-        for name in (t.term, *t.aliases)
-    }
-    if not meant:
-        return None
-    words = "|".join(re.escape(w) for w in sorted(meant, key=len, reverse=True))
-    return re.compile(rf"(?<![\w'])(?:{words})(?![\w'])", re.IGNORECASE), meant
-
-
-# A glossary term that names a record stands for it in a question ("USG" the US, "AMM" the joint
-# ministerial meeting), as the record's own aliases do.
-_TERM_KINDS = {
-    "economy": "economy",
-    "meeting": "meeting",
-    "committee": "meeting",
-    "event": "meeting",
-}
-
-
-def _names_matcher(store: Store) -> Matcher:
-    """Every name a question may hold, each to its kind and target."""
-    aliases: dict[str, str] = {}
-    for kind in ("non_member", "economy", "meeting", "person"):
-        for name, target in store.names(kind).items():
-            aliases.setdefault(name, f"{kind}\t{target}")
-    for t in store.glossary():
-        term_kind = _TERM_KINDS.get(t.kind)
-        if term_kind and t.refers_to:
-            for name in (t.term, *t.aliases):
-                aliases.setdefault(name, f"{term_kind}\t{t.refers_to}")
-    for name, target in DEMONYMS.items():
-        aliases.setdefault(name, f"economy\t{target}")
-    for name, target in CAPITALS.items():
-        aliases.setdefault(name, f"capital\t{target}")
-    return Matcher(aliases, loose)
-
-
-def _named(store: Store, text: str) -> dict[str, list[tuple[str, str]]]:
+def _named(lexicon: Lexicon, text: str) -> dict[str, list[tuple[str, str]]]:
     """Everything named, kind by kind; the longest name wins where two overlap across kinds
     ("North Korea" is not "Korea", "Chinese Taipei" is not "Chinese")."""
     found: dict[str, list[tuple[str, str]]] = {}
-    for typed, target in store.cached("names_asked", lambda: _names_matcher(store)).find(text):
+    for typed, target in lexicon.names.find(text):
         kind, _, ident = target.partition("\t")
         if kind == "capital":
-            place = rf"\b(?:in|at|to|from|near|of)\s+{re.escape(typed)}\b"
-            names = rf"\b{re.escape(typed)}\s+(?:som\d?|senior|summit|meeting|ministerial|leaders)"
-            if re.search(f"{place}|{names}", text, re.IGNORECASE):
+            if _as_place(typed).search(text):
                 continue  # "the summit in Beijing", "the Beijing SOM": a place, not its economy
             kind = "economy"
         if (typed, ident) not in found.setdefault(kind, []):
             found[kind].append((typed, ident))
     return found
+
+
+def _as_place(typed: str) -> re.Pattern[str]:
+    """A capital written as a place: after "in", "at", "to"..., or before a meeting's name."""
+    place = rf"\b(?:in|at|to|from|near|of)\s+{re.escape(typed)}\b"
+    names = rf"\b{re.escape(typed)}\s+(?:som\d?|senior|summit|meeting|ministerial|leaders)"
+    return re.compile(f"{place}|{names}", re.IGNORECASE)
 
 
 def _people(
@@ -492,15 +378,23 @@ def _people(
         candidates = [
             p for i in parts.get(word, ()) if i not in taken and (p := store.person_by_id(i))
         ]
-        if len(candidates) > 1:
-            candidates = _by_other_names(candidates, word, words) or candidates
-        if len(candidates) > 1 and people:
-            sources = {p.source.id for p in people} | {r.source.id for p in people for r in p.roles}
-            candidates = [c for c in candidates if c.source.id in sources] or candidates
-        for p in candidates:
-            taken.add(p.id)
-            people.append(p)
+        found = _narrowed(candidates, word, words, people)
+        taken.update(p.id for p in found)
+        people += found
     return tuple(people)
+
+
+def _narrowed(
+    candidates: list[Person], word: str, words: tuple[str, ...], people: list[Person]
+) -> list[Person]:
+    """Of the people one of their names calls up, those the question points to: by their other
+    names typed too, else by a source they share with the people already named; all else."""
+    if len(candidates) > 1:
+        candidates = _by_other_names(candidates, word, words) or candidates
+    if len(candidates) > 1 and people:
+        sources = {p.source.id for p in people} | {r.source.id for p in people for r in p.roles}
+        candidates = [c for c in candidates if c.source.id in sources] or candidates
+    return candidates
 
 
 def _by_other_names(candidates: list[Person], word: str, words: tuple[str, ...]) -> list[Person]:
@@ -533,67 +427,40 @@ def _meetings(store: Store, named: list[tuple[str, str]], q: Question) -> tuple[
     return tuple(out)
 
 
-def _meetings_by_words(store: Store, words: tuple[str, ...]) -> tuple[Meeting, ...]:
+def _meetings_asked(
+    store: Store, lexicon: Lexicon, named: list[tuple[str, str]], q: Question
+) -> tuple[Meeting, ...]:
+    """The meetings a question is about: those it names; for "the summit" alone, the year's;
+    and first, one it names in other words than its aliases, when nothing is named or when that
+    one shares two telling words with the question beyond the names typed."""
+    meetings = _meetings(store, named, q)
+    if not meetings and q.kind == "summit":
+        # "the summit": the year's, as its generic name would have said had the year's summit
+        # been on record under it (a view of a day before it was: the year's own is found)
+        found = of_year(store, "summit", q.year, q.now)
+        meetings = (found,) if found is not None else ()
+    closer = _meetings_by_words(store, lexicon, q.words)
+    if closer and closer[0] not in meetings:
+        named_words = {w for t, _ in named for w in _WORDS.findall(fold(t))}
+        if not meetings or len(lexicon.telling[closer[0].id] & set(q.words) - named_words) >= 2:
+            meetings = closer + meetings
+    return meetings
+
+
+def _meetings_by_words(
+    store: Store, lexicon: Lexicon, words: tuple[str, ...]
+) -> tuple[Meeting, ...]:
     """A meeting named in other words than its aliases ("the first budget committee meeting",
     "the senior officials' meeting in Guangzhou"): the one whose names and city share the most
     telling words with the question, two at least."""
     asked = set(words)
-    telling = _telling_words(store)
-    unique = store.cached(
-        "unique_words",
-        lambda: frozenset(
-            w for w, ms in _word_meetings(store).items() if len(ms) == 1 and len(w) >= 4
-        ),
-    )
     best: tuple[int, Meeting | None] = (0, None)
     for m in store.meetings():
-        shared = telling[m.id] & asked
-        enough = len(shared) >= 2 or bool(shared & unique)
+        shared = lexicon.telling[m.id] & asked
+        enough = len(shared) >= 2 or bool(shared & lexicon.unique)
         if enough and len(shared) > best[0]:
             best = (len(shared), m)
     return (best[1],) if best[1] is not None else ()
-
-
-def _telling_words(store: Store) -> dict[str, frozenset[str]]:
-    """Each meeting's telling words: those of its names and city, but the plainest."""
-    return store.cached("telling_words", lambda: _read_telling_words(store))
-
-
-def _read_telling_words(store: Store) -> dict[str, frozenset[str]]:
-    economies = {w for n in store.names("economy") for w in _WORDS.findall(fold(n))}
-    out = {}
-    for m in store.meetings():
-        said = {
-            w for n in store.meeting_names(m.id) for w in _WORDS.findall(fold(n).replace("'", ""))
-        }
-        said |= set(_WORDS.findall(fold(m.city)))
-        years = {w for w in said if w.isdigit()}  # "2025" names a year of meetings, not one
-        out[m.id] = frozenset(said - GENERIC_MEETING - _PLAIN_WORDS - economies - years)
-    return out
-
-
-def _word_meetings(store: Store) -> dict[str, set[str]]:
-    """Each telling word and the top-level meetings it names (a city names one meeting if one is
-    held there, its parts aside)."""
-    return store.cached("word_meetings", lambda: _read_word_meetings(store))
-
-
-def _read_word_meetings(store: Store) -> dict[str, set[str]]:
-    telling = _telling_words(store)
-    found: dict[str, set[str]] = {}
-    for m in store.meetings():
-        for w in telling[m.id]:
-            found.setdefault(w, set()).add(m.parent_id or m.id)
-    return found
-
-
-# Words too common in meeting names to tell one from another.
-_PLAIN_WORDS = frozenset(
-    """and of on the for first second third related meetings meeting committee economy economies
-    host year apec senior officials official economic cooperation asia pacific sectoral
-    ministerial ministers minister event events high level summit leaders day days week weeks
-    month months today""".split()
-)
 
 
 def _people_by_title(
@@ -618,9 +485,9 @@ def _people_by_title(
     return tuple(found)
 
 
-_TITLE_PLAIN = frozenset("the of for at to in and a an s apec u us".split()) | set(
-    DEMONYMS_WORDS := [w.lower() for n in DEMONYMS for w in n.split()]
-)
+_TITLE_PLAIN = frozenset("the of for at to in and a an s apec u us".split()) | {
+    w.lower() for n in DEMONYMS for w in n.split()
+}
 _TITLE_HEADS = frozenset(
     "president presidents minister ministers spokesperson director coordinator official".split()
 )
@@ -662,96 +529,124 @@ def _others(low: str, people: tuple[Person, ...]) -> tuple[str, ...]:
 
 # -- what it asks ----------------------------------------------------------------------------
 
+# A test of the question's words: joined (" who leads the us delegation "), and as a set.
+_Test = Callable[[str, frozenset[str]], bool]
+
+
+def _saying(*phrases: str) -> _Test:
+    """The question holds one of these phrases."""
+    return lambda joined, _: any(f" {p} " in joined for p in phrases)
+
+
+def _matching(pattern: str) -> _Test:
+    """The question matches this pattern (written against the joined words)."""
+    compiled = re.compile(pattern)
+    return lambda joined, _: compiled.search(joined) is not None
+
+
+@dataclass(frozen=True)
+class _AskRule:
+    """Where a phrase says more than its words: the asks it adds and those it takes away."""
+
+    test: _Test
+    add: frozenset[str] = frozenset()
+    drop: frozenset[str] = frozenset()
+
+
+def _rule(test: _Test, add: str = "", drop: str = "") -> _AskRule:
+    return _AskRule(test, frozenset(add.split()), frozenset(drop.split()))
+
+
+_COUNTDOWN = _saying(
+    "how many days",
+    "how long until",
+    "how long till",
+    "how long to",
+    "days until",
+    "days to",
+    "days left",
+    "days till",
+)
+_COUNT = _saying("how many", "number of", "how big", "how often", "size of")
+_AIMING = _saying(
+    "trying to",
+    "hoping to",
+    "seeking to",
+    "want to",
+    "aiming to",
+    "aim to",
+    "push for",
+    "pushing for",
+)
+_MEMBER_OF = _saying("in apec", "part of apec", "apec member", "apec members", "an apec", "of apec")
+_MONEY = frozenset("much cost costs price spend spent funding money".split())
+_BUDGET_BODY = re.compile(r"\bbudget (?:and|committee|management)\b")
+_NEXT_MEETING = re.compile(rf" next (?!{_PERIOD_WORDS}\b)")
+_PART_OF_APEC = re.compile(r" part of (?:the )?apec ")
+
+
+def _count_not_countdown(joined: str, said: frozenset[str]) -> bool:
+    """ "how many SOMs", but not "how many days until" (a countdown)."""
+    return _COUNT(joined, said) and not _COUNTDOWN(joined, said)
+
+
+def _only_next_period(joined: str, _: frozenset[str]) -> bool:
+    """ "next month": each "next" is of a period, none is the next meeting."""
+    return " next " in joined and _NEXT_MEETING.search(joined) is None
+
+
+def _part_of_other(joined: str, _: frozenset[str]) -> bool:
+    """ "part of the delegation", where no "part of APEC" is."""
+    return " part of " in joined and _PART_OF_APEC.search(joined) is None
+
+
+def _membership(joined: str, said: frozenset[str]) -> bool:
+    """ "is Chile in APEC", "Peru an APEC member?": a question of membership."""
+    asks_it = bool({"is", "are", "member", "members"} & said) or not said & set(QUESTION_WORDS)
+    return _MEMBER_OF(joined, said) and asks_it
+
+
+def _budget_body(joined: str, said: frozenset[str]) -> bool:
+    """The budget committee named, and no money asked about."""
+    return not _MONEY & said and (_BUDGET_BODY.search(joined) is not None or "bmc" in said)
+
+
+# In order: a later rule may take away what an earlier one added.
+_ASK_RULES = (
+    _rule(_COUNTDOWN, add="countdown"),
+    _rule(_count_not_countdown, add="count"),
+    _rule(_matching(r" (?:take|takes|took|taking|taken) part "), add="attend"),
+    _rule(_matching(r" (?:go|goes|went|gone|going) (?:ahead|on) "), add="status", drop="attend"),
+    _rule(_matching(r" (?:which|what) (?:year|years|date|dates|day) "), add="when"),
+    _rule(_matching(r" what (?:is|was|are|were) \w+(?: \w+)? after "), add="priorities"),
+    _rule(_saying("coming up"), add="next", drop="attend"),
+    _rule(_only_next_period, drop="next"),  # "next month" is a period, not the next meeting
+    _rule(_part_of_other, add="attend"),
+    _rule(_AIMING, add="priorities", drop="agreed"),
+    _rule(_membership, add="member"),
+    _rule(_budget_body, drop="amount"),  # "the budget committee" asks no amount
+    _rule(_matching(r"^ (?:who|whos) "), add="who"),
+    _rule(_matching(r"^ (?:what|whats) (?:is|are|s|does|do|was|a|an) "), add="define"),
+)
+
 
 def _asks(words: tuple[str, ...]) -> frozenset[str]:
+    """What the question asks for: the asks its words name, as its phrases' rules change them,
+    and what a meeting's days answer by themselves."""
     joined = f" {' '.join(words)} "
-    asks = {name for name, said in ASKS.items() if said & set(words)}
-    if any(
-        f" {p} " in joined
-        for p in (
-            "how many days",
-            "how long until",
-            "how long till",
-            "how long to",
-            "days until",
-            "days to",
-            "days left",
-            "days till",
-        )
-    ):
-        asks.add("countdown")
-    elif any(
-        f" {p} " in joined for p in ("how many", "number of", "how big", "how often", "size of")
-    ):
-        asks.add("count")
-    if re.search(r" (?:take|takes|took|taking|taken) part ", joined):
-        asks.add("attend")
-    if re.search(r" (?:go|goes|went|gone|going) (?:ahead|on) ", joined):
-        asks -= {"attend"}
-        asks.add("status")
-    if re.search(r" (?:which|what) (?:year|years|date|dates|day) ", joined):
-        asks.add("when")
-    if re.search(r" what (?:is|was|are|were) \w+(?: \w+)? after ", joined):
-        asks.add("priorities")
-    if " coming up " in joined:
-        asks -= {"attend"}
-        asks.add("next")
-    if " next " in joined and not re.search(rf" next (?!{_PERIOD_WORDS}\b)", joined):
-        asks.discard("next")  # "next month" is a period, not the next meeting
-    if " part of " in joined and not re.search(r" part of (?:the )?apec ", joined):
-        asks.add("attend")
-    if any(
-        f" {p} " in joined
-        for p in (
-            "trying to",
-            "hoping to",
-            "seeking to",
-            "want to",
-            "aiming to",
-            "aim to",
-            "push for",
-            "pushing for",
-        )
-    ):
-        asks.add("priorities")
-        asks.discard("agreed")
-    if any(
-        f" {p} " in joined
-        for p in ("in apec", "part of apec", "apec member", "apec members", "an apec", "of apec")
-    ):
-        if {"is", "are", "member", "members"} & set(words) or not set(words) & set(QUESTION_WORDS):
-            asks.add("member")
-    if "amount" in asks and not {
-        "much",
-        "cost",
-        "costs",
-        "price",
-        "spend",
-        "spent",
-        "funding",
-        "money",
-    } & set(words):
-        if re.search(r"\bbudget (?:and|committee|management)\b", joined) or "bmc" in words:
-            asks.discard("amount")
-    if "held" in asks and ({"when", "where"} & asks):
-        asks.discard("status")
-    asks |= _derived_asks(joined, set(words))
-    if words[:1] in (("who",), ("whos",)):
-        asks.add("who")
-    if (
-        words[:1] in (("what",), ("whats",))
-        and len(words) > 1
-        and words[1] in ("is", "are", "s", "does", "do", "was", "a", "an")
-    ):
-        asks.add("define")
-    return frozenset(asks)
+    said = frozenset(words)
+    asks = {name for name, named_by in ASKS.items() if named_by & said}
+    for rule in _ASK_RULES:
+        if rule.test(joined, said):
+            asks = asks - rule.drop | rule.add
+    return frozenset(asks | _derived_asks(joined, said))
 
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # What a meeting's days tell without a source saying more: its weekday, how long it lasts, how
 # long ago it ended, and what of the calendar is left.
 _WEEKDAY_ASKED = re.compile(
-    r" (?:day of (?:the )?week|weekdays?|weekends?) | (?:what|which) day (?:does|did|is|was|will|do) "
+    r" (?:day of (?:the )?week|weekdays?|weekends?) "
+    r"| (?:what|which) day (?:does|did|is|was|will|do) "
 )
 _SINCE_ASKED = re.compile(
     r" how long ago | how long since | how many (?:days|weeks|months) (?:ago|since|has it been) "
@@ -763,11 +658,12 @@ _DURATION_ASKED = re.compile(
     r"(?:long|of) "
 )
 _LEFT_ASKED = re.compile(
-    r" anything left | left on | still (?:to come|ahead|coming|left) | remaining | rest of the year "
+    r" anything left | left on | still (?:to come|ahead|coming|left) | remaining "
+    r"| rest of the year "
 )
 
 
-def _derived_asks(joined: str, words: set[str]) -> set[str]:
+def _derived_asks(joined: str, words: frozenset[str]) -> set[str]:
     """The asks a meeting's days answer by themselves (weekday, duration, since, left)."""
     asks = set()
     if _WEEKDAY_ASKED.search(joined) or words & set(WEEKDAYS):
@@ -786,6 +682,16 @@ def _plain_asks(joined: str) -> set[str]:
     return {"countdown"} if any(p in joined for p in countdown) else set()
 
 
+_YEAR_SHIFT = {
+    "last": -1,
+    "previous": -1,
+    "past": -1,
+    "preceding": -1,
+    "prior": -1,
+    "next": 1,
+    "coming": 1,
+    "following": 1,
+}
 _YEAR_BEFORE = re.compile(r"\byear (?:\w+ )?(?:preceding|before)(?: (?:the )?(last|\d{4}))?\b")
 
 
@@ -797,17 +703,7 @@ def read_year(low: str, now: datetime) -> int | None:
         return now.year - 2 if anchor == "last" else (int(anchor) if anchor else now.year) - 1
     relative = _RELATIVE_YEAR.search(low)
     if relative:
-        shift = {
-            "last": -1,
-            "previous": -1,
-            "past": -1,
-            "preceding": -1,
-            "prior": -1,
-            "next": 1,
-            "coming": 1,
-            "following": 1,
-        }
-        return now.year + shift.get(relative[1], 0)
+        return now.year + _YEAR_SHIFT.get(relative[1], 0)
     for found in _YEAR.finditer(low):
         year = int(found[1])
         if 1989 <= year <= now.year + 5:  # "Vision 2040" names no year of meetings
@@ -815,19 +711,18 @@ def read_year(low: str, now: datetime) -> int | None:
     return None
 
 
+_MONTH_START = "|".join(month[:3] for month in MONTHS)  # "jan|feb|...", "sept" as "sep"
 _MONTH_DAY = re.compile(
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}\b"
-    r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+    rf"\b(?:{_MONTH_START})[a-z]*\.? \d{{1,2}}\b|\b\d{{1,2}} (?:{_MONTH_START})[a-z]*\b"
 )
+
+_PERIOD_PREPOSITION = re.compile(r"\b(?:in|on|during|between|from|next|this|last|for)\b")
 
 
 def _period(low: str, now: datetime) -> Span | None:
     """The period a question names: after a preposition ("in May"), or a day written with its
     month ("anything happening feb 1?")."""
-    if not (
-        re.search(r"\b(?:in|on|during|between|from|next|this|last|for)\b", low)
-        or _MONTH_DAY.search(low)
-    ):  # noqa: E501
+    if not (_PERIOD_PREPOSITION.search(low) or _MONTH_DAY.search(low)):
         return None
     return read_period(low, now)
 
@@ -841,7 +736,7 @@ _FILLER = frozenset(
     this those through to too under up very was we were what whats when where which while who whom
     whose why will with would yet you your there's it's here give show info information details
     news latest anything any going happening right currently ever still already really exactly
-    meeting meetings summit summits som soms year years 2025 2026 leaders leader senior officials
+    meeting meetings summit summits som soms year years leaders leader senior officials
     official economic cooperation asia pacific held take place took happen happened happens us
     one ones
     make makes made making country countries economy economies right underway ongoing convene
@@ -868,15 +763,18 @@ def _topic(q: Question, named: dict[str, list[tuple[str, str]]]) -> tuple[str, .
         explained |= set(_WORDS.findall(fold(q.period.text)))
     explained |= set(q.place.split())
     explained |= {"delegation", "delegations", "delegate", "delegates", "member", "members"}
+    # a number is never a topic, a year the store holds ("2026") included
     return tuple(w for w in dict.fromkeys(q.words) if w not in explained and not w.isdigit())
 
 
 _NOT_PLACES = frozenset(
-    "course time person total general principle fact practice particular short advance order charge".split()
+    """course time person total general principle fact practice particular short advance order
+    charge""".split()
 )
 _IN_PLACE = re.compile(
-    r"\b(?:in|at)\s+(?P<place>[a-z][a-z .'-]{1,40}?)(?:\s+(?:this|next|last|in|on|for|during)\b|$)"
-)  # noqa: E501
+    r"\b(?:in|at)\s+(?P<place>[a-z][a-z .'-]{1,40}?)"
+    r"(?:\s+(?:this|next|last|in|on|for|during)\b|$)"
+)
 
 
 def _place(low: str, q: Question) -> str:

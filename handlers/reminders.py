@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil.rrule import rrulestr
 
-from handlers.meetings import KINDS, not_found_meeting, title
+from handlers.meetings import not_found_meeting, title
 from handlers.registry import Ask, UsageError, command
 from handlers.reminder_actions import (
     describe_rule,
@@ -54,24 +54,28 @@ from store.remind import (
 from store.schedule import (
     REMINDER_CHANNEL_KINDS,
     REMINDER_HOUR,
-    WEEKDAYS,
     Post,
+    cadence_text,
     describe_offset,
     next_occurrence,
     parse_offset,
     plan,
     reminder_time,
 )
+from store.vocabulary import DAY_NAMES, KIND_BY_WORD, KIND_SHORT_LABELS, WEEKDAYS
 
 WINDOW = timedelta(days=30)  # what `/apec reminders` shows, and what `cancel N` numbers
 MAX_OFFSET = timedelta(days=365)
 MAX_OFFSETS = 10
-KIND_NAMES = {"som": "SOM", "summit": "Leaders' Summit", "ministerial": "ministerial meeting"}
-MEETING_KINDS = {**KINDS, "summits": "summit"}
-DAY_NAMES = {name: n for n, name in enumerate(WEEKDAYS)}
-DAY_NAMES.update({name[:3]: n for n, name in enumerate(WEEKDAYS)})
-DAY_NAMES.update({f"{name}s": n for n, name in enumerate(WEEKDAYS)})  # "mondays"
-DAY_NAMES.update({"tues": 1, "thur": 3, "thurs": 3})
+# A weekday as a digest's settings may give it: "monday", "mon", "mondays", "thurs" (0 is Monday).
+WEEKDAY_BY_WORD = {
+    **{name: n for n, name in enumerate(WEEKDAYS)},
+    **{name[:3]: n for n, name in enumerate(WEEKDAYS)},
+    **{f"{name}s": n for n, name in enumerate(WEEKDAYS)},
+    "tues": 1,
+    "thur": 3,
+    "thurs": 3,
+}
 
 _OFFSET_SHAPE = re.compile(r"(\d+)([a-z]*)")
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?")
@@ -191,7 +195,7 @@ def active_pause(desk: Desk, channel: str, now: datetime) -> Pause | None:
 def wall_text(moment: datetime, zone: ZoneInfo) -> str:
     """ "Tue 17 Nov 2026 09:00": a moment on the clocks of a zone."""
     local = moment.astimezone(zone)
-    day = WEEKDAYS[local.weekday()][:3].title()
+    day = DAY_NAMES[local.weekday()][:3]
     return f"{day} {local.day} {local:%b %Y %H:%M}"
 
 
@@ -209,6 +213,9 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+_CHANNEL_KINDS = _and([KIND_SHORT_LABELS[k] for k in REMINDER_CHANNEL_KINDS])  # in its notes
+
+
 def offset_phrase(offset: str) -> str:
     """ "7 days before", "on the first day", "1 hour before (08:00 on the first day)"."""
     delta = parse_offset(offset) or timedelta(0)
@@ -224,14 +231,16 @@ def offset_phrase(offset: str) -> str:
 def describe_subscription(sub: Subscription) -> str:
     """One line saying what a subscription posts, and when."""
     if sub.kind == "reminders":
-        kinds = _and([KIND_NAMES.get(k, k) for k in sub.kinds])
+        kinds = _and([KIND_SHORT_LABELS.get(k, k) for k in sub.kinds])
         offsets = _and([offset_phrase(o) for o in sub.offsets])
         return (
             f"*Reminders* before every {esc(kinds)} on record: {offsets}; "
             f"at {REMINDER_HOUR:%H:%M} {esc(sub.tz)} unless a time is given."
         )
-    cadence = "daily" if sub.cadence == "daily" else f"weekly on {WEEKDAYS[sub.weekday].title()}"
-    return f"*Digest* {cadence} at {esc(sub.at_time)} {esc(sub.tz)}: the next 30 days' meetings."
+    return (
+        f"*Digest* {cadence_text(sub)} at {esc(sub.at_time)} {esc(sub.tz)}: "
+        "the next 30 days' meetings."
+    )
 
 
 def _post_line(number: int, post: Post, pause: Pause | None) -> str:
@@ -282,7 +291,8 @@ def _needs_channel() -> Card:
 
 
 def queued(ask: Ask, desk: Desk) -> list[Post]:
-    """This channel's posts in the next 30 days not yet sent, cancelled or skipped, in time order."""
+    """This channel's posts in the next 30 days not yet sent, cancelled or skipped, in time
+    order."""
     posts = plan(
         ask.store,
         desk,
@@ -581,8 +591,8 @@ def _reminder_settings(words: list[str]) -> tuple[tuple[str, ...], tuple[str, ..
         low = word.lower().strip(",")
         if low in ("and", "before", "every", "for", "of"):
             continue
-        if low in MEETING_KINDS:
-            kinds.append(MEETING_KINDS[low])
+        if low in KIND_BY_WORD:
+            kinds.append(KIND_BY_WORD[low])
             continue
         offset = read_offset(low)
         if offset is None:
@@ -608,8 +618,8 @@ def _digest_settings(words: list[str]) -> tuple[str, int, str]:
             continue
         if low in ("daily", "weekly"):
             cadence = low
-        elif low in DAY_NAMES:
-            weekday = DAY_NAMES[low]
+        elif low in WEEKDAY_BY_WORD:
+            weekday = WEEKDAY_BY_WORD[low]
         elif (clock := read_clock(low)) is not None:
             at_time = clock
         else:
@@ -722,7 +732,7 @@ def unsubscribe(ask: Ask) -> Card:
         card = Card().section(f"Stopped: this channel's {what}.")
     if ask.reminder_channel and ask.reminder_channel == ask.channel and kind != "digest":
         card.context(
-            "This is APEC_REMINDER_CHANNEL: it still gets SOM and Leaders' Summit reminders "
+            f"This is APEC_REMINDER_CHANNEL: it still gets {_CHANNEL_KINDS} reminders "
             "from the bot's configuration."
         )
     return card
@@ -762,7 +772,7 @@ def subscriptions(ask: Ask) -> Card:
         )
     if ask.reminder_channel and ask.reminder_channel == ask.channel:
         card.section(
-            "This is APEC_REMINDER_CHANNEL: it gets SOM and Leaders' Summit reminders (7 days, "
+            f"This is APEC_REMINDER_CHANNEL: it gets {_CHANNEL_KINDS} reminders (7 days, "
             f"1 day before and on the first day, {ask.tz.key}) with no subscription."
         )
     sent, failed = desk.last_outcomes(ask.channel)
@@ -1072,7 +1082,7 @@ def pause(ask: Ask) -> Card:
         raise UsageError("That is more than a year off: `/apec pause` alone pauses until resumed.")
     desk.pause(ask.channel, until, by=ask.user, now=ask.now)
     ask.on_change()
-    through = f" through {WEEKDAYS[last.weekday()].title()} {day_text(last)}" if last else ""
+    through = f" through {DAY_NAMES[last.weekday()]} {day_text(last)}" if last else ""
     card = Card().section(
         f":double_vertical_bar: Paused{through}: posts resume {stamp(until, zone)}. "
         "Reminders, digests and one-offs due before then are skipped, not sent later."

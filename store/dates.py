@@ -17,6 +17,15 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from store.vocabulary import (
+    DAY_NAMES,
+    MONTH_ABBREVIATIONS,
+    MONTH_NAMES,
+    MONTH_PATTERN,
+    WEEKDAY_PATTERN,
+)
+from store.vocabulary import NUMBER_WORDS as NUMBER_WORDS  # store/remind.py imports it here
+
 log = logging.getLogger(__name__)
 
 Precision = Literal["day", "month", "year", "unknown"]
@@ -26,40 +35,9 @@ class DateError(ValueError):
     """A phrase that cannot be read as a date or a date range."""
 
 
-# English names, not calendar.month_name: that one follows the process locale.
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = {name[:3].lower(): number for number, name in enumerate(_MONTH_NAMES, 1)}
-_WEEKDAYS = {name[:3].lower(): number for number, name in enumerate(_DAY_NAMES)}
-NUMBER_WORDS = {  # numbers people write as words ("three days before")
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
+_MONTHS = {name[:3].lower(): number for number, name in enumerate(MONTH_NAMES, 1)}
+_WEEKDAYS = {name[:3].lower(): number for number, name in enumerate(DAY_NAMES)}
+_NUMBER = "|".join(NUMBER_WORDS)  # for a regex: "a|an|one|two|..."
 
 # APEC began in 1989; a "year" far outside this is a number that is not a year.
 _FIRST_YEAR, _LAST_YEAR = 1900, 2199
@@ -96,12 +74,12 @@ class Span:
             if first == last:
                 return _day_month_year(first)
             if (first.year, first.month) == (last.year, last.month):
-                return f"{first.day}–{last.day} {_MONTH_NAMES[first.month - 1]} {first.year}"
+                return f"{first.day}–{last.day} {MONTH_NAMES[first.month - 1]} {first.year}"
             if first.year == last.year:
-                return f"{first.day} {_MONTH_NAMES[first.month - 1]} – {_day_month_year(last)}"
+                return f"{first.day} {MONTH_NAMES[first.month - 1]} – {_day_month_year(last)}"
             return f"{_day_month_year(first)} – {_day_month_year(last)}"
         if self.precision == "month":
-            one, other = _MONTH_NAMES[first.month - 1], _MONTH_NAMES[last.month - 1]
+            one, other = MONTH_NAMES[first.month - 1], MONTH_NAMES[last.month - 1]
             if (first.year, first.month) == (last.year, last.month):
                 return f"{one} {first.year}, dates not confirmed"
             if first.year == last.year:
@@ -113,7 +91,7 @@ class Span:
 
 
 def _day_month_year(day: date) -> str:
-    return f"{day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,13 +109,12 @@ _YEAR_AFTER_DAY = rf"(?:,{_S}*|{_S}+)"  # "May 18, 2026", "May 18 2026"
 _YEAR_AFTER_MONTH = rf",?{_S}+"  # "February 2026", "9 February, 2026"
 
 
+_SHORT_MONTHS = "|".join(MONTH_ABBREVIATIONS)
+
+
 def _month(name: str) -> str:
     # Only an abbreviation takes a full stop: after "August" it ends the sentence.
-    return (
-        rf"(?<!\w)(?P<{name}>(?:january|february|march|april|may|june|july|august|september"
-        rf"|october|november|december)(?![a-z])|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)"
-        rf"(?![a-z])\.?)"
-    )
+    return rf"(?<!\w)(?P<{name}>(?:{MONTH_PATTERN})(?![a-z])|(?:{_SHORT_MONTHS})(?![a-z])\.?)"
 
 
 def _day(name: str) -> str:
@@ -152,7 +129,7 @@ def _year(name: str) -> str:
 def _weekday(name: str) -> str:
     # Abbreviations only with their full stop: "sat" and "sun" are words too.
     return (
-        rf"(?:(?<!\w)(?P<{name}>monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+        rf"(?:(?<!\w)(?P<{name}>{WEEKDAY_PATTERN}"
         rf"|(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.),?{_S}+)?"
     )
 
@@ -181,7 +158,7 @@ def _make(year: int, month: int, day: int | str) -> date:
     try:
         return date(year, month, int(day))
     except ValueError:
-        raise DateError(f"no such day: {int(day)} {_MONTH_NAMES[month - 1]} {year}") from None
+        raise DateError(f"no such day: {int(day)} {MONTH_NAMES[month - 1]} {year}") from None
 
 
 def _month_of(text: str) -> int:
@@ -195,7 +172,7 @@ def _last_day(year: int, month: int) -> date:
 def _check_weekday(word: str | None, day: date) -> None:
     # A weekday that does not match is a typo in the date or in the weekday; trust neither.
     if word and _WEEKDAYS[word[:3].lower()] != day.weekday():
-        raise DateError(f"{_day_month_year(day)} is a {_DAY_NAMES[day.weekday()]}, not {word}")
+        raise DateError(f"{_day_month_year(day)} is a {DAY_NAMES[day.weekday()]}, not {word}")
 
 
 def _check_and(m: re.Match[str], adjacent: bool) -> None:
@@ -426,8 +403,8 @@ _RULES = (
     ),
     _rule(rf"(?P<x>{_iso('y', 'n', 'd')})", _iso_day),  # "2026-11-18"
     _rule(  # "18/11/2026", "2026/11/18"; numbers with slashes in prose are as often not dates
-        r"(?<![\w./-])(?P<x>(?P<a>\d{4}|\d{1,2})(?P<s>[/.])(?P<b>\d{1,2})(?P=s)(?P<c>\d{4}|\d{1,2}))"
-        r"(?![\w/-]|\.\d)",
+        r"(?<![\w./-])(?P<x>(?P<a>\d{4}|\d{1,2})(?P<s>[/.])(?P<b>\d{1,2})(?P=s)"
+        r"(?P<c>\d{4}|\d{1,2}))(?![\w/-]|\.\d)",
         _numeric_day,
         in_documents=False,
     ),
@@ -464,7 +441,7 @@ _RULES = (
     ),
     _rule(
         rf"(?<!\w)(?P<x>(?P<w>next|coming|past|last){_S}+"
-        rf"(?P<n>\d{{1,3}}|{'|'.join(NUMBER_WORDS)}){_S}+(?P<u>days?|weeks?|months?))(?!\w)",
+        rf"(?P<n>\d{{1,3}}|{_NUMBER}){_S}+(?P<u>days?|weeks?|months?))(?!\w)",
         _coming_days,
         in_documents=False,
     ),
@@ -497,11 +474,11 @@ _RELATIVE_WORDS = re.compile(
 )
 _WEEKDAY_PHRASE = re.compile(
     rf"(?<!\w)(?:(?P<q>next|this|last|coming|on){_S}+)?"
-    rf"(?P<d>monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?!\w)",
+    rf"(?P<d>{WEEKDAY_PATTERN})(?!\w)",
     re.IGNORECASE,
 )
 _IN_A_WHILE = re.compile(
-    rf"in{_S}+(?P<n>\d{{1,4}}|an?|one|two|three|four|five|six|ten|twelve){_S}+"
+    rf"in{_S}+(?P<n>\d{{1,4}}|{_NUMBER}){_S}+"
     rf"(?P<u>minutes?|mins?|hours?|hrs?)",
     re.IGNORECASE,
 )
@@ -640,7 +617,8 @@ def read_span(text: str, reference: date) -> Span:
 
 
 def find_dates(text: str, reference: date) -> list[tuple[str, Span]]:
-    """Every date and date range in running text, with the phrase it stands in, in order of appearance."""  # noqa: E501
+    """Every date and date range in running text, with the phrase it stands in, in order of
+    appearance."""
     if not isinstance(text, str) or not isinstance(reference, date):
         return []
     return _search(text, _as_date(reference), documents=True)
@@ -659,7 +637,8 @@ _ORDINALS = {
     word: day
     for day, word in enumerate(
         "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
-        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(),
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
+        "twentieth".split(),
         1,
     )
 }
@@ -687,7 +666,9 @@ def _ordinal_days(text: str) -> str:
 
 
 def read_period(text: str, now: datetime) -> Span | None:
-    """A period as a user types it ("in May", "next month", "this week", "2026", "between March and June", "November eighteenth"), against the request's time; None if no period is there."""  # noqa: E501
+    """A period as a user types it ("in May", "next month", "this week", "2026",
+    "between March and June", "November eighteenth"), against the request's time; None if no
+    period is there."""
     if not isinstance(text, str) or not isinstance(now, datetime):
         return None
     now = _aware(now)
@@ -719,7 +700,8 @@ def read_period(text: str, now: datetime) -> Span | None:
 
 
 def read_when(text: str, now: datetime) -> datetime | None:
-    """A moment as a user types it ("tomorrow 9am", "in 2 hours", "next friday 15:00", "2026-05-11 09:00"), read in now's time zone; aware; None if unreadable."""  # noqa: E501
+    """A moment as a user types it ("tomorrow 9am", "in 2 hours", "next friday 15:00",
+    "2026-05-11 09:00"), read in now's time zone; aware; None if unreadable."""
     if not isinstance(text, str) or not isinstance(now, datetime):
         return None
     now = _aware(now)
@@ -773,19 +755,19 @@ _CLOCK_WORD = r"(?P<word>noon|midday|midnight)(?!\w)"
 _BARE_HOUR = r"(?P<bare>[01]?\d|2[0-3])(?!\w|[:.]\d)"  # "at 9": only after "at"
 _CLOCK = rf"(?:(?:at\s+)?(?:{_AMPM}|{_H24}|{_CLOCK_WORD})|at\s+{_BARE_HOUR})"
 _WEEKDAY_WORD = (
-    r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    rf"(?P<wd>{WEEKDAY_PATTERN}"
     r"|mon|tues?|wed|thu(?:rs?)?|fri)(?!\w)"  # "sat" and "sun" are words too
 )
 _ORDINAL = r"(?:st|nd|rd|th)?(?!\w|[:.]\d)"
 _DAY = (
     rf"(?:on\s+)?(?:(?P<rel>today|tomorrow|tmrw|yesterday)(?!\w)"
     rf"|(?:(?P<q>next|this)\s+)?{_WEEKDAY_WORD}"
-    rf"|(?:(?P<w>monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+)?"
+    rf"|(?:(?P<w>{WEEKDAY_PATTERN}),?\s+)?"
     rf"{_month('m')}\s+(?P<d>\d{{1,2}}){_ORDINAL}(?:,?\s+(?P<y>\d{{4}})(?!\w))?"
     rf"|(?P<d2>\d{{1,2}}){_ORDINAL}(?:\s+of)?\s+{_month('m2')}(?:,?\s+(?P<y2>\d{{4}})(?!\w))?"
     rf"|{_iso('y3', 'n3', 'd3')})"
 )
-_COUNT = rf"(?P<n>\d{{1,4}}|{'|'.join(NUMBER_WORDS)})"
+_COUNT = rf"(?P<n>\d{{1,4}}|{_NUMBER})"
 _UNIT = r"(?P<u>minutes?|mins?|hours?|hrs?|days?|weeks?|wks?)(?!\w)"
 
 

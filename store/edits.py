@@ -16,10 +16,10 @@ from store.desk import iso
 from store.models import standing_note
 from store.names import alias_key
 from store.text import clean
+from store.vocabulary import MEETING_KINDS as MEETING_KINDS  # store/build.py imports it here
 
 DESK_SOURCE = "desk"
 HEAD_ROLE = "Head of delegation"  # a desk delegate whose role starts so leads the delegation
-MEETING_KINDS = {"som", "summit", "ministerial", "committee", "event"}
 STATUSES = {"held", "scheduled", "reported", "tbc", "cancelled"}
 MEETING_FIELDS = (
     "name",
@@ -405,11 +405,12 @@ def save_delegate(
     if not name:
         raise ValueError("a delegate needs a name (invisible characters alone are none)")
     db.execute(
-        """INSERT INTO desk_delegates (economy, meeting, name, role, removed, edited_by, edited_at, source, quote)
+        """INSERT INTO desk_delegates
+               (economy, meeting, name, role, removed, edited_by, edited_at, source, quote)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (economy, meeting, name) DO UPDATE SET role = excluded.role,
-               removed = excluded.removed, edited_by = excluded.edited_by, edited_at = excluded.edited_at,
-               source = excluded.source, quote = excluded.quote""",
+               removed = excluded.removed, edited_by = excluded.edited_by,
+               edited_at = excluded.edited_at, source = excluded.source, quote = excluded.quote""",
         [economy, meeting, name, role, int(removed), user, iso(now), source, quote],
     )
     after = (
@@ -494,7 +495,8 @@ class Revisions:
 
 def revisions(db: sqlite_utils.Database) -> dict[str, Revisions]:
     """Each meeting the desk changed, by id: its revisions (a calendar's SEQUENCE) and the time
-    of the last change (its LAST-MODIFIED). Audit lines are never deleted, so a count never falls."""
+    of the last change (its LAST-MODIFIED). Audit lines are never deleted, so a count never
+    falls."""
     if "audit" not in db.table_names():
         return {}
     marks = ", ".join("?" * len(MEETING_ACTIONS))
@@ -507,12 +509,15 @@ def revisions(db: sqlite_utils.Database) -> dict[str, Revisions]:
 
 
 def export_toml(db: sqlite_utils.Database) -> str:
-    """The desk's changes as a desk file to review and commit to seeds/ (TOML, records as desk.toml's)."""
+    """The desk's changes as a desk file to review and commit to seeds/ (TOML, records as
+    desk.toml's)."""
     changes = load(db)
     out = [
         "# The desk's changes made in Slack, exported by `apec-bot export`.",
-        "# Review, give each record a source and a quote from it, and move it into seeds/desk.toml.",
-        "# A record here with the id of a seed record is the desk's version of it: replace that record with it.",
+        "# Review, give each record a source and a quote from it, and move it into "
+        "seeds/desk.toml.",
+        "# A record here with the id of a seed record is the desk's version of it: "
+        "replace that record with it.",
         "",
     ]
     for rec in changes.meetings:
@@ -550,7 +555,8 @@ def _cite_lines(rec: dict[str, Any]) -> list[str]:
     """A record's source and quote: the document it was approved from, or blanks to fill in."""
     if rec.get("source"):
         return [
-            f"source = {_toml(rec['source'])}  # a document the desk added (ingest or a watched source)",
+            f"source = {_toml(rec['source'])}  "
+            "# a document the desk added (ingest or a watched source)",
             f"quote = {_toml(rec.get('quote', ''))}",
         ]
     return ['source = ""  # the document that states this', 'quote = ""   # a short quote from it']

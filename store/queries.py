@@ -37,6 +37,7 @@ from store.models import (
 from store.names import Matcher, alias_key
 from store.schema import RECORDS_VERSION, SOURCE_ORDER
 from store.text import fold
+from store.vocabulary import KIND_RANK
 
 UTC = ZoneInfo("UTC")
 K = TypeVar("K")
@@ -52,7 +53,8 @@ STOPWORDS = frozenset(
     if in into is it its itself just me more most my no nor not now of off on once only or other our
     out over own same she should so some such than that the their them then there these they this
     those through to too under until up very was we were what when where which while who whom why
-    will with would you your tell please know give show explain describe list say said apec""".split()
+    will with would you your tell please know give show explain describe list say said
+    apec""".split()
 )
 
 
@@ -120,7 +122,8 @@ class Store:
         return date.fromisoformat(max(last, newest or last))
 
     def refresh(self) -> Store:
-        """Forget what was read if the store changed since (another connection or this one wrote)."""
+        """Forget what was read if the store changed since (another connection or this one
+        wrote)."""
         if self._base is not None:  # a view: its store asks, and the view follows
             self._base.refresh()
             if self._born != self._base._generation:
@@ -250,7 +253,8 @@ class Store:
     def source_page(self, offset: int, limit: int) -> list[Source]:
         """`limit` sources from the `offset`-th on, in the order of `sources()`."""
         found = self._rows(
-            f"SELECT * FROM sources WHERE {self._published()} ORDER BY {SOURCE_ORDER} LIMIT ? OFFSET ?",
+            f"SELECT * FROM sources WHERE {self._published()} ORDER BY {SOURCE_ORDER} "
+            "LIMIT ? OFFSET ?",
             [*self._day(), max(0, limit), max(0, offset)],
         )
         return [_source(r) for r in found]
@@ -424,7 +428,8 @@ class Store:
         """Is `name` a member economy (by any alias), a known non-member, or unknown?"""
         key = alias_key(name)
         for row in self.db.query(
-            "SELECT kind, target FROM aliases WHERE kind IN ('economy', 'non_member') AND alias = ?",
+            "SELECT kind, target FROM aliases "
+            "WHERE kind IN ('economy', 'non_member') AND alias = ?",
             [key],
         ):
             if self.day is not None and row["target"] not in self._present(row["kind"]):
@@ -527,7 +532,8 @@ class Store:
         return self._people().get(person_id)
 
     def _people(self) -> dict[str, Person]:
-        """Everyone, by id, in the order of their names (two queries, kept until the store changes)."""
+        """Everyone, by id, in the order of their names (two queries, kept until the store
+        changes)."""
         return self._cached("people", self._read_people)
 
     def _read_people(self) -> dict[str, Person]:
@@ -692,16 +698,13 @@ class Store:
 
     def sentences_naming(self, phrases: Sequence[str], limit: int = MAX_PASSAGES) -> list[Sentence]:
         """The sentences of every passage that holds one of `phrases`, in document order."""
-        words = _phrase_words(phrases)
-        if not words:
-            return []
-        match = " OR ".join(f'"{w}"' for w in words)
-        found = self.db.execute(
+        _, found = self._naming(
+            phrases,
             f"""SELECT p.id, p.text, p.source_id, p.also_in FROM passages_fts
                JOIN passages p ON p.id = passages_fts.rowid {self._through()}
                WHERE passages_fts MATCH ? {self._shown()} ORDER BY p.id LIMIT ?""",
-            [match, *self._day(), limit],
-        ).fetchall()
+            limit,
+        )
         return [
             Sentence(text, self._src(placed[0]), pid, n)
             for pid, body, source_id, also_in in found
@@ -712,18 +715,15 @@ class Store:
     def sources_naming(self, phrases: Sequence[str], limit: int = 10) -> list[Sentence]:
         """The newest `limit` sources whose passages hold one of `phrases` (by reference date,
         then as added), each with the first sentence of theirs that holds one."""
-        words = _phrase_words(phrases)
-        if not words:
-            return []
-        match = " OR ".join(f'"{w}"' for w in words)
-        found = self.db.execute(
+        words, found = self._naming(
+            phrases,
             f"""SELECT p.source_id, min(p.id) FROM passages_fts
                JOIN passages p ON p.id = passages_fts.rowid
                JOIN sources s ON s.id = p.source_id
                WHERE passages_fts MATCH ? AND {self._published("s.")} GROUP BY p.source_id
                ORDER BY max(s.reference_date) DESC, max(s.added_at) DESC, min(p.id) LIMIT ?""",
-            [match, *self._day(), limit],
-        ).fetchall()
+            limit,
+        )
         bodies = self._passages([pid for _, pid in found]) if found else {}
         out = []
         for source_id, pid in found:
@@ -734,6 +734,15 @@ class Store:
             )
             out.append(Sentence(text, self._src(source_id), pid, n))
         return out
+
+    def _naming(self, phrases: Sequence[str], sql: str, limit: int) -> tuple[list[str], list[Any]]:
+        """The phrases' words, and the rows of `sql` over the passages holding any of them (its
+        parameters: the match, the view's day, the limit); no rows when the phrases hold no word."""
+        words = _phrase_words(phrases)
+        if not words:
+            return words, []
+        match = " OR ".join(f'"{w}"' for w in words)
+        return words, self.db.execute(sql, [match, *self._day(), limit]).fetchall()
 
     def vocabulary(self) -> frozenset[str]:
         """Every word the records use: names, aliases, titles, roles, facts (for mending typos)."""
@@ -816,7 +825,8 @@ class Store:
             (r[0], 0.0)
             for r in self.db.execute(
                 f"""SELECT passages_fts.rowid FROM passages_fts {self._through()}
-                    WHERE passages_fts MATCH ? AND passages_fts.rowid <= ? {self._shown()} LIMIT ?""",
+                    WHERE passages_fts MATCH ? AND passages_fts.rowid <= ? {self._shown()}
+                    LIMIT ?""",
                 [_all_of(group), bound[0] if bound else 2**62, *self._day(), limit],
             )
         ]
@@ -1023,8 +1033,7 @@ def stem(word: str) -> str:
 
 
 def _meeting_order(m: Meeting) -> tuple[date, int, bool, int, str]:
-    kinds = ["summit", "som", "ministerial", "event", "committee"]
-    rank = kinds.index(m.kind) if m.kind in kinds else len(kinds)
+    rank = KIND_RANK.get(m.kind, len(KIND_RANK))
     start = m.span.start or date.max
     precision = {"day": 0, "month": 1, "year": 2}.get(m.span.precision, 3)
     return (start, precision, bool(m.parent_id), rank, m.name)

@@ -51,6 +51,7 @@ from store.desk import (
 from store.models import Meeting
 from store.proposals import POST_KIND, held_pending, pending, post_key, where
 from store.queries import Store, records_version
+from store.vocabulary import DAY_NAMES
 
 K = TypeVar("K")
 # What a digest's times are worked out once for: zone, cadence, weekday, time of day, span.
@@ -59,7 +60,6 @@ REMINDER_HOUR = time(9, 0)
 ALWAYS = datetime(2000, 1, 1, tzinfo=UTC)  # APEC_REMINDER_CHANNEL is owed every reminder
 REMINDER_CHANNEL_KINDS = ("som", "summit")
 _OFFSET = re.compile(r"^(\d{1,3})([dhm])$")
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 AHEAD_DAYS = 2  # a zone is planned to its midnight after tomorrow: a whole day is always ahead
 ONE_OFFS_AHEAD = timedelta(days=AHEAD_DAYS + 1)  # beyond every zone's horizon
 # How far back a recurring reminder's occurrences are planned when the plan is made (at start, on
@@ -119,6 +119,11 @@ def describe_offset(offset: str) -> str:
     assert match is not None
     n, unit = int(match.group(1)), {"d": "day", "h": "hour", "m": "minute"}[match.group(2)]
     return f"{n} {unit}{'' if n == 1 else 's'} before"
+
+
+def cadence_text(sub: Subscription) -> str:
+    """A digest's cadence: "daily", "weekly on Monday"."""
+    return "daily" if sub.cadence == "daily" else f"weekly on {DAY_NAMES[sub.weekday]}"
 
 
 @lru_cache(maxsize=65536)  # the same meeting, offset and zone for many channels: work it out once
@@ -394,8 +399,7 @@ class Planner:
         span = window(zone)
         if span is None:
             return
-        when = "daily" if sub.cadence == "daily" else f"weekly on {WEEKDAYS[sub.weekday].title()}"
-        why = f"digest subscription ({when} at {sub.at_time})"
+        why = f"digest subscription ({cadence_text(sub)} at {sub.at_time})"
         for due, day in self._digest_days(sub, zone, span):
             key = f"digest:{sub.channel}:{day}"
             if made.wants(key, due, sub.since):

@@ -203,7 +203,8 @@ def _folded(text: str) -> str:
 
 
 def clean_lines(raw: str) -> list[str]:
-    """The content lines of a source: debris, blank and space-only lines dropped, white space tidied."""
+    """The content lines of a source: debris, blank and space-only lines dropped, white space
+    tidied."""
     lines = []
     for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = " ".join(unicodedata.normalize("NFC", line).replace("\u00a0", " ").split())
