@@ -94,7 +94,8 @@ class Sources:
         rng = random.Random(13)
         self.pages: dict[str, tuple[str, bytes, str]] = {}  # path -> (type, body, etag)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # hung up on: meant
+        # hung up on: meant
+        self.server.handle_error = lambda *_: None  # type: ignore[method-assign]
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         for n in range(count):
             title, body = release(n, rng)

@@ -31,11 +31,11 @@ from bot.workers import supervise
 from bot.workspace import Workspace
 from handlers.calendar import calendar
 from handlers.language import warm_up as warm_language
-from handlers.question import english
 from handlers.router import lookup
 from store.dates import warm_up
 from store.desk import Desk
 from store.errors import StoreError
+from store.vocabulary import english
 
 log = logging.getLogger("apec.serve")
 

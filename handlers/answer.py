@@ -14,7 +14,7 @@ from datetime import datetime
 from handlers.language import foreign, foreign_reply
 from handlers.question import Question, parse
 from handlers.reader.asking import ambiguous, ask_back
-from handlers.reader.base import Answer, Point, echo
+from handlers.reader.base import Answer, Intent, Point, echo
 from handlers.reader.checks import correct, grounded, not_yet
 from handlers.reader.table import INTENTS, READ_FROM_TEXT
 from handlers.registry import Ask, UsageError, command
@@ -59,13 +59,14 @@ def answer(store: Store, question: str, now: datetime) -> Card:
     return card(found).button("More", MORE_ACTION, found.more)
 
 
-def respond(q: Question, store: Store) -> Answer:
-    """The first row of the table that answers; else a passage that answers; else no source. A
-    "Yes" must stand on the words it cites, and a false premise is corrected first."""
+def respond(q: Question, store: Store, intents: tuple[Intent, ...] = INTENTS) -> Answer:
+    """The first row of the table (`intents`, in order) that answers; else a passage that answers;
+    else no source. A "Yes" must stand on the words it cites, and a false premise is corrected
+    first."""
     first = not_yet(q, store) or ambiguous(q, store)
     if first is not None:
         return first
-    found, row = next(((a, i) for i in INTENTS if (a := i(q, store)) is not None), (None, None))
+    found, row = next(((a, i) for i in intents if (a := i(q, store)) is not None), (None, None))
     if found is not None and row is not None:  # found by that row
         found.by = row.__name__
     if found is None or row in READ_FROM_TEXT:

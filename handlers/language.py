@@ -23,8 +23,8 @@ import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from handlers.question import english
 from handlers.render import Card, esc
+from store.vocabulary import english
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector

@@ -11,8 +11,6 @@ from store.models import Meeting
 from store.queries import Store
 from store.vocabulary import KIND_LABELS
 
-KIND_WORDS = KIND_LABELS  # the readers' old name for the labels (handlers/reader/ imports it)
-
 
 def title(m: Meeting) -> str:
     """ "SOM1 — First Senior Officials' Meeting", or the name alone when the short name is the

@@ -396,7 +396,8 @@ def _numbered(number: int, line: str) -> str:
     "reminders", usage="reminders", example="reminders", aliases=("queue", "queued"), mention=True
 )
 def reminders(ask: Ask) -> Card:
-    """What this channel will be sent in the next 30 days, its recurring reminders, and yours, numbered for `cancel`."""
+    """What this channel will be sent in the next 30 days, its recurring reminders, and yours,
+    numbered for `cancel`."""
     desk = Desk(ask.store.db)
     found = listing(ask, desk)
     if not ask.channel and not found.entries:
@@ -483,7 +484,8 @@ def _refusal(ask: Ask, created_by: str, target: str, for_user: str) -> Card | No
 
 @command("cancel", usage="cancel N", example="cancel 2", share=False, writes=True, mention=True)
 def cancel(ask: Ask) -> Card:
-    """Cancel entry N of `/apec reminders`: a one-off, a recurring reminder, or one post of a subscription."""
+    """Cancel entry N of `/apec reminders`: a one-off, a recurring reminder, or one post of a
+    subscription."""
     desk = Desk(ask.store.db)
     empty = not listing(ask, desk).entries
     if not ask.channel and empty:
@@ -1001,7 +1003,8 @@ class _NoMeeting(Exception):
     mention=True,
 )
 def remind(ask: Ask) -> Card:
-    """Remind you, a person or a channel: once ("tomorrow 9am TEXT"), again and again ("every monday at 9am TEXT"), or before a meeting ("SOM2 3 days before")."""
+    """Remind you, a person or a channel: once ("tomorrow 9am TEXT"), again and again ("every monday
+    at 9am TEXT"), or before a meeting ("SOM2 3 days before")."""
     zone = ask.user_tz or ask.tz
     try:
         target = read_who(ask.args)[0]
@@ -1059,7 +1062,8 @@ def _pause_end(phrase: str, ask: Ask, zone: ZoneInfo) -> tuple[datetime, date | 
     mention=True,
 )
 def pause(ask: Ask) -> Card:
-    """Keep this channel quiet until a day is over (or until `resume`), or pause recurring reminder N: what falls due meanwhile is skipped."""
+    """Keep this channel quiet until a day is over (or until `resume`), or pause recurring reminder
+    N: what falls due meanwhile is skipped."""
     if _NUMBER.fullmatch(ask.args.strip()) and (ask.channel or ask.user):
         return _pause_recurring(ask, paused=True)
     if not ask.channel:
@@ -1101,7 +1105,8 @@ def pause(ask: Ask) -> Card:
     mention=True,
 )
 def resume(ask: Ask) -> Card:
-    """End this channel's pause, or restart recurring reminder N: what falls due from now on is sent."""
+    """End this channel's pause, or restart recurring reminder N: what falls due from now on is
+    sent."""
     if _NUMBER.fullmatch(ask.args.strip()) and (ask.channel or ask.user):
         return _pause_recurring(ask, paused=False)
     if not ask.channel:

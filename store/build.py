@@ -19,11 +19,12 @@ import sqlite_utils
 from store import edits, schema
 from store.dates import DateError, Span, find_dates, read_span
 from store.db import immediate
-from store.edits import MEETING_KINDS, STATUSES
+from store.edits import STATUSES
 from store.errors import SourceError
 from store.models import MISSING, Source
 from store.names import alias_key
 from store.text import clean, fold_key, passages, stands_in
+from store.vocabulary import MEETING_KINDS
 
 DESK_FILE = "desk.toml"
 GLOSSARY_FILE = "glossary.toml"

@@ -64,6 +64,7 @@ from store.models import Meeting
 from store.names import alias_key
 from store.queries import Store
 from store.text import clean, one_line
+from store.vocabulary import DAY_NAMES, MONTH_NAMES
 
 ADD, DATE, MOVE, DELEGATE = "add-meeting", "date-meeting", "move-meeting", "add-delegate"
 OPEN, APPROVED, IGNORED = "open", "approved", "ignored"
@@ -131,7 +132,7 @@ class Report(Protocol):
 
 # -- reading a sentence --------------------------------------------------------------------------
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTHS = "|".join(MONTH_NAMES)
 _EXPLICIT = re.compile(rf"\d{{4}}|\b(?:{_MONTHS})\b")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")  # any four digits: "1993" and "9999" are years too
 _HEDGED = re.compile(
@@ -160,35 +161,32 @@ _CAP = r"[A-Z][a-z\u00C0-\u017F'’-]+"
 _PLACE = re.compile(
     rf"\b(?:in|moved to|relocated to|changed to|shifted to)\s+(?P<city>{_CAP}(?:\s{_CAP}){{0,2}})"
 )
-_NOT_PLACES = set(_MONTHS.split("|")) | {
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-    "APEC",
-    "The",
-    "Senior",
-    "Economic",
-    "Leaders",
-    "Ministers",
-    "Ministerial",
-    "Committee",
-    "Person",
-    "Person-",
-    "Early",
-    "Late",
-    "Mid",
-    "Spring",
-    "Summer",
-    "Autumn",
-    "Fall",
-    "Winter",
-    "Addition",
-    "Order",
-}
+_NOT_PLACES = (
+    set(MONTH_NAMES)
+    | set(DAY_NAMES)
+    | {
+        "APEC",
+        "The",
+        "Senior",
+        "Economic",
+        "Leaders",
+        "Ministers",
+        "Ministerial",
+        "Committee",
+        "Person",
+        "Person-",
+        "Early",
+        "Late",
+        "Mid",
+        "Spring",
+        "Summer",
+        "Autumn",
+        "Fall",
+        "Winter",
+        "Addition",
+        "Order",
+    }
+)
 _NAME = r"(?:[A-Z][\w'’.-]+\s){1,3}[A-Z][\w'’-]+"
 _LEADS = re.compile(
     rf"(?P<name>{_NAME})(?:,\s(?P<title>[^,]{{3,100}}),)?\s+(?:will|is to|is set to|has been "

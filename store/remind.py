@@ -351,7 +351,8 @@ _SEPARATOR_BEFORE = re.compile(r"\s*(?:[,;:]+|(?<=\s)[-–—]+)\s*\Z")
 # A second time of day right after the first ("at noon and 5pm"): a clock time, never a number
 # alone ("at 9am and 10 delegates arrive" keeps its text).
 _SECOND_TIME = re.compile(
-    r"\s*(?:and|&)\s+((?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?|\d{1,2}:\d{2}|noon|midnight))\b",
+    r"\s*(?:and|&)\s+"
+    r"((?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?|\d{1,2}:\d{2}|noon|midnight))\b",
     re.IGNORECASE,
 )
 

@@ -75,7 +75,8 @@ HOSTILE = [
 
 
 def span(start: str | None, end: str | None, precision: str, text: str) -> Span:
-    return Span(D(start) if start else None, D(end) if end else None, precision, text)  # type: ignore[arg-type]
+    first, last = D(start) if start else None, D(end) if end else None
+    return Span(first, last, precision, text)  # type: ignore[arg-type]
 
 
 def seed(name: str) -> str:

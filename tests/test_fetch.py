@@ -454,7 +454,8 @@ def test_a_feed_is_read_from_its_declared_charset_with_its_bad_byte_replaced(web
     feed = (
         '<?xml version="1.0" encoding="windows-1252"?>'
         '<rss version="2.0"><channel><title>MFA</title>'
-        "<item><title>R\xe9union \x93SOM1\x94 \xe0 Hanoi \x81</title><link>https://mfa.example/a</link></item>"
+        "<item><title>R\xe9union \x93SOM1\x94 \xe0 Hanoi \x81</title>"
+        "<link>https://mfa.example/a</link></item>"
         "</channel></rss>"
     ).encode("latin-1")
     web.expect_request("/rss").respond_with_data(feed, content_type="application/rss+xml")

@@ -44,7 +44,8 @@ SEQUENCES = [
     "&lt;https://evil.example|click&gt;",
 ]
 LIVE = re.compile(
-    r"<!(?:channel|here|everyone)|<!subteam\^SEVIL|<@UEVIL|<#CEVIL|<(?:https?://|mailto:)[^>]*evil\.example"
+    r"<!(?:channel|here|everyone)|<!subteam\^SEVIL|<@UEVIL|<#CEVIL"
+    r"|<(?:https?://|mailto:)[^>]*evil\.example"
 )
 NOW = at("2026-01-20T09:00+09:00")
 

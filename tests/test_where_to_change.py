@@ -3,6 +3,7 @@ files that section names and nowhere else, and seen to work through the real par
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -11,6 +12,8 @@ from slack_sdk import WebClient
 from bot.app import SURFACES
 from bot.listeners.common import Body, Listening, after, who_where
 from tests.conftest import served_app
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 # -- add a Slack surface: a module with `register(app, on)`, named in bot/app.py's SURFACES ------
 
@@ -78,3 +81,56 @@ def test_a_new_kind_of_record_is_one_more_migration_applied_once(db_path):
     )
     assert db.execute("SELECT text FROM toy_notes").fetchall() == [("Bring the cards.",)]
     assert migrate(db) == []  # the store as shipped is unaffected by the toy
+
+
+# -- add an intent: a function of (Question, Store), a row in handlers/reader/table.py ------------
+
+
+def first_source(q, store):
+    """A toy intent: "which source came first?", answered from the sources' own dates and cited."""
+    if not q.has("first") or not q.has("source"):
+        return None  # not a question it can account for: the next row is asked
+    from handlers.reader.base import Answer, cited
+    from handlers.render import esc
+
+    earliest = min(store.sources(), key=lambda s: (s.reference_date, s.id))
+    return Answer(f"The first source on record is *{esc(earliest.title)}*.", cite=cited(earliest))
+
+
+def test_a_new_intent_is_asked_in_its_turn_and_cites_what_it_says(store):
+    from handlers.answer import card, respond
+    from handlers.question import parse
+    from handlers.reader.table import INTENTS
+
+    now = NOW
+    asked = parse(store, "which source came first?", now)
+    before = respond(asked, store)
+    found = respond(asked, store, (first_source, *INTENTS))
+    assert found.by == "first_source" and before.by != "first_source"
+    shown = card(found).plain()
+    assert shown.startswith("The first source on record is") and "Source" in shown
+    # a question it does not account for goes on to the rows after it, as before
+    other = parse(store, "when is SOM1?", now)
+    assert respond(other, store, (first_source, *INTENTS)).by == respond(other, store).by
+
+
+# -- change how reminders are timed: store/schedule.py's reminder_time, through the plan ---------
+
+
+def test_a_subscriptions_offsets_time_its_reminders_through_the_plan(store):
+    from zoneinfo import ZoneInfo
+
+    from store.desk import Desk
+    from store.schedule import plan, reminder_time
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    desk = Desk(store.db)
+    desk.subscribe_reminders("CTOY", "Asia/Tokyo", ("3d", "2h"), ("som",), by="U1", now=NOW)
+    som = next(m for m in store.meetings() if m.kind == "som" and m.bounds() is not None)
+    first_day = som.bounds()[0].date()
+    posts = plan(store, desk, NOW.replace(year=2000), NOW.replace(year=2030), tokyo, channel="CTOY")
+    times = {p.due for p in posts if p.meeting_id == som.id}
+    assert reminder_time(first_day, "3d", tokyo) in times  # 09:00 Tokyo, three days before
+    assert reminder_time(first_day, "2h", tokyo) in times  # 07:00 Tokyo on the first day
+    assert reminder_time(first_day, "3d", tokyo).astimezone(tokyo).hour == 9
+    assert reminder_time(first_day, "2h", tokyo).astimezone(tokyo).hour == 7

@@ -16,13 +16,14 @@ import re
 from dataclasses import dataclass
 
 from handlers.meetings import title
-from handlers.question import GENERIC_MEETING, QUESTION_WORDS, Question, of_year
+from handlers.question import QUESTION_WORDS, Question, of_year
 from handlers.reader.base import Answer, Point, cited, echo, meeting_point, now_of
 from handlers.reader.words import ROLE_SYNONYMS, SYNONYMS
 from handlers.render import day_text, esc, when
 from store.models import Meeting
 from store.queries import Store, stem
 from store.text import fold
+from store.vocabulary import GENERIC_MEETING
 
 # Words a yes-or-no question may carry that say nothing to be checked.
 _EMPTY = frozenset(

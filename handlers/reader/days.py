@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from handlers.meetings import KIND_WORDS, title
-from handlers.question import WEEKDAYS, Question, of_year
+from handlers.meetings import title
+from handlers.question import Question, of_year
 from handlers.reader.base import (
     Answer,
     Point,
@@ -26,6 +26,7 @@ from handlers.render import day_text, esc, when
 from store.dates import Span
 from store.models import Meeting
 from store.queries import Store
+from store.vocabulary import KIND_LABELS, WEEKDAYS
 
 ENDS = frozenset(
     "end ends ended ending finish finishes finished close closes closed wrap last".split()
@@ -245,7 +246,7 @@ def left(q: Question, store: Store) -> Answer | None:
     now = now_of(q)
     year = q.year or (q.period.start.year if q.period and q.period.start else None)
     ahead = [m for m in store.meetings() if _still_ahead(m, q.kind, year, now)]
-    what = KIND_WORDS.get(q.kind or "", "meeting")
+    what = KIND_LABELS.get(q.kind or "", "meeting")
     within = f" in {year}" if year else ""
     if not ahead:
         line = f"No source on record names a {what} still ahead{within}."

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from handlers.meetings import KIND_WORDS, title
+from handlers.meetings import title
 from handlers.question import Question
 from handlers.reader.base import Answer, Point, cited, echo, examples, now_of, yes_no
 from handlers.reader.words import HEDGE, SYNONYMS, stems, stems_in
@@ -19,6 +19,7 @@ from store.dates import find_dates
 from store.models import Fact
 from store.queries import STOPWORDS, Store, stem
 from store.text import fold
+from store.vocabulary import KIND_LABELS
 
 
 @examples(
@@ -147,7 +148,7 @@ def _other_kind(q: Question, store: Store, f: Fact) -> str:
     kinds = {m.kind for m in store.meetings_in_text(f"{f.topic} {f.answer}")}
     if q.kind and not q.meetings and kinds and q.kind not in kinds:
         # "who chairs the SOMs": a fact about a committee's chair is no answer for the SOMs
-        return f"No source on record answers that for the {KIND_WORDS.get(q.kind, q.kind)}s."
+        return f"No source on record answers that for the {KIND_LABELS.get(q.kind, q.kind)}s."
     return ""
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from rapidfuzz import fuzz
 
-from handlers.meetings import KIND_WORDS, period_label, title
+from handlers.meetings import period_label, title
 from handlers.question import Question, of_year
 from handlers.reader.base import (
     Answer,
@@ -25,6 +25,7 @@ from handlers.render import esc, status_word, when
 from store.models import Meeting
 from store.queries import Store
 from store.text import fold
+from store.vocabulary import KIND_LABELS
 
 
 @examples(
@@ -398,7 +399,7 @@ def kind_list(q: Question, store: Store) -> Answer | None:
     now = now_of(q)
     year = q.year or now.year
     found = [m for m in store.meetings() if m.kind == q.kind and m.year == year and not m.parent_id]
-    what = KIND_WORDS.get(q.kind, "meeting")
+    what = KIND_LABELS.get(q.kind, "meeting")
     if not found:
         return Answer(f"No {what} for {year} is on record.", more="meetings")
     items = "; ".join(

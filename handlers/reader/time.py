@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from handlers.meetings import KIND_WORDS, days_until, in_days, title
+from handlers.meetings import days_until, in_days, title
 from handlers.question import Question
 from handlers.reader.base import Answer, Point, cited, examples, meeting_point, now_of, where_when
 from handlers.render import esc, status_word, when
 from store.models import Meeting
 from store.queries import Store
+from store.vocabulary import KIND_LABELS
 
 
 @examples("how many days until the summit?", "countdown", "how long until SOM3")
@@ -23,7 +24,7 @@ def countdown(q: Question, store: Store) -> Answer | None:
         m for k in ([q.kind] if q.kind else ["som", "summit"]) if (m := store.next_meeting(now, k))
     ]
     if not targets:
-        kinds = KIND_WORDS.get(q.kind or "", "meeting")
+        kinds = KIND_LABELS.get(q.kind or "", "meeting")
         return no_upcoming(
             store, now, q.kind, f"No upcoming {kinds} is on record: nothing to count down to."
         )
@@ -59,7 +60,7 @@ def next_meeting(q: Question, store: Store) -> Answer | None:
     if "next" not in q.asks or q.meetings and not q.kind or q.year and q.year > now_of(q).year:
         return None
     now = now_of(q)
-    what = KIND_WORDS.get(q.kind or "", "meeting")
+    what = KIND_LABELS.get(q.kind or "", "meeting")
     under_way = [m for m in store.ongoing(now) if (m.kind == q.kind if q.kind else not m.parent_id)]
     found = store.next_meeting(after=now, kind=q.kind)
     undated = None if found is not None else _undated_ahead(store, now, q.kind)

@@ -65,14 +65,16 @@ def _field(paragraph: Paragraph, instruction: str) -> None:
         run = paragraph.add_run()
         el = OxmlElement("w:fldChar")
         el.set(qn("w:fldCharType"), kind)
-        run._r.append(el)  # type: ignore[arg-type]  # types-lxml's append() takes only the parent's own class; lxml takes any element
+        # types-lxml's append() takes only the parent's own class; lxml takes any element
+        run._r.append(el)  # type: ignore[arg-type]
 
     char("begin")
     run = paragraph.add_run()
     instr = OxmlElement("w:instrText")
     instr.set(qn("xml:space"), "preserve")
     instr.text = f" {instruction} "
-    run._r.append(instr)  # type: ignore[arg-type]  # types-lxml's append() takes only the parent's own class; lxml takes any element
+    # types-lxml's append() takes only the parent's own class; lxml takes any element
+    run._r.append(instr)  # type: ignore[arg-type]
     char("separate")
     paragraph.add_run("1")
     char("end")
@@ -86,7 +88,8 @@ def _rule(paragraph: Paragraph, edge: str) -> None:
     for key, value in (("w:val", "single"), ("w:sz", "4"), ("w:space", "4"), ("w:color", "8A8F99")):
         line.set(qn(key), value)
     borders.append(line)
-    pPr.append(borders)  # type: ignore[arg-type]  # types-lxml's append() takes only the parent's own class; lxml takes any element
+    # types-lxml's append() takes only the parent's own class; lxml takes any element
+    pPr.append(borders)  # type: ignore[arg-type]
 
 
 def _length(value: Length | None) -> Length:
