@@ -8,12 +8,10 @@ is for: *phrases* and *words* are what people type, *labels* what the bot prints
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from store.queries import Store
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -160,6 +158,17 @@ def common(word: str) -> bool:
     return english().get(word.lower(), 0) >= COMMON
 
 
-def years_held(store: Store) -> frozenset[int]:
+class _Dated(Protocol):
+    @property
+    def year(self) -> int | None: ...
+
+
+class _Meetings(Protocol):
+    """What the years are read from: a store (typed so, this module imports no other of ours)."""
+
+    def meetings(self) -> Sequence[_Dated]: ...
+
+
+def years_held(store: _Meetings) -> frozenset[int]:
     """The years the store's meetings are in ("2025", "2026" on the seeds)."""
     return frozenset(m.year for m in store.meetings() if m.year is not None)

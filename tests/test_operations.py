@@ -415,7 +415,7 @@ def test_metrics_count_a_refused_change_as_refused_and_an_admin_s_as_ok(db_path,
     )
     proc, base = start(env)
     try:
-        served = Served(base, SIGNING_SECRET)
+        served = Served(base, SIGNING_SECRET, late=web_api)  # "Working on it": then its answer
         change = 'add-meeting "SOM9" 2026-08-10..2026-08-21 Dalian'
         status, body = served.command(change, user="U1")
         assert status == 200 and "only the desk's calendar keepers" in body
