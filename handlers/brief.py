@@ -117,16 +117,26 @@ def _norm(text: str) -> str:
     return text.translate(FOLD_TABLE).lower()
 
 
+class _Normed(dict[str, str]):
+    """Each text as compared (`_norm`), worked out once per `distinct_quotes`: the merging
+    compares every pair again after each join."""
+
+    def __missing__(self, text: str) -> str:
+        self[text] = normed = _norm(text)
+        return normed
+
+
 def distinct_quotes(quotes: list[str]) -> list[str]:
     """Quotes of one source, once each: one held in another is dropped, and two that overlap
     by MIN_OVERLAP characters (the end of one the start of the other) become one."""
     out: list[str] = []
+    normed = _Normed()
     for quote in dict.fromkeys(" ".join(q.split()) for q in quotes if q.strip()):
-        out = _merged([*out, quote])
+        out = _merged([*out, quote], normed)
     return out
 
 
-def _merged(quotes: list[str]) -> list[str]:
+def _merged(quotes: list[str], normed: _Normed) -> list[str]:
     changed = True
     while changed:
         changed = False
@@ -134,7 +144,7 @@ def _merged(quotes: list[str]) -> list[str]:
             for j, b in enumerate(quotes):
                 if i == j:
                     continue
-                joined = _join(a, b)
+                joined = _join(a, b, normed)
                 if joined is not None:
                     quotes = [q for k, q in enumerate(quotes) if k not in (i, j)]
                     quotes.insert(min(i, j), joined)
@@ -145,16 +155,20 @@ def _merged(quotes: list[str]) -> list[str]:
     return quotes
 
 
-def _join(a: str, b: str) -> str | None:
+def _join(a: str, b: str, normed: _Normed) -> str | None:
     """`a` and `b` as one stretch of text when one holds the other or `a` runs on into `b`."""
-    na, nb = _norm(a), _norm(b)
+    na, nb = normed[a], normed[b]
     if nb in na:
         return a
     if na in nb:
         return b
-    for size in range(min(len(na), len(nb)) - 1, MIN_OVERLAP - 1, -1):
-        if na.endswith(nb[:size]):
-            return a + b[size:]
+    # The longest overlap first (at most one short of the shorter): where in `na` the start of
+    # `nb` is found, leftmost first, from where it would overlap by that much.
+    head, at = nb[:MIN_OVERLAP], len(na) - min(len(na), len(nb)) + 1
+    while 0 <= (at := na.find(head, at)) <= len(na) - MIN_OVERLAP:
+        if nb.startswith(na[at:]):
+            return a + b[len(na) - at :]
+        at += 1
     return None
 
 
@@ -624,7 +638,7 @@ def _missing_year(m: Meeting, theme: list[Line], priorities: list[Line]) -> _Mis
 # -- Slack ----------------------------------------------------------------------------------------
 
 
-@command("brief", usage="brief MEETING [for ECONOMY]", example="brief SOM2 for Korea")
+@command("brief", usage="brief MEETING [for ECONOMY]", example="brief SOM2 for Korea", slow=True)
 def brief(ask: Ask) -> Card:
     """The briefing note for a meeting, every line cited, with what is not on record."""
     found = request(ask.store, ask.args, ask.now, ask.desk_economy, ask.tz)

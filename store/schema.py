@@ -468,6 +468,8 @@ SOURCE_ORDER = "origin = 'desk', added_at, file, id"
 
 INDEXES = [
     f"CREATE INDEX IF NOT EXISTS sources_listing ON sources({SOURCE_ORDER})",
+    # Sources newest first without a sort (a brief's recent sources, the last day published).
+    "CREATE INDEX IF NOT EXISTS sources_date ON sources(reference_date, added_at, id)",
     "CREATE INDEX IF NOT EXISTS passages_source ON passages(source_id)",
     "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start_date)",
     "CREATE INDEX IF NOT EXISTS versions_published ON versions(kind, published)",
