@@ -16,6 +16,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.webapi import PooledWebClient
 from bot.workspace import Workspace
 
 log = logging.getLogger("apec.permissions")
@@ -26,8 +27,9 @@ IN_FLIGHT = 2  # look-ups at once: at most this many workers ever wait on Slack
 
 
 def lookup_client(base_url: str, token: str | None) -> WebClient:
-    """A Web API client for permission look-ups: a short timeout, and no retry on a 429."""
-    return WebClient(token=token, base_url=base_url, timeout=TIMEOUT)
+    """A Web API client for permission look-ups: a short timeout, and no retry on a 429; on the
+    kept connections every Web API call shares (bot/webapi.py)."""
+    return PooledWebClient(token=token, base_url=base_url, timeout=TIMEOUT)
 
 
 class Permissions:

@@ -9,7 +9,9 @@ Point a real client at it::
     stub.stop()
 
 Nothing here is a mock: the client speaks HTTP to a ``ThreadingHTTPServer`` bound to
-``127.0.0.1`` on a free port. Methods the stub does not know answer ``{"ok": true}``.
+``127.0.0.1`` on a free port. Methods the stub does not know answer ``{"ok": true}``. It speaks
+HTTP/1.1: a client that keeps its connection open may send its next call on it (``connections``
+counts the TCP connections accepted); the connections left open are closed when the stub stops.
 
 Run as its own process (for subprocess tests)::
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import sys
 import threading
 import time
@@ -73,6 +76,16 @@ class _Fault:
     retry_after: int | None = None
     posts: bool = False  # handle the call first (a message is posted), then answer as above
     hold: float = 0.0  # seconds the answer is held, as `delay` does
+    drop: bool = False  # no answer at all: the connection is closed once the call is read
+
+
+def _shut(connections: set[socket.socket]) -> None:
+    """Close connections from the server's side (their handlers see the end, and finish)."""
+    for sock in connections:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already gone
 
 
 def _truthy(value: Any) -> bool:
@@ -116,6 +129,9 @@ class WebAPIStub:
         self._canvases: list[dict] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.connections = 0  # TCP connections accepted
+        self._waiting: set[socket.socket] = set()  # connections waiting for their next request
+        self._busy: set[socket.socket] = set()  # connections between a request and its answer
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -137,10 +153,12 @@ class WebAPIStub:
         return self
 
     def stop(self) -> None:
-        """Stop serving and free the port. Safe to call twice."""
-        self._stopping.set()
+        """Stop serving and free the port; close the connections kept open. Safe to call twice."""
         with self._cond:
+            self._stopping.set()  # a connection answering a call is closed once it has answered
             self._cond.notify_all()
+            waiting, self._waiting = self._waiting, set()
+        _shut(waiting)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -148,6 +166,15 @@ class WebAPIStub:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def close_idle(self, timeout: float = 5.0) -> int:
+        """Close every connection kept open and waiting for its next call, as a server's idle
+        timeout does, once the calls under way are answered; how many were closed."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._busy, timeout)
+            waiting, self._waiting = self._waiting, set()
+        _shut(waiting)
+        return len(waiting)
 
     def __enter__(self) -> WebAPIStub:
         return self.start() if self._server is None else self
@@ -292,6 +319,12 @@ class WebAPIStub:
         with self._cond:
             self._faults.append(fault)
 
+    def drop(self, method: str, times: int = 1) -> None:
+        """Handle the next ``times`` calls of ``method`` (a message is posted), then close the
+        connection without answering: the caller cannot tell whether it was done."""
+        with self._cond:
+            self._faults.append(_Fault(method, times, 200, "", posts=True, drop=True))
+
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with HTTP 429, ``Retry-After`` and
         ``{"ok": false, "error": "ratelimited"}``."""
@@ -360,10 +393,12 @@ class WebAPIStub:
     # -- answering -----------------------------------------------------------------------------
 
     def _answer(self, method: str, params: dict, token: str) -> tuple[int, dict, dict[str, str]]:
-        """Work out (status, body, extra headers) for one call, record it and wake waiters."""
+        """Work out (status, body, extra headers) for one call, record it and wake waiters; a
+        status of 0: no answer (`drop`)."""
         with self._cond:
             headers: dict[str, str] = {}
             held = 0.0
+            dropped = False
             if not self._authorized(method, token):
                 status, body = 200, {"ok": False, "error": "invalid_auth"}
             elif fault := self._take_fault(method, params):
@@ -372,7 +407,7 @@ class WebAPIStub:
                     status, body = fault.status, {"ok": False, "error": fault.error}
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(fault.retry_after)
-                held = fault.hold
+                held, dropped = fault.hold, fault.drop
             else:
                 status, body = self._handle(method, params)
             call = Call(method, params, token, time.monotonic(), status, body)
@@ -389,7 +424,22 @@ class WebAPIStub:
                 self._cond.wait_for(
                     lambda: self._releases != releases or self._stopping.is_set(), hold
                 )
-        return status, body, headers
+        return (0 if dropped else status), body, headers
+
+    def _idle(self, connection: socket.socket, waiting: bool, busy: bool = False) -> bool:
+        """A connection starts (True) or stops (False) waiting for its next request, and is busy
+        answering one meanwhile or not; False when the stub is stopping: that connection is to be
+        closed, not waited on."""
+        with self._cond:
+            (self._busy.add if busy else self._busy.discard)(connection)
+            if not waiting:
+                self._waiting.discard(connection)
+            elif self._stopping.is_set():
+                return False
+            else:
+                self._waiting.add(connection)
+            self._cond.notify_all()
+            return True
 
     def _handle(self, method: str, params: dict) -> tuple[int, dict]:
         """Do what the method does; (200, its answer)."""
@@ -644,6 +694,31 @@ class _Handler(BaseHTTPRequestHandler):
     """Parses one request into (method, params, token) and writes the stub's JSON answer."""
 
     stub: WebAPIStub
+    protocol_version = "HTTP/1.1"  # keep-alive, as Slack's own servers
+
+    def setup(self) -> None:
+        super().setup()
+        with self.stub._cond:
+            self.stub.connections += 1
+
+    # A connection waits for its next call from the moment its answer is written until a request
+    # line comes: `close_idle` closes it meanwhile, and `stop` has it closed after its answer.
+    disable_nagle_algorithm = True  # the headers and the body go out in two writes
+
+    def handle_one_request(self) -> None:
+        if not self.stub._idle(self.connection, True):
+            self.close_connection = True
+            return
+        super().handle_one_request()
+        self.stub._idle(self.connection, not self.close_connection)  # answered, or not at all
+
+    def parse_request(self) -> bool:
+        self.stub._idle(self.connection, False, busy=True)
+        return super().parse_request()
+
+    def finish(self) -> None:
+        self.stub._idle(self.connection, False)
+        super().finish()
 
     def do_GET(self) -> None:
         self._handle()
@@ -664,7 +739,8 @@ class _Handler(BaseHTTPRequestHandler):
         method = parts.path.removeprefix("/api/") if parts.path.startswith("/api/") else parts.path
         method = method.lstrip("/")
         if not method or "/" in method:
-            self._send(404, {"ok": False, "error": "unknown_method"}, {})
+            # Its body, if any, is left unread: the connection cannot carry another request.
+            self._send(404, {"ok": False, "error": "unknown_method"}, {"Connection": "close"})
             return
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         params.update(self._read_body())
@@ -674,6 +750,10 @@ class _Handler(BaseHTTPRequestHandler):
         if auth.startswith("Bearer "):
             token = auth.removeprefix("Bearer ").strip()
         status, body, headers = self.stub._answer(method, params, str(token))
+        if status == 0:  # `drop`: read and done, never answered
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self._send(status, body, headers)
 
     def _read_body(self) -> dict:
@@ -698,6 +778,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
+        if self.stub._stopping.is_set():  # this answer is the last
+            self.send_header("Connection", "close")
         try:
             self.end_headers()
             self.wfile.write(data)

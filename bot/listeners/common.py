@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.permissions import Names
+from bot.webapi import pooled
 from handlers.render import Card, esc
 from handlers.router import Ask
 
@@ -51,11 +52,13 @@ class Listening:
 
 
 def after(later: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> None:
-    """Run `work` after the ack, on the pool; a failure is logged (a future would keep it quiet)."""
+    """Run `work` after the ack, on the pool; a failure is logged (a future would keep it quiet).
+    A Web API client among `args` (Bolt makes a plain one for each request) is given to `work` on
+    the kept connections (bot/webapi.py), there, off the ack's path."""
 
     def run() -> None:
         try:
-            work(*args)
+            work(*(pooled(a) if isinstance(a, WebClient) else a for a in args))
         except Exception:
             log.exception("%s failed after the ack", _name(work))
 
@@ -143,7 +146,7 @@ def say(respond: Responder, text: str) -> None:
 def open_form(client: WebClient, respond: Responder, trigger: str, view: dict[str, Any]) -> None:
     """A form (a modal) opened for its trigger; if Slack will not, the asker is told to type."""
     try:
-        client.views_open(trigger_id=trigger, view=view)
+        pooled(client).views_open(trigger_id=trigger, view=view)
     except SlackApiError as exc:
         log.warning("views.open failed: %s", exc.response.get("error"))
         say(respond, NO_FORM)

@@ -1,7 +1,8 @@
 """The events: an @-mention is answered in its thread, after the ack; other messages are not.
 
 Acknowledged at once, answered after on our pool: Bolt's lazy listeners would deep-copy the whole
-request for each event, which costs more than the answer.
+request for each event, which costs more than the answer. The ack is Bolt's bare 200, as a bare
+app's; everything else (the fields read, the bot's id) waits until after it.
 """
 
 from __future__ import annotations
@@ -16,37 +17,30 @@ from handlers.reminder_actions import READS_WHO
 from handlers.render import from_slack
 from handlers.router import lookup, mention, split
 
-MENTION_FIELDS = ("text", "user", "channel", "ts", "thread_ts")
-
 
 def register(app: App, on: Listening) -> None:
     @app.event("app_mention")
     def mentioned(ack: Ack, event: Body, client: WebClient, context: BoltContext) -> None:
         ack()
-        fields = {k: str(event.get(k) or "") for k in MENTION_FIELDS}
-        fields["bot"] = str(context.bot_user_id or "")
-        after(on.later, answer_mention, on, client, fields)
+        after(on.later, answer_mention, on, client, event, context)
 
     @app.event("message")
     def ignore_messages() -> None:
         """Channel messages that are not mentions: nothing to say."""
 
 
-def answer_mention(on: Listening, client: WebClient, event: dict[str, str]) -> None:
+def answer_mention(on: Listening, client: WebClient, event: Body, context: BoltContext) -> None:
     """The answer in the mention's thread, naming people without pinging them; a private one
     (a secret address, a refusal) to the asker alone, in that thread."""
-    card = mention(
-        on.ask(mention_text(event["text"], event["bot"]), event["user"], event["channel"])
-    )
-    thread = event["thread_ts"] or event["ts"]
+    text, user, channel = (str(event.get(k) or "") for k in ("text", "user", "channel"))
+    thread = str(event.get("thread_ts") or event.get("ts") or "")
+    card = mention(on.ask(mention_text(text, str(context.bot_user_id or "")), user, channel))
     for page in card.pages():  # a long answer goes on in the thread, part by part
         if card.private:
-            client.chat_postEphemeral(
-                channel=event["channel"], user=event["user"], thread_ts=thread, **message(page)
-            )
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, **message(page))
         else:
             client.chat_postMessage(
-                channel=event["channel"], thread_ts=thread, **message(public(page, on.names))
+                channel=channel, thread_ts=thread, **message(public(page, on.names))
             )
 
 
