@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
+import os
+import queue
 import re
+import threading
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -69,18 +74,178 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: int, fmt: str, secrets: Iterable[str]) -> None:
-    """Configure the root logger once: text or JSON to stderr, secrets masked on every handler."""
+    """Configure the root logger once: text or JSON to stderr, secrets masked on every handler.
+
+    Lines are written as they are logged; `serve` puts them through a queue while it serves
+    (`start_log_queue`)."""
+    global _stderr
     handler = logging.StreamHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(Redact(secrets))
+    handler.addFilter(Redact(secrets))  # on the handler that writes: it sees the final message
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    _stderr = handler
+
+
+# The handler setup_logging made, and the queue in its place while a server runs.
+_stderr: logging.StreamHandler[Any] | None = None
+_queued: LineQueue | None = None
+FLUSH_WAIT = 5.0  # seconds a flush waits at most for the log's thread (stderr may be stuck)
+
+
+class LineQueue(logging.handlers.QueueHandler):
+    """The root's handler while a server runs: a request's thread puts its line on a queue and
+    goes on; a thread of this process (a QueueListener) writes the lines to stderr, through the
+    handler setup_logging made (its format, and its filter that masks secrets).
+
+    Writing to stderr blocks when whatever reads it is slow (a pipe to journald, a terminal), and
+    the thread writing holds the handler's lock, which every other thread that logs waits for:
+    waitress' loop thread too, which logs "Task queue depth" holding the lock its task threads
+    need for their next request (why throughput followed that logger's level: bot/channel.py).
+    A forked child starts a thread of its own with its first line."""
+
+    def __init__(self, target: logging.Handler) -> None:
+        super().__init__(queue.SimpleQueue())
+        self.target = target
+        self._writing = threading.Lock()  # held by the thread while it writes a line
+        self._listener = self._start()
+        self._running = True  # this process's thread writes (False: stopped, or not yet forked)
+        self._forked = False
+        self._lock_start = threading.Lock()
+
+    def _start(self) -> logging.handlers.QueueListener:
+        listener = _Listener(self.queue, self.target, self._writing)
+        listener.start()
+        return listener
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        """A copy with its arguments merged into its message now (they may change later); the
+        other handlers keep the record as it was. A traceback is formatted by the thread."""
+        copy = type(record).__new__(type(record))
+        copy.__dict__.update(record.__dict__)
+        copy.msg = copy.message = record.getMessage()
+        copy.args = None
+        return copy
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._forked:
+            self._restart()
+        super().emit(record)
+
+    def _restart(self) -> None:
+        """A forked child: the parent's thread does not exist here."""
+        with self._lock_start:
+            if self._forked:
+                self._listener = self._start()
+                self._forked, self._running = False, True
+
+    def flush(self) -> None:
+        """Wait (up to FLUSH_WAIT) until every line put so far is written."""
+        if self._running:
+            self._written(FLUSH_WAIT)
+
+    def _written(self, timeout: float) -> bool:
+        mark = _Mark()
+        self.enqueue(mark)
+        return mark.done.wait(timeout)
+
+    def close(self) -> None:
+        """Write what waits, then end the thread."""
+        if self._running:
+            self._running = False
+            if self._written(FLUSH_WAIT):  # (else stderr is stuck: the thread, a daemon, stays)
+                self._listener.stop()
+        super().close()
+
+    def before_fork(self) -> None:
+        self._writing.acquire()  # the child must not inherit stderr half written
+
+    def after_fork_in_parent(self) -> None:
+        self._writing.release()
+
+    def after_fork_in_child(self) -> None:
+        self.queue = queue.SimpleQueue()
+        self._writing = threading.Lock()
+        self._lock_start = threading.Lock()
+        self._forked, self._running = True, False
+
+
+class _Mark(logging.LogRecord):
+    """Put on the queue by a flush: set when every line before it is written."""
+
+    def __init__(self) -> None:
+        super().__init__("apec.log", logging.INFO, "", 0, "", None, None)
+        self.done = threading.Event()
+
+
+class _Listener(logging.handlers.QueueListener):
+    def __init__(self, q: Any, target: logging.Handler, writing: Any) -> None:
+        super().__init__(q, target, respect_handler_level=True)
+        self.writing = writing
+
+    def handle(self, record: logging.LogRecord) -> None:
+        if isinstance(record, _Mark):
+            record.done.set()
+            return
+        with self.writing:
+            super().handle(record)
+
+
+def start_log_queue() -> None:
+    """Put the log's lines through a queue, written by a thread of this process (a server's
+    request threads never wait on stderr). Does nothing without setup_logging."""
+    global _queued
+    root = logging.getLogger()
+    if _stderr is None or _queued is not None or _stderr not in root.handlers:
+        return
+    _queued = LineQueue(_stderr)
+    _swap(root, _stderr, _queued)
+
+
+def stop_log_queue() -> None:
+    """Write every line that waits, end the queue's thread, and write lines as they come again."""
+    global _queued
+    queued, _queued = _queued, None
+    if queued is None:
+        return
+    root = logging.getLogger()
+    if queued in root.handlers:
+        _swap(root, queued, queued.target)
+    queued.close()
+
+
+def _swap(logger: logging.Logger, old: logging.Handler, new: logging.Handler) -> None:
+    """Put `new` where `old` is, in one step: no line is written twice, or missed."""
+    handlers = logger.handlers
+    handlers[handlers.index(old)] = new
+
+
+def _before_fork() -> None:
+    if _queued is not None:
+        _queued.before_fork()
+
+
+def _after_fork_in_parent() -> None:
+    if _queued is not None:
+        _queued.after_fork_in_parent()
+
+
+def _after_fork_in_child() -> None:
+    if _queued is not None:
+        _queued.after_fork_in_child()
+
+
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 # Where a listener says a request's outcome when the HTTP status cannot (a refusal is answered

@@ -1,20 +1,34 @@
 """What the HTTP front has already seen: signed requests (replays) and Slack events (retries).
 
-Each process keeps what it has seen in memory first, for as long as each kind is good for, and
-also records it in a small SQLite file of its own beside the store (`apec.db.seen`), which SQLite's
-locking shares between every process on the host that serves the same store (a replay sent to
-another worker is refused too). Not a table in the store: every write to the store drops the
-store's read cache, and this file takes a write on every request.
+A request's path writes nothing to disk. Each process keeps in memory what it has seen, for as
+long as each kind is good for (one memory a file, whichever `Seen` asks), and memory decides
+first. A key new to this process is then looked up, a read only, in a small SQLite file beside
+the store (`apec.db.seen`) that every process serving the same store shares: another worker may
+have seen it. One writer thread a process records the keys in that file, in one transaction for
+all the keys that wait, and prunes what is past its time: a key that comes after a quiet spell is
+written at once, and under load the writer begins a transaction at most every FLUSH_EVERY seconds.
 
-Writing the file is best-effort: on a full or read-only disk a request is still answered, checked
-against this process's memory; the failure is logged once, and again when the file takes writes.
+So a replay (or an event retried) is refused in the process that saw the first, always; in another
+process, once this one's writer has written the key: the window is the write's time after a quiet
+spell (about a millisecond), and up to FLUSH_EVERY (20 ms) more under load. Two copies sent to two
+workers inside that window both pass (Slack retries an event seconds apart, not milliseconds). Not
+a table in the store: every write to the store drops the store's read cache.
+
+Writing the file is best-effort: on a full or read-only disk, or with the file's folder gone, a
+request is still answered, checked against this process's memory; the failure is logged once, and
+again when the file takes writes. `close()` (serve's stop) writes what waits, as does a clean exit.
+The writer starts in the process that uses the record, when it first does: a thread of the parent
+does not exist in a forked child.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from store.db import open_sqlite
@@ -26,6 +40,9 @@ SIGNATURE_TTL = 300.0  # Slack's signatures are good for 5 minutes either side o
 EVENT_TTL = 86_400.0  # Slack gives up retrying an event well within a day
 PRUNE_EVERY = 60.0  # seconds between clearing out keys past their time to live
 MAX_KEPT = 200_000  # keys a process keeps in memory at most (about 40 MB): the oldest go first
+FLUSH_EVERY = 0.02  # seconds between the writer's transactions at most (keys wait, gathered)
+IDLE_EXIT = 5.0  # seconds without a key after which the writer ends (the next key starts one)
+FLUSH_WAIT = 15.0  # seconds `close()` waits at most for the writer (past SQLite's busy timeout)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -35,6 +52,12 @@ CREATE TABLE IF NOT EXISTS seen (
 );
 CREATE INDEX IF NOT EXISTS seen_kind_at ON seen (kind, at);
 """
+# A key past its time to live in the file is kept from its new time (the file may not be pruned).
+_UPSERT = """INSERT INTO seen (key, kind, at) VALUES (?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE seen.at < excluded.at - ?"""
+
+Pending = tuple[str, str, float, float]  # key, kind, kept from, time to live
+_UNREAD = object()  # the file could not be read: answered from memory alone
 
 
 def seen_path(store_path: str | Path) -> Path:
@@ -44,89 +67,30 @@ def seen_path(store_path: str | Path) -> Path:
 
 class Seen:
     """Records keys once each, forgetting each kind after its time to live: in this process's
-    memory, then in the shared file (INSERT OR IGNORE) as far as the disk allows."""
+    memory, then (off the request's path) in the shared file, as far as the disk allows."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.Lock()  # guards the memory and the times below
-        # key -> when it is kept from; insertion order, so the oldest come first
-        self._kept: dict[str, float] = {}
-        self._pruned: dict[str, float] = {}  # kind -> when it was last pruned
-        self._failing = False  # whether the file's last write failed (logged once a spell)
-
-    def _conn(self) -> sqlite3.Connection:
-        """This thread's connection, opened (and the table made) on first use."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = open_sqlite(self.path, isolation_level=None)
-            try:
-                conn.executescript(_SCHEMA)
-            except sqlite3.Error:
-                conn.close()
-                raise
-            self._local.conn = conn
-        return conn
+        self._memory = _memory_of(self.path)
 
     def first(self, kind: str, key: str, at: float, ttl: float) -> bool:
         """Record `key` as seen at `at`; False when it already was, within `ttl`.
 
-        Memory decides first (no disk), then the file, where another process may have seen it:
-        one statement, one short write per request. A key past its time to live counts as new.
+        Memory decides first, then a read of the file, where another process may have put it.
+        A key past its time to live counts as new. Nothing is written here: the writer does it.
         """
         full = f"{kind} {key}"
-        with self._lock:
-            before = self._kept.get(full)
-            if before is not None and before >= at - ttl:
-                return False
-            self._kept.pop(full, None)
-            self._kept[full] = at  # claimed in this process before the file is asked
-            prune = at - self._pruned.get(kind, float("-inf")) >= PRUNE_EVERY
-            if prune:
-                self._pruned[kind] = at
-                self._forget(kind, at - ttl)
-        return self._record(full, kind, at, ttl, prune)
-
-    def _forget(self, kind: str, before: float) -> None:
-        """Drop this kind's keys kept from before `before`, and the oldest past MAX_KEPT."""
-        prefix = kind + " "
-        for key in [k for k, at in self._kept.items() if at < before and k.startswith(prefix)]:
-            del self._kept[key]
-        while len(self._kept) > MAX_KEPT:
-            del self._kept[next(iter(self._kept))]
-
-    def _record(self, full: str, kind: str, at: float, ttl: float, prune: bool) -> bool:
-        """The file's word on a key new to this process: False if another process had it."""
-        try:
-            conn = self._conn()
-            cursor = conn.execute(
-                """INSERT INTO seen (key, kind, at) VALUES (?, ?, ?)
-                   ON CONFLICT (key) DO UPDATE SET at = excluded.at
-                   WHERE seen.at < excluded.at - ?""",
-                [full, kind, at, ttl],
-            )
-            if prune:
-                conn.execute("DELETE FROM seen WHERE kind = ? AND at < ?", [kind, at - ttl])
-        except (sqlite3.Error, StoreError) as exc:
-            self._failed(exc)
+        memory = self._memory
+        prune = memory.claim(full, kind, at, ttl)
+        if prune is None:
+            return False
+        other = memory.read(full)
+        if other is _UNREAD:
             return True  # new to this process: answered, checked against its memory only
-        if self._failing:
-            self._failing = False
-            log.info("the record of requests at %s takes writes again", self.path)
-        return cursor.rowcount == 1
-
-    def _failed(self, exc: Exception) -> None:
-        """Log the first failure of a spell; open the connection anew next time (one opened on a
-        read-only disk would stay read-only)."""
-        self.close()
-        if not self._failing:
-            self._failing = True
-            log.error(
-                "the record of requests at %s cannot be written (%s): kept in this "
-                "process's memory until it can",
-                self.path,
-                exc,
-            )
+        if isinstance(other, float) and other >= at - ttl:
+            return False
+        memory.put((full, kind, at, ttl), prune)
+        return True
 
     def signature(self, timestamp: str, signature: str, now: float) -> bool:
         """True the first time a (timestamp, signature) pair is seen within its 5 minutes."""
@@ -139,17 +103,288 @@ class Seen:
         """True the first time an `event_id` is seen within a day (False: a retry)."""
         return self.first("event", event_id[:200], now, EVENT_TTL)
 
+    def flush(self, timeout: float = FLUSH_WAIT) -> bool:
+        """Wait until the keys seen so far are written (or their write failed); False if the
+        writer took longer than `timeout` seconds."""
+        return self._memory.flush(timeout)
+
     def count(self, kind: str) -> int:
-        """How many keys of `kind` the file holds (for tests and operators)."""
-        row = self._conn().execute("SELECT count(*) FROM seen WHERE kind = ?", [kind]).fetchone()
-        return int(row[0])
+        """How many keys of `kind` the file holds once the waiting ones are written (for tests
+        and operators)."""
+        self.flush()
+        return self._memory.count(kind)
 
     def close(self) -> None:
-        """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
+        """Write what waits, end the writer, and close this thread's connection."""
+        self._memory.flush(FLUSH_WAIT, end=True)
+        self._memory.close_reader()
+
+
+class _Memory:
+    """One process's record of one file: the keys it has seen, and those waiting for the file.
+
+    `lock` guards everything here; no I/O happens while it is held."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.reset()
+
+    def reset(self) -> None:
+        """Locks and threads anew (at start, and in a forked child: the parent's may be held)."""
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.local = threading.local()  # each thread's read connection
+        self.kept: dict[str, float] = getattr(self, "kept", {})  # key -> kept from; oldest first
+        self.pruned: dict[str, float] = getattr(self, "pruned", {})  # kind -> last pruned at
+        self.pending: list[Pending] = []
+        self.prunes: dict[str, float] = {}  # kind -> the file forgets what is kept from before
+        self.queued = self.written = 0  # writes handed to the writer, and those it has done
+        self.writer = 0  # pid of the process whose writer thread runs; 0: none runs
+        self.token: object = None  # the running writer's own
+        self.idle = False  # the writer waits for keys (so a new key wakes it)
+        self.urgent = False  # someone waits for the writer: no gathering
+        self.wrote = float("-inf")  # when the last write began (time.monotonic())
+        self.end = False  # the writer ends once nothing waits
+        self.failing = False  # whether the file's last use failed (logged once a spell)
+        # Goes up when a spell ends: a connection opened during it (read-only) is opened anew.
+        self.spells = getattr(self, "spells", 0)
+
+    def claim(self, full: str, kind: str, at: float, ttl: float) -> float | None:
+        """In memory: None if `full` is kept within `ttl`, else claim it; the file's prune
+        cutoff to pass on (-inf: none due)."""
+        with self.lock:
+            before = self.kept.get(full)
+            if before is not None and before >= at - ttl:
+                return None
+            self.kept.pop(full, None)
+            self.kept[full] = at  # claimed in this process before the file is asked
+            if at - self.pruned.get(kind, float("-inf")) < PRUNE_EVERY:
+                return float("-inf")
+            self.pruned[kind] = at
+            self._forget(kind, at - ttl)
+            return at - ttl
+
+    def _forget(self, kind: str, before: float) -> None:
+        """Drop this kind's keys kept from before `before`, and the oldest past MAX_KEPT."""
+        prefix = kind + " "
+        for key in [k for k, at in self.kept.items() if at < before and k.startswith(prefix)]:
+            del self.kept[key]
+        while len(self.kept) > MAX_KEPT:
+            del self.kept[next(iter(self.kept))]
+
+    def read(self, full: str) -> float | None | object:
+        """When the file keeps `full` from (None: it does not), or _UNREAD."""
+        try:
+            conn = self._reader()
+            if conn is None:
+                return None  # no file yet: nothing recorded
+            row = conn.execute("SELECT at FROM seen WHERE key = ?", [full]).fetchone()
+        except (sqlite3.Error, StoreError, OSError) as exc:
+            if "no such table" in str(exc):
+                return None  # the writer is making the file this moment
+            self.close_reader()  # opened anew next time (one opened read-only would stay so)
+            self.failed(exc)
+            return _UNREAD
+        return None if row is None else float(row[0])
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's connection for reading, opened on first use; None while no file is."""
+        conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
+        if conn is not None and self.local.spells != self.spells:
+            self.close_reader()
+            conn = None
+        if conn is None:
+            try:
+                if os.stat(self.path).st_size == 0:
+                    return None  # the writer is making it (opening would write its header)
+            except FileNotFoundError:
+                if self.path.parent.is_dir():
+                    return None  # no file yet: the first writer makes it
+                raise  # its folder is gone: nothing can be written there
+            conn = open_sqlite(self.path, create=False, isolation_level=None)
+            self.local.conn, self.local.spells = conn, self.spells
+        return conn
+
+    def close_reader(self) -> None:
+        conn = getattr(self.local, "conn", None)
         if conn is not None:
-            self._local.conn = None
+            self.local.conn = None
             try:
                 conn.close()
             except sqlite3.Error as exc:
                 log.warning("closing the record of requests failed: %s", exc)
+
+    def count(self, kind: str) -> int:
+        conn = self._reader()
+        if conn is None:
+            return 0
+        try:
+            row = conn.execute("SELECT count(*) FROM seen WHERE kind = ?", [kind]).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return 0
+            raise
+        return int(row[0])
+
+    def put(self, pending: Pending, prune: float) -> None:
+        """Hand a key (and a prune, when one is due) to this process's writer."""
+        with self.lock:
+            self.pending.append(pending)
+            self.queued += 1
+            if prune != float("-inf"):
+                self.prunes[pending[1]] = prune
+            self._wake()
+
+    def _wake(self) -> None:
+        """(lock held) Start this process's writer if none runs here, else wake it if it idles."""
+        pid = os.getpid()
+        if self.writer != pid:
+            self.writer, self.idle, self.end, self.token = pid, False, False, object()
+            writer = threading.Thread(
+                target=self._write_loop, args=(self.token,), name="seen-writer", daemon=True
+            )
+            writer.start()
+        elif self.idle:
+            self.changed.notify_all()
+
+    def flush(self, timeout: float, end: bool = False) -> bool:
+        with self.lock:
+            target = self.queued
+            if self.written < target:
+                self.urgent = True
+                self._wake()
+                self.changed.notify_all()
+                if not self.changed.wait_for(lambda: self.written >= target, timeout):
+                    return False
+            if end and self.writer:
+                self.end = True
+                self.changed.notify_all()
+            return True
+
+    def _write_loop(self, token: object) -> None:
+        """The writer: the keys that wait, in one transaction every FLUSH_EVERY seconds."""
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                with self.lock:
+                    if not self._work_waits():
+                        return
+                    batch, prunes, upto = self.pending, self.prunes, self.queued
+                    self.pending, self.prunes = [], {}
+                conn = self._write(conn, batch, prunes)
+                with self.lock:
+                    self.written = upto
+                    self.changed.notify_all()
+        except Exception:
+            log.exception("the record of requests' writer failed: the next key starts another")
+        finally:
+            with self.lock:
+                if self.token is token:
+                    self.writer = 0
+            if conn is not None:
+                conn.close()
+
+    def _work_waits(self) -> bool:
+        """(lock held) Wait for keys; then, if the last write began less than FLUSH_EVERY ago,
+        gather more until then, unless someone waits. False when this writer ends (idle too
+        long, or asked to)."""
+        if not self.pending:
+            self.idle = True
+            self.changed.wait_for(lambda: self.pending or self.end, IDLE_EXIT)
+            self.idle = False
+            if not self.pending:
+                if self.writer == os.getpid():
+                    self.writer = 0  # the next key starts another
+                return False
+        left = self.wrote + FLUSH_EVERY - time.monotonic()
+        if left > 0 and not self.urgent:  # at most one write every FLUSH_EVERY: gather the rest
+            self.changed.wait_for(lambda: self.urgent, left)
+        self.urgent = False
+        self.wrote = time.monotonic()
+        return True
+
+    def _write(
+        self, conn: sqlite3.Connection | None, batch: list[Pending], prunes: dict[str, float]
+    ) -> sqlite3.Connection | None:
+        """Write `batch` and `prunes` in one transaction; the connection to use next time."""
+        try:
+            if conn is None:
+                conn = _open_writer(self.path)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_UPSERT, [(k, kind, at, ttl) for k, kind, at, ttl in batch])
+                for kind, before in prunes.items():  # after the keys: a stale one goes too
+                    conn.execute("DELETE FROM seen WHERE kind = ? AND at < ?", [kind, before])
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.rollback()
+        except (sqlite3.Error, StoreError) as exc:
+            if conn is not None:  # opened anew next time: one opened read-only would stay so
+                conn.close()
+            self.failed(exc)
+            return None  # the batch is dropped: its keys stay refused in this process's memory
+        with self.lock:
+            recovered, self.failing = self.failing, False
+            self.spells += recovered
+        if recovered:
+            log.info("the record of requests at %s takes writes again", self.path)
+        return conn
+
+    def failed(self, exc: Exception) -> None:
+        """Log the first failure of a spell."""
+        with self.lock:
+            first, self.failing = not self.failing, True
+        if first:
+            log.error(
+                "the record of requests at %s cannot be written (%s): kept in this "
+                "process's memory until it can",
+                self.path,
+                exc,
+            )
+
+
+def _open_writer(path: Path) -> sqlite3.Connection:
+    """The writer's connection, the table made on first use."""
+    conn = open_sqlite(path, isolation_level=None)
+    try:
+        conn.executescript(_SCHEMA)
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+_MEMORIES: dict[Path, _Memory] = {}
+_MEMORIES_LOCK = threading.Lock()
+_INHERITED: list[object] = []  # a forked child's copies of its parent's connections: never used
+
+
+def _memory_of(path: Path) -> _Memory:
+    """This process's memory of the file at `path`, one for every `Seen` of it."""
+    where = path.absolute()
+    with _MEMORIES_LOCK:
+        memory = _MEMORIES.get(where)
+        if memory is None:
+            memory = _MEMORIES[where] = _Memory(path)
+        return memory
+
+
+def _after_fork_in_child() -> None:
+    """A forked child: locks and connections of its own; its writer starts at its first key."""
+    global _MEMORIES_LOCK
+    _MEMORIES_LOCK = threading.Lock()
+    for memory in _MEMORIES.values():
+        # Kept, never closed: closing the parent's connection here could disturb the parent.
+        _INHERITED.append(memory.local)
+        memory.reset()
+
+
+def _flush_all() -> None:
+    """At a clean exit: write what waits."""
+    for memory in list(_MEMORIES.values()):
+        memory.flush(FLUSH_WAIT, end=True)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_flush_all)

@@ -1,0 +1,148 @@
+"""The record of requests (bot/seen.py): a request's path writes nothing; one writer a process
+records the keys in the shared file, off the path.
+
+The window, as bot/seen.py states it: a replay is refused in the process that saw the first at
+once; in another process once this one's writer has written the key (within FLUSH_EVERY and the
+write's time; here `flush()` waits for it, and a process ending cleanly writes what waits).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from bot.seen import Seen
+from tests.conftest import ROOT
+
+
+def keys_in(path: Path) -> set[str]:
+    """The keys the file holds, read by a connection of this test's own."""
+    conn = sqlite3.connect(path)
+    try:
+        return {row[0] for row in conn.execute("SELECT key FROM seen")}
+    finally:
+        conn.close()
+
+
+def in_another_process(path: Path, code: str) -> list[bool]:
+    """Run `code` in a new Python process, with `seen = Seen(path)`; what it put in `results`."""
+    script = (
+        "import json, os, sys\n"
+        "from bot.seen import Seen\n"
+        f"seen = Seen({str(path)!r})\n"
+        "results = []\n"
+        f"{code}\n"
+        "print(json.dumps(results))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_request_path_writes_nothing_while_another_holds_the_files_write_lock(tmp_path, caplog):
+    path = tmp_path / "apec.db.seen"
+    seen = Seen(path)
+    assert seen.signature("1000", "v0=a", now=1000.0)
+    assert seen.flush()  # the file and its table are made
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writes, for as long as it likes
+    try:
+        # A write here would wait for the lock (SQLite's busy timeout), then fail.
+        assert seen.signature("1001", "v0=b", now=1001.0)
+        assert not seen.signature("1001", "v0=b", now=1002.0)  # a replay: refused from memory
+        assert seen.event("Ev1", now=1001.0) and not seen.event("Ev1", now=1003.0)
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert seen.flush()  # the writer waited for the lock, then wrote
+    assert keys_in(path) == {"signature 1000:v0=a", "signature 1001:v0=b", "event Ev1"}
+
+
+def test_another_process_refuses_what_this_ones_writer_has_written_and_the_other_way(tmp_path):
+    path = tmp_path / "apec.db.seen"
+    seen = Seen(path)
+    assert seen.signature("1000", "v0=a", now=1000.0) and seen.event("EvA", now=1000.0)
+    assert seen.flush()  # the window's end: the keys are in the file
+    refused = in_another_process(
+        path,
+        "results += [seen.signature('1000', 'v0=a', now=1001.0), seen.event('EvA', now=1002.0)]\n"
+        "results.append(seen.event('EvB', now=1002.0))",  # written as the process ends
+    )
+    assert refused == [False, False, True]
+    assert not seen.event("EvB", now=1003.0)  # this process reads the other's key in the file
+    assert seen.signature("1000", "v0=c", now=1003.0)
+
+
+def test_within_this_process_every_thread_and_every_seen_of_the_file_share_one_memory(tmp_path):
+    path = tmp_path / "apec.db.seen"
+    results: list[bool] = []
+    start = threading.Barrier(8)
+
+    def claim() -> None:
+        start.wait()
+        results.append(Seen(path).event("EvShared", now=1000.0))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_nothing_waiting_is_lost_at_a_clean_stop(tmp_path):
+    path = tmp_path / "apec.db.seen"
+    seen = Seen(path)
+
+    def requests(first: int) -> None:
+        for n in range(first, first + 250):
+            assert seen.signature("1000", f"v0={n}", now=1000.0)
+
+    threads = [threading.Thread(target=requests, args=(n * 250,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    seen.close()  # serve's stop
+    assert len(keys_in(path)) == 1000
+
+
+def test_a_forked_child_writes_what_it_sees_with_a_writer_of_its_own(tmp_path):
+    """The parent's writer is a thread: it does not exist in the child, which starts its own."""
+    path = tmp_path / "apec.db.seen"
+    code = (
+        "assert seen.event('EvParent', now=1000.0) and seen.flush()  # the parent's writer ran\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = seen.event('EvChild', now=1001.0) and not seen.event('EvParent', now=1001.0)\n"
+        "    ok = ok and seen.flush(timeout=10)\n"
+        "    os._exit(0 if ok else 1)\n"
+        "results.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0)\n"
+    )
+    assert in_another_process(path, code) == [True]
+    assert keys_in(path) == {"event EvParent", "event EvChild"}
+
+
+def test_a_key_claimed_again_past_its_time_is_kept_in_the_file_from_its_new_time(tmp_path):
+    path = tmp_path / "apec.db.seen"
+    seen = Seen(path)
+    for n in range(50):
+        assert seen.event(f"Ev{n}", now=1000.0)
+    assert seen.flush()
+    assert seen.count("event") == 50
+    assert seen.event("Ev0", now=1000.0 + 86_400 + 100)  # past its day: new, kept from now
+    seen.close()
+    conn = sqlite3.connect(path)
+    try:
+        at = conn.execute("SELECT at FROM seen WHERE key = 'event Ev0'").fetchone()[0]
+    finally:
+        conn.close()
+    assert at == 1000.0 + 86_400 + 100
