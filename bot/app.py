@@ -5,6 +5,9 @@ base URL comes from SLACK_API_URL. Store look-ups are answered before the HTTP r
 (`process_before_response=True`); Web API calls (a form to open, a long answer's later parts, a
 mention's reply) run after the ack, so Slack gets it within its 3 seconds.
 
+`http_front` wires the app behind its WSGI front as `apec-bot serve` runs it: `/apec` over HTTP is
+answered without Bolt's dispatch (bot/listeners/commands.py, `Direct`), by the same listener code.
+
 Where each thing is: `/apec` in bot/listeners/commands.py, the buttons in buttons.py, the forms
 in forms.py, the Home tab in home.py, mentions in events.py (what they share in common.py); the
 gate every request passes in bot/gate.py, the kept replies in bot/replies.py, canvases and files
@@ -18,15 +21,15 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from functools import partial
+from typing import Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from slack_sdk.http_retry.handler import RetryHandler
 
 from bot import gate
 from bot.config import Config
@@ -34,27 +37,34 @@ from bot.documents import Briefs
 from bot.documents import post_document as _post_document
 from bot.faults import AdminAlerts
 from bot.listeners import buttons, commands, events, forms, home
-from bot.listeners.commands import Apec, command_text
+from bot.listeners.commands import Apec, Direct, command_text
 from bot.listeners.common import Listening
 from bot.listeners.events import mention_text
+from bot.observe import Metrics
 from bot.permissions import Names, Permissions, lookup_client
 from bot.posting import SlackPoster
 from bot.questions import Alarm, Questions
 from bot.replies import Replies, kept_reply
+from bot.server import SlackHTTP
 from bot.stores import Stores
 from bot.users import Membership, UserZones
+from bot.webapi import web_client  # on kept connections (bot/webapi.py)
 from bot.workspace import Workspace
+from handlers.calendar import calendar
 from store.desk import Desk
 
 # What others import from here, wherever it now lives.
 __all__ = [
     "Alarm",
+    "Authorizer",
+    "HttpFront",
     "Replies",
     "_post_document",
     "after_ack_pool",
     "authorizer",
     "command_text",
     "create_app",
+    "http_front",
     "kept_reply",
     "mention_text",
     "web_client",
@@ -83,56 +93,86 @@ class _NoTokenNotice(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_NoTokenNotice())
 
 
-def web_client(config: Config, token: str | None = None) -> WebClient:
-    """A Web API client that waits out 429s as Slack's Retry-After asks, and nothing else: the
-    default handler would send a request again after a dropped connection, and a message or a
-    canvas whose first sending may have arrived is not sent again without looking."""
-    retry: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=3)]
-    return WebClient(token=token, base_url=config.api_url, timeout=10, retry_handlers=retry)
-
-
-def authorizer(
-    config: Config, client: WebClient, workspace: Workspace | None = None
-) -> Callable[..., AuthorizeResult]:
+class Authorizer:
     """Bolt's authorize: the bot token, and the bot's identity from one `auth.test` on first need.
 
     Bolt's own single-team path calls `auth.test` on the first request and fails every request
     while Slack is unreachable; here a failure answers without the bot's identity, and is not
-    retried for a minute. The identity tells the workspace which team is ours.
+    retried for a minute. The identity tells the workspace which team is ours. The HTTP front's
+    `/apec` (bot/listeners/commands.py, `Direct`) asks it as Bolt does; Bolt is given `for_bolt`.
     """
-    found: dict[str, AuthorizeResult] = {}
-    failed_at = [float("-inf")]
-    lock = threading.Lock()
 
-    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
-        with lock:
-            if "result" in found:
-                return found["result"]
-            if time.monotonic() - failed_at[0] > 60:
+    def __init__(
+        self, config: Config, client: WebClient, workspace: Workspace | None = None
+    ) -> None:
+        self.config, self.client, self.workspace = config, client, workspace
+        self._found: AuthorizeResult | None = None
+        self._failed_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        found = self._found  # once known, known for good: no lock
+        if found is not None:
+            return found
+        with self._lock:
+            if self._found is not None:
+                return self._found
+            if time.monotonic() - self._failed_at > 60:
                 try:
-                    response = client.auth_test(token=config.bot_token)
-                    found["result"] = AuthorizeResult.from_auth_test_response(
-                        auth_test_response=response, bot_token=config.bot_token
-                    )
-                    if workspace is not None:
-                        workspace.learn(response.get("team_id"), response.get("enterprise_id"))
-                    return found["result"]
+                    return self._learn()
                 except (SlackApiError, OSError) as exc:
-                    failed_at[0] = time.monotonic()
+                    self._failed_at = time.monotonic()
                     log.warning(
                         "auth.test failed (%s); answering without the bot's identity",
                         type(exc).__name__,
                     )
         return AuthorizeResult(
-            enterprise_id=enterprise_id, team_id=team_id, bot_token=config.bot_token
+            enterprise_id=enterprise_id, team_id=team_id, bot_token=self.config.bot_token
         )
 
-    return authorize
+    def _learn(self) -> AuthorizeResult:
+        token = self.config.bot_token
+        response = self.client.auth_test(token=token)
+        found = AuthorizeResult.from_auth_test_response(
+            auth_test_response=response, bot_token=token
+        )
+        if self.workspace is not None:
+            self.workspace.learn(response.get("team_id"), response.get("enterprise_id"))
+        self._found = found
+        return found
+
+    def for_bolt(self) -> Callable[..., AuthorizeResult]:
+        """This, as Bolt's `authorize=` takes it (a function whose arguments Bolt names)."""
+
+        def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return self(enterprise_id, team_id)
+
+        return authorize
+
+
+def authorizer(
+    config: Config, client: WebClient, workspace: Workspace | None = None
+) -> Callable[..., AuthorizeResult]:
+    """Bolt's authorize (`Authorizer`), as Bolt's `authorize=` takes it."""
+    return Authorizer(config, client, workspace).for_bolt()
 
 
 def after_ack_pool() -> ThreadPoolExecutor:
     """The pool that does what comes after an ack: late answers, forms, mention replies."""
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="later")
+
+
+@dataclass(frozen=True)
+class Built:
+    """The Bolt app, and what the HTTP front shares with it to answer `/apec` itself."""
+
+    app: App
+    apec: Apec
+    authorize: Authorizer
+    client: WebClient  # the app's own: `Direct` makes its clients as Bolt makes one per request
+    workspace: Workspace
+    replies: Replies
+    later: ThreadPoolExecutor
 
 
 def create_app(
@@ -147,14 +187,40 @@ def create_app(
     surfaces: tuple[Surface, ...] = SURFACES,
 ) -> App:
     """The Bolt app with every listener registered (`/apec`, then each of `surfaces`); makes no
-    network call. `replies` and `workspace` are given when the HTTP front shares them
+    network call. `replies` and `workspace` are given when an HTTP front shares them
     (`kept_reply`); `later`, the pool for work after an ack, when the caller waits for it on the
-    way out (`serve`)."""
+    way out. `http_front` builds the front `serve` runs."""
+    built = build(
+        config,
+        stores,
+        clock,
+        on_change,
+        replies=replies,
+        workspace=workspace,
+        later=later,
+        surfaces=surfaces,
+    )
+    return built.app
+
+
+def build(
+    config: Config,
+    stores: Stores,
+    clock: Callable[[], datetime],
+    on_change: Callable[[], None] = lambda: None,
+    *,
+    replies: Replies | None = None,
+    workspace: Workspace | None = None,
+    later: ThreadPoolExecutor | None = None,
+    surfaces: tuple[Surface, ...] = SURFACES,
+) -> Built:
+    """`create_app`'s app, with what it is built of."""
     client = web_client(config)
     workspace = workspace or Workspace()
+    authorize = Authorizer(config, client, workspace)
     app = App(
         client=client,
-        authorize=authorizer(config, client, workspace),
+        authorize=authorize.for_bolt(),
         signing_secret=config.signing_secret or None,
         token_verification_enabled=False,
         process_before_response=True,
@@ -185,7 +251,56 @@ def create_app(
 
     gate.register(app, workspace, stores, clock)
     replies = replies or Replies(stores, clock)
-    commands.register(app, Apec(on, replies, stores.changed, briefs))
+    apec = Apec(on, replies, stores.changed, briefs)
+    commands.register(app, apec)
     for surface in surfaces:
         surface.register(app, on)
-    return app
+    return Built(app, apec, authorize, client, workspace, replies, later)
+
+
+@dataclass(frozen=True)
+class HttpFront:
+    """What `serve` runs over HTTP: the WSGI front (`wsgi`), the Bolt app behind it (Socket
+    Mode's too), and the pool of work after an ack, to wait for on the way out."""
+
+    wsgi: SlackHTTP
+    app: App
+    later: ThreadPoolExecutor
+
+
+def http_front(
+    config: Config,
+    stores: Stores,
+    clock: Callable[[], datetime],
+    *,
+    health: Callable[[], dict[str, Any]],
+    on_change: Callable[[], None] = lambda: None,
+    metrics: Metrics | None = None,
+    events: bool = True,
+    later: ThreadPoolExecutor | None = None,
+    surfaces: tuple[Surface, ...] = SURFACES,
+    lean: bool = True,
+    exact: bool = False,
+) -> HttpFront:
+    """The app and its WSGI front, wired as `apec-bot serve` wires them (and the tests' served
+    app, and the benches): `/apec` answered by `Direct` from the body the front parsed, the rest
+    by Bolt. `lean=False` sends `/apec` through Bolt's dispatch too (a kept reply still sent by
+    the front), as before `Direct`. `exact` reads the store anew for the feed and the timeline's
+    pictures, for tests that change it from another connection (serve reads it `quick`)."""
+    built = build(config, stores, clock, on_change, later=later, surfaces=surfaces)
+    store = stores.get if exact else partial(stores.get, quick=True)
+    direct = Direct(built.apec, built.workspace, built.authorize, built.client)
+    wsgi = SlackHTTP(
+        built.app,
+        config.signing_secret,
+        health,
+        calendar=lambda: calendar(store(), clock()),
+        metrics=metrics,
+        events=events,
+        store=store,
+        seen=stores.seen,
+        metrics_token=config.metrics_token,
+        kept=None if lean else partial(kept_reply, built.replies, built.workspace),
+        command=direct if lean else None,
+    )
+    return HttpFront(wsgi, built.app, built.later)

@@ -1,8 +1,9 @@
 """What never reaches a listener: a request from another team or enterprise (refused, and logged),
 and an event Slack sends again because it thinks it was lost (answered once).
 
-The workspace is checked in `refusal` alone: Bolt's middleware asks it, and so does the HTTP
-front before it sends a kept reply without Bolt (bot/replies.py).
+The workspace is checked in `refusal` alone: Bolt's middleware asks it (through `refused`), and so
+do the HTTP front's short ways for `/apec` that go without Bolt (bot/listeners/commands.py,
+bot/replies.py).
 """
 
 from __future__ import annotations
@@ -41,13 +42,21 @@ def refusal(workspace: Workspace, body: Any) -> Refusal | None:
     return Refusal(why, BoltResponse(status=200, body=ELSEWHERE if is_command else ""))
 
 
+def refused(workspace: Workspace, body: Any) -> BoltResponse | None:
+    """The answer to a request from another workspace, logged; None for a request from ours."""
+    found = refusal(workspace, body)
+    if found is None:
+        return None
+    log.warning("refused a request from %s: this app serves one workspace", found.why)
+    return found.response
+
+
 def register(app: App, workspace: Workspace, stores: Stores, clock: Callable[[], datetime]) -> None:
     @app.middleware
     def gate(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        refused = refusal(workspace, body)
-        if refused is not None:
-            log.warning("refused a request from %s: this app serves one workspace", refused.why)
-            return refused.response
+        refusing = refused(workspace, body)
+        if refusing is not None:
+            return refusing
         event_id = body.get("event_id") if isinstance(body, dict) else None
         if event_id and not stores.claim_event(event_id, clock()):
             log.info("event %s already handled: acknowledged, not answered again", event_id)

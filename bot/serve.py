@@ -19,17 +19,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.app import Replies, after_ack_pool, create_app, kept_reply, web_client
+from bot.app import http_front, web_client
 from bot.config import Config, ConfigError
 from bot.health import Watchdog
-from bot.observe import Metrics
+from bot.observe import Metrics, start_log_queue, stop_log_queue
 from bot.posting import Poster, SlackPoster
 from bot.scheduler import TICK, Engine, Scheduler, Timing, WatchJob
-from bot.server import SlackHTTP, Stop, make_server, run, shared_socket
+from bot.server import Stop, make_server, run, shared_socket
 from bot.stores import Stores
 from bot.workers import supervise
-from bot.workspace import Workspace
-from handlers.calendar import calendar
 from handlers.language import warm_up as warm_language
 from handlers.router import lookup
 from store.dates import warm_up
@@ -136,30 +134,17 @@ def serve(
     scheduler = make_scheduler(
         config, stores, clock, SlackPoster(web_client(config, config.bot_token)), metrics
     )
-    replies, workspace, later = Replies(stores, clock), Workspace(), after_ack_pool()
-    app = create_app(
+    front = http_front(
         config,
         stores,
         clock,
+        health=partial(health_report, stores, scheduler, mode),
         on_change=scheduler.notify,
-        replies=replies,
-        workspace=workspace,
-        later=later,
-    )
-    health = partial(health_report, stores, scheduler, mode)
-    front = SlackHTTP(
-        app,
-        config.signing_secret,
-        health,
-        calendar=lambda: calendar(stores.get(quick=True), clock()),
         metrics=metrics,
         events=mode == "http",
-        store=partial(stores.get, quick=True),
-        seen=stores.seen,
-        metrics_token=config.metrics_token,
-        kept=partial(kept_reply, replies, workspace),
     )
-    server = make_server(front, host, port, reuse_port=ready_fd is not None)
+    app, later = front.app, front.later
+    server = make_server(front.wsgi, host, port, reuse_port=ready_fd is not None)
     # A worker leaves a moment before its supervisor would kill it, and says what it left undone.
     margin = min(KILL_MARGIN, config.stop_timeout / 10) if ready_fd is not None else 0.0
     stop = Stop(config.stop_timeout - margin)
@@ -168,6 +153,7 @@ def serve(
     scheduler.start()
     _report(metrics, scheduler)
     watchdog = Watchdog(stores).start()  # a fault's end, quick checks, a log deleted while idle
+    start_log_queue()  # no request waits on stderr: a thread writes the lines
     try:
         if mode == "socket":
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -201,7 +187,9 @@ def serve(
         later.shutdown(wait=True)
         stopping.join()
         watchdog.stop()
+        stores.seen.close()  # the keys the record's writer has not written yet
         log.info("stopped in %.2f s", time.monotonic() - (stop.asked_at or 0.0))
+        stop_log_queue()  # every line written before the process goes
     return 0
 
 

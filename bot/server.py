@@ -3,8 +3,9 @@ the calendar feed at its secret path.
 
 The front refuses what Bolt should never see: bodies over 1 MiB (413), bad or stale signatures
 (401), a signed request seen before (401), bodies that are not what their content type says or
-that nest too deep (400). Slack's unsigned `ssl_check=1` gets a bare 200. Everything else goes to
-`App.dispatch`.
+that nest too deep (400). Slack's unsigned `ssl_check=1` gets a bare 200. A `/apec` command goes
+straight to our own listener (`command`: bot/listeners/commands.py, `Direct`), from the body parsed
+here once; everything else goes to `App.dispatch`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
@@ -39,6 +40,7 @@ log = logging.getLogger("apec.http")
 MAX_BODY = 1024 * 1024
 MAX_DEPTH = 64  # Slack's deepest payloads (rich text in a submitted view) nest under 20 levels
 EVENTS_PATH = "/slack/events"
+FORM = "application/x-www-form-urlencoded"
 CALENDAR_PREFIX = "/calendar/"  # the feed is at /calendar/<token>.ics
 _FEED_PATH = re.compile(r"/calendar/([A-Za-z0-9_-]{1,128})\.ics")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
@@ -89,18 +91,25 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def parse(ctype: str, body: str) -> dict[str, Any] | None:
-    """The body as Bolt reads it (a form's fields, or JSON), parsed once for the whole request;
-    None when it is not what its content type says, or nests deeper than a real Slack payload."""
+def parse(
+    ctype: str, body: str, fields: list[tuple[str, str]] | None = None
+) -> dict[str, Any] | None:
+    """The body as Bolt reads it (a form's fields, or JSON), parsed once for the whole request
+    (a form's `fields` given when already read); None when it is not what its content type says,
+    or nests deeper than a real Slack payload."""
     if ctype.startswith("application/json"):
         return _json_object(body)
-    if not ctype.startswith("application/x-www-form-urlencoded"):
+    if not ctype.startswith(FORM):
         return None
     # As Bolt reads a form: the last value of each field, and a JSON `payload` in their place.
-    form: dict[str, Any] = dict(parse_qsl(body, keep_blank_values=True))
+    form: dict[str, Any] = dict(_fields(body) if fields is None else fields)
     if "payload" in form:
         return _json_object(form["payload"])
     return form
+
+
+def _fields(body: str) -> list[tuple[str, str]]:
+    return parse_qsl(body, keep_blank_values=True)
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -126,12 +135,13 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def ssl_check(ctype: str, body: str) -> bool:
+def ssl_check(ctype: str, body: str, fields: list[tuple[str, str]] | None = None) -> bool:
     """Whether a body is Slack's certificate check, which it sends unsigned: a form of
-    `ssl_check=1` and at most its `token`, nothing that would be dispatched."""
-    if not ctype.startswith("application/x-www-form-urlencoded"):
+    `ssl_check=1` and at most its `token`, nothing that would be dispatched (a form's `fields`
+    given when already read)."""
+    if not ctype.startswith(FORM):
         return False
-    fields = parse_qsl(body, keep_blank_values=True)
+    fields = _fields(body) if fields is None else fields
     names = [name for name, _ in fields]
     return (
         dict(fields).get("ssl_check") == "1"
@@ -156,6 +166,29 @@ class Outcome:
     body: bytes
     kind: str
     what: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A command's answer made without Bolt's dispatch: what is sent, and a refusal the listener
+    said (`OUTCOME`), for the metrics."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    outcome: str | None = None
+
+
+def answer_of(response: BoltResponse, outcome: str | None = None) -> Answer:
+    """A Bolt response as the front sends it (its length left for the front to count)."""
+    headers = [
+        (k, v)
+        for k, values in response.headers.items()
+        for v in values
+        if k.lower() != "content-length"
+    ]
+    body = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
+    return Answer(response.status, headers, body, outcome)
 
 
 def _rejected(status: int, body: bytes) -> Outcome:
@@ -195,7 +228,8 @@ class SlackHTTP:
 
     `calendar` makes the feed's bytes and `store` gets the store that holds its token: the feed is
     served at /calendar/<token>.ics when both are given. `seen` refuses replayed signatures; the
-    metrics answer loopback, or a request bearing `metrics_token`.
+    metrics answer loopback, or a request bearing `metrics_token`. `command` answers a command
+    from its parsed body without Bolt (None: not one it answers); `kept`, a kept reply's bytes.
     """
 
     def __init__(
@@ -211,6 +245,7 @@ class SlackHTTP:
         seen: Seen | None = None,
         metrics_token: str = "",
         kept: Callable[[dict[str, Any]], bytes | None] | None = None,
+        command: Callable[[dict[str, Any]], Answer | None] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -220,6 +255,7 @@ class SlackHTTP:
         self.store = store
         self.seen = seen
         self.kept = kept  # a kept reply's JSON for a parsed request, to answer without Bolt
+        self.command = command  # a command answered without Bolt's dispatch
         self._metrics_token = metrics_token.encode()
         self._feed: tuple[bytes, bytes] = (b"", b"")  # (the feed without DTSTAMP, as served)
         self.routes: dict[
@@ -377,7 +413,9 @@ class SlackHTTP:
     def _checked(self, body: str, headers: dict[str, str]) -> dict[str, Any] | Outcome:
         """The parsed body of a signed request seen for the first time; else what it is answered."""
         ctype = headers.get("content-type", "")
-        if ssl_check(ctype, body):  # Slack's unsigned check of our certificate
+        # A form's fields read once: for the certificate check, then for the body itself.
+        fields = _fields(body) if ctype.startswith(FORM) else None
+        if ssl_check(ctype, body, fields):  # Slack's unsigned check of our certificate
             return Outcome(200, PLAIN, b"", "ssl_check")
         if not self._signed(body, headers):
             return _rejected(401, b"Invalid signature")
@@ -387,7 +425,7 @@ class SlackHTTP:
             return Outcome(401, PLAIN, b"Request already received", "replay")
         if not ctype.startswith(BODY_TYPES):
             return _rejected(415, b"Unsupported Media Type")
-        parsed = parse(ctype, body)
+        parsed = parse(ctype, body, fields)
         if parsed is None:
             return _rejected(400, b"Body does not match its content type")
         return parsed
@@ -395,8 +433,14 @@ class SlackHTTP:
     def _answered(
         self, environ: dict[str, Any], headers: dict[str, str], parsed: dict[str, Any]
     ) -> Outcome:
-        """A checked request's answer: a kept reply's, else Bolt's."""
+        """A checked request's answer: our own for a command (`command`, or a kept reply's),
+        else Bolt's."""
         kind, what = describe(parsed)
+        if kind == "command" and self.command is not None:
+            answer = self.command(parsed)
+            if answer is not None:
+                environ[OUTCOME] = answer.outcome  # a refusal, said by the listener
+                return Outcome(answer.status, answer.headers, answer.body, kind, what)
         if self.kept is not None and kind == "command":
             data = self.kept(parsed)
             if data is not None:
@@ -409,16 +453,9 @@ class SlackHTTP:
             headers=dict(headers),
             mode="socket_mode",
         )
-        response = self.app.dispatch(request)
+        answer = answer_of(self.app.dispatch(request))
         environ[OUTCOME] = request.context.get(OUTCOME)  # a refusal, said by the listener
-        out = [
-            (k, v)
-            for k, values in response.headers.items()
-            for v in values
-            if k.lower() != "content-length"
-        ]
-        data = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
-        return Outcome(response.status, out, data, kind, what)
+        return Outcome(answer.status, answer.headers, answer.body, kind, what)
 
     def metrics_page(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
         """GET /metrics: Prometheus' text format, for loopback or the metrics token only."""
@@ -588,10 +625,12 @@ def make_server(
     # deploy/ is what times out a slow sender for good (client_header_timeout).
     from waitress.server import create_server
 
+    from bot.channel import PatientChannel
+
     where: dict[str, Any] = (
         {"sockets": [shared_socket(host, port)]} if reuse_port else {"host": host, "port": port}
     )
-    return create_server(
+    server: Any = create_server(
         wsgi,
         threads=threads,
         connection_limit=_connection_limit(CONNECTION_LIMIT),
@@ -605,6 +644,9 @@ def make_server(
         clear_untrusted_proxy_headers=True,
         **where,
     )
+    # waitress' own busy-loops while a task sends: throughput followed a logger's level
+    server.channel_class = PatientChannel  # (bot/channel.py)
+    return server
 
 
 def shared_socket(host: str, port: int) -> socket.socket:

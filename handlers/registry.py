@@ -77,6 +77,9 @@ class Command:
     # A mention that starts with its name runs it ("@APEC subscribe reminders"); any other first
     # word starts a question ("@APEC next SOM?"), answered as such. Admin commands always run.
     mention: bool = False
+    # Its answer may take long (a brief over many documents): in Slack, acknowledged at once and
+    # posted when it is ready.
+    slow: bool = False
 
 
 REGISTRY: dict[str, Command] = {}
@@ -95,6 +98,7 @@ def command(
     writes: bool = False,
     kept: bool = False,
     mention: bool = False,
+    slow: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler under a command name; its docstring's first paragraph is its help. A name
     or alias already taken raises: two commands answering one word would leave one unreachable."""
@@ -118,6 +122,7 @@ def command(
             writes=writes or admin,
             kept=kept and not (writes or admin),
             mention=mention,
+            slow=slow,
         )
         for alias in aliases:
             _ALIASES[alias] = name

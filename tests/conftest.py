@@ -377,16 +377,12 @@ def changes() -> Changes:
 
 @contextmanager
 def served_app(db_path, web_api, clock, changes, **options: Any) -> Iterator[Served]:
-    """The real Bolt app (`create_app`, given `options`) under the real WSGI server (waitress) on
-    a free loopback port, wired as `serve` wires it."""
-    from functools import partial
-
-    from bot.app import Replies, create_app, kept_reply
+    """The real app under the real WSGI server (waitress) on a free loopback port, wired as `serve`
+    wires it (`bot.app.http_front`, given `options`): `/apec` answered by our own listener from
+    the body the front parsed, the rest by Bolt; the store read anew for the feed (`exact`)."""
+    from bot.app import http_front
     from bot.config import Config
-    from bot.server import SlackHTTP
     from bot.stores import Stores
-    from bot.workspace import Workspace
-    from handlers.calendar import calendar
 
     config = Config(
         db_path=db_path,
@@ -396,27 +392,16 @@ def served_app(db_path, web_api, clock, changes, **options: Any) -> Iterator[Ser
         seeds=SEEDS,
         admins=frozenset({ADMIN}),
     )
-    stores = Stores(db_path, SEEDS)
-    replies, workspace = Replies(stores, clock), Workspace()  # shared with the front, as in serve
-    app = create_app(
+    front = http_front(
         config,
-        stores,
+        Stores(db_path, SEEDS),
         clock,
+        health=lambda: {"ok": True},
         on_change=changes.append_one,
-        replies=replies,
-        workspace=workspace,
+        exact=True,
         **options,
     )
-    wsgi = SlackHTTP(
-        app,
-        SIGNING_SECRET,
-        lambda: {"ok": True},
-        calendar=lambda: calendar(stores.get(), clock()),
-        store=stores.get,
-        seen=stores.seen,  # replays refused here as in production
-        kept=partial(kept_reply, replies, workspace),
-    )
-    with serving(wsgi) as http:
+    with serving(front.wsgi) as http:
         yield Served(
             f"http://127.0.0.1:{http.effective_port}", SIGNING_SECRET, db_path, late=web_api
         )

@@ -484,10 +484,10 @@ def test_md_text_neutralises_once(text, shown):
 def _brief_in_slack(server, web_api, clock, text: str = "brief SOM1 for US"):
     clock.now = AFTER  # once the US delegation is on record
     status, body = server.command(text, response_url=web_api.url + "hooks.response")
-    assert status == 200
-    payload = json.loads(body)
+    assert status == 200 and body.startswith("Working on the brief")  # acknowledged at once
+    brief, told = web_api.wait_for("hooks.response", 2)  # the brief, then where its note is
+    payload = brief.params
     assert payload["text"].startswith("*Brief: SOM1")
-    (told,) = web_api.wait_for("hooks.response")
     return payload, told.params
 
 

@@ -214,9 +214,15 @@ def test_history_by_slash_command_shown_in_the_channel_names_without_pinging(
             }
         ],
     }
+    hooks = len(web_api.calls_to("hooks.response"))  # the admin's change may have answered there
     assert server.action(payload)[0] == 200
-    (call,) = web_api.wait_for("hooks.response")
-    assert call.params["response_type"] == "in_channel"
+    shared: list = []
+    for more in (1, 2):  # a late answer to the admin's change may come in between: not the share
+        calls = web_api.wait_for("hooks.response", hooks + more)[hooks:]
+        shared = [c for c in calls if c.params.get("response_type") == "in_channel"]
+        if shared:
+            break
+    (call,) = shared
     assert "@Ada Admin" in call.params["text"] and not PING.search(_seen(call.params))
 
 
@@ -224,11 +230,12 @@ def test_history_by_slash_command_shown_in_the_channel_names_without_pinging(
 
 
 def _brief(server, web_api, clock, count: int, text: str = "brief SOM1 for US") -> dict:
-    """`/apec TEXT`, and the `count`-th word after it on where the note is."""
+    """`/apec TEXT`, and the `count`-th word after it on where the note is (each brief is posted
+    by the response_url, then where its note is)."""
     clock.now = SOM
     status, _ = server.command(text, response_url=web_api.url + "hooks.response")
     assert status == 200
-    return web_api.wait_for("hooks.response", count)[-1].params
+    return web_api.wait_for("hooks.response", 2 * count)[-1].params
 
 
 def test_a_brief_asked_again_updates_its_one_canvas_in_place_and_links_it(server, web_api, clock):
