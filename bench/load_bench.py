@@ -1,32 +1,52 @@
-"""Load test of the bot over HTTP, next to the floor: a bare Bolt app under the same server.
+"""Load test of the bot over HTTP, interleaved with the floor: a bare Bolt app under one server.
 
-What runs, each in processes of its own:
+What runs, each in processes of its own, all started before the first request and measured in
+turn, level by level (the order turned each round, so neither side always goes first):
 
-* ours: `apec-bot serve --workers N`, as an admin runs it (HTTP mode, the store built from seeds/
-  into a temporary directory, APEC_NOW fixed at 2026-01-20 09:00 +09:00, logs at INFO to a file);
+* ours: `apec-bot serve`, as an admin runs it (HTTP mode, the store built from seeds/ into a
+  temporary directory, APEC_NOW fixed at 2026-03-02 09:00 +09:00, logs at INFO to a file), with
+  one worker and with `--workers 2`; and twice more with one worker and the `waitress.queue` logger
+  at ERROR, then at WARNING. Started through bench/_child.py, which sets a logger's level (the bot
+  has no setting for one) and counts the reply cache's hits and misses;
 * the floor: a Bolt `App(process_before_response=True)` whose listeners only ack (the `/apec`
   command and the `app_mention` event), served by Bolt's own WSGI adapter
   (`slack_bolt.adapter.wsgi.SlackRequestHandler`) under `bot.server.make_server` (waitress, the same
-  threads and settings). With N workers, N such processes share the port by SO_REUSEPORT, as ours
-  do;
+  threads and settings); one process, and two sharing the port by SO_REUSEPORT as ours do;
 * a stand-in for the Slack Web API (`auth.test`, and `chat.postMessage` for the mentions' replies).
 
 The client is one asyncio loop in this process: keep-alive connections, every request signed as
-Slack signs it before the timed part. Two kinds of request: `/apec next-meeting` (the reply is in
-the response) and an `app_mention` event (acknowledged at once; ours answers in the thread after).
-Each (workers, kind, connections) level runs `--requests` requests, `--rounds` times; the table
-shows the median of the rounds with their range in brackets. Ratios are ours against the floor
-measured in the same run, and 2 workers against 1 of the same app.
+Slack signs it before the timed part, each one unique (its own trigger_id, so its own signature).
+The requests:
 
-Also measured: how long `apec-bot serve --workers 1` takes from its start to the first `/healthz`
-200 (median of `--starts` starts), next to the floor's process doing the same.
+* cached: `/apec next-meeting`, the same text every time (the reply is kept within the minute);
+* uncached: `/apec next-meeting` asked each time with words no request before asked (the kind of
+  meeting, and a run of words the command reads past: "next the apec meeting som"), so that the
+  reply cache, keyed on the command and its arguments, never holds the answer;
+* mix: five commands, in turn, each text asked once: next-meeting as above (texts the uncached
+  kind never reaches), `meetings` over a period of days no other asked for, `delegation ECONOMY
+  MEETING`, `countdown`, `meeting NAME` (the last three with words they read past);
+* mention: an `app_mention` event, its question new each time (acknowledged at once; ours answers
+  in the thread after, through the Web API stand-in).
 
-The aims printed at the end are informational: the script exits 0 whatever the figures, and 1 only
-when something fails (a server that does not start, requests that fail).
+That the uncached requests were is checked, not assumed: ours counts its reply cache's hits and
+misses (bench/_child.py), and any hit during an uncached or mix level fails the run.
+
+Each level runs `--requests` requests, `--rounds` times; the table shows the median of the rounds
+with their range in brackets; a ratio is the median of the rounds' own ratios (ours against the
+floor measured just before or after it). `--memory N` measures, instead, the RSS of one
+`apec-bot serve` before and after N varied requests.
+
+Also measured: how long `apec-bot serve` takes from its start to the first `/healthz` 200 (median
+of `--starts` starts), next to the floor's process doing the same.
+
+The aims printed at the end (issue 24's "What good looks like") are informational: the script exits
+0 whatever the figures, and 1 only when something fails (a server that does not start, requests
+that fail, uncached requests that hit the cache).
 
 Run:
-    python bench/load_bench.py                  # 1 and 2 workers, 1/10/50 connections, 3 rounds
+    python bench/load_bench.py                  # 1,500 requests a level, 3 rounds
     python bench/load_bench.py --quick          # a smoke run (a few seconds)
+    python bench/load_bench.py --memory 100000  # RSS over 100,000 varied requests
     python bench/load_bench.py --requests 3000 --rounds 5
 """
 
@@ -46,24 +66,116 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._child import read_counts  # noqa: E402 - after the path is set
+
 REPO = Path(__file__).resolve().parent.parent
+CHILD = REPO / "bench" / "_child.py"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-0000-bench"
-NOW = "2026-01-20T09:00:00+09:00"
-LEVELS = (1, 10, 50)
-KINDS = ("command", "mention")
-EXPECT = {("ours", "command"): b"SOM1", ("floor", "command"): b"ok"}
+NOW = "2026-03-02T09:00:00+09:00"
 START_TIMEOUT = 60.0
 TIME_CAP = 60.0  # seconds per level; requests not sent by then are "lost"
-AIM_P50 = 1.5  # ours' p50 at most this times the floor's (next-meeting, one worker)
-AIM_RPS = 0.7  # ours' req/s at least this times the floor's
-AIM_WORKERS = 1.4  # two workers' req/s at least this times one's
-AIM_MENTION_MS = 2.0  # a mention's p50 at one connection
+COUNTS_SETTLE = 0.3  # seconds for ours' cache counts to reach their files after a level
+
+# Issue 24's aims ("What good looks like")
+AIM_P50 = 1.3  # uncached next-meeting p50 at 1 connection, at most this times the floor's
+AIM_RPS = 0.8  # uncached next-meeting req/s at 10 connections, at least this times the floor's
+AIM_MIX = 0.7  # the five-command uncached mix, req/s at 10 connections, against the floor
+AIM_MENTION_MS = 1.0  # a mention's ack p50 at 1 connection
+AIM_WORKERS = 1.5  # two workers' req/s against one's, uncached, 50 connections
+AIM_P99 = 2.0  # p99 at 1 connection, uncached, at most this times the floor's
+AIM_LOGGER = 0.10  # req/s with waitress.queue at ERROR and at WARNING differ by less than this
+AIM_RSS = 0.05  # RSS grows by less than this share over the --memory requests
 AIM_READY_S = 0.8  # `serve` answering /healthz
+
+
+# -- what the desk asks: every text new ---------------------------------------------------------
+
+# Words next-meeting reads past (handlers/meetings.py `kind_asked`): each run of them is new
+# arguments to the reply cache, and the same question to the handler.
+FILLER = ("the", "apec", "meeting", "meetings", "one")
+MEETING_KINDS = ("", "som", "summit", "ministerial")
+NEXT_WORDS = ("next-meeting", "Next-Meeting", "next", "nextmeeting")  # one command, four spellings
+ECONOMIES = (
+    "Australia", "Brunei Darussalam", "Canada", "Chile", "China", "Hong Kong, China", "Indonesia",
+    "Japan", "Korea", "Malaysia", "Mexico", "New Zealand", "Papua New Guinea", "Peru",
+    "the Philippines", "Russia", "Singapore", "Chinese Taipei", "Thailand", "the United States",
+    "Viet Nam",
+)  # fmt: skip
+MEETING_NAMES = ("SOM1", "SOM2", "SOM3", "the Leaders' Meeting", "the Shanghai SOM", "AELM")
+CACHED_TEXT = "next-meeting"
+FIRST_DAY = date(2026, 1, 1)  # the periods asked for start in 2026 and last a month or more
+
+
+def filler(n: int) -> list[str]:
+    """The n-th run of FILLER words (none for 0): distinct for every n (bijective base 5)."""
+    words = []
+    while n:
+        n, digit = divmod(n - 1, len(FILLER))
+        words.append(FILLER[digit])
+    return words
+
+
+def next_meeting_text(n: int) -> str:
+    """The n-th next-meeting: a kind of meeting (or none) and a run of words no other has."""
+    kind = MEETING_KINDS[n % len(MEETING_KINDS)]
+    words = [NEXT_WORDS[(n // 7) % len(NEXT_WORDS)], *filler(n // len(MEETING_KINDS)), kind]
+    return " ".join(w for w in words if w)
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%B} {day.year}"
+
+
+def meetings_text(n: int) -> str:
+    """The n-th `meetings` over a period of days: no two ask for the same period."""
+    more, start = divmod(n, 365)
+    first = FIRST_DAY + timedelta(days=start * 37 % 365)  # 37 and 365 share no factor: a shuffle
+    return f"meetings from {_day(first)} to {_day(first + timedelta(days=30 + more))}"
+
+
+def delegation_text(n: int) -> str:
+    economy, rest = ECONOMIES[n % len(ECONOMIES)], n // len(ECONOMIES)
+    meeting, rest = MEETING_NAMES[rest % len(MEETING_NAMES)], rest // len(MEETING_NAMES)
+    return " ".join(["delegation", economy, meeting, *filler(rest)])
+
+
+def countdown_text(n: int) -> str:
+    """The n-th countdown (to every kind of meeting: it reads past whatever follows)."""
+    return " ".join(["countdown", *filler(n)])
+
+
+def meeting_text(n: int) -> str:
+    name, rest = MEETING_NAMES[n % len(MEETING_NAMES)], n // len(MEETING_NAMES)
+    return " ".join(["meeting", *filler(rest), name])
+
+
+MIX_FROM = 1_000_000  # the mix's next-meeting texts: past any the uncached kind reaches in a run
+
+
+def mix_next_meeting_text(n: int) -> str:
+    return next_meeting_text(MIX_FROM + n)
+
+
+MIX = (mix_next_meeting_text, meetings_text, delegation_text, countdown_text, meeting_text)
+
+
+def mix_text(n: int) -> str:
+    """The n-th of the mix: its five commands in turn, each with its own new words."""
+    return MIX[n % len(MIX)](n // len(MIX))
+
+
+def mention_question(n: int) -> str:
+    kind = MEETING_KINDS[n % len(MEETING_KINDS)] or "meeting"
+    return " ".join(["when is the next", kind, *filler(n // len(MEETING_KINDS))]) + "?"
 
 
 # -- the floor and the Web API stand-in (child processes) -----------------------------------------
@@ -107,6 +219,8 @@ def serve_web_api(port_file: Path) -> int:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go in two writes: with Nagle on, a kept connection stalls each ~40 ms
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -154,6 +268,8 @@ class Service:
     procs: list[subprocess.Popen]
     log: Path
     ready_s: float = 0.0
+    name: str = ""
+    counts: Path | None = None  # where ours writes its reply cache's counts
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -173,6 +289,10 @@ class Service:
             return ""
         return "\n".join("  " + line for line in lines[-8:])
 
+    def cache(self) -> tuple[int, int] | None:
+        """(hits, misses) of ours' reply cache so far, or None where it is not counted."""
+        return read_counts(self.counts) if self.counts is not None else None
+
 
 def _healthy(port: int) -> bool:
     try:
@@ -182,10 +302,10 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def _wait(service: Service, ready: object, started: float) -> Service:
+def _wait(service: Service, ready: Callable[[], bool], started: float) -> Service:
     """Wait until `ready()` says the service answers; its time from `started`."""
     deadline = started + START_TIMEOUT
-    while not ready():  # type: ignore[operator]
+    while not ready():
         if any(p.poll() is not None for p in service.procs) or time.monotonic() > deadline:
             service.stop()
             raise BenchError(f"{service.app} did not start:\n{service.tail()}")
@@ -194,10 +314,9 @@ def _wait(service: Service, ready: object, started: float) -> Service:
     return service
 
 
-def start_ours(tmp: Path, api_url: str, workers: int, port: int = 0) -> Service:
-    """`apec-bot serve --workers N` on 127.0.0.1; waits for /healthz to answer 200."""
-    log = tmp / f"ours-{workers}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "APEC_"))}
+def ours_env(tmp: Path, api_url: str) -> dict[str, str]:
+    """The environment `apec-bot serve` runs in here (none of the caller's SLACK_ or APEC_)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "APEC_", "BENCH_"))}
     env.update(
         APEC_DB=str(tmp / "apec.db"),
         APEC_NOW=NOW,
@@ -206,24 +325,38 @@ def start_ours(tmp: Path, api_url: str, workers: int, port: int = 0) -> Service:
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=api_url,
     )
-    if not port:
-        port = _free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+    return env
+
+
+def start_ours(
+    tmp: Path,
+    api_url: str,
+    workers: int,
+    *,
+    name: str = "",
+    levels: str = "",
+    counted: bool = False,
+) -> Service:
+    """`apec-bot serve [--workers N]` on 127.0.0.1; waits for /healthz to answer 200. With
+    `levels` ("logger=LEVEL,...") or `counted`, started through bench/_child.py."""
+    name = name or f"ours-{workers}"
+    log = tmp / f"{name}.log"
+    env = ours_env(tmp, api_url)
+    counts = None
+    if counted:
+        counts = tmp / f"{name}.counts"
+        counts.mkdir(exist_ok=True)
+        env["BENCH_CACHE_COUNTS"] = str(counts)
+    if levels:
+        env["BENCH_LOG_LEVELS"] = levels
+    port = _free_port()
+    start = [str(CHILD)] if counted or levels else ["-m", "bot"]
+    args = [sys.executable, *start, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--workers", str(workers)]  # always: without it, serve starts one per core
     started = time.monotonic()
     with open(log, "ab") as out:
         proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=out)
-    service = Service("ours", port, [proc], log)
+    service = Service("ours", port, [proc], log, name=name, counts=counts)
     return _wait(service, lambda: _healthy(port), started)
 
 
@@ -246,7 +379,7 @@ def start_floor(tmp: Path, api_url: str, workers: int) -> Service:
             procs.append(
                 subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=out, text=True)
             )
-    service = Service("floor", port, procs, log)
+    service = Service("floor", port, procs, log, name=f"floor-{workers}")
     lines = iter(lambda: [p.stdout.readline() for p in procs], None)  # type: ignore[union-attr]
     return _wait(
         service, lambda: all(line.startswith("LISTENING") for line in next(lines)), started
@@ -281,9 +414,19 @@ def web_api_calls(api_url: str) -> dict[str, int]:
         return json.loads(response.read())
 
 
+def rss_mb(pid: int) -> float:
+    """A process' resident set size in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise BenchError(f"no RSS for pid {pid}")
+
+
 # -- requests as Slack sends them -----------------------------------------------------------------
 
-_n = itertools.count(1)
+_n = itertools.count(1)  # every request's own number: its trigger_id, event_id, signature
+# Every kind's texts counted apart: each text is asked once in a run.
+_texts: dict[str, Iterator[int]] = {}
 
 
 def _signed(body: str, ctype: str) -> bytes:
@@ -301,7 +444,7 @@ def _signed(body: str, ctype: str) -> bytes:
     return head.encode() + data
 
 
-def command_request() -> bytes:
+def command_request(text: str) -> bytes:
     n = next(_n)
     body = urlencode(
         {
@@ -313,7 +456,7 @@ def command_request() -> bytes:
             "user_id": f"U0{n % 7}",
             "user_name": "bench",
             "command": "/apec",
-            "text": "next-meeting",
+            "text": text,
             "api_app_id": "A0BENCH",
             "is_enterprise_install": "false",
             "response_url": f"https://hooks.slack.com/commands/T0BENCH/{n}/x",
@@ -323,7 +466,7 @@ def command_request() -> bytes:
     return _signed(body, "application/x-www-form-urlencoded")
 
 
-def mention_request() -> bytes:
+def mention_request(question: str) -> bytes:
     n = next(_n)
     body = json.dumps(
         {
@@ -338,7 +481,7 @@ def mention_request() -> bytes:
                 "type": "app_mention",
                 "user": f"U0{n % 7}",
                 "channel": "C0BENCH",
-                "text": "<@U0BOT> when is the next SOM?",
+                "text": f"<@U0BOT> {question}",
                 "ts": f"1768000000.{n:06d}",
                 "event_ts": f"1768000000.{n:06d}",
             },
@@ -347,7 +490,30 @@ def mention_request() -> bytes:
     return _signed(body, "application/json")
 
 
-MAKE = {"command": command_request, "mention": mention_request}
+# kind -> (the request for the i-th text, whether each text is new)
+KINDS: dict[str, tuple[Callable[[int], bytes], bool]] = {
+    "cached": (lambda i: command_request(CACHED_TEXT), False),
+    "uncached": (lambda i: command_request(next_meeting_text(i)), True),
+    "mix": (lambda i: command_request(mix_text(i)), True),
+    "mention": (lambda i: mention_request(mention_question(i)), True),
+}
+
+
+def make_requests(kind: str, count: int) -> list[bytes]:
+    """`count` signed requests of `kind`, the texts continuing where the last batch stopped."""
+    make = KINDS[kind][0]
+    numbers = _texts.setdefault(kind, itertools.count(1))  # 0 would be the cached text
+    return [make(next(numbers)) for _ in range(count)]
+
+
+def answered(app: str, kind: str, body: bytes) -> bool:
+    """Whether a 200's body is the answer expected: the floor's "ok", ours' reply (no usage
+    error), or an ack with nothing in it (a mention)."""
+    if kind == "mention":
+        return not body
+    if app == "floor":
+        return body == b"ok"
+    return body.startswith(b"{") and b"Usage:" not in body
 
 
 # -- the client -----------------------------------------------------------------------------------
@@ -355,14 +521,15 @@ MAKE = {"command": command_request, "mention": mention_request}
 
 @dataclass
 class Level:
-    app: str
-    workers: int
+    service: str
     kind: str
     conns: int
     latencies: list[float] = field(default_factory=list)
     failed: int = 0
     lost: int = 0
     elapsed: float = 0.0
+    cache: tuple[int, int] | None = None  # ours' reply cache during it: (hits, misses)
+    bad: list[bytes] = field(default_factory=list)  # the first bodies not as expected
 
     def p(self, q: float) -> float:
         xs = sorted(self.latencies)
@@ -386,7 +553,7 @@ async def _exchange(
     return int(head[9:12]), body
 
 
-async def _load(port: int, level: Level, requests: list[bytes], expect: bytes | None) -> None:
+async def _load(port: int, level: Level, requests: list[bytes], app: str) -> None:
     queue = iter(requests)
     deadline = time.monotonic() + TIME_CAP
 
@@ -404,8 +571,10 @@ async def _load(port: int, level: Level, requests: list[bytes], expect: bytes | 
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 continue
-            if status != 200 or (expect is not None and expect not in body):
+            if status != 200 or not answered(app, level.kind, body):
                 level.failed += 1
+                if len(level.bad) < 3:
+                    level.bad.append(f"{status} ".encode() + body[:300])
             else:
                 level.latencies.append(time.perf_counter() - started)
         writer.close()
@@ -415,24 +584,53 @@ async def _load(port: int, level: Level, requests: list[bytes], expect: bytes | 
     level.elapsed = time.perf_counter() - started
 
 
-def run_level(service: Service, workers: int, kind: str, conns: int, requests: int) -> Level:
-    level = Level(service.app, workers, kind, conns)
-    batch = [MAKE[kind]() for _ in range(requests)]
-    asyncio.run(_load(service.port, level, batch, EXPECT.get((service.app, kind))))
+def run_level(service: Service, kind: str, conns: int, requests: int) -> Level:
+    """`requests` requests of `kind` over `conns` connections; ours' cache counted over them."""
+    level = Level(service.name or service.app, kind, conns)
+    batch = make_requests(kind, requests)
+    before = service.cache()
+    asyncio.run(_load(service.port, level, batch, service.app))
+    if before is not None:
+        time.sleep(COUNTS_SETTLE)
+        after = service.cache()
+        assert after is not None
+        level.cache = (after[0] - before[0], after[1] - before[1])
     return level
 
 
 # -- the run --------------------------------------------------------------------------------------
 
+# The services: name -> how it starts (tmp, api_url) -> Service
+SERVICES: dict[str, Callable[[Path, str], Service]] = {
+    "floor-1": lambda tmp, url: start_floor(tmp, url, 1),
+    "ours-1": lambda tmp, url: start_ours(tmp, url, 1, counted=True),
+    "floor-2": lambda tmp, url: start_floor(tmp, url, 2),
+    "ours-2": lambda tmp, url: start_ours(tmp, url, 2, counted=True),
+    "ours-1 queue=ERROR": lambda tmp, url: start_ours(
+        tmp, url, 1, name="ours-1-queue-error", levels="waitress.queue=ERROR", counted=True
+    ),
+    "ours-1 queue=WARNING": lambda tmp, url: start_ours(
+        tmp, url, 1, name="ours-1-queue-warning", levels="waitress.queue=WARNING", counted=True
+    ),
+}
+PAIR = ("floor-1", "ours-1")
+# (kind, connections, the services measured at that level, in turn)
+PLAN: tuple[tuple[str, int, tuple[str, ...]], ...] = (
+    ("cached", 1, PAIR),
+    ("cached", 10, PAIR),
+    ("uncached", 1, PAIR),
+    ("uncached", 10, PAIR),
+    ("uncached", 50, (*PAIR, "floor-2", "ours-2", "ours-1 queue=ERROR", "ours-1 queue=WARNING")),
+    ("mix", 1, PAIR),
+    ("mix", 10, PAIR),
+    ("mention", 1, PAIR),
+    ("mention", 10, PAIR),
+)
+Key = tuple[str, str, int]  # (service, kind, connections)
+
 
 def _med(values: list[float]) -> str:
     return f"{statistics.median(values):8.2f} [{min(values):.2f}–{max(values):.2f}]"
-
-
-def _ratio(a: list[float], b: list[float]) -> float:
-    return (
-        statistics.median(a) / statistics.median(b) if b and statistics.median(b) else float("nan")
-    )
 
 
 def _build(tmp: Path) -> None:
@@ -454,122 +652,256 @@ def measure_starts(tmp: Path, api_url: str, starts: int) -> dict[str, list[float
     return times
 
 
+def start_all(tmp: Path, api_url: str) -> dict[str, Service]:
+    """Every service of SERVICES, started side by side (each waits for its own readiness)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(SERVICES)) as pool:
+        pending = {name: pool.submit(start, tmp, api_url) for name, start in SERVICES.items()}
+    started = {name: f.result() for name, f in pending.items() if f.exception() is None}
+    for name, future in pending.items():
+        if future.exception() is not None:
+            for service in started.values():
+                service.stop()
+            raise BenchError(f"{name}: {future.exception()}")
+    return started
+
+
+def measure(args: argparse.Namespace, services: dict[str, Service]) -> dict[Key, list[Level]]:
+    """Every level of PLAN, `args.rounds` times, the services of a level in turn (the order
+    turned each round)."""
+    for service in services.values():
+        for kind in KINDS:
+            run_level(service, kind, 10, args.warm_up)
+    results: dict[Key, list[Level]] = {}
+    for round_ in range(args.rounds):
+        for kind, conns, names in PLAN:
+            turn = round_ % len(names)
+            for name in names[turn:] + names[:turn]:
+                level = run_level(services[name], kind, conns, args.requests)
+                results.setdefault((name, kind, conns), []).append(level)
+    return results
+
+
 def run(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="apec-load-"))
     web_api, api_url = start_web_api(tmp)
-    results: dict[tuple[str, int, str, int], list[Level]] = {}
+    services: dict[str, Service] = {}
     try:
         _build(tmp)
+        if args.memory:
+            return report_memory(args, measure_memory(tmp, api_url, args))
         starts = measure_starts(tmp, api_url, args.starts)
-        for workers in args.workers:
-            for app, start in (("floor", start_floor), ("ours", start_ours)):
-                service = start(tmp, api_url, workers)
-                try:
-                    for kind in KINDS:
-                        run_level(service, workers, kind, 10, args.warm_up)
-                    for _ in range(args.rounds):
-                        for kind in KINDS:
-                            for conns in LEVELS:
-                                level = run_level(service, workers, kind, conns, args.requests)
-                                results.setdefault((app, workers, kind, conns), []).append(level)
-                finally:
-                    service.stop()
+        services.update(start_all(tmp, api_url))
+        if not starts["ours"]:  # --starts 0: the times of the services just started side by side
+            starts = {app: [services[f"{app}-1"].ready_s] for app in ("ours", "floor")}
+        results = measure(args, services)
         calls = web_api_calls(api_url)
     except BenchError as exc:
         print(f"load_bench: {exc}", file=sys.stderr)
         return 1
     finally:
+        for service in services.values():
+            service.stop()
         web_api.terminate()
         web_api.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     return report(args, results, starts, calls)
 
 
+# -- memory ---------------------------------------------------------------------------------------
+
+MEMORY_KINDS = ("uncached", "mix", "mention")
+MEMORY_STEPS = 10  # RSS read this many times over the run
+
+
+def measure_memory(tmp: Path, api_url: str, args: argparse.Namespace) -> list[tuple[int, float]]:
+    """(requests so far, RSS in MB) of one `apec-bot serve`, after a warm-up and then in steps
+    over `args.memory` varied requests at 10 connections."""
+    service = start_ours(tmp, api_url, 1)
+    try:
+        pid = service.procs[0].pid
+        for kind in KINDS:
+            run_level(service, kind, 10, args.warm_up)
+        seen = [(0, rss_mb(pid))]
+        step = max(len(MEMORY_KINDS), args.memory // MEMORY_STEPS)
+        done = 0
+        while done < args.memory:
+            for kind in MEMORY_KINDS:
+                level = run_level(service, kind, 10, step // len(MEMORY_KINDS))
+                if level.failed or level.lost:
+                    raise BenchError(f"{level.failed + level.lost} {kind} requests failed")
+                done += len(level.latencies)
+            seen.append((done, rss_mb(pid)))
+        return seen
+    finally:
+        service.stop()
+
+
+def report_memory(args: argparse.Namespace, seen: list[tuple[int, float]]) -> int:
+    print(
+        f"RSS of `apec-bot serve` (one worker) over {args.memory:,} varied requests at 10 "
+        f"connections ({', '.join(MEMORY_KINDS)} in turn, every text new), after a warm-up:"
+    )
+    for done, mb in seen:
+        print(f"  {done:9,} requests: {mb:7.1f} MB")
+    start, end = seen[0][1], seen[-1][1]
+    growth = (end - start) / start
+    print(f"\nAims (informational):\n  RSS flat (grown by less than {AIM_RSS:.0%}): ", end="")
+    print(f"{_verdict(growth < AIM_RSS)} ({start:.1f} -> {end:.1f} MB, {growth:+.1%})")
+    return 0
+
+
+# -- the report -----------------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def _ratio(
+    results: dict[Key, list[Level]], a: Key, b: Key, what: Callable[[Level], float]
+) -> float:
+    """The median over the rounds of a's figure over b's, each round's taken together."""
+    if a not in results or b not in results:
+        return float("nan")
+    pairs = zip(results[a], results[b], strict=True)
+    ratios = [what(x) / what(y) for x, y in pairs if what(y)]
+    return statistics.median(ratios) if ratios else float("nan")
+
+
+def _p50(x: Level) -> float:
+    return x.p(0.5)
+
+
+def _p99(x: Level) -> float:
+    return x.p(0.99)
+
+
+def _rps(x: Level) -> float:
+    return x.rps
+
+
+def _cache_cell(levels: list[Level]) -> str:
+    counted = [x.cache for x in levels if x.cache is not None]
+    if not counted:
+        return ""
+    return f"{sum(h for h, _ in counted):6} / {sum(m for _, m in counted):<6}"
+
+
 def report(
-    args: argparse.Namespace, results: dict, starts: dict[str, list[float]], calls: dict
+    args: argparse.Namespace, results: dict[Key, list[Level]], starts: dict, calls: dict
 ) -> int:
     print(
-        f"HTTP load: ours (`apec-bot serve --workers N`) and the floor (bare Bolt, acks only) "
-        f"under waitress, 8 threads a worker; {args.requests} requests a level, "
+        f"HTTP load: ours (`apec-bot serve`) and the floor (bare Bolt, acks only) under waitress, "
+        f"8 threads a worker, measured in turn; {args.requests} requests a level, "
         f"{args.rounds} rounds (median [range]); {os.cpu_count()} CPUs; Python "
         f"{sys.version.split()[0]}\n"
     )
     print(
-        "workers kind     conns app         p50 ms                p99 ms            "
-        "req/s   failed lost"
+        f"{'kind':8} {'conns':>5} {'service':22} {'p50 ms':>22} {'p99 ms':>22} {'req/s':>8} "
+        "failed lost  cache hits / misses"
     )
     failed = 0
-    for (app, workers, kind, conns), levels in sorted(
-        results.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][3], kv[0][0])
-    ):
-        f, lost = sum(x.failed for x in levels), sum(x.lost for x in levels)
-        failed += f + lost
+    for kind, conns, names in PLAN:
+        for name in names:
+            levels = results[(name, kind, conns)]
+            f, lost = sum(x.failed for x in levels), sum(x.lost for x in levels)
+            failed += f + lost
+            print(
+                f"{kind:8} {conns:5} {name:22} {_med([x.p(0.5) for x in levels])} "
+                f"{_med([x.p(0.99) for x in levels])} "
+                f"{statistics.median(x.rps for x in levels):8.0f} {f:6} {lost:4}  "
+                f"{_cache_cell(levels)}"
+            )
+    print("\nours / floor, same run (p50, p99: lower is better; req/s: higher is better):")
+    for kind, conns, _ in PLAN:
+        o, b = ("ours-1", kind, conns), ("floor-1", kind, conns)
         print(
-            f"{workers:7} {kind:8} {conns:5} {app:5} {_med([x.p(0.5) for x in levels])} "
-            f"{_med([x.p(0.99) for x in levels])} {statistics.median(x.rps for x in levels):8.0f} "
-            f"{f:6} {lost:4}"
+            f"  {kind:8} {conns:3} conns: p50 x{_ratio(results, o, b, _p50):.2f}   "
+            f"p99 x{_ratio(results, o, b, _p99):.2f}   req/s x{_ratio(results, o, b, _rps):.2f}"
         )
-    p50 = {k: [x.p(0.5) for x in v] for k, v in results.items()}
-    rps = {k: [x.rps for x in v] for k, v in results.items()}
-    print("\nours / floor, same run (p50: lower is better; req/s: higher is better):")
-    for workers in args.workers:
-        for kind in KINDS:
-            for conns in LEVELS:
-                o, b = ("ours", workers, kind, conns), ("floor", workers, kind, conns)
-                print(
-                    f"  {workers} worker(s) {kind:8} {conns:3} conns: "
-                    f"p50 x{_ratio(p50[o], p50[b]):.2f}"
-                    f"   req/s x{_ratio(rps[o], rps[b]):.2f}"
-                )
-    if 1 in args.workers and 2 in args.workers:
-        print("\n2 workers / 1 worker, req/s:")
-        for app in ("floor", "ours"):
-            for kind in KINDS:
-                line = "  ".join(
-                    f"{c} conns x{_ratio(rps[(app, 2, kind, c)], rps[(app, 1, kind, c)]):.2f}"
-                    for c in LEVELS
-                )
-                print(f"  {app:5} {kind:8} {line}")
+    print("\n2 workers / 1 worker, req/s, uncached, 50 conns:")
+    for app in ("floor", "ours"):
+        gain = _ratio(results, (f"{app}-2", "uncached", 50), (f"{app}-1", "uncached", 50), _rps)
+        print(f"  {app:5} x{gain:.2f}")
     print(
         f"\nready: ours (serve to /healthz 200) {_med(starts['ours'])} s; floor (spawn to "
-        f"listening) {_med(starts['floor'])} s; "
-        f"ratio x{_ratio(starts['ours'], starts['floor']):.2f}"
+        f"listening) {_med(starts['floor'])} s"
+        + (" (as started side by side with the others: --starts 0)" if not args.starts else "")
     )
     print(f"Web API calls: {calls}")
-    _aims(args, p50, rps, starts)
+    failed += _checks(results)
+    _aims(results, starts)
     return 1 if failed else 0
 
 
-def _aims(args: argparse.Namespace, p50: dict, rps: dict, starts: dict) -> None:
-    def verdict(ok: bool) -> str:
-        return "PASS" if ok else "MISS"
+def _checks(results: dict[Key, list[Level]]) -> int:
+    """Say what went wrong: answers not as expected, uncached requests the cache answered; the
+    count of such problems."""
+    problems = 0
+    for (name, kind, conns), levels in results.items():
+        bad = [b for x in levels for b in x.bad]
+        if bad:
+            print(f"load_bench: {name} {kind} {conns} conns answered {bad[0]!r}", file=sys.stderr)
+        if KINDS[kind][1] and kind != "mention" and name.startswith("ours"):
+            problems += _uncached(f"{name} {kind} {conns} conns", levels)
+    return problems
 
-    print("\nAims (informational):")
-    one = [("ours", 1, "command", c) for c in LEVELS]
-    worst_p50 = max(_ratio(p50[k], p50[("floor", *k[1:])]) for k in one)
-    worst_rps = min(_ratio(rps[k], rps[("floor", *k[1:])]) for k in one)
-    print(
-        f"  next-meeting, 1 worker, p50 at most x{AIM_P50} the floor: "
-        f"{verdict(worst_p50 <= AIM_P50)} "
-        f"(worst x{worst_p50:.2f})"
-    )
-    print(
-        f"  next-meeting, 1 worker, req/s at least x{AIM_RPS} the floor: "
-        f"{verdict(worst_rps >= AIM_RPS)} (worst x{worst_rps:.2f})"
-    )
-    if 2 in args.workers and 1 in args.workers:
-        gain = _ratio(rps[("ours", 2, "command", 50)], rps[("ours", 1, "command", 50)])
-        print(
-            f"  two workers at least x{AIM_WORKERS} the req/s of one (50 conns): "
-            f"{verdict(gain >= AIM_WORKERS)} (x{gain:.2f})"
-        )
-    mention = statistics.median(p50[("ours", args.workers[0], "mention", 1)])
-    print(
-        f"  a mention's p50 at most {AIM_MENTION_MS} ms at 1 connection: "
-        f"{verdict(mention <= AIM_MENTION_MS)} ({mention:.2f} ms)"
+
+def _uncached(what: str, levels: list[Level]) -> int:
+    """1 (and why, on stderr) unless ours' cache made a reply for each request answered and
+    found none kept."""
+    hits = sum(x.cache[0] for x in levels if x.cache is not None)
+    misses = sum(x.cache[1] for x in levels if x.cache is not None)
+    answered = sum(len(x.latencies) for x in levels)
+    if hits:
+        why = f"{hits} requests were answered from the reply cache"
+    elif misses < answered:
+        why = f"the reply cache counted {misses} replies made for {answered} requests answered"
+    else:
+        return 0
+    print(f"load_bench: {what}: {why}: these figures are not uncached", file=sys.stderr)
+    return 1
+
+
+def _aims(results: dict[Key, list[Level]], starts: dict) -> None:
+    def one(kind: str, conns: int) -> tuple[Key, Key]:
+        return ("ours-1", kind, conns), ("floor-1", kind, conns)
+
+    p50 = _ratio(results, *one("uncached", 1), _p50)
+    rps = _ratio(results, *one("uncached", 10), _rps)
+    mix = _ratio(results, *one("mix", 10), _rps)
+    mention = statistics.median(x.p(0.5) for x in results[("ours-1", "mention", 1)])
+    mention_x = _ratio(results, *one("mention", 1), _p50)
+    workers = _ratio(results, ("ours-2", "uncached", 50), ("ours-1", "uncached", 50), _rps)
+    p99 = _ratio(results, *one("uncached", 1), _p99)
+    queue = _ratio(
+        results,
+        ("ours-1 queue=ERROR", "uncached", 50),
+        ("ours-1 queue=WARNING", "uncached", 50),
+        _rps,
     )
     ready = statistics.median(starts["ours"])
-    print(f"  serve ready within {AIM_READY_S} s: {verdict(ready <= AIM_READY_S)} ({ready:.2f} s)")
+    print("\nAims (informational; issue 24's 'What good looks like'):")
+    for aim, ok, got in (
+        (f"uncached next-meeting p50 at 1 conn <= x{AIM_P50} the floor", p50 <= AIM_P50, p50),
+        (f"uncached next-meeting req/s at 10 conns >= x{AIM_RPS}", rps >= AIM_RPS, rps),
+        (f"five-command uncached mix req/s at 10 conns >= x{AIM_MIX}", mix >= AIM_MIX, mix),
+        (f"two workers >= x{AIM_WORKERS} one, uncached, 50 conns", workers >= AIM_WORKERS, workers),
+        (f"p99 at 1 conn (uncached) <= x{AIM_P99} the floor's", p99 <= AIM_P99, p99),
+        (
+            f"waitress.queue at ERROR vs WARNING: req/s within {AIM_LOGGER:.0%} (50 conns)",
+            abs(queue - 1) < AIM_LOGGER,
+            queue,
+        ),
+    ):
+        print(f"  {aim}: {_verdict(ok)} (x{got:.2f})")
+    print(
+        f"  a mention's ack p50 <= {AIM_MENTION_MS} ms at 1 conn: "
+        f"{_verdict(mention <= AIM_MENTION_MS)} ({mention:.2f} ms, x{mention_x:.2f} the floor)"
+    )
+    print(f"  serve ready within {AIM_READY_S} s: {_verdict(ready <= AIM_READY_S)} ({ready:.2f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -578,9 +910,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--requests", type=int, default=1500, help="requests a level (default 1500)")
     p.add_argument("--rounds", type=int, default=3, help="rounds of every level (default 3)")
-    p.add_argument("--warm-up", type=int, default=200, help="requests before measuring")
-    p.add_argument("--starts", type=int, default=5, help="starts timed for readiness")
-    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--warm-up", type=int, default=200, help="requests of each kind first")
+    p.add_argument(
+        "--starts", type=int, default=5, help="starts timed for readiness (0: none of their own)"
+    )
+    p.add_argument(
+        "--memory",
+        type=int,
+        metavar="N",
+        default=0,
+        help="instead: RSS of `serve` over N varied requests (e.g. 100000)",
+    )
     p.add_argument("--quick", action="store_true", help="a smoke run: few requests, one round")
     p.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     p.add_argument("--web-api", type=Path, help=argparse.SUPPRESS)
@@ -591,7 +931,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.web_api is not None:
         return serve_web_api(args.web_api)
     if args.quick:
-        args.requests, args.rounds, args.warm_up, args.starts = 100, 1, 20, 1
+        args.requests, args.rounds, args.warm_up, args.starts = 60, 1, 10, 0
     return run(args)
 
 

@@ -1,0 +1,141 @@
+"""`apec-bot serve` as the HTTP benches start it: the bot's own command line, with two things a
+bench needs that the bot has no setting for, applied in this process only before it starts.
+
+* `BENCH_LOG_LEVELS="waitress.queue=ERROR,apec.http=INFO"`: each logger's level. The bot sets the
+  root logger's level only (INFO for `serve`); a logger with a level of its own keeps it.
+* `BENCH_CACHE_COUNTS=FOLDER`: count the reply cache's hits and misses (bot/replies.py `Replies`:
+  a miss is a reply made, a hit one found kept), so that the bench can show that its uncached
+  requests were (one call and a counter more per request). Each process writes its counts to
+  FOLDER/<pid>.json a few times a second, from a thread started at its first count (so a
+  supervisor, which counts nothing, starts none).
+
+Run as `python bench/_child.py serve --host 127.0.0.1 --port N [--workers N]`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+FLUSH_EVERY = 0.1  # seconds between writes of a process's counts (only when they changed)
+
+
+def set_levels(spec: str) -> None:
+    """Set each `logger=LEVEL` of a comma-separated list."""
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, level = item.partition("=")
+        logging.getLogger(name.strip()).setLevel(level.strip().upper())
+
+
+class Counts:
+    """This process' hits and misses, written to FOLDER/<pid>.json by a thread of its own."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.hits = self.misses = 0
+        self._pid = 0  # the process whose thread writes: a forked worker starts its own
+        self._lock = threading.Lock()
+
+    def hit(self) -> None:
+        self.hits += 1
+        self._writer()
+
+    def miss(self) -> None:
+        self.misses += 1
+        self._writer()
+
+    def _writer(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._write, name="bench-counts", daemon=True).start()
+
+    def _write(self) -> None:
+        path, last = self.folder / f"{os.getpid()}.json", (-1, -1)
+        while True:
+            now = (self.hits, self.misses)
+            if now != last:
+                part = path.with_suffix(".tmp")
+                part.write_text(json.dumps({"hits": now[0], "misses": now[1]}))
+                part.replace(path)
+                last = now
+            time.sleep(FLUSH_EVERY)
+
+
+def read_counts(folder: Path) -> tuple[int, int]:
+    """Hits and misses of every process that wrote to `folder`."""
+    hits = misses = 0
+    for path in folder.glob("*.json"):
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        hits, misses = hits + found["hits"], misses + found["misses"]
+    return hits, misses
+
+
+def count_replies(counts: Counts) -> bool:
+    """Count the reply cache's hits and misses by wrapping `Replies`: `kept` (or, before it,
+    `pages`) makes a reply (a miss) or finds it (a hit); `json`, the front's kept answer where it
+    is still asked, finds it (a hit). False when the class has none of them (nothing counted)."""
+    from bot import replies
+
+    cls = getattr(replies, "Replies", None)
+    name = next((n for n in ("kept", "pages") if callable(getattr(cls, n, None))), None)
+    if cls is None or name is None:
+        return False
+    made_or_found: Callable[..., Any] = getattr(cls, name)
+    front: Callable[..., Any] | None = getattr(cls, "json", None)
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        made = [False]
+
+        def watched(answer: Callable[[], Any]) -> Callable[[], Any]:
+            def answer_counted() -> Any:
+                made[0] = True
+                return answer()
+
+            return answer_counted
+
+        args = tuple(watched(a) if callable(a) else a for a in args)
+        kwargs = {k: watched(v) if callable(v) else v for k, v in kwargs.items()}
+        out = made_or_found(self, *args, **kwargs)
+        counts.miss() if made[0] else counts.hit()
+        return out
+
+    def counted_front(self: Any, *args: Any, **kwargs: Any) -> Any:
+        assert front is not None
+        out = front(self, *args, **kwargs)
+        if out is not None:
+            counts.hit()
+        return out
+
+    setattr(cls, name, counted)
+    if front is not None:
+        cls.json = counted_front
+    return True
+
+
+def main() -> int:
+    set_levels(os.environ.get("BENCH_LOG_LEVELS", ""))
+    folder = os.environ.get("BENCH_CACHE_COUNTS")
+    if folder and not count_replies(Counts(Path(folder))):
+        print("bench: the reply cache cannot be counted (Replies changed)", file=sys.stderr)
+    from bot.cli import main as cli
+
+    return cli(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
