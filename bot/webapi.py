@@ -24,14 +24,20 @@ import select
 import threading
 import time
 import urllib.error
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import Request
 
+from slack_bolt import Respond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from bot.config import Config
 
@@ -57,18 +63,96 @@ class PooledWebClient(WebClient):
         if self.proxy:  # through a proxy as slack_sdk goes there: urllib, a connection a call
             result: dict[str, Any] = super()._perform_urllib_http_request_internal(url, req)
             return result
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SlackRequestError(f"Invalid URL detected: {url}")
-        pool = _pool(parts.scheme, parts.hostname, parts.port, self.ssl)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        status, reason, headers, body = pool.send(req, target, self.timeout)
-        if not 200 <= status < 300:  # as urllib: slack_sdk reads a 429's Retry-After from it
-            raise urllib.error.HTTPError(url, status, reason, headers, io.BytesIO(body))
+        status, headers, body = _send(url, req, self.ssl, self.timeout)
         if headers.get_content_type() == "application/gzip":  # admin.analytics.getFile
             return {"status": status, "headers": headers, "body": body}
         charset = headers.get_content_charset() or "utf-8"
         return {"status": status, "headers": headers, "body": body.decode(charset)}
+
+
+def _send(
+    url: str, req: Request, context: Any, timeout: float | None
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """`req` sent on the kept connections to its host: its status, headers and body; a status
+    that is not 2xx raised as urllib raises it (slack_sdk reads a 429's Retry-After from it)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SlackRequestError(f"Invalid URL detected: {url}")
+    pool = _pool(parts.scheme, parts.hostname, parts.port, context)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    status, reason, headers, body = pool.send(req, target, timeout or TIMEOUT)
+    if not 200 <= status < 300:
+        raise urllib.error.HTTPError(url, status, reason, headers, io.BytesIO(body))
+    return status, headers, body
+
+
+class PooledWebhookClient(WebhookClient):
+    """slack_sdk's client for a response_url, its posts sent on the kept connections."""
+
+    def _perform_http_request_internal(self, url: str, req: Request) -> WebhookResponse:
+        if self.proxy:
+            response: WebhookResponse = super()._perform_http_request_internal(url, req)
+            return response
+        status, headers, body = _send(url, req, self.ssl, self.timeout)
+        text = body.decode(headers.get_content_charset() or "utf-8")
+        return WebhookResponse(url=url, status_code=status, body=text, headers=dict(headers))
+
+
+class PooledRespond(Respond):
+    """Bolt's `respond` (a command's or a button's response_url), its posts on the kept
+    connections, and never sent twice: Bolt's own sends a post again after a dropped connection
+    (slack_sdk's default handler for webhooks), when Slack may already have shown it. A 429 is
+    waited out as Retry-After asks."""
+
+    def __call__(
+        self,
+        text: str | dict[Any, Any] = "",
+        blocks: Sequence[dict[Any, Any] | Block] | None = None,
+        attachments: Sequence[dict[Any, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        client = PooledWebhookClient(
+            url=self.response_url,
+            timeout=TIMEOUT,
+            ssl=self.ssl,
+            proxy=self.proxy,
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)],
+        )
+        if isinstance(text, dict):  # the whole message in one dict, as Bolt's takes it
+            return client.send_dict(_build_message(**text))
+        message = _build_message(
+            text=text,
+            blocks=blocks,
+            attachments=attachments,
+            response_type=response_type,
+            replace_original=replace_original,
+            delete_original=delete_original,
+            unfurl_links=unfurl_links,
+            unfurl_media=unfurl_media,
+            thread_ts=thread_ts,
+            metadata=metadata,
+        )
+        return client.send_dict(message)
+
+
+def responder(response_url: str | None) -> PooledRespond:
+    """A `respond` for a response_url, on the kept connections."""
+    return PooledRespond(response_url=response_url)
+
+
+def pooled_respond(respond: Respond) -> Respond:
+    """Bolt's `respond` as a PooledRespond (the same address, proxy and TLS context)."""
+    if isinstance(respond, PooledRespond):
+        return respond
+    return PooledRespond(response_url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl)
 
 
 _twins: dict[tuple[Any, ...], PooledWebClient] = {}

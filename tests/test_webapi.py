@@ -142,3 +142,43 @@ def test_each_fault_of_a_scheduled_post_is_told_and_the_post_never_sent_twice(
     assert raised.value.unknown is unknown
     assert len(web_api.calls_to(method)) == 2  # one each: nothing sent again
     assert poster.post("C1", Card().section("after"), "after")  # the pool carries on
+
+
+# -- a command's response_url (Bolt's `respond`) -------------------------------------------------
+
+
+def test_a_command_s_later_pages_go_out_on_one_kept_connection(web_api):
+    from bot.webapi import responder
+
+    respond = responder(web_api.url + "hooks.response")
+    for n in range(5):
+        respond(text=f"page {n}", response_type="ephemeral", replace_original=False)
+    assert [c.params["text"] for c in web_api.calls_to("hooks.response")] == [
+        f"page {n}" for n in range(5)
+    ]
+    assert web_api.connections == 1  # Bolt's Respond: a new connection for each (5)
+
+
+def test_a_response_url_post_whose_connection_drops_is_not_sent_again(web_api):
+    from bot.webapi import responder
+
+    respond = responder(web_api.url + "hooks.response")
+    web_api.drop("hooks.response")
+    with pytest.raises(DROPPED):
+        respond(text="the answer", response_type="ephemeral")
+    assert len(web_api.calls_to("hooks.response")) == 1  # Bolt's Respond retried it: 2
+
+
+def test_a_respond_bolt_made_is_taken_on_the_kept_connections_after_the_ack(web_api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slack_bolt import Respond
+
+    from bot.listeners.common import after
+    from bot.webapi import PooledRespond
+
+    seen: list[object] = []
+    later = ThreadPoolExecutor(1)
+    after(later, seen.append, Respond(response_url=web_api.url + "hooks.response"))
+    later.shutdown(wait=True)
+    assert isinstance(seen[0], PooledRespond)

@@ -37,6 +37,7 @@ from bot.observe import OUTCOME, REFUSED
 from bot.permissions import Names
 from bot.replies import Replies, understood
 from bot.server import JSON, Answer, answer_of
+from bot.webapi import PooledRespond
 from bot.workspace import Workspace
 from handlers.reminder_actions import READS_WHO
 from handlers.render import Card, from_slack
@@ -278,7 +279,9 @@ class Direct:
         said: dict[str, Any] = {}  # what the listener says for the metrics, as in Bolt's context
         client = self.client(team, found.bot_token or found.user_token)
         # What Bolt's context gives its listener: the response_url as sent (None when absent).
-        respond = Respond(response_url=body.get("response_url"), proxy=client.proxy, ssl=client.ssl)
+        respond = PooledRespond(
+            response_url=body.get("response_url"), proxy=client.proxy, ssl=client.ssl
+        )
         try:
             where = canvas_address(found)
             self.does(Slash.of(ack, body, client, respond, said, where, text))

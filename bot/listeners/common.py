@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.permissions import Names
-from bot.webapi import pooled
+from bot.webapi import pooled, pooled_respond
 from handlers.render import Card, esc
 from handlers.router import Ask
 
@@ -53,16 +53,25 @@ class Listening:
 
 def after(later: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> None:
     """Run `work` after the ack, on the pool; a failure is logged (a future would keep it quiet).
-    A Web API client among `args` (Bolt makes a plain one for each request) is given to `work` on
-    the kept connections (bot/webapi.py), there, off the ack's path."""
+    A Web API client or a `respond` among `args` (Bolt makes plain ones for each request) is given
+    to `work` on the kept connections (bot/webapi.py), there, off the ack's path."""
 
     def run() -> None:
         try:
-            work(*(pooled(a) if isinstance(a, WebClient) else a for a in args))
+            work(*(_on_kept_connections(a) for a in args))
         except Exception:
             log.exception("%s failed after the ack", _name(work))
 
     later.submit(run)
+
+
+def _on_kept_connections(arg: Any) -> Any:
+    """A Web API client or a `respond` Bolt made, as the same on the kept connections."""
+    if isinstance(arg, WebClient):
+        return pooled(arg)
+    if isinstance(arg, Respond):
+        return pooled_respond(arg)
+    return arg
 
 
 def acked(later: ThreadPoolExecutor, work: Work) -> Callable[[Ack, Body, Respond, WebClient], None]:
