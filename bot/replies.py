@@ -40,7 +40,9 @@ def understood(text: str) -> str | None:
         return None
     if len(words) > MAX_INPUT:  # answered "That is N characters": N as typed
         return words
-    return f"{found.name} {args.lower() if found.name in FOLDED else args}".rstrip()
+    meant = f"{found.name} {args.lower() if found.name in FOLDED else args}".rstrip()
+    # An alias written out may run past the limit the words as typed are within: answered as typed
+    return meant if len(meant) <= MAX_INPUT else words
 
 
 class Kept(NamedTuple):

@@ -366,3 +366,25 @@ def test_a_brief_asked_wrongly_is_acknowledged_then_told_how_to_ask(server, web_
     assert server.command("brief", response_url=hook) == (200, BRIEFING)
     (told,) = web_api.wait_for("hooks.usage")
     assert "Which meeting?" in told.params["text"] and "/apec brief MEETING" in told.params["text"]
+
+
+def test_a_brief_whose_post_is_dropped_is_not_posted_again_by_bolt_either(db_path, web_api, clock):
+    """Through Bolt (Socket Mode's way, here `lean=False`) the brief after the ack goes out on the
+    kept connections too: Bolt's own respond sends a post again after a dropped connection."""
+    clock.now = AFTER
+    web_api.drop("hooks.r1")
+    with front(db_path, web_api, clock, lean=False) as at_front:
+        assert slash(at_front, 1, "brief SOM1 for US") == (200, BRIEFING)
+    # the pool has finished all it was given (the front's exit waits for it): no second post
+    assert len(web_api.calls_to("hooks.r1")) == 1
+
+
+@pytest.mark.parametrize("alias", ["q", "next", "days", "source"])
+def test_a_question_within_the_limit_as_typed_is_answered_whatever_its_alias(
+    db_path, web_api, clock, alias
+):
+    text = f"{alias} " + ("when is SOM1 " * 200)[: 2000 - len(alias) - 1]
+    assert len(text) == 2000
+    with front(db_path, web_api, clock, lean=True) as at_front:
+        status, body = slash(at_front, 1, text)
+    assert status == 200 and "characters; I read questions of up to" not in body

@@ -188,16 +188,18 @@ class Apec:
         store's size, with the answer posted by the response_url when it is ready (a usage error
         too), then what follows it (a brief's whole note)."""
         slash.ack(text=BRIEFING)
-        after(self.on.later, self._slowly, slash)
+        # `respond` given apart: `after` hands the work Bolt's on the kept connections (its own
+        # sends a post again after a dropped connection)
+        after(self.on.later, self._slowly, slash, slash.respond)
 
-    def _slowly(self, slash: Slash) -> None:
+    def _slowly(self, slash: Slash, respond: Responder) -> None:
         try:
             card = self.answer(slash)
         except Exception:
             log.exception("a command acknowledged with 'Working on the brief' failed")
-            say(slash.respond, SLOW_FAILED)
+            say(respond, SLOW_FAILED)
             return
-        respond_all(slash.respond, card.pages(), self.on.names)
+        respond_all(respond, card.pages(), self.on.names)
         self.follow(slash, card)
 
     def reply(self, slash: Slash, card: Card) -> None:
