@@ -274,9 +274,11 @@ def _pool(scheme: str, host: str, port: int | None, context: Any) -> _Pool:
 
 
 def _forget_pools() -> None:
-    """In a forked child: the parent's connections are not the child's to use."""
-    global _pools_lock
-    _pools_lock = threading.Lock()  # it may have been held by another thread at the fork
+    """In a forked child: the parent's connections are not the child's to use, and its locks may
+    have been held by another thread at the fork (that thread does not exist here)."""
+    global _pools_lock, _twins_lock
+    _pools_lock = threading.Lock()
+    _twins_lock = threading.Lock()
     for pool in list(_pools.values()):
         pool._lock = threading.Lock()
         pool.close()

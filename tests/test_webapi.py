@@ -182,3 +182,39 @@ def test_a_respond_bolt_made_is_taken_on_the_kept_connections_after_the_ack(web_
     after(later, seen.append, Respond(response_url=web_api.url + "hooks.response"))
     later.shutdown(wait=True)
     assert isinstance(seen[0], PooledRespond)
+
+
+def test_a_child_forked_while_a_thread_makes_a_pooled_client_can_make_its_own(web_api):
+    import os
+    import select
+
+    from bot import webapi
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with webapi._twins_lock:  # another thread of the parent, mid-`pooled()` at the fork
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: makes a pooled client, says so, and leaves
+        try:
+            pooled(WebClient(token=BOT_TOKEN, base_url=web_api.url))
+            os.write(write, b"1")
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], 10)
+        said = os.read(read, 1) if ready else b""
+    finally:
+        release.set()
+        holder.join()
+        os.waitpid(pid, 0) if said else os.kill(pid, 9)
+        os.close(read)
+    assert said == b"1"  # the child was not stuck on a lock its parent's thread held
