@@ -1,6 +1,6 @@
 """The command registry: what a command is, what a question to it carries, and the table of
 commands by name. A leaf: it imports no handler. Handler modules register into it with `@command`;
-`handlers.router` names those modules in one list (`COMMAND_MODULES`) and dispatches."""
+`handlers.router` names those modules in one list (`COMMAND_MODULE_NAMES`) and dispatches."""
 
 from __future__ import annotations
 

@@ -1,27 +1,16 @@
 """One router for the slash command, mentions, the console and the CLI: parse, dispatch, reply.
 
-The commands are registered by the modules in `COMMAND_MODULES` (one list, in one place: a new
-command's module is added here); `handlers.registry` holds what they register into."""
+The commands are registered by the modules named in `COMMAND_MODULE_NAMES` (one list, in one
+place: a new command's module is named there); `handlers.registry` holds what they register
+into."""
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import replace
+from importlib import import_module
 
-from handlers import (
-    answer,
-    brief,
-    calendar,
-    edits,
-    feeds,
-    info,
-    meetings,
-    members,
-    people,
-    proposals,
-    reminders,
-    timeline,
-)
+from handlers import answer
 from handlers.registry import (
     _ALIASES,
     REGISTRY,
@@ -53,21 +42,23 @@ __all__ = [
     "visible",
 ]
 
-# Every module whose commands `/apec`, mentions, the console and the CLI answer.
-COMMAND_MODULES = (
-    answer,
-    brief,
-    calendar,
-    edits,
-    feeds,
-    info,
-    meetings,
-    members,
-    people,
-    proposals,
-    reminders,
-    timeline,
+# Every module whose commands `/apec`, mentions, the console and the CLI answer, imported here
+# (importing one registers its commands), as slack-machine names its plugins.
+COMMAND_MODULE_NAMES = (
+    "answer",
+    "brief",
+    "calendar",
+    "edits",
+    "feeds",
+    "info",
+    "meetings",
+    "members",
+    "people",
+    "proposals",
+    "reminders",
+    "timeline",
 )
+COMMAND_MODULES = tuple(import_module(f"handlers.{name}") for name in COMMAND_MODULE_NAMES)
 MAX_INPUT = 2000  # Slack caps slash-command text near this; longer is not a question
 
 
