@@ -57,7 +57,8 @@ def member_reply(store: Store, name: str) -> Card:
         card.context("`/apec members` lists them all.")
         return card
     card.section(f"I don't know an economy called `{esc(name[:60])}`.")
-    if found.suggestions:
-        card.section("Did you mean " + ", ".join(f"`{esc(s)}`" for s in found.suggestions) + "?")
+    close = store.economy_suggestions(name)
+    if close:
+        card.section("Did you mean " + ", ".join(f"`{esc(s)}`" for s in close) + "?")
     card.context("For example `/apec member Viet Nam`; `/apec members` lists all 21.")
     return card

@@ -281,8 +281,8 @@ class Sentence:
 
 @dataclass(frozen=True)
 class MemberAnswer:
-    """What `member X` finds: a member, a known non-member, or nothing."""
+    """What `member X` finds: a member, a known non-member, or nothing (names close to it:
+    `Store.economy_suggestions`)."""
 
     economy: Economy | None = None
     non_member: str = ""
-    suggestions: tuple[str, ...] = field(default_factory=tuple)

@@ -437,7 +437,12 @@ class Store:
             if row["kind"] == "economy":
                 return MemberAnswer(economy=self.economy(row["target"]))
             return MemberAnswer(non_member=row["target"])
-        return MemberAnswer(suggestions=tuple(self._suggest("economy", name, 3)))
+        return MemberAnswer()
+
+    def economy_suggestions(self, name: str, n: int = 3) -> list[str]:
+        """Economies' names close to what was typed, for a "did you mean" (asked only where one
+        is said: `delegation` tries many runs of words as a name and says none of them)."""
+        return self._suggest("economy", name, n)
 
     def economies_in_text(self, text: str) -> list[Economy]:
         """Member economies named anywhere in a sentence."""
@@ -969,7 +974,7 @@ class Store:
     def _suggest(self, kind: str, name: str, n: int) -> list[str]:
         key = alias_key(name)
         names = self.names(kind)
-        keys = {alias_key(a): a for a in names}
+        keys = self._cached(f"keys:{kind}", lambda: {alias_key(a): a for a in names})
         close = difflib.get_close_matches(key, list(keys), n=n * 3, cutoff=0.6)
         close += [k for k in keys if key and len(key) >= 3 and key in k and k not in close]
         out: list[str] = []
