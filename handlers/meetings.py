@@ -85,17 +85,18 @@ def next_meeting(ask: Ask) -> Card:
 def kind_asked(ask: Ask) -> str | None:
     """The kind of meeting the words name, typos and punctuation forgiven ("SOM?", "smmit");
     None for none ("meeting?"). Words that name no kind are a usage error."""
-    from handlers.question import parse
+    from handlers.question import kind_named, words_of
 
     if not ask.args:
         return None
-    q = parse(ask.store, ask.args, ask.now)
-    if q.kind is None and set(q.words) - {"meeting", "meetings", "apec", "the", "one"}:
+    words = words_of(ask.store, ask.args)  # as the question reader reads them, and no further
+    kind = kind_named(words)
+    if kind is None and set(words) - {"meeting", "meetings", "apec", "the", "one"}:
         raise UsageError(
             f"I don't know the kind of meeting `{esc(ask.args[:40])}`: "
             "try som, summit or ministerial."
         )
-    return q.kind
+    return kind
 
 
 # What to do when nothing ahead is on record: the calendar grows only by the desk's hand.

@@ -183,10 +183,7 @@ class Question:
 def parse(store: Store, raw: str, now: datetime) -> Question:
     """Read a question once: everything the intents need to choose and answer."""
     lexicon = lexicon_of(store)
-    text, framed = _prepared(raw, lexicon)
-    text, mended = mend(text, lexicon.vocabulary)
-    low = fold(text).replace("'s ", " ")
-    words = tuple(_WORDS.findall(low.replace("'", "")))
+    text, framed, mended, low, words = _read(raw, lexicon)
     named = _named(lexicon, text)
     question = Question(
         raw=raw,
@@ -195,7 +192,7 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
         asks=_asks(words),
         polar=framed or _polar(words, text),
         year=read_year(low, now),
-        kind=_kind(words),
+        kind=kind_named(words),
         economies=_economies(store, named.get("economy", [])),
         non_members=tuple(named.get("non_member", [])),
         people=_people(store, named.get("person", []), words),
@@ -206,6 +203,23 @@ def parse(store: Store, raw: str, now: datetime) -> Question:
     )
     meetings = _meetings_asked(store, lexicon, named.get("meeting", []), question)
     return _with_meetings(store, question, meetings, named, low)
+
+
+def words_of(store: Store, raw: str) -> tuple[str, ...]:
+    """A question's words as `parse` reads them (typos mended, case and accents folded), without
+    the rest of the reading: for a command that needs no more (`next-meeting som`'s kind)."""
+    return _read(raw, lexicon_of(store))[4]
+
+
+def _read(
+    raw: str, lexicon: Lexicon
+) -> tuple[str, bool, tuple[tuple[str, str], ...], str, tuple[str, ...]]:
+    """The first steps of reading: the text prepared and mended, whether its frame made it a
+    yes-or-no question, what was mended, the text folded, and its words."""
+    text, framed = _prepared(raw, lexicon)
+    text, mended = mend(text, lexicon.vocabulary)
+    low = fold(text).replace("'s ", " ")
+    return text, framed, mended, low, tuple(_WORDS.findall(low.replace("'", "")))
 
 
 def _prepared(raw: str, lexicon: Lexicon) -> tuple[str, bool]:
@@ -219,7 +233,7 @@ def _prepared(raw: str, lexicon: Lexicon) -> tuple[str, bool]:
     return lexicon.unjoin(_US.sub("US", text)), framed
 
 
-def _kind(words: tuple[str, ...]) -> str | None:
+def kind_named(words: tuple[str, ...]) -> str | None:
     """The kind of meeting the words name ("senior officials", "summits"), if any."""
     joined = f" {' '.join(words)} "
     return next(
