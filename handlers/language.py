@@ -167,6 +167,8 @@ def _script(text: str) -> str | None:
 def _spaced(text: str) -> str:
     """Latin letters and digits set apart from letters of other scripts they touch ("SOM1の"
     is "SOM1 の"), so that names and acronyms stand as words of their own."""
+    if text.isascii():  # no letter of another script to touch (nearly every question)
+        return text
     out = []
     for i, char in enumerate(text):
         prev = text[i - 1] if i else " "

@@ -9,7 +9,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from handlers import language
 from handlers.language import detector, foreign, foreign_reply, suggestions, warm_up
 from store.queries import Store
 
@@ -287,3 +290,19 @@ def test_foreign_costs_well_under_a_millisecond(reports: list[str]) -> None:
         f"language: foreign() over {len(texts)} questions: p50 {p50:.3f} ms, p99 {p99:.3f} ms"
     )
     assert p50 < 1.0
+
+
+@given(st.text(alphabet=st.sampled_from("aZ09 -'?\u00e9\u3067\u4e2d\u0416\ud55c\u01a1SOM1"), max_size=24))
+def test_latin_letters_and_digits_are_set_apart_from_another_script_exactly_where_they_touch(
+    text: str,
+) -> None:
+    # The definition, character by character: a space wherever an ASCII letter or digit and a
+    # letter of a script other than Latin meet (the fast way for ASCII text must agree).
+    def touching(a: str, b: str) -> bool:
+        return a.isascii() and a.isalnum() and b.isalpha() and not language._latin(b)
+
+    spaced = "".join(
+        (" " if i and (touching(text[i - 1], c) or touching(c, text[i - 1])) else "") + c
+        for i, c in enumerate(text)
+    )
+    assert language._spaced(text) == spaced
