@@ -292,7 +292,11 @@ def test_foreign_costs_well_under_a_millisecond(reports: list[str]) -> None:
     assert p50 < 1.0
 
 
-@given(st.text(alphabet=st.sampled_from("aZ09 -'?\u00e9\u3067\u4e2d\u0416\ud55c\u01a1SOM1"), max_size=24))
+# Latin (ASCII and not), Japanese, Chinese, Cyrillic, Korean, and what sits between words
+_MIXED = "aZ09 -'?\u00e9\u01a1SOM1\u3067\u4e2d\u0416\ud55c"
+
+
+@given(st.text(alphabet=st.sampled_from(_MIXED), max_size=24))
 def test_latin_letters_and_digits_are_set_apart_from_another_script_exactly_where_they_touch(
     text: str,
 ) -> None:
