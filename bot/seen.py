@@ -39,7 +39,7 @@ log = logging.getLogger("apec.http")
 SIGNATURE_TTL = 300.0  # Slack's signatures are good for 5 minutes either side of their timestamp
 EVENT_TTL = 86_400.0  # Slack gives up retrying an event well within a day
 PRUNE_EVERY = 60.0  # seconds between clearing out keys past their time to live
-MAX_KEPT = 200_000  # keys a process keeps in memory at most (about 40 MB): the oldest go first
+MAX_KEPT = 200_000  # keys of a kind a process keeps in memory at most (about 20 MB): oldest go first
 FLUSH_EVERY = 0.02  # seconds between the writer's transactions at most (keys wait, gathered)
 IDLE_EXIT = 5.0  # seconds without a key after which the writer ends (the next key starts one)
 FLUSH_WAIT = 15.0  # seconds `close()` waits at most for the writer (past SQLite's busy timeout)
@@ -134,7 +134,10 @@ class _Memory:
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.local = threading.local()  # each thread's read connection
-        self.kept: dict[str, float] = getattr(self, "kept", {})  # key -> kept from; oldest first
+        # kind -> {the key's digest: kept from}, oldest first. A digest (`hash`, 64 bits, keyed
+        # afresh for each process) in place of the key: a third of the memory, and two keys of a
+        # few hundred thousand share one by a chance of about 1 in 10^9.
+        self.kept: dict[str, dict[int, float]] = getattr(self, "kept", {})
         self.pruned: dict[str, float] = getattr(self, "pruned", {})  # kind -> last pruned at
         self.pending: list[Pending] = []
         self.prunes: dict[str, float] = {}  # kind -> the file forgets what is kept from before
@@ -152,12 +155,14 @@ class _Memory:
     def claim(self, full: str, kind: str, at: float, ttl: float) -> float | None:
         """In memory: None if `full` is kept within `ttl`, else claim it; the file's prune
         cutoff to pass on (-inf: none due)."""
+        digest = hash(full)
         with self.lock:
-            before = self.kept.get(full)
+            kept = self.kept.setdefault(kind, {})
+            before = kept.get(digest)
             if before is not None and before >= at - ttl:
                 return None
-            self.kept.pop(full, None)
-            self.kept[full] = at  # claimed in this process before the file is asked
+            kept.pop(digest, None)
+            kept[digest] = at  # claimed in this process before the file is asked
             if at - self.pruned.get(kind, float("-inf")) < PRUNE_EVERY:
                 return float("-inf")
             self.pruned[kind] = at
@@ -166,11 +171,11 @@ class _Memory:
 
     def _forget(self, kind: str, before: float) -> None:
         """Drop this kind's keys kept from before `before`, and the oldest past MAX_KEPT."""
-        prefix = kind + " "
-        for key in [k for k, at in self.kept.items() if at < before and k.startswith(prefix)]:
-            del self.kept[key]
-        while len(self.kept) > MAX_KEPT:
-            del self.kept[next(iter(self.kept))]
+        kept = self.kept.get(kind, {})
+        for digest in [d for d, at in kept.items() if at < before]:
+            del kept[digest]
+        while len(kept) > MAX_KEPT:
+            del kept[next(iter(kept))]
 
     def read(self, full: str) -> float | None | object:
         """When the file keeps `full` from (None: it does not), or _UNREAD."""
@@ -272,6 +277,7 @@ class _Memory:
                     batch, prunes, upto = self.pending, self.prunes, self.queued
                     self.pending, self.prunes = [], {}
                 conn = self._write(conn, batch, prunes)
+                del batch, prunes  # not held while the writer waits for the next keys
                 with self.lock:
                     self.written = upto
                     self.changed.notify_all()

@@ -146,3 +146,30 @@ def test_a_key_claimed_again_past_its_time_is_kept_in_the_file_from_its_new_time
     finally:
         conn.close()
     assert at == 1000.0 + 86_400 + 100
+
+
+def test_a_key_costs_this_process_under_a_hundred_and_twenty_bytes_once_written(tmp_path):
+    # The record holds every signature for its 5 minutes: under load that is the most of what a
+    # worker's memory grows by (bench/load_bench.py --memory). Counted by tracemalloc, which is
+    # exact for the same code, after the writer has written (nothing waits), with a margin for
+    # the dict's growth in steps.
+    import gc
+    import tracemalloc
+
+    seen = Seen(tmp_path / "apec.db.seen")
+    now = 1_000_000.0
+    seen.signature(str(int(now)), "v0=warm", now)
+    seen.flush()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(20_000):  # a signature as long as Slack's, each at a moment of its own
+            seen.signature(str(int(now)), f"v0={n:064x}", now + n / 1000)
+        assert seen.flush()
+        gc.collect()
+        per_key = (tracemalloc.get_traced_memory()[0] - before) / 20_000
+    finally:
+        tracemalloc.stop()
+        seen.close()
+    assert per_key < 120, f"{per_key:.0f} bytes a key"
