@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -110,7 +111,7 @@ class LineQueue(logging.handlers.QueueHandler):
     need for their next request (why throughput followed that logger's level: bot/channel.py).
     A forked child starts a thread of its own with its first line."""
 
-    def __init__(self, target: logging.Handler) -> None:
+    def __init__(self, target: logging.StreamHandler[Any]) -> None:
         super().__init__(queue.SimpleQueue())
         self.target = target
         self._writing = threading.Lock()  # held by the thread while it writes a line
@@ -184,17 +185,67 @@ class _Mark(logging.LogRecord):
         self.done = threading.Event()
 
 
-class _Listener(logging.handlers.QueueListener):
-    def __init__(self, q: Any, target: logging.Handler, writing: Any) -> None:
-        super().__init__(q, target, respect_handler_level=True)
-        self.writing = writing
+BATCH = 512  # lines the thread writes in one go at most
+GATHER = 0.01  # seconds between the thread's writes at least, under load (lines wait, gathered)
 
-    def handle(self, record: logging.LogRecord) -> None:
-        if isinstance(record, _Mark):
-            record.done.set()
+
+class _Listener(logging.handlers.QueueListener):
+    """Writes the lines that wait together: formatted (and masked) one by one, then one write and
+    one flush for them all; under load, at most one write every GATHER seconds (a line after a
+    quiet spell is written at once). A line at a time, every line woke the thread, and each
+    wake-up and write let the interpreter's lock go and waited to take it back from the busy
+    request threads: under load that cost 55 µs of CPU a request."""
+
+    def __init__(self, q: Any, target: logging.StreamHandler[Any], writing: Any) -> None:
+        super().__init__(q, target, respect_handler_level=True)
+        self.target, self.writing = target, writing
+        self.wrote = float("-inf")  # when the last write began (time.monotonic())
+
+    def _monitor(self) -> None:
+        while True:
+            batch = [self.dequeue(True)]
+            wait = self.wrote + GATHER - time.monotonic()
+            if wait > 0 and not isinstance(batch[0], _Mark):  # a flush waits for nobody
+                time.sleep(wait)  # the lines that come meanwhile go with this one
+            self.wrote = time.monotonic()
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self.dequeue(False))
+                except queue.Empty:
+                    break
+            if not self.write(batch):
+                return
+
+    def write(self, batch: list[Any]) -> bool:
+        """Write a batch in order, a flush mark set once what came before it is written; False
+        when the batch ends the thread (QueueListener's sentinel, after the lines before it)."""
+        lines: list[str] = []
+        end = getattr(self, "_sentinel", None)  # what QueueListener.stop puts last
+        for record in batch:
+            if record is end:
+                self._emit(lines)
+                return False
+            if isinstance(record, _Mark):
+                self._emit(lines)
+                lines = []
+                record.done.set()
+            elif record.levelno >= self.target.level and self.target.filter(record):
+                try:
+                    lines.append(self.target.format(record) + self.target.terminator)
+                except Exception:
+                    self.target.handleError(record)
+        self._emit(lines)
+        return True
+
+    def _emit(self, lines: list[str]) -> None:
+        if not lines:
             return
-        with self.writing:
-            super().handle(record)
+        with self.writing, self.target.lock or nullcontext():
+            try:
+                self.target.stream.write("".join(lines))
+                self.target.flush()
+            except Exception:  # as StreamHandler.emit: said on stderr, never raised here
+                self.target.handleError(logging.makeLogRecord({"msg": lines[0].rstrip()}))
 
 
 def start_log_queue() -> None:
