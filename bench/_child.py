@@ -8,6 +8,8 @@ bench needs that the bot has no setting for, applied in this process only before
   requests were (one call and a counter more per request). Each process writes its counts to
   FOLDER/<pid>.json a few times a second, from a thread started at its first count (so a
   supervisor, which counts nothing, starts none).
+* `BENCH_KEEP_NONE=1`: the reply cache keeps nothing (`Replies.SIZE` 0): every reply is made, as
+  for a question nobody asked in its minute, however the texts read.
 
 Run as `python bench/_child.py serve --host 127.0.0.1 --port N [--workers N]`.
 """
@@ -127,8 +129,17 @@ def count_replies(counts: Counts) -> bool:
     return True
 
 
+def keep_none() -> None:
+    """The reply cache holds no reply: each one made is dropped as soon as it is kept."""
+    from bot.replies import Replies
+
+    Replies.SIZE = 0
+
+
 def main() -> int:
     set_levels(os.environ.get("BENCH_LOG_LEVELS", ""))
+    if os.environ.get("BENCH_KEEP_NONE"):
+        keep_none()
     folder = os.environ.get("BENCH_CACHE_COUNTS")
     if folder and not count_replies(Counts(Path(folder))):
         print("bench: the reply cache cannot be counted (Replies changed)", file=sys.stderr)

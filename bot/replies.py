@@ -2,13 +2,17 @@
 ask the same within the minute gets them at once, and the HTTP front can answer it without Bolt.
 
 "The same" is what the reader understood, not the characters typed: the command by its name (an
-alias resolved, any case), its arguments' spacing collapsed and, for a command whose answer is the
-same in any case (`FOLDED`), their case folded. `understood` says it; those words are answered.
+alias resolved, any case), and its words as it reads them (`Command.reads`: `next-meeting the apec
+smmit?` is `next-meeting summit`, `countdown to SOM2` is `countdown`), else as typed with their
+spacing collapsed. `understood` says it; those words are answered, so every wording kept under
+them is answered as they are (tests/test_lean_path.py holds each kept command to it).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,19 +24,18 @@ from bot.stores import Stores
 from bot.workspace import Workspace
 from handlers.render import Card, from_slack
 from handlers.router import MAX_INPUT, lookup, split
+from store.errors import StoreError
+from store.queries import Store
+
+log = logging.getLogger("apec.app")
 
 Key = tuple[str, int, datetime]  # (the words as understood, the store's epoch, the minute)
 
-# Kept commands whose answer is the same whatever the case of their arguments (they read none):
-# their arguments' case is folded. Every other kept command's answer may show its arguments as
-# typed (a name not on record, quoted back; "US" read otherwise than "us"), so they are kept as
-# typed. tests/test_lean_path.py asks every kept command in lower, upper and title case.
-FOLDED: frozenset[str] = frozenset({"countdown", "members"})
 
-
-def understood(text: str) -> str | None:
-    """A kept command's words as the reader understood them ("Next  SOM" is "next-meeting som");
-    None when the command's reply is not kept."""
+def understood(text: str, store: Store | None = None) -> str | None:
+    """A kept command's words as the reader understood them ("Next  SOM?" is "next-meeting som"),
+    read against `store` as of the day asked (without it, the words as typed); None when the
+    command's reply is not kept."""
     words = " ".join(text.replace("\x00", " ").split())
     word, args = split(words)
     found = lookup(word)
@@ -40,9 +43,22 @@ def understood(text: str) -> str | None:
         return None
     if len(words) > MAX_INPUT:  # answered "That is N characters": N as typed
         return words
-    meant = f"{found.name} {args.lower() if found.name in FOLDED else args}".rstrip()
+    read = _read(found.reads, store, args) if args and store is not None else None
+    meant = f"{found.name} {args if read is None else read}".rstrip()
     # An alias written out may run past the limit the words as typed are within: answered as typed
     return meant if len(meant) <= MAX_INPUT else words
+
+
+def _read(reads: Callable[[Store, str], str | None] | None, store: Store, args: str) -> str | None:
+    """What a command reads its words as; None (as typed) when it reads none, or when reading
+    fails: the command itself then meets the failure where its answer says what went wrong."""
+    if reads is None:
+        return None
+    try:
+        return reads(store, args)
+    except Exception:  # the store's fault, or a reader's: the answer tells of it
+        log.debug("reading %r for the reply cache failed", args[:40], exc_info=True)
+        return None
 
 
 class Kept(NamedTuple):
@@ -63,6 +79,15 @@ class Replies:
         self.stores, self.clock = stores, clock
         self._kept: OrderedDict[Key, Kept] = OrderedDict()
         self._lock = threading.Lock()
+
+    def understood(self, text: str) -> str | None:
+        """`understood`, read against the store as of the clock's day (as the command is
+        answered)."""
+        try:
+            store = self.stores.get(quick=True).at(self.clock().date())
+        except (StoreError, sqlite3.Error):
+            store = None  # the words as typed: the answer tells of the store's trouble
+        return understood(text, store)
 
     def _key(self, words: str) -> Key:
         return words, self.stores.epoch(), self.clock().replace(second=0, microsecond=0)
@@ -89,12 +114,12 @@ class Replies:
 
     def pages(self, text: str, answer: Callable[[], Card]) -> list[dict[str, Any]]:
         """The reply's pages to `/apec text`, kept or made (and kept, when its command's are)."""
-        words = understood(text)
+        words = self.understood(text)
         return answer().pages() if words is None else self.kept(words, answer).pages
 
     def json(self, text: str) -> bytes | None:
         """The whole HTTP answer to `/apec text` when it is kept and fits one message; else None."""
-        words = understood(text)
+        words = self.understood(text)
         if words is None:
             return None
         key = self._key(words)

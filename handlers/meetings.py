@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from handlers.registry import Ask, UsageError, command
+from handlers.registry import Ask, UsageError, command, reads_nothing
 from handlers.render import Card, esc, status_word, when
 from store.dates import Span, read_period
 from store.models import Meeting
@@ -59,12 +59,43 @@ def opens_in(m: Meeting, now: datetime) -> str:
     return f"opens {in_days(days_until(m, now))}"
 
 
+# Words next-meeting reads past: they name no kind, and ask nothing else.
+READ_PAST = frozenset({"meeting", "meetings", "apec", "the", "one"})
+
+
+def kind_asked(ask: Ask) -> str | None:
+    """The kind of meeting the words name, typos and punctuation forgiven ("SOM?", "smmit");
+    None for none ("meeting?"). Words that name no kind are a usage error."""
+    if not ask.args:
+        return None
+    kind = kind_read(ask.store, ask.args)
+    if kind is None:
+        raise UsageError(
+            f"I don't know the kind of meeting `{esc(ask.args[:40])}`: "
+            "try som, summit or ministerial."
+        )
+    return kind or None
+
+
+def kind_read(store: Store, args: str) -> str | None:
+    """The kind of meeting `args` name, as the question reader reads their words and no further;
+    "" when they name none and hold only words read past; None when they hold others."""
+    from handlers.question import kind_named, words_of
+
+    words = words_of(store, args)
+    kind = kind_named(words)
+    if kind is None and set(words) - READ_PAST:
+        return None
+    return kind or ""
+
+
 @command(
     "next-meeting",
     usage="next-meeting [som|summit|ministerial]",
     example="next-meeting som",
     aliases=("next", "nextmeeting"),
     kept=True,
+    reads=kind_read,
 )
 def next_meeting(ask: Ask) -> Card:
     """The next meeting on record, optionally of one kind (som, summit, ministerial)."""
@@ -80,23 +111,6 @@ def next_meeting(ask: Ask) -> Card:
     card.section(f"The next {what} on record {esc(opens_in(found, ask.now))}:")
     meeting_card(card, found, ask.store, ask.now)
     return card
-
-
-def kind_asked(ask: Ask) -> str | None:
-    """The kind of meeting the words name, typos and punctuation forgiven ("SOM?", "smmit");
-    None for none ("meeting?"). Words that name no kind are a usage error."""
-    from handlers.question import kind_named, words_of
-
-    if not ask.args:
-        return None
-    words = words_of(ask.store, ask.args)  # as the question reader reads them, and no further
-    kind = kind_named(words)
-    if kind is None and set(words) - {"meeting", "meetings", "apec", "the", "one"}:
-        raise UsageError(
-            f"I don't know the kind of meeting `{esc(ask.args[:40])}`: "
-            "try som, summit or ministerial."
-        )
-    return kind
 
 
 # What to do when nothing ahead is on record: the calendar grows only by the desk's hand.
@@ -213,7 +227,7 @@ def not_found_meeting(store: Store, name: str) -> Card:
     return card
 
 
-@command("countdown", example="countdown", aliases=("days",), kept=True)
+@command("countdown", example="countdown", aliases=("days",), kept=True, reads=reads_nothing)
 def countdown(ask: Ask) -> Card:
     """Days to the next Senior Officials' Meeting and to the Leaders' Summit."""
     card = Card()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from handlers.registry import Ask, UsageError, command
+from handlers.registry import Ask, UsageError, command, reads_nothing
 from handlers.render import Card, esc
 from store.queries import Store
 from store.text import fold
 
 
-@command("members", example="members", aliases=("economies",), kept=True)
+@command("members", example="members", aliases=("economies",), kept=True, reads=reads_nothing)
 def members(ask: Ask) -> Card:
     """The 21 member economies under their official APEC names."""
     found = ask.store.members()

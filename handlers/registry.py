@@ -80,6 +80,15 @@ class Command:
     # Its answer may take long (a brief over many documents): in Slack, acknowledged at once and
     # posted when it is ready.
     slow: bool = False
+    # For a kept command: what it reads its words as, given the store as of the day; the words it
+    # answers exactly as every wording that reads so ("the apec smmit" is "summit"), "" for none,
+    # or None for words it answers as typed (a usage error quotes them). Unset: words as typed.
+    reads: Callable[[Store, str], str | None] | None = None
+
+
+def reads_nothing(store: Store, words: str) -> str:
+    """`Command.reads` for a command that reads no words: every wording of it is its name."""
+    return ""
 
 
 REGISTRY: dict[str, Command] = {}
@@ -99,6 +108,7 @@ def command(
     kept: bool = False,
     mention: bool = False,
     slow: bool = False,
+    reads: Callable[[Store, str], str | None] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a handler under a command name; its docstring's first paragraph is its help. A name
     or alias already taken raises: two commands answering one word would leave one unreachable."""
@@ -123,6 +133,7 @@ def command(
             kept=kept and not (writes or admin),
             mention=mention,
             slow=slow,
+            reads=reads,
         )
         for alias in aliases:
             _ALIASES[alias] = name

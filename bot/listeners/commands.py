@@ -35,7 +35,7 @@ from bot.listeners.common import (
 )
 from bot.observe import OUTCOME, REFUSED
 from bot.permissions import Names
-from bot.replies import Replies, understood
+from bot.replies import Replies
 from bot.server import JSON, Answer, answer_of
 from bot.webapi import PooledRespond
 from bot.workspace import Workspace
@@ -133,7 +133,7 @@ class Apec:
         self.on, self.replies, self.wrote, self.briefs = on, replies, wrote, briefs
 
     def __call__(self, slash: Slash) -> None:
-        words = understood(slash.text)
+        words = self.replies.understood(slash.text)
         if words is not None:
             self.kept(slash, words)
             return
