@@ -1,18 +1,23 @@
 """What the HTTP front has already seen: signed requests (replays) and Slack events (retries).
 
-A request's path writes nothing to disk. Each process keeps in memory what it has seen, for as
-long as each kind is good for (one memory a file, whichever `Seen` asks), and memory decides
-first. A key new to this process is then looked up, a read only, in a small SQLite file beside
-the store (`apec.db.seen`) that every process serving the same store shares: another worker may
-have seen it. One writer thread a process records the keys in that file, in one transaction for
-all the keys that wait, and prunes what is past its time: a key that comes after a quiet spell is
-written at once, and under load the writer begins a transaction at most every FLUSH_EVERY seconds.
+A request's path writes nothing to disk, and reads it at most once every PULL_EVERY. Each process
+keeps in memory what it has seen, for as long as each kind is good for (one memory a file,
+whichever `Seen` asks), and memory decides. Every process serving the same store shares a small
+SQLite file beside it (`apec.db.seen`): one writer thread a process records its keys there, in
+one transaction for all the keys that wait, and prunes what is past its time (a key that comes
+after a quiet spell is written at once; under load the writer begins a transaction at most every
+FLUSH_EVERY seconds). What the other processes wrote comes into memory by pulls: the rows added
+since the last pull, read by the writer after each write, or by a request that finds the last
+pull PULL_EVERY old or more before it decides (a process's first request pulls the whole file).
 
 So a replay (or an event retried) is refused in the process that saw the first, always; in another
-process, once this one's writer has written the key: the window is the write's time after a quiet
-spell (about a millisecond), and up to FLUSH_EVERY (20 ms) more under load. Two copies sent to two
-workers inside that window both pass (Slack retries an event seconds apart, not milliseconds). Not
-a table in the store: every write to the store drops the store's read cache.
+process, once this one's writer has written the key and that one has pulled since: after a quiet
+spell, the write's time (about a millisecond) and up to PULL_EVERY (20 ms); under load, up to
+FLUSH_EVERY and PULL_EVERY (40 ms). Two copies sent to two workers inside that window both pass
+(Slack retries an event seconds apart, not milliseconds). A read on each new key would close the
+window to the write's time, but it let each request thread's interpreter lock go and wait to take
+it back: 40% of the CPU of a kept reply under load. Not a table in the store: every write to the
+store drops the store's read cache.
 
 Writing the file is best-effort: on a full or read-only disk, or with the file's folder gone, a
 request is still answered, checked against this process's memory; the failure is logged once, and
@@ -42,6 +47,7 @@ EVENT_TTL = 86_400.0  # Slack gives up retrying an event well within a day
 PRUNE_EVERY = 60.0  # seconds between clearing out keys past their time to live
 MAX_KEPT = 200_000  # keys of a kind a process keeps in memory at most (18 MB): the oldest go
 FLUSH_EVERY = 0.02  # seconds between the writer's transactions at most (keys wait, gathered)
+PULL_EVERY = 0.02  # seconds a pull of the others' keys is good for, before a request pulls again
 IDLE_EXIT = 5.0  # seconds without a key after which the writer ends (the next key starts one)
 FLUSH_WAIT = 15.0  # seconds `close()` waits at most for the writer (past SQLite's busy timeout)
 
@@ -53,16 +59,21 @@ CREATE TABLE IF NOT EXISTS seen (
 );
 CREATE INDEX IF NOT EXISTS seen_kind_at ON seen (kind, at);
 """
-# A batch's keys of one kind (and time to live), as a JSON list of [key, kept from], in one
-# statement: SQLite steps each statement with the interpreter's lock let go, and taking it back
-# waits for a busy request thread (about 1 ms a step: row by row, 5,000 keys took 4 s, not 18 ms).
-# A key past its time to live in the file is kept from its new time (the file may not be pruned).
-_UPSERT = """INSERT INTO seen (key, kind, at)
-SELECT value ->> 0, ?, value ->> 1 FROM json_each(?) WHERE true
-ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE seen.at < excluded.at - ?"""
+# A batch's keys of one kind (and time to live), as a JSON list of [key, kept from], in a
+# statement or two: SQLite steps each statement with the interpreter's lock let go, and taking it
+# back waits for a busy request thread (about 1 ms a step: row by row, 5,000 keys took 4 s, not
+# 18 ms). A key past its time to live in the file (it may not be pruned yet) is written anew, as a
+# new row: the other processes pull new rows.
+_RENEW = """DELETE FROM seen WHERE rowid IN (
+SELECT seen.rowid FROM json_each(?) AS j JOIN seen ON seen.key = j.value ->> 0
+WHERE seen.at < (j.value ->> 1) - ?)"""
+_INSERT = """INSERT OR IGNORE INTO seen (key, kind, at)
+SELECT value ->> 0, ?, value ->> 1 FROM json_each(?)"""
+# The rows other processes (and this one) added since a pull; rowids only grow (max + 1), unless
+# every row was pruned: then the next pull starts again from the first.
+_PULL = "SELECT rowid, key, kind, at FROM seen WHERE rowid > ? ORDER BY rowid"
 
 Pending = tuple[str, str, float, float]  # key, kind, kept from, time to live
-_UNREAD = object()  # the file could not be read: answered from memory alone
 
 
 def seen_path(store_path: str | Path) -> Path:
@@ -81,20 +92,17 @@ class Seen:
     def first(self, kind: str, key: str, at: float, ttl: float) -> bool:
         """Record `key` as seen at `at`; False when it already was, within `ttl`.
 
-        Memory decides first, then a read of the file, where another process may have put it.
-        A key past its time to live counts as new. Nothing is written here: the writer does it.
+        Memory decides: it holds this process's keys, and the others' as last pulled from the
+        file (pulled first if that was PULL_EVERY ago or more). A key past its time to live
+        counts as new. Nothing is written here: the writer does it.
         """
         full = f"{kind} {key}"
         if not full.isascii():  # JSON may carry a lone surrogate, which SQLite cannot take
             full = full.encode("utf-8", "backslashreplace").decode("utf-8")
         memory = self._memory
+        memory.refresh()
         prune = memory.claim(full, kind, at, ttl)
         if prune is None:
-            return False
-        other = memory.read(full)
-        if other is _UNREAD:
-            return True  # new to this process: answered, checked against its memory only
-        if isinstance(other, float) and other >= at - ttl:
             return False
         memory.put((full, kind, at, ttl), prune)
         return True
@@ -158,6 +166,10 @@ class _Memory:
         self.failing = False  # whether the file's last use failed (logged once a spell)
         # Goes up when a spell ends: a connection opened during it (read-only) is opened anew.
         self.spells = getattr(self, "spells", 0)
+        self.pulling = threading.Lock()  # one pull at a time; held across its read, not `lock`
+        self.pulled = getattr(self, "pulled", 0)  # the last rowid pulled
+        self.pulled_at = float("-inf")  # when the last pull began (time.monotonic())
+        self.unreadable = False  # whether the last pull failed (logged once a spell)
 
     def claim(self, full: str, kind: str, at: float, ttl: float) -> float | None:
         """In memory: None if `full` is kept within `ttl`, else claim it; the file's prune
@@ -184,20 +196,53 @@ class _Memory:
         while len(kept) > MAX_KEPT:
             del kept[next(iter(kept))]
 
-    def read(self, full: str) -> float | None | object:
-        """When the file keeps `full` from (None: it does not), or _UNREAD."""
+    def refresh(self) -> None:
+        """Pull the keys added to the file since the last pull, if that began PULL_EVERY ago or
+        more (by another thread: this one waits for it)."""
+        if time.monotonic() - self.pulled_at < PULL_EVERY:
+            return
+        with self.pulling:
+            if time.monotonic() - self.pulled_at < PULL_EVERY:
+                return
+            try:
+                self._pull(self._reader())
+            except (sqlite3.Error, StoreError, OSError) as exc:
+                self.close_reader()  # opened anew next time (one opened read-only would stay so)
+                self.unread(exc)  # answered from memory alone until a pull succeeds
+
+    def pull(self, conn: sqlite3.Connection) -> None:
+        """The writer's pull, on its own connection, after its write."""
+        with self.pulling:
+            self._pull(conn)
+
+    def _pull(self, conn: sqlite3.Connection | None) -> None:
+        """(pulling held) Put the rows added since the last pull in memory."""
+        began = time.monotonic()
+        if conn is None:  # no file yet: nothing recorded
+            self.pulled_at = began
+            return
         try:
-            conn = self._reader()
-            if conn is None:
-                return None  # no file yet: nothing recorded
-            row = conn.execute("SELECT at FROM seen WHERE key = ?", [full]).fetchone()
-        except (sqlite3.Error, StoreError, OSError) as exc:
-            if "no such table" in str(exc):
-                return None  # the writer is making the file this moment
-            self.close_reader()  # opened anew next time (one opened read-only would stay so)
-            self.failed(exc)
-            return _UNREAD
-        return None if row is None else float(row[0])
+            rows = conn.execute(_PULL, [self.pulled]).fetchall()
+            if not rows and self.pulled:
+                top = conn.execute("SELECT coalesce(max(rowid), 0) FROM seen").fetchone()[0]
+                if top < self.pulled:  # every row was pruned: the rowids began again
+                    rows = conn.execute(_PULL, [0]).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            rows = []  # the writer is making the file this moment
+        with self.lock:
+            for _, key, kind, at in rows:
+                kept = self.kept.setdefault(kind, {})
+                digest = hash(key)
+                if kept.get(digest, float("-inf")) < at:
+                    kept[digest] = at
+            if rows:
+                self.pulled = rows[-1][0]
+            recovered, self.unreadable = self.unreadable, False
+        self.pulled_at = began
+        if recovered:
+            log.info("the record of requests at %s can be read again", self.path)
 
     def _reader(self) -> sqlite3.Connection | None:
         """This thread's connection for reading, opened on first use; None while no file is."""
@@ -288,6 +333,11 @@ class _Memory:
                 with self.lock:
                     self.written = upto
                     self.changed.notify_all()
+                if conn is not None:  # the others' keys, while at it: requests then need not
+                    try:
+                        self.pull(conn)
+                    except sqlite3.Error as exc:
+                        self.unread(exc)
         except Exception:
             log.exception("the record of requests' writer failed: the next key starts another")
         finally:
@@ -326,7 +376,9 @@ class _Memory:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for (kind, ttl), keys in _by_kind(batch).items():
-                    conn.execute(_UPSERT, [kind, json.dumps(keys), ttl])
+                    listed = json.dumps(keys)
+                    conn.execute(_RENEW, [listed, ttl])
+                    conn.execute(_INSERT, [kind, listed])
                 for kind, before in prunes.items():  # after the keys: a stale one goes too
                     conn.execute("DELETE FROM seen WHERE kind = ? AND at < ?", [kind, before])
                 conn.execute("COMMIT")
@@ -345,6 +397,19 @@ class _Memory:
             log.info("the record of requests at %s takes writes again", self.path)
         return conn
 
+    def unread(self, exc: Exception) -> None:
+        """Log the first failed pull of a spell: until one succeeds, what the other processes
+        saw is not known here (this process's own keys still are)."""
+        with self.lock:
+            first, self.unreadable = not self.unreadable, True
+        if first:
+            log.warning(
+                "the record of requests at %s cannot be read (%s): replays are refused by "
+                "what this process saw until it can",
+                self.path,
+                exc,
+            )
+
     def failed(self, exc: Exception) -> None:
         """Log the first failure of a spell."""
         with self.lock:
@@ -359,11 +424,13 @@ class _Memory:
 
 
 def _by_kind(batch: list[Pending]) -> dict[tuple[str, float], list[tuple[str, float]]]:
-    """A batch's (key, kept from) pairs by (kind, time to live), in the order they came."""
-    grouped: dict[tuple[str, float], list[tuple[str, float]]] = {}
+    """A batch's (key, kept from) pairs by (kind, time to live); a key claimed twice in it (again
+    past its time) once, from the later."""
+    grouped: dict[tuple[str, float], dict[str, float]] = {}
     for key, kind, at, ttl in batch:
-        grouped.setdefault((kind, ttl), []).append((key, at))
-    return grouped
+        keys = grouped.setdefault((kind, ttl), {})
+        keys[key] = max(at, keys.get(key, at))
+    return {group: list(keys.items()) for group, keys in grouped.items()}
 
 
 def _open_writer(path: Path) -> sqlite3.Connection:

@@ -175,12 +175,13 @@ def test_a_key_costs_this_process_under_a_hundred_and_twenty_bytes_once_written(
     assert per_key < 120, f"{per_key:.0f} bytes a key"
 
 
-def test_the_writer_writes_a_batch_in_one_statement_a_kind_whatever_its_size(tmp_path):
+def test_the_writer_writes_a_batch_in_two_statements_a_kind_whatever_its_size(tmp_path):
     # Each statement SQLite steps lets the interpreter's lock go and waits to take it back: with
     # a request thread busy in Python, that wait is a switch interval (5 ms) or so. Row by row
     # (executemany), 5,000 keys took 4 s to write instead of 18 ms, and under load the window
     # in which a replay to another worker passes grew with it, and the keys waiting with it.
-    # So a batch is written in a statement a kind, however many keys it holds.
+    # So a batch is written in two statements a kind (the stale keys renewed, the new put),
+    # however many keys it holds.
     from bot import seen as record
 
     path = tmp_path / "apec.db.seen"
@@ -193,7 +194,7 @@ def test_the_writer_writes_a_batch_in_one_statement_a_kind_whatever_its_size(tmp
     conn = memory._write(conn, keys, {"signature": 900.0})
     assert conn is not None
     writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "DELETE"))]
-    assert len(writes) <= 3, f"{len(writes)} statements for 1,000 keys of two kinds"
+    assert len(writes) <= 5, f"{len(writes)} statements for 1,000 keys of two kinds and a prune"
     assert len(keys_in(path)) == 1000
     conn.close()
 
@@ -209,5 +210,58 @@ def test_an_event_id_that_is_no_text_is_recorded_and_refused_again_like_any_othe
         other = Seen(tmp_path / "apec.db.seen")
         assert seen.count("event") == 1
         assert other.event("Ev\udfffx", now=1002.0)  # another id: new
+    finally:
+        seen.close()
+
+
+def test_new_keys_are_decided_in_memory_reading_the_file_at_most_once_a_pull(
+    tmp_path, monkeypatch
+):
+    # A read of the file on each new key let each request thread's interpreter lock go and wait
+    # to take it back: 40% of a kept reply's CPU under load. The others' keys come by pulls.
+    from bot import seen as record
+
+    monkeypatch.setattr(record, "PULL_EVERY", 3600.0)  # one pull good for the whole test
+    seen = Seen(tmp_path / "apec.db.seen")
+    try:
+        assert seen.signature("1000", "v0=first", now=1000.0)
+        assert seen.flush()  # the file is made
+        memory = seen._memory
+        with memory.pulling:
+            memory._pull(memory._reader())  # a pull of this thread's own: its connection opens
+        reads: list[str] = []
+        memory.local.conn.set_trace_callback(reads.append)
+        for n in range(200):
+            assert seen.signature("1000", f"v0={n}", now=1000.0)
+        assert not seen.signature("1000", "v0=7", now=1001.0)
+        assert not [r for r in reads if "seen" in r], reads[:3]
+    finally:
+        seen.close()
+
+
+def test_a_pull_finds_the_others_keys_after_every_row_was_pruned_and_rowids_began_again(
+    tmp_path,
+):
+    path = tmp_path / "apec.db.seen"
+    seen = Seen(path)
+    try:
+        for n in range(5):
+            assert seen.event(f"EvOld{n}", now=1000.0)
+        assert seen.flush()
+        memory = seen._memory
+        with memory.pulling:
+            memory._pull(memory._reader())  # has pulled up to the fifth row
+        # Another process prunes every row (a day later), then writes new ones from rowid 1.
+        in_another_process(
+            path,
+            "results.append(seen.event('EvLate', now=1000.0 + 86_400 + 61))\n"
+            "seen.flush()\n"
+            "import sqlite3\n"
+            f"c = sqlite3.connect({str(path)!r})\n"
+            "c.execute('DELETE FROM seen'); c.commit()\n"
+            "results.append(seen.event('EvNew', now=1000.0 + 86_400 + 62))\n",
+        )
+        seen._memory.pulled_at = float("-inf")  # the pull is due (as PULL_EVERY later)
+        assert not seen.event("EvNew", now=1000.0 + 86_400 + 63)
     finally:
         seen.close()
