@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET, Served
 from tests.slack_stub import WebAPIStub
+from tests.test_store_faults import wait_until
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -192,15 +194,34 @@ def test_two_serve_processes_on_one_store_refuse_each_other_s_replays(db_path, w
             body = "command=%2Fapec&text=members&user_id=U1&channel_id=C1&team_id=T1"
             headers = Served(first_base, SIGNING_SECRET).signed(body)
             ctype = "application/x-www-form-urlencoded"
-            statuses = [
-                Served(base, SIGNING_SECRET).post(body, ctype, headers, sign=False)[0]
-                for base in (first_base, second_base, first_base)
-            ]
+
+            def post(base: str) -> int:
+                return Served(base, SIGNING_SECRET).post(body, ctype, headers, sign=False)[0]
+
+            statuses = [post(first_base)]
+            # The window (bot/seen.py): the other refuses it once the first's writer has written
+            # it, and it has read the file since (a process's first request reads it).
+            wait_until(lambda: _seen_keys(db_path) > 0, what="the first's key written")
+            statuses += [post(second_base), post(first_base)]
         finally:
             _stop(second)
     finally:
         _stop(first)
     assert statuses == [200, 401, 401]
+
+
+def _seen_keys(db_path: Path) -> int:
+    """How many signatures the record of requests beside the store holds (0 before it is made)."""
+    try:
+        conn = sqlite3.connect(f"file:{db_path}.seen?mode=ro", uri=True)
+    except sqlite3.Error:
+        return 0
+    try:
+        return int(conn.execute("SELECT count(*) FROM seen WHERE kind = 'signature'").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
 
 
 def _damage(path: Path, how: str) -> None:
