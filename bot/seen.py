@@ -198,17 +198,23 @@ class _Memory:
 
     def refresh(self) -> None:
         """Pull the keys added to the file since the last pull, if that began PULL_EVERY ago or
-        more (by another thread: this one waits for it)."""
+        more; unless another thread is pulling this moment: then memory decides as it stands (a
+        pull just begun brings little), and this request waits for nobody; but for the first
+        pull of the process, which every request waits for."""
         if time.monotonic() - self.pulled_at < PULL_EVERY:
             return
-        with self.pulling:
+        never = self.pulled_at == float("-inf")  # this process's first: it waits for the pull
+        if not self.pulling.acquire(blocking=never):
+            return
+        try:
             if time.monotonic() - self.pulled_at < PULL_EVERY:
                 return
-            try:
-                self._pull(self._reader())
-            except (sqlite3.Error, StoreError, OSError) as exc:
-                self.close_reader()  # opened anew next time (one opened read-only would stay so)
-                self.unread(exc)  # answered from memory alone until a pull succeeds
+            self._pull(self._reader())
+        except (sqlite3.Error, StoreError, OSError) as exc:
+            self.close_reader()  # opened anew next time (one opened read-only would stay so)
+            self.unread(exc)  # answered from memory alone until a pull succeeds
+        finally:
+            self.pulling.release()
 
     def pull(self, conn: sqlite3.Connection) -> None:
         """The writer's pull, on its own connection, after its write."""
