@@ -265,3 +265,23 @@ def test_a_pull_finds_the_others_keys_after_every_row_was_pruned_and_rowids_bega
         assert not seen.event("EvNew", now=1000.0 + 86_400 + 63)
     finally:
         seen.close()
+
+
+def test_every_first_request_of_a_process_waits_for_its_first_pull(tmp_path):
+    # Later pulls are skipped by a request while another thread pulls; the first never is: until
+    # it is done, this process knows nothing of what the others saw.
+    path = tmp_path / "apec.db.seen"
+    assert in_another_process(path, "results.append(seen.event('EvK', now=1000.0))") == [True]
+    results: list[bool] = []
+    start = threading.Barrier(8)
+
+    def claim() -> None:
+        start.wait()
+        results.append(Seen(path).event("EvK", now=1001.0))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == [False] * 8
