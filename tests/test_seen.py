@@ -214,9 +214,7 @@ def test_an_event_id_that_is_no_text_is_recorded_and_refused_again_like_any_othe
         seen.close()
 
 
-def test_new_keys_are_decided_in_memory_reading_the_file_at_most_once_a_pull(
-    tmp_path, monkeypatch
-):
+def test_new_keys_are_decided_in_memory_reading_the_file_at_most_once_a_pull(tmp_path, monkeypatch):
     # A read of the file on each new key let each request thread's interpreter lock go and wait
     # to take it back: 40% of a kept reply's CPU under load. The others' keys come by pulls.
     from bot import seen as record
