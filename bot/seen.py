@@ -32,6 +32,7 @@ import atexit
 import json
 import logging
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -55,7 +56,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
     key TEXT PRIMARY KEY,      -- kind, a space, then the signature or the event id
     kind TEXT NOT NULL,        -- 'signature' or 'event'
-    at REAL NOT NULL           -- epoch seconds the record is kept from
+    at REAL NOT NULL,          -- epoch seconds the record is kept from
+    writer INTEGER             -- the writing process's own number (NULL: written before it was)
 );
 CREATE INDEX IF NOT EXISTS seen_kind_at ON seen (kind, at);
 """
@@ -67,11 +69,18 @@ CREATE INDEX IF NOT EXISTS seen_kind_at ON seen (kind, at);
 _RENEW = """DELETE FROM seen WHERE rowid IN (
 SELECT seen.rowid FROM json_each(?) AS j JOIN seen ON seen.key = j.value ->> 0
 WHERE seen.at < (j.value ->> 1) - ?)"""
-_INSERT = """INSERT OR IGNORE INTO seen (key, kind, at)
-SELECT value ->> 0, ?, value ->> 1 FROM json_each(?)"""
-# The rows other processes (and this one) added since a pull; rowids only grow (max + 1), unless
-# every row was pruned: then the next pull starts again from the first.
-_PULL = "SELECT rowid, key, kind, at FROM seen WHERE rowid > ? ORDER BY rowid"
+_INSERT = """INSERT OR IGNORE INTO seen (key, kind, at, writer)
+SELECT value ->> 0, ?, value ->> 1, ? FROM json_each(?)"""
+# The rows the other processes added since a pull, up to the last row there was when it began:
+# this process's own are in its memory already (read back, each a short-lived row made between
+# the long-lived keys, they kept its memory growing). Rowids only grow (max + 1), unless every
+# row was pruned: then the next pull starts again from the first.
+_TOP = "SELECT coalesce(max(rowid), 0) FROM seen"
+_PULL = """SELECT key, kind, at FROM seen WHERE rowid > ? AND rowid <= ? AND writer IS NOT ?
+ORDER BY rowid"""
+# The same from a file an older version made, which this process's writer has not yet brought up
+# to date (it has no column `writer`: none of its rows is this process's own).
+_PULL_OLD = "SELECT key, kind, at FROM seen WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
 
 Pending = tuple[str, str, float, float]  # key, kind, kept from, time to live
 
@@ -170,6 +179,10 @@ class _Memory:
         self.pulled = getattr(self, "pulled", 0)  # the last rowid pulled
         self.pulled_at = float("-inf")  # when the last pull began (time.monotonic())
         self.unreadable = False  # whether the last pull failed (logged once a spell)
+        self.rows_pulled = getattr(self, "rows_pulled", 0)  # rows pulls have read (for tests)
+        # This process's own number in the file's `writer` column, new in a forked child (a
+        # process id may come again after a restart, in a container above all: this may not).
+        self.writer_id = random.getrandbits(62)
 
     def claim(self, full: str, kind: str, at: float, ttl: float) -> float | None:
         """In memory: None if `full` is kept within `ttl`, else claim it; the file's prune
@@ -227,24 +240,28 @@ class _Memory:
         if conn is None:  # no file yet: nothing recorded
             self.pulled_at = began
             return
+        since = self.pulled
         try:
-            rows = conn.execute(_PULL, [self.pulled]).fetchall()
-            if not rows and self.pulled:
-                top = conn.execute("SELECT coalesce(max(rowid), 0) FROM seen").fetchone()[0]
-                if top < self.pulled:  # every row was pruned: the rowids began again
-                    rows = conn.execute(_PULL, [0]).fetchall()
+            top = conn.execute(_TOP).fetchone()[0]
+            since = 0 if top < since else since  # every row was pruned: the rowids began again
+            try:
+                rows = conn.execute(_PULL, [since, top, self.writer_id]).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such column" not in str(exc):
+                    raise
+                rows = conn.execute(_PULL_OLD, [since, top]).fetchall()
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc):
                 raise
-            rows = []  # the writer is making the file this moment
+            top, rows = since, []  # the writer is making the file this moment
         with self.lock:
-            for _, key, kind, at in rows:
+            self.rows_pulled += len(rows)
+            for key, kind, at in rows:
                 kept = self.kept.setdefault(kind, {})
                 digest = hash(key)
                 if kept.get(digest, float("-inf")) < at:
                     kept[digest] = at
-            if rows:
-                self.pulled = rows[-1][0]
+            self.pulled = top
             recovered, self.unreadable = self.unreadable, False
         self.pulled_at = began
         if recovered:
@@ -384,7 +401,7 @@ class _Memory:
                 for (kind, ttl), keys in _by_kind(batch).items():
                     listed = json.dumps(keys)
                     conn.execute(_RENEW, [listed, ttl])
-                    conn.execute(_INSERT, [kind, listed])
+                    conn.execute(_INSERT, [kind, self.writer_id, listed])
                 for kind, before in prunes.items():  # after the keys: a stale one goes too
                     conn.execute("DELETE FROM seen WHERE kind = ? AND at < ?", [kind, before])
                 conn.execute("COMMIT")
@@ -444,6 +461,13 @@ def _open_writer(path: Path) -> sqlite3.Connection:
     conn = open_sqlite(path, isolation_level=None)
     try:
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(seen)")}
+        if "writer" not in columns:  # made by an older version
+            try:
+                conn.execute("ALTER TABLE seen ADD COLUMN writer INTEGER")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):  # another process's writer just did
+                    raise
     except sqlite3.Error:
         conn.close()
         raise

@@ -357,7 +357,11 @@ def serving(wsgi: Any) -> Iterator[Any]:
     finally:
         stop.ask()
         thread.join(timeout=5)
-        http.close()  # the loop's wake-up pipe too, which `run` leaves open for a process's life
+        # Its task threads first: one still finishing a request pulls the wake-up pipe as it
+        # ends, and once the pipe is closed its number may be another file's (a subprocess's
+        # stdout took an "x" so). Then the pipe, which `run` leaves open for a process's life.
+        http.task_dispatcher.shutdown()
+        http.close()
 
 
 class Changes:

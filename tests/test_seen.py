@@ -283,3 +283,44 @@ def test_every_first_request_of_a_process_waits_for_its_first_pull(tmp_path):
     for thread in threads:
         thread.join(timeout=30)
     assert results == [False] * 8
+
+
+def test_a_pull_brings_back_none_of_this_processs_own_keys(tmp_path):
+    # Its own keys are in its memory already: read back, each is a short-lived row object made
+    # between the long-lived keys, and the holes they leave kept the process's memory growing
+    # (+10 MB over 100,000 keys, against the record without pulls).
+    path = tmp_path / "apec.db.seen"
+    seen = Seen(path)
+    try:
+        memory = seen._memory
+        before = memory.rows_pulled
+        for n in range(300):
+            assert seen.event(f"EvOwn{n}", now=1000.0)
+        assert seen.flush()  # the writer wrote them, and pulled after
+        assert in_another_process(path, "results.append(seen.event('EvOther', now=1000.0))")
+        with memory.pulling:
+            memory._pull(memory._reader())
+        assert not seen.event("EvOther", now=1001.0)  # the other's key came
+        assert memory.rows_pulled - before == 1, f"{memory.rows_pulled - before} rows read"
+    finally:
+        seen.close()
+
+
+def test_a_file_an_older_version_made_is_read_and_brought_up_to_date(tmp_path):
+    path = tmp_path / "apec.db.seen"
+    old = sqlite3.connect(path)  # the table as the version before this one made it
+    old.executescript(
+        "CREATE TABLE seen (key TEXT PRIMARY KEY, kind TEXT NOT NULL, at REAL NOT NULL);"
+        "CREATE INDEX seen_kind_at ON seen (kind, at);"
+        "INSERT INTO seen VALUES ('event EvOld', 'event', 1000.0);"
+    )
+    old.commit()
+    old.close()
+    seen = Seen(path)
+    try:
+        assert not seen.event("EvOld", now=1001.0)  # read before this process writes anything
+        assert seen.event("EvNew", now=1001.0) and seen.flush()  # the writer adds its column
+        refused = in_another_process(path, "results.append(seen.event('EvNew', now=1002.0))")
+        assert refused == [False]
+    finally:
+        seen.close()
