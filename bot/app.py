@@ -20,11 +20,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -157,9 +157,52 @@ def authorizer(
     return Authorizer(config, client, workspace).for_bolt()
 
 
+T = TypeVar("T")
+AFTER_ACK_WORKERS = 8
+AFTER_ACK_BACKLOG = 256  # tasks waiting or running at most, before a request waits for room
+AFTER_ACK_WAIT = 1.0  # seconds a request waits for room at most (Slack wants the ack within 3)
+
+
+class BoundedPool(ThreadPoolExecutor):
+    """A pool of `workers` threads holding at most `backlog` tasks, waiting or running: a request
+    thread that would pass that waits for room (its ack with it), up to `wait` seconds; then, and
+    from the pool's own threads (work that hands on work), the task is taken all the same. So a
+    flood of mentions acknowledged faster than they are answered slows the acks instead of growing
+    the queue without end; and no task is ever dropped, nor a worker left waiting on itself."""
+
+    def __init__(self, workers: int, backlog: int, wait: float) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix="later")
+        self.wait = wait
+        self.waiting = 0  # request threads waiting for room this moment
+        self._room = threading.BoundedSemaphore(backlog)
+        self._ours = threading.local()  # set in the pool's own threads
+        self._count = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        took = self._room.acquire(blocking=False)
+        if not took and not getattr(self._ours, "inside", False):
+            with self._count:
+                self.waiting += 1
+            try:
+                took = self._room.acquire(timeout=self.wait)
+            finally:
+                with self._count:
+                    self.waiting -= 1
+
+        def run() -> T:
+            self._ours.inside = True
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                if took:
+                    self._room.release()
+
+        return super().submit(run)
+
+
 def after_ack_pool() -> ThreadPoolExecutor:
     """The pool that does what comes after an ack: late answers, forms, mention replies."""
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="later")
+    return BoundedPool(AFTER_ACK_WORKERS, AFTER_ACK_BACKLOG, AFTER_ACK_WAIT)
 
 
 @dataclass(frozen=True)

@@ -61,16 +61,16 @@ CREATE TABLE IF NOT EXISTS seen (
 );
 CREATE INDEX IF NOT EXISTS seen_kind_at ON seen (kind, at);
 """
-# A batch's keys of one kind (and time to live), as a JSON list of [key, kept from], in a
-# statement or two: SQLite steps each statement with the interpreter's lock let go, and taking it
+# A batch's keys of one kind (and time to live), as a JSON list of [key, kept from], in one
+# statement: SQLite steps each statement with the interpreter's lock let go, and taking it
 # back waits for a busy request thread (about 1 ms a step: row by row, 5,000 keys took 4 s, not
-# 18 ms). A key past its time to live in the file (it may not be pruned yet) is written anew, as a
-# new row: the other processes pull new rows.
-_RENEW = """DELETE FROM seen WHERE rowid IN (
-SELECT seen.rowid FROM json_each(?) AS j JOIN seen ON seen.key = j.value ->> 0
-WHERE seen.at < (j.value ->> 1) - ?)"""
-_INSERT = """INSERT OR IGNORE INTO seen (key, kind, at, writer)
-SELECT value ->> 0, ?, value ->> 1, ? FROM json_each(?)"""
+# 18 ms). A key past its time to live in the file (it may not be pruned yet) is kept from its new
+# time and moved to the end, as a new row would be: the other processes pull rows past the last.
+_UPSERT = """INSERT INTO seen (key, kind, at, writer)
+SELECT value ->> 0, ?, value ->> 1, ? FROM json_each(?) WHERE true
+ON CONFLICT (key) DO UPDATE SET at = excluded.at, writer = excluded.writer,
+    rowid = (SELECT max(rowid) + 1 FROM seen)
+WHERE seen.at < excluded.at - ?"""
 # The rows the other processes added since a pull, up to the last row there was when it began:
 # this process's own are in its memory already (read back, each a short-lived row made between
 # the long-lived keys, they kept its memory growing). Rowids only grow (max + 1), unless every
@@ -399,9 +399,7 @@ class _Memory:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for (kind, ttl), keys in _by_kind(batch).items():
-                    listed = json.dumps(keys)
-                    conn.execute(_RENEW, [listed, ttl])
-                    conn.execute(_INSERT, [kind, self.writer_id, listed])
+                    conn.execute(_UPSERT, [kind, self.writer_id, json.dumps(keys), ttl])
                 for kind, before in prunes.items():  # after the keys: a stale one goes too
                     conn.execute("DELETE FROM seen WHERE kind = ? AND at < ?", [kind, before])
                 conn.execute("COMMIT")
