@@ -421,27 +421,28 @@ class _Memory:
     def unread(self, exc: Exception) -> None:
         """Log the first failed pull of a spell: until one succeeds, what the other processes
         saw is not known here (this process's own keys still are)."""
-        with self.lock:
-            first, self.unreadable = not self.unreadable, True
-        if first:
-            log.warning(
-                "the record of requests at %s cannot be read (%s): replays are refused by "
-                "what this process saw until it can",
-                self.path,
-                exc,
-            )
+        self._first_of_spell(
+            "unreadable",
+            logging.WARNING,
+            "cannot be read (%s): replays are refused by what this process saw until it can",
+            exc,
+        )
 
     def failed(self, exc: Exception) -> None:
-        """Log the first failure of a spell."""
+        """Log the first failed write of a spell."""
+        self._first_of_spell(
+            "failing",
+            logging.ERROR,
+            "cannot be written (%s): kept in this process's memory until it can",
+            exc,
+        )
+
+    def _first_of_spell(self, flag: str, level: int, what: str, exc: Exception) -> None:
         with self.lock:
-            first, self.failing = not self.failing, True
+            first = not getattr(self, flag)
+            setattr(self, flag, True)
         if first:
-            log.error(
-                "the record of requests at %s cannot be written (%s): kept in this "
-                "process's memory until it can",
-                self.path,
-                exc,
-            )
+            log.log(level, f"the record of requests at %s {what}", self.path, exc)
 
 
 def _by_kind(batch: list[Pending]) -> dict[tuple[str, float], list[tuple[str, float]]]:
