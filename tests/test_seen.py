@@ -175,13 +175,12 @@ def test_a_key_costs_this_process_under_a_hundred_and_twenty_bytes_once_written(
     assert per_key < 120, f"{per_key:.0f} bytes a key"
 
 
-def test_the_writer_writes_a_batch_in_two_statements_a_kind_whatever_its_size(tmp_path):
+def test_the_writer_writes_a_batch_in_one_statement_a_kind_whatever_its_size(tmp_path):
     # Each statement SQLite steps lets the interpreter's lock go and waits to take it back: with
     # a request thread busy in Python, that wait is a switch interval (5 ms) or so. Row by row
     # (executemany), 5,000 keys took 4 s to write instead of 18 ms, and under load the window
     # in which a replay to another worker passes grew with it, and the keys waiting with it.
-    # So a batch is written in two statements a kind (the stale keys renewed, the new put),
-    # however many keys it holds.
+    # So a batch is written in one statement a kind, however many keys it holds.
     from bot import seen as record
 
     path = tmp_path / "apec.db.seen"
@@ -194,7 +193,7 @@ def test_the_writer_writes_a_batch_in_two_statements_a_kind_whatever_its_size(tm
     conn = memory._write(conn, keys, {"signature": 900.0})
     assert conn is not None
     writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "DELETE"))]
-    assert len(writes) <= 5, f"{len(writes)} statements for 1,000 keys of two kinds and a prune"
+    assert len(writes) <= 3, f"{len(writes)} statements for 1,000 keys of two kinds and a prune"
     assert len(keys_in(path)) == 1000
     conn.close()
 
