@@ -193,19 +193,25 @@ def test_a_client_trickling_its_body_forever_is_cut_off_within_the_stop_timeout(
     bot = serving(bots, 1, APEC_STOP_TIMEOUT=str(stop_timeout))
     slow, rest = slow_command(bot.served.base, "next-meeting")
     cut = threading.Event()
+    trickling = threading.Event()
 
     def trickle() -> None:
         """A byte of the body at a time, each well within the idle timeout, until cut off."""
-        for byte in itertools.cycle(rest[:-1]):  # never the last byte: the request never ends
+        for n, byte in enumerate(itertools.cycle(rest[:-1])):  # never the last: it never ends
             try:
                 slow.sendall(bytes([byte]))
             except OSError:
                 break
+            if n == 2:
+                trickling.set()
             if cut.wait(0.2):  # the drip rate of this client (the test sets `cut` when done)
                 break
 
     dripping = threading.Thread(target=trickle, daemon=True)
     dripping.start()
+    # Stopped once the body has been trickling a while: a stop in the very moment its first half
+    # arrived once found the connection idle on a loaded machine (no request under way yet).
+    assert trickling.wait(WAIT)
     try:
         took = stopped_in(bot, timeout=stop_timeout + QUICK)
         assert took < stop_timeout + 1.0, took
