@@ -32,10 +32,11 @@ log = logging.getLogger("apec.app")
 Key = tuple[str, int, datetime]  # (the words as understood, the store's epoch, the minute)
 
 
-def understood(text: str, store: Store | None = None) -> str | None:
+def understood(text: str, store: Callable[[], Store | None] | None = None) -> str | None:
     """A kept command's words as the reader understood them ("Next  SOM?" is "next-meeting som"),
-    read against `store` as of the day asked (without it, the words as typed); None when the
-    command's reply is not kept."""
+    read against `store()`, the store as of the day asked, got only for a command that reads its
+    words (without it, or when it gives None, the words as typed); None when the command's reply
+    is not kept."""
     words = " ".join(text.replace("\x00", " ").split())
     word, args = split(words)
     found = lookup(word)
@@ -43,19 +44,21 @@ def understood(text: str, store: Store | None = None) -> str | None:
         return None
     if len(words) > MAX_INPUT:  # answered "That is N characters": N as typed
         return words
-    read = _read(found.reads, store, args) if args and store is not None else None
+    read = _read(found.reads, store, args) if args and found.reads and store else None
     meant = f"{found.name} {args if read is None else read}".rstrip()
     # An alias written out may run past the limit the words as typed are within: answered as typed
     return meant if len(meant) <= MAX_INPUT else words
 
 
-def _read(reads: Callable[[Store, str], str | None] | None, store: Store, args: str) -> str | None:
-    """What a command reads its words as; None (as typed) when it reads none, or when reading
-    fails: the command itself then meets the failure where its answer says what went wrong."""
-    if reads is None:
-        return None
+def _read(
+    reads: Callable[[Store, str], str | None], store: Callable[[], Store | None], args: str
+) -> str | None:
+    """What a command reads its words as; None (as typed) when there is no store to read them
+    against, or when reading fails: the command itself then meets the failure where its answer
+    says what went wrong."""
     try:
-        return reads(store, args)
+        view = store()
+        return None if view is None else reads(view, args)
     except Exception:  # the store's fault, or a reader's: the answer tells of it
         log.debug("reading %r for the reply cache failed", args[:40], exc_info=True)
         return None
@@ -83,11 +86,13 @@ class Replies:
     def understood(self, text: str) -> str | None:
         """`understood`, read against the store as of the clock's day (as the command is
         answered)."""
+        return understood(text, self._store)
+
+    def _store(self) -> Store | None:
         try:
-            store = self.stores.get(quick=True).at(self.clock().date())
+            return self.stores.get(quick=True).at(self.clock().date())
         except (StoreError, sqlite3.Error):
-            store = None  # the words as typed: the answer tells of the store's trouble
-        return understood(text, store)
+            return None  # the words as typed: the answer tells of the store's trouble
 
     def _key(self, words: str) -> Key:
         return words, self.stores.epoch(), self.clock().replace(second=0, microsecond=0)
@@ -117,11 +122,9 @@ class Replies:
         words = self.understood(text)
         return answer().pages() if words is None else self.kept(words, answer).pages
 
-    def json(self, text: str) -> bytes | None:
-        """The whole HTTP answer to `/apec text` when it is kept and fits one message; else None."""
-        words = self.understood(text)
-        if words is None:
-            return None
+    def json(self, words: str) -> bytes | None:
+        """The whole HTTP answer to the words as understood when it is kept and fits one
+        message; else None."""
         key = self._key(words)
         with self._lock:
             found = self._kept.get(key)
@@ -134,4 +137,5 @@ def kept_reply(replies: Replies, workspace: Workspace, body: dict[str, Any]) -> 
     refuses one from another workspace)."""
     if body.get("command") != "/apec" or refusal(workspace, body) is not None:
         return None
-    return replies.json(from_slack(str(body.get("text", ""))))
+    words = replies.understood(from_slack(str(body.get("text", ""))))
+    return None if words is None else replies.json(words)

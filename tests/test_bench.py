@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import datetime
+from functools import partial
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_bench_script_runs_quick_and_prints_its_aims(argv):
 
 
 def test_the_varied_texts_are_kept_under_the_kinds_of_meeting_they_read(store):
-    view = store.at(datetime.fromisoformat(NOW).date())
+    view = partial(store.at, datetime.fromisoformat(NOW).date())
     keys = {understood(next_meeting_text(n), view) for n in range(1, 5_001)}
     kinds = {f"{CACHED_TEXT} {kind}".strip() for kind in MEETING_KINDS}
     assert keys == kinds and understood(CACHED_TEXT, view) in kinds

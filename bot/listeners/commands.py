@@ -45,6 +45,7 @@ from handlers.router import lookup, split
 from handlers.timeline import PictureCard
 
 log = logging.getLogger("apec.app")
+UNREAD = object()  # a command's words not yet read for the reply cache (`Replies.understood`)
 
 ACK_WAIT = 0.3  # seconds a change may take before it is acknowledged first, answered after
 WORKING = "Working on it: the answer follows here in a moment."
@@ -132,9 +133,12 @@ class Apec:
     ) -> None:
         self.on, self.replies, self.wrote, self.briefs = on, replies, wrote, briefs
 
-    def __call__(self, slash: Slash) -> None:
-        words = self.replies.understood(slash.text)
-        if words is not None:
+    def __call__(self, slash: Slash, words: str | None | object = UNREAD) -> None:
+        """Answer `slash`; `words`, its words as understood when the caller read them already
+        (`Replies.understood`: read once a request)."""
+        if not isinstance(words, str) and words is not None:  # UNREAD
+            words = self.replies.understood(slash.text)
+        if isinstance(words, str):
             self.kept(slash, words)
             return
         found = lookup(split(slash.text)[0])
@@ -268,13 +272,19 @@ class Direct:
             return answer_of(refusing)
         raw = body.get("text", "")
         text = command_text(raw) if isinstance(raw, str) else None
-        kept = self.does.replies.json(text) if text is not None else None
+        words = self.does.replies.understood(text) if text is not None else UNREAD
+        kept = self.does.replies.json(words) if isinstance(words, str) else None
         if kept is not None:  # kept, and whole in one message: as `Apec.kept` would send it
             return Answer(200, JSON, kept)
-        return self.answer(body, text, team, found)
+        return self.answer(body, text, team, found, words)
 
     def answer(
-        self, body: dict[str, Any], text: str | None, team: str | None, found: AuthorizeResult
+        self,
+        body: dict[str, Any],
+        text: str | None,
+        team: str | None,
+        found: AuthorizeResult,
+        words: str | None | object = None,
     ) -> Answer:
         """What `Apec` answers, as Bolt would send it."""
         ack = Acked()
@@ -286,7 +296,7 @@ class Direct:
         )
         try:
             where = canvas_address(found)
-            self.does(Slash.of(ack, body, client, respond, said, where, text))
+            self.does(Slash.of(ack, body, client, respond, said, where, text), words)
         except Exception:
             log.exception("/apec failed")
             return answer_of(BoltResponse(status=500))  # as Bolt answers a listener that raised
