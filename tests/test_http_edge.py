@@ -302,21 +302,6 @@ def test_a_signature_dated_ahead_is_kept_until_its_timestamp_has_gone_stale(tmp_
     assert not seen.signature("1200", "v0=ahead", now=1000.0 + SIGNATURE_TTL + 1)
 
 
-def test_the_record_is_one_for_every_process_and_thread(tmp_path):
-    path = tmp_path / "apec.db.seen"
-    results: list[bool] = []
-
-    def claim() -> None:
-        results.append(Seen(path).event("EvShared", now=1000.0))  # its own connection
-
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert sorted(results) == [False] * 7 + [True]
-
-
 def test_events_are_claimed_beside_the_store_and_leave_its_read_cache_alone(edge):
     from tests.test_app import MENTION
 
