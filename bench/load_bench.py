@@ -54,6 +54,7 @@ Run:
     python bench/load_bench.py --quick          # a smoke run (a few seconds)
     python bench/load_bench.py --memory 100000  # RSS over 100,000 varied requests
     python bench/load_bench.py --requests 3000 --rounds 5
+    python bench/load_bench.py --kinds mention,mix   # only these levels (no aims judged)
 """
 
 from __future__ import annotations
@@ -673,6 +674,11 @@ PLAN: tuple[tuple[str, int, tuple[str, ...]], ...] = (
 Key = tuple[str, str, int]  # (service, kind, connections)
 
 
+def _plan(args: argparse.Namespace) -> list[tuple[str, int, tuple[str, ...]]]:
+    """The levels of PLAN whose kind `--kinds` names."""
+    return [level for level in PLAN if level[0] in args.kinds]
+
+
 def _med(values: list[float]) -> str:
     return f"{statistics.median(values):8.2f} [{min(values):.2f}–{max(values):.2f}]"
 
@@ -716,10 +722,11 @@ def measure(args: argparse.Namespace, services: dict[str, Service]) -> dict[Key,
     turned each round)."""
     for service in services.values():
         for kind in KINDS:
-            run_level(service, kind, 10, args.warm_up)
+            if kind in args.kinds:
+                run_level(service, kind, 10, args.warm_up)
     results: dict[Key, list[Level]] = {}
     for round_ in range(args.rounds):
-        for kind, conns, names in PLAN:
+        for kind, conns, names in _plan(args):
             turn = round_ % len(names)
             for name in names[turn:] + names[:turn]:
                 level = run_level(services[name], kind, conns, args.requests)
@@ -847,7 +854,7 @@ def report(
         "failed lost  cache hits / misses"
     )
     failed = 0
-    for kind, conns, names in PLAN:
+    for kind, conns, names in _plan(args):
         for name in names:
             levels = results[(name, kind, conns)]
             f, lost = sum(x.failed for x in levels), sum(x.lost for x in levels)
@@ -859,7 +866,7 @@ def report(
                 f"{_cache_cell(levels)}"
             )
     print("\nours / floor, same run (p50, p99: lower is better; req/s: higher is better):")
-    for kind, conns, _ in PLAN:
+    for kind, conns, _ in _plan(args):
         o, b = _pair(kind, conns)
         print(
             f"  {kind:8} {conns:3} conns: p50 x{_ratio(results, o, b, _p50):.2f}   "
@@ -876,7 +883,10 @@ def report(
     )
     print(f"Web API calls: {calls}")
     failed += _checks(results)
-    _aims(results, starts)
+    if set(args.kinds) == set(KINDS):
+        _aims(results, starts)
+    else:
+        print("\n(aims not judged: only some kinds were run, --kinds)")
     return 1 if failed else 0
 
 
@@ -1007,11 +1017,19 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="instead: RSS of `serve` over N varied requests (e.g. 100000)",
     )
+    p.add_argument(
+        "--kinds",
+        type=lambda v: [k for k in v.split(",") if k],
+        default=list(KINDS),
+        help=f"only these kinds of request, comma-separated (default all: {','.join(KINDS)})",
+    )
     p.add_argument("--quick", action="store_true", help="a smoke run: few requests, one round")
     p.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     p.add_argument("--web-api", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--api-url", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if unknown := set(args.kinds) - set(KINDS):
+        p.error(f"--kinds: no such kind {', '.join(sorted(unknown))}")
     if args.serve_floor is not None:
         return serve_floor(args.serve_floor, args.api_url)
     if args.web_api is not None:
