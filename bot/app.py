@@ -81,6 +81,7 @@ class Surface(Protocol):
 
 # Every surface but `/apec` (which needs the kept replies and briefs too), in the order registered.
 SURFACES: tuple[Surface, ...] = (events, home, forms, buttons)
+ON_EVENTS = events  # the surface that answers @-mentions
 
 
 class _NoTokenNotice(logging.Filter):
@@ -326,13 +327,21 @@ def http_front(
     exact: bool = False,
 ) -> HttpFront:
     """The app and its WSGI front, wired as `apec-bot serve` wires them (and the tests' served
-    app, and the benches): `/apec` answered by `Direct` from the body the front parsed, the rest
-    by Bolt. `lean=False` sends `/apec` through Bolt's dispatch too (a kept reply still sent by
-    the front), as before `Direct`. `exact` reads the store anew for the feed and the timeline's
-    pictures, for tests that change it from another connection (serve reads it `quick`)."""
+    app, and the benches): `/apec` and @-mentions answered by `Direct` from the body the front
+    parsed, the rest by Bolt. `lean=False` sends them through Bolt's dispatch too (a kept reply
+    still sent by the front), as before `Direct`. `exact` reads the store anew for the feed and
+    the timeline's pictures, for tests that change it from another connection (serve reads it
+    `quick`)."""
     built = build(config, stores, clock, on_change, later=later, surfaces=surfaces)
     store = stores.get if exact else partial(stores.get, quick=True)
-    direct = Direct(built.apec, built.workspace, built.authorize, built.client)
+    direct = Direct(
+        built.apec,
+        built.workspace,
+        built.authorize,
+        built.client,
+        handled_before=partial(gate.handled_before, stores, clock),
+        mentions=ON_EVENTS in surfaces,  # (`events` here is whether to serve the endpoint)
+    )
     wsgi = SlackHTTP(
         built.app,
         config.signing_secret,
@@ -344,6 +353,6 @@ def http_front(
         seen=stores.seen,
         metrics_token=config.metrics_token,
         kept=None if lean else partial(kept_reply, built.replies, built.workspace),
-        command=direct if lean else None,
+        direct=direct if lean else None,
     )
     return HttpFront(wsgi, built.app, built.later)

@@ -2,8 +2,8 @@
 and an event Slack sends again because it thinks it was lost (answered once).
 
 The workspace is checked in `refusal` alone: Bolt's middleware asks it (through `refused`), and so
-do the HTTP front's short ways for `/apec` that go without Bolt (bot/listeners/commands.py,
-bot/replies.py).
+do the HTTP front's short ways for `/apec` and mentions that go without Bolt
+(bot/listeners/commands.py, bot/replies.py); an event's repeat in `handled_before`, for both.
 """
 
 from __future__ import annotations
@@ -51,14 +51,22 @@ def refused(workspace: Workspace, body: Any) -> BoltResponse | None:
     return found.response
 
 
+def handled_before(stores: Stores, clock: Callable[[], datetime], body: Any) -> bool:
+    """Whether a body is an event handled already (Slack sent it again), logged; an event seen
+    for the first time is claimed."""
+    event_id = body.get("event_id") if isinstance(body, dict) else None
+    if event_id and not stores.claim_event(event_id, clock()):
+        log.info("event %s already handled: acknowledged, not answered again", event_id)
+        return True
+    return False
+
+
 def register(app: App, workspace: Workspace, stores: Stores, clock: Callable[[], datetime]) -> None:
     @app.middleware
     def gate(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         refusing = refused(workspace, body)
         if refusing is not None:
             return refusing
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and not stores.claim_event(event_id, clock()):
-            log.info("event %s already handled: acknowledged, not answered again", event_id)
+        if handled_before(stores, clock, body):
             return BoltResponse(status=200, body="")
         return next()

@@ -228,8 +228,9 @@ class SlackHTTP:
 
     `calendar` makes the feed's bytes and `store` gets the store that holds its token: the feed is
     served at /calendar/<token>.ics when both are given. `seen` refuses replayed signatures; the
-    metrics answer loopback, or a request bearing `metrics_token`. `command` answers a command
-    from its parsed body without Bolt (None: not one it answers); `kept`, a kept reply's bytes.
+    metrics answer loopback, or a request bearing `metrics_token`. `direct` answers a command or an
+    @-mention from its parsed body without Bolt (None: not one it answers); `kept`, a kept
+    reply's bytes.
     """
 
     def __init__(
@@ -245,7 +246,7 @@ class SlackHTTP:
         seen: Seen | None = None,
         metrics_token: str = "",
         kept: Callable[[dict[str, Any]], bytes | None] | None = None,
-        command: Callable[[dict[str, Any]], Answer | None] | None = None,
+        direct: Callable[[dict[str, Any]], Answer | None] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -255,7 +256,7 @@ class SlackHTTP:
         self.store = store
         self.seen = seen
         self.kept = kept  # a kept reply's JSON for a parsed request, to answer without Bolt
-        self.command = command  # a command answered without Bolt's dispatch
+        self.direct = direct  # a command or a mention answered without Bolt's dispatch
         self._metrics_token = metrics_token.encode()
         self._feed: tuple[bytes, bytes] = (b"", b"")  # (the feed without DTSTAMP, as served)
         self.routes: dict[
@@ -433,11 +434,11 @@ class SlackHTTP:
     def _answered(
         self, environ: dict[str, Any], headers: dict[str, str], parsed: dict[str, Any]
     ) -> Outcome:
-        """A checked request's answer: our own for a command (`command`, or a kept reply's),
-        else Bolt's."""
+        """A checked request's answer: our own for a command or a mention (`direct`, or a kept
+        reply's), else Bolt's."""
         kind, what = describe(parsed)
-        if kind == "command" and self.command is not None:
-            answer = self.command(parsed)
+        if kind in ("command", "event") and self.direct is not None:
+            answer = self.direct(parsed)
             if answer is not None:
                 environ[OUTCOME] = answer.outcome  # a refusal, said by the listener
                 return Outcome(answer.status, answer.headers, answer.body, kind, what)

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, served_app, serving
+from tests.slack_stub import BOT_ID, BOT_USER
 
 MENTION = {
     "type": "app_mention",
@@ -103,3 +104,21 @@ def test_mentions_are_answered_on_one_kept_connection_to_the_web_api(
     assert threads == [f"1769000000.{n:06d}" for n in range(10)]
     assert len(web_api.calls) == 11  # auth.test once, then the ten answers
     assert web_api.connections == 1  # urllib opened one for each
+
+
+@pytest.mark.parametrize(
+    "own", [{"user": BOT_USER}, {"user": "U2", "bot_id": BOT_ID}], ids=["its-user", "its-bot-id"]
+)
+def test_the_bots_own_mention_is_acknowledged_and_never_answered(
+    db_path, web_api, clock, changes, own
+):
+    """As Bolt ignores an app's own events: a bot that mentioned itself would answer itself."""
+    later = ThreadPoolExecutor(max_workers=2)
+    with served_app(db_path, web_api, clock, changes, later=later) as server:
+        itself = {**MENTION, **own, "ts": "1769000000.000900"}
+        body = json.dumps({**json.loads(mention_body("EvOwn")), "event": itself})
+        assert post(server.base, body)[::2] == (200, b"")
+        assert post(server.base, mention_body("EvSomeone"))[0] == 200
+        later.shutdown(wait=True)  # every answer after an ack has been made
+    posts = web_api.calls_to("chat.postMessage") + web_api.calls_to("chat.postEphemeral")
+    assert [p.params["thread_ts"] for p in posts] == [MENTION["ts"]]

@@ -4,6 +4,7 @@ answered after; a brief (a `slow` command) is acknowledged at once and posted wh
 
 Over HTTP, `Direct` answers `/apec` from the body the front parsed, without Bolt's dispatch; in
 Socket Mode it arrives through Bolt's listener (`register`). Both hand the same `Slash` to `Apec`.
+`Direct` acknowledges an @-mention too, and hands it to bot/listeners/events.py's answer.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from slack_sdk import WebClient
 
 from bot import gate
 from bot.documents import Briefs, post_document, post_picture
+from bot.listeners import events
 from bot.listeners.common import (
     Body,
     Listening,
@@ -46,6 +48,7 @@ from handlers.timeline import PictureCard
 
 log = logging.getLogger("apec.app")
 UNREAD = object()  # a command's words not yet read for the reply cache (`Replies.understood`)
+ACKED = answer_of(BoltResponse(status=200, body=""))  # an event's ack, as Bolt answers one
 
 ACK_WAIT = 0.3  # seconds a change may take before it is acknowledged first, answered after
 WORKING = "Working on it: the answer follows here in a moment."
@@ -246,23 +249,36 @@ Authorize = Callable[[str | None, str | None], AuthorizeResult]  # (enterprise_i
 
 
 class Direct:
-    """`/apec` over HTTP without Bolt's dispatch, from the body the front parsed once: the same
-    authorize (cached after the first), the same gate, and the same `Apec`, as Bolt would run them
-    (bot/app.py wires Bolt's), answered as Bolt would answer it; a Web API client per team, made
-    once (Bolt makes one per request)."""
+    """`/apec` and @-mentions over HTTP without Bolt's dispatch, from the body the front parsed
+    once: the same authorize (cached after the first), the same gate, and the same `Apec` and
+    mention's answer, as Bolt would run them (bot/app.py wires Bolt's), answered as Bolt would
+    answer them; a Web API client per team, made once (Bolt makes one per request).
+    `handled_before` tells an event Slack sent again (`gate.handled_before`); `mentions` is False
+    where the app does not take events (bot/app.py's `surfaces` without them)."""
 
     CLIENTS = 8  # teams with a client kept; only ours passes the gate once auth.test has said
 
     def __init__(
-        self, does: Apec, workspace: Workspace, authorize: Authorize, client: WebClient
+        self,
+        does: Apec,
+        workspace: Workspace,
+        authorize: Authorize,
+        client: WebClient,
+        handled_before: Callable[[dict[str, Any]], bool] = lambda body: False,
+        mentions: bool = True,
     ) -> None:
         self.does, self.workspace, self.authorize, self.base = does, workspace, authorize, client
+        self.handled_before = handled_before
+        self.mentions = mentions  # whether to answer @-mentions (the events surface is on)
         self._clients: dict[tuple[str | None, str | None], WebClient] = {}
         self._lock = threading.Lock()
 
     def __call__(self, body: dict[str, Any]) -> Answer | None:
-        """The answer to a `/apec` command; None for any other, and for a body Bolt's own
-        middleware answers itself (a certificate check, a URL verification): Bolt answers them."""
+        """The answer to a `/apec` command or an @-mention; None for any other body, and for one
+        Bolt's own middleware answers itself (a certificate check, a URL verification): Bolt
+        answers them."""
+        if self.mentions and events.is_mention(body):
+            return self.mention(body)
         if not _apec(body):
             return None
         team = extract_team_id(body) or None
@@ -277,6 +293,24 @@ class Direct:
         if kept is not None:  # kept, and whole in one message: as `Apec.kept` would send it
             return Answer(200, JSON, kept)
         return self.answer(body, text, team, found, words)
+
+    def mention(self, body: dict[str, Any]) -> Answer:
+        """An @-mention acknowledged as Bolt acknowledges it, in the order of Bolt's middleware
+        (authorize, the bot's own events, then the gate), and answered after the ack."""
+        team = extract_team_id(body) or None
+        found = self.authorize(extract_enterprise_id(body) or None, team)
+        event = body["event"]
+        if events.own(event, found):
+            return ACKED
+        refusing = gate.refused(self.workspace, body)
+        if refusing is not None:
+            return answer_of(refusing)
+        if self.handled_before(body):
+            return ACKED
+        client = self.client(team, found.bot_token or found.user_token)
+        on = self.does.on
+        after(on.later, events.answer_mention, on, client, event, found.bot_user_id or "")
+        return ACKED
 
     def answer(
         self,
