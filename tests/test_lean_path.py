@@ -26,6 +26,7 @@ import pytest
 from bot.listeners.commands import BRIEFING, WORKING
 from bot.replies import Replies, understood
 from bot.stores import Stores
+from handlers.meetings import _kind_read, kind_read
 from handlers.registry import Ask
 from handlers.render import SHARE_ACTION
 from handlers.router import REGISTRY, lookup, route, split
@@ -365,6 +366,11 @@ def test_next_meeting_in_every_wording_is_kept_for_what_it_reads_and_answered_as
             differ.append(text)
     assert not differ, f"answered otherwise as understood: {differ[:3]}"
     assert {"next-meeting", "next-meeting som", "next-meeting summit"} <= kept
+    # and the words kept are read, again, as the reader reads them (a kind's own name is not
+    # read through the reader twice: `kind_read` knows which names read as themselves)
+    for words in kept:
+        args = split(words)[1]
+        assert kind_read(store.at(NOW.date()), args) == _kind_read(store.at(NOW.date()), args)
 
 
 def test_spellings_of_one_question_share_one_kept_reply(db_path):
