@@ -461,3 +461,48 @@ def test_a_question_within_the_limit_as_typed_is_answered_whatever_its_alias(
     with front(db_path, web_api, clock, lean=True) as at_front:
         status, body = slash(at_front, 1, text)
     assert status == 200 and "characters; I read questions of up to" not in body
+
+
+@pytest.fixture
+def misreading() -> Iterator[list[str]]:
+    """A kept toy command whose reading of its words fails for a reason that is not the store's
+    (a bug in a reader): the words it was asked to read are listed."""
+    from handlers import registry
+    from handlers.registry import command
+    from handlers.render import Card, esc
+
+    before = dict(registry.REGISTRY), dict(registry._ALIASES)
+    asked: list[str] = []
+
+    def reads(store: Store, args: str) -> str | None:
+        asked.append(args)
+        if "boom" in args.lower():
+            raise ZeroDivisionError("a reader's own bug")
+        return args.lower()
+
+    @command("toyread", usage="toyread [WORDS]", example="toyread hi", kept=True, reads=reads)
+    def toy_read(ask: Ask) -> Card:
+        """Say the words back, for the test of a reader that fails."""
+        return Card().section(f"Toy read {esc(ask.args) or 'nothing'}.")
+
+    yield asked
+    registry.REGISTRY.clear()
+    registry.REGISTRY.update(before[0])
+    registry._ALIASES.clear()
+    registry._ALIASES.update(before[1])
+
+
+def test_a_reader_that_fails_for_its_own_reason_keeps_the_words_as_typed_and_is_answered(
+    db_path, misreading
+):
+    stores = Stores(db_path, SEEDS)
+    replies = Replies(stores, lambda: NOW)
+    assert replies.understood("toyread Hello") == "toyread hello"  # read
+    assert replies.understood("toyread Big  BOOM") == "toyread Big BOOM"  # as typed
+    assert misreading == ["Hello", "Big BOOM"]
+
+    def answer(text: str) -> Any:
+        return route(Ask(store=stores.get(quick=True), now=NOW, text=text))
+
+    pages = replies.pages("toyread Big  BOOM", lambda: answer("toyread Big BOOM"))
+    assert pages[0]["text"].startswith("Toy read Big BOOM.")
