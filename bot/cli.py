@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.arenas import bound_arenas
 from bot.clock import Clock
 from bot.config import Config, ConfigError, parse_now, parse_workers, secrets
 from bot.observe import setup_logging
@@ -142,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parse_workers(args.workers)
     except ConfigError as exc:
         parser.error(str(exc))  # bad usage: exit 2
+    if args.cmd == "serve":  # before the log's thread, the first of many
+        bound_arenas()
     quiet = logging.INFO if args.cmd in ("serve", "shell") else logging.WARNING
     setup_logging(logging.DEBUG if args.debug else quiet, args.log_format, secrets())
     if not args.debug:
