@@ -98,8 +98,11 @@ class Seen:
         self.path = Path(path)
         self._memory = _memory_of(self.path)
 
-    def first(self, kind: str, key: str, at: float, ttl: float) -> bool:
-        """Record `key` as seen at `at`; False when it already was, within `ttl`.
+    def first(self, kind: str, key: str, at: float, ttl: float, now: float) -> bool:
+        """Record `key` as kept from `at`; False when it already was, within `ttl`. `now` is the
+        request's time, from which what is past its time is pruned: a key may be kept from later
+        (a signature stamped ahead), and pruning from there would forget keys still within
+        their time.
 
         Memory decides: it holds this process's keys, and the others' as last pulled from the
         file (pulled first if that was PULL_EVERY ago or more). A key past its time to live
@@ -110,7 +113,7 @@ class Seen:
             full = full.encode("utf-8", "backslashreplace").decode("utf-8")
         memory = self._memory
         memory.refresh()
-        prune = memory.claim(full, kind, at, ttl)
+        prune = memory.claim(full, kind, at, ttl, now)
         if prune is None:
             return False
         memory.put((full, kind, at, ttl), prune)
@@ -121,11 +124,11 @@ class Seen:
         # Kept from the later of now and its timestamp: the check accepts timestamps up to 5
         # minutes ahead too, and the record must outlive every moment the pair could pass it.
         at = max(now, float(timestamp))
-        return self.first("signature", f"{timestamp}:{signature}", at, SIGNATURE_TTL)
+        return self.first("signature", f"{timestamp}:{signature}", at, SIGNATURE_TTL, now)
 
     def event(self, event_id: str, now: float) -> bool:
         """True the first time an `event_id` is seen within a day (False: a retry)."""
-        return self.first("event", event_id[:200], now, EVENT_TTL)
+        return self.first("event", event_id[:200], now, EVENT_TTL, now)
 
     def flush(self, timeout: float = FLUSH_WAIT) -> bool:
         """Wait until the keys seen so far are written (or their write failed); False if the
@@ -184,9 +187,9 @@ class _Memory:
         # process id may come again after a restart, in a container above all: this may not).
         self.writer_id = random.getrandbits(62)
 
-    def claim(self, full: str, kind: str, at: float, ttl: float) -> float | None:
-        """In memory: None if `full` is kept within `ttl`, else claim it; the file's prune
-        cutoff to pass on (-inf: none due)."""
+    def claim(self, full: str, kind: str, at: float, ttl: float, now: float) -> float | None:
+        """In memory: None if `full` is kept within `ttl`, else claim it from `at`; the file's
+        prune cutoff (what was kept from before `now` less `ttl`) to pass on (-inf: none due)."""
         digest = hash(full)
         with self.lock:
             kept = self.kept.setdefault(kind, {})
@@ -195,11 +198,11 @@ class _Memory:
                 return None
             kept.pop(digest, None)
             kept[digest] = at  # claimed in this process before the file is asked
-            if at - self.pruned.get(kind, float("-inf")) < PRUNE_EVERY:
+            if now - self.pruned.get(kind, float("-inf")) < PRUNE_EVERY:
                 return float("-inf")
-            self.pruned[kind] = at
-            self._forget(kind, at - ttl)
-            return at - ttl
+            self.pruned[kind] = now
+            self._forget(kind, now - ttl)
+            return now - ttl
 
     def _forget(self, kind: str, before: float) -> None:
         """Drop this kind's keys kept from before `before`, and the oldest past MAX_KEPT."""

@@ -323,3 +323,15 @@ def test_a_file_an_older_version_made_is_read_and_brought_up_to_date(tmp_path):
         assert refused == [False]
     finally:
         seen.close()
+
+
+def test_a_signature_stamped_ahead_does_not_prune_the_keys_still_within_their_time(tmp_path):
+    # Slack's timestamp check takes a signature up to 5 minutes ahead of this clock, and its key
+    # is kept from that time: pruning from there would forget keys seen a moment ago, whose
+    # replays the timestamp check still lets through.
+    seen = Seen(tmp_path / "apec.db.seen")
+    assert seen.signature("1000", "v0=now", now=1000.0)
+    assert seen.signature("1309", "v0=ahead", now=1010.0)  # 5 minutes ahead, less a second
+    assert not seen.signature("1000", "v0=now", now=1011.0)  # still a replay, in memory
+    seen.close()
+    assert "signature 1000:v0=now" in keys_in(tmp_path / "apec.db.seen")  # and in the file
