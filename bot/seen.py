@@ -71,10 +71,15 @@ SELECT value ->> 0, ?, value ->> 1, ? FROM json_each(?) WHERE true
 ON CONFLICT (key) DO UPDATE SET at = excluded.at, writer = excluded.writer,
     rowid = (SELECT max(rowid) + 1 FROM seen)
 WHERE seen.at < excluded.at - ?"""
+# What is past its time, but never the last row: a new row takes the last rowid + 1, so with the
+# last kept, rowids only grow and a pull (which reads past the last rowid it read) misses none.
+# A batch whose keys another process wrote a moment before adds no row, and its prune could else
+# take the last one and hand its rowid to the next key.
+_PRUNE = "DELETE FROM seen WHERE kind = ? AND at < ? AND rowid < (SELECT max(rowid) FROM seen)"
 # The rows the other processes added since a pull, up to the last row there was when it began:
 # this process's own are in its memory already (read back, each a short-lived row made between
-# the long-lived keys, they kept its memory growing). Rowids only grow (max + 1), unless every
-# row was pruned: then the next pull starts again from the first.
+# the long-lived keys, they kept its memory growing). Rowids only grow (see _PRUNE), unless the
+# file was made anew: then the next pull starts again from the first.
 _TOP = "SELECT coalesce(max(rowid), 0) FROM seen"
 _PULL = """SELECT key, kind, at FROM seen WHERE rowid > ? AND rowid <= ? AND writer IS NOT ?
 ORDER BY rowid"""
@@ -246,7 +251,7 @@ class _Memory:
         since = self.pulled
         try:
             top = conn.execute(_TOP).fetchone()[0]
-            since = 0 if top < since else since  # every row was pruned: the rowids began again
+            since = 0 if top < since else since  # the file was made anew: the rowids began again
             try:
                 rows = conn.execute(_PULL, [since, top, self.writer_id]).fetchall()
             except sqlite3.OperationalError as exc:
@@ -404,7 +409,7 @@ class _Memory:
                 for (kind, ttl), keys in _by_kind(batch).items():
                     conn.execute(_UPSERT, [kind, self.writer_id, json.dumps(keys), ttl])
                 for kind, before in prunes.items():  # after the keys: a stale one goes too
-                    conn.execute("DELETE FROM seen WHERE kind = ? AND at < ?", [kind, before])
+                    conn.execute(_PRUNE, [kind, before])
                 conn.execute("COMMIT")
             finally:
                 if conn.in_transaction:

@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from bot.seen import Seen
+from bot.seen import _PRUNE, Seen
 from tests.conftest import ROOT
 
 
@@ -335,3 +335,20 @@ def test_a_signature_stamped_ahead_does_not_prune_the_keys_still_within_their_ti
     assert not seen.signature("1000", "v0=now", now=1011.0)  # still a replay, in memory
     seen.close()
     assert "signature 1000:v0=now" in keys_in(tmp_path / "apec.db.seen")  # and in the file
+
+
+def test_a_prune_keeps_the_last_row_so_no_rowid_is_handed_out_twice(tmp_path):
+    # Pulls read past the last rowid they read: a rowid given again would be a key never pulled.
+    path = tmp_path / "apec.db.seen"
+    seen = Seen(path)
+    assert seen.event("EvKept", now=1000.0)  # rowid 1, good for a day
+    assert seen.flush()
+    assert seen.signature("1001", "v0=old", now=1001.0)  # rowid 2, the last, good for 5 minutes
+    seen.close()
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(_PRUNE, ["signature", 2000.0])  # as a batch that added no row would prune
+        conn.execute("INSERT INTO seen (key, kind, at) VALUES ('event EvNext', 'event', 2000)")
+        assert conn.execute("SELECT max(rowid) FROM seen").fetchone()[0] == 3
+    finally:
+        conn.close()
