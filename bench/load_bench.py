@@ -79,6 +79,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -639,6 +640,14 @@ def _counted(service: Service, before: tuple[int, int], answered: int) -> tuple[
 
 # -- the run --------------------------------------------------------------------------------------
 
+
+def _with_queue_at(level: str, tmp: Path, url: str) -> Service:
+    """Ours, one worker, every reply made, with the `waitress.queue` logger at `level`."""
+    name = f"ours-1-queue-{level.lower()}"
+    levels = f"waitress.queue={level}"
+    return start_ours(tmp, url, 1, name=name, levels=levels, counted=True, keep=False)
+
+
 # The services: name -> how it starts (tmp, api_url) -> Service
 SERVICES: dict[str, Callable[[Path, str], Service]] = {
     "floor-1": lambda tmp, url: start_floor(tmp, url, 1),
@@ -650,24 +659,10 @@ SERVICES: dict[str, Callable[[Path, str], Service]] = {
     "ours-2 made": lambda tmp, url: start_ours(
         tmp, url, 2, name="ours-2-made", counted=True, keep=False
     ),
-    "ours-1 made queue=ERROR": lambda tmp, url: start_ours(
-        tmp,
-        url,
-        1,
-        name="ours-1-queue-error",
-        levels="waitress.queue=ERROR",
-        counted=True,
-        keep=False,
-    ),
-    "ours-1 made queue=WARNING": lambda tmp, url: start_ours(
-        tmp,
-        url,
-        1,
-        name="ours-1-queue-warning",
-        levels="waitress.queue=WARNING",
-        counted=True,
-        keep=False,
-    ),
+    **{
+        f"ours-1 made queue={level}": partial(_with_queue_at, level)
+        for level in ("ERROR", "WARNING")
+    },
 }
 PAIR = ("floor-1", "ours-1")  # the floor, then ours: every level names them so
 MADE = ("floor-1", "ours-1 made")

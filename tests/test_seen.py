@@ -81,20 +81,25 @@ def test_another_process_refuses_what_this_ones_writer_has_written_and_the_other
     assert seen.signature("1000", "v0=c", now=1003.0)
 
 
-def test_within_this_process_every_thread_and_every_seen_of_the_file_share_one_memory(tmp_path):
-    path = tmp_path / "apec.db.seen"
+def claimed_at_once(path: Path, event_id: str, now: float, threads: int = 8) -> list[bool]:
+    """`threads` threads, released together, each claiming `event_id` with a `Seen` of its own."""
     results: list[bool] = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(threads)
 
     def claim() -> None:
         start.wait()
-        results.append(Seen(path).event("EvShared", now=1000.0))
+        results.append(Seen(path).event(event_id, now=now))
 
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for thread in threads:
+    running = [threading.Thread(target=claim) for _ in range(threads)]
+    for thread in running:
         thread.start()
-    for thread in threads:
+    for thread in running:
         thread.join(timeout=30)
+    return results
+
+
+def test_within_this_process_every_thread_and_every_seen_of_the_file_share_one_memory(tmp_path):
+    results = claimed_at_once(tmp_path / "apec.db.seen", "EvShared", now=1000.0)
     assert sorted(results) == [False] * 7 + [True]
 
 
@@ -269,19 +274,7 @@ def test_every_first_request_of_a_process_waits_for_its_first_pull(tmp_path):
     # it is done, this process knows nothing of what the others saw.
     path = tmp_path / "apec.db.seen"
     assert in_another_process(path, "results.append(seen.event('EvK', now=1000.0))") == [True]
-    results: list[bool] = []
-    start = threading.Barrier(8)
-
-    def claim() -> None:
-        start.wait()
-        results.append(Seen(path).event("EvK", now=1001.0))
-
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert results == [False] * 8
+    assert claimed_at_once(path, "EvK", now=1001.0) == [False] * 8
 
 
 def test_a_pull_brings_back_none_of_this_processs_own_keys(tmp_path):
