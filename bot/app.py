@@ -198,7 +198,12 @@ class BoundedPool(ThreadPoolExecutor):
                 if took:
                     self._room.release()
 
-        return super().submit(run)
+        try:
+            return super().submit(run)
+        except BaseException:  # refused (the pool is shut down): its room is not kept
+            if took:
+                self._room.release()
+            raise
 
 
 def after_ack_pool() -> ThreadPoolExecutor:

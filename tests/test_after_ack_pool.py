@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from bot.app import BoundedPool
 
 
@@ -70,3 +72,12 @@ def test_a_request_that_waited_its_time_hands_its_work_on_all_the_same():
     finally:
         pool.shutdown(wait=True)
     assert ran == ["late"]
+
+
+def test_a_task_refused_by_a_pool_shut_down_gives_its_room_back():
+    pool = BoundedPool(workers=1, backlog=1, wait=0.0)
+    pool.shutdown(wait=True)
+    for _ in range(3):  # each refused; none keeps the one place
+        with pytest.raises(RuntimeError):
+            pool.submit(print)
+    assert pool._room.acquire(blocking=False)
