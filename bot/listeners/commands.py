@@ -139,7 +139,7 @@ class Apec:
     def __call__(self, slash: Slash, words: str | None | object = UNREAD) -> None:
         """Answer `slash`; `words`, its words as understood when the caller read them already
         (`Replies.understood`: read once a request)."""
-        if not isinstance(words, str) and words is not None:  # UNREAD
+        if words is UNREAD:
             words = self.replies.understood(slash.text)
         if isinstance(words, str):
             self.kept(slash, words)
