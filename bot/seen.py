@@ -38,6 +38,7 @@ import threading
 import time
 from pathlib import Path
 
+from bot.kept import Kept
 from store.db import open_sqlite
 from store.errors import StoreError
 
@@ -46,7 +47,7 @@ log = logging.getLogger("apec.http")
 SIGNATURE_TTL = 300.0  # Slack's signatures are good for 5 minutes either side of their timestamp
 EVENT_TTL = 86_400.0  # Slack gives up retrying an event well within a day
 PRUNE_EVERY = 60.0  # seconds between clearing out keys past their time to live
-MAX_KEPT = 200_000  # keys of a kind a process keeps in memory at most (18 MB): the oldest go
+MAX_KEPT = 200_000  # keys of a kind a process keeps in memory at most (3.5 MB): the oldest go
 FLUSH_EVERY = 0.02  # seconds between the writer's transactions at most (keys wait, gathered)
 PULL_EVERY = 0.02  # seconds a pull of the others' keys is good for, before a request pulls again
 IDLE_EXIT = 5.0  # seconds without a key after which the writer ends (the next key starts one)
@@ -166,10 +167,10 @@ class _Memory:
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.local = threading.local()  # each thread's read connection
-        # kind -> {the key's digest: kept from}, oldest first. A digest (`hash`, 64 bits, keyed
-        # afresh for each process) in place of the key: a third of the memory, and two keys of a
-        # few hundred thousand share one by a chance of about 1 in 10^9.
-        self.kept: dict[str, dict[int, float]] = getattr(self, "kept", {})
+        # kind -> each key's digest, with the time it is kept from. A digest (`hash`, 64 bits,
+        # keyed afresh for each process) in place of the key: two keys of a few hundred thousand
+        # share one by a chance of about 1 in 10^9. 16 bytes a key, not a dict's 90 (`Kept`).
+        self.kept: dict[str, Kept] = getattr(self, "kept", {})
         self.pruned: dict[str, float] = getattr(self, "pruned", {})  # kind -> last pruned at
         self.pending: list[Pending] = []
         self.prunes: dict[str, float] = {}  # kind -> the file forgets what is kept from before
@@ -197,25 +198,29 @@ class _Memory:
         prune cutoff (what was kept from before `now` less `ttl`) to pass on (-inf: none due)."""
         digest = hash(full)
         with self.lock:
-            kept = self.kept.setdefault(kind, {})
+            kept = self._kept(kind)
             before = kept.get(digest)
             if before is not None and before >= at - ttl:
                 return None
-            kept.pop(digest, None)
-            kept[digest] = at  # claimed in this process before the file is asked
+            kept.raise_to(digest, at)  # claimed in this process before the file is asked
             if now - self.pruned.get(kind, float("-inf")) < PRUNE_EVERY:
                 return float("-inf")
             self.pruned[kind] = now
             self._forget(kind, now - ttl)
             return now - ttl
 
+    def _kept(self, kind: str) -> Kept:
+        """(lock held) This kind's keys."""
+        kept = self.kept.get(kind)
+        if kept is None:
+            kept = self.kept[kind] = Kept()
+        return kept
+
     def _forget(self, kind: str, before: float) -> None:
         """Drop this kind's keys kept from before `before`, and the oldest past MAX_KEPT."""
-        kept = self.kept.get(kind, {})
-        for digest in [d for d, at in kept.items() if at < before]:
-            del kept[digest]
-        while len(kept) > MAX_KEPT:
-            del kept[next(iter(kept))]
+        kept = self.kept.get(kind)
+        if kept is not None:
+            kept.forget(before, MAX_KEPT)
 
     def refresh(self) -> None:
         """Pull the keys added to the file since the last pull, if that began PULL_EVERY ago or
@@ -265,10 +270,8 @@ class _Memory:
         with self.lock:
             self.rows_pulled += len(rows)
             for key, kind, at in rows:
-                kept = self.kept.setdefault(kind, {})
-                digest = hash(key)
-                if kept.get(digest, float("-inf")) < at:
-                    kept[digest] = at
+                kept = self._kept(kind)
+                kept.raise_to(hash(key), at)
             self.pulled = top
             recovered, self.unreadable = self.unreadable, False
         self.pulled_at = began

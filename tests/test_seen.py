@@ -345,3 +345,26 @@ def test_a_prune_keeps_the_last_row_so_no_rowid_is_handed_out_twice(tmp_path):
         assert conn.execute("SELECT max(rowid) FROM seen").fetchone()[0] == 3
     finally:
         conn.close()
+
+
+def test_keys_past_the_first_thousands_are_refused_once_moved_into_the_compact_arrays(tmp_path):
+    # FREEZE keys at a time leave the dict for the sorted arrays (bot/kept.py): every replay must
+    # still be refused there, a key kept again later still counts from its later time, and the
+    # file's keys pulled by another process land among them.
+    from bot.kept import FREEZE
+
+    seen = Seen(tmp_path / "apec.db.seen")
+    count = 2 * FREEZE + 17
+    assert all(seen.signature("1000", f"v0={i}", now=1000.0) for i in range(count))
+    assert not any(seen.signature("1000", f"v0={i}", now=1100.0) for i in range(count))
+    later = 1000.0 + 301  # past the signatures' 5 minutes: new again, and kept from now
+    again = range(0, count, 97)
+    assert all(seen.signature(str(int(later)), f"v0={i}", now=later) for i in again)
+    assert not any(seen.signature(str(int(later)), f"v0={i}", now=later + 200) for i in again)
+    assert all(seen.event(f"Ev{i}", now=later) for i in range(FREEZE + 1))
+    assert seen.flush()
+    others = in_another_process(
+        tmp_path / "apec.db.seen",
+        f"results.extend(seen.event(f'Ev{{i}}', now={later + 1}) for i in range({FREEZE + 1}))",
+    )
+    assert not any(others)
