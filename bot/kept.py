@@ -4,19 +4,25 @@ The replay record (`bot/seen.py`) keeps every signed request's key for 5 minutes
 for a day: at a few hundred requests a second, a hundred thousand keys or more. In a dict a key
 costs about 90 bytes (its entry, an int and a float, each an object); here the newest FREEZE keys
 are in a dict, and the rest in two arrays, sorted by digest (8 bytes each for the digest and its
-time), searched by bisection. Merging the dict into the arrays costs a few milliseconds at 200,000
-keys, once every FREEZE keys. numpy is imported at the first merge: a desk never comes near it,
-and `serve` starts without it.
+time).
+
+A lookup bisects `array.array`s with `bisect`, which holds the interpreter's lock: numpy's
+`searchsorted` lets it go, and taking it back waits behind the other busy threads (with one
+spinning, a lookup took 370 µs, not 2; a made reply grew slower as the arrays grew). numpy only
+merges the dict into the arrays, a few milliseconds at 200,000 keys once every FREEZE keys; it is
+imported at the first merge: a desk never comes near it, and `serve` starts without it.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
-    Frozen = tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.float64]]]
+    Column = np.ndarray[Any, Any]
 
 FREEZE = 4096  # keys in the dict before they are merged into the arrays
 
@@ -27,21 +33,22 @@ class Kept:
     def __init__(self, freeze: int = FREEZE) -> None:
         self.freeze = freeze
         self.recent: dict[int, float] = {}  # never older than the arrays' time for a digest
-        self.frozen: Frozen | None = None  # the rest, sorted by digest; None: none yet
+        self.digests = array("q")  # the rest, sorted
+        self.ats = array("d")  # each one's time
 
     def __len__(self) -> int:
         """Keys held (one in both the dict and the arrays counts twice, until the next merge)."""
-        return len(self.recent) + (0 if self.frozen is None else len(self.frozen[0]))
+        return len(self.recent) + len(self.digests)
 
     def get(self, digest: int) -> float | None:
         """The time `digest` is kept from; None if it is not kept."""
         at = self.recent.get(digest)
-        if at is not None or self.frozen is None:
+        if at is not None:
             return at
-        digests, ats = self.frozen
-        i = int(digests.searchsorted(digest))
+        digests = self.digests
+        i = bisect_left(digests, digest)
         if i < len(digests) and digests[i] == digest:
-            return float(ats[i])
+            return self.ats[i]
         return None
 
     def raise_to(self, digest: int, at: float) -> None:
@@ -57,26 +64,22 @@ class Kept:
         """Drop the digests kept from before `before`, then the oldest past `most` (of the same
         time, the lower digest first)."""
         self.recent = {d: at for d, at in self.recent.items() if at >= before}
-        if self.frozen is None and len(self.recent) <= most:
+        if not self.digests and len(self.recent) <= most:
             return  # (numpy not needed)
-        import numpy as np
-
         self._merge()
-        assert self.frozen is not None
-        digests, ats = self.frozen
+        digests, ats = _columns(self)
         keep = ats >= before
         if int(keep.sum()) > most:  # the oldest go: every one past its time among them
+            import numpy as np
+
             keep[np.argsort(ats, kind="stable")[: len(ats) - most]] = False
         if not keep.all():
-            self.frozen = digests[keep], ats[keep]
+            self._set(digests[keep], ats[keep])
 
     def items(self) -> list[tuple[int, float]]:
         """Every digest with its time, by digest (for tests)."""
         self._merge()
-        if self.frozen is None:
-            return []
-        digests, ats = self.frozen
-        return list(zip(digests.tolist(), ats.tolist(), strict=True))
+        return list(zip(self.digests, self.ats, strict=True))
 
     def _merge(self) -> None:
         """Move the dict's digests into the arrays: a digest in both takes the dict's time (never
@@ -86,17 +89,25 @@ class Kept:
         import numpy as np
 
         keys = np.fromiter(self.recent.keys(), np.int64, len(self.recent))
-        ats = np.fromiter(self.recent.values(), np.float64, len(self.recent))
+        times = np.fromiter(self.recent.values(), np.float64, len(self.recent))
         self.recent = {}
         order = np.argsort(keys)
-        keys, ats = keys[order], ats[order]
-        if self.frozen is None:
-            self.frozen = keys, ats
-            return
-        digests, times = self.frozen
+        keys, times = keys[order], times[order]
+        digests, ats = _columns(self)
         at = digests.searchsorted(keys)
         there = at < len(digests)
         there[there] = digests[at[there]] == keys[there]
-        times[at[there]] = ats[there]
+        ats = ats.copy()  # (a view of the array.array, which holds its buffer while viewed)
+        ats[at[there]] = times[there]
         new = ~there
-        self.frozen = np.insert(digests, at[new], keys[new]), np.insert(times, at[new], ats[new])
+        self._set(np.insert(digests, at[new], keys[new]), np.insert(ats, at[new], times[new]))
+
+    def _set(self, digests: Column, ats: Column) -> None:
+        self.digests, self.ats = array("q", digests.tobytes()), array("d", ats.tobytes())
+
+
+def _columns(kept: Kept) -> tuple[Column, Column]:
+    """The arrays as numpy arrays (views, not copies)."""
+    import numpy as np
+
+    return np.frombuffer(kept.digests, np.int64), np.frombuffer(kept.ats, np.float64)
