@@ -36,10 +36,6 @@ class Kept:
         self.digests = array("q")  # the rest, sorted
         self.ats = array("d")  # each one's time
 
-    def __len__(self) -> int:
-        """Keys held (one in both the dict and the arrays counts twice, until the next merge)."""
-        return len(self.recent) + len(self.digests)
-
     def get(self, digest: int) -> float | None:
         """The time `digest` is kept from; None if it is not kept."""
         at = self.recent.get(digest)
