@@ -9,20 +9,19 @@ time).
 A lookup bisects `array.array`s with `bisect`, which holds the interpreter's lock: numpy's
 `searchsorted` lets it go, and taking it back waits behind the other busy threads (with one
 spinning, a lookup took 370 µs, not 2; a made reply grew slower as the arrays grew). numpy only
-merges the dict into the arrays, a few milliseconds at 200,000 keys once every FREEZE keys; it is
-imported at the first merge: a desk never comes near it, and `serve` starts without it.
+merges the dict into the arrays, a few milliseconds at 200,000 keys once every FREEZE keys (every
+process of ours has it loaded already: sqlite-utils imports it).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
-    Column = np.ndarray[Any, Any]
+Column = np.ndarray[Any, Any]
 
 FREEZE = 4096  # keys in the dict before they are merged into the arrays
 
@@ -61,13 +60,11 @@ class Kept:
         time, the lower digest first)."""
         self.recent = {d: at for d, at in self.recent.items() if at >= before}
         if not self.digests and len(self.recent) <= most:
-            return  # (numpy not needed)
+            return
         self._merge()
         digests, ats = _columns(self)
         keep = ats >= before
         if int(keep.sum()) > most:  # the oldest go: every one past its time among them
-            import numpy as np
-
             keep[np.argsort(ats, kind="stable")[: len(ats) - most]] = False
         if not keep.all():
             self._set(digests[keep], ats[keep])
@@ -82,8 +79,6 @@ class Kept:
         older), the others go in at their places."""
         if not self.recent:
             return
-        import numpy as np
-
         keys = np.fromiter(self.recent.keys(), np.int64, len(self.recent))
         times = np.fromiter(self.recent.values(), np.float64, len(self.recent))
         self.recent = {}
@@ -104,6 +99,4 @@ class Kept:
 
 def _columns(kept: Kept) -> tuple[Column, Column]:
     """The arrays as numpy arrays (views, not copies)."""
-    import numpy as np
-
     return np.frombuffer(kept.digests, np.int64), np.frombuffer(kept.ats, np.float64)
