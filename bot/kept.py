@@ -94,7 +94,9 @@ class Kept:
         self._set(np.insert(digests, at[new], keys[new]), np.insert(ats, at[new], times[new]))
 
     def _set(self, digests: Column, ats: Column) -> None:
-        self.digests, self.ats = array("q", digests.tobytes()), array("d", ats.tobytes())
+        self.digests, self.ats = array("q"), array("d")
+        self.digests.frombytes(digests.data.cast("B"))  # copied once, no bytes between
+        self.ats.frombytes(ats.data.cast("B"))
 
 
 def _columns(kept: Kept) -> tuple[Column, Column]:
