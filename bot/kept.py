@@ -88,8 +88,7 @@ class Kept:
         at = digests.searchsorted(keys)
         there = at < len(digests)
         there[there] = digests[at[there]] == keys[there]
-        ats = ats.copy()  # (a view of the array.array, which holds its buffer while viewed)
-        ats[at[there]] = times[there]
+        ats[at[there]] = times[there]  # (in place: the arrays are replaced below)
         new = ~there
         self._set(np.insert(digests, at[new], keys[new]), np.insert(ats, at[new], times[new]))
 

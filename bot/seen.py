@@ -51,7 +51,8 @@ MAX_KEPT = 200_000  # keys of a kind a process keeps in memory at most (3.5 MB):
 # Seconds between the writer's transactions at most under load (keys wait, gathered). Each write
 # takes the interpreter's lock back from the request threads half a dozen times (after each
 # SQLite call), and the requests it meets wait: every 20 ms, the p99 of a kept reply at one
-# connection was 2.2-2.8 times a bare Bolt app's; every 100 ms, 1.2 (bench/load_bench.py).
+# connection was 1.9-2.8 times a bare Bolt app's over four runs; every 100 ms, 1.2-1.8 over eight
+# (bench/load_bench.py --kinds cached).
 FLUSH_EVERY = 0.1
 PULL_EVERY = 0.02  # seconds a pull of the others' keys is good for, before a request pulls again
 IDLE_EXIT = 5.0  # seconds without a key after which the writer ends (the next key starts one)
@@ -301,8 +302,8 @@ class _Memory:
                     return None  # no file yet: the first writer makes it
                 raise  # its folder is gone: nothing can be written there
             conn = open_sqlite(self.path, create=False, isolation_level=None)
+            self.local.conn, self.local.spells = conn, self.spells  # (closed by a failure's caller)
             conn.execute(_SMALL_CACHE)
-            self.local.conn, self.local.spells = conn, self.spells
         return conn
 
     def close_reader(self) -> None:
@@ -478,8 +479,8 @@ def _by_kind(batch: list[Pending]) -> dict[tuple[str, float], list[tuple[str, fl
 def _open_writer(path: Path) -> sqlite3.Connection:
     """The writer's connection, the table made on first use."""
     conn = open_sqlite(path, isolation_level=None)
-    conn.execute(_SMALL_CACHE)
     try:
+        conn.execute(_SMALL_CACHE)
         conn.executescript(_SCHEMA)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(seen)")}
         if "writer" not in columns:  # made by an older version
