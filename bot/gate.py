@@ -55,7 +55,7 @@ def handled_before(stores: Stores, clock: Callable[[], datetime], body: Any) -> 
     """Whether a body is an event handled already (Slack sent it again), logged; an event seen
     for the first time is claimed."""
     event_id = body.get("event_id") if isinstance(body, dict) else None
-    if event_id and not stores.claim_event(event_id, clock()):
+    if event_id and not stores.claim_event(str(event_id), clock()):  # text, if Slack's ever not
         log.info("event %s already handled: acknowledged, not answered again", event_id)
         return True
     return False

@@ -122,3 +122,18 @@ def test_the_bots_own_mention_is_acknowledged_and_never_answered(
         later.shutdown(wait=True)  # every answer after an ack has been made
     posts = web_api.calls_to("chat.postMessage") + web_api.calls_to("chat.postEphemeral")
     assert [p.params["thread_ts"] for p in posts] == [MENTION["ts"]]
+
+
+@pytest.mark.parametrize("event_id", [12345, {"id": "Ev1"}, ["Ev", 1]], ids=["int", "dict", "list"])
+def test_a_mention_whose_event_id_is_not_text_is_answered_once_not_a_500(
+    db_path, web_api, clock, changes, event_id
+):
+    """Hostile (signed) bodies: Slack sends the id as text; anything else is still one id."""
+    later = ThreadPoolExecutor(max_workers=2)
+    with served_app(db_path, web_api, clock, changes, later=later) as server:
+        sent = {**json.loads(mention_body("unused")), "event_id": event_id}
+        assert post(server.base, json.dumps(sent))[0] == 200
+        again = json.dumps({**sent, "event_time": 2})  # Slack's retry (its own signature)
+        assert post(server.base, again)[0] == 200  # acknowledged, not answered again
+        later.shutdown(wait=True)
+    assert len(web_api.calls_to("chat.postMessage")) == 1
