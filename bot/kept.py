@@ -46,11 +46,22 @@ class Kept:
             return self.ats[i]
         return None
 
+    def claim(self, digest: int, at: float, within: float) -> bool:
+        """Keep `digest` from `at`, unless it is kept from `at - within` or later: then False (a
+        repeat within its time). One lookup, on a request's path."""
+        before = self.get(digest)
+        if before is not None and before >= at - within:
+            return False
+        self._keep(digest, at)  # (later than `before`: `within` is not negative)
+        return True
+
     def raise_to(self, digest: int, at: float) -> None:
         """Keep `digest` from `at`, unless it already is from then or later."""
         before = self.get(digest)
-        if before is not None and before >= at:
-            return
+        if before is None or before < at:
+            self._keep(digest, at)
+
+    def _keep(self, digest: int, at: float) -> None:
         self.recent[digest] = at
         if len(self.recent) >= self.freeze:
             self._merge()

@@ -207,11 +207,8 @@ class _Memory:
         prune cutoff (what was kept from before `now` less `ttl`) to pass on (-inf: none due)."""
         digest = hash(full)
         with self.lock:
-            kept = self._kept(kind)
-            before = kept.get(digest)
-            if before is not None and before >= at - ttl:
+            if not self._kept(kind).claim(digest, at, ttl):  # in this process, before the file
                 return None
-            kept.raise_to(digest, at)  # claimed in this process before the file is asked
             if now - self.pruned.get(kind, float("-inf")) < PRUNE_EVERY:
                 return float("-inf")
             self.pruned[kind] = now

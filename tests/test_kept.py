@@ -21,6 +21,7 @@ times = st.sampled_from([0.0, 1.0, 2.5, 3.0, 100.0, 1e9])
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("raise"), digests, times),
+        st.tuples(st.just("claim"), digests, times, st.sampled_from([0.0, 1.0, 300.0])),
         st.tuples(st.just("forget"), times, st.integers(min_value=0, max_value=6)),
     ),
     max_size=60,
@@ -37,11 +38,16 @@ class Model:
         if self.kept.get(digest, float("-inf")) < at:
             self.kept[digest] = at
 
+    def claim(self, digest: int, at: float, within: float) -> bool:
+        if self.kept.get(digest, float("-inf")) >= at - within:
+            return False
+        self.kept[digest] = at
+        return True
+
     def forget(self, before: float, most: int) -> None:
         within = {d: at for d, at in self.kept.items() if at >= before}
-        by_age = sorted(
-            within.items(), key=lambda kv: (kv[1], kv[0])
-        )  # ties: the lower digest first
+        # oldest first; of the same time, the lower digest first
+        by_age = sorted(within.items(), key=lambda kv: (kv[1], kv[0]))
         newest = by_age[len(within) - most :] if most else []
         self.kept = dict(newest) if len(within) > most else within
 
@@ -56,6 +62,10 @@ def test_kept_answers_as_a_dict_would(ops, freeze, probes):
             _, digest, at = op
             kept.raise_to(digest, at)
             model.raise_to(digest, at)
+            seen.add(digest)
+        elif op[0] == "claim":
+            _, digest, at, within = op
+            assert kept.claim(digest, at, within) == model.claim(digest, at, within)
             seen.add(digest)
         else:
             _, before, most = op
