@@ -1048,6 +1048,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if unknown := set(args.kinds) - set(KINDS):
         p.error(f"--kinds: no such kind {', '.join(sorted(unknown))}")
+    if not args.kinds:
+        p.error(f"--kinds: name at least one of {','.join(KINDS)}")
     if args.serve_floor is not None:
         return serve_floor(args.serve_floor, args.api_url)
     if args.web_api is not None:
