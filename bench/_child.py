@@ -10,6 +10,11 @@ bench needs that the bot has no setting for, applied in this process only before
   supervisor, which counts nothing, starts none).
 * `BENCH_KEEP_NONE=1`: the reply cache keeps nothing (`Replies.SIZE` 0): every reply is made, as
   for a question nobody asked in its minute, however the texts read.
+* `BENCH_FIXED_ANSWER=1`: every `/apec` reply is one fixed answer, made anew each time (a card of
+  next-meeting's shape and length, turned into its message and JSON) without reading the words or
+  asking the store: the bot's plumbing alone (the checks, the replay record, the reply cache's
+  bookkeeping, the JSON, the log line, the metrics). Against it, what a made reply costs more is
+  the reader and the handler: what answering costs, which the floor does not do.
 
 Run as `python bench/_child.py serve --host 127.0.0.1 --port N [--workers N]`.
 """
@@ -129,6 +134,45 @@ def count_replies(counts: Counts) -> bool:
     return True
 
 
+# next-meeting's reply at the bench's time, as the handler writes it (its sections and citation)
+FIXED = (
+    "The next meeting on record is in May 2026, dates not confirmed:",
+    "*SOM2 — Second Senior Officials' Meeting (plenary)*",
+    "*When:* May 2026, dates not confirmed (scheduled)\n"
+    "*Where:* Shanghai, People's Republic of China",
+)
+FIXED_SOURCE = (
+    "Source: _APEC 2026 calendar: what China announced, and what was reported since, The desk "
+    "(compiled from public reports) (2025-12-13)_ — “Three Senior Officials' Meetings are "
+    "planned: SOM1 in Guangzhou in February, SOM2 in Shanghai in May, and SOM3 in Dalian in "
+    "August.”"
+)
+
+
+def fixed_answer() -> bool:
+    """Every `/apec` command answered with FIXED, its words not read (understood as typed) and
+    the store not asked. False when the bot has no `Questions.answer` or `understood` to replace."""
+    from bot import questions, replies
+    from handlers.render import Card
+
+    if not hasattr(questions.Questions, "answer") or not hasattr(replies, "understood"):
+        return False
+
+    def answer(self: Any, text: str, user: str, channel: str) -> Card:
+        card = Card()
+        for section in FIXED:
+            card.section(section)
+        card.context(FIXED_SOURCE)
+        return card.button("Post to channel", "post_to_channel", "next-meeting")
+
+    def as_typed(text: str, store: Any = None) -> str:
+        return " ".join(text.split())
+
+    questions.Questions.answer = answer  # type: ignore[method-assign]
+    replies.understood = as_typed
+    return True
+
+
 def keep_none() -> None:
     """The reply cache holds no reply: each one made is dropped as soon as it is kept."""
     from bot.replies import Replies
@@ -140,6 +184,9 @@ def main() -> int:
     set_levels(os.environ.get("BENCH_LOG_LEVELS", ""))
     if os.environ.get("BENCH_KEEP_NONE"):
         keep_none()
+    if os.environ.get("BENCH_FIXED_ANSWER") and not fixed_answer():
+        print("bench: the answer cannot be fixed (Questions, understood changed)", file=sys.stderr)
+        return 2
     folder = os.environ.get("BENCH_CACHE_COUNTS")
     if folder and not count_replies(Counts(Path(folder))):
         print("bench: the reply cache cannot be counted (Replies changed)", file=sys.stderr)

@@ -7,9 +7,11 @@ turn, level by level (the order turned each round, so neither side always goes f
   temporary directory, APEC_NOW fixed at 2026-03-02 09:00 +09:00, logs at INFO to a file), with
   one worker ("ours-1"); and, with the reply cache off so that every reply is made ("made"), with
   one worker, with `--workers 2`, and twice more with one worker and the `waitress.queue` logger
-  at ERROR, then at WARNING. Started through bench/_child.py, which sets a logger's level and
-  turns the reply cache off (the bot has no setting for either), and counts the reply cache's hits
-  and misses;
+  at ERROR, then at WARNING; and once more with one worker, every reply made but one fixed
+  answer, without the reader or the handler ("ours-1 fixed": the plumbing alone, measured at the
+  uncached levels of 1 and 10 connections). Started through bench/_child.py, which sets a
+  logger's level, turns the reply cache off and fixes the answer (the bot has no setting for
+  these), and counts the reply cache's hits and misses;
 * the floor: a Bolt `App(process_before_response=True)` whose listeners only ack (the `/apec`
   command and the `app_mention` event), served by Bolt's own WSGI adapter
   (`slack_bolt.adapter.wsgi.SlackRequestHandler`) under `bot.server.make_server` (waitress, the same
@@ -348,10 +350,11 @@ def start_ours(
     levels: str = "",
     counted: bool = False,
     keep: bool = True,
+    fixed: bool = False,
 ) -> Service:
     """`apec-bot serve [--workers N]` on 127.0.0.1; waits for /healthz to answer 200. With
-    `levels` ("logger=LEVEL,..."), `counted` or not `keep` (the reply cache off), started through
-    bench/_child.py."""
+    `levels` ("logger=LEVEL,..."), `counted`, not `keep` (the reply cache off) or `fixed` (every
+    reply one fixed answer, made anew), started through bench/_child.py."""
     name = name or f"ours-{workers}"
     log = tmp / f"{name}.log"
     env = ours_env(tmp, api_url)
@@ -364,8 +367,10 @@ def start_ours(
         env["BENCH_LOG_LEVELS"] = levels
     if not keep:
         env["BENCH_KEEP_NONE"] = "1"
+    if fixed:
+        env["BENCH_FIXED_ANSWER"] = "1"
     port = _free_port()
-    start = [str(CHILD)] if counted or levels or not keep else ["-m", "bot"]
+    start = [str(CHILD)] if counted or levels or not keep or fixed else ["-m", "bot"]
     args = [sys.executable, *start, "serve", "--host", "127.0.0.1", "--port", str(port)]
     args += ["--workers", str(workers)]  # always: without it, serve starts one per core
     started = time.monotonic()
@@ -655,6 +660,10 @@ SERVICES: dict[str, Callable[[Path, str], Service]] = {
     "ours-1 made": lambda tmp, url: start_ours(
         tmp, url, 1, name="ours-1-made", counted=True, keep=False
     ),
+    # The plumbing alone: every reply made, but one fixed answer (no reader, no handler)
+    "ours-1 fixed": lambda tmp, url: start_ours(
+        tmp, url, 1, name="ours-1-fixed", counted=True, keep=False, fixed=True
+    ),
     "floor-2": lambda tmp, url: start_floor(tmp, url, 2),
     "ours-2 made": lambda tmp, url: start_ours(
         tmp, url, 2, name="ours-2-made", counted=True, keep=False
@@ -667,14 +676,15 @@ SERVICES: dict[str, Callable[[Path, str], Service]] = {
 PAIR = ("floor-1", "ours-1")  # the floor, then ours: every level names them so
 MADE = ("floor-1", "ours-1 made")
 QUEUES = ("ours-1 made queue=ERROR", "ours-1 made queue=WARNING")
+FIXED = "ours-1 fixed"
 # (kind, connections, the services measured at that level, in turn)
 PLAN: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("cached", 1, PAIR),
     ("cached", 10, PAIR),
     ("varied", 1, PAIR),
     ("varied", 10, PAIR),
-    ("uncached", 1, MADE),
-    ("uncached", 10, MADE),
+    ("uncached", 1, (*MADE, FIXED)),
+    ("uncached", 10, (*MADE, FIXED)),
     ("uncached", 50, (*MADE, "floor-2", "ours-2 made", *QUEUES)),
     ("mix", 1, MADE),
     ("mix", 10, MADE),
@@ -881,6 +891,18 @@ def report(
         o, b = _pair(kind, conns)
         print(
             f"  {kind:8} {conns:3} conns: p50 x{_ratio(results, o, b, _p50):.2f}   "
+            f"p99 x{_ratio(results, o, b, _p99):.2f}   req/s x{_ratio(results, o, b, _rps):.2f}"
+        )
+    fixed = [c for k, c, names in _plan(args) if k == "uncached" and FIXED in names]
+    if fixed:
+        print(
+            "\nthe plumbing alone (every reply made, but one fixed answer: no reader, no "
+            "handler) / floor:"
+        )
+    for conns in fixed:
+        o, b = (FIXED, "uncached", conns), _pair("uncached", conns)[1]
+        print(
+            f"  uncached {conns:3} conns: p50 x{_ratio(results, o, b, _p50):.2f}   "
             f"p99 x{_ratio(results, o, b, _p99):.2f}   req/s x{_ratio(results, o, b, _rps):.2f}"
         )
     print("\n2 workers / 1 worker, req/s, uncached, 50 conns:")
