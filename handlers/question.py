@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -23,7 +23,7 @@ from rapidfuzz.distance import OSA
 
 from store.dates import Span, read_period
 from store.lexicon import Lexicon, lexicon_of
-from store.models import Economy, Meeting, Person
+from store.models import Economy, Meeting, Person, replaced
 from store.queries import STOPWORDS, Store
 from store.text import fold
 from store.vocabulary import (
@@ -262,10 +262,10 @@ def _with_meetings(
     }
     asked = tuple(w for w in q.words if w not in meeting_words)
     people = q.people or _people_by_title(store, asked, q.economies, "who" in q.asks)
-    q = replace(q, meetings=meetings, people=people, others=_others(low, people))
+    q = replaced(q, meetings=meetings, people=people, others=_others(low, people))
     place = _place(low, q)
-    q = replace(q, place="" if set(place.split()) <= meeting_words else place)
-    return replace(q, topic=_topic(q, named))
+    q = replaced(q, place="" if set(place.split()) <= meeting_words else place)
+    return replaced(q, topic=_topic(q, named))
 
 
 # A sentence ends at "?" or "!", or at "." after a word of three letters or more ("Feb. 1" goes on).

