@@ -92,6 +92,11 @@ def setup_logging(level: int, fmt: str, secrets: Iterable[str]) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     _stderr = handler
+    # Neither format shows where a line was logged from, or its thread or process: the logging
+    # HOWTO's "Optimization" settings, so that no record looks them up (the caller's frame, the
+    # thread's and the process's names). Every request logs a line: 8.8 µs a line, 6.5 without.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
 # The handler setup_logging made, and the queue in its place while a server runs.

@@ -38,13 +38,19 @@ class Gate(io.StringIO):
 
 @pytest.fixture
 def root_kept():
-    """The root logger's handlers and level as they were, after the test."""
+    """The root logger's handlers and level as they were, after the test; and what records look
+    up (setup_logging turns off the caller's frame, thread and process: pytest's reports of the
+    tests after it show where each line came from)."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    looked_up = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
+    kept = {name: getattr(logging, name) for name in looked_up}
     yield
     stop_log_queue()
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, value in kept.items():
+        setattr(logging, name, value)
 
 
 def in_a_process(code: str, fmt: str = "text") -> str:
