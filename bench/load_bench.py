@@ -1038,6 +1038,14 @@ def _aims(results: dict[Key, list[Level]], starts: dict) -> None:
         f"{paced_p99:.2f} ms, x{_ratio(results, *_pair('paced', 1), _p50):.2f} the floor's p50)"
     )
     print(f"  serve ready within {AIM_READY_S} s: {_verdict(ready <= AIM_READY_S)} ({ready:.2f} s)")
+    one, ten = (FIXED, "uncached", 1), (FIXED, "uncached", 10)
+    print(
+        "  (the uncached aims for the plumbing alone, every reply one fixed answer made anew: "
+        f"p50 x{_ratio(results, one, _pair('uncached', 1)[1], _p50):.2f}, "
+        f"p99 x{_ratio(results, one, _pair('uncached', 1)[1], _p99):.2f}, "
+        f"req/s at 10 conns x{_ratio(results, ten, _pair('uncached', 10)[1], _rps):.2f}; "
+        "the rest of a made reply's figures is the reader and the handler)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
