@@ -201,10 +201,11 @@ YIELD_EVERY = 4
 
 class _Listener(logging.handlers.QueueListener):
     """Writes the lines that wait together: formatted (and masked) one by one, letting the
-    interpreter's lock go every YIELD_EVERY lines, then one write and one flush for them all; under load, at most one write every GATHER seconds (a line after a
-    quiet spell is written at once). A line at a time, every line woke the thread, and each
-    wake-up and write let the interpreter's lock go and waited to take it back from the busy
-    request threads: under load that cost 55 µs of CPU a request."""
+    interpreter's lock go every YIELD_EVERY lines, then one write and one flush for them all;
+    under load, at most one write every GATHER seconds (a line after a quiet spell is written at
+    once). A line at a time, every line woke the thread, and each wake-up and write let the
+    interpreter's lock go and waited to take it back from the busy request threads: under load
+    that cost 55 µs of CPU a request."""
 
     def __init__(self, q: Any, target: logging.StreamHandler[Any], writing: Any) -> None:
         super().__init__(q, target, respect_handler_level=True)

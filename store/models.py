@@ -321,11 +321,8 @@ _PLAIN_FIELDS: dict[type, frozenset[str]] = {}
 def _plain_fields(cls: type) -> frozenset[str]:
     """The field names of a dataclass `replaced` may copy; none for one it may not (fields set
     outside `__init__`, a `__post_init__` that checks or derives, slots)."""
-    if (
-        not dataclasses.is_dataclass(cls)
-        or hasattr(cls, "__post_init__")
-        or "__slots__" in vars(cls)
-    ):
+    slotted = any("__slots__" in vars(base) for base in cls.__mro__[:-1])  # (object's: none)
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__") or slotted:
         return frozenset()
     fields = dataclasses.fields(cls)
     # (`fields` leaves out InitVar and ClassVar pseudo-fields, which `__dataclass_fields__` holds)

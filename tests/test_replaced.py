@@ -5,7 +5,7 @@ record whose making checks or derives something."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from store.dates import DateError, Span
 from store.models import Meeting, Source, replaced
 
 SOURCE = Source("s1", "A calendar", "The desk", "report", date(2025, 12, 13), "cal.md", "seed")
-NOW = datetime(2026, 3, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def som2(**changes: object) -> Meeting:
@@ -78,3 +78,17 @@ def test_a_record_whose_making_checks_its_fields_is_made_through_replace():
     with pytest.raises(DateError):  # Span's __post_init__ refuses an end before the start
         replaced(may, end=date(2026, 4, 1))
     assert replaced(may, text="May") == Span(may.start, may.end, "month", "May")
+
+
+def test_a_record_whose_fields_a_base_keeps_in_slots_is_made_through_replace():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        kind: str
+
+    @dataclasses.dataclass(frozen=True)
+    class Named(Base):  # its own instances have a __dict__, but `kind` is in Base's slot
+        name: str
+
+    record = Named("som", "SOM2")
+    assert replaced(record, name="SOM3") == Named("som", "SOM3")
+    assert replaced(record, kind="summit") == Named("summit", "SOM2")
