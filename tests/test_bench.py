@@ -5,6 +5,7 @@ reply is checked by the bench itself, from the reply cache's counts.)"""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from datetime import datetime
@@ -17,6 +18,8 @@ from bench.load_bench import (
     MEETING_KINDS,
     MIX,
     NOW,
+    BenchError,
+    _on_a_free_port,
     countdown_text,
     delegation_text,
     meeting_text,
@@ -101,3 +104,34 @@ def test_uncached_words_are_read_past_as_in_the_plain_question(store, make, n, p
     assert text != plain
     got = route(Ask(store=store, now=now, text=text)).plain()
     assert got == route(Ask(store=store, now=now, text=plain)).plain()
+
+
+def test_a_service_whose_port_was_taken_before_it_bound_starts_on_another():
+    """The race CI met: a port found free is taken (here: held by a listener) before the
+    service binds it; the service then starts on another port, not the run failing."""
+    taken = socket.create_server(("127.0.0.1", 0))
+    tried: list[int] = []
+
+    def start(port: int) -> socket.socket:  # binds as a service does, failing as its start does
+        port = taken.getsockname()[1] if not tried else port
+        tried.append(port)
+        try:
+            return socket.create_server(("127.0.0.1", port))
+        except OSError as exc:
+            raise BenchError(f"ours did not start:\n  apec-bot: {exc}") from exc
+
+    with taken, _on_a_free_port(start) as started:  # type: ignore[arg-type]
+        assert tried[0] == taken.getsockname()[1]
+        assert started.getsockname()[1] == tried[1] != tried[0]
+
+
+def test_a_service_that_fails_for_another_reason_is_not_started_again():
+    tried: list[int] = []
+
+    def start(port: int) -> None:
+        tried.append(port)
+        raise BenchError("ours did not start:\n  apec-bot: no such store")
+
+    with pytest.raises(BenchError, match="no such store"):
+        _on_a_free_port(start)  # type: ignore[arg-type]
+    assert len(tried) == 1
