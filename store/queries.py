@@ -477,15 +477,21 @@ class Store:
     def delegations(
         self, economy_id: str | None = None, meeting_id: str | None = None
     ) -> list[Delegation]:
-        """Delegations on record, optionally of one economy and/or to one meeting."""
+        """Delegations on record, optionally of one economy and/or to one meeting (all of them
+        read once, and kept until the store changes: a delegation's members and objectives, each
+        cited, took half of `/apec delegation`'s time, read twice a question)."""
+        return [
+            d
+            for d in self._cached("delegations", self._read_delegations)
+            if (not economy_id or d.economy.id == economy_id)
+            and (not meeting_id or d.meeting.id == meeting_id)
+        ]
+
+    def _read_delegations(self) -> tuple[Delegation, ...]:
         meetings = {m.id: m for m in self.meetings()}
         economies = {e.id: e for e in self.members()}
         out = []
         for r in self._table("delegations"):
-            if economy_id and r["economy_id"] != economy_id:
-                continue
-            if meeting_id and r["meeting_id"] != meeting_id:
-                continue
             members = tuple(
                 Member(p, m["role"], self._cited(m), m["quote"])
                 for m in self._parts_of("delegation_members", r["id"])
@@ -510,7 +516,7 @@ class Store:
                     quote=r["quote"],
                 )
             )
-        return sorted(out, key=lambda d: _meeting_order(d.meeting))
+        return tuple(sorted(out, key=lambda d: _meeting_order(d.meeting)))
 
     def _named_by(self, r: dict[str, Any]) -> Economy | None:
         """In a view, a delegation's economy before the members' list is out: as its own source

@@ -123,6 +123,8 @@ def test_cancel_meeting_stops_its_reminders_and_is_audited(store, db_path):
 
 
 def test_add_and_remove_delegate_and_its_history(store):
+    (d,) = store.delegations(economy_id="US")  # read (and kept by the store) before the change
+    assert [m.person.name for m in d.members] == ["Ruth Perry"]
     admin_says(store, 'add-delegate US SOM1 "Jane Doe" "Deputy Senior Official"')
     (d,) = store.refresh().delegations(economy_id="US")
     assert [m.person.name for m in d.members] == ["Ruth Perry", "Jane Doe"]

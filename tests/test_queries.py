@@ -262,3 +262,21 @@ def test_a_page_of_sources_is_a_slice_of_the_listing_and_the_count_is_the_whole(
     assert store.source_count() == len(every) == 6
     assert store.source_page(0, 4) + store.source_page(4, 4) == every
     assert store.source_page(6, 4) == [] and store.source_page(-3, -1) == []
+
+
+@pytest.mark.parametrize("day", [None, date(2026, 2, 1), date(2026, 6, 1)])
+def test_the_delegations_of_an_economy_or_a_meeting_are_all_those_with_its_ids(store, day):
+    view = store if day is None else store.at(day)
+    every = view.delegations()
+    assert every or day is not None
+    economies = {d.economy.id for d in every} | {"XX"}
+    meetings = {d.meeting.id for d in every} | {"no-such-meeting"}
+    for economy in [None, *sorted(economies)]:
+        for meeting in [None, *sorted(meetings)]:
+            assert view.delegations(economy_id=economy, meeting_id=meeting) == [
+                d
+                for d in every
+                if (economy is None or d.economy.id == economy)
+                and (meeting is None or d.meeting.id == meeting)
+            ]
+    assert view.delegations() is not view.delegations()  # a list of its own for each caller
