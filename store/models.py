@@ -9,8 +9,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
-from typing import Any, TypeVar
+from functools import cache, cached_property
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from store.dates import Span
@@ -294,15 +294,13 @@ T = TypeVar("T")
 
 def replaced(record: T, **changes: Any) -> T:
     """`dataclasses.replace(record, **changes)` for the paths every request takes: the record's
-    fields copied as they are, then `changes`, in a sixth of the time (0.9 µs against 5.1 for a
+    fields copied as they are, then `changes`, in a fifth of the time (1.0 µs against 5.1 for a
     question's 19 fields, twice a command). Only for a dataclass whose fields are all set by its
     `__init__` and checked by nothing (no `__post_init__`), with a `__dict__`; any other goes
     through `replace`. Nothing else its `__dict__` holds is copied (a `cached_property` worked out
     from the old fields). A name that is not a field is a TypeError, as for `replace`."""
     cls = type(record)
-    names = _PLAIN_FIELDS.get(cls)
-    if names is None:
-        names = _PLAIN_FIELDS[cls] = _plain_fields(cls)
+    names = _plain_fields(cast(type, cls))  # (a class: hashable, whatever T is)
     if not names or not names.issuperset(changes):
         return dataclasses.replace(record, **changes)  # type: ignore[type-var]
     copy = object.__new__(cls)
@@ -315,9 +313,7 @@ def replaced(record: T, **changes: Any) -> T:
     return copy
 
 
-_PLAIN_FIELDS: dict[type, frozenset[str]] = {}
-
-
+@cache
 def _plain_fields(cls: type) -> frozenset[str]:
     """The field names of a dataclass `replaced` may copy; none for one it may not (fields set
     outside `__init__`, a `__post_init__` that checks or derives, slots)."""
