@@ -10,11 +10,12 @@ bench needs that the bot has no setting for, applied in this process only before
   supervisor, which counts nothing, starts none).
 * `BENCH_KEEP_NONE=1`: the reply cache keeps nothing (`Replies.SIZE` 0): every reply is made, as
   for a question nobody asked in its minute, however the texts read.
-* `BENCH_FIXED_ANSWER=1`: every `/apec` reply is one fixed answer, made anew each time (a card of
-  next-meeting's shape and length, turned into its message and JSON) without reading the words or
-  asking the store: the bot's plumbing alone (the checks, the replay record, the reply cache's
-  bookkeeping, the JSON, the log line, the metrics). Against it, what a made reply costs more is
-  the reader and the handler: what answering costs, which the floor does not do.
+* `BENCH_FIXED_ANSWER=1`: every `/apec` reply is one fixed answer, made anew each time (the texts
+  of next-meeting's reply, made once, put into a card and turned into its message and JSON) without
+  reading the words or asking the store: the bot's plumbing alone (the checks, the replay record,
+  the reply cache's bookkeeping, the JSON, the log line, the metrics). Against it, what a made
+  reply costs more is the reader and the handler: what answering costs, which the floor does not
+  do.
 
 Run as `python bench/_child.py serve --host 127.0.0.1 --port N [--workers N]`.
 """
@@ -134,35 +135,26 @@ def count_replies(counts: Counts) -> bool:
     return True
 
 
-# next-meeting's reply at the bench's time, as the handler writes it (its sections and citation)
-FIXED = (
-    "The next meeting on record is in May 2026, dates not confirmed:",
-    "*SOM2 — Second Senior Officials' Meeting (plenary)*",
-    "*When:* May 2026, dates not confirmed (scheduled)\n"
-    "*Where:* Shanghai, People's Republic of China",
-)
-FIXED_SOURCE = (
-    "Source: _APEC 2026 calendar: what China announced, and what was reported since, The desk "
-    "(compiled from public reports) (2025-12-13)_ — “Three Senior Officials' Meetings are "
-    "planned: SOM1 in Guangzhou in February, SOM2 in Shanghai in May, and SOM3 in Dalian in "
-    "August.”"
-)
-
-
 def fixed_answer() -> bool:
-    """Every `/apec` command answered with FIXED, its words not read (understood as typed) and
-    the store not asked. False when the bot has no `Questions.answer` or `understood` to replace."""
+    """Every `/apec` command answered with one fixed answer, its words not read (understood as
+    typed) and the store not asked: next-meeting's reply, made once by the real handler at the
+    first request, whose texts each reply then puts into a card of its own (so the answer keeps
+    next-meeting's shape and length whatever the seeds say). False when the bot has no
+    `Questions.answer` or `understood` to replace."""
     from bot import questions, replies
     from handlers.render import Card
 
     if not hasattr(questions.Questions, "answer") or not hasattr(replies, "understood"):
         return False
+    real = questions.Questions.answer
+    texts: list[tuple[str, str]] = []  # (block type, its text), filled at the first request
 
     def answer(self: Any, text: str, user: str, channel: str) -> Card:
+        if not texts:
+            texts[:] = _texts(real(self, "next-meeting", user, channel))  # (one step: no doubles)
         card = Card()
-        for section in FIXED:
-            card.section(section)
-        card.context(FIXED_SOURCE)
+        for kind, mrkdwn in texts:
+            card.section(mrkdwn) if kind == "section" else card.context(mrkdwn)
         return card.button("Post to channel", "post_to_channel", "next-meeting")
 
     def as_typed(text: str, store: Any = None) -> str:
@@ -171,6 +163,17 @@ def fixed_answer() -> bool:
     questions.Questions.answer = answer  # type: ignore[method-assign]
     replies.understood = as_typed
     return True
+
+
+def _texts(card: Any) -> list[tuple[str, str]]:
+    """A card's sections and context lines, as (block type, text)."""
+    out = []
+    for block in card.blocks:
+        if block["type"] == "section":
+            out.append(("section", block["text"]["text"]))
+        elif block["type"] == "context":
+            out.append(("context", " ".join(e["text"] for e in block["elements"])))
+    return out
 
 
 def keep_none() -> None:
