@@ -67,6 +67,7 @@ _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 _TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _URL = re.compile(r"\b(?:https?://|mailto:|www\.)\S+", re.IGNORECASE)
 _VOWEL = re.compile(r"[aeiou]", re.IGNORECASE)
+_APOSTROPHE = re.compile(r"['’]")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _KIND = re.compile(r"(?<![A-Za-z])SOMs?(?![A-Za-z0-9])")
 
@@ -192,20 +193,23 @@ def _bare(token: str) -> str:
 def _acronym(part: str) -> bool:
     if any(c.isdigit() for c in part):
         return True
-    letters = re.sub(r"['’]", "", part)
+    letters = part.replace("'", "").replace("’", "")
     return len(letters) >= 2 and letters.isascii() and letters.isupper()
 
 
 def _latin(word: str) -> bool:
     """Written in Latin letters (Vietnamese's included)."""
-    return all(ord(c) < 0x250 or 0x1E00 <= ord(c) < 0x1F00 or not c.isalpha() for c in word)
+    # ASCII is below U+0250: nearly every word of a question is decided without a loop.
+    return word.isascii() or all(
+        ord(c) < 0x250 or 0x1E00 <= ord(c) < 0x1F00 or not c.isalpha() for c in word
+    )
 
 
 def _english(word: str) -> bool:
     """A word English uses often for its length ("who's" as "who"; "follow-up" as either half)."""
     counts = english()
     for part in word.lower().split("-"):
-        pieces = re.split(r"['’]", part)
+        pieces = _APOSTROPHE.split(part) if "'" in part or "’" in part else [part]
         head = pieces[0] if all(p in CLITICS for p in pieces[1:]) else max(pieces, key=len)
         if counts.get(head, 0) >= OFTEN.get(len(head), OFTEN_LONGER):
             return True

@@ -310,3 +310,75 @@ def test_latin_letters_and_digits_are_set_apart_from_another_script_exactly_wher
         for i, c in enumerate(text)
     )
     assert language._spaced(text) == spaced
+
+
+# -- the word checks against their first, plainer writing ------------------------------------------
+# The checks run on every word of every question; these are how they were first written (a regular
+# expression for each apostrophe test, every letter looked at), kept here to hold the faster ones
+# to exactly the same answers.
+
+
+def _acronym_as_written(part: str) -> bool:
+    import re
+
+    if any(c.isdigit() for c in part):
+        return True
+    letters = re.sub(r"['’]", "", part)
+    return len(letters) >= 2 and letters.isascii() and letters.isupper()
+
+
+def _latin_as_written(word: str) -> bool:
+    return all(ord(c) < 0x250 or 0x1E00 <= ord(c) < 0x1F00 or not c.isalpha() for c in word)
+
+
+def _english_as_written(word: str) -> bool:
+    import re
+
+    from store.vocabulary import english
+
+    counts = english()
+    for part in word.lower().split("-"):
+        pieces = re.split(r"['’]", part)
+        head = pieces[0] if all(p in language.CLITICS for p in pieces[1:]) else max(pieces, key=len)
+        if counts.get(head, 0) >= language.OFTEN.get(len(head), language.OFTEN_LONGER):
+            return True
+    return False
+
+
+WORDISH = st.text(alphabet=st.sampled_from(list("aeiostAESTHwhoQqz'’-12é中ßİıſKǅ")), max_size=12)
+
+
+@given(st.one_of(WORDISH, st.text(max_size=12)))
+def test_the_word_checks_answer_as_first_written(word):
+    assert language._acronym(word) == _acronym_as_written(word)
+    assert language._latin(word) == _latin_as_written(word)
+    assert language._english(word) == _english_as_written(word)
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "who's",
+        "isn't",
+        "follow-up",
+        "SOM",
+        "SOM2",
+        "O'Neil",
+        "US’",
+        "l'été",
+        "Mitglied",
+        "don’t",
+        "rock'n'roll",
+        "-",
+        "'",
+        "Ænima",
+        "Việt",
+        "США",
+        "ſ",
+        "K",
+    ],
+)
+def test_the_word_checks_answer_as_first_written_on_words_that_matter(word):
+    assert language._acronym(word) == _acronym_as_written(word)
+    assert language._latin(word) == _latin_as_written(word)
+    assert language._english(word) == _english_as_written(word)
