@@ -23,6 +23,8 @@ from store.vocabulary import (
     MONTH_NAMES,
     MONTH_PATTERN,
     WEEKDAY_PATTERN,
+    month_number,
+    weekday_number,
 )
 from store.vocabulary import NUMBER_WORDS as NUMBER_WORDS  # store/remind.py imports it here
 
@@ -35,8 +37,6 @@ class DateError(ValueError):
     """A phrase that cannot be read as a date or a date range."""
 
 
-_MONTHS = {name[:3].lower(): number for number, name in enumerate(MONTH_NAMES, 1)}
-_WEEKDAYS = {name[:3].lower(): number for number, name in enumerate(DAY_NAMES)}
 _NUMBER = "|".join(NUMBER_WORDS)  # for a regex: "a|an|one|two|..."
 
 # APEC began in 1989; a "year" far outside this is a number that is not a year.
@@ -161,17 +161,13 @@ def _make(year: int, month: int, day: int | str) -> date:
         raise DateError(f"no such day: {int(day)} {MONTH_NAMES[month - 1]} {year}") from None
 
 
-def _month_of(text: str) -> int:
-    return _MONTHS[text[:3].lower()]
-
-
 def _last_day(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _check_weekday(word: str | None, day: date) -> None:
     # A weekday that does not match is a typo in the date or in the weekday; trust neither.
-    if word and _WEEKDAYS[word[:3].lower()] != day.weekday():
+    if word and weekday_number(word) != day.weekday():
         raise DateError(f"{_day_month_year(day)} is a {DAY_NAMES[day.weekday()]}, not {word}")
 
 
@@ -208,12 +204,12 @@ def _read_days(m: re.Match[str], first: date, last: date) -> _Reading:
 
 
 def _days_of_month(m: re.Match[str], ref: date) -> _Reading:
-    year, month = _year_of(m["y"], ref), _month_of(m["m1"])
+    year, month = _year_of(m["y"], ref), month_number(m["m1"])
     return _read_days(m, _make(year, month, m["d1"]), _make(year, month, m["d2"]))
 
 
 def _day_pair(m: re.Match[str], ref: date) -> _Reading:
-    m1, m2 = _month_of(m["m1"]), _month_of(m["m2"])
+    m1, m2 = month_number(m["m1"]), month_number(m["m2"])
     d1, d2 = int(m["d1"]), int(m["d2"])
     y1, y2 = _years_of_pair(m["y1"], m["y2"], (m1, d1), (m2, d2), ref)
     return _read_days(m, _make(y1, m1, d1), _make(y2, m2, d2))
@@ -231,7 +227,7 @@ def _iso_pair(m: re.Match[str], ref: date) -> _Reading:
 
 
 def _month_pair(m: re.Match[str], ref: date) -> _Reading:
-    m1, m2 = _month_of(m["m1"]), _month_of(m["m2"])
+    m1, m2 = month_number(m["m1"]), month_number(m["m2"])
     _check_and(m, m2 - m1 in (1, -11))
     y1, y2 = _years_of_pair(m["y1"], m["y2"], (m1, 1), (m2, 1), ref)
     first, last = date(y1, m1, 1), _last_day(y2, m2)
@@ -241,7 +237,7 @@ def _month_pair(m: re.Match[str], ref: date) -> _Reading:
 
 
 def _month_day(m: re.Match[str], ref: date) -> _Reading:
-    day = _make(_year_of(m["y"], ref), _month_of(m["m"]), m["d"])
+    day = _make(_year_of(m["y"], ref), month_number(m["m"]), m["d"])
     _check_weekday(m["w"], day)
     return day, day, "day"
 
@@ -271,13 +267,13 @@ def _numeric_day(m: re.Match[str], ref: date) -> _Reading:
 
 
 def _month_only(m: re.Match[str], ref: date) -> _Reading:
-    year, month = _year_of(m.groupdict().get("y"), ref), _month_of(m["m"])
+    year, month = _year_of(m.groupdict().get("y"), ref), month_number(m["m"])
     return date(year, month, 1), _last_day(year, month), "month"
 
 
 def _month_onwards(m: re.Match[str], ref: date) -> _Reading:
     # "From May" opens a stretch to the end of that year, known to the month.
-    year, month = _year_of(m.groupdict().get("y"), ref), _month_of(m["m"])
+    year, month = _year_of(m.groupdict().get("y"), ref), month_number(m["m"])
     return date(year, month, 1), date(year, 12, 31), "month"
 
 
@@ -330,7 +326,7 @@ def _coming_days(m: re.Match[str], ref: date) -> _Reading:
 
 
 def _named_month(m: re.Match[str], ref: date) -> _Reading:
-    month, which = _month_of(m["m"]), m["w"].lower()
+    month, which = month_number(m["m"]), m["w"].lower()
     year = ref.year
     if which == "next" and month <= ref.month:
         year += 1
@@ -903,7 +899,7 @@ def _time_phrase(rule: _WhenRule, m: re.Match[str], today: date) -> TimePhrase:
         return _in_a_while(found, g)
     if g["wd"]:
         after = g["q"].lower() == "next"
-        return replace(found, weekday=_WEEKDAYS[g["wd"][:3].lower()], after_today=after)
+        return replace(found, weekday=weekday_number(g["wd"]), after_today=after)
     return replace(found, day=_day_of(g, today))
 
 
@@ -938,7 +934,7 @@ def _day_of(g: dict[str, str], today: date) -> date | None:
         return _iso_date(g["y3"], g["n3"], g["d3"], today)
     if not (g["m"] or g["m2"]):
         return None  # a time of day alone
-    month, number = _month_of(g["m"] or g["m2"]), int(g["d"] or g["d2"])
+    month, number = month_number(g["m"] or g["m2"]), int(g["d"] or g["d2"])
     year = g["y"] or g["y2"]
     # No year: this year's, unless that day has gone by; then next year's.
     later = (month, number) < (today.month, today.day)

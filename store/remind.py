@@ -47,6 +47,8 @@ from store.vocabulary import (
     MONTH_PATTERN,
     NUMBER_WORDS,
     WEEKDAY_PATTERN,
+    month_number,
+    weekday_number,
 )
 
 AHEAD = timedelta(days=366)  # a reminder further off than a year is a typo
@@ -587,16 +589,6 @@ def _number(text: str) -> int:
     return int(digits[0])
 
 
-def _month_of(text: str) -> int:
-    key = text.lower().rstrip(".")[:3]
-    return next(n for n, name in enumerate(MONTH_NAMES, 1) if name[:3].lower() == key)
-
-
-def _weekday_of(text: str) -> int:
-    key = text.lower()[:2]
-    return next(n for n, name in enumerate(DAY_NAMES) if name[:2].lower() == key)
-
-
 def _fixed_day(fields: _Fields, today: date) -> date | None:
     """The day a phrase names outright; None if it names a weekday (or no day)."""
     rel = _one(fields, "rel").lower()
@@ -610,23 +602,23 @@ def _fixed_day(fields: _Fields, today: date) -> date | None:
             raise RemindError(f"no such month: {_one(fields, 'in')}")
         return _make(int(_one(fields, "iy")), month, int(_one(fields, "id")))
     if _one(fields, "m"):
-        month, number = _month_of(_one(fields, "m")), _number(_one(fields, "d"))
+        month, number = month_number(_one(fields, "m")), _number(_one(fields, "d"))
         year = _one(fields, "y")
         # No year: this year's, unless that day has gone by; then next year's.
         later = (month, number) < (today.month, today.day)
         day = _make(int(year) if year else today.year + later, month, number)
         weekday = _one(fields, "wdc")
-        if weekday and _weekday_of(weekday) != day.weekday():
+        if weekday and weekday_number(weekday) != day.weekday():
             raise RemindError(
                 f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year} is a "
-                f"{DAY_NAMES[day.weekday()]}, not a {DAY_NAMES[_weekday_of(weekday)]}"
+                f"{DAY_NAMES[day.weekday()]}, not a {DAY_NAMES[weekday_number(weekday)]}"
             )
         return day
     if _one(fields, "ord"):
         return next(_month_days(_number(_one(fields, "ord")), today))
     if _one(fields, "nwd"):
         monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
-        return monday + timedelta(days=_weekday_of(_one(fields, "nwd")))
+        return monday + timedelta(days=weekday_number(_one(fields, "nwd")))
     return None
 
 
@@ -702,7 +694,7 @@ def _on_weekday(weekday: str, fields: _Fields, now: datetime) -> Once | None:
     zone = _zone_of(now)
     clock, note = _clock_or_default(fields)
     first = 1 if _one(fields, "q").lower() == "next" else 0
-    wanted = _weekday_of(weekday)
+    wanted = weekday_number(weekday)
     for ahead in range(first, first + 8):
         candidate = now.date() + timedelta(days=ahead)
         due = localize(_on(candidate, clock), zone)
@@ -817,7 +809,7 @@ def _interval(fields: _Fields, phrase: str) -> int:
 def _by_weekdays(fields: _Fields) -> dict[str, str]:
     """ "every monday and thursday"."""
     names = re.findall(_WD, _one(fields, "wdl"), re.IGNORECASE)
-    days = sorted({_weekday_of(name) for name in names})
+    days = sorted({weekday_number(name) for name in names})
     return {"BYDAY": ",".join(RRULE_DAYS[d] for d in days)}
 
 
@@ -825,7 +817,7 @@ def _by_nth_weekday(fields: _Fields) -> dict[str, str]:
     """ "every first monday of the month", "the last friday of the month"."""
     nth = _one(fields, "nth").lower()
     which = -1 if nth == "last" else _number(nth)
-    return {"BYDAY": f"{which}{RRULE_DAYS[_weekday_of(_one(fields, 'nthwd'))]}"}
+    return {"BYDAY": f"{which}{RRULE_DAYS[weekday_number(_one(fields, 'nthwd'))]}"}
 
 
 def _by_month_day(fields: _Fields) -> dict[str, str]:
@@ -838,7 +830,7 @@ def _by_month_day(fields: _Fields) -> dict[str, str]:
 
 def _by_year_day(fields: _Fields) -> dict[str, str]:
     """ "every year on 18 november"."""
-    month, number = _month_of(_one(fields, "ym")), _number(_one(fields, "yd"))
+    month, number = month_number(_one(fields, "ym")), _number(_one(fields, "yd"))
     if number > calendar.monthrange(2000, month)[1]:  # 2000 was a leap year: 29 February is
         raise RemindError(f"no such day: {number} {MONTH_NAMES[month - 1]}")
     return {"BYMONTH": str(month), "BYMONTHDAY": str(number)}
@@ -927,7 +919,7 @@ def until_day(text: str, now: datetime) -> date | None:
             return day
         if _one(fields, "wd"):
             first = 1 if _one(fields, "q").lower() == "next" else 0
-            wanted = _weekday_of(_one(fields, "wd"))
+            wanted = weekday_number(_one(fields, "wd"))
             return next(
                 now.date() + timedelta(days=n)
                 for n in range(first, first + 7)

@@ -8,6 +8,7 @@ is for: *phrases* and *words* are what people type, *labels* what the bot prints
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -81,6 +82,30 @@ MONTH_NAMES = tuple(month.title() for month in MONTHS)  # "January", as printed
 MONTH_ABBREVIATIONS = tuple("jan feb mar apr jun jul aug sep sept oct nov dec".split())
 WEEKDAY_PATTERN = "|".join(WEEKDAYS)  # for a regex: "monday|tuesday|..."
 MONTH_PATTERN = "|".join(MONTHS)
+
+# The letters that tell each month (three) and weekday (two) apart, one group each, matched with
+# the flag the date and reminder grammars use: a name is looked up as they read it. IGNORECASE
+# takes a long s for "s" and a dotless or dotted capital i for "i" ("ſeptember", "FRİDAY"), where
+# `.lower()` gives another key.
+_MONTH_HEADS = re.compile("|".join(f"({m[:3]})" for m in MONTHS), re.IGNORECASE)
+_WEEKDAY_HEADS = re.compile("|".join(f"({d[:2]})" for d in WEEKDAYS), re.IGNORECASE)
+
+
+def month_number(name: str) -> int:
+    """1 to 12: the month a name begins with ("Sept.", "september", "ſep")."""
+    found = _MONTH_HEADS.match(name)
+    if found is None or found.lastindex is None:
+        raise ValueError(f"not a month: {name[:20]!r}")
+    return found.lastindex
+
+
+def weekday_number(name: str) -> int:
+    """0 (Monday) to 6: the weekday a name begins with ("Tues", "thursday", "frıday")."""
+    found = _WEEKDAY_HEADS.match(name)
+    if found is None or found.lastindex is None:
+        raise ValueError(f"not a weekday: {name[:20]!r}")
+    return found.lastindex - 1
+
 
 NUMBER_WORDS = {  # numbers people write as words ("three days before")
     "a": 1,

@@ -740,3 +740,42 @@ def test_warm_up_pays_the_first_parse_cost():
     started = time.perf_counter()
     read_when("tomorrow 9am", NOW_NOV)
     assert time.perf_counter() - started < 0.05
+
+
+# Letters the grammar's IGNORECASE expressions take for ASCII ones: a long s for "s", a dotless
+# and a dotted capital i for "i", the Kelvin sign for "k". A name matched so is looked up so: it
+# reads as the month or weekday it spells, never as a KeyError in the middle of an answer.
+LOOK_ALIKES = [
+    ("ſeptember 9 2026", D("2026-09-09")),
+    ("9 ſep 2026", D("2026-09-09")),
+    ("frıday, ſeptember 11, 2026", D("2026-09-11")),
+    ("FRİDAY, SEPTEMBER 11, 2026", D("2026-09-11")),
+    ("ſunday 13 ſeptember 2026", D("2026-09-13")),
+]
+
+
+@pytest.mark.parametrize(("text", "day"), LOOK_ALIKES)
+def test_a_name_in_look_alike_letters_reads_as_the_rules_match_it(text, day):
+    found = read_span(text, REF_000)
+    assert (found.start, found.end) == (day, day)
+
+
+def test_a_document_s_date_in_look_alike_capitals_is_found():
+    # In a document a month is written with a capital: a long s has none, a dotted İ has.
+    text = "It was held on FRİDAY, SEPTEMBER 11, 2026 and on Frıday, September 18, 2026."
+    assert [span.start for _, span in find_dates(text, REF_000)] == [
+        D("2026-09-11"),
+        D("2026-09-18"),
+    ]
+
+
+def test_a_weekday_in_look_alike_letters_is_checked_against_the_day():
+    with pytest.raises(DateError, match="is a Friday"):
+        read_span("ſunday 11 ſeptember 2026", REF_000)
+
+
+def test_a_question_s_period_in_look_alike_letters_reads():
+    now = datetime(2026, 3, 2, 9, tzinfo=SEOUL)
+    assert read_period("in ſeptember", now).start == D("2026-09-01")
+    found = find_time_phrase("next frıday 9am ring the embassy", now)
+    assert found is not None and (found.weekday, found.after_today) == (4, True)

@@ -499,3 +499,22 @@ def test_any_text_gives_a_request_or_a_reason(text):
 def test_the_first_occurrence_is_today_s_when_its_time_has_not_passed():
     assert read("every day at 11am x").when.start.date() == date(2026, 11, 4)
     assert read("every day at 10am x").when.start.date() == date(2026, 11, 5)  # 10:00 is now
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("me every ſunday at 9am water the plants", "SU"),
+        ("me every frıday at 9am send the notes", "FR"),
+        ("me on ſeptember 9 at 9am file the report", None),
+    ],
+)
+def test_names_in_look_alike_letters_read_as_the_grammar_matches_them(text, when):
+    # The grammar matches a long s as "s" and a dotless i as "i": so does the name's lookup.
+    when_read = read(text).when
+    if when is None:
+        assert isinstance(when_read, Once)
+        assert (when_read.due.month, when_read.due.day, when_read.due.hour) == (9, 9, 9)
+    else:
+        assert isinstance(when_read, Every)
+        assert f"BYDAY={when}" in when_read.rule
