@@ -448,6 +448,14 @@ _RULES = (
     ),
 )
 
+# What every rule's phrase holds, whatever else it holds: a digit, a month's name, or one of
+# these words ("day" is in "today", "yesterday" and "days"). Searched for as written, inside
+# words too, with the rules' own flag, so that a letter that folds to a month's under IGNORECASE
+# ("ſeptember") does so here as well. A rule added must keep to it (tests/test_dates_prefilter.py).
+_MAYBE = re.compile(
+    rf"\d|{MONTH_PATTERN}|{_SHORT_MONTHS}|year|month|week|day|tonight|tomorrow", re.IGNORECASE
+)
+
 _UNKNOWN = re.compile(
     r"(?:(?:the\s+)?(?:exact\s+)?dates?\s+(?:are\s+|is\s+|were\s+|was\s+)?)?"
     r"(?:not\s+(?:yet\s+)?(?:given|known|confirmed|announced|set|fixed|decided|available)"
@@ -519,6 +527,12 @@ def _search(text: str, ref: date, documents: bool) -> list[tuple[str, Span]]:
 
 def _readings(text: str, ref: date, documents: bool) -> list[tuple[str, Span | None]]:
     """As `_search`, with each phrase written as a date that is none (31 February) as None."""
+    # Most questions hold no date: one search, not one per rule (a sixth of a mention's answer).
+    return _scan(text, ref, documents) if _MAYBE.search(text) else []
+
+
+def _scan(text: str, ref: date, documents: bool) -> list[tuple[str, Span | None]]:
+    """`_readings`, every rule scanning the whole text."""
     found: list[tuple[int, int, str, Span | None]] = []
     for rule in _RULES:
         if documents and not rule.in_documents:
