@@ -23,6 +23,7 @@ from store.vocabulary import (
     MONTH_NAMES,
     MONTH_PATTERN,
     WEEKDAY_PATTERN,
+    as_matched,
     month_number,
     weekday_number,
 )
@@ -532,7 +533,8 @@ def _readings(text: str, ref: date, documents: bool) -> list[tuple[str, Span | N
 
 
 def _scan(text: str, ref: date, documents: bool) -> list[tuple[str, Span | None]]:
-    """`_readings`, every rule scanning the whole text."""
+    """`_readings`, every rule scanning the whole text (each phrase given as typed)."""
+    typed, text = text, as_matched(text)
     found: list[tuple[int, int, str, Span | None]] = []
     for rule in _RULES:
         if documents and not rule.in_documents:
@@ -545,12 +547,12 @@ def _scan(text: str, ref: date, documents: bool) -> list[tuple[str, Span | None]
                 continue
             start, end = match.span("x")
             try:
-                span: Span | None = _read(rule, match, ref, match["x"])
+                span: Span | None = _read(rule, match, ref, typed[start:end])
             except _NotARange:
                 continue  # the single dates inside it are read by the single-date rules
             except DateError:
                 span = None  # a bad date still holds its place: its parts are not dates either
-            found.append((start, end, match["x"], span))
+            found.append((start, end, typed[start:end], span))
     found.sort(key=lambda item: (item[0], item[0] - item[1]))
     chosen: list[tuple[str, Span | None]] = []
     taken_until = -1
@@ -601,7 +603,7 @@ def read_span(text: str, reference: date) -> Span:
     ref = _as_date(reference)
     if not isinstance(text, str):
         raise DateError(f"not text: {text!r}")
-    phrase = _tidy(text)
+    phrase = _tidy(as_matched(text))
     if not phrase:
         raise DateError("no date given")
     if len(phrase) > _MAX_PHRASE:
@@ -683,7 +685,7 @@ def read_period(text: str, now: datetime) -> Span | None:
         return None
     now = _aware(now)
     today = now.date()
-    phrase = _tidy(_ordinal_days(text))
+    phrase = _tidy(_ordinal_days(as_matched(text)))
     if not phrase:
         return None
     try:
@@ -716,7 +718,7 @@ def read_when(text: str, now: datetime) -> datetime | None:
         return None
     now = _aware(now)
     zone = now.tzinfo or UTC
-    phrase = _tidy(text)
+    phrase = _tidy(as_matched(text))
     # A bare number is a day of some month only by guesswork.
     if not phrase or len(phrase) > _MAX_PHRASE or phrase.isdigit():
         return None
@@ -888,8 +890,9 @@ def find_time_phrase(
     if not isinstance(text, str) or not isinstance(now, datetime):
         return None
     best: tuple[_WhenRule, re.Match[str]] | None = None
+    matched = as_matched(text)
     for rule, regex in _WHEN_AT[where]:
-        match = regex.search(text)
+        match = regex.search(matched)
         if match and (best is None or len(match[0]) > len(best[1][0])):
             best = rule, match
     if best is None:

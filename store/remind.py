@@ -47,6 +47,7 @@ from store.vocabulary import (
     MONTH_PATTERN,
     NUMBER_WORDS,
     WEEKDAY_PATTERN,
+    as_matched,
     month_number,
     weekday_number,
 )
@@ -376,7 +377,7 @@ def read_request(
     if not body:
         raise RemindError(f"When, and of what? Try {EXAMPLE}.")
     local = now.astimezone(zone)
-    before = _BEFORE.fullmatch(body) if len(body) <= 200 else None
+    before = _BEFORE.fullmatch(as_matched(body)) if len(body) <= 200 else None
     if before is not None:
         found = meeting(before["name"])
         if found is not None:
@@ -461,7 +462,7 @@ def _read_phrase(
     phrase: str, fits: Callable[[_Fields], bool] = lambda fields: True
 ) -> tuple[str, _Fields] | None:
     """The rule that reads the whole phrase, and its fields; None if none does."""
-    tidy = _TRAILING.sub("", phrase)
+    tidy = _TRAILING.sub("", as_matched(phrase))
     if not tidy or len(tidy) > 120:
         return None
     for rule in WHEN_RULES:

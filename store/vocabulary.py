@@ -83,6 +83,19 @@ MONTH_ABBREVIATIONS = tuple("jan feb mar apr jun jul aug sep sept oct nov dec".s
 WEEKDAY_PATTERN = "|".join(WEEKDAYS)  # for a regex: "monday|tuesday|..."
 MONTH_PATTERN = "|".join(MONTHS)
 
+# The letters Python's IGNORECASE matching takes for ASCII ones (tests/test_look_alikes.py checks
+# there are no others): a long s, a dotless and a dotted capital i, the Kelvin sign. A grammar
+# reads a text with these folded, one letter for one, so that what it matched spells its keys
+# ("thıs week" is "this week") and every offset still points into the text as typed.
+LOOK_ALIKES = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "I", "\u212a": "K"})
+
+
+def as_matched(text: str) -> str:
+    """`text` with the letters IGNORECASE takes for ASCII ones written as those: the same
+    length, every other letter as it was."""
+    return text.translate(LOOK_ALIKES)
+
+
 # The letters that tell each month (three) and weekday (two) apart, one group each, matched with
 # the flag the date and reminder grammars use: a name is looked up as they read it. IGNORECASE
 # takes a long s for "s" and a dotless or dotted capital i for "i" ("ſeptember", "FRİDAY"), where
