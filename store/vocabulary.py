@@ -93,7 +93,7 @@ LOOK_ALIKES = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "I", "\u212
 def as_matched(text: str) -> str:
     """`text` with the letters IGNORECASE takes for ASCII ones written as those: the same
     length, every other letter as it was."""
-    return text.translate(LOOK_ALIKES)
+    return text if text.isascii() else text.translate(LOOK_ALIKES)  # ASCII: nearly every text
 
 
 # The letters that tell each month (three) and weekday (two) apart, one group each, matched with
