@@ -4,7 +4,8 @@ written with them is matched; what it matched must then read as the same phrase 
 raise in the middle of an answer (it did: "thıs week", "yeſterday 9am", "November eıghteenth"
 were KeyErrors), and never read as something else ("this weeKend" as a week).
 
-The phrases are the date and reminder corpora's own, each with its look-alike letters put in."""
+Written so: a period for each kind of date rule, every reminder of the two reminder corpora, and
+every question of the test corpora, each with its look-alike letters put in."""
 
 from __future__ import annotations
 
