@@ -745,7 +745,7 @@ def test_warm_up_pays_the_first_parse_cost():
 # Letters the grammar's IGNORECASE expressions take for ASCII ones: a long s for "s", a dotless
 # and a dotted capital i for "i", the Kelvin sign for "k". A name matched so is looked up so: it
 # reads as the month or weekday it spells, never as a KeyError in the middle of an answer.
-LOOK_ALIKES = [
+LOOK_ALIKE_DATES = [
     ("ſeptember 9 2026", D("2026-09-09")),
     ("9 ſep 2026", D("2026-09-09")),
     ("frıday, ſeptember 11, 2026", D("2026-09-11")),
@@ -754,7 +754,7 @@ LOOK_ALIKES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "day"), LOOK_ALIKES)
+@pytest.mark.parametrize(("text", "day"), LOOK_ALIKE_DATES)
 def test_a_name_in_look_alike_letters_reads_as_the_rules_match_it(text, day):
     found = read_span(text, REF_000)
     assert (found.start, found.end) == (day, day)

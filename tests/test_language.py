@@ -3,6 +3,7 @@ reply says the bot reads English, with the English command the names in the ques
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 import tomllib
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from handlers import language
 from handlers.language import detector, foreign, foreign_reply, suggestions, warm_up
 from store.queries import Store
+from store.vocabulary import english
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -319,8 +321,6 @@ def test_latin_letters_and_digits_are_set_apart_from_another_script_exactly_wher
 
 
 def _acronym_as_written(part: str) -> bool:
-    import re
-
     if any(c.isdigit() for c in part):
         return True
     letters = re.sub(r"['’]", "", part)
@@ -332,10 +332,6 @@ def _latin_as_written(word: str) -> bool:
 
 
 def _english_as_written(word: str) -> bool:
-    import re
-
-    from store.vocabulary import english
-
     counts = english()
     for part in word.lower().split("-"):
         pieces = re.split(r"['’]", part)
