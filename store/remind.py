@@ -910,6 +910,7 @@ def _end_of(
 
 def until_day(text: str, now: datetime) -> date | None:
     """The day "until …" names ("20 November", "friday", "next month"), read on now's calendar."""
+    text = as_matched(text)  # as read_period gives the period's words back
     found = _read_phrase(text) or _read_phrase(f"on {text}")
     if found is not None and found[0] == "day, then time":
         fields = found[1]

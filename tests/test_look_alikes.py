@@ -21,7 +21,7 @@ import pytest
 
 from handlers.answer import answer
 from store.dates import DateError, find_dates, find_time_phrase, read_period, read_span, read_when
-from store.remind import Every, RemindError, read_request
+from store.remind import Every, RemindError, read_request, until_day
 from store.vocabulary import LOOK_ALIKES
 
 HERE = Path(__file__).parent
@@ -151,3 +151,9 @@ def test_every_corpus_question_in_look_alike_letters_is_answered(store):
     for question in questions:
         first = answer(store, looks_alike(question), NOW).plain().splitlines()
         assert first and first[0].strip(), question
+
+
+@pytest.mark.parametrize("text", ["september", "20 november", "next friday", "next month", "2027"])
+def test_an_end_day_in_look_alike_letters_reads_as_in_ascii(text):
+    # until_day compares the period it read with the words given: both as matched.
+    assert until_day(looks_alike(text), NOW) == until_day(text, NOW)
