@@ -227,7 +227,7 @@ def _prepared(raw: str, lexicon: Lexicon) -> tuple[str, bool]:
     """The question as typed, decoded and written out: its frame off (and whether the frame made
     it a yes-or-no question), chat and desk shorthand spelt out, names typed as one word split."""
     # Decoded at the edge; read with the letters IGNORECASE takes for ASCII ones written so
-    text = " ".join(as_matched(raw).replace("\x00", " ").split())[:MAX_QUESTION]
+    text = as_matched(" ".join(raw.replace("\x00", " ").split())[:MAX_QUESTION])
     text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
     text, framed = unframe(first_question(text))
     text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)
