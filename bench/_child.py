@@ -10,6 +10,11 @@ bench needs that the bot has no setting for, applied in this process only before
   supervisor, which counts nothing, starts none).
 * `BENCH_KEEP_NONE=1`: the reply cache keeps nothing (`Replies.SIZE` 0): every reply is made, as
   for a question nobody asked in its minute, however the texts read.
+* With `BENCH_CACHE_COUNTS`, the CPU time of the thread answering each POST /slack/events is
+  counted too, from the call of the front's `events` to its return (the checks, the answer, the
+  log line and the metrics; not waitress' reading and writing, nor the work left to other
+  threads: a mention's answer, the log's writing). The floor counts its Bolt adapter's call the
+  same way (`time_requests`), so the two are the same measure of what each app does a request.
 * `BENCH_FIXED_ANSWER=1`: every `/apec` reply is one fixed answer, made anew each time (the texts
   of next-meeting's reply, made once, put into a card and turned into its message and JSON) without
   reading the words or asking the store: the bot's plumbing alone (the checks, the replay record,
@@ -45,13 +50,16 @@ def set_levels(spec: str) -> None:
 
 
 class Counts:
-    """This process' hits and misses, written to FOLDER/<pid>.json by a thread of its own."""
+    """This process' hits and misses, and the CPU time its requests took (`app`), written to
+    FOLDER/<pid>.json by a thread of its own."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.hits = self.misses = 0
+        self.app_ns = self.app_calls = 0
         self._pid = 0  # the process whose thread writes: a forked worker starts its own
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # app's two sums move together
+        self._starting = threading.Lock()
 
     def hit(self) -> None:
         self.hits += 1
@@ -61,10 +69,17 @@ class Counts:
         self.misses += 1
         self._writer()
 
+    def app(self, ns: int) -> None:
+        """A request's thread spent `ns` nanoseconds of CPU on it."""
+        with self._lock:
+            self.app_ns += ns
+            self.app_calls += 1
+        self._writer()
+
     def _writer(self) -> None:
         if self._pid == os.getpid():
             return
-        with self._lock:
+        with self._starting:
             if self._pid != os.getpid():
                 self._pid = os.getpid()
                 threading.Thread(target=self._write, name="bench-counts", daemon=True).start()
@@ -72,10 +87,12 @@ class Counts:
     def _write(self) -> None:
         path, last = self.folder / f"{os.getpid()}.json", (-1, -1)
         while True:
-            now = (self.hits, self.misses)
+            with self._lock:
+                now = (self.hits, self.misses, self.app_ns, self.app_calls)
             if now != last:
                 part = path.with_suffix(".tmp")
-                part.write_text(json.dumps({"hits": now[0], "misses": now[1]}))
+                names = ("hits", "misses", "app_ns", "app_calls")
+                part.write_text(json.dumps(dict(zip(names, now, strict=True))))
                 part.replace(path)
                 last = now
             time.sleep(FLUSH_EVERY)
@@ -91,6 +108,37 @@ def read_counts(folder: Path) -> tuple[int, int]:
             continue
         hits, misses = hits + found["hits"], misses + found["misses"]
     return hits, misses
+
+
+def read_app_time(folder: Path) -> tuple[int, int]:
+    """The CPU nanoseconds the requests' threads spent, and the requests, of every process that
+    wrote to `folder`."""
+    ns = calls = 0
+    for path in folder.glob("*.json"):
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        ns, calls = ns + found.get("app_ns", 0), calls + found.get("app_calls", 0)
+    return ns, calls
+
+
+def time_requests(counts: Counts, cls: type, name: str) -> bool:
+    """Count the CPU time of the calling thread in each call of `cls.name` (False when the class
+    has no such method: nothing counted)."""
+    method = getattr(cls, name, None)
+    if not callable(method):
+        return False
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time_ns()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            counts.app(time.thread_time_ns() - started)
+
+    setattr(cls, name, timed)
+    return True
 
 
 def count_replies(counts: Counts) -> bool:
@@ -191,8 +239,14 @@ def main() -> int:
         print("bench: the answer cannot be fixed (Questions, understood changed)", file=sys.stderr)
         return 2
     folder = os.environ.get("BENCH_CACHE_COUNTS")
-    if folder and not count_replies(Counts(Path(folder))):
-        print("bench: the reply cache cannot be counted (Replies changed)", file=sys.stderr)
+    if folder:
+        from bot.server import SlackHTTP
+
+        counts = Counts(Path(folder))
+        if not count_replies(counts):
+            print("bench: the reply cache cannot be counted (Replies changed)", file=sys.stderr)
+        if not time_requests(counts, SlackHTTP, "events"):
+            print("bench: the requests cannot be timed (SlackHTTP changed)", file=sys.stderr)
     from bot.cli import main as cli
 
     return cli(sys.argv[1:])

@@ -38,6 +38,11 @@ The requests:
 * paced: the same mentions at a steady 200 a second on one connection (`PACE`), the rate far above
   a desk's and below what fills ours: the ack as it is when the answers keep up.
 
+Besides latency and throughput, the CPU each request costs (Linux): the service's processes,
+every thread, from /proc ("cpu"); and the request's own thread inside the app ("app": ours'
+front from its `events` call to its return, the floor's Bolt adapter the same way, each timed by
+bench/_child.py). The second says what the apps do a request without the server around them.
+
 That the uncached requests were is checked, not assumed: ours counts its reply cache's hits and
 misses (bench/_child.py), and any hit during an uncached or mix level fails the run, as does a
 varied level whose replies were made more often than there are kinds of meeting.
@@ -87,7 +92,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._child import read_counts  # noqa: E402 - after the path is set
+from bench._child import read_app_time, read_counts  # noqa: E402 - after the path is set
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD = REPO / "bench" / "_child.py"
@@ -194,14 +199,20 @@ def mention_question(n: int) -> str:
 # -- the floor and the Web API stand-in (child processes) -----------------------------------------
 
 
-def serve_floor(port: int, api_url: str) -> int:
-    """A bare Bolt app that only acks, under the same waitress; prints when it listens."""
+def serve_floor(port: int, api_url: str, timed: str = "") -> int:
+    """A bare Bolt app that only acks, under the same waitress; prints when it listens. With
+    `timed` (a folder), the CPU time of each request's thread in Bolt's adapter is counted there,
+    as ours counts its front's (bench/_child.py)."""
     from slack_bolt import App
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_bolt.authorization import AuthorizeResult
     from slack_sdk import WebClient
 
+    from bench._child import Counts, time_requests
     from bot.server import make_server
+
+    if timed:
+        time_requests(Counts(Path(timed)), SlackRequestHandler, "__call__")
 
     app = App(
         signing_secret=SECRET,
@@ -283,6 +294,7 @@ class Service:
     ready_s: float = 0.0
     name: str = ""
     counts: Path | None = None  # where ours writes its reply cache's counts
+    timed: Path | None = None  # where its processes write their requests' CPU time
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -305,6 +317,16 @@ class Service:
     def cache(self) -> tuple[int, int] | None:
         """(hits, misses) of ours' reply cache so far, or None where it is not counted."""
         return read_counts(self.counts) if self.counts is not None else None
+
+    def app_time(self) -> tuple[int, int] | None:
+        """(CPU ns, requests) its requests' threads have spent so far in the app, or None where
+        it is not counted."""
+        return read_app_time(self.timed) if self.timed is not None else None
+
+    def cpu_s(self) -> float | None:
+        """The CPU seconds its processes and theirs (a supervisor's workers) have used, all
+        threads (Linux /proc); None elsewhere."""
+        return cpu_seconds([p.pid for p in self.procs])
 
 
 def _healthy(port: int) -> bool:
@@ -377,7 +399,7 @@ def start_ours(
         started = time.monotonic()
         with open(log, "ab") as out:
             proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=out)
-        service = Service("ours", port, [proc], log, name=name, counts=counts)
+        service = Service("ours", port, [proc], log, name=name, counts=counts, timed=counts)
         return _wait(service, lambda: _healthy(port), started)
 
     return _on_a_free_port(on)
@@ -386,6 +408,8 @@ def start_ours(
 def start_floor(tmp: Path, api_url: str, workers: int) -> Service:
     """`workers` bare Bolt processes sharing one port; waits for each to listen."""
     log = tmp / f"floor-{workers}.log"
+    timed = tmp / f"floor-{workers}.times"
+    timed.mkdir(exist_ok=True)
 
     def on(port: int) -> Service:
         started = time.monotonic()
@@ -399,11 +423,13 @@ def start_floor(tmp: Path, api_url: str, workers: int) -> Service:
                     str(port),
                     "--api-url",
                     api_url,
+                    "--timed",
+                    str(timed),
                 ]
                 procs.append(
                     subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=out, text=True)
                 )
-        service = Service("floor", port, procs, log, name=f"floor-{workers}")
+        service = Service("floor", port, procs, log, name=f"floor-{workers}", timed=timed)
         lines = iter(lambda: [p.stdout.readline() for p in procs], None)  # type: ignore[union-attr]
         return _wait(
             service, lambda: all(line.startswith("LISTENING") for line in next(lines)), started
@@ -454,6 +480,28 @@ def start_web_api(tmp: Path) -> tuple[subprocess.Popen, str]:
 def web_api_calls(api_url: str) -> dict[str, int]:
     with urllib.request.urlopen(urllib.request.Request(api_url + "calls", b"")) as response:
         return json.loads(response.read())
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User and system CPU seconds of the processes `pids` and their descendants (Linux /proc);
+    None where /proc is not."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, CPU seconds)
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    wanted, more = set(), set(pids)
+    while more:  # the descendants, to any depth
+        wanted |= more
+        more = {pid for pid, (parent, _) in stats.items() if parent in more} - wanted
+    return sum(stats[pid][1] for pid in wanted if pid in stats)
 
 
 def rss_mb(pid: int) -> float:
@@ -578,6 +626,8 @@ class Level:
     lost: int = 0
     elapsed: float = 0.0
     cache: tuple[int, int] | None = None  # ours' reply cache during it: (hits, misses)
+    cpu_us: float | None = None  # the service's CPU a request answered, every thread (/proc)
+    app_us: float | None = None  # the app's, in the request's thread (Service.app_time)
     bad: list[bytes] = field(default_factory=list)  # the first bodies not as expected
 
     def p(self, q: float) -> float:
@@ -643,13 +693,33 @@ def run_level(service: Service, kind: str, conns: int, requests: int) -> Level:
     """`requests` requests of `kind` over `conns` connections; ours' cache counted over them."""
     level = Level(service.name or service.app, kind, conns)
     batch = make_requests(kind, requests)
-    before = service.cache()
+    before, timed, cpu = service.cache(), service.app_time(), service.cpu_s()
     asyncio.run(_load(service.port, level, batch, service.app))
+    done = len(level.latencies)
+    if cpu is not None and done:
+        level.cpu_us = ((service.cpu_s() or cpu) - cpu) / done * 1e6
+    if timed is not None and done:
+        ns, calls = _timed(service, timed, level.failed + done)
+        level.app_us = ns / calls / 1000 if calls else None
     if before is not None:
-        answered = len(level.latencies) if kind not in MENTIONS else 0  # a mention keeps none
+        answered = done if kind not in MENTIONS else 0  # a mention keeps none
         after = _counted(service, before, answered)
         level.cache = (after[0] - before[0], after[1] - before[1])
     return level
+
+
+def _timed(service: Service, before: tuple[int, int], requests: int) -> tuple[int, int]:
+    """The CPU ns and the requests its app's threads counted since `before`, once they account
+    for `requests` (each process writes them every FLUSH_EVERY s), or as they stand after
+    COUNTS_WAIT."""
+    deadline = time.monotonic() + COUNTS_WAIT
+    while True:
+        after = service.app_time()
+        assert after is not None
+        ns, calls = after[0] - before[0], after[1] - before[1]
+        if calls >= requests or time.monotonic() > deadline:
+            return ns, calls
+        time.sleep(0.02)
 
 
 def _counted(service: Service, before: tuple[int, int], answered: int) -> tuple[int, int]:
@@ -876,6 +946,12 @@ def _rps(x: Level) -> float:
     return x.rps
 
 
+def _us_cell(values: list[float | None]) -> str:
+    """The median of the rounds' figures in µs, or "-" where none was measured."""
+    found = [v for v in values if v is not None]
+    return f"{statistics.median(found):6.0f}" if found else f"{'-':>6}"
+
+
 def _cache_cell(levels: list[Level]) -> str:
     counted = [x.cache for x in levels if x.cache is not None]
     if not counted:
@@ -894,7 +970,7 @@ def report(
     )
     print(
         f"{'kind':8} {'conns':>5} {'service':22} {'p50 ms':>22} {'p99 ms':>22} {'req/s':>8} "
-        "failed lost  cache hits / misses"
+        "failed lost    cpu    app  cache hits / misses"
     )
     failed = 0
     for kind, conns, names in _plan(args):
@@ -905,9 +981,16 @@ def report(
             print(
                 f"{kind:8} {conns:5} {name:22} {_med([x.p(0.5) for x in levels])} "
                 f"{_med([x.p(0.99) for x in levels])} "
-                f"{statistics.median(x.rps for x in levels):8.0f} {f:6} {lost:4}  "
+                f"{statistics.median(x.rps for x in levels):8.0f} {f:6} {lost:4} "
+                f"{_us_cell([x.cpu_us for x in levels])} {_us_cell([x.app_us for x in levels])}  "
                 f"{_cache_cell(levels)}"
             )
+    print(
+        "\ncpu: µs of CPU a request answered, the service's processes, every thread (/proc). "
+        "app: µs of CPU\nthe request's own thread spent in the app (ours' front, the floor's "
+        "Bolt adapter): the checks,\nthe answer (a mention's is worked out after the ack, "
+        "elsewhere), the log line and the metrics."
+    )
     print("\nours / floor, same run (p50, p99: lower is better; req/s: higher is better):")
     for kind, conns, _ in _plan(args):
         o, b = _pair(kind, conns)
@@ -1097,13 +1180,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     p.add_argument("--web-api", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--api-url", help=argparse.SUPPRESS)
+    p.add_argument("--timed", default="", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if unknown := set(args.kinds) - set(KINDS):
         p.error(f"--kinds: no such kind {', '.join(sorted(unknown))}")
     if not args.kinds:
         p.error(f"--kinds: name at least one of {','.join(KINDS)}")
     if args.serve_floor is not None:
-        return serve_floor(args.serve_floor, args.api_url)
+        return serve_floor(args.serve_floor, args.api_url, args.timed)
     if args.web_api is not None:
         return serve_web_api(args.web_api)
     if args.quick:

@@ -5,14 +5,18 @@ reply is checked by the bench itself, from the reply cache's counts.)"""
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from datetime import datetime
 from functools import partial
 
 import pytest
 
+from bench._child import Counts, read_app_time, time_requests
 from bench.load_bench import (
     CACHED_TEXT,
     MEETING_KINDS,
@@ -21,6 +25,7 @@ from bench.load_bench import (
     BenchError,
     _on_a_free_port,
     countdown_text,
+    cpu_seconds,
     delegation_text,
     meeting_text,
     next_meeting_text,
@@ -57,6 +62,50 @@ def test_bench_script_runs_quick_and_prints_its_aims(argv):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Aim" in result.stdout and ("PASS" in result.stdout or "MISS" in result.stdout)
+    if argv == ["load_bench.py", "--quick"]:  # each level's CPU, ours' and the floor's, measured
+        row = r"^(\w+) +\d+ (floor-1|ours-1) .* +(\d+|-) +(\d+|-) "
+        rows = re.findall(row, result.stdout, re.M)
+        assert {kind for kind, _, _, _ in rows} >= {"cached", "uncached", "mention"}
+        assert all(cpu != "-" and app != "-" for _, _, cpu, app in rows), rows
+
+
+def test_the_bench_counts_the_cpu_of_each_call_in_its_own_thread(tmp_path):
+    """What the load bench's "app" column sums: each call of the method timed, in the calling
+    thread's CPU, and written to the folder by the process' own thread."""
+    counts = Counts(tmp_path)
+
+    class App:
+        def __call__(self, n: int) -> int:
+            return sum(range(n))
+
+    assert time_requests(counts, App, "__call__")
+    assert not time_requests(counts, App, "events")  # nothing to time: said, not raised
+    assert [App()(200_000) for _ in range(5)] == [19_999_900_000] * 5
+    assert counts.app_calls == 5 and counts.app_ns > 0
+    deadline = time.monotonic() + 10
+    while read_app_time(tmp_path) != (counts.app_ns, 5) and time.monotonic() < deadline:
+        time.sleep(0.02)  # written every FLUSH_EVERY s by the counts' thread
+    assert read_app_time(tmp_path) == (counts.app_ns, 5)
+
+
+def test_the_cpu_of_a_service_counts_its_workers_too():
+    """`cpu_seconds` of a process is its own and its descendants' (a supervisor's workers)."""
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn + "print('done', flush=True)\ninput()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "done\n"
+        own = cpu_seconds([child.pid])
+        assert own is not None and own >= 0.25
+        mine = cpu_seconds([os.getpid()])
+        assert mine is not None and mine >= own
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_the_varied_texts_are_kept_under_the_kinds_of_meeting_they_read(store):
