@@ -98,28 +98,28 @@ class Counts:
             time.sleep(FLUSH_EVERY)
 
 
-def read_counts(folder: Path) -> tuple[int, int]:
-    """Hits and misses of every process that wrote to `folder`."""
-    hits = misses = 0
+def _summed(folder: Path, *names: str) -> tuple[int, ...]:
+    """The counts `names`, summed over every process that wrote to `folder`."""
+    sums = [0] * len(names)
     for path in folder.glob("*.json"):
         try:
             found = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        hits, misses = hits + found["hits"], misses + found["misses"]
+        sums = [total + found.get(name, 0) for total, name in zip(sums, names, strict=True)]
+    return tuple(sums)
+
+
+def read_counts(folder: Path) -> tuple[int, int]:
+    """Hits and misses of every process that wrote to `folder`."""
+    hits, misses = _summed(folder, "hits", "misses")
     return hits, misses
 
 
 def read_app_time(folder: Path) -> tuple[int, int]:
     """The CPU nanoseconds the requests' threads spent, and the requests, of every process that
     wrote to `folder`."""
-    ns = calls = 0
-    for path in folder.glob("*.json"):
-        try:
-            found = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        ns, calls = ns + found.get("app_ns", 0), calls + found.get("app_calls", 0)
+    ns, calls = _summed(folder, "app_ns", "app_calls")
     return ns, calls
 
 
