@@ -690,7 +690,9 @@ async def _load(port: int, level: Level, requests: list[bytes], app: str) -> Non
 
 
 def run_level(service: Service, kind: str, conns: int, requests: int) -> Level:
-    """`requests` requests of `kind` over `conns` connections; ours' cache counted over them."""
+    """`requests` requests of `kind` over `conns` connections; over them, the service's CPU a
+    request (a mention's answers still under way at the end are not all counted), the app's
+    where it is timed, and ours' cache."""
     level = Level(service.name or service.app, kind, conns)
     batch = make_requests(kind, requests)
     before, timed, cpu = service.cache(), service.app_time(), service.cpu_s()
