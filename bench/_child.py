@@ -85,17 +85,27 @@ class Counts:
                 threading.Thread(target=self._write, name="bench-counts", daemon=True).start()
 
     def _write(self) -> None:
-        path, last = self.folder / f"{os.getpid()}.json", (-1, -1)
+        last: tuple[int, ...] = ()
         while True:
-            with self._lock:
-                now = (self.hits, self.misses, self.app_ns, self.app_calls)
-            if now != last:
-                part = path.with_suffix(".tmp")
-                names = ("hits", "misses", "app_ns", "app_calls")
-                part.write_text(json.dumps(dict(zip(names, now, strict=True))))
-                part.replace(path)
-                last = now
+            if self.snapshot() != last:
+                last = self.write()
             time.sleep(FLUSH_EVERY)
+
+    def snapshot(self) -> tuple[int, int, int, int]:
+        """(hits, misses, app_ns, app_calls) as they stand."""
+        with self._lock:
+            return self.hits, self.misses, self.app_ns, self.app_calls
+
+    def write(self) -> tuple[int, int, int, int]:
+        """Write this process's counts to FOLDER/<pid>.json now (whole: a reader never sees half
+        a file); the counts written."""
+        now = self.snapshot()
+        names = ("hits", "misses", "app_ns", "app_calls")
+        path = self.folder / f"{os.getpid()}.json"
+        part = path.with_suffix(".tmp")
+        part.write_text(json.dumps(dict(zip(names, now, strict=True))))
+        part.replace(path)
+        return now
 
 
 def _summed(folder: Path, *names: str) -> tuple[int, ...]:
