@@ -60,6 +60,7 @@ class Counts:
         self._pid = 0  # the process whose thread writes: a forked worker starts its own
         self._lock = threading.Lock()  # app's two sums move together
         self._starting = threading.Lock()
+        self._writing = threading.Lock()  # one writer of the part file at a time
 
     def hit(self) -> None:
         self.hits += 1
@@ -98,13 +99,15 @@ class Counts:
 
     def write(self) -> tuple[int, int, int, int]:
         """Write this process's counts to FOLDER/<pid>.json now (whole: a reader never sees half
-        a file); the counts written."""
-        now = self.snapshot()
+        a file, and one writer at a time: the process's thread and any other caller share the
+        part file); the counts written."""
         names = ("hits", "misses", "app_ns", "app_calls")
         path = self.folder / f"{os.getpid()}.json"
         part = path.with_suffix(".tmp")
-        part.write_text(json.dumps(dict(zip(names, now, strict=True))))
-        part.replace(path)
+        with self._writing:
+            now = self.snapshot()  # read under the lock: a later write never holds older counts
+            part.write_text(json.dumps(dict(zip(names, now, strict=True))))
+            part.replace(path)
         return now
 
 

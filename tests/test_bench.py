@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from datetime import datetime
 from functools import partial
 
@@ -85,6 +86,31 @@ def test_the_bench_counts_the_cpu_of_each_call_in_its_own_thread(tmp_path):
     assert read_app_time(tmp_path) == (counts.app_ns, 5)
     (tmp_path / "12345.json").write_text('{"hits": 3, "misses": 1}')  # a process timing nothing
     assert read_app_time(tmp_path) == (counts.app_ns, 5) and read_counts(tmp_path) == (3, 1)
+
+
+def test_the_bench_counts_are_written_whole_by_threads_writing_at_once(tmp_path):
+    """The process's writer thread and any other caller of `write` may write at once (CI once
+    failed here: both renamed the same part file, and the second found it gone)."""
+    counts = Counts(tmp_path)
+    failures: list[BaseException] = []
+
+    def writes() -> None:
+        for _ in range(200):
+            counts.app(1)  # starts the process's own writer thread too
+            try:
+                counts.write()
+            except OSError as error:
+                failures.append(error)
+
+    threads = [threading.Thread(target=writes) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    counts.write()
+    assert read_app_time(tmp_path) == (800, 800)
+    assert [path.name for path in tmp_path.iterdir()] == [f"{os.getpid()}.json"]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
