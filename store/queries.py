@@ -36,7 +36,7 @@ from store.models import (
 )
 from store.names import Matcher, alias_key
 from store.schema import RECORDS_VERSION, SOURCE_ORDER
-from store.text import fold
+from store.text import fold, sentences
 from store.vocabulary import KIND_RANK
 
 UTC = ZoneInfo("UTC")
@@ -46,7 +46,6 @@ T = TypeVar("T")
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'\u201c(])")
 STOPWORDS = frozenset(
     """a about after all also an and any are as at be been before being between both but by can
     could did do does doing during each for from had has have having he her here hers him his how i
@@ -722,7 +721,7 @@ class Store:
             Sentence(text, self._src(placed[0]), pid, n)
             for pid, body, source_id, also_in in found
             if (placed := self._placed(source_id, also_in)) is not None
-            for n, text in enumerate(_SENTENCE.split(body))
+            for n, text in enumerate(sentences(body))
         ]
 
     def sources_naming(self, phrases: Sequence[str], limit: int = 10) -> list[Sentence]:
@@ -1121,10 +1120,10 @@ def records_version(conn: sqlite3.Connection) -> int | None:
 def _first_naming(body: str, words: list[str]) -> tuple[int, str]:
     """The first sentence of a passage holding one of `words` (folded phrases), and its place;
     the first sentence when none does (its heading matched, or another form of a word)."""
-    sentences = _SENTENCE.split(body)
+    found = sentences(body)
     return next(
-        ((n, s) for n, s in enumerate(sentences) if any(w in _folded(s) for w in words)),
-        (0, sentences[0]),
+        ((n, s) for n, s in enumerate(found) if any(w in _folded(s) for w in words)),
+        (0, found[0]),
     )
 
 

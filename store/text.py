@@ -46,7 +46,13 @@ _TRAILING_EXPAND = re.compile(r"(?<=[?.!])\s*Expand$")
 # "stability.In a conversation": paragraphs glued together by a careless export (file 004).
 _GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 _BULLET = re.compile(r"^\s*(?:[\u2022\u25cf\u25aa*]|-(?=\s))\s*")
+# Where a sentence may end: a stop, space, and a capital or an opening quote or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'\u201c(])")
+# A stop that ends a word rather than a sentence: an initialism ("U.S.", "P.R.C."), one initial
+# ("John F. Kennedy"), or a title before a name.
+_NOT_AN_END = re.compile(
+    r"(?:\b(?:[A-Za-z]\.){2,}|\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Prof|Amb|Gen|Sen|Rep|St|Jr|Sr)\.)$"
+)
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
 MAX_PASSAGE = 600
@@ -219,13 +225,28 @@ def _is_heading(line: str) -> bool:
     return len(line) <= 160 and not re.search(r"[.!:;,\"'\u201d)\]]$", line) or line.endswith("?")
 
 
+def sentences(text: str) -> list[str]:
+    """A passage's sentences, each whole: a stop followed by a capital ends one, unless the stop
+    ends an initialism or a title ("the U.S. Senior Official", "Dr. Lee"). A sentence that does
+    end at "U.S." runs on into the next: a quote a sentence too long, never one cut short."""
+    out: list[str] = []
+    start = 0
+    for gap in _SENTENCE_END.finditer(text):
+        if _NOT_AN_END.search(text, start, gap.start()):
+            continue
+        out.append(text[start : gap.start()])
+        start = gap.end()
+    out.append(text[start:])
+    return out
+
+
 def _split_long(text: str) -> list[str]:
     """Long paragraphs split at sentence ends into pieces of at most MAX_PASSAGE characters."""
     if len(text) <= MAX_PASSAGE:
         return [text]
     pieces: list[str] = []
     current = ""
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in sentences(text):
         if current and len(current) + 1 + len(sentence) > MAX_PASSAGE:
             pieces.append(current)
             current = sentence

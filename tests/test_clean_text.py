@@ -4,6 +4,7 @@ formatting marks quoted from a source or a user are shown as written, never rend
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 
@@ -19,7 +20,7 @@ from store import watch
 from store.db import connect
 from store.fetch import Fetcher
 from store.queries import Store
-from store.text import BIDI_CONTROLS, ZERO_WIDTH, clean
+from store.text import BIDI_CONTROLS, ZERO_WIDTH, clean, passages, sentences
 from tests.conftest import ADMIN, SEEDS, at
 
 NOW = at("2026-07-03T09:00+09:00")
@@ -258,3 +259,36 @@ def test_a_source_quote_under_an_answer_shows_its_marks_as_written(store):
     ]
     assert any("dates ~not~ *yet* set" in t for t in plain), payload["blocks"]
     assert "~not~" not in _mrkdwn(payload)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # seeds 001 and 003: a quote cut at "U.S." said "Casey Mace is the U.S."
+            "Casey Mace is the U.S. Senior Official to APEC (a State Department appointee). "
+            "In that role he leads U.S. engagement.",
+            [
+                "Casey Mace is the U.S. Senior Official to APEC (a State Department appointee).",
+                "In that role he leads U.S. engagement.",
+            ],
+        ),
+        ("The P.R.C. Foreign Ministry spoke. It was brief.", None),
+        ("Mr. Park and Dr. Lee met. They talked.", ["Mr. Park and Dr. Lee met.", "They talked."]),
+        ("John F. Kennedy spoke. Then he left.", ["John F. Kennedy spoke.", "Then he left."]),
+        ("Was it held? Yes! “It was,” he said.", ["Was it held?", "Yes!", "“It was,” he said."]),
+        ("Ended on 10 Feb. The next began.", ["Ended on 10 Feb.", "The next began."]),
+        ("", [""]),
+    ],
+)
+def test_sentences_end_at_a_stop_not_at_an_initialism_or_a_title(text, expected):
+    if expected is None:
+        expected = [text[: text.index(" It")], "It was brief."]
+    assert sentences(text) == expected
+
+
+def test_no_sentence_of_the_seeds_ends_inside_a_name_or_an_initialism():
+    """Every sentence a quote can be: none ends at "U.S." or "Mr." with its sentence going on."""
+    cut = re.compile(r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:Mr|Mrs|Ms|Dr)\.)$")
+    for path in sorted(SEEDS.glob("*.txt")):
+        for passage in passages(clean(path.read_text(encoding="utf-8"), multiline=True)):
+            assert not [s for s in sentences(passage.text) if cut.search(s)], path.name
