@@ -192,6 +192,27 @@ def test_a_yes_or_no_question_gets_yes_or_no_where_the_records_decide(store):
     assert first_line(store, "Did Park Jong-han preside over the BMC meeting?").startswith("No: ")
 
 
+@pytest.mark.parametrize(
+    ("text", "starts", "holds"),
+    [
+        # the desk note places it "in Shenzhen, Guangdong": the province is its place too
+        ("is the leaders mtg in guangdong province?", "Yes: ", "Shenzhen"),
+        ("is the 2026 summit in shenzhen?", "Yes: ", "Shenzhen"),
+        # another meeting's city: the record says otherwise, though the quote names a briefing
+        # "in Beijing"
+        ("is the leaders meeting in beijing?", "No: ", "Shenzhen"),
+        ("is the 2026 summit in shanghai?", "No: ", "Shenzhen"),
+        # a place no record names: neither yes nor no, the place on record instead
+        ("is the 2026 summit in hainan?", "No source on record places", "Shenzhen"),
+    ],
+)
+def test_a_place_asked_is_yes_only_where_the_record_places_it_and_no_only_where_elsewhere(
+    store, text, starts, holds
+):
+    line = first_line(store, text, MID_2026)
+    assert line.startswith(starts) and holds in line, line
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

@@ -25,7 +25,7 @@ from handlers.render import esc, status_word, when
 from store.models import Meeting
 from store.queries import Store
 from store.text import fold
-from store.vocabulary import KIND_LABELS
+from store.vocabulary import CAPITALS, KIND_LABELS
 
 
 @examples(
@@ -194,12 +194,19 @@ def _is_it_in(q: Question, store: Store, m: Meeting) -> Answer:
         yes, place = m.host_id == economy.id, economy.id
     else:
         asked = q.place or (q.non_members[0][0] if q.non_members else "")
-        yes, place = bool(m.city) and fuzz.ratio(fold(asked), fold(m.city)) >= 85, ""
         if not m.city:
             return Answer(
                 f"No source on record names the city of *{esc(title(m))}*.",
                 cite=cited(m.source, m.quote),
                 points=[meeting_point(m, now)],
+            )
+        yes, place = _placed_in(asked, m), ""
+        if not yes and not q.non_members and not _elsewhere(store, asked):
+            return Answer(  # a place no record names: it may hold the city; say where it is
+                f"No source on record places *{esc(title(m))}* in {esc(asked)}: it {verb} in "
+                f"{esc(m.place)} ({esc(when(m))}).",
+                cite=cited(m.source, m.quote),
+                more=f"meeting {m.short}",
             )
     where = esc(m.place) if m.place else "a place no source names"
     said = f"*{esc(title(m))}* {verb} in {where} ({esc(when(m))})."
@@ -220,6 +227,34 @@ def _is_it_in(q: Question, store: Store, m: Meeting) -> Answer:
                     )
                 )
     return answer
+
+
+# What a place is called besides its name ("Guangdong province"): not part of the name to find.
+_PLACE_KINDS = frozenset("province city region district prefecture municipality state".split())
+
+
+def _place_name(asked: str) -> str:
+    return " ".join(w for w in fold(asked).split() if w not in _PLACE_KINDS)
+
+
+def _placed_in(asked: str, m: Meeting) -> bool:
+    """Whether the record puts `m` in the place asked: its city, or a place its source writes
+    beside the city ("Shenzhen, Guangdong": the province is where it is too)."""
+    name = _place_name(asked)
+    if not name:
+        return False
+    if fuzz.ratio(name, fold(m.city)) >= 85:
+        return True
+    beside = rf"\b{re.escape(fold(m.city))}\s*,\s*{re.escape(name)}\b"
+    return any(re.search(beside, fold(text)) for text in (m.place, m.quote))
+
+
+def _elsewhere(store: Store, asked: str) -> bool:
+    """Whether the place asked is one the records know as a city of its own (another meeting's,
+    or a capital): a place that cannot hold the meeting's city, so "No" stands on the record."""
+    name = _place_name(asked)
+    known = {fold(m.city) for m in store.meetings() if m.city} | {fold(c) for c in CAPITALS}
+    return bool(name) and any(fuzz.ratio(name, city) >= 85 for city in known)
 
 
 def _is_it_during(q: Question, m: Meeting) -> Answer:
