@@ -213,6 +213,23 @@ def test_a_place_asked_is_yes_only_where_the_record_places_it_and_no_only_where_
     assert line.startswith(starts) and holds in line, line
 
 
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        # an ordinal before the meeting's name is its number, corrected where it is another
+        ("the 34th leaders meeting in shenzhen - dates?", "AELM 2026 — 33rd APEC Economic"),
+        ("when is the 34th AELM?", "AELM 2026 — 33rd APEC Economic"),
+        # an ordinal that is a day of the month is not the meeting's number
+        ("what time does the leaders meeting kick off on the 18th?", "No source on record"),
+        ("is the leaders meeting still on for the 18th of november?", "Yes"),
+    ],
+)
+def test_an_ordinal_is_a_meeting_s_number_only_before_its_name(store, text, starts):
+    line = first_line(store, text, MID_2026)
+    assert line.startswith(starts) and "not the 18th" not in line, line
+    assert ("not the 34th" in line) == ("34th" in text), line
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

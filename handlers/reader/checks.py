@@ -218,21 +218,33 @@ _ORDINAL = re.compile(r"\b(\d{1,3})(?:st|nd|rd|th)\b", re.IGNORECASE)
 
 def _number(q: Question, store: Store) -> Correction | None:
     """A meeting asked for under a number it does not carry ("the 34th leaders meeting in
-    Shenzhen" when the record says the 33rd)."""
-    asked = _ORDINAL.search(q.raw)
-    if asked is None:
+    Shenzhen" when the record says the 33rd). A number is the meeting's only when it stands
+    before a word of its name: "on the 18th" is a day of the month."""
+    if _ORDINAL.search(q.raw) is None:
         return None
     candidates = list(q.meetings) or (
         [m] if q.kind and (m := of_year(store, q.kind, q.year, q.now)) else []
     )
     for m in candidates:
         held = _ORDINAL.search(m.name)
-        if held is not None and held[1] != asked[1]:
+        asked = _numbering(q.raw, m)
+        if held is not None and asked is not None and held[1] != asked[1]:
             line = (
                 f"*{esc(title(m))}* is the {held[0]}, not the {esc(asked[0])}: "
                 f"{esc(when(m))}{', ' + esc(m.place) if m.place else ''}."
             )
             return Correction(line, cited(m.source, m.quote))
+    return None
+
+
+def _numbering(text: str, m: Meeting) -> re.Match[str] | None:
+    """The first ordinal of `text` written before a word of `m`'s name ("34th AELM", "the 32nd
+    Leaders' Meeting"), if any."""
+    named = set(re.findall(r"[a-z0-9]+", fold(f"{m.name} {m.short}"))) | GENERIC_MEETING
+    for found in _ORDINAL.finditer(text):
+        after = re.findall(r"[a-z0-9]+", fold(text[found.end() : found.end() + 40]))
+        if after[:1] and after[0] in named:
+            return found
     return None
 
 

@@ -118,10 +118,15 @@ def no_upcoming(store: Store, now: datetime, kind: str | None, line: str) -> Ans
     return answer
 
 
-_TIME_OF_DAY = re.compile(r"\b(?:what|which) time\b|\btime of day\b|\bwhat hour\b|\bat what time\b")
+_TIME_OF_DAY = re.compile(
+    r"\b(?:what|which) time\b|\btime of day\b|\bwhat hour\b|\bat what time\b|\bo ?clock\b"
+    r"|\b(?:start|starting|opening|kick ?off|closing|end|ending|finish|finishing) times?\b"
+)
 
 
-@examples("what time does the summit start?", "what time is the BMC meeting")
+@examples(
+    "what time does the summit start?", "what time is the BMC meeting", "SOM2 opening time?"
+)
 def time_of_day(q: Question, store: Store) -> Answer | None:
     """No source gives a meeting's hours: say so, with its days."""
     if not _TIME_OF_DAY.search(" ".join(q.words)):
