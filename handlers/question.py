@@ -280,7 +280,15 @@ _SENTENCE = re.compile(r"(?<=[?!])\s+(?=\S)|(?<=[a-z]{3}\.)\s+(?=[A-Z])")
 _CLAIM = re.compile(
     r"^(?:is it (?:true|correct|right|accurate)|can (?:i|we) (?:say|write|report|confirm)|"
     r"(?:please |can you |could you |would you (?:be good enough to |kindly )?)?confirm|"
-    r"am i right|is it the case)(?: that| whether| if)?\s+",
+    r"(?:just )?(?:confirming|checking|double[- ]?checking)|to confirm|(?:quick|sanity) check|"
+    r"am i right|is it the case)(?: that| whether| if)?[,:]?\s+",
+    re.IGNORECASE,
+)
+# A claim with a tag asking it to be confirmed: "SOM2 was in Dalian, correct?", "didn't she?"
+_TAG = re.compile(
+    r"[\s,;:-]+(?:right|correct|yes|true|ok|okay|yeah|am i right|is that (?:right|correct|so|true)"
+    r"|(?:isn|wasn|aren|weren|didn|doesn|don|won|hasn|haven)'?t (?:it|he|she|they|that|there)"
+    r"(?: so| right)?)\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
 # Politeness around a question, without a claim: "could you remind me which ...".
@@ -305,6 +313,10 @@ def unframe(text: str) -> tuple[str, bool]:
     claim = _CLAIM.sub("", text, count=1)
     if claim != text and claim.strip():
         return claim, True
+    claim = _TAG.sub("", text, count=1)
+    said = _WORDS.findall(fold(claim))
+    if claim != text and said and said[0] not in QUESTION_WORDS:
+        return f"{claim}?", True
     return _POLITE.sub("", text, count=1) or text, False
 
 

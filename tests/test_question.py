@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.answer import answer, respond
-from handlers.question import mend, parse
+from handlers.question import mend, parse, unframe
 from handlers.reader.table import INTENTS
 from handlers.render import from_slack
 from tests.conftest import at
@@ -228,6 +228,48 @@ def test_an_ordinal_is_a_meeting_s_number_only_before_its_name(store, text, star
     line = first_line(store, text, MID_2026)
     assert line.startswith(starts) and "not the 18th" not in line, line
     assert ("not the 34th" in line) == ("34th" in text), line
+
+
+@pytest.mark.parametrize(
+    ("text", "claim"),
+    [
+        ("SOM2 took place in Dalian, correct?", "SOM2 took place in Dalian?"),
+        ("apec has 27 members right", "apec has 27 members?"),
+        ("first BMC meeting was on 10 Feb, yes?", "first BMC meeting was on 10 Feb?"),
+        ("Ruth Perry headed the US delegation, didn't she?", "Ruth Perry headed the US delegation?"),
+        ("SOM1 was in Guangzhou, wasn't it?", "SOM1 was in Guangzhou?"),
+        ("the summit is in Shenzhen, is that right?", "the summit is in Shenzhen?"),
+        ("just confirming the summit is in shanghai?", "the summit is in shanghai?"),
+        ("quick check: SOM3 is in Dalian?", "SOM3 is in Dalian?"),
+        ("to confirm, Korea hosted in 2025?", "Korea hosted in 2025?"),
+        ("is it true that SOM1 was in Guangzhou?", "SOM1 was in Guangzhou?"),
+    ],
+)
+def test_a_claim_put_for_confirmation_is_a_yes_or_no_question(text, claim):
+    assert unframe(text) == (claim, True)
+
+
+@pytest.mark.parametrize(
+    "text", ["who hosts apec 2026, right now?", "where is SOM3?", "what is right for the brief?"]
+)
+def test_a_question_without_a_claim_to_confirm_keeps_its_words(text):
+    assert unframe(text) == (text, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "starts", "holds"),
+    [
+        ("SOM2 took place in Dalian, correct?", "No: ", "Shanghai"),
+        ("just confirming the 2026 leaders' meeting is in shanghai?", "No: ", "Shenzhen"),
+        ("apec has 27 members right", "No: ", "21"),
+        ("apec has 21 members, right?", "Yes: ", "21"),
+        ("the first BMC meeting was on 10 Feb, yes?", "No: ", "9 February 2026"),
+        ("SOM1 was in Guangzhou, wasn't it?", "Yes: ", "Guangzhou"),
+    ],
+)
+def test_a_false_claim_put_for_confirmation_is_corrected_first(store, text, starts, holds):
+    line = first_line(store, text, MID_2026)
+    assert line.startswith(starts) and holds in line, line
 
 
 def test_official_names_lead_and_the_term_asked_is_noted(store):

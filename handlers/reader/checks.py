@@ -23,7 +23,7 @@ from handlers.render import day_text, esc, when
 from store.models import Meeting
 from store.queries import Store, stem
 from store.text import fold
-from store.vocabulary import GENERIC_MEETING
+from store.vocabulary import GENERIC_MEETING, MONTHS
 
 # Words a yes-or-no question may carry that say nothing to be checked.
 _EMPTY = frozenset(
@@ -108,6 +108,7 @@ class Correction:
 def correct(q: Question, store: Store, found: Answer) -> Answer:
     """The answer with the first premise the record contradicts corrected in its first line; the
     answer to what was asked follows it, with its own citation, unless it was no answer."""
+    found = counted(q, found)
     for check in (_host_year, _role_holder, _number):
         fix = check(q, store)
         if fix is None:
@@ -129,6 +130,44 @@ def correct(q: Question, store: Store, found: Answer) -> Answer:
 
 
 NO_SOURCE = "I have no source"
+
+# A number and the thing it counts ("27 members", "about 300 events"), years apart.
+_COUNT = re.compile(r"\b(?!(?:19|20)\d\d\b)(\d{1,4})\s+(?:[a-z'-]+\s+){0,1}?([a-z]{3,})")
+
+
+def counted(q: Question, found: Answer) -> Answer:
+    """A yes-or-no question claiming a number of something ("apec has 27 members right") that
+    the answer's first line counts too: "Yes" where the line gives that number, "No" where it
+    gives another, the line itself after it (a "Yes" still stands only on stated words)."""
+    if not q.polar or found.line.startswith(("Yes", "No", NO_SOURCE)):
+        return found
+    claims = _counts(q.text)
+    stated = _counts(found.line)
+    if not claims or not stated:
+        return found
+    same = [n == m for n, thing in claims for m, said in stated if _same_thing(thing, said)]
+    if not same:
+        return found
+    found.line = f"{'Yes' if all(same) else 'No'}: {found.line}"
+    return grounded(q, found) if all(same) else found
+
+
+def _counts(text: str) -> list[tuple[int, str]]:
+    """Each number of `text` with what it counts; not a day of a month (dates are the periods'
+    to check: "1–10 February" holds the 1st)."""
+    return [
+        (int(n), stem(thing))
+        for n, thing in _COUNT.findall(fold(text))
+        if not thing.startswith(_MONTH_STARTS)
+    ]
+
+
+_MONTH_STARTS = tuple(month[:3] for month in MONTHS)
+
+
+def _same_thing(asked: str, said: str) -> bool:
+    """ "member" and "member economies"; "feb" and "february"."""
+    return asked == said or said.startswith(asked) or asked.startswith(said)
 
 
 _SUMMIT_WORDS = frozenset("summit summits aelm host hosts hosted hosting leaders".split())
@@ -210,7 +249,13 @@ def _role_holder(q: Question, store: Store) -> Correction | None:
         p, r = others[0]
         line += f"; the sources say *{esc(p.name)}* {esc(r.role)}."
         return Correction(line, cited(r.source, r.quote), whole=True)
-    return Correction(line + ".", None)
+    # what the sources do say the person did there
+    did = tuple(
+        Point(f"*{esc(person.name)}*: {esc(r.role)}", r.source, r.quote)
+        for r in person.roles
+        if r.meeting_id in {m.id, m.parent_id}
+    )
+    return Correction(line + ".", None, did)
 
 
 _ORDINAL = re.compile(r"\b(\d{1,3})(?:st|nd|rd|th)\b", re.IGNORECASE)
