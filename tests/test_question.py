@@ -236,7 +236,10 @@ def test_an_ordinal_is_a_meeting_s_number_only_before_its_name(store, text, star
         ("SOM2 took place in Dalian, correct?", "SOM2 took place in Dalian?"),
         ("apec has 27 members right", "apec has 27 members?"),
         ("first BMC meeting was on 10 Feb, yes?", "first BMC meeting was on 10 Feb?"),
-        ("Ruth Perry headed the US delegation, didn't she?", "Ruth Perry headed the US delegation?"),
+        (
+            "Ruth Perry headed the US delegation, didn't she?",
+            "Ruth Perry headed the US delegation?",
+        ),
         ("SOM1 was in Guangzhou, wasn't it?", "SOM1 was in Guangzhou?"),
         ("the summit is in Shenzhen, is that right?", "the summit is in Shenzhen?"),
         ("just confirming the summit is in shanghai?", "the summit is in shanghai?"),

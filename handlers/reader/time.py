@@ -124,9 +124,7 @@ _TIME_OF_DAY = re.compile(
 )
 
 
-@examples(
-    "what time does the summit start?", "what time is the BMC meeting", "SOM2 opening time?"
-)
+@examples("what time does the summit start?", "what time is the BMC meeting", "SOM2 opening time?")
 def time_of_day(q: Question, store: Store) -> Answer | None:
     """No source gives a meeting's hours: say so, with its days."""
     if not _TIME_OF_DAY.search(" ".join(q.words)):
