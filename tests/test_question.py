@@ -275,6 +275,26 @@ def test_a_false_claim_put_for_confirmation_is_corrected_first(store, text, star
     assert line.startswith(starts) and holds in line, line
 
 
+@pytest.mark.parametrize(
+    ("text", "yes"),
+    [
+        # a place and a year are claims too: "Yes" only where the cited words give them
+        ("bogor goals were adopted in jakarta in 2004 yeah?", False),
+        ("were the bogor goals adopted in 2004?", False),
+        ("were the bogor goals adopted in jakarta?", False),
+        ("were the bogor goals adopted in 1994?", True),
+        # (the place read as the place asked leaves no topic to say yes to: the facts, no verdict)
+        ("the bogor goals were adopted in bogor in 1994, right?", None),
+    ],
+)
+def test_a_yes_stands_on_the_place_and_the_year_claimed(store, text, yes):
+    line = first_line(store, text, MID_2026)
+    if yes is None:
+        assert not line.startswith(("Yes", "No")) and "1994" in line, line
+    else:
+        assert line.startswith("Yes") == yes, line
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

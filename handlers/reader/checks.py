@@ -42,6 +42,9 @@ def grounded(q: Question, found: Answer) -> Answer:
     claimed = [w for w in q.topic if w not in _EMPTY and not w.isdigit() and len(w) > 2]
     support = _words(" ".join([found.line, *(p.quote for p in _cited(found))]))
     missing = [w for w in claimed if not _said(w, support)]
+    # a place and a number typed are claims too ("adopted in jakarta in 2004"): held exactly
+    typed = [w for w in q.place.split() if w not in _EMPTY] + [w for w in q.words if w.isdigit()]
+    missing += [w for w in typed if w not in support]
     if not missing:
         return found
     said = found.line.removeprefix("Yes").lstrip(":,. ")
