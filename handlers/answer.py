@@ -69,9 +69,8 @@ def respond(q: Question, store: Store, intents: tuple[Intent, ...] = INTENTS) ->
     found, row = next(((a, i) for i in intents if (a := i(q, store)) is not None), (None, None))
     if found is not None and row is not None:  # found by that row
         found.by = row.__name__
-    if found is None or row in READ_FROM_TEXT:
-        found = found or _fallen_through(q, store)
-        found = grounded(q, found)
+    read = found is None or row in READ_FROM_TEXT
+    found = grounded(q, found or _fallen_through(q, store), read)
     return correct(q, store, found)
 
 

@@ -32,19 +32,23 @@ _EMPTY = frozenset(
 )
 
 
-def grounded(q: Question, found: Answer) -> Answer:
+def grounded(q: Question, found: Answer, read: bool = True) -> Answer:
     """The answer, or, when it says "Yes" to words no part of it states, a plain "no source says
-    so" with what it found kept as what is on record. (Rows that decide a yes from a record's own
-    field, membership or a meeting's place, decline a question with words they cannot account
-    for; this is for the yes a row reads out of a sentence.)"""
+    so" with what it found kept as what is on record.
+
+    Every "Yes" must hold the numbers the question typed ("for APEC 2028", "in 2004"), whichever
+    row made it. A yes a row `read` out of a sentence must hold the place asked and every word of
+    the topic too; rows that decide a yes from a record's own field (membership, a meeting's
+    place) decline a question with words they cannot account for."""
     if not found.line.startswith("Yes"):
         return found
-    claimed = [w for w in q.topic if w not in _EMPTY and not w.isdigit() and len(w) > 2]
     support = _words(" ".join([found.line, *(p.quote for p in _cited(found))]))
-    missing = [w for w in claimed if not _said(w, support)]
-    # a place and a number typed are claims too ("adopted in jakarta in 2004"): held exactly
-    typed = [w for w in q.place.split() if w not in _EMPTY] + [w for w in q.words if w.isdigit()]
-    missing += [w for w in typed if w not in support]
+    missing = [w for w in q.words if w.isdigit() and w not in support]
+    if read:
+        claimed = [w for w in q.topic if w not in _EMPTY and not w.isdigit() and len(w) > 2]
+        missing += [w for w in claimed if not _said(w, support)]
+        # the place typed is a claim too ("adopted in jakarta"): held exactly
+        missing += [w for w in q.place.split() if w not in _EMPTY and w not in support]
     if not missing:
         return found
     said = found.line.removeprefix("Yes").lstrip(":,. ")
