@@ -113,6 +113,8 @@ _SHORTHAND = {
     "teh": "the",
     "whos": "who is",
     "whats": "what is",
+    "u": "you",
+    "ur": "your",
     "wat": "what",
     "abt": "about",
     "thx": "thanks",
@@ -233,7 +235,7 @@ def _prepared(raw: str, lexicon: Lexicon) -> tuple[str, bool]:
     # Decoded at the edge; read with the letters IGNORECASE takes for ASCII ones written so
     text = as_matched(" ".join(raw.replace("\x00", " ").split())[:MAX_QUESTION])
     text = _DOTTED.sub(lambda m: m[0].replace(".", ""), text)  # "U.S." is "US", "P.R.C." "PRC"
-    text, framed = unframe(first_question(text))
+    text, framed = unframe(errand_off(first_question(text)))
     text = _SHORT.sub(lambda m: _SHORTHAND[m[0].lower()], text)
     text = lexicon.spell_out(text)
     return lexicon.unjoin(_US.sub("US", text)), framed
@@ -291,6 +293,33 @@ _TAG = re.compile(
     r"(?: so| right)?)\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
+# The asker's errand around a question, not what it asks: what the answer is for ("for the
+# travel request", "need to book flights") and the asking itself ("can you pull them", "asap").
+_ERRAND = re.compile(
+    r"(?:(?:^|[,;:.-]\s*)(?:i |we )?|\s(?:i|we) )need (?:it |this |that |them |these |those )?"
+    r"(?:to (?:book|write|draft|send|file|prepare|brief|check|put|plan|update)|for|by)\b[^?]*"
+    r"|\s*\b(?:for|in) (?:the|my|our|a|an|his|her|their)\s+(?:[\w'-]+\s+){0,3}?"
+    r"(?:brief|briefing|briefs|memo|note|notes|annex|travel request|cable|email|e-mail|deck"
+    r"|talking points|readout|letter|file|slides|paper|minister)\b"
+    r"|[,;:-]?\s*\b(?:can|could|would) (?:you|u) (?:please |pls )?(?:pull|get|grab|find|check"
+    r"|send|dig up|look up) (?:them|it|that|this|those|these)(?: up| out| for me)?\b"
+    r"|\s*\b(?:asap|urgently)\b",
+    re.IGNORECASE,
+)
+# An errand that opens a question: "need the dates of SOM1" asks for the dates of SOM1.
+_ASKING = re.compile(
+    r"^(?:(?:i |we )?need(?: to know)?|(?:can|could|would) (?:you|u) (?:please |pls )?"
+    r"(?:get|give|send|pull|find|grab|look up|dig up)(?: me| us)?)\s+",
+    re.IGNORECASE,
+)
+
+
+def errand_off(text: str) -> str:
+    """The question without the asker's errand around it (the text as typed if that is all)."""
+    asked = _ASKING.sub("", _ERRAND.sub("", text), count=1).strip(" ,;:-")
+    return asked if _WORDS.search(fold(asked)) else text
+
+
 # Politeness around a question, without a claim: "could you remind me which ...".
 _POLITE = re.compile(
     r"^(?:(?:could|can|would) you (?:please |kindly )?(?:remind me|tell me|let me know)|"

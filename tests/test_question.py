@@ -115,6 +115,23 @@ def test_a_question_s_unexplained_words_are_its_topic(store):
     assert parse(store, "when is SOM2?", MID_2026).topic == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "meeting"),
+    [
+        ("need the dates of the guangzhou SOM for the travel request, can you pull them?", "SOM1"),
+        ("can u get me the exact days for SOM3 in dalian, need to book flights", "SOM3"),
+        ("where's SOM2 being held? need it for the minister's brief", "SOM2"),
+        ("could you pls find the dates of SOM2 for my memo", "SOM2"),
+        ("I need the venue of SOM3 asap for the cable", "SOM3"),
+    ],
+)
+def test_what_the_asker_needs_it_for_is_not_what_is_asked(store, text, meeting):
+    """The asker's errand ("for the travel request", "need to book flights", "can you pull
+    them") is neither the question's topic nor a yes-or-no question."""
+    q = parse(store, text, MID_2026)
+    assert [m.short for m in q.meetings] == [meeting] and q.topic == () and not q.polar, q
+
+
 @pytest.mark.parametrize("intent", INTENTS, ids=lambda i: i.__name__)
 def test_each_intent_answers_its_own_examples(store, intent):
     for example in intent.examples:
