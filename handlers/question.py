@@ -711,7 +711,7 @@ _WEEKDAY_ASKED = re.compile(
 )
 _SINCE_ASKED = re.compile(
     r" how long ago | how long since | how many (?:days|weeks|months) (?:ago|since|has it been) "
-    r"| (?:days|weeks) ago "
+    r"| (?:days|weeks) ago | (?:days|weeks|months) since "
 )
 _DURATION_ASKED = re.compile(
     r" how long (?!until |till |to |before |ago |since )| how many days (?:did|does|do|is|was|will"

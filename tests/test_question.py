@@ -312,6 +312,21 @@ def test_a_yes_stands_on_the_place_and_the_year_claimed(store, text, yes):
         assert line.startswith("Yes") == yes, line
 
 
+@pytest.mark.parametrize(
+    ("text", "now", "says"),
+    [
+        # since it opened, counted from its first day (18 May), not its last
+        ("how many days since the SOM2 plenary opened?", "2026-06-01T10:00+08:00", "14 days ago"),
+        ("days since end of SOM1?", "2026-09-30T16:00+09:00", "232 days ago"),
+        ("how many days since SOM1 ended?", "2026-09-30T16:00+09:00", "232 days ago"),
+        ("how long since SOM1 started?", "2026-02-11T10:00+08:00", "10 days ago"),
+    ],
+)
+def test_days_since_count_from_the_end_asked(store, text, now, says):
+    line = first_line(store, text, at(now))
+    assert says in line, line
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

@@ -141,16 +141,21 @@ def since(q: Question, store: Store) -> Answer | None:
         return None
     if not m.dated:
         return _undated(m, "how long ago it ended", q)
-    assert m.span.end is not None
+    assert m.span.start is not None and m.span.end is not None
     today = now_of(q).astimezone(m.zone).date()
-    gone = (today - m.span.end).days
+    opened = q.has(*_OPENED)  # "since it opened": from its first day, else its last
+    day = m.span.start if opened else m.span.end
+    gone = (today - day).days
     name = f"*{esc(title(m))}*"
     if gone <= 0:
-        line = f"{name} has not ended: it is {esc(when(m))}."
+        line = f"{name} has not {'begun' if opened else 'ended'}: it is {esc(when(m))}."
     else:
         ago = "yesterday" if gone == 1 else f"{gone} days ago"
-        line = f"{name} ended {ago}, on {day_text(m.span.end)}."
+        line = f"{name} {'opened' if opened else 'ended'} {ago}, on {day_text(day)}."
     return Answer(line, cite=cited(m.source, m.quote), more=f"meeting {m.short}")
+
+
+_OPENED = ("opened", "open", "opening", "began", "begin", "start", "started", "starting", "kicked")
 
 
 SHORT_PERIOD = 7  # days: a period this short is asked about day by day, parts of meetings included
