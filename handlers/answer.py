@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.language import foreign, foreign_reply
-from handlers.question import Question, parse
+from handlers.question import Question, parse, parts_of
 from handlers.reader.asking import ambiguous, ask_back
 from handlers.reader.base import Answer, Intent, Point, echo
 from handlers.reader.checks import correct, grounded, not_yet
@@ -52,11 +52,31 @@ def answer(store: Store, question: str, now: datetime) -> Card:
     language = foreign(question)
     if language is not None:
         return foreign_reply(store, question, language)
+    parts = parts_of(question)
+    if len(parts) > 1:
+        return _several(store, parts, now)
     q = parse(store, question, now)
     if not q.words:
         return Card().section(EMPTY)
     found = respond(q, store)
     return card(found).button("More", MORE_ACTION, found.more)
+
+
+def _several(store: Store, parts: list[str], now: datetime) -> Card:
+    """A question of several parts, each answered in turn with its own sources. A part that
+    names nothing of its own ("when", "who led the US del") is about what the first part names."""
+    first = parse(store, parts[0], now)
+    named = [m.short for m in first.meetings] + [p.name for p in first.people]
+    out = Card()
+    more = ""
+    for n, part in enumerate(parts):
+        q = first if n == 0 else parse(store, part, now)
+        if n and named and not (q.meetings or q.people or q.kind):
+            q = parse(store, f"{part.rstrip('?')} {' '.join(named)}?", now)
+        found = respond(q, store) if q.words else no_source()
+        card(found, out, hint=False)
+        more = more or found.more
+    return out.button("More", MORE_ACTION, more)
 
 
 def respond(q: Question, store: Store, intents: tuple[Intent, ...] = INTENTS) -> Answer:
@@ -126,10 +146,10 @@ NO_SOURCE_HINT = (
 )
 
 
-def card(a: Answer) -> Card:
-    """An answer as a card: the line, its source, the rest of the answer, then what is near it
-    on record under a label of its own, and where to see more."""
-    out = Card().section(a.line)
+def card(a: Answer, out: Card | None = None, hint: bool = True) -> Card:
+    """An answer as a card (or added to `out`): the line, its source, the rest of the answer,
+    then what is near it on record under a label of its own, and where to see more."""
+    out = (out if out is not None else Card()).section(a.line)
     if a.cite is not None:
         out.cite(a.cite.source, a.cite.quote)
     said = [p for p in a.points if p.text]
@@ -151,7 +171,7 @@ def card(a: Answer) -> Card:
         )
         for p in a.nearest:
             out.cite(p.source)
-    if a.line == NO_SOURCE:
+    if a.line == NO_SOURCE and hint:
         out.context(NO_SOURCE_HINT)
     if a.more:
         out.context(f"More: `/apec {esc(a.more)}`")

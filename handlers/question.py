@@ -320,6 +320,53 @@ def errand_off(text: str) -> str:
     return asked if _WORDS.search(fold(asked)) else text
 
 
+# Where a question of several parts divides: at a "?" or ";" before another question, a "+",
+# before "and" that opens another question ("..., and who led the US del?"), or a comma before
+# "what" or "how" (not before "which", "who" or "where": ", which I understand ..." goes on the
+# same question). A list of bare question words ("where, when", "when and where") is one part.
+_WH = r"(?:who|whom|whose|what|whats|what's|when|where|which|how|why)\b"
+_OPENS = (
+    r"(?:who|whom|whose|what|whats|what's|when|where|which|how|why|is|are|was|were|did|does|do"
+    r"|will|has|have)\b"
+)
+_PARTS = re.compile(
+    rf"(?<=\?)\s+(?={_OPENS})|\s*;\s*(?={_OPENS})|\s*\+\s*"
+    rf"|,?\s+and\s+(?=(?:also\s+|then\s+|roughly\s+|approximately\s+)?{_WH})"
+    r",?|,\s*(?=(?:also\s+|then\s+|roughly\s+|approximately\s+)?(?:what|whats|what's|how)\b)",
+    re.IGNORECASE,
+)
+_BARE = re.compile(rf"^(?:(?:and|or|\W)*\s*{_WH}\W*)+$", re.IGNORECASE)
+# "two things:": what announces the parts
+_HEADER = re.compile(
+    r"^(?:two|three|four|a few|a couple of|couple of|some|quick) (?:things|questions|qs|points)"
+    r"\b[^:]*:\s*",
+    re.IGNORECASE,
+)
+MAX_PARTS = 4
+
+
+def parts_of(text: str) -> list[str]:
+    """A question of several parts ("SOM2: where, when, and who led the US del?"), part by part;
+    one question, or more parts than MAX_PARTS, as it was typed."""
+    asked = _HEADER.sub("", errand_off(" ".join(text.split())), count=1)
+    if _CLAIM.match(asked):
+        return [text]  # a claim put to be confirmed is one claim, however many its clauses
+    spans: list[tuple[int, int]] = []  # each part's start and end in `asked`
+    start = 0
+    for gap in [*_PARTS.finditer(asked), None]:
+        end = gap.start() if gap is not None else len(asked)
+        if asked[start:end].strip(" ,"):
+            if spans and _BARE.match(asked[spans[-1][0] : spans[-1][1]]):
+                spans[-1] = (spans[-1][0], end)  # a bare "when" belongs with what follows it
+            else:
+                spans.append((start, end))
+        if gap is not None:
+            start = gap.end()
+    if len(spans) < 2 or len(spans) > MAX_PARTS:
+        return [text]
+    return [asked[a:b].strip(" ,") for a, b in spans]
+
+
 # Politeness around a question, without a claim: "could you remind me which ...".
 _POLITE = re.compile(
     r"^(?:(?:could|can|would) you (?:please |kindly )?(?:remind me|tell me|let me know)|"

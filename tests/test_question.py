@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.answer import answer, respond
-from handlers.question import mend, parse, unframe
+from handlers.question import mend, parse, parts_of, unframe
 from handlers.reader.table import INTENTS
 from handlers.render import from_slack
 from tests.conftest import at
@@ -325,6 +325,79 @@ def test_a_yes_stands_on_the_place_and_the_year_claimed(store, text, yes):
 def test_days_since_count_from_the_end_asked(store, text, now, says):
     line = first_line(store, text, at(now))
     assert says in line, line
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "SOM2: where, when, and who led the US del?",
+            ["SOM2: where, when", "who led the US del?"],
+        ),
+        (
+            "how many economies in apec and who hosted the year before china?",
+            ["how many economies in apec", "who hosted the year before china?"],
+        ),
+        (
+            "what's OES, and who from OES went to guangzhou?",
+            ["what's OES", "who from OES went to guangzhou?"],
+        ),
+        (
+            "SOM1 city + name of whoever chaired the BMC there",
+            ["SOM1 city", "name of whoever chaired the BMC there"],
+        ),
+        (
+            "two things for the brief: china's 2026 theme, and roughly how many sectoral "
+            "ministerials they plan",
+            ["china's 2026 theme", "roughly how many sectoral ministerials they plan"],
+        ),
+        ("When is SOM2? Where is SOM3?", ["When is SOM2?", "Where is SOM3?"]),
+        # one question, however many question words
+        ("when and where is SOM2?", ["when and where is SOM2?"]),
+        ("where and when is the summit", ["where and when is the summit"]),
+        ("Has SOM2 happened? Can I write it up?", ["Has SOM2 happened? Can I write it up?"]),
+        ("who is casey mace and what does he do?", ["who is casey mace", "what does he do?"]),
+        ("what is the theme, and what does it mean", ["what is the theme", "what does it mean"]),
+        # a clause that goes on the same question
+        (
+            "could you confirm whether Taiwan, which participates under another name, is a member?",
+            [
+                "could you confirm whether Taiwan, which participates under another name, is a member?"
+            ],
+        ),
+        ("is SOM3 in Dalian, where SOM2 was not?", ["is SOM3 in Dalian, where SOM2 was not?"]),
+    ],
+)
+def test_a_question_of_several_parts_is_read_part_by_part(text, parts):
+    assert parts_of(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "holds"),
+    [
+        (
+            "SOM2: where, when, and who led the US del?",
+            "2026-06-04T09:00-04:00",
+            ["Shanghai", "19 May 2026", "No source"],
+        ),
+        (
+            "how many economies in apec and who hosted the year before china?",
+            "2026-04-29T10:00+09:00",
+            ["21", "Korea"],
+        ),
+        (
+            "two things for the brief: china's 2026 theme, and roughly how many sectoral "
+            "ministerials they plan",
+            "2026-03-11T10:00+09:00",
+            ["Prosper Together", "ten"],
+        ),
+        ("When is SOM2? Where is SOM3?", "2026-06-04T09:00+08:00", ["19 May 2026", "Dalian"]),
+    ],
+)
+def test_each_part_of_a_question_is_answered_with_its_source(store, text, now, holds):
+    said = answer(store, text, at(now)).plain()
+    assert all(h in said for h in holds), said
+    assert said.count("Source:") >= 2, said
 
 
 def test_official_names_lead_and_the_term_asked_is_noted(store):
