@@ -360,10 +360,8 @@ def test_days_since_count_from_the_end_asked(store, text, now, says):
         ("what is the theme, and what does it mean", ["what is the theme", "what does it mean"]),
         # a clause that goes on the same question
         (
-            "could you confirm whether Taiwan, which participates under another name, is a member?",
-            [
-                "could you confirm whether Taiwan, which participates under another name, is a member?"
-            ],
+            "confirm whether Taiwan, which takes part under another name, is a member?",
+            ["confirm whether Taiwan, which takes part under another name, is a member?"],
         ),
         ("is SOM3 in Dalian, where SOM2 was not?", ["is SOM3 in Dalian, where SOM2 was not?"]),
     ],
