@@ -398,6 +398,33 @@ def test_each_part_of_a_question_is_answered_with_its_source(store, text, now, h
     assert said.count("Source:") >= 2, said
 
 
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        (
+            "which comes first, SOM3 or the leaders meeting?",
+            "SOM3 — Third Senior Officials' Meeting comes first",
+        ),
+        ("is SOM2 before SOM3?", "Yes: SOM2"),
+        ("is SOM1 after the summit?", "No: SOM1"),
+        ("does SOM3 come before the summit?", "Yes: SOM3"),
+        ("is the summit before SOM3?", "No: SOM3"),
+    ],
+)
+def test_which_of_two_meetings_comes_first_is_read_from_their_dates(store, text, starts):
+    assert first_line(store, text, at("2026-07-07T10:00+09:00")).startswith(starts)
+
+
+def test_the_heads_of_two_delegations_asked_together_are_each_given(store):
+    said = answer(store, "who led the korean and the american delegations at SOM1?", MID_2026)
+    text = said.plain()
+    assert text.splitlines()[0].startswith("Park Jong-han") and "Casey Mace" in text, text
+    said = answer(store, "who led the japanese and the american delegations at SOM1?", MID_2026)
+    first, *rest = said.plain().splitlines()
+    assert first.startswith("No source on record names the head of the Japan delegation")
+    assert "Casey Mace" in "\n".join(rest)
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

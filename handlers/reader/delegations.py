@@ -7,7 +7,7 @@ from handlers.question import Question
 from handlers.reader.base import Answer, Point, cited, examples, now_of, tense, yes_no
 from handlers.reader.words import PRESENT, overlap
 from handlers.render import esc
-from store.models import Delegation, Meeting
+from store.models import Delegation, Economy, Meeting
 from store.queries import Store
 
 
@@ -22,8 +22,23 @@ def delegation(q: Question, store: Store) -> Answer | None:
         return None
     if not q.economies:
         return _all_delegations(q, store)
+    if len(q.economies) > 1 and not q.polar:  # "the korean and the american delegations"
+        first, *rest = [_of_economy(q, store, economy) for _, economy in q.economies]
+        for other in rest:
+            if other.cite is not None:
+                first.points.append(Point(other.line, other.cite.source, other.cite.quote))
+            else:  # what the records lack, said in as many words, under the first
+                first.line = f"{first.line}\n{other.line}"
+            first.points += other.points
+            first.nearby += other.nearby
+        return first
     economy = q.economy
     assert economy is not None
+    return _of_economy(q, store, economy)
+
+
+def _of_economy(q: Question, store: Store, economy: Economy) -> Answer:
+    """The delegation row's answer for one economy."""
     found = store.delegations(economy_id=economy.id)
     asked = [m for m in q.meetings if m.kind != "committee"] or list(q.meetings)
     if asked:

@@ -472,3 +472,48 @@ def period(q: Question, store: Store) -> Answer | None:
 def _either(q: Question) -> bool:
     """ "in Korea or China?": a choice between places, answered by the one, not by yes or no."""
     return len(q.economies) + len(q.non_members) >= 2 and " or " in f" {' '.join(q.words)} "
+
+
+_ORDER_WORDS = frozenset(
+    "first earlier earliest sooner soonest before later latest last after comes precede precedes"
+    .split()
+)
+
+
+@examples("which comes first, SOM3 or the leaders meeting?", "is SOM2 before SOM3?")
+def order(q: Question, store: Store) -> Answer | None:
+    """Which of two meetings comes first: said only where their days (or months) on record
+    settle it; each meeting's dates cited."""
+    if len(q.meetings) < 2 or not set(q.words) & _ORDER_WORDS:
+        return None
+    a, b = q.meetings[0], q.meetings[1]
+    now = now_of(q)
+    points = [meeting_point(a, now), meeting_point(b, now)]
+    unplaced = [m for m in (a, b) if not m.placed]
+    if unplaced:
+        return Answer(
+            f"No source on record gives the dates of *{esc(title(unplaced[0]))}*, so not which "
+            f"comes first.",
+            nearby=points,
+        )
+    first, then = (a, b) if _before(a, b) else (b, a) if _before(b, a) else (None, None)
+    if first is None or then is None:
+        return Answer(
+            f"No source on record settles which comes first: *{esc(title(a))}* is "
+            f"{esc(when(a))} and *{esc(title(b))}* is {esc(when(b))}.",
+            points=points,
+        )
+    line = (
+        f"*{esc(title(first))}* comes first ({esc(when(first))}), then *{esc(title(then))}* "
+        f"({esc(when(then))})."
+    )
+    if q.polar:  # "is SOM2 before SOM3?": yes when it is the first asked about
+        asked_first = a if not q.has("after", "later") else b
+        line = yes_no(asked_first.id == first.id, line)
+    return Answer(line, points=points, more=f"meeting {first.short}")
+
+
+def _before(a: Meeting, b: Meeting) -> bool:
+    """Whether the record puts all of `a` before any of `b`."""
+    assert a.span.end is not None and b.span.start is not None
+    return a.span.end < b.span.start

@@ -15,7 +15,7 @@ from handlers.reader.base import Intent
 from handlers.reader.days import duration, left, on_day, since, weekday
 from handlers.reader.delegations import delegation
 from handlers.reader.facts import facts
-from handlers.reader.meetings import host, kind_list, meeting, parts, period
+from handlers.reader.meetings import host, kind_list, meeting, order, parts, period
 from handlers.reader.members import counts, membership
 from handlers.reader.people import attendance, doers, person, who_is
 from handlers.reader.said import statements
@@ -93,6 +93,7 @@ TABLE: tuple[Row, ...] = (
     Row("apec", "host", host, ("who hosts apec {year}?",)),
     Row("meeting", "parts", parts, ("what is held alongside {meeting}?",)),
     Row("calendar", "kind", kind_list, ("list the {year} SOMs",)),
+    Row("meeting", "order", order, ()),
     Row(
         "meeting",
         "when-where",
