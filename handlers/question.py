@@ -300,7 +300,7 @@ _ERRAND = re.compile(
     r"(?:to (?:book|write|draft|send|file|prepare|brief|check|put|plan|update)|for|by)\b[^?]*"
     r"|\s*\b(?:for|in) (?:the|my|our|a|an|his|her|their)\s+(?:[\w'-]+\s+){0,3}?"
     r"(?:brief|briefing|briefs|memo|note|notes|annex|travel request|cable|email|e-mail|deck"
-    r"|talking points|readout|letter|file|slides|paper|minister)\b"
+    r"|talking points|readout|letter|file|slides|paper)\b"
     r"|[,;:-]?\s*\b(?:can|could|would) (?:you|u) (?:please |pls )?(?:pull|get|grab|find|check"
     r"|send|dig up|look up) (?:them|it|that|this|those|these)(?: up| out| for me)?\b"
     r"|\s*\b(?:asap|urgently)\b",
@@ -335,7 +335,13 @@ _PARTS = re.compile(
     r",?|,\s*(?=(?:also\s+|then\s+|roughly\s+|approximately\s+)?(?:what|whats|what's|how)\b)",
     re.IGNORECASE,
 )
-_BARE = re.compile(rf"^(?:(?:and|or|\W)*\s*{_WH}\W*)+$", re.IGNORECASE)
+# A part that asks nothing of its own: question words and what they ask ("where, when", "date",
+# "pls confirm date"), which belong with the subject of the part after them.
+_BARE = re.compile(
+    rf"^(?:(?:and|or|pls|please|plz|confirm|the|exact|\W)*\s*(?:{_WH}|(?:date|dates|day|days"
+    r"|venue|city|place|location|host|name|time)\b)\W*)+$",
+    re.IGNORECASE,
+)
 # "two things:": what announces the parts
 _HEADER = re.compile(
     r"^(?:two|three|four|a few|a couple of|couple of|some|quick) (?:things|questions|qs|points)"

@@ -354,6 +354,10 @@ def test_days_since_count_from_the_end_asked(store, text, now, says):
         ("When is SOM2? Where is SOM3?", ["When is SOM2?", "Where is SOM3?"]),
         # one question, however many question words
         ("when and where is SOM2?", ["when and where is SOM2?"]),
+        (
+            "Pls confirm date + venue city of the Leaders' Meeting for the Minister's brief",
+            ["Pls confirm date + venue city of the Leaders' Meeting for the Minister's brief"],
+        ),
         ("where and when is the summit", ["where and when is the summit"]),
         ("Has SOM2 happened? Can I write it up?", ["Has SOM2 happened? Can I write it up?"]),
         ("who is casey mace and what does he do?", ["who is casey mace", "what does he do?"]),
