@@ -293,6 +293,7 @@ _TAG = re.compile(
     r"(?: so| right)?)\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
+_TAG_SPAN = 60  # characters: the longest tag with its commas and spaces, and then some
 # The asker's errand around a question, not what it asks: what the answer is for ("for the
 # travel request", "need to book flights") and the asking itself ("can you pull them", "asap").
 _ERRAND = re.compile(
@@ -316,6 +317,7 @@ _ASKING = re.compile(
 
 def errand_off(text: str) -> str:
     """The question without the asker's errand around it (the text as typed if that is all)."""
+    text = " ".join(text.split())  # one space apart: each pattern's spaces are one match, not many
     asked = _ASKING.sub("", _ERRAND.sub("", text), count=1).strip(" ,;:-")
     return asked if _WORDS.search(fold(asked)) else text
 
@@ -336,12 +338,19 @@ _PARTS = re.compile(
     re.IGNORECASE,
 )
 # A part that asks nothing of its own: question words and what they ask ("where, when", "date",
-# "pls confirm date"), which belong with the subject of the part after them.
-_BARE = re.compile(
-    rf"^(?:(?:and|or|pls|please|plz|confirm|the|exact|\W)*\s*(?:{_WH}|(?:date|dates|day|days"
-    r"|venue|city|place|location|host|name|time)\b)\W*)+$",
-    re.IGNORECASE,
+# "pls confirm date"), which belong with the subject of the part after them. Read word by word
+# (a pattern of nested repeats took seconds on "when , when , ... x").
+_BARE_WORDS = frozenset(
+    """who whom whose what whats when where which how why and or pls please plz confirm the
+    exact date dates day days venue city place location host name time""".split()
 )
+
+
+def _bare(part: str) -> bool:
+    words = _WORDS.findall(fold(part).replace("'", ""))
+    return bool(words) and all(w in _BARE_WORDS for w in words)
+
+
 # "two things:": what announces the parts
 _HEADER = re.compile(
     r"^(?:two|three|four|a few|a couple of|couple of|some|quick) (?:things|questions|qs|points)"
@@ -354,7 +363,7 @@ MAX_PARTS = 4
 def parts_of(text: str) -> list[str]:
     """A question of several parts ("SOM2: where, when, and who led the US del?"), part by part;
     one question, or more parts than MAX_PARTS, as it was typed."""
-    asked = _HEADER.sub("", errand_off(" ".join(text.split())), count=1)
+    asked = _HEADER.sub("", errand_off(" ".join(text[:MAX_QUESTION].split())), count=1)
     if _CLAIM.match(asked):
         return [text]  # a claim put to be confirmed is one claim, however many its clauses
     spans: list[tuple[int, int]] = []  # each part's start and end in `asked`
@@ -362,7 +371,7 @@ def parts_of(text: str) -> list[str]:
     for gap in [*_PARTS.finditer(asked), None]:
         end = gap.start() if gap is not None else len(asked)
         if asked[start:end].strip(" ,"):
-            if spans and _BARE.match(asked[spans[-1][0] : spans[-1][1]]):
+            if spans and _bare(asked[spans[-1][0] : spans[-1][1]]):
                 spans[-1] = (spans[-1][0], end)  # a bare "when" belongs with what follows it
             else:
                 spans.append((start, end))
@@ -395,7 +404,8 @@ def unframe(text: str) -> tuple[str, bool]:
     claim = _CLAIM.sub("", text, count=1)
     if claim != text and claim.strip():
         return claim, True
-    claim = _TAG.sub("", text, count=1)
+    tag = _TAG.search(text, max(0, len(text) - _TAG_SPAN))  # a tag ends the text: read its end
+    claim = text[: tag.start()] if tag is not None else text
     said = _WORDS.findall(fold(claim))
     if claim != text and said and said[0] not in QUESTION_WORDS:
         return f"{claim}?", True

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from handlers.answer import answer, respond
 from handlers.question import mend, parse, parts_of, unframe
 from handlers.reader.table import INTENTS
 from handlers.render import from_slack
-from tests.conftest import at
+from tests.conftest import ROOT, at
 
 MID_2026 = at("2026-06-01T09:00+08:00")
 MID_2025 = at("2025-07-01T09:00+09:00")
@@ -463,3 +467,40 @@ def test_facts_are_read_once_per_question(store):
     _candidates.cache_clear()
     respond(parse(store, "How many events are expected in the China year?", MID_2026), store)
     assert _candidates.cache_info().misses == 1
+
+
+# Pieces the reader's patterns look for, repeated and mixed into questions of the most a reader
+# takes: a pattern with nested repeats ("when , when , ... x") backtracks for minutes on them,
+# holding the interpreter's lock, so they are asked in a process that can be stopped.
+_HOSTILE = """
+import json, random, sys
+from datetime import datetime
+from handlers.answer import answer
+from handlers.question import MAX_QUESTION
+from store.db import connect
+from store.queries import Store
+
+pieces = (" , ? + ; - and when what need for the brief right SOM2 ' . in is who 2026 18th on the "
+          "how-many days-since confirm").split(" ")
+rng = random.Random(7)
+hostile = [p * (MAX_QUESTION // len(p)) for p in pieces if p]
+hostile += ["when , " * 250 + "x + what", ", " * 1000 + "what", "a, " * 700 + "how"]
+hostile += [" ".join(rng.choice(pieces) for _ in range(500))[:MAX_QUESTION] for _ in range(20)]
+store = Store(connect(sys.argv[1]))
+now = datetime.fromisoformat("2026-06-01T09:00+08:00")
+said = [answer(store, text.replace("-", " "), now).plain() for text in hostile]
+print(json.dumps([len(hostile), sum(1 for s in said if s.strip())]))
+"""
+
+
+def test_questions_built_to_make_the_reader_backtrack_are_answered_at_once(db_path):
+    done = subprocess.run(
+        [sys.executable, "-c", _HOSTILE, str(db_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,  # all of them take about two seconds; a backtracking pattern, minutes
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    asked, answered = json.loads(done.stdout)
+    assert asked == answered > 20

@@ -475,7 +475,8 @@ def _either(q: Question) -> bool:
 
 
 _ORDER_WORDS = frozenset(
-    "first earlier earliest sooner soonest before later latest last after comes precede precedes".split()
+    """first earlier earliest sooner soonest before later latest last after comes precede
+    precedes""".split()
 )
 
 
