@@ -433,6 +433,17 @@ def test_the_heads_of_two_delegations_asked_together_are_each_given(store):
     assert "Casey Mace" in "\n".join(rest)
 
 
+def test_an_outcome_asked_is_said_to_be_unreported_where_only_the_topic_is_on_record(store):
+    """The sources say the plan's revision was discussed at SOM1, not what was decided."""
+    text = answer(store, "what was decided on the Aotearoa Plan of Action revision?", MID_2026)
+    first, *rest = text.plain().splitlines()
+    assert first.startswith("No source on record reports an outcome"), first
+    assert rest[0] == "On record:" and "Aotearoa Plan of Action" in rest[1]
+    # an outcome a source reports is given as it is
+    said = first_line(store, "what did the leaders adopt in 1994 at Bogor?")
+    assert "Bogor Goals" in said and not said.startswith("No source"), said
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

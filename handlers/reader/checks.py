@@ -62,6 +62,39 @@ def grounded(q: Question, found: Answer, read: bool = True) -> Answer:
     )
 
 
+# Words by which a source reports an outcome: what was agreed, adopted, decided.
+_OUTCOME = re.compile(
+    r"\b(?:agree|adopt|decid|decision|endors|approv|outcome|conclu|declar|result|commit|resolv"
+    r"|sign|accept|reject)\w*",
+    re.IGNORECASE,
+)
+
+
+_ABOUT_OUTCOMES = frozenset({"agreed", "discussed", "priorities", "define"})
+
+
+def outcome_said(q: Question, found: Answer) -> Answer:
+    """The answer, or, when the question asks what was agreed or decided and nothing the answer
+    cites reports an outcome (only that a topic was discussed, or what a plan is), a first line
+    that says no source reports one, with what was found kept as what is on record."""
+    if "agreed" not in q.asks or q.polar or found.line.startswith(("No source", NO_SOURCE)):
+        return found
+    if q.asks - _ABOUT_OUTCOMES:  # "what theme has China adopted": the theme is what is asked
+        return found
+    support = " ".join(
+        [found.line, *(p.text for p in found.points), *(p.quote for p in _cited(found))]
+    )
+    if _OUTCOME.search(support):
+        return found
+    first = _first_cited(found)
+    said = Point(found.line, first.source, first.quote) if first is not None else None
+    return Answer(
+        f"No source on record reports an outcome: {echo(q)}",
+        nearby=[*([said] if said else []), *found.points, *found.nearby],
+        more=found.more,
+    )
+
+
 def _cited(found: Answer) -> list[Point]:
     return [p for p in (found.cite, *found.points) if p is not None]
 
