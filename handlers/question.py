@@ -750,6 +750,10 @@ _ASK_RULES = (
     _rule(_membership, add="member"),
     _rule(_budget_body, drop="amount"),  # "the budget committee" asks no amount
     _rule(_matching(r"^ (?:who|whos) "), add="who"),
+    # "Ishiba Shigeru -- who's that?": the name first, then who it is
+    _rule(
+        _matching(r" (?:who|whos) (?:is |s |was )?(?:that|this|he|she|him|her|they) "), add="who"
+    ),
     _rule(_matching(r"^ (?:what|whats) (?:is|are|s|does|do|was|a|an) "), add="define"),
 )
 
@@ -868,7 +872,7 @@ _FILLER = frozenset(
     took yet please thanks actually name ahead else other others come comes into involved
     involvement connection connected fit fits relevant relevance matter matters list lists
     enumerate full complete presently currently kind enough might sent send sends sending course
-    served serve serves serving immediately""".split()
+    served serve serves serving immediately context""".split()
 )
 
 

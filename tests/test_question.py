@@ -444,6 +444,17 @@ def test_an_outcome_asked_is_said_to_be_unreported_where_only_the_topic_is_on_re
     assert "Bogor Goals" in said and not said.startswith("No source"), said
 
 
+@pytest.mark.parametrize(
+    ("text", "now", "says"),
+    [
+        ("Ishiba Shigeru -- who's that in this context?", MID_2025, "Ishiba Shigeru: Japanese"),
+        ("Casey Mace? who is he", MID_2026, "Casey Mace (United States of America)"),
+    ],
+)
+def test_a_name_first_and_then_who_it_is(store, text, now, says):
+    assert first_line(store, text, now).startswith(says)
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."
