@@ -32,14 +32,25 @@ SETS = [CORPUS, *(CORPUS.with_name(f"{n}.toml") for n in ("heldout", "fresh", "u
 # It stays out of the suite, and out of tuning, so the next score still measures something.
 HELD_OUT = CORPUS.with_name("kept-apart.toml")
 AIM = 0.95
-# Issue 19: desk-2026-12 (187 cases, written from seeds/ alone by a helper who never saw the bot)
-# scored 119/187 (63.6%) untouched before the reader became a table, then was worked to: 174/187
-# (93.0%). It runs with the suite at that floor, so what was mended stays mended.
-DESK_SET, DESK_AIM = CORPUS.with_name("desk-2026-12.toml"), 0.93
-# sealed-2026-12 (193 cases, by another who never saw the bot) was scored once, at the end of
-# that work, never before and never since: 158/193 (81.9%) on 2026-12-06. Sealed: kept out of the
-# suite and out of tuning, so a next reader can be measured on it once more.
-SEALED = CORPUS.with_name("sealed-2026-12.toml")
+# Sets scored untouched, then worked to, that run with the suite at the floor they reached, so
+# what was mended stays mended:
+# * desk-2026-12 (issue 19; 187 cases, written from seeds/ alone by a helper who never saw the
+#   bot) scored 119/187 (63.6%) untouched before the reader became a table; worked to 174/187.
+# * probe-2026-12-07 (150 cases, by another such helper) scored 119/150 (79.3%) untouched on
+#   2026-12-07; worked to 140/150 (93.3%) by mending causes (a claim put to be confirmed, the
+#   asker's errand, questions of several parts, days since an opening, a place beside a city).
+FLOORS = {
+    CORPUS.with_name("desk-2026-12.toml"): 0.93,
+    CORPUS.with_name("probe-2026-12-07.toml"): 0.93,
+}
+# sealed-2026-12 (193 cases, by another who never saw the bot), scored once at the end of each
+# reader's work and never tuned to: 158/193 (81.9%) on 2026-12-06; 161/193 (83.4%) on 2026-12-07,
+# after the probe's mending (four right that were wrong, none wrong that was right). Spent as a
+# sealed set: its next use is to be studied. Kept out of the suite until then.
+SPENT = CORPUS.with_name("sealed-2026-12.toml")
+# sealed-2026-12-07 (160 cases, by a fourth helper who never saw the bot) has never been scored:
+# kept out of the suite and out of tuning, so the next reader can be measured on it.
+SEALED = CORPUS.with_name("sealed-2026-12-07.toml")
 
 
 @dataclass(frozen=True)
@@ -144,11 +155,12 @@ def test_each_question_set_is_answered_right_in_95_percent_of_cases(store, repor
     assert sum(every) / len(every) >= AIM, "\n".join(failures)
 
 
-def test_the_desk_set_stays_at_what_the_reader_reached(store, reports):
-    results, failures = score(store, load(DESK_SET))
+@pytest.mark.parametrize("path", FLOORS, ids=lambda p: p.name)
+def test_each_set_worked_to_stays_at_what_the_reader_reached(store, reports, path):
+    results, failures = score(store, load(path))
     every = [m for marks in results.values() for m in marks]
-    reports.append(f"Questions ({DESK_SET.name}), share right per family:\n{report(results)}")
-    assert sum(every) / len(every) >= DESK_AIM, "\n".join(failures)
+    reports.append(f"Questions ({path.name}), share right per family:\n{report(results)}")
+    assert sum(every) / len(every) >= FLOORS[path], "\n".join(failures)
 
 
 def test_the_corpus_asks_each_fact_five_ways_at_several_times():
