@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -45,6 +46,23 @@ def _claims_of_number(store: Store) -> Iterator[str]:
             yield f"{claim}, right?"
 
 
+def _claims_of_date(store: Store) -> Iterator[str]:
+    """Each meeting's days moved by one or two, and its month changed."""
+    for m in store.meetings():
+        start, end = m.span.start, m.span.end
+        if start is None or end is None:
+            continue
+        if m.dated:
+            for shift in (1, 2):
+                a, b = start + timedelta(days=shift), end + timedelta(days=shift)
+                days = f"{a:%b} {a.day}" if a == b else f"{a:%b} {a.day}-{b.day}"
+                yield f"{m.short} is {days}, correct?"
+                yield f"is {m.short} on {a.day} {a:%B}?" if a == b else f"was {m.short} {days}?"
+        other = start.replace(day=1, month=start.month % 12 + 1)
+        yield f"is {m.short} in {other:%B}?"
+        yield f"{m.short} is in {other:%B} {other.year}, can you confirm?"
+
+
 def _claims_of_delegation(store: Store) -> Iterator[str]:
     for d in store.delegations():
         if d.head is None:
@@ -55,7 +73,9 @@ def _claims_of_delegation(store: Store) -> Iterator[str]:
                 yield f"{d.head.name} headed the {other.name} delegation, didn't they?"
 
 
-@pytest.mark.parametrize("claims", [_claims_of_place, _claims_of_number, _claims_of_delegation])
+@pytest.mark.parametrize(
+    "claims", [_claims_of_place, _claims_of_number, _claims_of_date, _claims_of_delegation]
+)
 def test_no_claim_made_false_from_a_record_is_confirmed(store, claims):
     asked = list(claims(store))
     assert len(asked) >= 10  # the records give claims to make false

@@ -455,6 +455,24 @@ def test_a_name_first_and_then_who_it_is(store, text, now, says):
     assert first_line(store, text, now).startswith(says)
 
 
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        # a run of days claimed is its dates: a run that only overlaps them is not
+        ("leaders mtg is nov 19-20, correct?", "No: AELM 2026"),
+        ("is the summit on nov 17-18?", "No: AELM 2026"),
+        ("is the summit nov 18-19?", "Yes: AELM 2026"),
+        ("is the summit between 15 and 25 november?", "Yes: AELM 2026"),
+        # one day asked: a day it is held
+        ("is the summit on 19 november?", "Yes: AELM 2026"),
+        ("is the summit on 20 november?", "No: AELM 2026"),
+    ],
+)
+def test_days_claimed_for_a_meeting_are_its_days_or_within_them(store, text, starts):
+    line = first_line(store, text, at("2026-06-20T09:00+09:00"))
+    assert line.startswith(starts), line
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

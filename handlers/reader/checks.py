@@ -43,7 +43,12 @@ def grounded(q: Question, found: Answer, read: bool = True) -> Answer:
     if not found.line.startswith("Yes"):
         return found
     support = _words(" ".join([found.line, *(p.quote for p in _cited(found))]))
-    missing = [w for w in q.words if w.isdigit() and w not in support]
+    # the days of the month of a period asked are the meeting row's to check against the
+    # meeting's days ("is the summit between 15 and 25 november?"); years are held as every
+    # number is, and so is every number of any other row's yes
+    days = q.period is not None and q.period.precision == "day" and found.by == "meeting"
+    checked = {w for w in _words(q.period.text) if len(w) <= 2} if q.period and days else set()
+    missing = [w for w in q.words if w.isdigit() and w not in support | checked]
     if read:
         claimed = [w for w in q.topic if w not in _EMPTY and not w.isdigit() and len(w) > 2]
         missing += [w for w in claimed if not _said(w, support)]

@@ -270,6 +270,8 @@ def _is_it_during(q: Question, m: Meeting) -> Answer:
         and (m.span.end or m.span.start) <= q.period.end
     )
     overlaps = m.span.overlaps(q.period.start, q.period.end)
+    if q.period.precision == "day" and q.period.start != q.period.end:
+        overlaps = inside  # a run of days claimed ("nov 19-20") holds the meeting, or is wrong
     if overlaps and not inside and m.month_only:
         return Answer(
             f"No source on record gives the exact dates of *{esc(title(m))}*: "
@@ -484,8 +486,8 @@ _ORDER_WORDS = frozenset(
 def order(q: Question, store: Store) -> Answer | None:
     """Which of two meetings comes first: said only where their days (or months) on record
     settle it; each meeting's dates cited."""
-    if len(q.meetings) < 2 or not set(q.words) & _ORDER_WORDS:
-        return None
+    if len(q.meetings) < 2 or not set(q.words) & _ORDER_WORDS or set(q.topic) - _ORDER_WORDS:
+        return None  # "was SOM1 the first forum on the road to the summit?" asks no order
     a, b = q.meetings[0], q.meetings[1]
     now = now_of(q)
     points = [meeting_point(a, now), meeting_point(b, now)]
