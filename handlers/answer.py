@@ -15,7 +15,7 @@ from handlers.language import foreign, foreign_reply
 from handlers.question import Question, parse, parts_of
 from handlers.reader.asking import ambiguous, ask_back
 from handlers.reader.base import Answer, Intent, Point, echo
-from handlers.reader.checks import correct, grounded, not_yet, outcome_said
+from handlers.reader.checks import correct, decided, grounded, not_yet, outcome_said
 from handlers.reader.table import INTENTS, READ_FROM_TEXT
 from handlers.registry import Ask, UsageError, command
 from handlers.render import Card, esc
@@ -91,7 +91,7 @@ def respond(q: Question, store: Store, intents: tuple[Intent, ...] = INTENTS) ->
         found.by = row.__name__
     read = found is None or row in READ_FROM_TEXT
     found = grounded(q, found or _fallen_through(q, store), read)
-    return correct(q, store, outcome_said(q, found))
+    return decided(q, correct(q, store, outcome_said(q, found)))
 
 
 def _fallen_through(q: Question, store: Store) -> Answer:

@@ -304,14 +304,15 @@ def test_a_false_claim_put_for_confirmation_is_corrected_first(store, text, star
         ("were the bogor goals adopted in 2004?", False),
         ("were the bogor goals adopted in jakarta?", False),
         ("were the bogor goals adopted in 1994?", True),
-        # (the place read as the place asked leaves no topic to say yes to: the facts, no verdict)
+        # (the place read as the place asked leaves no topic to say yes to: no verdict, and a
+        # yes-or-no question without one says no source says so, the facts under it)
         ("the bogor goals were adopted in bogor in 1994, right?", None),
     ],
 )
 def test_a_yes_stands_on_the_place_and_the_year_claimed(store, text, yes):
     line = first_line(store, text, MID_2026)
     if yes is None:
-        assert not line.startswith(("Yes", "No")) and "1994" in line, line
+        assert line.startswith("No source on record says so"), line
     else:
         assert line.startswith("Yes") == yes, line
 
@@ -471,6 +472,22 @@ def test_a_name_first_and_then_who_it_is(store, text, now, says):
 def test_days_claimed_for_a_meeting_are_its_days_or_within_them(store, text, starts):
     line = first_line(store, text, at("2026-06-20T09:00+09:00"))
     assert line.startswith(starts), line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "did korea push back on china's theme",
+        "did the US delegation object to the theme?",
+        "was korea unhappy with the SOM1 agenda?",
+    ],
+)
+def test_a_yes_or_no_question_is_answered_yes_no_or_no_source(store, text):
+    """What a row finds nearby (Korea's stated objectives) is no answer to "did Korea push
+    back?": the first line says no source says so, and what was found follows as on record."""
+    first, *rest = answer(store, text, at("2026-02-12T09:00+09:00")).plain().splitlines()
+    assert first.startswith(("Yes", "No")), first
+    assert not first.startswith("Yes"), first
 
 
 def test_official_names_lead_and_the_term_asked_is_noted(store):

@@ -67,6 +67,23 @@ def grounded(q: Question, found: Answer, read: bool = True) -> Answer:
     )
 
 
+def decided(q: Question, found: Answer) -> Answer:
+    """A yes-or-no question answered yes, no, or that no source says so: what a row found that
+    neither says (a delegation's objectives, for "did Korea push back?") is kept as what is on
+    record, under that first line."""
+    if not q.polar or found.line.startswith(("Yes", "No", NO_SOURCE)):
+        return found
+    if " or " in f" {' '.join(q.words)} ":  # "in Korea or China?" asks which: answered by it
+        return found
+    first = _first_cited(found)
+    said = [Point(found.line, first.source, first.quote)] if first is not None else []
+    return Answer(
+        f"No source on record says so: {echo(q)}",
+        nearby=[*said, *found.points, *found.nearby],
+        more=found.more,
+    )
+
+
 # Words by which a source reports an outcome: what was agreed, adopted, decided.
 _OUTCOME = re.compile(
     r"\b(?:agree|adopt|decid|decision|endors|approv|outcome|conclu|declar|result|commit|resolv"

@@ -200,6 +200,13 @@ def _is_it_in(q: Question, store: Store, m: Meeting) -> Answer:
                 cite=cited(m.source, m.quote),
                 points=[meeting_point(m, now)],
             )
+        choices = asked.split(" or ")  # "in shanghai or dalian?": the one it is in
+        if len(choices) > 1 and any(_placed_in(c, m) for c in choices):
+            return Answer(
+                f"*{esc(title(m))}* {verb} in {esc(m.place)} ({esc(when(m))}).",
+                cite=cited(m.source, m.quote),
+                more=f"meeting {m.short}",
+            )
         yes, place = _placed_in(asked, m), ""
         if not yes and not q.non_members and not _elsewhere(store, asked):
             return Answer(  # a place no record names: it may hold the city; say where it is
