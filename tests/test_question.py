@@ -490,6 +490,24 @@ def test_a_yes_or_no_question_is_answered_yes_no_or_no_source(store, text):
     assert not first.startswith("Yes"), first
 
 
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        # an economy put as a year's host though none of its summits is on record
+        (
+            "why is the US hosting APEC 2026?",
+            "United States of America is not the host of APEC 2026",
+        ),
+        ("is japan hosting apec this year?", "No: Japan is not the host of APEC 2026"),
+        # no year said, nothing to correct
+        ("when did the US host APEC?", "No source on record"),
+    ],
+)
+def test_an_economy_put_as_host_of_a_year_is_corrected_by_the_year_s_host(store, text, starts):
+    line = first_line(store, text, at("2026-02-05T09:00-05:00"))
+    assert line.startswith(starts) and ("China" in line) == ("2026" in starts), line
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

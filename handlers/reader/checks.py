@@ -246,22 +246,21 @@ def _host_year(q: Question, store: Store) -> Correction | None:
     summits = _hosted_summits(store)
     asked = next((m for m in summits if m.year == year), None)
     theirs = [m for m in summits if m.host_id == economy.id]
-    if asked is None or asked.host_id == economy.id or not theirs:
-        return None
-    other = max(theirs, key=lambda m: m.year or 0)
-    hosted = "hosted" if (other.year or 0) < now.year else "hosts"
+    if asked is None or asked.host_id == economy.id or not theirs and q.year is None:
+        return None  # (a year unsaid and no summit of theirs: "when did the US host?" asks no year)
     asked_verb = "was hosted" if year < now.year else "is hosted"
-    line = (
-        f"*{esc(economy.name)}* {hosted} APEC {other.year}, not {year}: APEC {year} {asked_verb} "
-        f"by *{esc(asked.host_name)}*."
-    )
+    if theirs:
+        other = max(theirs, key=lambda m: m.year or 0)
+        hosted = "hosted" if (other.year or 0) < now.year else "hosts"
+        line = f"*{esc(economy.name)}* {hosted} APEC {other.year}, not {year}: "
+        points = (meeting_point(asked, now), meeting_point(other, now))
+    else:  # "why is the US hosting APEC 2026?": one host a year, and the record names it
+        line = f"*{esc(economy.name)}* is not the host of APEC {year}: "
+        points = (meeting_point(asked, now),)
+    line += f"APEC {year} {asked_verb} by *{esc(asked.host_name)}*."
     if q.polar or not set(q.words) & set(QUESTION_WORDS):  # "summit in korea this year?"
         line = f"No: {line}"
-    return Correction(
-        line,
-        cited(asked.source, asked.quote),
-        (meeting_point(asked, now), meeting_point(other, now)),
-    )
+    return Correction(line, cited(asked.source, asked.quote), points)
 
 
 def _about_hosting(q: Question) -> bool:
