@@ -844,7 +844,9 @@ _MONTH_DAY = re.compile(
     rf"\b(?:{_MONTH_START})[a-z]*\.? \d{{1,2}}\b|\b\d{{1,2}} (?:{_MONTH_START})[a-z]*\b"
 )
 
-_PERIOD_PREPOSITION = re.compile(r"\b(?:in|on|during|between|from|next|this|last|for)\b")
+_PERIOD_PREPOSITION = re.compile(
+    r"\b(?:in|on|during|between|from|next|this|last|for|today|tonight|tomorrow|yesterday)\b"
+)
 
 
 def _period(low: str, now: datetime) -> Span | None:

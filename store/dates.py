@@ -297,7 +297,17 @@ def _relative_year_or_month(m: re.Match[str], ref: date) -> _Reading:
 
 
 def _relative_day(m: re.Match[str], ref: date) -> _Reading:
-    offset = {"today": 0, "tonight": 0, "tomorrow": 1, "yesterday": -1}[m["x"].lower()]
+    said = " ".join(m["x"].lower().split())
+    offset = {
+        "today": 0,
+        "tonight": 0,
+        "tomorrow": 1,
+        "yesterday": -1,
+        "the day after tomorrow": 2,
+        "day after tomorrow": 2,
+        "the day before yesterday": -2,
+        "day before yesterday": -2,
+    }[said]
     day = ref + timedelta(days=offset)
     return day, day, "day"
 
@@ -429,7 +439,10 @@ _RULES = (
     # Day-level words are read, but not picked out of documents: a document's reference date
     # is what its text implies, not a printed date, so "tomorrow" in one is a guess.
     _rule(
-        r"(?<!\w)(?P<x>today|tonight|tomorrow|yesterday)(?!\w)", _relative_day, in_documents=False
+        rf"(?<!\w)(?P<x>(?:(?:the{_S}+)?day{_S}+(?:after{_S}+tomorrow|before{_S}+yesterday))"
+        r"|today|tonight|tomorrow|yesterday)(?!\w)",
+        _relative_day,
+        in_documents=False,
     ),
     _rule(
         rf"(?<!\w)(?P<x>(?P<w>this|next|last|previous|coming){_S}+(?P<u>week(?:end)?))(?!\w)",
@@ -772,7 +785,8 @@ _WEEKDAY_WORD = (
 )
 _ORDINAL = r"(?:st|nd|rd|th)?(?!\w|[:.]\d)"
 _DAY = (
-    rf"(?:on\s+)?(?:(?P<rel>today|tomorrow|tmrw|yesterday)(?!\w)"
+    rf"(?:on\s+)?(?:(?P<rel>(?:the\s+)?day\s+(?:after\s+tomorrow|before\s+yesterday)"
+    r"|today|tomorrow|tmrw|yesterday)(?!\w)"
     rf"|(?:(?P<q>next|this)\s+)?{_WEEKDAY_WORD}"
     rf"|(?:(?P<w>{WEEKDAY_PATTERN}),?\s+)?"
     rf"{_month('m')}\s+(?P<d>\d{{1,2}}){_ORDINAL}(?:,?\s+(?P<y>\d{{4}})(?!\w))?"
@@ -945,7 +959,15 @@ def _in_a_while(found: TimePhrase, g: dict[str, str]) -> TimePhrase:
 
 def _day_of(g: dict[str, str], today: date) -> date | None:
     if g["rel"]:
-        shift = {"today": 0, "tomorrow": 1, "tmrw": 1, "yesterday": -1}[g["rel"].lower()]
+        said = " ".join(g["rel"].lower().split()).removeprefix("the ")
+        shift = {
+            "today": 0,
+            "tomorrow": 1,
+            "tmrw": 1,
+            "yesterday": -1,
+            "day after tomorrow": 2,  # read whole: never "tomorrow" with "the day after" left over
+            "day before yesterday": -2,
+        }[said]
         return today + timedelta(days=shift)
     if g["y3"]:
         return _iso_date(g["y3"], g["n3"], g["d3"], today)

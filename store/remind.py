@@ -184,6 +184,20 @@ def _clock() -> str:
     return _g("clock", rf"(?:at\s+)?(?:{ampm}|{h24}|{word})|at\s+{at_bare}|{bare_oclock}")
 
 
+# A day said from today, read whole: "the day after tomorrow" is never "tomorrow" with "the day
+# after" left in the reminder's text.
+_RELATIVE_DAY = (
+    r"(?:the\s+)?day\s+(?:after\s+tomorrow|before\s+yesterday)|today|tomorrow|yesterday"
+)
+_RELATIVE_DAYS = {
+    "today": 0,
+    "tomorrow": 1,
+    "yesterday": -1,
+    "day after tomorrow": 2,
+    "day before yesterday": -2,
+}
+
+
 def _day() -> str:
     """ "today", "tomorrow", "friday", "next friday", "next week monday", "march 5", "5 march",
     "2026-03-05", "on the 1st", "tonight", "this afternoon"."""
@@ -195,7 +209,7 @@ def _day() -> str:
     month_day = rf"(?:{_g('wdc', _WD)},?\s+)?{_g('m', _MONTH)}\s+(?:the\s+)?"
     day_month = rf"(?:the\s+)?{_g('d', _DAY_NUMBER)}(?:\s+of)?\s+{_g('m', _MONTH)}"
     return (
-        rf"(?:(?:on\s+)?(?:{_g('rel', 'today|tomorrow|yesterday')}(?!\w)"
+        rf"(?:(?:on\s+)?(?:{_g('rel', _RELATIVE_DAY)}(?!\w)"
         rf"|{_g('tonight', 'tonight')}(?!\w)"
         rf"|this\s+{_g('thispart', _PART)}"
         rf"|next\s+week(?:\s+on)?\s+{_g('nwd', _WD)}"
@@ -592,9 +606,9 @@ def _number(text: str) -> int:
 
 def _fixed_day(fields: _Fields, today: date) -> date | None:
     """The day a phrase names outright; None if it names a weekday (or no day)."""
-    rel = _one(fields, "rel").lower()
+    rel = " ".join(_one(fields, "rel").lower().split()).removeprefix("the ")
     if rel:
-        return today + timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[rel])
+        return today + timedelta(days=_RELATIVE_DAYS[rel])
     if _one(fields, "tonight") or _one(fields, "thispart"):
         return today
     if _one(fields, "iy"):

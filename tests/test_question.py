@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from handlers.answer import answer, respond
-from handlers.question import mend, parse, parts_of, unframe
+from handlers.question import mend, parse, parts_of, read_period, unframe
 from handlers.reader.table import INTENTS
 from handlers.render import from_slack
 from tests.conftest import ROOT, at
@@ -506,6 +506,28 @@ def test_a_yes_or_no_question_is_answered_yes_no_or_no_source(store, text):
 def test_an_economy_put_as_host_of_a_year_is_corrected_by_the_year_s_host(store, text, starts):
     line = first_line(store, text, at("2026-02-05T09:00-05:00"))
     assert line.startswith(starts) and ("China" in line) == ("2026" in starts), line
+
+
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        ("summit tmrw right?", "Yes: AELM 2026"),
+        ("is the summit tomorrow?", "Yes: AELM 2026"),
+        ("is the summit today?", "No: AELM 2026"),
+        ("is the summit the day after tomorrow?", "Yes: AELM 2026"),  # its second day
+        ("was SOM2 yesterday?", "No: SOM2"),
+    ],
+)
+def test_a_day_said_relative_to_today_is_that_day(store, text, starts):
+    line = first_line(store, text, at("2026-11-17T10:00+08:00"))
+    assert line.startswith(starts), line
+
+
+def test_the_day_after_tomorrow_is_not_tomorrow():
+    now = at("2026-11-17T10:00+08:00")
+    assert read_period("the day after tomorrow", now).start.isoformat() == "2026-11-19"
+    assert read_period("the day before yesterday", now).start.isoformat() == "2026-11-15"
+    assert read_period("tomorrow", now).start.isoformat() == "2026-11-18"
 
 
 def test_official_names_lead_and_the_term_asked_is_noted(store):

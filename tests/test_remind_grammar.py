@@ -138,6 +138,9 @@ def test_every_example_of_a_rule_reads_whole_as_that_rule(rule, example):
         ("nov 20, 2026 at 10am x", WED, "2026-11-20T10:00"),
         ("friday, november 6 at 9am x", WED, "2026-11-06T09:00"),
         ("9am tomorrow x", WED, "2026-11-05T09:00"),
+        # two days on, not tomorrow with "the day after" left in the text
+        ("the day after tomorrow at 9am x", WED, "2026-11-06T09:00"),
+        ("day after tomorrow x", WED, "2026-11-06T09:00"),
         ("at 3pm on friday x", WED, "2026-11-06T15:00"),
         ("at noon on 2026-11-20 x", WED, "2026-11-20T12:00"),
     ],
@@ -272,6 +275,7 @@ def test_a_number_after_and_is_text_not_a_second_time():
     ("say", "text"),
     [
         ("me to call Seoul tomorrow at 9am", "call Seoul"),
+        ("me to call Seoul the day after tomorrow at 9am", "call Seoul"),
         ("me that the forms are due tomorrow at 5pm", "the forms are due"),
         ("tomorrow at 9am to call Seoul", "call Seoul"),
         ("tomorrow at 9am to", None),
