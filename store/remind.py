@@ -186,9 +186,7 @@ def _clock() -> str:
 
 # A day said from today, read whole: "the day after tomorrow" is never "tomorrow" with "the day
 # after" left in the reminder's text.
-_RELATIVE_DAY = (
-    r"(?:the\s+)?day\s+(?:after\s+tomorrow|before\s+yesterday)|today|tomorrow|yesterday"
-)
+_RELATIVE_DAY = r"(?:the\s+)?day\s+(?:after\s+tomorrow|before\s+yesterday)|today|tomorrow|yesterday"
 _RELATIVE_DAYS = {
     "today": 0,
     "tomorrow": 1,

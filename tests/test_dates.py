@@ -2,7 +2,6 @@
 
 import time
 from datetime import UTC, date, datetime, timedelta, timezone
-from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,18 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from store.dates import (
-    _WHEN_RULES,
     DateError,
     Span,
-    TimePhrase,
     find_dates,
-    find_time_phrase,
     find_unreadable_dates,
     read_period,
     read_span,
     read_when,
     warm_up,
 )
+from store.remind import read_request
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -626,93 +623,6 @@ def test_read_when_unreadable_is_none(text):
     assert read_when(text, NOW_NOV) is None
 
 
-# -- find_time_phrase: a reminder's time, at the start or the end of its text -------------------
-
-NINE = dtime(9, 0)
-
-
-@pytest.mark.parametrize(
-    ("rule", "example"), [(rule.name, example) for rule in _WHEN_RULES for example in rule.examples]
-)
-def test_each_time_phrase_rule_reads_its_examples_whole(rule, example):
-    for where in ("start", "end"):
-        found = find_time_phrase(example, NOW_NOV, where)
-        assert found is not None and found.text == example and found.rule == rule
-
-
-@pytest.mark.parametrize(
-    ("text", "where", "phrase", "expected"),
-    [
-        ("tomorrow 9am a & b", "start", "tomorrow 9am", "2026-11-25T09:00"),
-        ("in 1 hour a b c", "start", "in 1 hour", "2026-11-24T10:00"),
-        ("call Seoul in 2 hours", "end", "in 2 hours", "2026-11-24T11:00"),
-        ("to call Seoul tomorrow at 9am", "end", "tomorrow at 9am", "2026-11-25T09:00"),
-        ("call Ottawa at 3pm on friday", "end", "at 3pm on friday", "2026-11-27T15:00"),
-        ("march 5 at 9:00 review", "start", "march 5 at 9:00", "2027-03-05T09:00"),
-        ("on 2026-12-01 renew", "start", "on 2026-12-01", "2026-12-01T09:00"),  # no time: default
-        ("at 8am x", "start", "at 8am", "2026-11-25T08:00"),  # 8am has passed: the next one
-        ("tuesday 10am x", "start", "tuesday 10am", "2026-11-24T10:00"),  # today, still to come
-        ("tuesday 8am x", "start", "tuesday 8am", "2026-12-01T08:00"),  # today's has passed
-        ("next tuesday 10am x", "start", "next tuesday 10am", "2026-12-01T10:00"),
-        ("in 3 days x", "start", "in 3 days", "2026-11-27T09:00"),  # keeps the time of day
-    ],
-)
-def test_find_time_phrase_reads_only_the_phrase_at_one_end(text, where, phrase, expected):
-    found = find_time_phrase(text, NOW_NOV, where)
-    assert found is not None and found.text == phrase
-    assert found.moment(NOW_NOV, NINE) == datetime.fromisoformat(expected).replace(tzinfo=SEOUL)
-
-
-@pytest.mark.parametrize(
-    ("text", "hour"), [("at 9 x", "9"), ("march 5 at 9 x", "9"), ("tomorrow at 12 x", "12")]
-)
-def test_find_time_phrase_marks_an_hour_without_am_or_pm(text, hour):
-    found = find_time_phrase(text, NOW_NOV)
-    assert found is not None and found.bare_hour is not None
-    assert text[slice(*found.bare_hour)] == hour
-
-
-@pytest.mark.parametrize("text", ["at 09:00 x", "at 21:00 x", "at 17 x", "at 09 x", "at 9:30 x"])
-def test_find_time_phrase_takes_colons_leading_zeros_and_13_to_23_as_24_hour(text):
-    found = find_time_phrase(text, NOW_NOV)
-    assert found is not None and found.bare_hour is None and found.clock is not None
-
-
-@pytest.mark.parametrize(
-    "text", ["a call with Seoul", "call Seoul now", "at 25:00 x", "may I ask", "9 delegates"]
-)
-def test_find_time_phrase_finds_nothing_where_no_rule_fits(text):
-    assert find_time_phrase(text, NOW_NOV, "start") is None
-    assert find_time_phrase(text, NOW_NOV, "end") is None
-
-
-def test_find_time_phrase_refuses_a_day_that_does_not_exist():
-    with pytest.raises(DateError, match="no such day"):
-        find_time_phrase("feb 30 at 9am x", NOW_NOV)
-
-
-def test_find_time_phrase_counts_hours_as_elapsed_time_across_a_dst_change():
-    now = datetime(2026, 10, 31, 22, 0, tzinfo=NEW_YORK)  # clocks go back at 02:00 on the 1st
-    found = find_time_phrase("in 6 hours x", now)
-    assert found is not None
-    got = found.moment(now, NINE)
-    assert got.astimezone(UTC) - now.astimezone(UTC) == timedelta(hours=6)
-    assert (got.day, got.hour) == (1, 3)
-
-
-@settings(max_examples=300, deadline=None)
-@given(text=st.text(max_size=300) | st.sampled_from(HOSTILE[:12]))
-def test_find_time_phrase_on_any_text_gives_a_phrase_none_or_a_date_error(text):
-    for where in ("start", "end"):
-        try:
-            found = find_time_phrase(text, NOW_NOV, where)
-        except DateError:
-            continue
-        assert found is None or isinstance(found, TimePhrase)
-        if found is not None:
-            assert text[found.start : found.end] == found.text
-
-
 # -- any text at all -----------------------------------------------------------------------------
 
 ANY_TEXT = st.text(max_size=300) | st.from_regex(
@@ -777,5 +687,6 @@ def test_a_weekday_in_look_alike_letters_is_checked_against_the_day():
 def test_a_question_s_period_in_look_alike_letters_reads():
     now = datetime(2026, 3, 2, 9, tzinfo=SEOUL)
     assert read_period("in ſeptember", now).start == D("2026-09-01")
-    found = find_time_phrase("next frıday 9am ring the embassy", now)
-    assert found is not None and (found.weekday, found.after_today) == (4, True)
+    found = read_request("next frıday 9am ring the embassy", now, SEOUL)
+    due = found.when.due.astimezone(SEOUL)  # type: ignore[union-attr]
+    assert found.text == "ring the embassy" and (due.weekday(), due.hour) == (4, 9)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handlers.answer import answer
-from store.dates import DateError, find_dates, find_time_phrase, read_period, read_span, read_when
+from store.dates import DateError, find_dates, read_period, read_span, read_when
 from store.remind import Every, RemindError, read_request, until_day
 from store.vocabulary import LOOK_ALIKES
 
@@ -98,18 +98,6 @@ def test_a_reminder_in_look_alike_letters_reads_as_in_ascii_and_keeps_its_words(
     assert _until_folded(read.when) == _until_folded(plain.when)
     assert read.text == looks_alike(plain.text)  # the words to be sent, as typed
     assert read.phrase == looks_alike(plain.phrase)
-    for where in ("start", "end"):
-        a = _reading(lambda w=where: find_time_phrase(odd, NOW, w))
-        b = _reading(lambda w=where: find_time_phrase(text, NOW, w))
-        assert (a is None) == (b is None)
-        if a is not None and not isinstance(a, str):
-            assert (a.start, a.end, a.day, a.weekday, a.clock) == (
-                b.start,
-                b.end,
-                b.day,
-                b.weekday,
-                b.clock,
-            )
 
 
 @pytest.mark.parametrize("text", ["tomorrow 9am", "next friday 15:00", "in 2 hours", "yesterday"])
