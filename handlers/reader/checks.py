@@ -249,6 +249,7 @@ def _host_year(q: Question, store: Store) -> Correction | None:
     if asked is None or asked.host_id == economy.id or not theirs and q.year is None:
         return None  # (a year unsaid and no summit of theirs: "when did the US host?" asks no year)
     asked_verb = "was hosted" if year < now.year else "is hosted"
+    points: tuple[Point, ...]
     if theirs:
         other = max(theirs, key=lambda m: m.year or 0)
         hosted = "hosted" if (other.year or 0) < now.year else "hosts"
