@@ -289,6 +289,7 @@ _CLAIM = re.compile(
 # A claim with a tag asking it to be confirmed: "SOM2 was in Dalian, correct?", "didn't she?"
 _TAG = re.compile(
     r"[\s,;:-]+(?:right|correct|yes|true|ok|okay|yeah|am i right|is that (?:right|correct|so|true)"
+    r"|(?:(?:can|could|would) (?:you|u) |pls |please |plz )?(?:please |pls )?confirm"
     r"|(?:isn|wasn|aren|weren|didn|doesn|don|won|hasn|haven)'?t (?:it|he|she|they|that|there)"
     r"(?: so| right)?)\s*[?.!]*\s*$",
     re.IGNORECASE,

@@ -266,6 +266,8 @@ def test_an_ordinal_is_a_meeting_s_number_only_before_its_name(store, text, star
         ("just confirming the summit is in shanghai?", "the summit is in shanghai?"),
         ("quick check: SOM3 is in Dalian?", "SOM3 is in Dalian?"),
         ("to confirm, Korea hosted in 2025?", "Korea hosted in 2025?"),
+        ("SOM3 is in September in Dalian, can you confirm?", "SOM3 is in September in Dalian?"),
+        ("SOM3 is in Dalian - pls confirm", "SOM3 is in Dalian?"),
         ("is it true that SOM1 was in Guangzhou?", "SOM1 was in Guangzhou?"),
     ],
 )
@@ -289,6 +291,7 @@ def test_a_question_without_a_claim_to_confirm_keeps_its_words(text):
         ("apec has 21 members, right?", "Yes: ", "21"),
         ("the first BMC meeting was on 10 Feb, yes?", "No: ", "9 February 2026"),
         ("SOM1 was in Guangzhou, wasn't it?", "Yes: ", "Guangzhou"),
+        ("SOM3 is in September in Dalian, can you confirm?", "No: ", "August"),
     ],
 )
 def test_a_false_claim_put_for_confirmation_is_corrected_first(store, text, starts, holds):
