@@ -533,6 +533,19 @@ def test_the_day_after_tomorrow_is_not_tomorrow():
     assert read_period("tomorrow", now).start.isoformat() == "2026-11-18"
 
 
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        ("brazil apec?", "No: Brazil is not an APEC member economy"),
+        ("peru apec?", "Yes: Peru is an APEC member economy"),
+        ("korea?", None),  # a name alone asks nothing in particular: no verdict on membership
+    ],
+)
+def test_an_economy_and_apec_alone_asks_membership(store, text, starts):
+    line = first_line(store, text)
+    assert line.startswith(starts) if starts else not line.startswith(("Yes", "No:")), line
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

@@ -49,9 +49,11 @@ def _asks_membership(q: Question) -> bool:
 
 
 def _bare(q: Question) -> bool:
-    """An economy named in a yes-or-no question that asks nothing else ("Taiwan in APEC?")."""
+    """An economy named in a yes-or-no question, or a bare "brazil apec?", that asks nothing
+    else ("Taiwan in APEC?")."""
+    asked = q.polar or q.raw.rstrip().endswith("?") and "apec" in q.words
     return bool(
-        q.polar and (q.economies or q.non_members) and not q.asks and not q.meetings and not q.topic
+        asked and (q.economies or q.non_members) and not q.asks and not q.meetings and not q.topic
     )
 
 
