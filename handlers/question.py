@@ -54,7 +54,7 @@ ASKS: dict[str, frozenset[str]] = {
         "title": "title titles job position post role",
         "name": "name names called spelling spell",
         "amount": "cost costs budget price spend spent funding money much",
-        "where": "where city venue location located place",
+        "where": "where city venue location located place province region",
         "lead": "lead leads led leading head heads headed heading leader spearhead spearheads "
         "spearheaded",
         "attend": "attend attends attended attending attendance participate participates "
@@ -783,8 +783,11 @@ _SINCE_ASKED = re.compile(
 )
 _DURATION_ASKED = re.compile(
     r" how long (?!until |till |to |before |ago |since )| how many days (?:did|does|do|is|was|will"
-    r"|are|were) .*(?:last|run|take|go on|long|span)\b| duration | length of | how many days "
-    r"(?:long|of) "
+    r"|are|were) .*(?:last|run|take|go on|long|span)\b| duration | length | how many days "
+    r"(?:long|of) | (?:ran|run|runs|lasted|lasts|last) (?:for )?how many days "
+    # "how many days is the summit": how long it is, not how long until it
+    r"| how many days (?:is|was|will be) (?:the |a )?(?!(?:it|there|left)\b)(?:(?!until|till"
+    r"| to | before | away| left| from ).)*$"
 )
 _LEFT_ASKED = re.compile(
     r" anything left | left on | still (?:to come|ahead|coming|left) | remaining "

@@ -44,7 +44,15 @@ KINDS: tuple[MeetingKind, ...] = (
     ),
     MeetingKind(
         "summit",
-        phrases=("summit", "summits", "leaders meeting", "leaders summit", "aelm"),
+        phrases=(
+            "summit",
+            "summits",
+            "leaders meeting",
+            "leaders summit",
+            "aelm",
+            "leaders meet",
+            "leaders gather",
+        ),
         words=("summit", "summits", "leaders", "leaders'", "aelm"),
         label="Leaders' Summit",
         short_label="Leaders' Summit",

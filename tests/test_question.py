@@ -546,6 +546,62 @@ def test_an_economy_and_apec_alone_asks_membership(store, text, starts):
     assert line.startswith(starts) if starts else not line.startswith(("Yes", "No:")), line
 
 
+@pytest.mark.parametrize(
+    ("text", "now", "starts"),
+    [
+        # how long it lasts, not how long until it
+        (
+            "how many days is the leaders' summit",
+            "2026-06-05T09:00+09:00",
+            "AELM 2026 — 33rd APEC Economic Leaders' Meeting runs 2 days",
+        ),
+        (
+            "how many days is it to the summit?",
+            "2026-06-05T09:00+09:00",
+            "AELM 2026 — 33rd APEC Economic Leaders' Meeting opens in 166 days",
+        ),
+        (
+            "the SOM2 related mtgs ran how many days?",
+            "2026-05-26T09:00+08:00",
+            "SOM2 related meetings — SOM2 related committee and working-group meetings ran 7 days",
+        ),
+        (
+            "som2 plenary length?",
+            "2026-05-22T09:00+08:00",
+            "SOM2 — Second Senior Officials' Meeting (plenary) ran 2 days",
+        ),
+        # where a team went for a meeting is where the meeting was
+        (
+            "which city did the US team go to for SOM1",
+            "2026-02-04T09:00-05:00",
+            "SOM1 — First Senior Officials' Meeting and Related Meetings: 1–10 February 2026, "
+            "Guangzhou",
+        ),
+        # the leaders meeting is the summit; a province asked is where it is
+        (
+            "Where will the leaders meet in November?",
+            "2026-07-01T14:00+08:00",
+            "AELM 2026 — 33rd APEC Economic Leaders' Meeting: 18–19 November 2026, Shenzhen",
+        ),
+        (
+            "what provnce is the leaders mtg in",
+            "2026-08-20T13:00+08:00",
+            "AELM 2026 — 33rd APEC Economic Leaders' Meeting: 18–19 November 2026, Shenzhen",
+        ),
+        # a month's calendar, each meeting with its city
+        (
+            "anything in August?",
+            "2026-06-10T09:10+09:00",
+            "1 meeting on record for August 2026: SOM3 — Third Senior Officials' Meeting "
+            "(August 2026, dates not confirmed, Dalian)",
+        ),
+    ],
+)
+def test_the_first_line_answers_what_was_asked_of_the_meeting(store, text, now, starts):
+    line = first_line(store, text, at(now))
+    assert line.startswith(starts), line
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

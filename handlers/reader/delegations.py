@@ -60,6 +60,8 @@ def _asks_delegation(q: Question, store: Store) -> bool:
     )
     if not asks_it or q.asks & {"agreed", "discussed", "chair"} or q.others:
         return False
+    if q.meetings and q.asks & {"where", "when"} and not q.asks & {"lead", "priorities", "count"}:
+        return False  # "which city did the US team go to for SOM1": the meeting's place
     if q.topic and "priorities" not in q.asks and not _which_meetings(q):
         return False
     return not (q.people and not q.asks & {"lead"})

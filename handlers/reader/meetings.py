@@ -108,7 +108,9 @@ _STATUS = re.compile(
 def meeting(q: Question, store: Store) -> Answer | None:
     """A meeting's dates, place and status as the sources give them, or that they give none."""
     m = q.meeting or (of_year(store, q.kind, q.year, q.now) if q.kind and q.year else None)
-    if m is None or set(q.topic) - _MEETS or q.asks - _MEETING_ASKS or q.people:
+    # "which city did the US team go to for SOM1": going there asks where it was
+    asks = q.asks - {"attend"} if q.asks & {"where", "when"} else q.asks
+    if m is None or set(q.topic) - _MEETS or asks - _MEETING_ASKS or q.people:
         return None
     check = _checks(q, store, m)
     if check is not None:
@@ -455,16 +457,25 @@ def kind_list(q: Question, store: Store) -> Answer | None:
     )
 
 
+# What asks for the calendar of a period: "meetings in May", "anything in August?"
+_CALENDAR_WORDS = (
+    "meetings",
+    "meeting",
+    "calendar",
+    "schedule",
+    "on",
+    "events",
+    "anything",
+    "happening",
+)
+
+
 @examples("meetings in May", "what's on next month", "schedule for august")
 def period(q: Question, store: Store) -> Answer | None:
     """The meetings on record in a period."""
-    if (
-        q.period is None
-        or q.meetings
-        or not q.has("meetings", "meeting", "calendar", "schedule", "on", "events")
-    ):
+    if q.period is None or q.meetings or not q.has(*_CALENDAR_WORDS):
         return None
-    if q.polar or set(q.topic) - {"events", "event", "calendar", "schedule", "on"}:
+    if q.polar or set(q.topic) - {"events", "event", "calendar", "schedule", "on", "happening"}:
         return None
     p = q.period
     if p.start is None or p.end is None:
@@ -473,7 +484,9 @@ def period(q: Question, store: Store) -> Answer | None:
     label = esc(period_label(p))
     if not found:
         return Answer(f"No meetings on record for {label}.", more="meetings")
-    items = "; ".join(f"*{esc(title(m))}* ({esc(when(m))})" for m in found)
+    items = "; ".join(
+        f"*{esc(title(m))}* ({esc(when(m))}{', ' + esc(m.city) if m.city else ''})" for m in found
+    )
     line = f"{len(found)} meeting{'s' if len(found) > 1 else ''} on record for {label}: {items}."
     return Answer(line, points=[Point("", m.source) for m in found], more=f"meetings {p.text}")
 
