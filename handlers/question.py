@@ -270,10 +270,25 @@ def _with_meetings(
     }
     asked = tuple(w for w in q.words if w not in meeting_words)
     people = q.people or _people_by_title(store, asked, q.economies, "who" in q.asks)
+    people = _not_besides(low, people)
     q = replaced(q, meetings=meetings, people=people, others=_others(low, people))
     place = _place(low, q)
     q = replaced(q, place="" if set(place.split()) <= meeting_words else place)
     return replaced(q, topic=_topic(q, named))
+
+
+# "who else was on the US team besides Mace?": who is set aside is not who is asked about
+_BESIDES = re.compile(
+    r"\b(?:besides|other than|apart from|aside from|except(?: for)?)\s+(?P<x>[a-z][a-z .'-]{1,40})"
+)
+
+
+def _not_besides(low: str, people: tuple[Person, ...]) -> tuple[Person, ...]:
+    found = _BESIDES.search(low)
+    if found is None:
+        return people
+    aside = set(_WORDS.findall(found["x"].replace("'", ""))[:3])
+    return tuple(p for p in people if not aside & set(_WORDS.findall(fold(p.name))))
 
 
 # A sentence ends at "?" or "!", or at "." after a word of three letters or more ("Feb. 1" goes on).
@@ -300,7 +315,7 @@ _TAG_SPAN = 60  # characters: the longest tag with its commas and spaces, and th
 _ERRAND = re.compile(
     r"(?:(?:^|[,;:.-]\s*)(?:i |we )?|\s(?:i|we) )need (?:it |this |that |them |these |those )?"
     r"(?:to (?:book|write|draft|send|file|prepare|brief|check|put|plan|update)|for|by)\b[^?]*"
-    r"|\s*\b(?:for|in) (?:the|my|our|a|an|his|her|their)\s+(?:[\w'-]+\s+){0,3}?"
+    r"|\s*\b(?:for|in|to|into) (?:the|my|our|a|an|his|her|their)\s+(?:[\w'-]+\s+){0,3}?"
     r"(?:brief|briefing|briefs|memo|note|notes|annex|travel request|cable|email|e-mail|deck"
     r"|talking points|readout|letter|file|slides|paper)\b"
     r"|[,;:-]?\s*\b(?:can|could|would) (?:you|u) (?:please |pls )?(?:pull|get|grab|find|check"
@@ -310,15 +325,29 @@ _ERRAND = re.compile(
 )
 # An errand that opens a question: "need the dates of SOM1" asks for the dates of SOM1.
 _ASKING = re.compile(
-    r"^(?:(?:i |we )?need(?: to know)?|(?:can|could|would) (?:you|u) (?:please |pls )?"
-    r"(?:get|give|send|pull|find|grab|look up|dig up)(?: me| us)?)\s+",
+    r"^(?:(?:i |we )?need(?: to know)?|(?:can|could|would) (?:you|u) (?:please |pls |kindly )?"
+    r"(?:get|give|send|pull|find|grab|look up|dig up|list|name|show|share|provide)(?: me| us)?)"
+    r"\s+",
     re.IGNORECASE,
 )
+
+
+# What comes before a question and is not part of it: a greeting, an apology, who is asking
+# ("Hi, I'm new on the desk - what is the CTI?", "Sorry if this is basic: who is ...?").
+_PREAMBLE = re.compile(
+    r"^(?:sorry|apologies|forgive|i'm|im|i am|i|quick q\w*|question|q|silly|dumb|basic|newbie"
+    r"|new here|note)\b[^?]{0,80}?(?:\s[-\u2013\u2014]|:)\s*"
+    r"(?=(?:who|whom|whose|what|whats|what's|when|where|which|how|why|is|are|was|were|did|does"
+    r"|do|can|could|will|has|have)\b)",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(r"^(?:hi|hello|hey)\b[^,!.?]{0,30}[,!.]\s+", re.IGNORECASE)
 
 
 def errand_off(text: str) -> str:
     """The question without the asker's errand around it (the text as typed if that is all)."""
     text = " ".join(text.split())  # one space apart: each pattern's spaces are one match, not many
+    text = _PREAMBLE.sub("", _GREETING.sub("", text, count=1), count=1) or text
     asked = _ASKING.sub("", _ERRAND.sub("", text), count=1).strip(" ,;:-")
     return asked if _WORDS.search(fold(asked)) else text
 
@@ -878,7 +907,7 @@ _FILLER = frozenset(
     took yet please thanks actually name ahead else other others come comes into involved
     involvement connection connected fit fits relevant relevance matter matters list lists
     enumerate full complete presently currently kind enough might sent send sends sending course
-    served serve serves serving immediately context""".split()
+    served serve serves serving immediately context besides except apart aside""".split()
 )
 
 

@@ -602,6 +602,41 @@ def test_the_first_line_answers_what_was_asked_of_the_meeting(store, text, now, 
     assert line.startswith(starts), line
 
 
+@pytest.mark.parametrize(
+    ("text", "now", "holds"),
+    [
+        # what comes before the question is not the question
+        (
+            "Hi, I'm new on the desk - what is the CTI?",
+            "2026-02-20T09:10+09:00",
+            "Committee on Trade and Investment",
+        ),
+        (
+            "Sorry if this is basic: who is Casey Mace?",
+            "2026-02-20T09:10+09:00",
+            "U.S. Senior Official",
+        ),
+        # a request is no yes-or-no question
+        (
+            "Could you list all the APEC member economies for an annex to the Minister's briefing?",
+            "2026-02-11T10:20+09:00",
+            "Brunei Darussalam",
+        ),
+        # "besides Mace": the others
+        ("who else was on the US team besides Mace?", "2026-02-05T09:00-05:00", "Ruth Perry"),
+        # a month with nothing on record, said as the reader says it
+        (
+            "anything in october",
+            "2026-06-10T09:40+09:00",
+            "No source on record places a meeting in October 2026",
+        ),
+    ],
+)
+def test_the_question_is_read_out_of_what_surrounds_it(store, text, now, holds):
+    first = first_line(store, text, at(now))
+    assert holds in first, first
+
+
 def test_official_names_lead_and_the_term_asked_is_noted(store):
     line = first_line(store, "is taiwan in apec?")
     assert line == "Yes: Chinese Taipei (you asked about taiwan) is an APEC member economy."

@@ -483,7 +483,7 @@ def period(q: Question, store: Store) -> Answer | None:
     found = [m for m in store.meetings_between(p.start, p.end) if not m.parent_id]
     label = esc(period_label(p))
     if not found:
-        return Answer(f"No meetings on record for {label}.", more="meetings")
+        return Answer(f"No source on record places a meeting in {label}.", more="meetings")
     items = "; ".join(
         f"*{esc(title(m))}* ({esc(when(m))}{', ' + esc(m.city) if m.city else ''})" for m in found
     )
