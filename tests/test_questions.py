@@ -39,15 +39,16 @@ AIM = 0.95
 # * probe-2026-12-07 (150 cases, by another such helper) scored 119/150 (79.3%) untouched on
 #   2026-12-07; worked to 140/150 (93.3%) by mending causes (a claim put to be confirmed, the
 #   asker's errand, questions of several parts, days since an opening, a place beside a city).
+# * sealed-2026-12 (193 cases, by another who never saw the bot) was scored once at the end of
+#   each reader's work and never tuned to: 158/193 (81.9%) on 2026-12-06; 161/193 (83.4%) on
+#   2026-12-07 after the probe's mending (four right that were wrong, none wrong that was right).
+#   Then spent: studied and worked to 176/193 (91.2%) by mending causes (a yes-or-no question
+#   answered yes, no or no source; days claimed; what surrounds a question; a meeting's length).
 FLOORS = {
     CORPUS.with_name("desk-2026-12.toml"): 0.93,
     CORPUS.with_name("probe-2026-12-07.toml"): 0.93,
+    CORPUS.with_name("sealed-2026-12.toml"): 0.91,
 }
-# sealed-2026-12 (193 cases, by another who never saw the bot), scored once at the end of each
-# reader's work and never tuned to: 158/193 (81.9%) on 2026-12-06; 161/193 (83.4%) on 2026-12-07,
-# after the probe's mending (four right that were wrong, none wrong that was right). Spent as a
-# sealed set: its next use is to be studied. Kept out of the suite until then.
-SPENT = CORPUS.with_name("sealed-2026-12.toml")
 # sealed-2026-12-07 (160 cases, by a fourth helper who never saw the bot) has never been scored:
 # kept out of the suite and out of tuning, so the next reader can be measured on it.
 SEALED = CORPUS.with_name("sealed-2026-12-07.toml")
