@@ -72,7 +72,8 @@ def _several(store: Store, parts: list[str], now: datetime) -> Card:
     for n, part in enumerate(parts):
         q = first if n == 0 else parse(store, part, now)
         if n and named and not (q.meetings or q.people or q.kind):
-            q = parse(store, f"{part.rstrip('?')} {' '.join(named)}?", now)
+            asked = " ".join(part.replace("?", " ").split())  # one sentence, then what it is of
+            q = parse(store, f"{asked} {' '.join(named)}?", now)
         found = respond(q, store) if q.words else no_source()
         card(found, out, hint=False)
         more = more or found.more

@@ -382,6 +382,15 @@ def test_a_question_of_several_parts_is_read_part_by_part(text, parts):
     assert parts_of(text) == parts
 
 
+def test_a_part_naming_nothing_is_about_what_the_first_part_names_whatever_follows_it(store):
+    text = "SOM2: where, when, and who led the US del? thanks"
+    said = answer(store, text, at("2026-06-04T09:00-04:00")).plain()
+    assert (
+        "No source on record names the head of the United States of America delegation to SOM2"
+        in said
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "now", "holds"),
     [
