@@ -298,6 +298,8 @@ _CLAIM = re.compile(
     r"^(?:is it (?:true|correct|right|accurate)|can (?:i|we) (?:say|write|report|confirm)|"
     r"(?:please |can you |could you |would you (?:be good enough to |kindly )?)?confirm|"
     r"(?:just )?(?:confirming|checking|double[- ]?checking)|to confirm|(?:quick|sanity) check|"
+    r"(?:i|we) (?:heard|hear|was told|were told|understand|think|believe|read|saw)|apparently|"
+    r"rumou?r (?:is|has it)|word is|someone said|they say|"
     r"am i right|is it the case)(?: that| whether| if)?[,:]?\s+",
     re.IGNORECASE,
 )
@@ -335,8 +337,8 @@ _ASKING = re.compile(
 # What comes before a question and is not part of it: a greeting, an apology, who is asking
 # ("Hi, I'm new on the desk - what is the CTI?", "Sorry if this is basic: who is ...?").
 _PREAMBLE = re.compile(
-    r"^(?:sorry|apologies|forgive|i'm|im|i am|i|quick q\w*|question|q|silly|dumb|basic|newbie"
-    r"|new here|note)\b[^?]{0,80}?(?:\s[-\u2013\u2014]|:)\s*"
+    r"^(?:sorry|apologies|forgive|(?:i'm|im|i am) new|quick q\w*|question|q|silly|dumb|basic"
+    r"|newbie|new here|note)\b[^?]{0,80}?(?:\s[-\u2013\u2014]|:)\s*"
     r"(?=(?:who|whom|whose|what|whats|what's|when|where|which|how|why|is|are|was|were|did|does"
     r"|do|can|could|will|has|have)\b)",
     re.IGNORECASE,
@@ -431,14 +433,16 @@ def first_question(text: str) -> str:
 
 def unframe(text: str) -> tuple[str, bool]:
     """The question without its frame, and whether the frame made it a yes-or-no question."""
-    claim = _CLAIM.sub("", text, count=1)
-    if claim != text and claim.strip():
-        return claim, True
-    tag = _TAG.search(text, max(0, len(text) - _TAG_SPAN))  # a tag ends the text: read its end
-    claim = text[: tag.start()] if tag is not None else text
+    framed = _CLAIM.sub("", text, count=1)
+    if framed == text or not framed.strip():
+        framed = text
+    tag = _TAG.search(framed, max(0, len(framed) - _TAG_SPAN))  # a tag ends the text: its end
+    claim = framed[: tag.start()] if tag is not None else framed
     said = _WORDS.findall(fold(claim))
-    if claim != text and said and said[0] not in QUESTION_WORDS:
-        return f"{claim}?", True
+    if claim != framed and said and said[0] not in QUESTION_WORDS:
+        return f"{claim}?", True  # "I heard SOM2 was in Dalian - is that right?"
+    if framed != text:
+        return framed, True
     return _POLITE.sub("", text, count=1) or text, False
 
 

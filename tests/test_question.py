@@ -268,6 +268,9 @@ def test_an_ordinal_is_a_meeting_s_number_only_before_its_name(store, text, star
         ("to confirm, Korea hosted in 2025?", "Korea hosted in 2025?"),
         ("SOM3 is in September in Dalian, can you confirm?", "SOM3 is in September in Dalian?"),
         ("SOM3 is in Dalian - pls confirm", "SOM3 is in Dalian?"),
+        ("I heard SOM2 was in Dalian - is that right?", "SOM2 was in Dalian?"),
+        ("apparently the summit moved to Beijing?", "the summit moved to Beijing?"),
+        ("we were told that Korea hosts in 2026", "Korea hosts in 2026"),
         ("is it true that SOM1 was in Guangzhou?", "SOM1 was in Guangzhou?"),
     ],
 )
@@ -642,8 +645,15 @@ def test_the_first_line_answers_what_was_asked_of_the_meeting(store, text, now, 
     ],
 )
 def test_the_question_is_read_out_of_what_surrounds_it(store, text, now, holds):
+    """(And a claim before a dash is the claim: "I heard the summit is in Beijing - is that
+    right?" is checked, in test_a_claim_before_a_dash_is_kept.)"""
     first = first_line(store, text, at(now))
     assert holds in first, first
+
+
+def test_a_claim_before_a_dash_is_kept(store):
+    line = first_line(store, "I heard the summit is in Beijing - is that right?", MID_2026)
+    assert line.startswith("No: ") and "Shenzhen" in line, line
 
 
 def test_official_names_lead_and_the_term_asked_is_noted(store):
