@@ -90,6 +90,12 @@ def slash_inputs(seq: str) -> list[str]:
         f"meetings {seq}",
         f"next-meeting {seq}",
         f"ask is {seq} in apec?",
+        # questions read part by part, claims put to be confirmed, errands taken off
+        f"ask SOM2: where, when, and who led {seq}?",
+        f"ask {seq} + when is SOM2?",
+        f"ask I heard {seq} is in Beijing - is that right?",
+        f"ask was SOM2 in {seq}, correct?",
+        f"ask when is SOM2 for the {seq} brief? and what is {seq}?",
         f"remind tomorrow 9am {seq} prepare",
         f"remind in 1 minute {seq} hello",
         f"remind {seq} in 2 hours",
@@ -118,6 +124,7 @@ def test_no_sequence_typed_anywhere_reaches_slack_live(server, web_api, reports)
             f"<@UBOT> what is {seq}?",
             f"<@UBOT> {seq}",
             f"<@UBOT> remind tomorrow 9am {seq}",
+            f"<@UBOT> where is {seq}, and who leads the US delegation?",
         ):
             injected += 1
             server.event(
@@ -130,7 +137,7 @@ def test_no_sequence_typed_anywhere_reaches_slack_live(server, web_api, reports)
                 },
                 event_id=f"Ev{injected}",
             )
-    web_api.wait_for("chat.postMessage", count=3 * len(SEQUENCES), timeout=30)
+    web_api.wait_for("chat.postMessage", count=4 * len(SEQUENCES), timeout=30)
     sent += [c.params for c in web_api.calls]
     live = [s for payload in sent for s in live_in(payload)]
     reports.append(
