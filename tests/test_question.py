@@ -433,6 +433,8 @@ def test_each_part_of_a_question_is_answered_with_its_source(store, text, now, h
         ("is SOM1 after the summit?", "No: SOM1"),
         ("does SOM3 come before the summit?", "Yes: SOM3"),
         ("is the summit before SOM3?", "No: SOM3"),
+        # an order with nothing to order by is no "yes" to the meeting being on record
+        ("is SOM1 before SOM1?", "No source on record says so"),
     ],
 )
 def test_which_of_two_meetings_comes_first_is_read_from_their_dates(store, text, starts):

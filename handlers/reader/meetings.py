@@ -177,6 +177,8 @@ def _checks(q: Question, store: Store, m: Meeting) -> Answer | None:
     placed = q.place or q.period or q.economies or _STATUS.search(low)
     if not q.polar and (wh or asks_what or not placed):
         return None
+    if q.polar and q.period is None and set(q.words) & _ORDER_WORDS - {"first", "last"}:
+        return None  # "is SOM1 before SOM1?": an order with nothing to order it by, no "yes"
     if q.economies or q.non_members or q.place:
         return _is_it_in(q, store, m)
     if q.polar and (q.has("there") or q.period is not None and q.period.precision == "year"):
