@@ -484,6 +484,8 @@ def test_a_name_first_and_then_who_it_is(store, text, now, says):
         # one day asked: a day it is held
         ("is the summit on 19 november?", "Yes: AELM 2026"),
         ("is the summit on 20 november?", "No: AELM 2026"),
+        # days all within its days
+        ("is SOM1 on feb 2-3?", "Yes: SOM1"),
     ],
 )
 def test_days_claimed_for_a_meeting_are_its_days_or_within_them(store, text, starts):

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from handlers.meetings import title
 from handlers.question import QUESTION_WORDS, Question, of_year
@@ -210,8 +210,8 @@ def counted(q: Question, found: Answer) -> Answer:
     same = [n == m for n, thing in claims for m, said in stated if _same_thing(thing, said)]
     if not same:
         return found
-    found.line = f"{'Yes' if all(same) else 'No'}: {found.line}"
-    return grounded(q, found) if all(same) else found
+    said = replace(found, line=f"{'Yes' if all(same) else 'No'}: {found.line}")
+    return grounded(q, said) if all(same) else said
 
 
 def _counts(text: str) -> list[tuple[int, str]]:

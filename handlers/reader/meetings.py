@@ -281,8 +281,12 @@ def _is_it_during(q: Question, m: Meeting) -> Answer:
         and (m.span.end or m.span.start) <= q.period.end
     )
     overlaps = m.span.overlaps(q.period.start, q.period.end)
-    if q.period.precision == "day" and q.period.start != q.period.end:
-        overlaps = inside  # a run of days claimed ("nov 19-20") holds the meeting, or is wrong
+    if q.period.precision == "day" and q.period.start != q.period.end and m.span.start:
+        # a run of days asked: yes where it holds the meeting ("between 15 and 25 november") or
+        # every day of it is a meeting day ("on 1-2 February" of 1-10 February); a run only
+        # partly its days ("nov 19-20" of 18-19 November) is not its dates
+        days_of_it = m.span.start <= q.period.start and q.period.end <= (m.span.end or m.span.start)
+        overlaps = inside or days_of_it
     if overlaps and not inside and m.month_only:
         return Answer(
             f"No source on record gives the exact dates of *{esc(title(m))}*: "
