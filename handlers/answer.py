@@ -62,20 +62,36 @@ def answer(store: Store, question: str, now: datetime) -> Card:
     return card(found).button("More", MORE_ACTION, found.more)
 
 
+# Words by which a part points back at what the first part names ("what did it seek?").
+_BACK = frozenset("it its they them their theirs he him his she her there that".split())
+
+
 def _several(store: Store, parts: list[str], now: datetime) -> Card:
-    """A question of several parts, each answered in turn with its own sources. A part that
-    names nothing of its own ("when", "who led the US del") is about what the first part names."""
+    """A question of several parts, each answered in turn with its own sources, an answer said
+    once. The first part's meeting frames every part that names none ("SOM2: where, when, and who
+    led the US del?"); its person or economy, a part that names nothing or points back ("who led
+    the Korean delegation, and what did it seek at SOM1?")."""
     first = parse(store, parts[0], now)
-    named = [m.short for m in first.meetings] + [p.name for p in first.people]
     out = Card()
     more = ""
+    said: set[str] = set()
     for n, part in enumerate(parts):
         q = first if n == 0 else parse(store, part, now)
-        if n and named and not (q.meetings or q.people or q.kind):
-            asked = " ".join(part.replace("?", " ").split())  # one sentence, then what it is of
-            q = parse(store, f"{asked} {' '.join(named)}?", now)
+        names_nothing = not (q.meetings or q.people or q.kind or q.economies)
+        back = names_nothing or bool(_BACK & set(q.words))
+        if n:
+            kept = [
+                *([] if q.meetings or q.kind else [m.short for m in first.meetings]),
+                *([] if q.people or not back else [p.name for p in first.people]),
+                *([] if q.economies or not back else [typed for typed, _ in first.economies]),
+            ]
+            if kept:
+                asked = " ".join(part.replace("?", " ").split())  # one sentence, then its subject
+                q = parse(store, f"{asked} {' '.join(kept)}?", now)
         found = respond(q, store) if q.words else no_source()
-        card(found, out, hint=False)
+        if found.line not in said:  # "when is SOM3 and where is it?": one answer gives both
+            said.add(found.line)
+            card(found, out, hint=False)
         more = more or found.more
     return out.button("More", MORE_ACTION, more)
 

@@ -385,6 +385,34 @@ def test_a_question_of_several_parts_is_read_part_by_part(text, parts):
     assert parts_of(text) == parts
 
 
+@pytest.mark.parametrize(
+    ("text", "holds", "never"),
+    [
+        # "it" is the Korean delegation: not the US one, whose objectives SOM1 also holds
+        (
+            "who led the korean delegation and what did it seek at SOM1?",
+            "objectives of the Republic of Korea delegation",
+            "U.S. objectives",
+        ),
+        (
+            "who leads the US delegation and what do they want?",
+            "objectives of the United States",
+            "",
+        ),
+        # a part naming its own meeting keeps it, and takes no economy it did not point back to
+        ("who leads the US delegation and when is SOM3?", "Dalian", "delegation to SOM3"),
+    ],
+)
+def test_a_part_pointing_back_is_about_what_the_first_part_names(store, text, holds, never):
+    said = answer(store, text, MID_2026).plain()
+    assert holds in said and (not never or never not in said), said
+
+
+def test_an_answer_two_parts_share_is_said_once(store):
+    said = answer(store, "when is SOM3 and where is it?", MID_2026).plain()
+    assert said.count("SOM3 — Third Senior Officials' Meeting: August 2026") == 1, said
+
+
 def test_a_part_naming_nothing_is_about_what_the_first_part_names_whatever_follows_it(store):
     text = "SOM2: where, when, and who led the US del? thanks"
     said = answer(store, text, at("2026-06-04T09:00-04:00")).plain()
