@@ -232,7 +232,7 @@ def sentences(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for gap in _SENTENCE_END.finditer(text):
-        if _NOT_AN_END.search(text, start, gap.start()):
+        if _NOT_AN_END.search(text, max(start, gap.start() - 12), gap.start()):  # "P.R.C." is 6
             continue
         out.append(text[start : gap.start()])
         start = gap.end()
