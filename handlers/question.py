@@ -361,7 +361,7 @@ _ERRAND_HINT = re.compile(
 
 def errand_off(text: str) -> str:
     """The question without the asker's errand around it (the text as typed if that is all)."""
-    if not _ERRAND_HINT.search(text.lower()):
+    if not _ERRAND_HINT.search(as_matched(text).lower()):  # "brıef" is "brief" to _ERRAND too
         return text
     text = " ".join(text.split())  # one space apart: each pattern's spaces are one match, not many
     text = _PREAMBLE.sub("", _GREETING.sub("", text, count=1), count=1) or text

@@ -45,6 +45,7 @@ PERIODS = [
     "later this year", "earlier this year", "in September", "in early August", "mid-September",
     "between March and June", "from May", "next 3 days", "past two weeks", "next September",
     "November eighteenth", "the ninth of February", "today", "tonight", "tomorrow", "yesterday",
+    "the day after tomorrow", "the day before yesterday",
     "in 2026", "September 9, 2026", "Friday, September 11, 2026", "9 Sept. 2026",
     "1-10 February 2026", "30 January - 2 February 2026", "2026-11-18",
 ]  # fmt: skip

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from handlers.answer import answer, respond
-from handlers.question import mend, parse, parts_of, read_period, unframe
+from handlers.question import errand_off, mend, parse, parts_of, read_period, unframe
 from handlers.reader.table import INTENTS
 from handlers.render import from_slack
 from tests.conftest import ROOT, at
@@ -134,6 +134,12 @@ def test_what_the_asker_needs_it_for_is_not_what_is_asked(store, text, meeting):
     them") is neither the question's topic nor a yes-or-no question."""
     q = parse(store, text, MID_2026)
     assert [m.short for m in q.meetings] == [meeting] and q.topic == () and not q.polar, q
+
+
+def test_an_errand_in_look_alike_letters_is_taken_off_as_in_ascii():
+    """The errand's patterns read what IGNORECASE reads: "brıef" (a dotless i) is "brief"."""
+    assert errand_off("SOM1 dates for the brıef") == errand_off("SOM1 dates for the brief")
+    assert errand_off("SOM1 dates for the brief") == "SOM1 dates"
 
 
 @pytest.mark.parametrize("intent", INTENTS, ids=lambda i: i.__name__)
