@@ -272,6 +272,9 @@ def _with_meetings(
     people = q.people or _people_by_title(store, asked, q.economies, "who" in q.asks)
     people = _not_besides(low, people)
     q = replaced(q, meetings=meetings, people=people, others=_others(low, people))
+    if meetings and not people and q.asks & {"where", "when"}:
+        # "which city did the US team go to for SOM1": going there asks where the meeting was
+        q = replaced(q, asks=q.asks - {"attend"})
     place = _place(low, q)
     q = replaced(q, place="" if set(place.split()) <= meeting_words else place)
     return replaced(q, topic=_topic(q, named))

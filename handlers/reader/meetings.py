@@ -108,9 +108,7 @@ _STATUS = re.compile(
 def meeting(q: Question, store: Store) -> Answer | None:
     """A meeting's dates, place and status as the sources give them, or that they give none."""
     m = q.meeting or (of_year(store, q.kind, q.year, q.now) if q.kind and q.year else None)
-    # "which city did the US team go to for SOM1": going there asks where it was
-    asks = q.asks - {"attend"} if q.asks & {"where", "when"} else q.asks
-    if m is None or set(q.topic) - _MEETS or asks - _MEETING_ASKS or q.people:
+    if m is None or set(q.topic) - _MEETS or q.asks - _MEETING_ASKS or q.people:
         return None
     check = _checks(q, store, m)
     if check is not None:

@@ -125,8 +125,6 @@ def attendance(q: Question, store: Store) -> Answer | None:
     if q.others:
         return _unknown_attendee(q, q.others[0])
     if not q.people:
-        if q.asks & {"where", "when"}:  # "which city did the US team go to for SOM1": its place
-            return None
         return _who_was_at(q, store) if q.meetings else None
     person = q.people[0]
     places = placed(store, person, now_of(q))
