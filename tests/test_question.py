@@ -673,7 +673,11 @@ def test_the_first_line_answers_what_was_asked_of_the_meeting(store, text, now, 
             "Brunei Darussalam",
         ),
         # "besides Mace": the others
-        ("who else was on the US team besides Mace?", "2026-02-05T09:00-05:00", "Ruth Perry"),
+        (
+            "who else was on the US team besides Mace?",
+            "2026-02-05T09:00-05:00",
+            "Besides Casey Mace, the United States of America delegation to SOM1",
+        ),
         # a month with nothing on record, said as the reader says it
         (
             "anything in october",

@@ -97,7 +97,12 @@ def _delegation_answer(q: Question, d: Delegation) -> Answer:
         )
     if d.members and "lead" not in q.asks:
         others = ", ".join(f"*{esc(m.person.name)}*" for m in d.members)
-        line += f"; it {tense(d.meeting, now, 'included', 'includes', 'includes')} {others}"
+        verb = tense(d.meeting, now, "included", "includes", "includes")
+        if q.has("else", "other", "besides") and d.head is not None and not q.polar:
+            # "who else was on the US team besides Mace?": the others first, the head after
+            head = f"*{esc(d.head.name)}*"
+            return Answer(f"Besides {head}, {name} {verb} {others}.", cite=cited(d.source, d.quote))
+        line += f"; it {verb} {others}"
     return Answer(f"{line}.", cite=cited(d.source, d.quote))
 
 
